@@ -1,0 +1,121 @@
+/*
+ * Declarations shared between the library's layers, bottom-up:
+ *   frame.c    the connection: frames and fds over the socket
+ *   wire.c     the protobuf wire format: envelope unwrap, string checks
+ *   message.c  messages: pack, unpack into an arena, validate, claim fds
+ *   parent.c, child.c  the two public ends
+ *   error.c    error codes and names
+ * Nothing here is exported: the library is built with hidden visibility.
+ */
+#ifndef DROPIPC_INTERNAL_H
+#define DROPIPC_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dropipc/dropipc.h"
+
+#define DROPIPC_HEADER_SIZE 16
+#define DROPIPC_MAGIC "DIPC"
+#define DROPIPC_ERRMSG_SIZE 512
+#define DROPIPC_MAX_ERROR_TEXT 4096
+/* A decoded message may use at most this many times its payload in memory. */
+#define DROPIPC_DECODE_FACTOR 32
+
+/* ---- frame.c: the connection ------------------------------------------- */
+
+struct dropipc__conn;
+
+/* A received frame. payload belongs to the connection (valid until its next
+ * receive); fds belong to whoever holds the frame. */
+struct dropipc__frame {
+	const uint8_t *payload;
+	size_t len;
+	int fds[DROPIPC_MAX_FDS];
+	size_t nfds;
+};
+
+int dropipc__conn_new(int fd, struct dropipc__conn **out);
+void dropipc__conn_free(struct dropipc__conn *c);
+int dropipc__conn_fd(const struct dropipc__conn *c);
+int dropipc__conn_set_timeout(struct dropipc__conn *c, int timeout_ms);
+int dropipc__conn_set_max_payload(struct dropipc__conn *c, size_t bytes);
+size_t dropipc__conn_max_payload(const struct dropipc__conn *c);
+const char *dropipc__conn_errmsg(const struct dropipc__conn *c);
+
+/* Starts an operation: names it for error messages ("recv pty") and clears
+ * the last error. Returns DROPIPC_ECLOSED if an earlier error broke the
+ * stream. */
+int dropipc__conn_begin(struct dropipc__conn *c, const char *op);
+
+/* Records an error as "OP: MESSAGE" and returns code. */
+int dropipc__conn_fail(struct dropipc__conn *c, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int dropipc__conn_vfail(struct dropipc__conn *c, int code, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
+/* A buffer of at least n bytes the connection owns, for packing a payload
+ * into; valid until the next call. NULL if out of memory. */
+uint8_t *dropipc__conn_send_buffer(struct dropipc__conn *c, size_t n);
+
+/* Sends one frame: header, payload and fds (the fds stay the caller's). */
+int dropipc__frame_send(struct dropipc__conn *c, const uint8_t *payload, size_t len,
+			const int *fds, size_t nfds);
+
+/* Receives one whole frame. On failure no fd is left open. */
+int dropipc__frame_recv(struct dropipc__conn *c, struct dropipc__frame *f);
+
+/* Closes the frame's fds that are not -1. */
+void dropipc__frame_close_fds(struct dropipc__frame *f);
+
+/* ---- wire.c: protobuf wire format -------------------------------------- */
+
+/* The one body of an envelope payload: its field number and bytes. */
+struct dropipc__body {
+	uint32_t field;
+	const uint8_t *data;
+	size_t len;
+};
+
+/* Finds the envelope's body. Fails with DROPIPC_EPROTO (not protobuf, or
+ * more than one body) or DROPIPC_EUNSUPPORTED (no body this version
+ * knows), with a message in err. */
+int dropipc__envelope_body(const uint8_t *data, size_t len, struct dropipc__body *body,
+			   char *err, size_t errlen);
+
+/* Checks that data parses as desc's message and that none of its strings,
+ * at any depth, holds a NUL byte or invalid UTF-8; the error names the field
+ * ("paths.fs_root: NUL byte at offset 3"). */
+int dropipc__wire_check(const ProtobufCMessageDescriptor *desc, const uint8_t *data,
+			size_t len, char *err, size_t errlen);
+
+/* ---- message.c: messages ---------------------------------------------- */
+
+/* Packs env into a frame and sends it with fds. */
+int dropipc__send_envelope(struct dropipc__conn *c, const Dropipc__V1__Envelope *env,
+			   const int *fds, size_t nfds);
+
+/* Receives a frame whose body must be field `want` of the envelope, unpacked
+ * as desc's message into an arena. The message is the arena's first object:
+ * free it with dropipc__message_free(). A ChildError body, when want is not
+ * ChildError, is unpacked too and returned with DROPIPC_ECHILD. On success
+ * f->fds hold the frame's fds, to be claimed with dropipc__claim_fd(). */
+int dropipc__recv_message(struct dropipc__conn *c, uint32_t want,
+			  const ProtobufCMessageDescriptor *desc, struct dropipc__frame *f,
+			  ProtobufCMessage **msg);
+
+void dropipc__message_free(void *msg);
+
+/* Takes fd index idx of frame f for field `what`: checks it is in range and
+ * not taken yet, and moves it out of the frame. */
+int dropipc__claim_fd(struct dropipc__conn *c, struct dropipc__frame *f, uint32_t idx,
+		      const char *what, int *fd);
+
+/* Closes the fds no field claimed; an unclaimed fd is a protocol error. */
+int dropipc__frame_finish(struct dropipc__conn *c, struct dropipc__frame *f);
+
+int dropipc__send_files(struct dropipc__conn *c, const dropipc_file *files, size_t n);
+int dropipc__recv_files(struct dropipc__conn *c, dropipc_file **files, size_t *n);
+
+#endif /* DROPIPC_INTERNAL_H */

@@ -1,0 +1,357 @@
+/*
+ * Messages: an Envelope packed into a frame on the way out; on the way in,
+ * the envelope's body unpacked into an arena that holds the whole message,
+ * and the frame's fds handed to the fields that claim them.
+ */
+#include <errno.h>
+#include <stdalign.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* ---- the arena ------------------------------------------------------------ */
+
+/*
+ * protobuf-c allocates every string and submessage on its own; the arena
+ * turns those into a few large allocations. The unpacked message is the
+ * first object in the arena's first region, so the message pointer finds
+ * its arena, and one call frees it all.
+ */
+struct chunk {
+	struct chunk *next;
+	alignas(max_align_t) unsigned char data[];
+};
+
+struct arena {
+	struct chunk *chunks; /* regions after the first */
+	unsigned char *cur;   /* where the next object goes */
+	size_t left;          /* bytes free at cur */
+	size_t next_size;     /* size of the next region */
+	size_t total, limit;  /* bytes held, and the most allowed */
+	bool over_limit;
+	ProtobufCAllocator allocator;
+	alignas(max_align_t) unsigned char data[];
+};
+
+#define ALIGN (alignof(max_align_t))
+
+static size_t align_up(size_t n)
+{
+	return (n + ALIGN - 1) & ~(ALIGN - 1);
+}
+
+static void *arena_alloc(void *data, size_t size)
+{
+	struct arena *a = data;
+	struct chunk *c;
+	size_t need = align_up(size ? size : 1), region;
+	void *p;
+
+	if (need > a->left) {
+		region = need > a->next_size ? need : a->next_size;
+		if (region > a->limit - a->total) {
+			a->over_limit = true;
+			return NULL;
+		}
+		c = malloc(sizeof(*c) + region);
+		if (!c)
+			return NULL;
+		c->next = a->chunks;
+		a->chunks = c;
+		a->cur = c->data;
+		a->left = region;
+		a->total += region;
+		a->next_size *= 2;
+	}
+	p = a->cur;
+	a->cur += need;
+	a->left -= need;
+	return p;
+}
+
+/* Everything goes when the arena goes. */
+static void arena_free_nothing(void *data, void *p)
+{
+	(void)data;
+	(void)p;
+}
+
+/* An arena for a message of len bytes on the wire; limit caps its memory. */
+static struct arena *arena_new(size_t len, size_t limit)
+{
+	size_t first = align_up(3 * len + 512);
+	struct arena *a;
+
+	if (first > limit)
+		first = align_up(limit);
+	a = malloc(sizeof(*a) + first);
+	if (!a)
+		return NULL;
+	*a = (struct arena){
+		.cur = a->data,
+		.left = first,
+		.next_size = first,
+		.total = first,
+		.limit = limit,
+		.allocator = { .alloc = arena_alloc, .free = arena_free_nothing, .allocator_data = a },
+	};
+	return a;
+}
+
+static void arena_free(struct arena *a)
+{
+	struct chunk *c, *next;
+
+	for (c = a->chunks; c; c = next) {
+		next = c->next;
+		free(c);
+	}
+	free(a);
+}
+
+void dropipc__message_free(void *msg)
+{
+	if (msg)
+		arena_free((struct arena *)((unsigned char *)msg - offsetof(struct arena, data)));
+}
+
+/* ---- sending ------------------------------------------------------------- */
+
+int dropipc__send_envelope(struct dropipc__conn *c, const Dropipc__V1__Envelope *env,
+			   const int *fds, size_t nfds)
+{
+	size_t len = protobuf_c_message_get_packed_size(&env->base);
+	char err[DROPIPC_ERRMSG_SIZE];
+	uint8_t *buf;
+	int r;
+
+	if (len > dropipc__conn_max_payload(c))
+		return dropipc__conn_fail(c, DROPIPC_ETOOBIG,
+					  "message of %zu bytes exceeds the limit of %zu bytes", len,
+					  dropipc__conn_max_payload(c));
+	buf = dropipc__conn_send_buffer(c, len);
+	if (!buf && len > 0)
+		return dropipc__conn_fail(c, -ENOMEM, "no memory for a message of %zu bytes", len);
+	protobuf_c_message_pack(&env->base, buf);
+	/* The peer refuses strings that are not UTF-8: refuse them here first. */
+	r = dropipc__wire_check(&dropipc__v1__envelope__descriptor, buf, len, err, sizeof(err));
+	if (r < 0)
+		return dropipc__conn_fail(c, r, "%s", err);
+	return dropipc__frame_send(c, buf, len, fds, nfds);
+}
+
+/* ---- receiving ----------------------------------------------------------- */
+
+static const char *body_name(uint32_t field)
+{
+	const ProtobufCFieldDescriptor *fd =
+		protobuf_c_message_descriptor_get_field(&dropipc__v1__envelope__descriptor, field);
+
+	return fd ? fd->name : "unknown";
+}
+
+/* The peer's text, made safe to print on a terminal. */
+static void sanitize(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
+static int unpack(struct dropipc__conn *c, const ProtobufCMessageDescriptor *desc,
+		  const struct dropipc__body *body, ProtobufCMessage **msg)
+{
+	char err[DROPIPC_ERRMSG_SIZE];
+	struct arena *a;
+	int r;
+
+	r = dropipc__wire_check(desc, body->data, body->len, err, sizeof(err));
+	if (r < 0)
+		return dropipc__conn_fail(c, r, "%s", err);
+	a = arena_new(body->len, DROPIPC_DECODE_FACTOR * body->len + 4096);
+	if (!a)
+		return dropipc__conn_fail(c, -ENOMEM, "no memory to decode %zu bytes", body->len);
+	*msg = protobuf_c_message_unpack(desc, &a->allocator, body->len, body->data);
+	if (!*msg) {
+		r = a->over_limit ? dropipc__conn_fail(c, DROPIPC_ETOOBIG,
+						      "decoded %s would take more than %zu bytes",
+						      desc->short_name, a->limit)
+				  : dropipc__conn_fail(c, DROPIPC_EPROTO, "%s does not unpack",
+						      desc->short_name);
+		arena_free(a);
+		return r;
+	}
+	return 0;
+}
+
+int dropipc__recv_message(struct dropipc__conn *c, uint32_t want,
+			  const ProtobufCMessageDescriptor *desc, struct dropipc__frame *f,
+			  ProtobufCMessage **msg)
+{
+	const uint32_t error_field = DROPIPC__V1__ENVELOPE__BODY_ERROR;
+	char err[DROPIPC_ERRMSG_SIZE];
+	struct dropipc__body body;
+	int r;
+
+	*msg = NULL;
+	r = dropipc__frame_recv(c, f);
+	if (r < 0)
+		return r;
+	r = dropipc__envelope_body(f->payload, f->len, &body, err, sizeof(err));
+	if (r < 0) {
+		dropipc__conn_fail(c, r, "%s", err);
+		goto fail;
+	}
+	if (body.field == error_field && want != error_field) {
+		Dropipc__V1__ChildError *e;
+		char text[400];
+
+		r = unpack(c, &dropipc__v1__child_error__descriptor, &body, msg);
+		if (r < 0)
+			goto fail;
+		dropipc__frame_close_fds(f);
+		e = (Dropipc__V1__ChildError *)*msg;
+		snprintf(text, sizeof(text), "%s", e->message);
+		sanitize(text);
+		return dropipc__conn_fail(c, DROPIPC_ECHILD, "child setup failed at %s: %s",
+					  dropipc_stage_name(e->stage), text);
+	}
+	if (body.field != want) {
+		r = dropipc__conn_fail(c, DROPIPC_EPROTO, "expected a %s message, got %s",
+				       body_name(want), body_name(body.field));
+		goto fail;
+	}
+	r = unpack(c, desc, &body, msg);
+	if (r < 0)
+		goto fail;
+	return 0;
+
+fail:
+	dropipc__frame_close_fds(f);
+	return r;
+}
+
+int dropipc__claim_fd(struct dropipc__conn *c, struct dropipc__frame *f, uint32_t idx,
+		      const char *what, int *fd)
+{
+	if (idx >= f->nfds)
+		return dropipc__conn_fail(c, DROPIPC_EPROTO,
+					  "%s: fd index %u out of range (the frame has %zu fds)", what,
+					  idx, f->nfds);
+	if (f->fds[idx] < 0)
+		return dropipc__conn_fail(c, DROPIPC_EPROTO, "%s: fd index %u claimed twice", what,
+					  idx);
+	*fd = f->fds[idx];
+	f->fds[idx] = -1;
+	return 0;
+}
+
+int dropipc__frame_finish(struct dropipc__conn *c, struct dropipc__frame *f)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < f->nfds; i++) {
+		if (f->fds[i] >= 0 && r == 0)
+			r = dropipc__conn_fail(c, DROPIPC_EPROTO, "fd index %zu claimed by no field",
+					       i);
+	}
+	dropipc__frame_close_fds(f);
+	return r;
+}
+
+/* ---- named fds (Files) ---------------------------------------------------- */
+
+int dropipc__send_files(struct dropipc__conn *c, const dropipc_file *files, size_t n)
+{
+	Dropipc__V1__File file[DROPIPC_MAX_FDS];
+	Dropipc__V1__File *ptrs[DROPIPC_MAX_FDS];
+	Dropipc__V1__Files msg = DROPIPC__V1__FILES__INIT;
+	Dropipc__V1__Envelope env = DROPIPC__V1__ENVELOPE__INIT;
+	int fds[DROPIPC_MAX_FDS];
+
+	if (n == 0 || n > DROPIPC_MAX_FDS || !files)
+		return dropipc__conn_fail(c, -EINVAL, "%zu files, not 1..%d", n, DROPIPC_MAX_FDS);
+	for (size_t i = 0; i < n; i++) {
+		if (!files[i].name || !files[i].name[0])
+			return dropipc__conn_fail(c, -EINVAL, "files[%zu]: no name", i);
+		if (files[i].fd < 0)
+			return dropipc__conn_fail(c, -EBADF, "files[%zu] (%s): fd %d", i,
+						  files[i].name, files[i].fd);
+		dropipc__v1__file__init(&file[i]);
+		file[i].name = (char *)files[i].name;
+		file[i].fd = (uint32_t)i;
+		ptrs[i] = &file[i];
+		fds[i] = files[i].fd;
+	}
+	msg.n_files = n;
+	msg.files = ptrs;
+	env.body_case = DROPIPC__V1__ENVELOPE__BODY_FILES;
+	env.files = &msg;
+	return dropipc__send_envelope(c, &env, fds, n);
+}
+
+int dropipc__recv_files(struct dropipc__conn *c, dropipc_file **files, size_t *n)
+{
+	struct dropipc__frame f;
+	ProtobufCMessage *m;
+	Dropipc__V1__Files *msg;
+	dropipc_file *out = NULL;
+	size_t names = 0, i;
+	char *p;
+	int r;
+
+	*files = NULL;
+	*n = 0;
+	r = dropipc__recv_message(c, DROPIPC__V1__ENVELOPE__BODY_FILES,
+				  &dropipc__v1__files__descriptor, &f, &m);
+	if (r < 0)
+		return r;
+	msg = (Dropipc__V1__Files *)m;
+	if (msg->n_files == 0 || msg->n_files != f.nfds) {
+		r = dropipc__conn_fail(c, DROPIPC_EPROTO, "%zu files named for %zu fds",
+				       msg->n_files, f.nfds);
+		goto out;
+	}
+	for (i = 0; i < msg->n_files; i++) {
+		if (!msg->files[i]->name[0]) {
+			r = dropipc__conn_fail(c, DROPIPC_EINVAL, "files[%zu].name: empty", i);
+			goto out;
+		}
+		names += strlen(msg->files[i]->name) + 1;
+	}
+	out = malloc(msg->n_files * sizeof(*out) + names);
+	if (!out) {
+		r = dropipc__conn_fail(c, -ENOMEM, "no memory for %zu files", msg->n_files);
+		goto out;
+	}
+	p = (char *)(out + msg->n_files);
+	for (i = 0; i < msg->n_files; i++) {
+		out[i].fd = -1;
+		out[i].name = p;
+		p = stpcpy(p, msg->files[i]->name) + 1;
+	}
+	for (i = 0; i < msg->n_files && r == 0; i++)
+		r = dropipc__claim_fd(c, &f, msg->files[i]->fd, out[i].name, &out[i].fd);
+	if (r == 0)
+		r = dropipc__frame_finish(c, &f);
+	if (r == 0) {
+		*files = out;
+		*n = msg->n_files;
+		out = NULL;
+	}
+out:
+	if (out) {
+		for (i = 0; i < msg->n_files; i++)
+			if (out[i].fd >= 0)
+				close(out[i].fd);
+		free(out);
+	}
+	dropipc__frame_close_fds(&f);
+	dropipc__message_free(msg);
+	return r;
+}

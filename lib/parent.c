@@ -1,0 +1,205 @@
+/* The parent's end: sends ChildArgs, receives the pty (or the child's error). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+struct dropipc_parent {
+	struct dropipc__conn *conn;
+	/* The last setup failure the child reported; arena-owned. */
+	Dropipc__V1__ChildError *child_error;
+};
+
+int dropipc_parent_new(int fd, dropipc_parent **parent)
+{
+	dropipc_parent *p;
+	int r;
+
+	*parent = NULL;
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		if (fd >= 0)
+			close(fd);
+		return -ENOMEM;
+	}
+	r = dropipc__conn_new(fd, &p->conn);
+	if (r < 0) {
+		free(p);
+		return r;
+	}
+	*parent = p;
+	return 0;
+}
+
+void dropipc_parent_close(dropipc_parent *parent)
+{
+	if (!parent)
+		return;
+	dropipc__message_free(parent->child_error);
+	dropipc__conn_free(parent->conn);
+	free(parent);
+}
+
+int dropipc_socketpair(dropipc_parent **parent, int *child_fd)
+{
+	int sv[2], r;
+
+	*parent = NULL;
+	*child_fd = -1;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	r = dropipc_parent_new(sv[0], parent);
+	if (r < 0) {
+		close(sv[1]);
+		return r;
+	}
+	*child_fd = sv[1];
+	return 0;
+}
+
+int dropipc_pair(dropipc_parent **parent, dropipc_child **child)
+{
+	int child_fd, r;
+
+	*child = NULL;
+	r = dropipc_socketpair(parent, &child_fd);
+	if (r < 0)
+		return r;
+	r = dropipc_child_new(child_fd, child);
+	if (r < 0) {
+		dropipc_parent_close(*parent);
+		*parent = NULL;
+	}
+	return r;
+}
+
+int dropipc_parent_fd(const dropipc_parent *parent)
+{
+	return dropipc__conn_fd(parent->conn);
+}
+
+int dropipc_parent_set_timeout(dropipc_parent *parent, int timeout_ms)
+{
+	return dropipc__conn_set_timeout(parent->conn, timeout_ms);
+}
+
+int dropipc_parent_set_max_payload(dropipc_parent *parent, size_t bytes)
+{
+	return dropipc__conn_set_max_payload(parent->conn, bytes);
+}
+
+const char *dropipc_parent_errmsg(const dropipc_parent *parent)
+{
+	return dropipc__conn_errmsg(parent->conn);
+}
+
+const dropipc_child_error *dropipc_parent_child_error(const dropipc_parent *parent)
+{
+	return parent->child_error;
+}
+
+int dropipc_parent_send_child_args(dropipc_parent *parent, const dropipc_child_args *args)
+{
+	Dropipc__V1__Envelope env = DROPIPC__V1__ENVELOPE__INIT;
+	char err[DROPIPC_ERRMSG_SIZE];
+	int r;
+
+	r = dropipc__conn_begin(parent->conn, "send child args");
+	if (r < 0)
+		return r;
+	r = dropipc_child_args_validate(args, err, sizeof(err));
+	if (r < 0)
+		return dropipc__conn_fail(parent->conn, r, "%s", err);
+	env.body_case = DROPIPC__V1__ENVELOPE__BODY_CHILD_ARGS;
+	env.child_args = (Dropipc__V1__ChildArgs *)args;
+	return dropipc__send_envelope(parent->conn, &env, NULL, 0);
+}
+
+/* A pty master is a character device on which TIOCGPTN works. */
+static int check_pty_master(struct dropipc__conn *c, int fd)
+{
+	static const struct {
+		mode_t type;
+		const char *name;
+	} kinds[] = {
+		{ S_IFREG, "a regular file" }, { S_IFDIR, "a directory" },
+		{ S_IFIFO, "a pipe" },	       { S_IFSOCK, "a socket" },
+		{ S_IFBLK, "a block device" }, { S_IFCHR, "a character device" },
+	};
+	const char *kind = "of unknown type";
+	unsigned int ptn;
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return dropipc__conn_fail(c, -errno, "fstat pty master: %s",
+					  dropipc_strerror(-errno));
+	if (S_ISCHR(st.st_mode) && ioctl(fd, TIOCGPTN, &ptn) == 0)
+		return 0;
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if ((st.st_mode & S_IFMT) == kinds[i].type)
+			kind = kinds[i].name;
+	return dropipc__conn_fail(c, DROPIPC_ENOTPTY, "the fd sent as pty master is %s, not a pty master",
+				  kind);
+}
+
+int dropipc_parent_recv_pty(dropipc_parent *parent, int *master_fd)
+{
+	struct dropipc__conn *c = parent->conn;
+	struct dropipc__frame f;
+	ProtobufCMessage *m;
+	Dropipc__V1__PtyHandoff *pty;
+	int fd = -1, r;
+
+	*master_fd = -1;
+	dropipc__message_free(parent->child_error);
+	parent->child_error = NULL;
+	r = dropipc__conn_begin(c, "recv pty");
+	if (r < 0)
+		return r;
+	r = dropipc__recv_message(c, DROPIPC__V1__ENVELOPE__BODY_PTY,
+				  &dropipc__v1__pty_handoff__descriptor, &f, &m);
+	if (r == DROPIPC_ECHILD)
+		parent->child_error = (Dropipc__V1__ChildError *)m;
+	if (r < 0)
+		return r;
+	pty = (Dropipc__V1__PtyHandoff *)m;
+	if (f.nfds != 1)
+		r = dropipc__conn_fail(c, DROPIPC_EPROTO, "expected 1 fd, got %zu", f.nfds);
+	if (r == 0)
+		r = dropipc__claim_fd(c, &f, pty->master_fd, "master_fd", &fd);
+	if (r == 0)
+		r = dropipc__frame_finish(c, &f);
+	if (r == 0)
+		r = check_pty_master(c, fd);
+	dropipc__frame_close_fds(&f);
+	dropipc__message_free(pty);
+	if (r < 0) {
+		if (fd >= 0)
+			close(fd);
+		return r;
+	}
+	*master_fd = fd;
+	return 0;
+}
+
+int dropipc_parent_send_files(dropipc_parent *parent, const dropipc_file *files, size_t n)
+{
+	int r = dropipc__conn_begin(parent->conn, "send files");
+
+	return r < 0 ? r : dropipc__send_files(parent->conn, files, n);
+}
+
+int dropipc_parent_recv_files(dropipc_parent *parent, dropipc_file **files, size_t *n)
+{
+	int r;
+
+	*files = NULL;
+	*n = 0;
+	r = dropipc__conn_begin(parent->conn, "recv files");
+	return r < 0 ? r : dropipc__recv_files(parent->conn, files, n);
+}

@@ -1,0 +1,158 @@
+/*
+ * Validation of ChildArgs, the same on both ends: the sender checks before
+ * sending, the receiver before handing the message over. Each failure names
+ * the field, e.g. "config.net.tcp_published_ports[1].guest_port: 70000 is
+ * not in 1..65535".
+ */
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+struct check {
+	char *buf;
+	size_t len;
+};
+
+static int fail(struct check *ck, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(struct check *ck, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ck->buf && ck->len) {
+		va_start(ap, fmt);
+		vsnprintf(ck->buf, ck->len, fmt, ap);
+		va_end(ap);
+	}
+	return DROPIPC_EINVAL;
+}
+
+static bool empty(const char *s)
+{
+	return !s || !s[0];
+}
+
+static int check_port(struct check *ck, const char *list, size_t i, const char *name,
+		      uint32_t port, bool zero_ok)
+{
+	if ((port == 0 && zero_ok) || (port >= 1 && port <= 65535))
+		return 0;
+	return fail(ck, "config.net.%s[%zu].%s: %u is not in 1..65535", list, i, name, port);
+}
+
+static int check_published(struct check *ck, const char *list,
+			   Dropipc__V1__PublishedPort *const *ports, size_t n)
+{
+	unsigned char addr[sizeof(struct in6_addr)];
+	int r;
+
+	for (size_t i = 0; i < n; i++) {
+		const Dropipc__V1__PublishedPort *p = ports[i];
+
+		if ((r = check_port(ck, list, i, "host_port", p->host_port, p->auto_)) < 0 ||
+		    (r = check_port(ck, list, i, "guest_port", p->guest_port, false)) < 0)
+			return r;
+		if (p->auto_ && p->host_port != 0)
+			return fail(ck, "config.net.%s[%zu].host_port: %u set with auto", list, i,
+				    p->host_port);
+		if (!empty(p->host_ip) && inet_pton(AF_INET, p->host_ip, addr) != 1 &&
+		    inet_pton(AF_INET6, p->host_ip, addr) != 1)
+			return fail(ck, "config.net.%s[%zu].host_ip: \"%s\" is not an IP address",
+				    list, i, p->host_ip);
+	}
+	return 0;
+}
+
+static int check_host_ports(struct check *ck, const char *list,
+			    Dropipc__V1__HostPort *const *ports, size_t n)
+{
+	int r;
+
+	for (size_t i = 0; i < n; i++) {
+		const Dropipc__V1__HostPort *p = ports[i];
+
+		if ((r = check_port(ck, list, i, "host_port", p->host_port, false)) < 0 ||
+		    (r = check_port(ck, list, i, "guest_port", p->guest_port, p->auto_)) < 0)
+			return r;
+		if (p->auto_ && p->guest_port != 0)
+			return fail(ck, "config.net.%s[%zu].guest_port: %u set with auto", list, i,
+				    p->guest_port);
+	}
+	return 0;
+}
+
+static int check_net(struct check *ck, const Dropipc__V1__Net *net)
+{
+	int r;
+
+	if (!net)
+		return fail(ck, "config.net: missing");
+	switch (net->mode) {
+	case DROPIPC__V1__NET__MODE__MODE_OFF:
+	case DROPIPC__V1__NET__MODE__MODE_ISOLATED:
+	case DROPIPC__V1__NET__MODE__MODE_UNJAILED:
+		break;
+	default:
+		return fail(ck, "config.net.mode: %d is not a known mode", (int)net->mode);
+	}
+	if ((r = check_published(ck, "tcp_published_ports", net->tcp_published_ports,
+				 net->n_tcp_published_ports)) < 0 ||
+	    (r = check_published(ck, "udp_published_ports", net->udp_published_ports,
+				 net->n_udp_published_ports)) < 0 ||
+	    (r = check_host_ports(ck, "tcp_host_ports", net->tcp_host_ports,
+				  net->n_tcp_host_ports)) < 0 ||
+	    (r = check_host_ports(ck, "udp_host_ports", net->udp_host_ports,
+				  net->n_udp_host_ports)) < 0)
+		return r;
+	return 0;
+}
+
+static int check_config(struct check *ck, const Dropipc__V1__Config *cfg)
+{
+	if (!cfg)
+		return fail(ck, "config: missing");
+	for (size_t i = 0; i < cfg->n_mounts; i++) {
+		if (empty(cfg->mounts[i]->source))
+			return fail(ck, "config.mounts[%zu].source: empty", i);
+		if (empty(cfg->mounts[i]->target))
+			return fail(ck, "config.mounts[%zu].target: empty", i);
+	}
+	for (size_t i = 0; i < cfg->n_blocked_paths; i++)
+		if (empty(cfg->blocked_paths[i]))
+			return fail(ck, "config.blocked_paths[%zu]: empty", i);
+	if (cfg->environ) {
+		for (size_t i = 0; i < cfg->environ->n_set_vars; i++) {
+			const char *name = cfg->environ->set_vars[i]->name;
+
+			if (empty(name))
+				return fail(ck, "config.environ.set_vars[%zu].name: empty", i);
+			if (strchr(name, '='))
+				return fail(ck, "config.environ.set_vars[%zu].name: \"%s\" contains '='",
+					    i, name);
+		}
+	}
+	return check_net(ck, cfg->net);
+}
+
+int dropipc_child_args_validate(const dropipc_child_args *args, char *errbuf, size_t errlen)
+{
+	struct check ck = { errbuf, errlen };
+
+	if (errbuf && errlen)
+		errbuf[0] = '\0';
+	if (!args)
+		return fail(&ck, "child_args: missing");
+	if (empty(args->env_id))
+		return fail(&ck, "env_id: empty");
+	if (!args->paths)
+		return fail(&ck, "paths: missing");
+	if (args->n_exec_args == 0)
+		return fail(&ck, "exec_args: empty, nothing to run");
+	for (size_t i = 0; i < args->n_exec_args; i++)
+		if (!args->exec_args[i])
+			return fail(&ck, "exec_args[%zu]: missing", i);
+	return check_config(&ck, args->config);
+}

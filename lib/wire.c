@@ -1,0 +1,255 @@
+/*
+ * The protobuf wire format, read directly where protobuf-c cannot help:
+ * finding the envelope's body without unpacking the envelope (so the body
+ * can be the first object of its own arena), and checking strings for NUL
+ * bytes and invalid UTF-8, which protobuf-c passes through but which a C
+ * string cannot hold and other languages' peers refuse.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* Our schema is 4 levels deep; deeper nesting is not ours to walk. */
+#define MAX_DEPTH 8
+
+enum wire_type { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_SGROUP = 3, WT_EGROUP = 4, WT_I32 = 5 };
+
+struct reader {
+	const uint8_t *p, *end;
+};
+
+struct field {
+	uint32_t number;
+	enum wire_type type;
+	const uint8_t *data; /* WT_LEN only */
+	size_t len;
+};
+
+static bool read_varint(struct reader *r, uint64_t *v)
+{
+	uint64_t x = 0;
+
+	for (int shift = 0; shift < 64 && r->p < r->end; shift += 7) {
+		uint8_t b = *r->p++;
+
+		x |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			*v = x;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Reads the next field. Returns 1, 0 at the end, or -1 if malformed. */
+static int next_field(struct reader *r, struct field *f, const char **why)
+{
+	uint64_t tag, v;
+
+	if (r->p == r->end)
+		return 0;
+	if (!read_varint(r, &tag)) {
+		*why = "truncated tag";
+		return -1;
+	}
+	f->number = (uint32_t)(tag >> 3);
+	f->type = (enum wire_type)(tag & 7);
+	if (f->number == 0 || tag >> 3 > 0x1fffffff) {
+		*why = "invalid field number";
+		return -1;
+	}
+	switch (f->type) {
+	case WT_VARINT:
+		if (!read_varint(r, &v)) {
+			*why = "truncated varint";
+			return -1;
+		}
+		return 1;
+	case WT_I64:
+	case WT_I32: {
+		size_t n = f->type == WT_I64 ? 8 : 4;
+
+		if ((size_t)(r->end - r->p) < n) {
+			*why = "truncated fixed-size field";
+			return -1;
+		}
+		r->p += n;
+		return 1;
+	}
+	case WT_LEN:
+		if (!read_varint(r, &v) || v > (uint64_t)(r->end - r->p)) {
+			*why = "length runs past the end";
+			return -1;
+		}
+		f->data = r->p;
+		f->len = (size_t)v;
+		r->p += v;
+		return 1;
+	default:
+		*why = "unsupported wire type (groups)";
+		return -1;
+	}
+}
+
+int dropipc__envelope_body(const uint8_t *data, size_t len, struct dropipc__body *body,
+			   char *err, size_t errlen)
+{
+	struct reader r = { data, data + len };
+	struct field f;
+	uint32_t unknown = 0;
+	unsigned bodies = 0;
+	const char *why = NULL;
+	int n;
+
+	while ((n = next_field(&r, &f, &why)) > 0) {
+		if (!protobuf_c_message_descriptor_get_field(&dropipc__v1__envelope__descriptor,
+							     f.number)) {
+			if (!unknown)
+				unknown = f.number;
+			continue;
+		}
+		if (f.type != WT_LEN) {
+			snprintf(err, errlen, "envelope field %u has wire type %d, not 2", f.number,
+				 f.type);
+			return DROPIPC_EPROTO;
+		}
+		body->field = f.number;
+		body->data = f.data;
+		body->len = f.len;
+		bodies++;
+	}
+	if (n < 0) {
+		snprintf(err, errlen, "payload is not a protobuf Envelope: %s at byte %zu", why,
+			 (size_t)(r.p - data));
+		return DROPIPC_EPROTO;
+	}
+	if (bodies > 1) {
+		snprintf(err, errlen, "envelope has %u bodies, not 1", bodies);
+		return DROPIPC_EPROTO;
+	}
+	if (bodies == 0 && unknown) {
+		snprintf(err, errlen, "unsupported message: envelope field %u is not known to "
+			 "protocol version %d", unknown, DROPIPC_PROTOCOL_VERSION);
+		return DROPIPC_EUNSUPPORTED;
+	}
+	if (bodies == 0) {
+		snprintf(err, errlen, "envelope has no body");
+		return DROPIPC_EPROTO;
+	}
+	return 0;
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
+static size_t utf8_seq(const uint8_t *s, size_t n)
+{
+	uint32_t cp;
+	size_t len;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	/* Overlong forms, surrogates and values past U+10FFFF. */
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* Offset of the first NUL or invalid UTF-8 byte in s, or len if none. */
+static size_t bad_string_byte(const uint8_t *s, size_t len, bool *nul)
+{
+	size_t i = 0, n;
+
+	while (i < len) {
+		if (s[i] == 0) {
+			*nul = true;
+			return i;
+		}
+		n = utf8_seq(s + i, len - i);
+		if (n == 0) {
+			*nul = false;
+			return i;
+		}
+		i += n;
+	}
+	return len;
+}
+
+static int check_message(const ProtobufCMessageDescriptor *desc, const uint8_t *data,
+			 size_t len, char *path, size_t pathlen, int depth, char *err,
+			 size_t errlen)
+{
+	struct reader r = { data, data + len };
+	size_t base = strlen(path);
+	unsigned seen[32] = { 0 };
+	const char *why = NULL;
+	struct field f;
+	int n, rv;
+
+	if (depth > MAX_DEPTH) {
+		snprintf(err, errlen, "%s: nested too deeply", path);
+		return DROPIPC_EPROTO;
+	}
+	while ((n = next_field(&r, &f, &why)) > 0) {
+		const ProtobufCFieldDescriptor *fd =
+			protobuf_c_message_descriptor_get_field(desc, f.number);
+		unsigned idx;
+
+		if (!fd || f.type != WT_LEN ||
+		    (fd->type != PROTOBUF_C_TYPE_STRING && fd->type != PROTOBUF_C_TYPE_MESSAGE))
+			continue;
+		idx = (unsigned)(fd - desc->fields);
+		idx = idx < 32 ? seen[idx]++ : 0;
+		if (fd->label == PROTOBUF_C_LABEL_REPEATED)
+			snprintf(path + base, pathlen - base, "%s%s[%u]", base ? "." : "", fd->name,
+				 idx);
+		else
+			snprintf(path + base, pathlen - base, "%s%s", base ? "." : "", fd->name);
+		if (fd->type == PROTOBUF_C_TYPE_STRING) {
+			bool nul = false;
+			size_t at = bad_string_byte(f.data, f.len, &nul);
+
+			if (at < f.len) {
+				snprintf(err, errlen, "%s: %s at byte %zu of the string", path,
+					 nul ? "NUL byte" : "invalid UTF-8", at);
+				return DROPIPC_EINVAL;
+			}
+		} else {
+			rv = check_message(fd->descriptor, f.data, f.len, path, pathlen, depth + 1,
+					   err, errlen);
+			if (rv < 0)
+				return rv;
+		}
+		path[base] = '\0';
+	}
+	if (n < 0) {
+		snprintf(err, errlen, "%s%snot valid protobuf: %s", path, base ? ": " : "", why);
+		return DROPIPC_EPROTO;
+	}
+	return 0;
+}
+
+int dropipc__wire_check(const ProtobufCMessageDescriptor *desc, const uint8_t *data,
+			size_t len, char *err, size_t errlen)
+{
+	char path[256] = "";
+
+	return check_message(desc, data, len, path, sizeof(path), 0, err, errlen);
+}
