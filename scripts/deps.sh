@@ -1,0 +1,32 @@
+#!/bin/sh
+# Installs the Debian packages a step needs, only those missing.
+#   scripts/deps.sh build   what the library and the demo need
+#   scripts/deps.sh test    what every test needs (peers, fuzzing, valgrind)
+set -eu
+
+build="cmake make gcc pkg-config protobuf-c-compiler libprotobuf-c-dev"
+test="$build check clang libclang-rt-14-dev valgrind util-linux procps
+  golang-go protoc-gen-go golang-google-protobuf-dev
+  python3 python3-protobuf protobuf-compiler gnuplot-nox"
+
+case "${1:-build}" in
+build) want=$build ;;
+test) want=$test ;;
+*) echo "usage: $0 build|test" >&2; exit 2 ;;
+esac
+
+missing=
+for p in $want; do
+	dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "installing:$missing" >&2
+if [ "$(id -u)" -ne 0 ]; then
+	echo "$0: need root to install packages (or install them yourself)" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
