@@ -449,10 +449,12 @@ static int recv_exact(struct dropipc__conn *c, uint8_t *buf, size_t len, size_t 
 					   dropipc_strerror(r), at + got);
 		}
 		arrived = take_fds(&msg, f, &foreign);
+		/* The kernel also truncates when it cannot install an fd here. */
 		if (msg.msg_flags & MSG_CTRUNC)
 			return fail_broken(c, DROPIPC_EPROTO,
-					   "control data truncated: more than %d fds sent with the frame",
-					   DROPIPC_MAX_FDS);
+					   "control data truncated after %zu fds: more than %d fds sent "
+					   "with the frame, or this process is at its fd limit",
+					   arrived, DROPIPC_MAX_FDS);
 		if (foreign)
 			return fail_broken(c, DROPIPC_EPROTO,
 					   "ancillary data other than SCM_RIGHTS");
