@@ -1,0 +1,511 @@
+/*
+ * A hostile peer for the hostile tests: speaks raw sendmsg on fd 3 (or the fd
+ * given as argv[2]) and runs the one attack named by argv[1]. It is built
+ * without the library on purpose: the header layout and the protobuf bytes
+ * are written out by hand from docs/PROTOCOL.md and the schema, so that it
+ * can send what the library would never produce.
+ *
+ * After an attack it keeps the socket open and waits to be killed (a parent
+ * that waited for more bytes would then time out instead of seeing EOF),
+ * except for the attacks that are about EOF. An alarm ends it regardless.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define HEADER_SIZE 16
+#define MAX_FDS 16
+#define BUF_SIZE 4096
+
+/* Envelope body fields. */
+enum { ENV_CHILD_ARGS = 1, ENV_PTY = 2, ENV_ERROR = 3, ENV_FILES = 4, ENV_UNKNOWN = 5 };
+
+static int sock = 3;
+
+static void die(const char *what)
+{
+	fprintf(stderr, "hostile-child: %s: %s\n", what, strerror(errno));
+	exit(2);
+}
+
+/* ---- protobuf, by hand ---------------------------------------------------- */
+
+struct buf {
+	uint8_t b[BUF_SIZE];
+	size_t n;
+};
+
+static void put_byte(struct buf *b, uint8_t v)
+{
+	if (b->n >= sizeof(b->b)) {
+		fprintf(stderr, "hostile-child: buffer full\n");
+		exit(2);
+	}
+	b->b[b->n++] = v;
+}
+
+static void put_varint(struct buf *b, uint64_t v)
+{
+	while (v >= 0x80) {
+		put_byte(b, (uint8_t)(v | 0x80));
+		v >>= 7;
+	}
+	put_byte(b, (uint8_t)v);
+}
+
+static void put_uint(struct buf *b, uint32_t field, uint64_t v)
+{
+	put_varint(b, (uint64_t)field << 3 | 0);
+	put_varint(b, v);
+}
+
+static void put_bytes(struct buf *b, uint32_t field, const void *data, size_t len)
+{
+	put_varint(b, (uint64_t)field << 3 | 2);
+	put_varint(b, len);
+	for (size_t i = 0; i < len; i++)
+		put_byte(b, ((const uint8_t *)data)[i]);
+}
+
+static void put_str(struct buf *b, uint32_t field, const char *s)
+{
+	put_bytes(b, field, s, strlen(s));
+}
+
+static void put_msg(struct buf *b, uint32_t field, const struct buf *sub)
+{
+	put_bytes(b, field, sub->b, sub->n);
+}
+
+/* An Envelope with body field `field` holding msg. */
+static void envelope(struct buf *env, uint32_t field, const struct buf *msg)
+{
+	env->n = 0;
+	put_msg(env, field, msg);
+}
+
+/*
+ * A ChildArgs that passes validation except for what the arguments change:
+ * one published tcp port's guest_port, the net mode, and paths.fs_root
+ * (fs_root_len bytes, so that it may hold a NUL).
+ */
+static void child_args(struct buf *out, uint32_t guest_port, uint32_t mode, const char *fs_root,
+		       size_t fs_root_len)
+{
+	struct buf paths = { .n = 0 }, port = { .n = 0 }, net = { .n = 0 }, config = { .n = 0 };
+
+	put_bytes(&paths, 4, fs_root, fs_root_len);
+	put_uint(&port, 3, 8080);
+	put_uint(&port, 4, guest_port);
+	put_uint(&net, 1, mode);
+	put_msg(&net, 2, &port);
+	put_msg(&config, 5, &net);
+	out->n = 0;
+	put_str(out, 1, "test-env");
+	put_msg(out, 2, &paths);
+	put_msg(out, 3, &config);
+	put_str(out, 4, "ls");
+}
+
+/* A Files message naming n fds with the given indexes. */
+static void files(struct buf *out, const uint32_t *idx, size_t n)
+{
+	out->n = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct buf file = { .n = 0 };
+		char name[16];
+
+		snprintf(name, sizeof(name), "f%zu", i);
+		put_str(&file, 1, name);
+		put_uint(&file, 2, idx[i]);
+		put_msg(out, 1, &file);
+	}
+}
+
+/* ---- frames, by hand ------------------------------------------------------ */
+
+static void le16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static void le32(uint8_t *p, uint32_t v)
+{
+	le16(p, (uint16_t)v);
+	le16(p + 2, (uint16_t)(v >> 16));
+}
+
+static void header(uint8_t *h, const char *magic, uint16_t version, uint16_t nfds, uint32_t len,
+		   uint32_t reserved)
+{
+	memcpy(h, magic, 4);
+	le16(h + 4, version);
+	le16(h + 6, nfds);
+	le32(h + 8, len);
+	le32(h + 12, reserved);
+}
+
+/* One sendmsg of len bytes with nfds fds attached; all of it or die. */
+static void send_raw(const void *data, size_t len, const int *fds, size_t nfds)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * 64)];
+		struct cmsghdr align;
+	} ctrl;
+	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t n;
+
+	if (nfds > 0) {
+		struct cmsghdr *cm;
+
+		memset(&ctrl, 0, sizeof(ctrl));
+		msg.msg_control = ctrl.buf;
+		msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+		cm = CMSG_FIRSTHDR(&msg);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
+	}
+	do
+		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		die("sendmsg");
+	if ((size_t)n != len) {
+		fprintf(stderr, "hostile-child: short sendmsg: %zd of %zu\n", n, len);
+		exit(2);
+	}
+}
+
+/* A well-formed frame: header and payload in one sendmsg with the fds. */
+static void send_frame(const struct buf *payload, const int *fds, size_t nfds)
+{
+	uint8_t frame[HEADER_SIZE + BUF_SIZE];
+
+	header(frame, "DIPC", 1, (uint16_t)nfds, (uint32_t)payload->n, 0);
+	memcpy(frame + HEADER_SIZE, payload->b, payload->n);
+	send_raw(frame, HEADER_SIZE + payload->n, fds, nfds);
+}
+
+/* n copies of an fd of /dev/null (the kernel gives each its own fd). */
+static int *devnull_fds(size_t n)
+{
+	static int fds[64];
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		die("open /dev/null");
+	for (size_t i = 0; i < n && i < 64; i++)
+		fds[i] = fd;
+	return fds;
+}
+
+static int pty_master(void)
+{
+	int fd = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+
+	if (fd < 0 || grantpt(fd) < 0 || unlockpt(fd) < 0)
+		die("posix_openpt");
+	return fd;
+}
+
+/* A pty frame (PtyHandoff{master_fd: idx}) carrying fd. */
+static void send_pty(int fd, uint32_t idx)
+{
+	struct buf pty = { .n = 0 }, env;
+
+	if (idx)
+		put_uint(&pty, 1, idx);
+	envelope(&env, ENV_PTY, &pty);
+	send_frame(&env, &fd, 1);
+}
+
+/* ---- the attacks ---------------------------------------------------------- */
+
+static void wait_to_be_killed(void)
+{
+	for (;;)
+		pause();
+}
+
+/* EOF before anything. */
+static void eof_first(void)
+{
+	close(sock);
+	exit(0);
+}
+
+static void short_header(void)
+{
+	uint8_t h[HEADER_SIZE];
+
+	header(h, "DIPC", 1, 0, 2, 0);
+	send_raw(h, 7, NULL, 0);
+	close(sock);
+	exit(0);
+}
+
+static void short_payload(void)
+{
+	uint8_t f[HEADER_SIZE + 4];
+
+	header(f, "DIPC", 1, 0, 10, 0);
+	memset(f + HEADER_SIZE, 0, 4);
+	send_raw(f, sizeof(f), NULL, 0);
+	close(sock);
+	exit(0);
+}
+
+/* A bare header: magic, version, fd count, length and reserved as given. */
+static void bare_header(const char *magic, uint16_t version, uint16_t nfds, uint32_t len,
+			uint32_t reserved)
+{
+	uint8_t h[HEADER_SIZE];
+
+	header(h, magic, version, nfds, len, reserved);
+	send_raw(h, sizeof(h), NULL, 0);
+}
+
+/* A length of 0 where the pty message is required, with the pty's fd. */
+static void zero_length(void)
+{
+	uint8_t h[HEADER_SIZE];
+	int fd = pty_master();
+
+	header(h, "DIPC", 1, 1, 0, 0);
+	send_raw(h, sizeof(h), &fd, 1);
+}
+
+static void not_protobuf(void)
+{
+	struct buf p = { .n = 0 };
+
+	/* Field 1, wire type 7: no such wire type. */
+	for (int i = 0; i < 8; i++)
+		put_byte(&p, 0x0f);
+	send_frame(&p, NULL, 0);
+}
+
+/* A valid ChildArgs, sent to a parent that waits for the pty. */
+static void wrong_type(void)
+{
+	struct buf args, env;
+
+	child_args(&args, 3000, 2, "/root", 5);
+	envelope(&env, ENV_CHILD_ARGS, &args);
+	send_frame(&env, NULL, 0);
+}
+
+/* An envelope whose only field is no body this version knows, with an fd. */
+static void unknown_body(void)
+{
+	struct buf empty = { .n = 0 }, env;
+
+	envelope(&env, ENV_UNKNOWN, &empty);
+	send_frame(&env, devnull_fds(1), 1);
+}
+
+/* Two bodies in one envelope. */
+static void two_bodies(void)
+{
+	struct buf empty = { .n = 0 }, env;
+	int fd = pty_master();
+
+	envelope(&env, ENV_PTY, &empty);
+	put_msg(&env, ENV_PTY, &empty);
+	send_frame(&env, &fd, 1);
+}
+
+/* A setup failure whose text tries to drive the parent's terminal. */
+static void error_escape(void)
+{
+	struct buf e = { .n = 0 }, env;
+
+	put_uint(&e, 1, 4);
+	put_uint(&e, 2, ENOENT);
+	put_str(&e, 3, "\x1b[2J\x1b]0;pwned\x07 gone\n");
+	envelope(&env, ENV_ERROR, &e);
+	send_frame(&env, NULL, 0);
+}
+
+/* ChildArgs that parse but do not validate (the attacker plays the parent). */
+static void bad_args(uint32_t guest_port, uint32_t mode, const char *fs_root, size_t len)
+{
+	struct buf args, env;
+
+	child_args(&args, guest_port, mode, fs_root, len);
+	envelope(&env, ENV_CHILD_ARGS, &args);
+	send_frame(&env, NULL, 0);
+}
+
+/* A pty frame whose header announces hdr_nfds fds while nfds come. */
+static void fd_count(uint16_t hdr_nfds, size_t nfds)
+{
+	struct buf pty = { .n = 0 }, env;
+	uint8_t frame[HEADER_SIZE + 64];
+
+	envelope(&env, ENV_PTY, &pty);
+	header(frame, "DIPC", 1, hdr_nfds, (uint32_t)env.n, 0);
+	memcpy(frame + HEADER_SIZE, env.b, env.n);
+	send_raw(frame, HEADER_SIZE + env.n, devnull_fds(nfds), nfds);
+}
+
+/*
+ * The header alone (announcing hdr_nfds fds), then the payload in a second
+ * sendmsg carrying the pty's fd.
+ */
+static void fds_late(uint16_t hdr_nfds)
+{
+	struct buf pty = { .n = 0 }, env;
+	uint8_t h[HEADER_SIZE];
+	int fd = pty_master();
+
+	envelope(&env, ENV_PTY, &pty);
+	header(h, "DIPC", 1, hdr_nfds, (uint32_t)env.n, 0);
+	send_raw(h, sizeof(h), NULL, 0);
+	send_raw(env.b, env.n, &fd, 1);
+}
+
+static void send_files(const uint32_t *idx, size_t nidx, size_t nfds)
+{
+	struct buf f, env;
+
+	files(&f, idx, nidx);
+	envelope(&env, ENV_FILES, &f);
+	send_frame(&env, devnull_fds(nfds), nfds);
+}
+
+static void not_pty(const char *kind)
+{
+	int fd = -1, sv[2];
+
+	if (!strcmp(kind, "pipe")) {
+		if (pipe2(sv, O_CLOEXEC) < 0)
+			die("pipe");
+		fd = sv[0];
+	} else if (!strcmp(kind, "socket")) {
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+			die("socketpair");
+		fd = sv[0];
+	} else if (!strcmp(kind, "dir")) {
+		fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	} else if (!strcmp(kind, "devnull")) {
+		fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	} else if (!strcmp(kind, "slave")) {
+		int master = pty_master();
+
+		fd = open(ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+	}
+	if (fd < 0)
+		die(kind);
+	send_pty(fd, 0);
+}
+
+/* A valid pty frame, one byte per second. */
+static void slow(void)
+{
+	struct buf pty = { .n = 0 }, env;
+	uint8_t frame[HEADER_SIZE + 64];
+	int fd = pty_master();
+
+	envelope(&env, ENV_PTY, &pty);
+	header(frame, "DIPC", 1, 1, (uint32_t)env.n, 0);
+	memcpy(frame + HEADER_SIZE, env.b, env.n);
+	for (size_t i = 0; i < HEADER_SIZE + env.n; i++) {
+		send_raw(frame + i, 1, &fd, i == 0 ? 1 : 0);
+		sleep(1);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	const char *a;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: hostile-child ATTACK [FD]\n");
+		return 2;
+	}
+	a = argv[1];
+	if (argc > 2)
+		sock = atoi(argv[2]);
+	alarm(60);
+
+	if (!strcmp(a, "eof_first"))
+		eof_first();
+	else if (!strcmp(a, "short_header"))
+		short_header();
+	else if (!strcmp(a, "short_payload"))
+		short_payload();
+	else if (!strcmp(a, "bad_magic"))
+		bare_header("DIPX", 1, 0, 2, 0);
+	else if (!strcmp(a, "newer_version"))
+		bare_header("DIPC", 2, 0, 2, 0);
+	else if (!strcmp(a, "reserved_set"))
+		bare_header("DIPC", 1, 0, 2, 0xdead);
+	else if (!strcmp(a, "zero_length"))
+		zero_length();
+	else if (!strncmp(a, "len=", 4))
+		bare_header("DIPC", 1, 0, (uint32_t)strtoul(a + 4, NULL, 0), 0);
+	else if (!strcmp(a, "not_protobuf"))
+		not_protobuf();
+	else if (!strcmp(a, "wrong_type"))
+		wrong_type();
+	else if (!strcmp(a, "unknown_body"))
+		unknown_body();
+	else if (!strcmp(a, "two_bodies"))
+		two_bodies();
+	else if (!strcmp(a, "error_escape"))
+		error_escape();
+	else if (!strcmp(a, "args_port_0"))
+		bad_args(0, 2, "/root", 5);
+	else if (!strcmp(a, "args_port_70000"))
+		bad_args(70000, 2, "/root", 5);
+	else if (!strcmp(a, "args_net_mode"))
+		bad_args(3000, 9, "/root", 5);
+	else if (!strcmp(a, "args_nul_path"))
+		bad_args(3000, 2, "/ro\0ot", 6);
+	else if (!strcmp(a, "fds_more_than_header"))
+		fd_count(1, 2);
+	else if (!strcmp(a, "fds_fewer_than_header"))
+		fd_count(2, 1);
+	else if (!strcmp(a, "fds_over_max"))
+		fd_count(17, 0);
+	else if (!strcmp(a, "fds_ctrunc"))
+		fd_count(16, 20);
+	else if (!strcmp(a, "fds_late"))
+		fds_late(0);
+	else if (!strcmp(a, "fds_late_announced"))
+		fds_late(1);
+	else if (!strcmp(a, "fd_index_out_of_range"))
+		send_files((const uint32_t[]){ 0, 5 }, 2, 2);
+	else if (!strcmp(a, "fd_index_twice"))
+		send_files((const uint32_t[]){ 0, 0 }, 2, 2);
+	else if (!strcmp(a, "pty_index_out_of_range"))
+		send_pty(pty_master(), 1);
+	else if (!strcmp(a, "files_16"))
+		send_files((const uint32_t[]){ 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 },
+			   16, 16);
+	else if (!strncmp(a, "not_pty_", 8))
+		not_pty(a + 8);
+	else if (!strcmp(a, "pty_ok"))
+		send_pty(pty_master(), 0);
+	else if (!strcmp(a, "slow"))
+		slow();
+	else if (!strcmp(a, "never_reads"))
+		; /* nothing: the parent's sends fill the socket buffer */
+	else {
+		fprintf(stderr, "hostile-child: unknown attack %s\n", a);
+		return 2;
+	}
+	wait_to_be_killed();
+}

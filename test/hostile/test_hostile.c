@@ -1,0 +1,598 @@
+/*
+ * The hostile-peer tests: for each attack of hostile-child, a peer built on
+ * the library receives what the attacker sends and must fail with the exact
+ * error code and a message that says what was wrong, without crashing,
+ * hanging past its timeout, or keeping an fd. Memory is checked by running
+ * this test under valgrind and LeakSanitizer (scripts/test.sh); the huge
+ * lengths are also received under a low RLIMIT_AS.
+ *
+ * Environment: DROPIPC_TEST_NO_RLIMIT=1 skips the parts that lower
+ * RLIMIT_AS and RLIMIT_NOFILE (valgrind emulates both, so they prove
+ * nothing there); under AddressSanitizer RLIMIT_AS is skipped on its own.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ASAN 1
+#endif
+#endif
+#ifndef ASAN
+#define ASAN 0
+#endif
+
+#define TIMEOUT_MS 2000
+/* Timeout of the second receive that shows whether the stream survived. */
+#define AFTER_TIMEOUT_MS 50
+
+/* Which receive the attacked end runs. */
+enum role { RECV_PTY, RECV_FILES, RECV_ARGS };
+
+struct attack_case {
+	const char *attack; /* argv[1] of hostile-child */
+	enum role role;
+	int timeout_ms;
+	size_t max_payload; /* 0: the default */
+	int want;	    /* the exact return code */
+	const char *msg;    /* a substring of the error message */
+	/*
+	 * What a second receive returns: DROPIPC_ECLOSED after an error in
+	 * the middle of a frame, DROPIPC_ETIMEDOUT (nothing more comes) when
+	 * the stream survived a bad whole frame; 0 to skip.
+	 */
+	int after;
+};
+
+/* The attacked end: a parent or a child, and the attacker's pid. */
+struct peer {
+	pid_t pid;
+	dropipc_parent *parent;
+	dropipc_child *child;
+};
+
+static void peer_start(struct peer *p, const char *attack, enum role role)
+{
+	int sv[2];
+
+	*p = (struct peer){ .pid = -1 };
+	if (role == RECV_ARGS) {
+		/* The attacker plays the parent: the library end is a child. */
+		ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+		ck_assert_int_eq(dropipc_child_new(sv[0], &p->child), 0);
+	} else {
+		ck_assert_int_eq(dropipc_socketpair(&p->parent, &sv[1]), 0);
+	}
+	p->pid = fork();
+	ck_assert_int_ge(p->pid, 0);
+	if (p->pid == 0) {
+		if (dropipc_child_fd_inherit(sv[1]) == 0)
+			execl(HOSTILE_CHILD, "hostile-child", attack, (char *)NULL);
+		_exit(127);
+	}
+	close(sv[1]);
+}
+
+/* Kills and reaps the attacker, closes the end. */
+static void peer_stop(struct peer *p)
+{
+	int status;
+
+	if (p->pid > 0) {
+		kill(p->pid, SIGKILL);
+		while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR)
+			;
+	}
+	dropipc_parent_close(p->parent);
+	dropipc_child_close(p->child);
+	*p = (struct peer){ .pid = -1 };
+}
+
+static const char *peer_errmsg(const struct peer *p)
+{
+	return p->parent ? dropipc_parent_errmsg(p->parent) : dropipc_child_errmsg(p->child);
+}
+
+static void peer_set_timeout(struct peer *p, int ms)
+{
+	ck_assert_int_eq(p->parent ? dropipc_parent_set_timeout(p->parent, ms)
+				   : dropipc_child_set_timeout(p->child, ms),
+			 0);
+}
+
+/*
+ * Runs the role's receive. On success closes and frees what came (after
+ * checking it is there); on failure checks that the outputs were reset.
+ */
+static int peer_recv(struct peer *p, enum role role)
+{
+	dropipc_child_args *args = (dropipc_child_args *)1;
+	dropipc_file *files = (dropipc_file *)1;
+	size_t n = 99;
+	int fd = 99, r;
+
+	switch (role) {
+	case RECV_PTY:
+		r = dropipc_parent_recv_pty(p->parent, &fd);
+		if (r == 0) {
+			ck_assert_int_ge(fd, 0);
+			close(fd);
+		} else {
+			ck_assert_int_eq(fd, -1);
+		}
+		return r;
+	case RECV_FILES:
+		r = dropipc_parent_recv_files(p->parent, &files, &n);
+		if (r == 0) {
+			ck_assert_ptr_nonnull(files);
+			for (size_t i = 0; i < n; i++)
+				close(files[i].fd);
+			free(files);
+		} else {
+			ck_assert_ptr_null(files);
+			ck_assert_uint_eq(n, 0);
+		}
+		return r;
+	case RECV_ARGS:
+		r = dropipc_child_recv_child_args(p->child, &args);
+		if (r == 0) {
+			ck_assert_ptr_nonnull(args);
+			dropipc_child_args_free(args);
+		} else {
+			ck_assert_ptr_null(args);
+		}
+		return r;
+	}
+	ck_abort_msg("unknown role %d", role);
+	return 0;
+}
+
+static void assert_outcome(const char *attack, int r, const char *msg, int want,
+			   const char *want_msg)
+{
+	ck_assert_msg(r == want, "%s: got %s (%s), want %s", attack, dropipc_err_name(r), msg,
+		      dropipc_err_name(want));
+	ck_assert_msg(strstr(msg, want_msg) != NULL, "%s: message \"%s\" lacks \"%s\"", attack,
+		      msg, want_msg);
+}
+
+static void run_case(const struct attack_case *c)
+{
+	int before = test_count_fds(), r;
+	struct peer p;
+
+	peer_start(&p, c->attack, c->role);
+	peer_set_timeout(&p, c->timeout_ms ? c->timeout_ms : TIMEOUT_MS);
+	if (c->max_payload)
+		ck_assert_int_eq(dropipc_parent_set_max_payload(p.parent, c->max_payload), 0);
+	r = peer_recv(&p, c->role);
+	assert_outcome(c->attack, r, peer_errmsg(&p), c->want, c->msg);
+	if (r == DROPIPC_ECHILD) {
+		const dropipc_child_error *e = dropipc_parent_child_error(p.parent);
+
+		ck_assert_ptr_nonnull(e);
+		ck_assert_int_eq(e->stage, DROPIPC_STAGE_EXEC);
+		ck_assert_int_eq(e->errno_value, ENOENT);
+	}
+	/* Only the end's own socket is left: every fd that came was closed. */
+	ck_assert_msg(test_count_fds() == before + 1, "%s: %d fds open, want %d", c->attack,
+		      test_count_fds(), before + 1);
+	if (c->after) {
+		peer_set_timeout(&p, AFTER_TIMEOUT_MS);
+		r = peer_recv(&p, c->role);
+		ck_assert_msg(r == c->after, "%s: second receive got %s (%s), want %s", c->attack,
+			      dropipc_err_name(r), peer_errmsg(&p), dropipc_err_name(c->after));
+	}
+	peer_stop(&p);
+	ck_assert_int_eq(test_count_fds(), before);
+}
+
+#define ATTACK(name, role, want, msg, after)                                         \
+	START_TEST(test_##name)                                                      \
+	{                                                                            \
+		run_case(&(struct attack_case){ #name, role, 0, 0, want, msg, after }); \
+	}                                                                            \
+	END_TEST
+
+/* ---- frames: EOF, cut short, bad header ------------------------------------ */
+
+ATTACK(eof_first, RECV_PTY, DROPIPC_EOF, "recv pty: peer closed the connection", DROPIPC_EOF)
+ATTACK(short_header, RECV_PTY, DROPIPC_ETRUNC,
+       "peer closed the connection after 7 bytes of the frame", DROPIPC_ECLOSED)
+ATTACK(short_payload, RECV_PTY, DROPIPC_ETRUNC,
+       "peer closed the connection after 20 bytes of the frame", DROPIPC_ECLOSED)
+ATTACK(bad_magic, RECV_PTY, DROPIPC_EPROTO, "bad magic 44 49 50 58", DROPIPC_ECLOSED)
+ATTACK(newer_version, RECV_PTY, DROPIPC_EPROTO,
+       "peer speaks protocol version 2, this end speaks version 1", DROPIPC_ECLOSED)
+ATTACK(reserved_set, RECV_PTY, DROPIPC_EPROTO, "reserved header field is 0xdead, not 0",
+       DROPIPC_ECLOSED)
+ATTACK(zero_length, RECV_PTY, DROPIPC_EPROTO, "envelope has no body", DROPIPC_ETIMEDOUT)
+
+/* ---- payloads: not protobuf, wrong message, bad ChildArgs ------------------ */
+
+ATTACK(not_protobuf, RECV_PTY, DROPIPC_EPROTO, "payload is not a protobuf Envelope",
+       DROPIPC_ETIMEDOUT)
+ATTACK(wrong_type, RECV_PTY, DROPIPC_EPROTO, "expected a pty message, got child_args",
+       DROPIPC_ETIMEDOUT)
+ATTACK(unknown_body, RECV_PTY, DROPIPC_EUNSUPPORTED,
+       "unsupported message: envelope field 5 is not known", DROPIPC_ETIMEDOUT)
+ATTACK(two_bodies, RECV_PTY, DROPIPC_EPROTO, "envelope has 2 bodies, not 1", DROPIPC_ETIMEDOUT)
+ATTACK(error_escape, RECV_PTY, DROPIPC_ECHILD,
+       "child setup failed at exec: ?[2J?]0;pwned? gone?", DROPIPC_ETIMEDOUT)
+ATTACK(args_port_0, RECV_ARGS, DROPIPC_EINVAL,
+       "config.net.tcp_published_ports[0].guest_port: 0 is not in 1..65535", DROPIPC_ETIMEDOUT)
+ATTACK(args_port_70000, RECV_ARGS, DROPIPC_EINVAL,
+       "config.net.tcp_published_ports[0].guest_port: 70000 is not in 1..65535",
+       DROPIPC_ETIMEDOUT)
+ATTACK(args_net_mode, RECV_ARGS, DROPIPC_EINVAL, "config.net.mode: 9 is not a known mode",
+       DROPIPC_ETIMEDOUT)
+ATTACK(args_nul_path, RECV_ARGS, DROPIPC_EINVAL, "paths.fs_root: NUL byte at byte 3",
+       DROPIPC_ETIMEDOUT)
+
+/* ---- fds ------------------------------------------------------------------ */
+
+ATTACK(fds_more_than_header, RECV_PTY, DROPIPC_EPROTO, "header announces 1 fds, 2 arrived",
+       DROPIPC_ECLOSED)
+ATTACK(fds_fewer_than_header, RECV_PTY, DROPIPC_EPROTO, "header announces 2 fds, 1 arrived",
+       DROPIPC_ECLOSED)
+ATTACK(fds_late, RECV_PTY, DROPIPC_EPROTO,
+       "1 fds arrived at byte 16 of the frame, not with its first byte", DROPIPC_ECLOSED)
+ATTACK(fds_late_announced, RECV_PTY, DROPIPC_EPROTO, "header announces 1 fds, 0 arrived",
+       DROPIPC_ECLOSED)
+ATTACK(fds_over_max, RECV_PTY, DROPIPC_EPROTO, "header announces 17 fds, the maximum is 16",
+       DROPIPC_ECLOSED)
+ATTACK(fds_ctrunc, RECV_PTY, DROPIPC_EPROTO,
+       "control data truncated after 16 fds: more than 16 fds sent with the frame",
+       DROPIPC_ECLOSED)
+ATTACK(fd_index_out_of_range, RECV_FILES, DROPIPC_EPROTO,
+       "f1: fd index 5 out of range (the frame has 2 fds)", DROPIPC_ETIMEDOUT)
+ATTACK(fd_index_twice, RECV_FILES, DROPIPC_EPROTO, "f1: fd index 0 claimed twice",
+       DROPIPC_ETIMEDOUT)
+ATTACK(pty_index_out_of_range, RECV_PTY, DROPIPC_EPROTO,
+       "master_fd: fd index 1 out of range (the frame has 1 fds)", DROPIPC_ETIMEDOUT)
+/* The harness itself: 16 fds of a well-formed frame all arrive. */
+ATTACK(files_16, RECV_FILES, 0, "", DROPIPC_ETIMEDOUT)
+
+/* ---- what comes as the pty master ----------------------------------------- */
+
+ATTACK(not_pty_pipe, RECV_PTY, DROPIPC_ENOTPTY, "the fd sent as pty master is a pipe",
+       DROPIPC_ETIMEDOUT)
+ATTACK(not_pty_socket, RECV_PTY, DROPIPC_ENOTPTY, "the fd sent as pty master is a socket",
+       DROPIPC_ETIMEDOUT)
+ATTACK(not_pty_dir, RECV_PTY, DROPIPC_ENOTPTY, "the fd sent as pty master is a directory",
+       DROPIPC_ETIMEDOUT)
+ATTACK(not_pty_devnull, RECV_PTY, DROPIPC_ENOTPTY,
+       "the fd sent as pty master is a character device", DROPIPC_ETIMEDOUT)
+ATTACK(not_pty_slave, RECV_PTY, DROPIPC_ENOTPTY,
+       "the fd sent as pty master is a character device", DROPIPC_ETIMEDOUT)
+/* The harness itself: a real pty master is accepted. */
+ATTACK(pty_ok, RECV_PTY, 0, "", DROPIPC_ETIMEDOUT)
+
+/* ---- time ----------------------------------------------------------------- */
+
+/* One byte per second: the 1500 ms are for the whole frame, not per byte. */
+START_TEST(test_slow)
+{
+	run_case(&(struct attack_case){ "slow", RECV_PTY, 1500, 0, DROPIPC_ETIMEDOUT,
+					"recv pty: timed out after ", DROPIPC_ECLOSED });
+}
+END_TEST
+
+/* A ChildArgs of about 800 KiB: more than a socket buffer holds. */
+static dropipc_child_args *big_args(char **arg_storage, char ***argv_storage)
+{
+	enum { N = 100, LEN = 8000 };
+	dropipc_child_args *args = malloc(sizeof(*args));
+	char *s = malloc(N * (LEN + 1));
+	char **argv = malloc(N * sizeof(*argv));
+
+	ck_assert(args && s && argv);
+	*args = *test_example_args();
+	for (int i = 0; i < N; i++) {
+		argv[i] = s + i * (LEN + 1);
+		memset(argv[i], 'a' + i % 26, LEN);
+		argv[i][LEN] = '\0';
+	}
+	args->n_exec_args = N;
+	args->exec_args = argv;
+	*arg_storage = s;
+	*argv_storage = argv;
+	return args;
+}
+
+/* The child never reads: the parent's send gives up at its timeout. */
+START_TEST(test_never_reads)
+{
+	int before = test_count_fds(), r = 0;
+	char *s, **argv;
+	dropipc_child_args *args = big_args(&s, &argv);
+	struct peer p;
+
+	peer_start(&p, "never_reads", RECV_PTY);
+	peer_set_timeout(&p, 1000);
+	for (int i = 0; i < 8 && r == 0; i++)
+		r = dropipc_parent_send_child_args(p.parent, args);
+	assert_outcome("never_reads", r, dropipc_parent_errmsg(p.parent), DROPIPC_ETIMEDOUT,
+		       "send child args: send: timed out after ");
+	/* Cut in the middle of a frame: the connection is done. */
+	r = dropipc_parent_send_child_args(p.parent, args);
+	ck_assert_int_eq(r, DROPIPC_ECLOSED);
+	peer_stop(&p);
+	free(s);
+	free(argv);
+	free(args);
+	ck_assert_int_eq(test_count_fds(), before);
+}
+END_TEST
+
+/* ---- limits: huge lengths, RLIMIT_AS, RLIMIT_NOFILE ------------------------ */
+
+static int no_rlimit(void)
+{
+	const char *e = getenv("DROPIPC_TEST_NO_RLIMIT");
+
+	return e && *e && strcmp(e, "0") != 0;
+}
+
+/* What a receive in a limited sub-process saw. */
+struct sub_result {
+	int r;
+	int fds_before, fds_after;
+	int probe_failed; /* an allocation of the announced length failed */
+	char msg[512];
+};
+
+struct limited {
+	struct peer *peer;
+	enum role role;
+	int resource;	/* RLIMIT_AS or RLIMIT_NOFILE */
+	size_t length;	/* the announced payload length */
+};
+
+/* Bytes of address space this process uses now. */
+static size_t address_space(void)
+{
+	unsigned long pages = 0;
+	FILE *f = fopen("/proc/self/statm", "re");
+
+	if (f) {
+		if (fscanf(f, "%lu", &pages) != 1)
+			pages = 0;
+		fclose(f);
+	}
+	return pages * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/*
+ * The RLIMIT_NOFILE that leaves this process room for exactly n more fds:
+ * new fds take the lowest free numbers, and the limit bounds the number.
+ */
+static rlim_t nofile_for_room(int n)
+{
+	int fd = 0;
+
+	for (int free_slots = 0;; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && ++free_slots > n)
+			break;
+	return (rlim_t)fd;
+}
+
+static void limited_recv(const struct limited *l, struct sub_result *res)
+{
+	struct rlimit rl;
+
+	if (l->resource == RLIMIT_AS)
+		rl.rlim_cur = rl.rlim_max = address_space() + (64u << 20);
+	else
+		rl.rlim_cur = rl.rlim_max = nofile_for_room(4);
+	if (setrlimit(l->resource, &rl) < 0) {
+		snprintf(res->msg, sizeof(res->msg), "setrlimit: %s", strerror(errno));
+		res->r = 1;
+		return;
+	}
+	res->fds_before = test_count_fds();
+	res->r = peer_recv(l->peer, l->role);
+	snprintf(res->msg, sizeof(res->msg), "%s", peer_errmsg(l->peer));
+	res->fds_after = test_count_fds();
+	if (l->resource == RLIMIT_AS) {
+		void *big = malloc(l->length);
+
+		res->probe_failed = big == NULL;
+		free(big);
+	}
+}
+
+/* Runs the receive in a forked sub-process, so that Check keeps its limits. */
+static void run_limited(const struct limited *l, struct sub_result *res)
+{
+	int pipefd[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	memset(res, 0, sizeof(*res));
+	ck_assert_int_eq(pipe2(pipefd, O_CLOEXEC), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(pipefd[0]);
+		limited_recv(l, res);
+		dropipc_parent_close(l->peer->parent);
+		n = write(pipefd[1], res, sizeof(*res));
+		_exit(n == (ssize_t)sizeof(*res) ? 0 : 1);
+	}
+	close(pipefd[1]);
+	do
+		n = read(pipefd[0], res, sizeof(*res));
+	while (n < 0 && errno == EINTR);
+	close(pipefd[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "limited sub-process failed (status 0x%x)", status);
+	ck_assert_int_eq(n, sizeof(*res));
+}
+
+/*
+ * A header announcing `length` bytes, with the parent's limit at max: the
+ * receive fails before allocating, even where an allocation of that size
+ * would fail (a sub-process with 64 MiB of address space to spare).
+ */
+static void huge_length(size_t length, size_t max, const char *msg)
+{
+	int before = test_count_fds();
+	char attack[32];
+	struct sub_result res;
+	struct peer p;
+
+	snprintf(attack, sizeof(attack), "len=%zu", length);
+	run_case(&(struct attack_case){ attack, RECV_PTY, 0, max, DROPIPC_ETOOBIG, msg,
+					DROPIPC_ECLOSED });
+	if (ASAN || no_rlimit())
+		return; /* AddressSanitizer and valgrind reserve huge address space */
+	peer_start(&p, attack, RECV_PTY);
+	peer_set_timeout(&p, TIMEOUT_MS);
+	ck_assert_int_eq(dropipc_parent_set_max_payload(p.parent, max), 0);
+	run_limited(&(struct limited){ &p, RECV_PTY, RLIMIT_AS, length }, &res);
+	peer_stop(&p);
+	assert_outcome(attack, res.r, res.msg, DROPIPC_ETOOBIG, msg);
+	ck_assert_int_eq(res.fds_after, res.fds_before);
+	if (length > (64u << 20))
+		ck_assert_msg(res.probe_failed, "RLIMIT_AS did not stop a %zu-byte allocation",
+			      length);
+	ck_assert_int_eq(test_count_fds(), before);
+}
+
+START_TEST(test_len_over_limit)
+{
+	huge_length(DROPIPC_DEFAULT_MAX_PAYLOAD + 1, DROPIPC_DEFAULT_MAX_PAYLOAD,
+		    "recv pty: payload of 1048577 bytes exceeds the limit of 1048576 bytes");
+}
+END_TEST
+
+START_TEST(test_len_over_max_limit)
+{
+	huge_length(DROPIPC_MAX_PAYLOAD_LIMIT + 1, DROPIPC_MAX_PAYLOAD_LIMIT,
+		    "recv pty: payload of 268435457 bytes exceeds the limit of 268435456 bytes");
+}
+END_TEST
+
+START_TEST(test_len_4g)
+{
+	huge_length(UINT32_MAX, DROPIPC_MAX_PAYLOAD_LIMIT,
+		    "recv pty: payload of 4294967295 bytes exceeds the limit of 268435456 bytes");
+}
+END_TEST
+
+/* 16 fds arrive at a parent that has room for at most 4 more. */
+START_TEST(test_nofile)
+{
+	int before = test_count_fds();
+	struct sub_result res;
+	struct peer p;
+
+	if (no_rlimit())
+		return; /* valgrind emulates RLIMIT_NOFILE: the kernel would not refuse */
+	peer_start(&p, "files_16", RECV_FILES);
+	peer_set_timeout(&p, TIMEOUT_MS);
+	run_limited(&(struct limited){ &p, RECV_FILES, RLIMIT_NOFILE, 0 }, &res);
+	peer_stop(&p);
+	assert_outcome("nofile", res.r, res.msg, DROPIPC_EPROTO,
+		       "or this process is at its fd limit");
+	ck_assert_msg(strstr(res.msg, "truncated after 16 fds") == NULL,
+		      "all 16 fds were installed: \"%s\"", res.msg);
+	ck_assert_msg(res.fds_after == res.fds_before, "%d fds before, %d after", res.fds_before,
+		      res.fds_after);
+	ck_assert_int_eq(test_count_fds(), before);
+}
+END_TEST
+
+/* ---- the suite ------------------------------------------------------------ */
+
+static TCase *tcase(Suite *s, const char *name)
+{
+	TCase *tc = tcase_create(name);
+
+	tcase_add_checked_fixture(tc, test_fd_setup, test_fd_teardown);
+	tcase_set_timeout(tc, 20);
+	suite_add_tcase(s, tc);
+	return tc;
+}
+
+int main(void)
+{
+	Suite *s = suite_create("hostile");
+	TCase *tc;
+	SRunner *sr;
+	int failed;
+
+	signal(SIGPIPE, SIG_IGN);
+
+	tc = tcase(s, "frames");
+	tcase_add_test(tc, test_eof_first);
+	tcase_add_test(tc, test_short_header);
+	tcase_add_test(tc, test_short_payload);
+	tcase_add_test(tc, test_bad_magic);
+	tcase_add_test(tc, test_newer_version);
+	tcase_add_test(tc, test_reserved_set);
+	tcase_add_test(tc, test_zero_length);
+
+	tc = tcase(s, "messages");
+	tcase_add_test(tc, test_not_protobuf);
+	tcase_add_test(tc, test_wrong_type);
+	tcase_add_test(tc, test_unknown_body);
+	tcase_add_test(tc, test_two_bodies);
+	tcase_add_test(tc, test_error_escape);
+	tcase_add_test(tc, test_args_port_0);
+	tcase_add_test(tc, test_args_port_70000);
+	tcase_add_test(tc, test_args_net_mode);
+	tcase_add_test(tc, test_args_nul_path);
+
+	tc = tcase(s, "fds");
+	tcase_add_test(tc, test_fds_more_than_header);
+	tcase_add_test(tc, test_fds_fewer_than_header);
+	tcase_add_test(tc, test_fds_late);
+	tcase_add_test(tc, test_fds_late_announced);
+	tcase_add_test(tc, test_fds_over_max);
+	tcase_add_test(tc, test_fds_ctrunc);
+	tcase_add_test(tc, test_fd_index_out_of_range);
+	tcase_add_test(tc, test_fd_index_twice);
+	tcase_add_test(tc, test_pty_index_out_of_range);
+	tcase_add_test(tc, test_files_16);
+
+	tc = tcase(s, "pty");
+	tcase_add_test(tc, test_not_pty_pipe);
+	tcase_add_test(tc, test_not_pty_socket);
+	tcase_add_test(tc, test_not_pty_dir);
+	tcase_add_test(tc, test_not_pty_devnull);
+	tcase_add_test(tc, test_not_pty_slave);
+	tcase_add_test(tc, test_pty_ok);
+
+	tc = tcase(s, "time");
+	tcase_add_test(tc, test_slow);
+	tcase_add_test(tc, test_never_reads);
+
+	tc = tcase(s, "limits");
+	tcase_add_test(tc, test_len_over_limit);
+	tcase_add_test(tc, test_len_over_max_limit);
+	tcase_add_test(tc, test_len_4g);
+	tcase_add_test(tc, test_nofile);
+
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
