@@ -508,7 +508,9 @@ int dropipc__frame_recv(struct dropipc__conn *c, struct dropipc__frame *f)
 	r = recv_exact(c, c->recvbuf, h.len, sizeof(hdr), f, &d);
 	if (r < 0)
 		goto fail;
-	f->payload = c->recvbuf;
+	/* recvbuf is still NULL if every frame so far was empty: never hand out
+	 * NULL, on which even NULL + 0 is undefined. */
+	f->payload = c->recvbuf ? c->recvbuf : (const uint8_t *)"";
 	f->len = h.len;
 	return 0;
 
