@@ -309,6 +309,8 @@ int dropipc__recv_files(struct dropipc__conn *c, dropipc_file **files, size_t *n
 	*n = 0;
 	r = dropipc__recv_message(c, DROPIPC__V1__ENVELOPE__BODY_FILES,
 				  &dropipc__v1__files__descriptor, &f, &m);
+	if (r == DROPIPC_ECHILD)
+		dropipc__message_free(m); /* the ChildError; the message says it all */
 	if (r < 0)
 		return r;
 	msg = (Dropipc__V1__Files *)m;
