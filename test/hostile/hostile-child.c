@@ -120,7 +120,7 @@ static void files(struct buf *out, const uint32_t *idx, size_t n)
 	out->n = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct buf file = { .n = 0 };
-		char name[16];
+		char name[32];
 
 		snprintf(name, sizeof(name), "f%zu", i);
 		put_str(&file, 1, name);
@@ -464,7 +464,7 @@ int main(int argc, char **argv)
 		unknown_body();
 	else if (!strcmp(a, "two_bodies"))
 		two_bodies();
-	else if (!strcmp(a, "error_escape"))
+	else if (!strcmp(a, "error_escape") || !strcmp(a, "error_for_files"))
 		error_escape();
 	else if (!strcmp(a, "args_port_0"))
 		bad_args(0, 2, "/root", 5);

@@ -180,7 +180,7 @@ static void run_case(const struct attack_case *c)
 		ck_assert_int_eq(dropipc_parent_set_max_payload(p.parent, c->max_payload), 0);
 	r = peer_recv(&p, c->role);
 	assert_outcome(c->attack, r, peer_errmsg(&p), c->want, c->msg);
-	if (r == DROPIPC_ECHILD) {
+	if (r == DROPIPC_ECHILD && c->role == RECV_PTY) {
 		const dropipc_child_error *e = dropipc_parent_child_error(p.parent);
 
 		ck_assert_ptr_nonnull(e);
@@ -232,6 +232,9 @@ ATTACK(unknown_body, RECV_PTY, DROPIPC_EUNSUPPORTED,
 ATTACK(two_bodies, RECV_PTY, DROPIPC_EPROTO, "envelope has 2 bodies, not 1", DROPIPC_ETIMEDOUT)
 ATTACK(error_escape, RECV_PTY, DROPIPC_ECHILD,
        "child setup failed at exec: ?[2J?]0;pwned? gone?", DROPIPC_ETIMEDOUT)
+/* The child's error where Files was expected: reported, and freed. */
+ATTACK(error_for_files, RECV_FILES, DROPIPC_ECHILD,
+       "recv files: child setup failed at exec: ?[2J?]0;pwned? gone?", DROPIPC_ETIMEDOUT)
 ATTACK(args_port_0, RECV_ARGS, DROPIPC_EINVAL,
        "config.net.tcp_published_ports[0].guest_port: 0 is not in 1..65535", DROPIPC_ETIMEDOUT)
 ATTACK(args_port_70000, RECV_ARGS, DROPIPC_EINVAL,
@@ -555,6 +558,7 @@ int main(void)
 	tcase_add_test(tc, test_unknown_body);
 	tcase_add_test(tc, test_two_bodies);
 	tcase_add_test(tc, test_error_escape);
+	tcase_add_test(tc, test_error_for_files);
 	tcase_add_test(tc, test_args_port_0);
 	tcase_add_test(tc, test_args_port_70000);
 	tcase_add_test(tc, test_args_net_mode);
