@@ -1,0 +1,210 @@
+/*
+ * libFuzzer target for the receive path: the fuzzer's bytes (and fds) go
+ * through a real socket pair into the library's frame reader and message
+ * decoder, as a hostile peer's would. Besides crashes and sanitizer
+ * reports, it traps on a broken promise of the API: outputs not reset on
+ * failure, an error without a message, an accepted message that does not
+ * validate, or an fd left open.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <dropipc/dropipc.h>
+
+#include "fuzz_recv.h"
+
+/* Receives per input: enough to go past a bad frame to the next one. */
+#define MAX_RECEIVES 4
+/* fds counted for the leak check; new fds take the lowest free numbers. */
+#define FD_SCAN 256
+
+#define require(cond)                    \
+	do {                             \
+		if (!(cond))             \
+			__builtin_trap(); \
+	} while (0)
+
+static int devnull = -1, ptm = -1;
+
+unsigned long fuzz_received;
+
+static void init(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	ptm = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	require(devnull >= 0 && ptm >= 0);
+}
+
+/* Open fds among the first FD_SCAN, in one system call. */
+static int open_fds(void)
+{
+	struct pollfd p[FD_SCAN];
+	int n = 0;
+
+	for (int i = 0; i < FD_SCAN; i++)
+		p[i] = (struct pollfd){ .fd = i };
+	require(poll(p, FD_SCAN, 0) >= 0);
+	for (int i = 0; i < FD_SCAN; i++)
+		n += !(p[i].revents & POLLNVAL);
+	return n;
+}
+
+/* Queues data on fd, the fds with its first byte, as far as it fits. */
+static void feed(int fd, const uint8_t *data, size_t len, size_t nfds, int pty)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * 32)];
+		struct cmsghdr align;
+	} ctrl;
+	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t n;
+
+	if (nfds > 0) {
+		struct cmsghdr *cm;
+		int fds[32];
+
+		for (size_t i = 0; i < nfds; i++)
+			fds[i] = pty ? ptm : devnull;
+		memset(&ctrl, 0, sizeof(ctrl));
+		msg.msg_control = ctrl.buf;
+		msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+		cm = CMSG_FIRSTHDR(&msg);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
+	}
+	while (iov.iov_len > 0) {
+		n = sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n <= 0)
+			break;
+		msg.msg_control = NULL;
+		msg.msg_controllen = 0;
+		iov.iov_base = (uint8_t *)iov.iov_base + n;
+		iov.iov_len -= (size_t)n;
+	}
+}
+
+/* What holds after every receive, whatever the peer sent. */
+static void check_failure(int r, const char *errmsg)
+{
+	require(r < 0);
+	require(errmsg && errmsg[0]);
+	require(strcmp(dropipc_err_name(r), "UNKNOWN") != 0);
+}
+
+static int recv_pty(dropipc_parent *p)
+{
+	int fd = 99, r = dropipc_parent_recv_pty(p, &fd);
+
+	if (r == 0) {
+		require(fd >= 0);
+		close(fd);
+		return 0;
+	}
+	check_failure(r, dropipc_parent_errmsg(p));
+	require(fd == -1);
+	require((r == DROPIPC_ECHILD) == (dropipc_parent_child_error(p) != NULL));
+	return r;
+}
+
+static int check_files(int r, dropipc_file *files, size_t n, const char *errmsg)
+{
+	if (r == 0) {
+		require(files && n >= 1 && n <= DROPIPC_MAX_FDS);
+		for (size_t i = 0; i < n; i++) {
+			require(files[i].name && files[i].name[0] && files[i].fd >= 0);
+			close(files[i].fd);
+		}
+		free(files);
+		return 0;
+	}
+	check_failure(r, errmsg);
+	require(files == NULL && n == 0);
+	return r;
+}
+
+static int recv_args(dropipc_child *c)
+{
+	dropipc_child_args *args = (dropipc_child_args *)1;
+	int r = dropipc_child_recv_child_args(c, &args);
+
+	if (r == 0) {
+		require(args && dropipc_child_args_validate(args, NULL, 0) == 0);
+		dropipc_child_args_free(args);
+		return 0;
+	}
+	check_failure(r, dropipc_child_errmsg(c));
+	require(args == NULL);
+	return r;
+}
+
+/* Runs the receive of kind on fd until the stream ends or breaks. */
+static void receive(enum fuzz_recv_kind kind, int fd)
+{
+	dropipc_parent *p = NULL;
+	dropipc_child *c = NULL;
+	dropipc_file *files;
+	size_t n;
+	int r = 0;
+
+	if (kind == FUZZ_CHILD_ARGS || kind == FUZZ_CHILD_FILES) {
+		require(dropipc_child_new(fd, &c) == 0);
+		require(dropipc_child_set_timeout(c, 1000) == 0);
+	} else {
+		require(dropipc_parent_new(fd, &p) == 0);
+		require(dropipc_parent_set_timeout(p, 1000) == 0);
+	}
+	for (int i = 0; i < MAX_RECEIVES && r != DROPIPC_EOF && r != DROPIPC_ECLOSED; i++) {
+		switch (kind) {
+		case FUZZ_PARENT_PTY:
+			r = recv_pty(p);
+			break;
+		case FUZZ_CHILD_ARGS:
+			r = recv_args(c);
+			break;
+		case FUZZ_PARENT_FILES:
+			r = dropipc_parent_recv_files(p, &files, &n);
+			r = check_files(r, files, n, dropipc_parent_errmsg(p));
+			break;
+		case FUZZ_CHILD_FILES:
+			r = dropipc_child_recv_files(c, &files, &n);
+			r = check_files(r, files, n, dropipc_child_errmsg(c));
+			break;
+		}
+		/* The writer is gone: nothing is ever waited for. */
+		require(r != DROPIPC_ETIMEDOUT);
+		fuzz_received += r == 0 || r == DROPIPC_ECHILD;
+	}
+	dropipc_parent_close(p);
+	dropipc_child_close(c);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	int sv[2], before;
+
+	if (size < 1)
+		return 0;
+	if (devnull < 0)
+		init();
+	if (size - 1 > FUZZ_MAX_INPUT)
+		size = FUZZ_MAX_INPUT + 1;
+	before = open_fds();
+	require(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	feed(sv[1], data + 1, size - 1, (data[0] >> 2) & 0x1f, data[0] & 0x80);
+	close(sv[1]);
+	receive((enum fuzz_recv_kind)(data[0] & 3), sv[0]);
+	require(open_fds() == before);
+	return 0;
+}

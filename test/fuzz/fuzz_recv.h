@@ -1,0 +1,33 @@
+/*
+ * The input format of the receive-path fuzz target, shared by the target and
+ * the seed corpus generator. An input is one control byte, then the bytes
+ * the peer sends:
+ *   bits 0-1  which receive runs (enum fuzz_recv_kind), repeatedly
+ *   bits 2-6  how many fds go with the first byte (0..31; more than 16
+ *             makes the kernel truncate the control data)
+ *   bit  7    the fds are copies of a pty master (else of /dev/null)
+ */
+#ifndef DROPIPC_FUZZ_RECV_H
+#define DROPIPC_FUZZ_RECV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum fuzz_recv_kind {
+	FUZZ_PARENT_PTY = 0,	/* dropipc_parent_recv_pty */
+	FUZZ_CHILD_ARGS = 1,	/* dropipc_child_recv_child_args */
+	FUZZ_PARENT_FILES = 2,	/* dropipc_parent_recv_files */
+	FUZZ_CHILD_FILES = 3,	/* dropipc_child_recv_files */
+};
+
+#define FUZZ_CTL(kind, nfds, pty) ((uint8_t)((kind) | (nfds) << 2 | ((pty) ? 0x80 : 0)))
+
+/* Inputs longer than this are cut: what one nonblocking send can queue. */
+#define FUZZ_MAX_INPUT (64 * 1024)
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Messages (a ChildError included) received, over all inputs so far. */
+extern unsigned long fuzz_received;
+
+#endif

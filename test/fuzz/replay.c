@@ -1,0 +1,104 @@
+/*
+ * Runs the fuzz target once on each file given (a directory: on each file in
+ * it), without libFuzzer: the seed corpus as a plain test, in every build.
+ * With --all-valid, every input must deliver at least one message.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fuzz_recv.h"
+
+static int run_file(const char *path)
+{
+	FILE *f = fopen(path, "rbe");
+	uint8_t *buf;
+	long len;
+
+	if (!f) {
+		fprintf(stderr, "replay: open %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (fseek(f, 0, SEEK_END) < 0 || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) < 0) {
+		fprintf(stderr, "replay: seek %s: %s\n", path, strerror(errno));
+		fclose(f);
+		return -1;
+	}
+	buf = malloc(len ? (size_t)len : 1);
+	if (!buf || fread(buf, 1, (size_t)len, f) != (size_t)len) {
+		fprintf(stderr, "replay: read %s failed\n", path);
+		free(buf);
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	LLVMFuzzerTestOneInput(buf, (size_t)len);
+	free(buf);
+	return 0;
+}
+
+static bool all_valid;
+
+static int run_path(const char *path, int *count)
+{
+	struct dirent **names;
+	struct stat st;
+	int n, r = 0;
+
+	if (stat(path, &st) < 0) {
+		fprintf(stderr, "replay: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		unsigned long before = fuzz_received;
+
+		(*count)++;
+		if (run_file(path) < 0)
+			return -1;
+		if (all_valid && fuzz_received == before) {
+			fprintf(stderr, "replay: %s: no message received\n", path);
+			return -1;
+		}
+		return 0;
+	}
+	n = scandir(path, &names, NULL, alphasort);
+	if (n < 0) {
+		fprintf(stderr, "replay: scandir %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		char sub[4096];
+
+		if (names[i]->d_name[0] != '.' && r == 0) {
+			snprintf(sub, sizeof(sub), "%s/%s", path, names[i]->d_name);
+			r = run_path(sub, count);
+		}
+		free(names[i]);
+	}
+	free(names);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	int count = 0, i = 1;
+
+	if (argc > 1 && !strcmp(argv[1], "--all-valid")) {
+		all_valid = true;
+		i++;
+	}
+	for (; i < argc; i++)
+		if (run_path(argv[i], &count) < 0)
+			return 1;
+	if (count == 0) {
+		fprintf(stderr, "replay: no inputs\n");
+		return 1;
+	}
+	printf("replay: %d inputs, %lu messages received, no crash\n", count, fuzz_received);
+	return 0;
+}
