@@ -22,7 +22,7 @@
 
 #define HEADER_SIZE 16
 #define MAX_FDS 16
-#define BUF_SIZE 4096
+#define BUF_SIZE 16384
 
 /* Envelope body fields. */
 enum { ENV_CHILD_ARGS = 1, ENV_PTY = 2, ENV_ERROR = 3, ENV_FILES = 4, ENV_UNKNOWN = 5 };
@@ -348,6 +348,22 @@ static void bad_args(uint32_t guest_port, uint32_t mode, const char *fs_root, si
 	send_frame(&env, NULL, 0);
 }
 
+/*
+ * 2 bytes on the wire per empty Mount, about 56 in memory: a ChildArgs that
+ * decodes to far more than its size.
+ */
+static void decode_bomb(void)
+{
+	struct buf config = { .n = 0 }, args = { .n = 0 }, env, empty = { .n = 0 };
+
+	for (int i = 0; i < 6000; i++)
+		put_msg(&config, 2, &empty);
+	put_str(&args, 1, "test-env");
+	put_msg(&args, 3, &config);
+	envelope(&env, ENV_CHILD_ARGS, &args);
+	send_frame(&env, NULL, 0);
+}
+
 /* A pty frame whose header announces hdr_nfds fds while nfds come. */
 static void fd_count(uint16_t hdr_nfds, size_t nfds)
 {
@@ -474,6 +490,8 @@ int main(int argc, char **argv)
 		bad_args(3000, 9, "/root", 5);
 	else if (!strcmp(a, "args_nul_path"))
 		bad_args(3000, 2, "/ro\0ot", 6);
+	else if (!strcmp(a, "decode_bomb"))
+		decode_bomb();
 	else if (!strcmp(a, "fds_more_than_header"))
 		fd_count(1, 2);
 	else if (!strcmp(a, "fds_fewer_than_header"))

@@ -245,6 +245,11 @@ ATTACK(args_net_mode, RECV_ARGS, DROPIPC_EINVAL, "config.net.mode: 9 is not a kn
 ATTACK(args_nul_path, RECV_ARGS, DROPIPC_EINVAL, "paths.fs_root: NUL byte at byte 3",
        DROPIPC_ETIMEDOUT)
 
+/* Decoding may take 32 times the payload and 4 KiB (32 * 12013 + 4096), no more. */
+ATTACK(decode_bomb, RECV_ARGS, DROPIPC_ETOOBIG,
+       "recv child args: decoded ChildArgs would take more than 388512 bytes",
+       DROPIPC_ETIMEDOUT)
+
 /* ---- fds ------------------------------------------------------------------ */
 
 ATTACK(fds_more_than_header, RECV_PTY, DROPIPC_EPROTO, "header announces 1 fds, 2 arrived",
@@ -563,6 +568,7 @@ int main(void)
 	tcase_add_test(tc, test_args_port_70000);
 	tcase_add_test(tc, test_args_net_mode);
 	tcase_add_test(tc, test_args_nul_path);
+	tcase_add_test(tc, test_decode_bomb);
 
 	tc = tcase(s, "fds");
 	tcase_add_test(tc, test_fds_more_than_header);
