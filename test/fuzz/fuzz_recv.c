@@ -20,6 +20,7 @@
 #include <dropipc/dropipc.h>
 
 #include "fuzz_recv.h"
+#include "raw_send.h"
 
 /* Receives per input: enough to go past a bad frame to the next one. */
 #define MAX_RECEIVES 4
@@ -61,37 +62,18 @@ static int open_fds(void)
 /* Queues data on fd, the fds with its first byte, as far as it fits. */
 static void feed(int fd, const uint8_t *data, size_t len, size_t nfds, int pty)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * 32)];
-		struct cmsghdr align;
-	} ctrl;
-	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	int fds[32];
 	ssize_t n;
 
-	if (nfds > 0) {
-		struct cmsghdr *cm;
-		int fds[32];
-
-		for (size_t i = 0; i < nfds; i++)
-			fds[i] = pty ? ptm : devnull;
-		memset(&ctrl, 0, sizeof(ctrl));
-		msg.msg_control = ctrl.buf;
-		msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		cm = CMSG_FIRSTHDR(&msg);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
-	}
-	while (iov.iov_len > 0) {
-		n = sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+	for (size_t i = 0; i < nfds; i++)
+		fds[i] = pty ? ptm : devnull;
+	while (len > 0) {
+		n = raw_send(fd, data, len, fds, nfds, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n <= 0)
 			break;
-		msg.msg_control = NULL;
-		msg.msg_controllen = 0;
-		iov.iov_base = (uint8_t *)iov.iov_base + n;
-		iov.iov_len -= (size_t)n;
+		nfds = 0; /* the fds went with the first byte */
+		data += n;
+		len -= (size_t)n;
 	}
 }
 

@@ -20,6 +20,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "raw_send.h"
+
 #define HEADER_SIZE 16
 #define MAX_FDS 16
 #define BUF_SIZE 16384
@@ -156,29 +158,8 @@ static void header(uint8_t *h, const char *magic, uint16_t version, uint16_t nfd
 /* One sendmsg of len bytes with nfds fds attached; all of it or die. */
 static void send_raw(const void *data, size_t len, const int *fds, size_t nfds)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * 64)];
-		struct cmsghdr align;
-	} ctrl;
-	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-	ssize_t n;
+	ssize_t n = raw_send(sock, data, len, fds, nfds, MSG_NOSIGNAL);
 
-	if (nfds > 0) {
-		struct cmsghdr *cm;
-
-		memset(&ctrl, 0, sizeof(ctrl));
-		msg.msg_control = ctrl.buf;
-		msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		cm = CMSG_FIRSTHDR(&msg);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
-	}
-	do
-		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		die("sendmsg");
 	if ((size_t)n != len) {
@@ -200,12 +181,12 @@ static void send_frame(const struct buf *payload, const int *fds, size_t nfds)
 /* n copies of an fd of /dev/null (the kernel gives each its own fd). */
 static int *devnull_fds(size_t n)
 {
-	static int fds[64];
+	static int fds[RAW_SEND_MAX_FDS];
 	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		die("open /dev/null");
-	for (size_t i = 0; i < n && i < 64; i++)
+	for (size_t i = 0; i < n && i < RAW_SEND_MAX_FDS; i++)
 		fds[i] = fd;
 	return fds;
 }
