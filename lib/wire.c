@@ -175,9 +175,19 @@ static size_t utf8_seq(const uint8_t *s, size_t n)
 /* Offset of the first NUL or invalid UTF-8 byte in s, or len if none. */
 static size_t bad_string_byte(const uint8_t *s, size_t len, bool *nul)
 {
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
 	size_t i = 0, n;
+	uint64_t v;
 
 	while (i < len) {
+		/* Fast path: eight ASCII bytes, none of them NUL. */
+		if (len - i >= 8) {
+			memcpy(&v, s + i, 8);
+			if (!(v & highs) && !((v - ones) & ~v & highs)) {
+				i += 8;
+				continue;
+			}
+		}
 		if (s[i] == 0) {
 			*nul = true;
 			return i;
