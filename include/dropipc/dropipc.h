@@ -21,6 +21,10 @@
  *   every fd of a frame that is rejected, or that no field claims, is closed.
  * - All fds the library creates or receives are close-on-exec.
  * - An end is not thread-safe: use it from one thread at a time.
+ * - Messages the caller sends are built with protobuf-c's generated
+ *   initializers (e.g. DROPIPC__V1__CHILD_ARGS__INIT, DROPIPC__V1__PATHS__INIT)
+ *   and stay the caller's; messages the library returns are the library's
+ *   until the caller frees them with the function named where they come from.
  */
 #ifndef DROPIPC_H
 #define DROPIPC_H
