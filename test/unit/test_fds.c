@@ -43,47 +43,56 @@ static int holds(int fd, const char *text)
 
 /* ---- Files: named fds ------------------------------------------------------ */
 
-START_TEST(file_child_to_parent)
+/*
+ * Sends the n files f in one frame from one end of a fresh pair, closes the
+ * sender's copies, and checks that the other end receives the same names in
+ * the same order, each fd holding contents[i].
+ */
+static void pass_files(const dropipc_file *f, const char *const *contents, size_t n,
+		       int to_child)
 {
 	dropipc_parent *p;
 	dropipc_child *c;
-	dropipc_file f = { "log", unit_tmpfile(texts[0]) }, *got;
-	size_t n;
+	dropipc_file *got;
+	size_t m;
 
-	ck_assert_int_ge(f.fd, 0);
 	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
-	ck_assert_int_eq(dropipc_child_send_files(c, &f, 1), 0);
-	close(f.fd);
-	ck_assert_int_eq(dropipc_parent_recv_files(p, &got, &n), 0);
-	ck_assert_uint_eq(n, 1);
-	ck_assert_str_eq(got[0].name, "log");
-	assert_holds(got[0].fd, texts[0]);
-	close(got[0].fd);
+	if (to_child)
+		ck_assert_int_eq(dropipc_parent_send_files(p, f, n), 0);
+	else
+		ck_assert_int_eq(dropipc_child_send_files(c, f, n), 0);
+	for (size_t i = 0; i < n; i++)
+		close(f[i].fd);
+	if (to_child)
+		ck_assert_int_eq(dropipc_child_recv_files(c, &got, &m), 0);
+	else
+		ck_assert_int_eq(dropipc_parent_recv_files(p, &got, &m), 0);
+	ck_assert_uint_eq(m, n);
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_str_eq(got[i].name, f[i].name);
+		assert_holds(got[i].fd, contents[i]);
+		close(got[i].fd);
+	}
 	free(got);
 	dropipc_child_close(c);
 	dropipc_parent_close(p);
+}
+
+START_TEST(file_child_to_parent)
+{
+	dropipc_file f = { "log", unit_tmpfile(texts[0]) };
+
+	ck_assert_int_ge(f.fd, 0);
+	pass_files(&f, texts, 1, 0);
 }
 END_TEST
 
 START_TEST(file_parent_to_child)
 {
-	dropipc_parent *p;
-	dropipc_child *c;
-	dropipc_file f = { "stdin", unit_tmpfile(texts[1]) }, *got;
-	size_t n;
+	dropipc_file f = { "stdin", unit_tmpfile(texts[1]) };
 
 	ck_assert_int_ge(f.fd, 0);
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
-	ck_assert_int_eq(dropipc_parent_send_files(p, &f, 1), 0);
-	close(f.fd);
-	ck_assert_int_eq(dropipc_child_recv_files(c, &got, &n), 0);
-	ck_assert_uint_eq(n, 1);
-	ck_assert_str_eq(got[0].name, "stdin");
-	assert_holds(got[0].fd, texts[1]);
-	close(got[0].fd);
-	free(got);
-	dropipc_child_close(c);
-	dropipc_parent_close(p);
+	pass_files(&f, texts + 1, 1, 1);
 }
 END_TEST
 
@@ -92,11 +101,9 @@ START_TEST(several_files_keep_names_and_order)
 {
 	static const char *const names[] = { "first", "second", "third", "pipe" };
 	static const char piped[] = "through the pipe\n";
-	dropipc_parent *p;
-	dropipc_child *c;
-	dropipc_file f[4], *got;
+	const char *const contents[] = { texts[0], texts[1], texts[2], piped };
+	dropipc_file f[4];
 	int pipefd[2];
-	size_t n;
 
 	for (size_t i = 0; i < 3; i++) {
 		f[i] = (dropipc_file){ names[i], unit_tmpfile(texts[i]) };
@@ -106,51 +113,24 @@ START_TEST(several_files_keep_names_and_order)
 	ck_assert_int_eq(write(pipefd[1], piped, strlen(piped)), (ssize_t)strlen(piped));
 	close(pipefd[1]);
 	f[3] = (dropipc_file){ names[3], pipefd[0] };
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
-	ck_assert_int_eq(dropipc_child_send_files(c, f, 4), 0);
-	for (size_t i = 0; i < 4; i++)
-		close(f[i].fd);
-	ck_assert_int_eq(dropipc_parent_recv_files(p, &got, &n), 0);
-	ck_assert_uint_eq(n, 4);
-	for (size_t i = 0; i < 4; i++) {
-		ck_assert_str_eq(got[i].name, names[i]);
-		assert_holds(got[i].fd, i < 3 ? texts[i] : piped);
-		close(got[i].fd);
-	}
-	free(got);
-	dropipc_child_close(c);
-	dropipc_parent_close(p);
+	pass_files(f, contents, 4, 0);
 }
 END_TEST
 
 /* The most a frame may carry, each fd where its name says. */
 START_TEST(sixteen_files)
 {
-	dropipc_parent *p;
-	dropipc_child *c;
-	dropipc_file f[DROPIPC_MAX_FDS], *got;
+	dropipc_file f[DROPIPC_MAX_FDS];
 	char names[DROPIPC_MAX_FDS][8];
-	size_t n;
+	const char *contents[DROPIPC_MAX_FDS];
 
 	for (int i = 0; i < DROPIPC_MAX_FDS; i++) {
 		snprintf(names[i], sizeof(names[i]), "f%d", i);
+		contents[i] = names[i];
 		f[i] = (dropipc_file){ names[i], unit_tmpfile(names[i]) };
 		ck_assert_int_ge(f[i].fd, 0);
 	}
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
-	ck_assert_int_eq(dropipc_parent_send_files(p, f, DROPIPC_MAX_FDS), 0);
-	for (int i = 0; i < DROPIPC_MAX_FDS; i++)
-		close(f[i].fd);
-	ck_assert_int_eq(dropipc_child_recv_files(c, &got, &n), 0);
-	ck_assert_uint_eq(n, DROPIPC_MAX_FDS);
-	for (int i = 0; i < DROPIPC_MAX_FDS; i++) {
-		ck_assert_str_eq(got[i].name, names[i]);
-		assert_holds(got[i].fd, names[i]);
-		close(got[i].fd);
-	}
-	free(got);
-	dropipc_child_close(c);
-	dropipc_parent_close(p);
+	pass_files(f, contents, DROPIPC_MAX_FDS, 1);
 }
 END_TEST
 
@@ -352,22 +332,15 @@ static void close_fds(const int *fds, int n)
 }
 
 /*
- * Sends a frame with header h, payload and nfds fds to the parent, which
- * must fail recv_pty (or recv_files) with code and a message containing
- * what, without an fd left behind.
+ * The parent's recv_pty (or recv_files) fails with code and a message
+ * containing what, and no fd of the frame is left behind.
  */
-static void expect_refused(dropipc_parent *p, dropipc_child *c, const struct unit_header *h,
-			   const void *payload, size_t len, int nfds, int files, int code,
-			   const char *what)
+static void check_refused(dropipc_parent *p, int files, int code, const char *what)
 {
-	int fds[DROPIPC_MAX_FDS + 1], before, got = -2;
 	dropipc_file *fl = (dropipc_file *)1;
+	int before = test_count_fds(), got = -2;
 	size_t n = 99;
 
-	open_fds(fds, nfds);
-	unit_send_frame(dropipc_child_fd(c), h, payload, len, fds, (size_t)nfds);
-	close_fds(fds, nfds);
-	before = test_count_fds();
 	if (files) {
 		ck_assert_int_eq(dropipc_parent_recv_files(p, &fl, &n), code);
 		ck_assert_ptr_null(fl);
@@ -378,6 +351,19 @@ static void expect_refused(dropipc_parent *p, dropipc_child *c, const struct uni
 	}
 	ck_assert_int_eq(test_count_fds(), before);
 	unit_assert_contains(dropipc_parent_errmsg(p), what);
+}
+
+/* Sends the child's frame (header h, payload, nfds fds), then check_refused(). */
+static void expect_refused(dropipc_parent *p, dropipc_child *c, const struct unit_header *h,
+			   const void *payload, size_t len, int nfds, int files, int code,
+			   const char *what)
+{
+	int fds[DROPIPC_MAX_FDS + 1];
+
+	open_fds(fds, nfds);
+	unit_send_frame(dropipc_child_fd(c), h, payload, len, fds, (size_t)nfds);
+	close_fds(fds, nfds);
+	check_refused(p, files, code, what);
 }
 
 START_TEST(more_fds_than_the_header_announces)
@@ -489,7 +475,7 @@ START_TEST(fds_after_the_first_byte)
 	uint8_t hdr[16];
 	size_t len;
 	uint8_t *pty = unit_pack_pty(0, &len);
-	int fd, got, before;
+	int fd;
 
 	h = unit_header(0, (uint32_t)len);
 	unit_header_encode(&h, hdr);
@@ -498,10 +484,7 @@ START_TEST(fds_after_the_first_byte)
 	unit_send_raw(dropipc_child_fd(c), hdr, sizeof(hdr), NULL, 0);
 	unit_send_raw(dropipc_child_fd(c), pty, len, &fd, 1);
 	close(fd);
-	before = test_count_fds();
-	ck_assert_int_eq(dropipc_parent_recv_pty(p, &got), DROPIPC_EPROTO);
-	ck_assert_int_eq(test_count_fds(), before);
-	unit_assert_contains(dropipc_parent_errmsg(p), "1 fds arrived at byte 16 of the frame");
+	check_refused(p, 0, DROPIPC_EPROTO, "1 fds arrived at byte 16 of the frame");
 	free(pty);
 	dropipc_child_close(c);
 	dropipc_parent_close(p);

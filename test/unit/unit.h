@@ -21,7 +21,7 @@ TCase *unit_tcase(Suite *s, const char *name);
 #define unit_assert_contains(s, sub)                                                   \
 	ck_assert_msg(strstr((s), (sub)) != NULL, "\"%s\" does not contain \"%s\"", (s), (sub))
 
-/* ---- raw frames (the header layout of docs/PROTOCOL.md) ------------------ */
+/* ---- raw frames (rawframe.c; the header layout of docs/PROTOCOL.md) ------- */
 
 struct unit_header {
 	char magic[4];
@@ -62,6 +62,8 @@ uint8_t *unit_pack_pty(uint32_t idx, size_t *len);
 /* Packs an Envelope holding Files: n files named names[i] with fd index idx[i]. */
 uint8_t *unit_pack_files(const char *const *names, const uint32_t *idx, size_t n, size_t *len);
 
+/* ---- util.c ------------------------------------------------------------------ */
+
 /*
  * A ChildArgs to edit: a copy of test_example_args() whose parts a test may
  * change without touching the shared one.
@@ -76,8 +78,6 @@ struct unit_args {
 	char *exec_args[2];
 };
 void unit_args_init(struct unit_args *a);
-
-/* ---- fds and processes ----------------------------------------------------- */
 
 /* A close-on-exec, unlinked temporary file holding text, offset 0; -1 on failure. */
 int unit_tmpfile(const char *text);
