@@ -138,6 +138,22 @@ int dropipc_child_send_pty(dropipc_child *child, int master_fd)
 	return dropipc__send_envelope(child->conn, &env, &master_fd, 1);
 }
 
+/* Drops a UTF-8 sequence that a cut at len left incomplete at the end of s. */
+static void trim_partial_utf8(char *s, size_t len)
+{
+	size_t i = len, need;
+	unsigned char lead;
+
+	while (i > 0 && len - i < 4 && ((unsigned char)s[i - 1] & 0xc0) == 0x80)
+		i--;
+	if (i == 0)
+		return;
+	lead = (unsigned char)s[i - 1];
+	need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+	if (len - (i - 1) < need)
+		s[i - 1] = '\0';
+}
+
 int dropipc_child_send_error(dropipc_child *child, dropipc_stage stage, int err,
 			     const char *fmt, ...)
 {
@@ -145,14 +161,17 @@ int dropipc_child_send_error(dropipc_child *child, dropipc_stage stage, int err,
 	Dropipc__V1__ChildError e = DROPIPC__V1__CHILD_ERROR__INIT;
 	char text[DROPIPC_MAX_ERROR_TEXT + 1];
 	va_list ap;
-	int r;
+	int r, n;
 
 	r = dropipc__conn_begin(child->conn, "send error");
 	if (r < 0)
 		return r;
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	n = vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	/* The peer refuses invalid UTF-8: never cut inside a character. */
+	if (n > DROPIPC_MAX_ERROR_TEXT)
+		trim_partial_utf8(text, DROPIPC_MAX_ERROR_TEXT);
 	e.stage = (Dropipc__V1__ChildError__Stage)stage;
 	e.errno_value = err;
 	e.message = text;

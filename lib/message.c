@@ -309,8 +309,11 @@ int dropipc__recv_files(struct dropipc__conn *c, dropipc_file **files, size_t *n
 	*n = 0;
 	r = dropipc__recv_message(c, DROPIPC__V1__ENVELOPE__BODY_FILES,
 				  &dropipc__v1__files__descriptor, &f, &m);
-	if (r < 0)
+	if (r < 0) {
+		/* With DROPIPC_ECHILD, m is the child's report: nobody here keeps it. */
+		dropipc__message_free(m);
 		return r;
+	}
 	msg = (Dropipc__V1__Files *)m;
 	if (msg->n_files == 0 || msg->n_files != f.nfds) {
 		r = dropipc__conn_fail(c, DROPIPC_EPROTO, "%zu files named for %zu fds",
