@@ -99,12 +99,7 @@ int dropipc_child_recv_child_args(dropipc_child *child, dropipc_child_args **arg
 	if (r < 0)
 		return r;
 	r = dropipc__recv_message(c, DROPIPC__V1__ENVELOPE__BODY_CHILD_ARGS,
-				  &dropipc__v1__child_args__descriptor, &f, &m);
-	if (r == DROPIPC_ECHILD) {
-		/* Only a child reports setup failures; from the parent it is misplaced. */
-		dropipc__message_free(m);
-		return dropipc__conn_fail(c, DROPIPC_EPROTO, "expected a child_args message, got error");
-	}
+				  &dropipc__v1__child_args__descriptor, &f, &m, NULL);
 	if (r < 0)
 		return r;
 	r = dropipc__frame_finish(c, &f);
@@ -194,5 +189,5 @@ int dropipc_child_recv_files(dropipc_child *child, dropipc_file **files, size_t 
 	*files = NULL;
 	*n = 0;
 	r = dropipc__conn_begin(child->conn, "recv files");
-	return r < 0 ? r : dropipc__recv_files(child->conn, files, n);
+	return r < 0 ? r : dropipc__recv_files(child->conn, files, n, NULL);
 }

@@ -191,9 +191,8 @@ static int unpack(struct dropipc__conn *c, const ProtobufCMessageDescriptor *des
 
 int dropipc__recv_message(struct dropipc__conn *c, uint32_t want,
 			  const ProtobufCMessageDescriptor *desc, struct dropipc__frame *f,
-			  ProtobufCMessage **msg)
+			  ProtobufCMessage **msg, Dropipc__V1__ChildError **report)
 {
-	const uint32_t error_field = DROPIPC__V1__ENVELOPE__BODY_ERROR;
 	char err[DROPIPC_ERRMSG_SIZE];
 	struct dropipc__body body;
 	int r;
@@ -207,19 +206,20 @@ int dropipc__recv_message(struct dropipc__conn *c, uint32_t want,
 		dropipc__conn_fail(c, r, "%s", err);
 		goto fail;
 	}
-	if (body.field == error_field && want != error_field) {
-		Dropipc__V1__ChildError *e;
+	if (body.field == DROPIPC__V1__ENVELOPE__BODY_ERROR && report) {
+		ProtobufCMessage *m;
 		char text[400];
 
-		r = unpack(c, &dropipc__v1__child_error__descriptor, &body, msg);
+		r = unpack(c, &dropipc__v1__child_error__descriptor, &body, &m);
 		if (r < 0)
 			goto fail;
 		dropipc__frame_close_fds(f);
-		e = (Dropipc__V1__ChildError *)*msg;
-		snprintf(text, sizeof(text), "%s", e->message);
+		dropipc__message_free(*report);
+		*report = (Dropipc__V1__ChildError *)m;
+		snprintf(text, sizeof(text), "%s", (*report)->message);
 		sanitize(text);
 		return dropipc__conn_fail(c, DROPIPC_ECHILD, "child setup failed at %s: %s",
-					  dropipc_stage_name(e->stage), text);
+					  dropipc_stage_name((*report)->stage), text);
 	}
 	if (body.field != want) {
 		r = dropipc__conn_fail(c, DROPIPC_EPROTO, "expected a %s message, got %s",
@@ -295,7 +295,8 @@ int dropipc__send_files(struct dropipc__conn *c, const dropipc_file *files, size
 	return dropipc__send_envelope(c, &env, fds, n);
 }
 
-int dropipc__recv_files(struct dropipc__conn *c, dropipc_file **files, size_t *n)
+int dropipc__recv_files(struct dropipc__conn *c, dropipc_file **files, size_t *n,
+			Dropipc__V1__ChildError **report)
 {
 	struct dropipc__frame f;
 	ProtobufCMessage *m;
@@ -308,12 +309,9 @@ int dropipc__recv_files(struct dropipc__conn *c, dropipc_file **files, size_t *n
 	*files = NULL;
 	*n = 0;
 	r = dropipc__recv_message(c, DROPIPC__V1__ENVELOPE__BODY_FILES,
-				  &dropipc__v1__files__descriptor, &f, &m);
-	if (r < 0) {
-		/* With DROPIPC_ECHILD, m is the child's report: nobody here keeps it. */
-		dropipc__message_free(m);
+				  &dropipc__v1__files__descriptor, &f, &m, report);
+	if (r < 0)
 		return r;
-	}
 	msg = (Dropipc__V1__Files *)m;
 	if (msg->n_files == 0 || msg->n_files != f.nfds) {
 		r = dropipc__conn_fail(c, DROPIPC_EPROTO, "%zu files named for %zu fds",

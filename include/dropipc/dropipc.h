@@ -274,7 +274,8 @@ DROPIPC_EXPORT int dropipc_child_send_files(dropipc_child *child,
  * Receives a Files frame. On success *files is an array of *n entries in one
  * allocation with free() semantics (names included); each fd is the
  * caller's to close. On failure *files is NULL, *n is 0 and every fd that
- * arrived has been closed.
+ * arrived has been closed. On the parent's end, DROPIPC_ECHILD means the
+ * child sent a setup failure instead (see dropipc_parent_child_error()).
  */
 DROPIPC_EXPORT int dropipc_parent_recv_files(dropipc_parent *parent,
 					     dropipc_file **files, size_t *n);
