@@ -126,55 +126,57 @@ static const char *self_path(void)
 
 /* ---- the floor: one byte and one fd -------------------------------------- */
 
-static void send_fd(int sock, int fd)
-{
+/* One byte with room for one fd of control data. */
+struct fd_msg {
+	char byte;
+	struct iovec iov;
+	struct msghdr msg;
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} ctrl;
-	char byte = 0;
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-	struct msghdr msg = {
-		.msg_iov = &iov,
+};
+
+static void fd_msg_init(struct fd_msg *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->iov = (struct iovec){ .iov_base = &m->byte, .iov_len = 1 };
+	m->msg = (struct msghdr){
+		.msg_iov = &m->iov,
 		.msg_iovlen = 1,
-		.msg_control = ctrl.buf,
-		.msg_controllen = sizeof(ctrl.buf),
+		.msg_control = m->ctrl.buf,
+		.msg_controllen = sizeof(m->ctrl.buf),
 	};
+}
+
+static void send_fd(int sock, int fd)
+{
+	struct fd_msg m;
 	struct cmsghdr *cm;
 
-	memset(&ctrl, 0, sizeof(ctrl));
-	cm = CMSG_FIRSTHDR(&msg);
+	fd_msg_init(&m);
+	cm = CMSG_FIRSTHDR(&m.msg);
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	while (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
+	while (sendmsg(sock, &m.msg, MSG_NOSIGNAL) < 0)
 		if (errno != EINTR)
 			die("sendmsg fd: %s", strerror(errno));
 }
 
 static int recv_fd(int sock)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} ctrl;
-	char byte;
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-	struct msghdr msg = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = ctrl.buf,
-		.msg_controllen = sizeof(ctrl.buf),
-	};
+	struct fd_msg m;
 	struct cmsghdr *cm;
 	ssize_t n;
 	int fd;
 
-	while ((n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0)
+	fd_msg_init(&m);
+	while ((n = recvmsg(sock, &m.msg, MSG_CMSG_CLOEXEC)) < 0)
 		if (errno != EINTR)
 			die("recvmsg fd: %s", strerror(errno));
-	cm = CMSG_FIRSTHDR(&msg);
+	cm = CMSG_FIRSTHDR(&m.msg);
 	if (n != 1 || !cm || cm->cmsg_type != SCM_RIGHTS || cm->cmsg_len != CMSG_LEN(sizeof(int)))
 		die("recvmsg fd: expected 1 byte and 1 fd");
 	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
