@@ -202,18 +202,45 @@ static size_t bad_string_byte(const uint8_t *s, size_t len, bool *nul)
 	return len;
 }
 
+/*
+ * Where the walk is: the fields above the current one. Naming the path is
+ * slow next to checking a string, so it is only done for an error.
+ */
+struct trail {
+	const ProtobufCFieldDescriptor *fd[MAX_DEPTH + 2];
+	unsigned idx[MAX_DEPTH + 2];
+	int depth;
+};
+
+/* The trail as a path, e.g. "config.mounts[1].source". */
+static void trail_name(const struct trail *t, char *buf, size_t len)
+{
+	size_t at = 0;
+	int n = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < t->depth && at < len && n >= 0; i++) {
+		if (t->fd[i]->label == PROTOBUF_C_LABEL_REPEATED)
+			n = snprintf(buf + at, len - at, "%s%s[%u]", i ? "." : "", t->fd[i]->name,
+				     t->idx[i]);
+		else
+			n = snprintf(buf + at, len - at, "%s%s", i ? "." : "", t->fd[i]->name);
+		at += n > 0 ? (size_t)n : 0;
+	}
+}
+
 static int check_message(const ProtobufCMessageDescriptor *desc, const uint8_t *data,
-			 size_t len, char *path, size_t pathlen, int depth, char *err,
-			 size_t errlen)
+			 size_t len, struct trail *t, char *err, size_t errlen)
 {
 	struct reader r = { data, data + len };
-	size_t base = strlen(path);
 	unsigned seen[32] = { 0 };
 	const char *why = NULL;
+	char path[256];
 	struct field f;
 	int n, rv;
 
-	if (depth > MAX_DEPTH) {
+	if (t->depth > MAX_DEPTH) {
+		trail_name(t, path, sizeof(path));
 		snprintf(err, errlen, "%s: nested too deeply", path);
 		return DROPIPC_EPROTO;
 	}
@@ -227,30 +254,29 @@ static int check_message(const ProtobufCMessageDescriptor *desc, const uint8_t *
 			continue;
 		idx = (unsigned)(fd - desc->fields);
 		idx = idx < 32 ? seen[idx]++ : 0;
-		if (fd->label == PROTOBUF_C_LABEL_REPEATED)
-			snprintf(path + base, pathlen - base, "%s%s[%u]", base ? "." : "", fd->name,
-				 idx);
-		else
-			snprintf(path + base, pathlen - base, "%s%s", base ? "." : "", fd->name);
+		t->fd[t->depth] = fd;
+		t->idx[t->depth] = idx;
+		t->depth++;
 		if (fd->type == PROTOBUF_C_TYPE_STRING) {
 			bool nul = false;
 			size_t at = bad_string_byte(f.data, f.len, &nul);
 
 			if (at < f.len) {
+				trail_name(t, path, sizeof(path));
 				snprintf(err, errlen, "%s: %s at byte %zu of the string", path,
 					 nul ? "NUL byte" : "invalid UTF-8", at);
 				return DROPIPC_EINVAL;
 			}
 		} else {
-			rv = check_message(fd->descriptor, f.data, f.len, path, pathlen, depth + 1,
-					   err, errlen);
+			rv = check_message(fd->descriptor, f.data, f.len, t, err, errlen);
 			if (rv < 0)
 				return rv;
 		}
-		path[base] = '\0';
+		t->depth--;
 	}
 	if (n < 0) {
-		snprintf(err, errlen, "%s%snot valid protobuf: %s", path, base ? ": " : "", why);
+		trail_name(t, path, sizeof(path));
+		snprintf(err, errlen, "%s%snot valid protobuf: %s", path, t->depth ? ": " : "", why);
 		return DROPIPC_EPROTO;
 	}
 	return 0;
@@ -259,7 +285,7 @@ static int check_message(const ProtobufCMessageDescriptor *desc, const uint8_t *
 int dropipc__wire_check(const ProtobufCMessageDescriptor *desc, const uint8_t *data,
 			size_t len, char *err, size_t errlen)
 {
-	char path[256] = "";
+	struct trail t = { .depth = 0 };
 
-	return check_message(desc, data, len, path, sizeof(path), 0, err, errlen);
+	return check_message(desc, data, len, &t, err, errlen);
 }
