@@ -300,8 +300,8 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Says why a receive on the channel failed; -1. */
-static int report_recv(const struct demo *d, int r)
+/* Says why a send or receive on the channel failed; -1. */
+static int report(const struct demo *d, int r)
 {
 	const dropipc_child_error *e = dropipc_parent_child_error(d->parent);
 
@@ -310,6 +310,9 @@ static int report_recv(const struct demo *d, int r)
 	else if (r == DROPIPC_EOF)
 		say("the child closed the channel without sending the pty (it exited, or closed fd %d)",
 		    DROPIPC_CHILD_FD);
+	else if (r == -EPIPE || r == -ECONNRESET)
+		say("%s (the child closed the channel without reading it all)",
+		    dropipc_parent_errmsg(d->parent));
 	else
 		say("%s", dropipc_parent_errmsg(d->parent));
 	return -1;
@@ -346,7 +349,7 @@ static int wait_pty(struct demo *d)
 	dropipc_parent_set_timeout(d->parent, (int)(deadline - now_ms() > 0 ? deadline - now_ms() : 1));
 	r = dropipc_parent_recv_pty(d->parent, &d->master);
 	if (r < 0)
-		return report_recv(d, r);
+		return report(d, r);
 	if (d->o.verbose) {
 		char name[64];
 
@@ -373,7 +376,7 @@ static int exec_result(struct demo *d)
 		say("recv exec result: the child sent a second pty");
 		return -1;
 	}
-	return report_recv(d, r);
+	return report(d, r);
 }
 
 static void raw_mode(struct demo *d)
@@ -555,12 +558,8 @@ static int start(struct demo *d, const dropipc_child_args *args, const sigset_t 
 
 	dropipc_parent_set_timeout(d->parent, d->o.timeout_ms);
 	r = dropipc_parent_send_child_args(d->parent, args);
-	if (r == -EPIPE || r == -ECONNRESET)
-		return say("%s (the child closed the channel before its arguments came)",
-			   dropipc_parent_errmsg(d->parent)),
-		       -1;
 	if (r < 0)
-		return say("%s", dropipc_parent_errmsg(d->parent)), -1;
+		return report(d, r);
 	if (d->o.verbose) {
 		step(d, "sent ChildArgs:");
 		dump_message(stderr, &args->base, "    ");
