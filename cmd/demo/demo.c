@@ -61,7 +61,7 @@ struct demo {
 static struct demo *g; /* for say() only */
 
 /* A line on stderr; in raw mode the terminal no longer turns \n into \r\n. */
-static void vsay(const char *fmt, va_list ap)
+__attribute__((format(printf, 1, 0))) static void vsay(const char *fmt, va_list ap)
 {
 	char line[1024];
 
