@@ -151,6 +151,14 @@ static int proc_finish(struct proc *p)
 	return status;
 }
 
+/* Runs the demo to the end, as a subreaper; returns its wait status. */
+static int run(struct proc *p, char *const argv[])
+{
+	become_subreaper();
+	proc_start(p, argv);
+	return proc_finish(p);
+}
+
 static void assert_exit(int status, int code, const struct proc *p)
 {
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == code,
@@ -180,9 +188,7 @@ START_TEST(test_command_exit_code)
 	struct proc p;
 	int status;
 
-	become_subreaper();
-	proc_start(&p, DEMO("--", "sh", "-c", "echo hello; exit 3"));
-	status = proc_finish(&p);
+	status = run(&p, DEMO("--", "sh", "-c", "echo hello; exit 3"));
 	assert_exit(status, 3, &p);
 	/* \r\n: it came through the pty (ONLCR), not a pipe. */
 	ck_assert_msg(strstr(p.buf[0], "hello\r\n"), "stdout: %s", p.buf[0]);
@@ -195,9 +201,7 @@ START_TEST(test_killed_by_signal)
 	struct proc p;
 	int status;
 
-	become_subreaper();
-	proc_start(&p, DEMO("--", "sh", "-c", "kill -KILL $$"));
-	status = proc_finish(&p);
+	status = run(&p, DEMO("--", "sh", "-c", "kill -KILL $$"));
 	assert_exit(status, 128 + SIGKILL, &p);
 }
 END_TEST
@@ -221,9 +225,7 @@ START_TEST(test_command_not_found)
 	struct proc p;
 	int status;
 
-	become_subreaper();
-	proc_start(&p, DEMO("--", NOT_FOUND, "arg"));
-	status = proc_finish(&p);
+	status = run(&p, DEMO("--", NOT_FOUND, "arg"));
 	assert_handshake_failed(&p, status, "child setup failed at exec: execvp " NOT_FOUND ": ");
 }
 END_TEST
@@ -233,9 +235,7 @@ START_TEST(test_verbose)
 	struct proc p;
 	int status;
 
-	become_subreaper();
-	proc_start(&p, DEMO("-v", "--", "true"));
-	status = proc_finish(&p);
+	status = run(&p, DEMO("-v", "--", "true"));
 	assert_exit(status, 0, &p);
 	ck_assert_msg(strstr(p.buf[1], "dropipc-demo: sent ChildArgs:\n    env_id="), "%s", p.buf[1]);
 	ck_assert_msg(strstr(p.buf[1], "\n    exec_args[0]=true\n"), "%s", p.buf[1]);
@@ -254,16 +254,13 @@ START_TEST(test_no_fd_leaks)
 	struct proc p;
 	int status, leak;
 
-	become_subreaper();
 	leak = dup(0); /* inheritable: the demo gets it, its child must not */
 	ck_assert_int_ge(leak, 0);
-	proc_start(&p, DEMO("--child", "sh", "-c", (char *)list));
-	status = proc_finish(&p);
+	status = run(&p, DEMO("--child", "sh", "-c", (char *)list));
 	assert_handshake_failed(&p, status, "");
 	ck_assert_str_eq(p.buf[0], "0 1 2 3 4 ");
 
-	proc_start(&p, DEMO("--", "sh", "-c", (char *)list));
-	status = proc_finish(&p);
+	status = run(&p, DEMO("--", "sh", "-c", (char *)list));
 	assert_exit(status, 0, &p);
 	ck_assert_str_eq(p.buf[0], "0 1 2 3 ");
 	close(leak);
@@ -277,9 +274,7 @@ START_TEST(test_child_dies_first)
 	struct proc p;
 	int status;
 
-	become_subreaper();
-	proc_start(&p, DEMO("--child", "sh", "-c", "exec 3>&-; exit 1"));
-	status = proc_finish(&p);
+	status = run(&p, DEMO("--child", "sh", "-c", "exec 3>&-; exit 1"));
 	assert_handshake_failed(&p, status, "the child closed the channel");
 }
 END_TEST
@@ -289,10 +284,8 @@ START_TEST(test_child_sends_garbage)
 	struct proc p;
 	int status;
 
-	become_subreaper();
-	proc_start(&p, DEMO("--child", "sh", "-c",
-			    "printf 'this is no frame header' >&3; exec sleep 30"));
-	status = proc_finish(&p);
+	status = run(&p, DEMO("--child", "sh", "-c",
+			      "printf 'this is no frame header' >&3; exec sleep 30"));
 	assert_handshake_failed(&p, status, "recv pty: bad magic");
 }
 END_TEST
@@ -302,9 +295,7 @@ START_TEST(test_child_never_answers)
 	struct proc p;
 	int status;
 
-	become_subreaper();
-	proc_start(&p, DEMO("--timeout", "300", "--child", "sh", "-c", "exec sleep 30"));
-	status = proc_finish(&p);
+	status = run(&p, DEMO("--timeout", "300", "--child", "sh", "-c", "exec sleep 30"));
 	assert_handshake_failed(&p, status, "timed out after 300 ms waiting for the child's pty");
 }
 END_TEST
@@ -314,9 +305,7 @@ START_TEST(test_child_program_missing)
 	struct proc p;
 	int status;
 
-	become_subreaper();
-	proc_start(&p, DEMO("--child", NOT_FOUND));
-	status = proc_finish(&p);
+	status = run(&p, DEMO("--child", NOT_FOUND));
 	assert_handshake_failed(&p, status, "--child " NOT_FOUND ": not found in PATH");
 }
 END_TEST
@@ -326,9 +315,7 @@ START_TEST(test_bad_usage)
 	struct proc p;
 	int status;
 
-	become_subreaper();
-	proc_start(&p, DEMO("--timeout", "soon"));
-	status = proc_finish(&p);
+	status = run(&p, DEMO("--timeout", "soon"));
 	assert_exit(status, 2, &p);
 	ck_assert_msg(strstr(p.buf[1], "--timeout soon"), "%s", p.buf[1]);
 }
@@ -340,10 +327,8 @@ START_TEST(test_python_child)
 	struct proc p;
 	int status;
 
-	become_subreaper();
-	proc_start(&p, DEMO("--child", "python3", PYCHILD, "--", "sh", "-c",
-			    "echo from the python child; exit 5"));
-	status = proc_finish(&p);
+	status = run(&p, DEMO("--child", "python3", PYCHILD, "--", "sh", "-c",
+			      "echo from the python child; exit 5"));
 	assert_exit(status, 5, &p);
 	ck_assert_msg(strstr(p.buf[0], "from the python child\r\n"), "stdout: %s", p.buf[0]);
 }
@@ -469,14 +454,12 @@ START_TEST(test_dump_files)
 	char *a, *b;
 	int status;
 
-	become_subreaper();
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(sent, sizeof(sent), "%s/sent", dir);
 	snprintf(got, sizeof(got), "%s/got", dir);
 	setenv("DROPIPC_DUMP_SENT", sent, 1);
 	setenv("DROPIPC_DUMP_ARGS", got, 1);
-	proc_start(&p, DEMO("--", "echo", "a\\b"));
-	status = proc_finish(&p);
+	status = run(&p, DEMO("--", "echo", "a\\b"));
 	assert_exit(status, 0, &p);
 	a = read_file(sent);
 	b = read_file(got);
