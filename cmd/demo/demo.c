@@ -556,14 +556,16 @@ static int start(struct demo *d, const dropipc_child_args *args, const sigset_t 
 	step(d, "started %s as pid %d, the channel on its fd %d, dying with us", path, (int)d->pid,
 	     DROPIPC_CHILD_FD);
 
+	/* Before the send, so that the child's own messages come after it. */
+	if (d->o.verbose) {
+		step(d, "sending ChildArgs:");
+		dump_message(stderr, &args->base, "    ");
+	}
 	dropipc_parent_set_timeout(d->parent, d->o.timeout_ms);
 	r = dropipc_parent_send_child_args(d->parent, args);
 	if (r < 0)
 		return report(d, r);
-	if (d->o.verbose) {
-		step(d, "sent ChildArgs:");
-		dump_message(stderr, &args->base, "    ");
-	}
+	step(d, "sent ChildArgs");
 	if (dump && (r = dump_to_file(dump, args)) < 0)
 		return say("DROPIPC_DUMP_SENT=%s: %s", dump, strerror(-r)), -1;
 	return 0;

@@ -237,7 +237,7 @@ START_TEST(test_verbose)
 
 	status = run(&p, DEMO("-v", "--", "true"));
 	assert_exit(status, 0, &p);
-	ck_assert_msg(strstr(p.buf[1], "dropipc-demo: sent ChildArgs:\n    env_id="), "%s", p.buf[1]);
+	ck_assert_msg(strstr(p.buf[1], "dropipc-demo: sending ChildArgs:\n    env_id="), "%s", p.buf[1]);
 	ck_assert_msg(strstr(p.buf[1], "\n    exec_args[0]=true\n"), "%s", p.buf[1]);
 	ck_assert_msg(strstr(p.buf[1], "dropipc-demo-child: received ChildArgs: env "), "%s",
 		      p.buf[1]);
