@@ -90,6 +90,10 @@ int dropipc__envelope_body(const uint8_t *data, size_t len, struct dropipc__body
 int dropipc__wire_check(const ProtobufCMessageDescriptor *desc, const uint8_t *data,
 			size_t len, char *err, size_t errlen);
 
+/* Checks that every string of msg, a message about to be packed, is valid
+ * UTF-8 (and no repeated string is NULL); the error names the field. */
+int dropipc__strings_check(const ProtobufCMessage *msg, char *err, size_t errlen);
+
 /* ---- message.c: messages ---------------------------------------------- */
 
 /* Packs env into a frame and sends it with fds. */
