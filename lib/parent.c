@@ -5,6 +5,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -146,7 +147,9 @@ static int check_pty_master(struct dropipc__conn *c, int fd)
 	if (fstat(fd, &st) < 0)
 		return dropipc__conn_fail(c, -errno, "fstat pty master: %s",
 					  dropipc_strerror(-errno));
-	if (S_ISCHR(st.st_mode) && ioctl(fd, TIOCGPTN, &ptn) == 0)
+	/* A master is the ptmx device (5:2), which answers TIOCGPTN. The
+	 * device check comes first: a FUSE file could answer the ioctl. */
+	if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(5, 2) && ioctl(fd, TIOCGPTN, &ptn) == 0)
 		return 0;
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
 		if ((st.st_mode & S_IFMT) == kinds[i].type)

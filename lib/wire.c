@@ -111,7 +111,7 @@ int dropipc__envelope_body(const uint8_t *data, size_t len, struct dropipc__body
 			   char *err, size_t errlen)
 {
 	struct reader r = { data, data + len };
-	struct field f;
+	struct field f = { 0 };
 	uint32_t unknown = 0;
 	unsigned bodies = 0;
 	const char *why = NULL;
@@ -184,22 +184,41 @@ static size_t utf8_seq(const uint8_t *s, size_t n)
 	return len;
 }
 
+/* Whether the eight bytes at s are ASCII and none of them NUL. */
+static bool ascii8(const uint8_t *s)
+{
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+	uint64_t v;
+
+	memcpy(&v, s, 8);
+	return !(v & highs) && !((v - ones) & ~v & highs);
+}
+
+/* Whether s is ASCII without NUL, eight bytes at a time. */
+static bool ascii_string(const uint8_t *s, size_t len)
+{
+	uint8_t pad[8] = { 1, 1, 1, 1, 1, 1, 1, 1 };
+	size_t i;
+
+	if (len < 8) {
+		memcpy(pad, s, len);
+		return ascii8(pad);
+	}
+	for (i = 0; i + 8 <= len; i += 8)
+		if (!ascii8(s + i))
+			return false;
+	/* The tail, as the last eight bytes (overlapping is harmless). */
+	return i == len || ascii8(s + len - 8);
+}
+
 /* Offset of the first NUL or invalid UTF-8 byte in s, or len if none. */
 static size_t bad_string_byte(const uint8_t *s, size_t len, bool *nul)
 {
-	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
 	size_t i = 0, n;
-	uint64_t v;
 
+	if (ascii_string(s, len))
+		return len;
 	while (i < len) {
-		/* Fast path: eight ASCII bytes, none of them NUL. */
-		if (len - i >= 8) {
-			memcpy(&v, s + i, 8);
-			if (!(v & highs) && !((v - ones) & ~v & highs)) {
-				i += 8;
-				continue;
-			}
-		}
 		if (s[i] > 0 && s[i] < 0x80) {
 			i++;
 			continue;
@@ -261,7 +280,7 @@ static int check_message(const ProtobufCMessageDescriptor *desc, const uint8_t *
 	unsigned seen[32] = { 0 };
 	const char *why = NULL;
 	char path[256];
-	struct field f;
+	struct field f = { 0 };
 	int n, rv;
 
 	if (depth > MAX_DEPTH)
