@@ -147,12 +147,14 @@ int dropipc_child_send_error(dropipc_child *child, dropipc_stage stage, int err,
 	va_list ap;
 	int r;
 
-	r = dropipc__conn_begin(child->conn, "send error");
-	if (r < 0)
-		return r;
+	/* Formatted before begin() clears the last error message, which callers
+	 * naturally pass as an argument. */
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	r = dropipc__conn_begin(child->conn, "send error");
+	if (r < 0)
+		return r;
 	e.stage = (Dropipc__V1__ChildError__Stage)stage;
 	e.errno_value = err;
 	e.message = text;
