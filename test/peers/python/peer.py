@@ -62,7 +62,8 @@ def example_args(command):
 
 
 def die(msg, name=None):
-    print("%s: %s%s" % (PROG, msg, " [%s]" % name if name else ""), file=sys.stderr)
+    # One write, so that lines of the parent and the child do not interleave.
+    os.write(2, ("%s: %s%s\n" % (PROG, msg, " [%s]" % name if name else "")).encode())
     sys.exit(EXIT_HANDSHAKE)
 
 
