@@ -140,6 +140,9 @@ int main(int argc, char **argv)
 	memcpy(cmd, args->exec_args, args->n_exec_args * sizeof(*cmd));
 	if (open_pty(ch, &master, &slave) < 0)
 		goto out;
+	/* Said before the handoff: after it the parent's terminal is raw. */
+	if (verbose)
+		fprintf(stderr, "%s: sending the pty master, then exec %s\n", PROG, cmd[0]);
 	r = dropipc_child_send_pty(ch, master);
 	if (r < 0) {
 		fprintf(stderr, "%s: %s\n", PROG, dropipc_child_errmsg(ch));
@@ -147,8 +150,6 @@ int main(int argc, char **argv)
 	}
 	close(master);
 	master = -1;
-	if (verbose)
-		fprintf(stderr, "%s: sent the pty master; exec %s\n", PROG, cmd[0]);
 	if (take_terminal(ch, slave) < 0)
 		goto out;
 	slave = -1;

@@ -71,12 +71,14 @@ const dropipc_child_args *default_args(char **cmd, size_t n)
 	static Dropipc__V1__Environ environ_ = DROPIPC__V1__ENVIRON__INIT;
 	static Dropipc__V1__PublishedPort tcp_pub[] = { DROPIPC__V1__PUBLISHED_PORT__INIT,
 							DROPIPC__V1__PUBLISHED_PORT__INIT };
-	static Dropipc__V1__PublishedPort udp_pub[] = { DROPIPC__V1__PUBLISHED_PORT__INIT };
+	static Dropipc__V1__PublishedPort udp_pub[] = { DROPIPC__V1__PUBLISHED_PORT__INIT,
+							DROPIPC__V1__PUBLISHED_PORT__INIT };
 	static Dropipc__V1__PublishedPort *tcp_pub_ptrs[ARRAY_LEN(tcp_pub)];
 	static Dropipc__V1__PublishedPort *udp_pub_ptrs[ARRAY_LEN(udp_pub)];
 	static Dropipc__V1__HostPort tcp_host[] = { DROPIPC__V1__HOST_PORT__INIT,
 						    DROPIPC__V1__HOST_PORT__INIT };
-	static Dropipc__V1__HostPort udp_host[] = { DROPIPC__V1__HOST_PORT__INIT };
+	static Dropipc__V1__HostPort udp_host[] = { DROPIPC__V1__HOST_PORT__INIT,
+						    DROPIPC__V1__HOST_PORT__INIT };
 	static Dropipc__V1__HostPort *tcp_host_ptrs[ARRAY_LEN(tcp_host)];
 	static Dropipc__V1__HostPort *udp_host_ptrs[ARRAY_LEN(udp_host)];
 	static Dropipc__V1__Net net = DROPIPC__V1__NET__INIT;
@@ -153,12 +155,16 @@ const dropipc_child_args *default_args(char **cmd, size_t n)
 	tcp_host[1].host_port = 6379;
 	udp_host[0].host_port = 514;
 	udp_host[0].guest_port = 1514;
-	tcp_pub_ptrs[0] = &tcp_pub[0];
-	tcp_pub_ptrs[1] = &tcp_pub[1];
-	udp_pub_ptrs[0] = &udp_pub[0];
-	tcp_host_ptrs[0] = &tcp_host[0];
-	tcp_host_ptrs[1] = &tcp_host[1];
-	udp_host_ptrs[0] = &udp_host[0];
+	udp_pub[1].auto_ = 1;
+	udp_pub[1].guest_port = 5060;
+	udp_host[1].auto_ = 1;
+	udp_host[1].host_port = 123;
+	for (size_t i = 0; i < 2; i++) {
+		tcp_pub_ptrs[i] = &tcp_pub[i];
+		udp_pub_ptrs[i] = &udp_pub[i];
+		tcp_host_ptrs[i] = &tcp_host[i];
+		udp_host_ptrs[i] = &udp_host[i];
+	}
 	net.mode = DROPIPC__V1__NET__MODE__MODE_ISOLATED;
 	net.n_tcp_published_ports = ARRAY_LEN(tcp_pub_ptrs);
 	net.tcp_published_ports = tcp_pub_ptrs;

@@ -61,7 +61,7 @@ struct demo {
 static struct demo *g; /* for say() only */
 
 /* A line on stderr; in raw mode the terminal no longer turns \n into \r\n. */
-static void vsay(const char *fmt, va_list ap)
+__attribute__((format(printf, 1, 0))) static void vsay(const char *fmt, va_list ap)
 {
 	char line[1024];
 
@@ -300,8 +300,8 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Says why a receive on the channel failed; -1. */
-static int report_recv(const struct demo *d, int r)
+/* Says why a send or receive on the channel failed; -1. */
+static int report(const struct demo *d, int r)
 {
 	const dropipc_child_error *e = dropipc_parent_child_error(d->parent);
 
@@ -310,6 +310,9 @@ static int report_recv(const struct demo *d, int r)
 	else if (r == DROPIPC_EOF)
 		say("the child closed the channel without sending the pty (it exited, or closed fd %d)",
 		    DROPIPC_CHILD_FD);
+	else if (r == -EPIPE || r == -ECONNRESET)
+		say("%s (the child closed the channel without reading it all)",
+		    dropipc_parent_errmsg(d->parent));
 	else
 		say("%s", dropipc_parent_errmsg(d->parent));
 	return -1;
@@ -346,7 +349,7 @@ static int wait_pty(struct demo *d)
 	dropipc_parent_set_timeout(d->parent, (int)(deadline - now_ms() > 0 ? deadline - now_ms() : 1));
 	r = dropipc_parent_recv_pty(d->parent, &d->master);
 	if (r < 0)
-		return report_recv(d, r);
+		return report(d, r);
 	if (d->o.verbose) {
 		char name[64];
 
@@ -373,7 +376,7 @@ static int exec_result(struct demo *d)
 		say("recv exec result: the child sent a second pty");
 		return -1;
 	}
-	return report_recv(d, r);
+	return report(d, r);
 }
 
 static void raw_mode(struct demo *d)
@@ -553,18 +556,16 @@ static int start(struct demo *d, const dropipc_child_args *args, const sigset_t 
 	step(d, "started %s as pid %d, the channel on its fd %d, dying with us", path, (int)d->pid,
 	     DROPIPC_CHILD_FD);
 
-	dropipc_parent_set_timeout(d->parent, d->o.timeout_ms);
-	r = dropipc_parent_send_child_args(d->parent, args);
-	if (r == -EPIPE || r == -ECONNRESET)
-		return say("%s (the child closed the channel before its arguments came)",
-			   dropipc_parent_errmsg(d->parent)),
-		       -1;
-	if (r < 0)
-		return say("%s", dropipc_parent_errmsg(d->parent)), -1;
+	/* Before the send, so that the child's own messages come after it. */
 	if (d->o.verbose) {
-		step(d, "sent ChildArgs:");
+		step(d, "sending ChildArgs:");
 		dump_message(stderr, &args->base, "    ");
 	}
+	dropipc_parent_set_timeout(d->parent, d->o.timeout_ms);
+	r = dropipc_parent_send_child_args(d->parent, args);
+	if (r < 0)
+		return report(d, r);
+	step(d, "sent ChildArgs");
 	if (dump && (r = dump_to_file(dump, args)) < 0)
 		return say("DROPIPC_DUMP_SENT=%s: %s", dump, strerror(-r)), -1;
 	return 0;
