@@ -45,7 +45,7 @@ int main(void)
 	dropipc_child_args args = DROPIPC__V1__CHILD_ARGS__INIT;
 	char *argv[] = { "true" };
 	dropipc_parent *p;
-	int child_fd, master = -1, status, r;
+	int child_fd, master = -1, status = 0, r;
 	pid_t pid;
 
 	paths.cwd = "/";
