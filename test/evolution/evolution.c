@@ -64,6 +64,16 @@ static dropipc_child *reader(const char *name, pid_t *pid)
 	return ch;
 }
 
+/* The next frame is refused with code and the message want. */
+static void expect_refused(dropipc_child *ch, int code, const char *want)
+{
+	dropipc_child_args *args;
+
+	ck_assert_int_eq(dropipc_child_recv_child_args(ch, &args), code);
+	ck_assert_ptr_null(args);
+	ck_assert_str_eq(dropipc_child_errmsg(ch), want);
+}
+
 START_TEST(new_field_skipped)
 {
 	dropipc_child_args *args;
@@ -91,11 +101,9 @@ START_TEST(new_body_unsupported)
 	pid_t pid;
 	dropipc_child *ch = reader("new-body", &pid);
 
-	ck_assert_int_eq(dropipc_child_recv_child_args(ch, &args), DROPIPC_EUNSUPPORTED);
-	ck_assert_ptr_null(args);
-	ck_assert_str_eq(dropipc_child_errmsg(ch),
-			 "recv child args: unsupported message: envelope field 9 is not known to "
-			 "protocol version 1");
+	expect_refused(ch, DROPIPC_EUNSUPPORTED,
+		       "recv child args: unsupported message: envelope field 9 is not known to "
+		       "protocol version 1");
 	/* A whole frame was refused: the stream goes on with the next one. */
 	ck_assert_int_eq(dropipc_child_recv_child_args(ch, &args), 0);
 	ck_assert_str_eq(args->env_id, "test-env");
@@ -107,15 +115,13 @@ END_TEST
 
 START_TEST(newer_version_refused)
 {
-	dropipc_child_args *args;
 	pid_t pid;
 	dropipc_child *ch = reader("version-2", &pid);
 
-	ck_assert_int_eq(dropipc_child_recv_child_args(ch, &args), DROPIPC_EPROTO);
-	ck_assert_str_eq(dropipc_child_errmsg(ch),
-			 "recv child args: peer speaks protocol version 2, this end speaks "
-			 "version 1");
-	ck_assert_int_eq(dropipc_child_recv_child_args(ch, &args), DROPIPC_ECLOSED);
+	expect_refused(ch, DROPIPC_EPROTO,
+		       "recv child args: peer speaks protocol version 2, this end speaks version 1");
+	expect_refused(ch, DROPIPC_ECLOSED,
+		       "recv child args: connection unusable after an earlier DROPIPC_EPROTO");
 	dropipc_child_close(ch);
 	finish_writer(pid);
 }

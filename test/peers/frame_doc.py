@@ -30,19 +30,9 @@ def row(data, note, indent=0):
     return "%-*s%s%s" % (HEX_WIDTH, hexs, "  " * indent, note)
 
 
-def varint(data, i):
-    x = shift = 0
-    while True:
-        b = data[i]
-        i += 1
-        x |= (b & 0x7F) << shift
-        if not b & 0x80:
-            return x, i
-        shift += 7
-
-
 def annotate_message(desc, data, indent, out):
     from google.protobuf.descriptor import FieldDescriptor as F
+    from dropipc_ipc import varint
     i = 0
     while i < len(data):
         start = i
@@ -113,7 +103,8 @@ def main():
     ap.add_argument("--doc", required=True)
     ap.add_argument("--write", action="store_true")
     opts = ap.parse_args()
-    sys.path.insert(0, os.path.join(opts.work, "py"))
+    sys.path[:0] = [os.path.join(opts.work, "py"),
+                    os.path.join(os.path.dirname(os.path.abspath(__file__)), "python")]
     want = block(opts.example)
     with open(opts.doc) as f:
         doc = f.read()

@@ -61,7 +61,8 @@ def _sanitize(text):
 
 # ---- the protobuf wire format, for the envelope's body ----------------------
 
-def _varint(data, i):
+def varint(data, i):
+    """The varint at data[i]: (value, index after it)."""
     x = shift = 0
     while i < len(data) and shift < 64:
         b = data[i]
@@ -77,12 +78,12 @@ def _fields(data):
     """Yields (number, wire type, bytes or None) of a message's fields."""
     i = 0
     while i < len(data):
-        tag, i = _varint(data, i)
+        tag, i = varint(data, i)
         number, wt = tag >> 3, tag & 7
         if number == 0 or number > 0x1FFFFFFF:
             raise ValueError("invalid field number", i)
         if wt == 0:
-            _, i = _varint(data, i)
+            _, i = varint(data, i)
             yield number, wt, None
         elif wt in (1, 5):
             n = 8 if wt == 1 else 4
@@ -91,7 +92,7 @@ def _fields(data):
             i += n
             yield number, wt, None
         elif wt == 2:
-            n, i = _varint(data, i)
+            n, i = varint(data, i)
             if n > len(data) - i:
                 raise ValueError("length runs past the end", i)
             yield number, wt, data[i:i + n]
@@ -471,21 +472,27 @@ def _check_pty_master(conn, fd):
 
 # ---- the two ends -------------------------------------------------------------
 
-class Parent:
-    """The parent's end, in the launcher."""
-
+class _End:
     def __init__(self, sock):
         self.conn = _Conn(sock)
-        self.child_error = None
 
     def close(self):
         self.conn.close()
 
     def set_timeout(self, ms):
+        """Milliseconds for each whole send or receive; -1: forever."""
         self.conn.set_timeout(ms)
 
     def set_max_payload(self, n):
         self.conn.set_max_payload(n)
+
+
+class Parent(_End):
+    """The parent's end, in the launcher."""
+
+    def __init__(self, sock):
+        super().__init__(sock)
+        self.child_error = None
 
     def send_child_args(self, args):
         self.conn.begin("send child args")
@@ -536,24 +543,12 @@ class Parent:
                % (stage_name(msg.stage), _sanitize(msg.message)), child_error=msg)
 
 
-class Child:
+class Child(_End):
     """The child's end, in the sandbox."""
-
-    def __init__(self, sock):
-        self.conn = _Conn(sock)
 
     @classmethod
     def from_fd(cls, fd=CHILD_FD):
         return cls(socket.socket(fileno=fd))
-
-    def close(self):
-        self.conn.close()
-
-    def set_timeout(self, ms):
-        self.conn.set_timeout(ms)
-
-    def set_max_payload(self, n):
-        self.conn.set_max_payload(n)
 
     def recv_child_args(self):
         c = self.conn
