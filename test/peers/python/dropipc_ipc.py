@@ -314,6 +314,14 @@ class _Conn:
             self.fail("DROPIPC_ETIMEDOUT", "waiting for a frame: timed out")
         self.fail("DROPIPC_ETIMEDOUT", "timed out after %d bytes of the frame" % at, True)
 
+    def _io_fail(self, e, pos, first, later):
+        """A failed system call at byte pos of a frame: message first (with
+        the errno's text for %s) before the frame began, later within it."""
+        name = errno.errorcode.get(e.errno, "UNKNOWN")
+        if pos == 0:
+            self.fail(name, first % os.strerror(e.errno))
+        self.fail(name, later % os.strerror(e.errno), True)
+
     def send_frame(self, payload, fds=()):
         if len(payload) > self.max_payload:
             self.fail("DROPIPC_ETOOBIG", "payload of %d bytes exceeds the limit of %d bytes"
@@ -333,11 +341,7 @@ class _Conn:
         except socket.timeout:
             self._timed_out(sent)
         except OSError as e:
-            name = errno.errorcode.get(e.errno, "UNKNOWN")
-            if sent == 0:
-                self.fail(name, "send: %s" % os.strerror(e.errno))
-            self.fail(name, "send: %s after %d of %d bytes"
-                      % (os.strerror(e.errno), sent, len(data)), True)
+            self._io_fail(e, sent, "send: %s", "send: %%s after %d of %d bytes" % (sent, len(data)))
 
     def _recv_exact(self, n, at, fds, deadline):
         buf = bytearray()
@@ -350,11 +354,8 @@ class _Conn:
             except socket.timeout:
                 self._timed_out(pos)
             except OSError as e:
-                name = errno.errorcode.get(e.errno, "UNKNOWN")
-                if pos == 0:
-                    self.fail(name, "waiting for a frame: %s" % os.strerror(e.errno))
-                self.fail(name, "%s after %d bytes of the frame" % (os.strerror(e.errno), pos),
-                          True)
+                self._io_fail(e, pos, "waiting for a frame: %s",
+                              "%%s after %d bytes of the frame" % pos)
             fds.extend(got)
             if flags & socket.MSG_CTRUNC:
                 self.fail("DROPIPC_EPROTO", "control data truncated: more than %d fds sent "
@@ -416,9 +417,7 @@ class _Conn:
             except IpcError as e:
                 self.fail(e.name, e.msg)
             if name == "error" and want != "error":
-                err = self._unpack(pb.ChildError, data)
-                self.fail("DROPIPC_ECHILD", "child setup failed at %s: %s"
-                          % (stage_name(err.stage), _sanitize(err.message)), child_error=err)
+                self.child_failed(self._unpack(pb.ChildError, data))
             if name != want:
                 self.fail("DROPIPC_EPROTO", "expected a %s message, got %s" % (want, name))
             cls = pb.Envelope.DESCRIPTOR.fields_by_name[want].message_type._concrete_class
@@ -426,6 +425,10 @@ class _Conn:
         except BaseException:
             _close_fds(fds)
             raise
+
+    def child_failed(self, err):
+        self.fail("DROPIPC_ECHILD", "child setup failed at %s: %s"
+                  % (stage_name(err.stage), _sanitize(err.message)), child_error=err)
 
     def _unpack(self, cls, data):
         msg = cls()
@@ -539,8 +542,7 @@ class Parent(_End):
             raise
         _close_fds(fds)
         self.child_error = msg
-        c.fail("DROPIPC_ECHILD", "child setup failed at %s: %s"
-               % (stage_name(msg.stage), _sanitize(msg.message)), child_error=msg)
+        c.child_failed(msg)
 
 
 class Child(_End):
