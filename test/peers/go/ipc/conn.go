@@ -124,11 +124,15 @@ func (c *conn) deadline() time.Time {
 func errnoName(err error) (string, string) {
 	var en syscall.Errno
 	if errors.As(err, &en) {
-		return errnoNames[en], en.Error()
+		if name, ok := errnoNames[en]; ok {
+			return name, en.Error()
+		}
+		return fmt.Sprintf("errno %d", int(en)), en.Error()
 	}
 	return "UNKNOWN", err.Error()
 }
 
+// The errno names a channel's system calls can give (Go has no table).
 var errnoNames = map[syscall.Errno]string{
 	syscall.EPIPE: "EPIPE", syscall.ECONNRESET: "ECONNRESET", syscall.EBADF: "EBADF",
 	syscall.EINVAL: "EINVAL", syscall.ENOMEM: "ENOMEM", syscall.ENOTSOCK: "ENOTSOCK",

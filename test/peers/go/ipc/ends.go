@@ -57,12 +57,12 @@ func NewChild(f *os.File) (*Child, error) {
 	return &Child{c: c}, nil
 }
 
-func (p *Parent) Close() error                { return p.c.close() }
-func (p *Parent) SetTimeout(ms int) error     { return p.c.setTimeout(ms) }
-func (p *Parent) SetMaxPayload(n int) error   { return p.c.setMaxPayload(n) }
-func (ch *Child) Close() error                { return ch.c.close() }
-func (ch *Child) SetTimeout(ms int) error     { return ch.c.setTimeout(ms) }
-func (ch *Child) SetMaxPayload(n int) error   { return ch.c.setMaxPayload(n) }
+func (p *Parent) Close() error              { return p.c.close() }
+func (p *Parent) SetTimeout(ms int) error   { return p.c.setTimeout(ms) }
+func (p *Parent) SetMaxPayload(n int) error { return p.c.setMaxPayload(n) }
+func (ch *Child) Close() error              { return ch.c.close() }
+func (ch *Child) SetTimeout(ms int) error   { return ch.c.setTimeout(ms) }
+func (ch *Child) SetMaxPayload(n int) error { return ch.c.setMaxPayload(n) }
 
 // SendChildArgs validates args and sends them to the child.
 func (p *Parent) SendChildArgs(args *pb.ChildArgs) error {
