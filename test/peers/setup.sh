@@ -27,5 +27,10 @@ protoc --proto_path="$protodir" --python_out="$work/py" "$proto"
 protoc --proto_path="$protodir" --go_out="$work/go/src" "$proto"
 
 cp -R "$src/go/ipc" "$src/go/peer" "$work/go/src/dropipcpeer/"
+# go needs a build cache; keep the user's (it makes rebuilds fast) if any.
+if [ -z "${GOCACHE:-}${XDG_CACHE_HOME:-}${HOME:-}" ]; then
+	GOCACHE=$work/gocache
+	export GOCACHE
+fi
 GO111MODULE=off GOPATH="$work/go:/usr/share/gocode" GOFLAGS= \
 	go build -o "$work/bin/dropipc-peer-go" dropipcpeer/peer
