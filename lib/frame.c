@@ -451,8 +451,9 @@ static int recv_exact(struct dropipc__conn *c, uint8_t *buf, size_t len, size_t 
 		arrived = take_fds(&msg, f, &foreign);
 		if (msg.msg_flags & MSG_CTRUNC)
 			return fail_broken(c, DROPIPC_EPROTO,
-					   "control data truncated: more than %d fds sent with the frame",
-					   DROPIPC_MAX_FDS);
+					   "control data truncated after %zu fds: the peer sent more than %d, "
+					   "or this process is out of fds (RLIMIT_NOFILE)",
+					   arrived, DROPIPC_MAX_FDS);
 		if (foreign)
 			return fail_broken(c, DROPIPC_EPROTO,
 					   "ancillary data other than SCM_RIGHTS");
