@@ -208,7 +208,8 @@ def child_cases():
         "fd-late": (late_fd, "DROPIPC_EPROTO", "recv child args: 1 fds arrived at byte 16 of "
                     "the frame, not with its first byte"),
         "ctrunc": (with_fds(frame(b"", nfds=16), 17), "DROPIPC_EPROTO",
-                   "recv child args: control data truncated: more than 16 fds sent with the frame"),
+                   "recv child args: control data truncated after 16 fds: the peer sent more "
+                   "than 16"),
         "truncated": (truncated, "DROPIPC_ETRUNC",
                       "recv child args: peer closed the connection after 19 bytes of the frame"),
         "not-protobuf": (lambda s: s.sendall(frame(b"\xff\xff\xff")), "DROPIPC_EPROTO",

@@ -358,8 +358,9 @@ class _Conn:
                               "%%s after %d bytes of the frame" % pos)
             fds.extend(got)
             if flags & socket.MSG_CTRUNC:
-                self.fail("DROPIPC_EPROTO", "control data truncated: more than %d fds sent "
-                          "with the frame" % MAX_FDS, True)
+                self.fail("DROPIPC_EPROTO", "control data truncated after %d fds: the peer sent "
+                          "more than %d, or this process is out of fds (RLIMIT_NOFILE)"
+                          % (len(got), MAX_FDS), True)
             if got and pos > 0:
                 self.fail("DROPIPC_EPROTO", "%d fds arrived at byte %d of the frame, not with "
                           "its first byte" % (len(got), pos), True)

@@ -216,8 +216,8 @@ func (c *conn) recvExact(buf []byte, at int, fds *[]int) error {
 			}
 		}
 		if flags&syscall.MSG_CTRUNC != 0 {
-			return c.failBroken("DROPIPC_EPROTO",
-				"control data truncated: more than %d fds sent with the frame", MaxFds)
+			return c.failBroken("DROPIPC_EPROTO", "control data truncated after %d fds: the peer "+
+				"sent more than %d, or this process is out of fds (RLIMIT_NOFILE)", arrived, MaxFds)
 		}
 		if arrived > 0 && pos > 0 {
 			return c.failBroken("DROPIPC_EPROTO",
