@@ -158,15 +158,17 @@ int dropipc_child_send_error(dropipc_child *child, dropipc_stage stage, int err,
 	va_list ap;
 	int r, n;
 
-	r = dropipc__conn_begin(child->conn, "send error");
-	if (r < 0)
-		return r;
+	/* Formatted before begin() clears the last error message, which callers
+	 * naturally pass as an argument. */
 	va_start(ap, fmt);
 	n = vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
 	/* The peer refuses invalid UTF-8: never cut inside a character. */
 	if (n > DROPIPC_MAX_ERROR_TEXT)
 		trim_partial_utf8(text, DROPIPC_MAX_ERROR_TEXT);
+	r = dropipc__conn_begin(child->conn, "send error");
+	if (r < 0)
+		return r;
 	e.stage = (Dropipc__V1__ChildError__Stage)stage;
 	e.errno_value = err;
 	e.message = text;

@@ -489,6 +489,7 @@ static int recv_exact(struct dropipc__conn *c, uint8_t *buf, size_t len, size_t 
 
 int dropipc__frame_recv(struct dropipc__conn *c, struct dropipc__frame *f)
 {
+	static const uint8_t no_payload[1];
 	struct deadline d = deadline_start(c->timeout_ms);
 	uint8_t hdr[DROPIPC_HEADER_SIZE];
 	struct header h = { 0 };
@@ -521,7 +522,9 @@ int dropipc__frame_recv(struct dropipc__conn *c, struct dropipc__frame *f)
 	r = recv_exact(c, c->recvbuf, h.len, sizeof(hdr), f, &d);
 	if (r < 0)
 		goto fail;
-	f->payload = c->recvbuf;
+	/* An empty payload on a fresh connection has no buffer; NULL + 0 is
+	 * undefined behaviour for the readers that walk it. */
+	f->payload = c->recvbuf ? c->recvbuf : no_payload;
 	f->len = h.len;
 	return 0;
 
