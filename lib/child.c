@@ -99,12 +99,7 @@ int dropipc_child_recv_child_args(dropipc_child *child, dropipc_child_args **arg
 	if (r < 0)
 		return r;
 	r = dropipc__recv_message(c, DROPIPC__V1__ENVELOPE__BODY_CHILD_ARGS,
-				  &dropipc__v1__child_args__descriptor, &f, &m);
-	if (r == DROPIPC_ECHILD) {
-		/* Only a child reports setup failures; from the parent it is misplaced. */
-		dropipc__message_free(m);
-		return dropipc__conn_fail(c, DROPIPC_EPROTO, "expected a child_args message, got error");
-	}
+				  &dropipc__v1__child_args__descriptor, &f, &m, NULL);
 	if (r < 0)
 		return r;
 	r = dropipc__frame_finish(c, &f);
@@ -138,6 +133,22 @@ int dropipc_child_send_pty(dropipc_child *child, int master_fd)
 	return dropipc__send_envelope(child->conn, &env, &master_fd, 1);
 }
 
+/* Drops a UTF-8 sequence that a cut at len left incomplete at the end of s. */
+static void trim_partial_utf8(char *s, size_t len)
+{
+	size_t i = len, need;
+	unsigned char lead;
+
+	while (i > 0 && len - i < 4 && ((unsigned char)s[i - 1] & 0xc0) == 0x80)
+		i--;
+	if (i == 0)
+		return;
+	lead = (unsigned char)s[i - 1];
+	need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+	if (len - (i - 1) < need)
+		s[i - 1] = '\0';
+}
+
 int dropipc_child_send_error(dropipc_child *child, dropipc_stage stage, int err,
 			     const char *fmt, ...)
 {
@@ -145,14 +156,19 @@ int dropipc_child_send_error(dropipc_child *child, dropipc_stage stage, int err,
 	Dropipc__V1__ChildError e = DROPIPC__V1__CHILD_ERROR__INIT;
 	char text[DROPIPC_MAX_ERROR_TEXT + 1];
 	va_list ap;
-	int r;
+	int r, n;
 
+	/* Formatted before begin() clears the last error message, which callers
+	 * naturally pass as an argument. */
+	va_start(ap, fmt);
+	n = vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	/* The peer refuses invalid UTF-8: never cut inside a character. */
+	if (n > DROPIPC_MAX_ERROR_TEXT)
+		trim_partial_utf8(text, DROPIPC_MAX_ERROR_TEXT);
 	r = dropipc__conn_begin(child->conn, "send error");
 	if (r < 0)
 		return r;
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
 	e.stage = (Dropipc__V1__ChildError__Stage)stage;
 	e.errno_value = err;
 	e.message = text;
@@ -175,5 +191,5 @@ int dropipc_child_recv_files(dropipc_child *child, dropipc_file **files, size_t 
 	*files = NULL;
 	*n = 0;
 	r = dropipc__conn_begin(child->conn, "recv files");
-	return r < 0 ? r : dropipc__recv_files(child->conn, files, n);
+	return r < 0 ? r : dropipc__recv_files(child->conn, files, n, NULL);
 }

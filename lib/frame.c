@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -78,8 +79,16 @@ int dropipc__conn_fd(const struct dropipc__conn *c)
 
 int dropipc__conn_set_timeout(struct dropipc__conn *c, int timeout_ms)
 {
+	/* The first read of a frame blocks in the kernel for up to the whole
+	 * timeout, rather than failing with EAGAIN and polling first: it saves
+	 * two system calls on every receive that waits. 0 means forever. */
+	struct timeval tv = { .tv_sec = timeout_ms > 0 ? timeout_ms / 1000 : 0,
+			      .tv_usec = timeout_ms > 0 ? (timeout_ms % 1000) * 1000 : 0 };
+
 	if (timeout_ms < -1)
 		return -EINVAL;
+	if (setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
+		return -errno;
 	c->timeout_ms = timeout_ms;
 	return 0;
 }
@@ -164,12 +173,13 @@ uint8_t *dropipc__conn_send_buffer(struct dropipc__conn *c, size_t n)
 
 struct deadline {
 	bool forever;
+	int timeout_ms;
 	struct timespec end;
 };
 
 static struct deadline deadline_start(int timeout_ms)
 {
-	struct deadline d = { .forever = timeout_ms < 0 };
+	struct deadline d = { .forever = timeout_ms < 0, .timeout_ms = timeout_ms };
 
 	if (!d.forever) {
 		clock_gettime(CLOCK_MONOTONIC, &d.end);
@@ -416,6 +426,8 @@ static int recv_exact(struct dropipc__conn *c, uint8_t *buf, size_t len, size_t 
 		struct cmsghdr align;
 	} ctrl;
 	int flags = MSG_CMSG_CLOEXEC | (d->forever ? 0 : MSG_DONTWAIT);
+	/* Wait in recvmsg itself, under SO_RCVTIMEO, before the frame starts. */
+	bool in_kernel = at == 0 && !d->forever && d->timeout_ms > 0;
 	size_t got = 0;
 
 	while (got < len) {
@@ -431,8 +443,10 @@ static int recv_exact(struct dropipc__conn *c, uint8_t *buf, size_t len, size_t 
 		ssize_t n;
 		int r;
 
-		n = recvmsg(c->fd, &msg, flags);
+		n = recvmsg(c->fd, &msg, in_kernel ? flags & ~MSG_DONTWAIT : flags);
 		if (n < 0) {
+			/* After a signal or SO_RCVTIMEO, the deadline decides. */
+			in_kernel = false;
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -449,11 +463,10 @@ static int recv_exact(struct dropipc__conn *c, uint8_t *buf, size_t len, size_t 
 					   dropipc_strerror(r), at + got);
 		}
 		arrived = take_fds(&msg, f, &foreign);
-		/* The kernel also truncates when it cannot install an fd here. */
 		if (msg.msg_flags & MSG_CTRUNC)
 			return fail_broken(c, DROPIPC_EPROTO,
-					   "control data truncated after %zu fds: more than %d fds sent "
-					   "with the frame, or this process is at its fd limit",
+					   "control data truncated after %zu fds: the peer sent more than %d, "
+					   "or this process is out of fds (RLIMIT_NOFILE)",
 					   arrived, DROPIPC_MAX_FDS);
 		if (foreign)
 			return fail_broken(c, DROPIPC_EPROTO,
@@ -476,6 +489,7 @@ static int recv_exact(struct dropipc__conn *c, uint8_t *buf, size_t len, size_t 
 
 int dropipc__frame_recv(struct dropipc__conn *c, struct dropipc__frame *f)
 {
+	static const uint8_t no_payload[1];
 	struct deadline d = deadline_start(c->timeout_ms);
 	uint8_t hdr[DROPIPC_HEADER_SIZE];
 	struct header h = { 0 };
@@ -508,9 +522,9 @@ int dropipc__frame_recv(struct dropipc__conn *c, struct dropipc__frame *f)
 	r = recv_exact(c, c->recvbuf, h.len, sizeof(hdr), f, &d);
 	if (r < 0)
 		goto fail;
-	/* recvbuf is still NULL if every frame so far was empty: never hand out
-	 * NULL, on which even NULL + 0 is undefined. */
-	f->payload = c->recvbuf ? c->recvbuf : (const uint8_t *)"";
+	/* An empty payload on a fresh connection has no buffer; NULL + 0 is
+	 * undefined behaviour for the readers that walk it. */
+	f->payload = c->recvbuf ? c->recvbuf : no_payload;
 	f->len = h.len;
 	return 0;
 

@@ -90,6 +90,10 @@ int dropipc__envelope_body(const uint8_t *data, size_t len, struct dropipc__body
 int dropipc__wire_check(const ProtobufCMessageDescriptor *desc, const uint8_t *data,
 			size_t len, char *err, size_t errlen);
 
+/* Checks that every string of msg, a message about to be packed, is valid
+ * UTF-8 (and no repeated string is NULL); the error names the field. */
+int dropipc__strings_check(const ProtobufCMessage *msg, char *err, size_t errlen);
+
 /* ---- message.c: messages ---------------------------------------------- */
 
 /* Packs env into a frame and sends it with fds. */
@@ -98,12 +102,14 @@ int dropipc__send_envelope(struct dropipc__conn *c, const Dropipc__V1__Envelope 
 
 /* Receives a frame whose body must be field `want` of the envelope, unpacked
  * as desc's message into an arena. The message is the arena's first object:
- * free it with dropipc__message_free(). A ChildError body, when want is not
- * ChildError, is unpacked too and returned with DROPIPC_ECHILD. On success
- * f->fds hold the frame's fds, to be claimed with dropipc__claim_fd(). */
+ * free it with dropipc__message_free(). On success f->fds hold the frame's
+ * fds, to be claimed with dropipc__claim_fd().
+ * report is NULL on the child's end, where an error body is the wrong
+ * message. On the parent's end, an error body is unpacked into *report
+ * (freed first; the caller frees the new one) and DROPIPC_ECHILD returned. */
 int dropipc__recv_message(struct dropipc__conn *c, uint32_t want,
 			  const ProtobufCMessageDescriptor *desc, struct dropipc__frame *f,
-			  ProtobufCMessage **msg);
+			  ProtobufCMessage **msg, Dropipc__V1__ChildError **report);
 
 void dropipc__message_free(void *msg);
 
@@ -116,6 +122,7 @@ int dropipc__claim_fd(struct dropipc__conn *c, struct dropipc__frame *f, uint32_
 int dropipc__frame_finish(struct dropipc__conn *c, struct dropipc__frame *f);
 
 int dropipc__send_files(struct dropipc__conn *c, const dropipc_file *files, size_t n);
-int dropipc__recv_files(struct dropipc__conn *c, dropipc_file **files, size_t *n);
+int dropipc__recv_files(struct dropipc__conn *c, dropipc_file **files, size_t *n,
+			Dropipc__V1__ChildError **report);
 
 #endif /* DROPIPC_INTERNAL_H */

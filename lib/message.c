@@ -21,52 +21,76 @@
  * turns those into a few large allocations. The unpacked message is the
  * first object in the arena's first region, so the message pointer finds
  * its arena, and one call frees it all.
+ *
+ * Large blocks (protobuf-c's scratch tables while it unpacks, and the
+ * arrays of long repeated fields) get their own malloc and a real free:
+ * the scratch tables are freed before unpack returns, and in a region they
+ * would stay held for the life of the message.
  */
 struct chunk {
 	struct chunk *next;
+	size_t size;
+	bool large; /* one block, not a region of small objects */
 	alignas(max_align_t) unsigned char data[];
 };
 
 struct arena {
-	struct chunk *chunks; /* regions after the first */
+	struct chunk *chunks; /* regions after the first, and large blocks */
 	unsigned char *cur;   /* where the next object goes */
 	size_t left;          /* bytes free at cur */
-	size_t next_size;     /* size of the next region */
+	size_t next_size;     /* size of further regions */
 	size_t total, limit;  /* bytes held, and the most allowed */
 	bool over_limit;
 	ProtobufCAllocator allocator;
 	alignas(max_align_t) unsigned char data[];
 };
 
-#define ALIGN (alignof(max_align_t))
+/* protobuf-c's structs hold pointers, sizes and 64-bit numbers at most. */
+#define ALIGN (alignof(uint64_t) > alignof(void *) ? alignof(uint64_t) : alignof(void *))
+#define LARGE_BLOCK 65536
 
 static size_t align_up(size_t n)
 {
 	return (n + ALIGN - 1) & ~(ALIGN - 1);
 }
 
+/* A new chunk of size bytes at the head of the list, or NULL. */
+static struct chunk *chunk_new(struct arena *a, size_t size, bool large)
+{
+	struct chunk *c;
+
+	if (size > a->limit - a->total) {
+		a->over_limit = true;
+		return NULL;
+	}
+	c = malloc(sizeof(*c) + size);
+	if (!c)
+		return NULL;
+	c->next = a->chunks;
+	c->size = size;
+	c->large = large;
+	a->chunks = c;
+	a->total += size;
+	return c;
+}
+
 static void *arena_alloc(void *data, size_t size)
 {
 	struct arena *a = data;
+	size_t need = align_up(size ? size : 1);
 	struct chunk *c;
-	size_t need = align_up(size ? size : 1), region;
 	void *p;
 
+	if (need >= LARGE_BLOCK) {
+		c = chunk_new(a, need, true);
+		return c ? c->data : NULL;
+	}
 	if (need > a->left) {
-		region = need > a->next_size ? need : a->next_size;
-		if (region > a->limit - a->total) {
-			a->over_limit = true;
-			return NULL;
-		}
-		c = malloc(sizeof(*c) + region);
+		c = chunk_new(a, need > a->next_size ? need : a->next_size, false);
 		if (!c)
 			return NULL;
-		c->next = a->chunks;
-		a->chunks = c;
 		a->cur = c->data;
-		a->left = region;
-		a->total += region;
-		a->next_size *= 2;
+		a->left = c->size;
 	}
 	p = a->cur;
 	a->cur += need;
@@ -74,17 +98,27 @@ static void *arena_alloc(void *data, size_t size)
 	return p;
 }
 
-/* Everything goes when the arena goes. */
-static void arena_free_nothing(void *data, void *p)
+/* Objects in regions go when the arena goes; a large block goes now. */
+static void arena_release(void *data, void *p)
 {
-	(void)data;
-	(void)p;
+	struct arena *a = data;
+
+	for (struct chunk **link = &a->chunks; *link; link = &(*link)->next) {
+		struct chunk *c = *link;
+
+		if (c->large && p == (void *)c->data) {
+			*link = c->next;
+			a->total -= c->size;
+			free(c);
+			return;
+		}
+	}
 }
 
 /* An arena for a message of len bytes on the wire; limit caps its memory. */
 static struct arena *arena_new(size_t len, size_t limit)
 {
-	size_t first = align_up(3 * len + 512);
+	size_t first = align_up(2 * len + 512);
 	struct arena *a;
 
 	if (first > limit)
@@ -95,10 +129,12 @@ static struct arena *arena_new(size_t len, size_t limit)
 	*a = (struct arena){
 		.cur = a->data,
 		.left = first,
-		.next_size = first,
+		/* The first region is sized for what valid messages decode to;
+		 * what does not fit there is likely a small remainder. */
+		.next_size = first / 2,
 		.total = first,
 		.limit = limit,
-		.allocator = { .alloc = arena_alloc, .free = arena_free_nothing, .allocator_data = a },
+		.allocator = { .alloc = arena_alloc, .free = arena_release, .allocator_data = a },
 	};
 	return a;
 }
@@ -125,11 +161,16 @@ void dropipc__message_free(void *msg)
 int dropipc__send_envelope(struct dropipc__conn *c, const Dropipc__V1__Envelope *env,
 			   const int *fds, size_t nfds)
 {
-	size_t len = protobuf_c_message_get_packed_size(&env->base);
 	char err[DROPIPC_ERRMSG_SIZE];
 	uint8_t *buf;
+	size_t len;
 	int r;
 
+	/* The peer refuses strings that are not UTF-8: refuse them here first. */
+	r = dropipc__strings_check(&env->base, err, sizeof(err));
+	if (r < 0)
+		return dropipc__conn_fail(c, r, "%s", err);
+	len = protobuf_c_message_get_packed_size(&env->base);
 	if (len > dropipc__conn_max_payload(c))
 		return dropipc__conn_fail(c, DROPIPC_ETOOBIG,
 					  "message of %zu bytes exceeds the limit of %zu bytes", len,
@@ -138,10 +179,6 @@ int dropipc__send_envelope(struct dropipc__conn *c, const Dropipc__V1__Envelope 
 	if (!buf && len > 0)
 		return dropipc__conn_fail(c, -ENOMEM, "no memory for a message of %zu bytes", len);
 	protobuf_c_message_pack(&env->base, buf);
-	/* The peer refuses strings that are not UTF-8: refuse them here first. */
-	r = dropipc__wire_check(&dropipc__v1__envelope__descriptor, buf, len, err, sizeof(err));
-	if (r < 0)
-		return dropipc__conn_fail(c, r, "%s", err);
 	return dropipc__frame_send(c, buf, len, fds, nfds);
 }
 
@@ -191,9 +228,8 @@ static int unpack(struct dropipc__conn *c, const ProtobufCMessageDescriptor *des
 
 int dropipc__recv_message(struct dropipc__conn *c, uint32_t want,
 			  const ProtobufCMessageDescriptor *desc, struct dropipc__frame *f,
-			  ProtobufCMessage **msg)
+			  ProtobufCMessage **msg, Dropipc__V1__ChildError **report)
 {
-	const uint32_t error_field = DROPIPC__V1__ENVELOPE__BODY_ERROR;
 	char err[DROPIPC_ERRMSG_SIZE];
 	struct dropipc__body body;
 	int r;
@@ -207,19 +243,20 @@ int dropipc__recv_message(struct dropipc__conn *c, uint32_t want,
 		dropipc__conn_fail(c, r, "%s", err);
 		goto fail;
 	}
-	if (body.field == error_field && want != error_field) {
-		Dropipc__V1__ChildError *e;
+	if (body.field == DROPIPC__V1__ENVELOPE__BODY_ERROR && report) {
+		ProtobufCMessage *m;
 		char text[400];
 
-		r = unpack(c, &dropipc__v1__child_error__descriptor, &body, msg);
+		r = unpack(c, &dropipc__v1__child_error__descriptor, &body, &m);
 		if (r < 0)
 			goto fail;
 		dropipc__frame_close_fds(f);
-		e = (Dropipc__V1__ChildError *)*msg;
-		snprintf(text, sizeof(text), "%s", e->message);
+		dropipc__message_free(*report);
+		*report = (Dropipc__V1__ChildError *)m;
+		snprintf(text, sizeof(text), "%s", (*report)->message);
 		sanitize(text);
 		return dropipc__conn_fail(c, DROPIPC_ECHILD, "child setup failed at %s: %s",
-					  dropipc_stage_name(e->stage), text);
+					  dropipc_stage_name((*report)->stage), text);
 	}
 	if (body.field != want) {
 		r = dropipc__conn_fail(c, DROPIPC_EPROTO, "expected a %s message, got %s",
@@ -295,7 +332,8 @@ int dropipc__send_files(struct dropipc__conn *c, const dropipc_file *files, size
 	return dropipc__send_envelope(c, &env, fds, n);
 }
 
-int dropipc__recv_files(struct dropipc__conn *c, dropipc_file **files, size_t *n)
+int dropipc__recv_files(struct dropipc__conn *c, dropipc_file **files, size_t *n,
+			Dropipc__V1__ChildError **report)
 {
 	struct dropipc__frame f;
 	ProtobufCMessage *m;
@@ -308,9 +346,7 @@ int dropipc__recv_files(struct dropipc__conn *c, dropipc_file **files, size_t *n
 	*files = NULL;
 	*n = 0;
 	r = dropipc__recv_message(c, DROPIPC__V1__ENVELOPE__BODY_FILES,
-				  &dropipc__v1__files__descriptor, &f, &m);
-	if (r == DROPIPC_ECHILD)
-		dropipc__message_free(m); /* the ChildError; the message says it all */
+				  &dropipc__v1__files__descriptor, &f, &m, report);
 	if (r < 0)
 		return r;
 	msg = (Dropipc__V1__Files *)m;

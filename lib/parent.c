@@ -5,6 +5,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -120,6 +121,14 @@ int dropipc_parent_send_child_args(dropipc_parent *parent, const dropipc_child_a
 	return dropipc__send_envelope(parent->conn, &env, NULL, 0);
 }
 
+/* Starts a receive: the report of an earlier one no longer applies. */
+static int begin_recv(dropipc_parent *parent, const char *op)
+{
+	dropipc__message_free(parent->child_error);
+	parent->child_error = NULL;
+	return dropipc__conn_begin(parent->conn, op);
+}
+
 /* A pty master is a character device on which TIOCGPTN works. */
 static int check_pty_master(struct dropipc__conn *c, int fd)
 {
@@ -138,7 +147,9 @@ static int check_pty_master(struct dropipc__conn *c, int fd)
 	if (fstat(fd, &st) < 0)
 		return dropipc__conn_fail(c, -errno, "fstat pty master: %s",
 					  dropipc_strerror(-errno));
-	if (S_ISCHR(st.st_mode) && ioctl(fd, TIOCGPTN, &ptn) == 0)
+	/* A master is the ptmx device (5:2), which answers TIOCGPTN. The
+	 * device check comes first: a FUSE file could answer the ioctl. */
+	if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(5, 2) && ioctl(fd, TIOCGPTN, &ptn) == 0)
 		return 0;
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
 		if ((st.st_mode & S_IFMT) == kinds[i].type)
@@ -156,15 +167,12 @@ int dropipc_parent_recv_pty(dropipc_parent *parent, int *master_fd)
 	int fd = -1, r;
 
 	*master_fd = -1;
-	dropipc__message_free(parent->child_error);
-	parent->child_error = NULL;
-	r = dropipc__conn_begin(c, "recv pty");
+	r = begin_recv(parent, "recv pty");
 	if (r < 0)
 		return r;
 	r = dropipc__recv_message(c, DROPIPC__V1__ENVELOPE__BODY_PTY,
-				  &dropipc__v1__pty_handoff__descriptor, &f, &m);
-	if (r == DROPIPC_ECHILD)
-		parent->child_error = (Dropipc__V1__ChildError *)m;
+				  &dropipc__v1__pty_handoff__descriptor, &f, &m,
+				  &parent->child_error);
 	if (r < 0)
 		return r;
 	pty = (Dropipc__V1__PtyHandoff *)m;
@@ -200,6 +208,6 @@ int dropipc_parent_recv_files(dropipc_parent *parent, dropipc_file **files, size
 
 	*files = NULL;
 	*n = 0;
-	r = dropipc__conn_begin(parent->conn, "recv files");
-	return r < 0 ? r : dropipc__recv_files(parent->conn, files, n);
+	r = begin_recv(parent, "recv files");
+	return r < 0 ? r : dropipc__recv_files(parent->conn, files, n, &parent->child_error);
 }

@@ -94,19 +94,31 @@ static int next_field(struct reader *r, struct field *f, const char **why)
 	}
 }
 
+/* protobuf_c_message_descriptor_get_field(), without the call and the
+ * search for the common case of field numbers without gaps. */
+static const ProtobufCFieldDescriptor *field_of(const ProtobufCMessageDescriptor *desc,
+						uint32_t number)
+{
+	if (desc->n_field_ranges == 1) {
+		uint32_t i = number - (uint32_t)desc->field_ranges[0].start_value;
+
+		return i < desc->n_fields ? &desc->fields[i] : NULL;
+	}
+	return protobuf_c_message_descriptor_get_field(desc, number);
+}
+
 int dropipc__envelope_body(const uint8_t *data, size_t len, struct dropipc__body *body,
 			   char *err, size_t errlen)
 {
 	struct reader r = { data, data + len };
-	struct field f;
+	struct field f = { 0 };
 	uint32_t unknown = 0;
 	unsigned bodies = 0;
 	const char *why = NULL;
 	int n;
 
 	while ((n = next_field(&r, &f, &why)) > 0) {
-		if (!protobuf_c_message_descriptor_get_field(&dropipc__v1__envelope__descriptor,
-							     f.number)) {
+		if (!field_of(&dropipc__v1__envelope__descriptor, f.number)) {
 			if (!unknown)
 				unknown = f.number;
 			continue;
@@ -172,12 +184,45 @@ static size_t utf8_seq(const uint8_t *s, size_t n)
 	return len;
 }
 
+/* Whether the eight bytes at s are ASCII and none of them NUL. */
+static bool ascii8(const uint8_t *s)
+{
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+	uint64_t v;
+
+	memcpy(&v, s, 8);
+	return !(v & highs) && !((v - ones) & ~v & highs);
+}
+
+/* Whether s is ASCII without NUL, eight bytes at a time. */
+static bool ascii_string(const uint8_t *s, size_t len)
+{
+	uint8_t pad[8] = { 1, 1, 1, 1, 1, 1, 1, 1 };
+	size_t i;
+
+	if (len < 8) {
+		memcpy(pad, s, len);
+		return ascii8(pad);
+	}
+	for (i = 0; i + 8 <= len; i += 8)
+		if (!ascii8(s + i))
+			return false;
+	/* The tail, as the last eight bytes (overlapping is harmless). */
+	return i == len || ascii8(s + len - 8);
+}
+
 /* Offset of the first NUL or invalid UTF-8 byte in s, or len if none. */
 static size_t bad_string_byte(const uint8_t *s, size_t len, bool *nul)
 {
 	size_t i = 0, n;
 
+	if (ascii_string(s, len))
+		return len;
 	while (i < len) {
+		if (s[i] > 0 && s[i] < 0x80) {
+			i++;
+			continue;
+		}
 		if (s[i] == 0) {
 			*nul = true;
 			return i;
@@ -192,64 +237,180 @@ static size_t bad_string_byte(const uint8_t *s, size_t len, bool *nul)
 	return len;
 }
 
+/*
+ * Where the walk is: the fields above the current one. Naming the path is
+ * slow next to checking a string, so it is only done for an error.
+ */
+/*
+ * Where the walk is, for error messages: the field and element index at each
+ * depth. Only the second walk, after the first found something wrong, keeps
+ * it, so that a valid message costs no bookkeeping.
+ */
+struct trail {
+	int depth;
+	const ProtobufCFieldDescriptor *fd[MAX_DEPTH + 1];
+	unsigned idx[MAX_DEPTH + 1];
+};
+
+/* The trail as a path, e.g. "config.mounts[1].source". */
+static void trail_name(const struct trail *t, char *buf, size_t len)
+{
+	size_t at = 0;
+	int n = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < t->depth && at < len && n >= 0; i++) {
+		if (t->fd[i]->label == PROTOBUF_C_LABEL_REPEATED)
+			n = snprintf(buf + at, len - at, "%s%s[%u]", i ? "." : "", t->fd[i]->name,
+				     t->idx[i]);
+		else
+			n = snprintf(buf + at, len - at, "%s%s", i ? "." : "", t->fd[i]->name);
+		at += n > 0 ? (size_t)n : 0;
+	}
+}
+
+/*
+ * Walks a message's wire bytes. With t NULL it only says whether something
+ * is wrong; with a trail it also writes what and where into err.
+ */
 static int check_message(const ProtobufCMessageDescriptor *desc, const uint8_t *data,
-			 size_t len, char *path, size_t pathlen, int depth, char *err,
-			 size_t errlen)
+			 size_t len, int depth, struct trail *t, char *err, size_t errlen)
 {
 	struct reader r = { data, data + len };
-	size_t base = strlen(path);
 	unsigned seen[32] = { 0 };
 	const char *why = NULL;
-	struct field f;
+	char path[256];
+	struct field f = { 0 };
 	int n, rv;
 
-	if (depth > MAX_DEPTH) {
-		snprintf(err, errlen, "%s: nested too deeply", path);
-		return DROPIPC_EPROTO;
-	}
+	if (depth > MAX_DEPTH)
+		goto too_deep;
 	while ((n = next_field(&r, &f, &why)) > 0) {
-		const ProtobufCFieldDescriptor *fd =
-			protobuf_c_message_descriptor_get_field(desc, f.number);
-		unsigned idx;
+		const ProtobufCFieldDescriptor *fd = field_of(desc, f.number);
+		bool nul = false;
+		size_t at;
 
 		if (!fd || f.type != WT_LEN ||
 		    (fd->type != PROTOBUF_C_TYPE_STRING && fd->type != PROTOBUF_C_TYPE_MESSAGE))
 			continue;
-		idx = (unsigned)(fd - desc->fields);
-		idx = idx < 32 ? seen[idx]++ : 0;
-		if (fd->label == PROTOBUF_C_LABEL_REPEATED)
-			snprintf(path + base, pathlen - base, "%s%s[%u]", base ? "." : "", fd->name,
-				 idx);
-		else
-			snprintf(path + base, pathlen - base, "%s%s", base ? "." : "", fd->name);
-		if (fd->type == PROTOBUF_C_TYPE_STRING) {
-			bool nul = false;
-			size_t at = bad_string_byte(f.data, f.len, &nul);
+		if (t) {
+			unsigned i = (unsigned)(fd - desc->fields);
 
-			if (at < f.len) {
-				snprintf(err, errlen, "%s: %s at byte %zu of the string", path,
-					 nul ? "NUL byte" : "invalid UTF-8", at);
-				return DROPIPC_EINVAL;
-			}
-		} else {
-			rv = check_message(fd->descriptor, f.data, f.len, path, pathlen, depth + 1,
-					   err, errlen);
+			t->fd[t->depth] = fd;
+			t->idx[t->depth] = i < 32 ? seen[i]++ : 0;
+			t->depth++;
+		}
+		if (fd->type == PROTOBUF_C_TYPE_MESSAGE) {
+			rv = check_message(fd->descriptor, f.data, f.len, depth + 1, t, err, errlen);
 			if (rv < 0)
 				return rv;
+		} else if ((at = bad_string_byte(f.data, f.len, &nul)) < f.len) {
+			if (t) {
+				trail_name(t, path, sizeof(path));
+				snprintf(err, errlen, "%s: %s at byte %zu of the string", path,
+					 nul ? "NUL byte" : "invalid UTF-8", at);
+			}
+			return DROPIPC_EINVAL;
 		}
-		path[base] = '\0';
+		if (t)
+			t->depth--;
 	}
 	if (n < 0) {
-		snprintf(err, errlen, "%s%snot valid protobuf: %s", path, base ? ": " : "", why);
+		if (t) {
+			trail_name(t, path, sizeof(path));
+			snprintf(err, errlen, "%s%snot valid protobuf: %s", path,
+				 t->depth ? ": " : "", why);
+		}
 		return DROPIPC_EPROTO;
 	}
 	return 0;
+
+too_deep:
+	if (t) {
+		trail_name(t, path, sizeof(path));
+		snprintf(err, errlen, "%s: nested too deeply", path);
+	}
+	return DROPIPC_EPROTO;
 }
 
 int dropipc__wire_check(const ProtobufCMessageDescriptor *desc, const uint8_t *data,
 			size_t len, char *err, size_t errlen)
 {
-	char path[256] = "";
+	struct trail t = { .depth = 0 };
+	int r = check_message(desc, data, len, 0, NULL, err, errlen);
 
-	return check_message(desc, data, len, path, sizeof(path), 0, err, errlen);
+	/* Something is wrong: walk again, keeping track, to say what and where. */
+	if (r < 0)
+		r = check_message(desc, data, len, 0, &t, err, errlen);
+	return r;
+}
+
+/* Checks one C string of a message being sent; the trail names it. */
+static int check_cstring(const char *s, struct trail *t, char *err, size_t errlen)
+{
+	char path[256];
+	bool nul = false;
+	size_t len, at;
+
+	if (!s) {
+		if (t->fd[t->depth - 1]->label != PROTOBUF_C_LABEL_REPEATED)
+			return 0;
+		trail_name(t, path, sizeof(path));
+		snprintf(err, errlen, "%s: NULL", path);
+		return DROPIPC_EINVAL;
+	}
+	len = strlen(s);
+	at = bad_string_byte((const uint8_t *)s, len, &nul);
+	if (at == len)
+		return 0;
+	trail_name(t, path, sizeof(path));
+	snprintf(err, errlen, "%s: invalid UTF-8 at byte %zu of the string", path, at);
+	return DROPIPC_EINVAL;
+}
+
+static int check_cmessage(const ProtobufCMessage *m, struct trail *t, char *err, size_t errlen)
+{
+	const ProtobufCMessageDescriptor *desc = m->descriptor;
+	char path[256];
+	int r = 0;
+
+	if (t->depth > MAX_DEPTH) {
+		trail_name(t, path, sizeof(path));
+		snprintf(err, errlen, "%s: nested too deeply", path);
+		return DROPIPC_EINVAL;
+	}
+	for (unsigned i = 0; i < desc->n_fields && r == 0; i++) {
+		const ProtobufCFieldDescriptor *fd = &desc->fields[i];
+		const char *member = (const char *)m + fd->offset;
+		const char *quant = (const char *)m + fd->quantifier_offset;
+		void *const *elems = (void *const *)member;
+		size_t n = 1;
+
+		if (fd->type != PROTOBUF_C_TYPE_STRING && fd->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		if ((fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) && *(const uint32_t *)quant != fd->id)
+			continue;
+		if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
+			n = *(const size_t *)quant;
+			elems = *(void *const *const *)member;
+		}
+		t->fd[t->depth] = fd;
+		t->depth++;
+		for (size_t k = 0; k < n && r == 0; k++) {
+			t->idx[t->depth - 1] = (unsigned)k;
+			if (fd->type == PROTOBUF_C_TYPE_STRING)
+				r = check_cstring(elems[k], t, err, errlen);
+			else if (elems[k])
+				r = check_cmessage(elems[k], t, err, errlen);
+		}
+		t->depth--;
+	}
+	return r;
+}
+
+int dropipc__strings_check(const ProtobufCMessage *msg, char *err, size_t errlen)
+{
+	struct trail t = { .depth = 0 };
+
+	return check_cmessage(msg, &t, err, errlen);
 }

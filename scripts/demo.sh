@@ -8,4 +8,4 @@ scripts/deps.sh build
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=OFF >/dev/null
 cmake --build build -j"$(nproc)" >/dev/null
 [ $# -eq 0 ] && set -- --verbose
-exec build/cmd/dropipc-demo "$@"
+exec build/cmd/demo/dropipc-demo "$@"

@@ -21,6 +21,10 @@
  *   every fd of a frame that is rejected, or that no field claims, is closed.
  * - All fds the library creates or receives are close-on-exec.
  * - An end is not thread-safe: use it from one thread at a time.
+ * - Messages the caller sends are built with protobuf-c's generated
+ *   initializers (e.g. DROPIPC__V1__CHILD_ARGS__INIT, DROPIPC__V1__PATHS__INIT)
+ *   and stay the caller's; messages the library returns are the library's
+ *   until the caller frees them with the function named where they come from.
  */
 #ifndef DROPIPC_H
 #define DROPIPC_H
@@ -270,7 +274,8 @@ DROPIPC_EXPORT int dropipc_child_send_files(dropipc_child *child,
  * Receives a Files frame. On success *files is an array of *n entries in one
  * allocation with free() semantics (names included); each fd is the
  * caller's to close. On failure *files is NULL, *n is 0 and every fd that
- * arrived has been closed.
+ * arrived has been closed. On the parent's end, DROPIPC_ECHILD means the
+ * child sent a setup failure instead (see dropipc_parent_child_error()).
  */
 DROPIPC_EXPORT int dropipc_parent_recv_files(dropipc_parent *parent,
 					     dropipc_file **files, size_t *n);

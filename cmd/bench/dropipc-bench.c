@@ -1,0 +1,959 @@
+/*
+ * dropipc-bench: the handshake's cost against what a bare socket pair can
+ * do (the floor) and against Drop's gob exchange, measured in one run.
+ *
+ *   dropipc-bench [--quick] [--gob PROGRAM | --no-gob] [--data FILE]
+ *
+ * The parent and its child are two processes: the child is this program
+ * re-executed (--child) with its end of the socket pair as fd 3. Over that
+ * pair the parent times, interleaved in blocks so that a noisy machine
+ * disturbs all of them alike:
+ *   dropipc  send ChildArgs, the child receives, validates and sends a pty
+ *            master back, the parent receives and checks it;
+ *   floor    write()/read() of as many bytes as the dropipc frame, then
+ *            sendmsg()/recvmsg() of one byte and the pty master;
+ *   gob      the same values the way Drop's ipc package sends them, by
+ *            dropipc-bench-gob (cmd/bench/gob), driven through a pipe.
+ * Cold handshakes run in a fresh pair of processes each (--cold M B E for
+ * ours, "dropipc-bench-gob cold" for gob) and time only the first round
+ * trip, from the first byte sent to the fd received.
+ * The child also counts the allocations of one receive and the bytes held
+ * at the peak (alloccount.c).
+ *
+ * The table goes to stdout; --data writes the size series for gnuplot
+ * (cmd/bench/bench.gp). Times are printed, never asserted.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+#define MAX_PAYLOAD (8u << 20)
+#define IO_TIMEOUT_MS 60000
+/* Bytes of one frame header (docs/PROTOCOL.md). */
+#define HEADER 16
+/* Bytes of the pty frame: header and an Envelope{pty{master_fd: 0}}. */
+#define PTY_FRAME (HEADER + 2)
+
+static const char *prog = "dropipc-bench";
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* Reads exactly n bytes: 0, 1 on end of stream before the first byte. */
+static int read_full(int fd, void *buf, size_t n, const char *what)
+{
+	size_t got = 0;
+	ssize_t r;
+
+	while (got < n) {
+		r = read(fd, (char *)buf + got, n - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			die("read %s: %s", what, strerror(errno));
+		if (r == 0) {
+			if (got == 0)
+				return 1;
+			die("read %s: end of stream after %zu of %zu bytes", what, got, n);
+		}
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+static void write_full(int fd, const void *buf, size_t n, const char *what)
+{
+	size_t done = 0;
+	ssize_t r;
+
+	while (done < n) {
+		r = write(fd, (const char *)buf + done, n - done);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			die("write %s: %s", what, strerror(errno));
+		done += (size_t)r;
+	}
+}
+
+/*
+ * This program's path, for re-executing it. Not "/proc/self/exe" itself:
+ * under valgrind that names valgrind, while readlink names the program.
+ */
+static const char *self_path(void)
+{
+	static char path[4096];
+	ssize_t n;
+
+	if (path[0])
+		return path;
+	n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+	if (n <= 0 || (size_t)n >= sizeof(path) - 1)
+		die("readlink /proc/self/exe: %s", n < 0 ? strerror(errno) : "too long");
+	path[n] = '\0';
+	return path;
+}
+
+/* ---- the floor: one byte and one fd -------------------------------------- */
+
+/* One byte with room for one fd of control data. */
+struct fd_msg {
+	char byte;
+	struct iovec iov;
+	struct msghdr msg;
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctrl;
+};
+
+static void fd_msg_init(struct fd_msg *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->iov = (struct iovec){ .iov_base = &m->byte, .iov_len = 1 };
+	m->msg = (struct msghdr){
+		.msg_iov = &m->iov,
+		.msg_iovlen = 1,
+		.msg_control = m->ctrl.buf,
+		.msg_controllen = sizeof(m->ctrl.buf),
+	};
+}
+
+static void send_fd(int sock, int fd)
+{
+	struct fd_msg m;
+	struct cmsghdr *cm;
+
+	fd_msg_init(&m);
+	cm = CMSG_FIRSTHDR(&m.msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	while (sendmsg(sock, &m.msg, MSG_NOSIGNAL) < 0)
+		if (errno != EINTR)
+			die("sendmsg fd: %s", strerror(errno));
+}
+
+static int recv_fd(int sock)
+{
+	struct fd_msg m;
+	struct cmsghdr *cm;
+	ssize_t n;
+	int fd;
+
+	fd_msg_init(&m);
+	while ((n = recvmsg(sock, &m.msg, MSG_CMSG_CLOEXEC)) < 0)
+		if (errno != EINTR)
+			die("recvmsg fd: %s", strerror(errno));
+	cm = CMSG_FIRSTHDR(&m.msg);
+	if (n != 1 || !cm || cm->cmsg_type != SCM_RIGHTS || cm->cmsg_len != CMSG_LEN(sizeof(int)))
+		die("recvmsg fd: expected 1 byte and 1 fd");
+	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	return fd;
+}
+
+/* ---- the child ------------------------------------------------------------ */
+
+/* What the parent asks the child to do next, written on the socket. */
+enum { CMD_LIB = 1, CMD_FLOOR, CMD_ALLOC };
+
+struct cmd {
+	uint32_t kind;
+	uint32_t rounds;
+	uint64_t bytes; /* CMD_FLOOR: bytes to read per round */
+};
+
+/* One handshake; with stats, the receive's allocations are counted. */
+static void child_handshake(dropipc_child *child, int master, struct alloc_stats *stats)
+{
+	dropipc_child_args *args;
+	int r;
+
+	if (stats)
+		alloc_count_start();
+	r = dropipc_child_recv_child_args(child, &args);
+	if (stats)
+		*stats = alloc_count_stop();
+	if (r < 0)
+		die("child: %s", dropipc_child_errmsg(child));
+	dropipc_child_args_free(args);
+	r = dropipc_child_send_pty(child, master);
+	if (r < 0)
+		die("child: %s", dropipc_child_errmsg(child));
+}
+
+static int child_main(void)
+{
+	dropipc_child *child;
+	struct alloc_stats stats;
+	struct cmd cmd;
+	uint8_t *buf = NULL;
+	size_t cap = 0;
+	int master, sock, r;
+
+	prog = "dropipc-bench child";
+	r = dropipc_child_new(DROPIPC_CHILD_FD, &child);
+	if (r < 0)
+		die("adopt fd 3: %s", dropipc_strerror(r));
+	dropipc_child_set_max_payload(child, MAX_PAYLOAD);
+	dropipc_child_set_timeout(child, IO_TIMEOUT_MS);
+	sock = dropipc_child_fd(child);
+	master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0)
+		die("open /dev/ptmx: %s", strerror(errno));
+	write_full(sock, "r", 1, "ready byte");
+	while (read_full(sock, &cmd, sizeof(cmd), "command") == 0) {
+		if (cmd.kind == CMD_FLOOR && cmd.bytes > cap) {
+			free(buf);
+			cap = cmd.bytes;
+			buf = malloc(cap);
+			if (!buf)
+				die("no memory for %zu bytes", cap);
+		}
+		for (uint32_t i = 0; i < cmd.rounds; i++) {
+			switch (cmd.kind) {
+			case CMD_LIB:
+				child_handshake(child, master, NULL);
+				break;
+			case CMD_FLOOR:
+				read_full(sock, buf, cmd.bytes, "floor bytes");
+				send_fd(sock, master);
+				break;
+			case CMD_ALLOC:
+				/* The last receive is counted, the ones before warm up. */
+				child_handshake(child, master, i + 1 == cmd.rounds ? &stats : NULL);
+				break;
+			default:
+				die("unknown command %" PRIu32, cmd.kind);
+			}
+		}
+		if (cmd.kind == CMD_ALLOC)
+			write_full(sock, &stats, sizeof(stats), "allocation counts");
+	}
+	free(buf);
+	close(master);
+	dropipc_child_close(child);
+	return 0;
+}
+
+/* ---- the parent's side of our pair ---------------------------------------- */
+
+struct peer {
+	dropipc_parent *parent;
+	int sock;
+	pid_t pid;
+};
+
+/* Starts this program as the child and waits until it is ready. */
+static void peer_start(struct peer *p)
+{
+	char ready;
+	const char *self = self_path();
+	int child_fd, r;
+
+	r = dropipc_socketpair(&p->parent, &child_fd);
+	if (r < 0)
+		die("socketpair: %s", dropipc_strerror(r));
+	p->pid = fork();
+	if (p->pid < 0)
+		die("fork: %s", strerror(errno));
+	if (p->pid == 0) {
+		if (dropipc_child_fd_inherit(child_fd) == 0)
+			execl(self, "dropipc-bench", "--child", (char *)NULL);
+		_exit(127);
+	}
+	close(child_fd);
+	dropipc_parent_set_max_payload(p->parent, MAX_PAYLOAD);
+	dropipc_parent_set_timeout(p->parent, IO_TIMEOUT_MS);
+	p->sock = dropipc_parent_fd(p->parent);
+	if (read_full(p->sock, &ready, 1, "the child's ready byte") != 0)
+		die("the child exited before it was ready");
+}
+
+static void reap(pid_t pid, const char *what)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			die("waitpid %s: %s", what, strerror(errno));
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		die("%s failed (wait status 0x%x)", what, status);
+}
+
+static void peer_stop(struct peer *p)
+{
+	dropipc_parent_close(p->parent);
+	reap(p->pid, "child");
+}
+
+static void peer_command(struct peer *p, uint32_t kind, uint32_t rounds, uint64_t bytes)
+{
+	struct cmd cmd = { .kind = kind, .rounds = rounds, .bytes = bytes };
+
+	write_full(p->sock, &cmd, sizeof(cmd), "command");
+}
+
+/* One handshake through the library, in nanoseconds. */
+static int64_t lib_round(struct peer *p, const dropipc_child_args *args)
+{
+	int64_t t0 = now_ns(), t1;
+	int fd = -1, r;
+
+	r = dropipc_parent_send_child_args(p->parent, args);
+	if (r == 0)
+		r = dropipc_parent_recv_pty(p->parent, &fd);
+	t1 = now_ns();
+	if (r < 0)
+		die("handshake: %s", dropipc_parent_errmsg(p->parent));
+	close(fd);
+	return t1 - t0;
+}
+
+/* The floor: n plain bytes there, one byte and an fd back. */
+static int64_t floor_round(struct peer *p, const uint8_t *buf, size_t n)
+{
+	int64_t t0 = now_ns(), t1;
+	int fd;
+
+	write_full(p->sock, buf, n, "floor bytes");
+	fd = recv_fd(p->sock);
+	t1 = now_ns();
+	close(fd);
+	return t1 - t0;
+}
+
+/* --cold M B E: a fresh pair, one timed handshake, "ok WIRE NS" on stdout. */
+static int cold_main(struct shape s)
+{
+	dropipc_child_args *args = bench_args_new(s);
+	struct peer p;
+	int64_t t;
+
+	prog = "dropipc-bench cold";
+	if (!args)
+		die("no memory for the arguments");
+	peer_start(&p);
+	peer_command(&p, CMD_LIB, 1, 0);
+	t = lib_round(&p, args);
+	peer_stop(&p);
+	printf("ok %zu %" PRId64 "\n", HEADER + bench_envelope_size(args) + PTY_FRAME, t);
+	bench_args_free(args);
+	return 0;
+}
+
+/* ---- other programs: the gob peer, cold runs ------------------------------ */
+
+/* Runs argv[0] (path) with a pipe on its stdout and, if to, on its stdin. */
+static pid_t spawn_piped(const char *path, char *const argv[], int *to, FILE **from)
+{
+	int in[2] = { -1, -1 }, out[2];
+	pid_t pid;
+
+	if ((to && pipe2(in, O_CLOEXEC) < 0) || pipe2(out, O_CLOEXEC) < 0)
+		die("pipe: %s", strerror(errno));
+	pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		if ((!to || dup2(in[0], 0) == 0) && dup2(out[1], 1) == 1)
+			execv(path, argv);
+		fprintf(stderr, "%s: exec %s: %s\n", prog, path, strerror(errno));
+		_exit(127);
+	}
+	if (to) {
+		close(in[0]);
+		*to = in[1];
+	}
+	close(out[1]);
+	*from = fdopen(out[0], "r");
+	if (!*from)
+		die("fdopen: %s", strerror(errno));
+	return pid;
+}
+
+/* Reads a line "ok N N ..." into v (at most max numbers); returns the count. */
+static size_t read_numbers(FILE *f, const char *who, int64_t *v, size_t max)
+{
+	char *line = NULL, *p, *end;
+	size_t cap = 0, n = 0;
+
+	if (getline(&line, &cap, f) < 0)
+		die("%s: no answer", who);
+	if (strncmp(line, "ok ", 3) != 0)
+		die("%s: unexpected answer: %s", who, line);
+	for (p = line + 3; n < max; p = end) {
+		long long x = strtoll(p, &end, 10);
+
+		if (end == p)
+			break;
+		v[n++] = x;
+	}
+	free(line);
+	return n;
+}
+
+struct gob {
+	const char *path;
+	pid_t pid;
+	int to;
+	FILE *from;
+};
+
+static void gob_start(struct gob *g)
+{
+	char *argv[] = { (char *)g->path, "serve", NULL };
+
+	g->pid = spawn_piped(g->path, argv, &g->to, &g->from);
+}
+
+static void gob_stop(struct gob *g)
+{
+	close(g->to);
+	fclose(g->from);
+	reap(g->pid, g->path);
+}
+
+/* A cold handshake by a fresh program; returns ns, and the wire bytes. */
+static int64_t cold_run(const char *path, const char *flag, struct shape s, size_t *wire)
+{
+	char m[16], b[16], e[16];
+	char *argv[] = { (char *)path, (char *)flag, m, b, e, NULL };
+	int64_t v[2];
+	FILE *from;
+	pid_t pid;
+
+	snprintf(m, sizeof(m), "%u", s.mounts);
+	snprintf(b, sizeof(b), "%u", s.blocked);
+	snprintf(e, sizeof(e), "%u", s.execs);
+	pid = spawn_piped(path, argv, NULL, &from);
+	if (read_numbers(from, path, v, 2) != 2)
+		die("%s %s: expected wire bytes and a time", path, flag);
+	fclose(from);
+	reap(pid, path);
+	*wire = (size_t)v[0];
+	return v[1];
+}
+
+/* ---- statistics ----------------------------------------------------------- */
+
+struct samples {
+	double *v; /* microseconds */
+	size_t n, cap;
+	bool sorted;
+};
+
+static void sample_add(struct samples *s, int64_t ns)
+{
+	if (s->n == s->cap) {
+		s->cap = s->cap ? 2 * s->cap : 64;
+		s->v = realloc(s->v, s->cap * sizeof(*s->v));
+		if (!s->v)
+			die("no memory for samples");
+	}
+	s->v[s->n++] = (double)ns / 1000.0;
+	s->sorted = false;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The q-quantile (0..1) of the samples, 0 if there are none. */
+static double quantile(struct samples *s, double q)
+{
+	if (s->n == 0)
+		return 0;
+	if (!s->sorted) {
+		qsort(s->v, s->n, sizeof(*s->v), cmp_double);
+		s->sorted = true;
+	}
+	return s->v[(size_t)(q * (double)(s->n - 1) + 0.5)];
+}
+
+static double median(struct samples *s)
+{
+	return quantile(s, 0.5);
+}
+
+/* ---- the run -------------------------------------------------------------- */
+
+struct payload {
+	char name[24];
+	struct shape shape;
+	bool series, cold;
+	dropipc_child_args *args;
+	size_t body;    /* the Envelope's bytes */
+	size_t gob_wire; /* bytes gob put on the wire, both ways */
+	struct samples lib, floor, gob, lib_cold, gob_cold;
+	struct alloc_stats alloc;
+	int64_t gob_mallocs, gob_allocated;
+};
+
+struct run {
+	bool quick;
+	const char *gob_path; /* NULL: gob is not measured */
+	unsigned blocks, max_rounds, cold_samples;
+	size_t budget; /* bytes per configuration and block */
+	struct payload *pl;
+	size_t npl;
+	struct peer peer;
+	struct gob gob;
+	uint8_t *floorbuf;
+	size_t floorcap;
+};
+
+static size_t lib_wire(const struct payload *pl)
+{
+	return HEADER + pl->body + PTY_FRAME;
+}
+
+static size_t floor_bytes(const struct payload *pl)
+{
+	return HEADER + pl->body;
+}
+
+static void add_payload(struct run *x, const char *name, struct shape s, bool series, bool cold)
+{
+	struct payload *pl;
+
+	x->pl = realloc(x->pl, (x->npl + 1) * sizeof(*x->pl));
+	if (!x->pl)
+		die("no memory");
+	pl = &x->pl[x->npl++];
+	*pl = (struct payload){ .shape = s, .series = series, .cold = cold };
+	snprintf(pl->name, sizeof(pl->name), "%s", name);
+	pl->args = bench_args_new(s);
+	if (!pl->args)
+		die("no memory for the %s arguments", name);
+	pl->body = bench_envelope_size(pl->args);
+	if (pl->body > MAX_PAYLOAD)
+		die("%s: %zu bytes is over the benchmark's limit", name, pl->body);
+}
+
+/* The payloads: typical, large, and the size series (by exec args). */
+static void add_payloads(struct run *x)
+{
+	static const size_t full[] = { 1 << 10, 4 << 10, 16 << 10, 64 << 10,
+				       256 << 10, 1 << 20, 4 << 20 };
+	static const size_t quick[] = { 1 << 10, 64 << 10 };
+	const size_t *sizes = x->quick ? quick : full;
+	size_t nsizes = x->quick ? 2 : sizeof(full) / sizeof(full[0]), base;
+	/* An exec arg of 20 bytes takes 22 on the wire (tag, length). */
+	const size_t per_arg = 22;
+
+	add_payload(x, "typical", (struct shape){ 2, 2, 2 }, true, true);
+	add_payload(x, "large", (struct shape){ 1000, 1000, 10000 }, false, true);
+	base = x->pl[0].body;
+	for (size_t i = 0; i < nsizes; i++) {
+		char name[24];
+		struct shape s = { 2, 2, 2 + (unsigned)((sizes[i] - base) / per_arg) };
+
+		if (sizes[i] >= 1 << 20)
+			snprintf(name, sizeof(name), "%zu MB", sizes[i] >> 20);
+		else
+			snprintf(name, sizeof(name), "%zu KB", sizes[i] >> 10);
+		add_payload(x, name, s, true, false);
+	}
+}
+
+static void warm_lib(struct run *x, struct payload *pl, unsigned k)
+{
+	peer_command(&x->peer, CMD_LIB, k + 1, 0);
+	for (unsigned i = 0; i <= k; i++) {
+		int64_t t = lib_round(&x->peer, pl->args);
+
+		if (i > 0)
+			sample_add(&pl->lib, t);
+	}
+}
+
+static void warm_floor(struct run *x, struct payload *pl, unsigned k)
+{
+	size_t n = floor_bytes(pl);
+
+	if (n > x->floorcap) {
+		free(x->floorbuf);
+		x->floorbuf = calloc(1, n);
+		if (!x->floorbuf)
+			die("no memory for %zu bytes", n);
+		x->floorcap = n;
+	}
+	peer_command(&x->peer, CMD_FLOOR, k + 1, n);
+	for (unsigned i = 0; i <= k; i++) {
+		int64_t t = floor_round(&x->peer, x->floorbuf, n);
+
+		if (i > 0)
+			sample_add(&pl->floor, t);
+	}
+}
+
+static void warm_gob(struct run *x, struct payload *pl, unsigned k)
+{
+	int64_t *v = calloc(k + 1, sizeof(*v));
+	size_t n;
+
+	if (!v)
+		die("no memory");
+	dprintf(x->gob.to, "warm %u %u %u %u\n", pl->shape.mounts, pl->shape.blocked,
+		pl->shape.execs, k);
+	n = read_numbers(x->gob.from, x->gob_path, v, k + 1);
+	if (n != k + 1)
+		die("%s: %zu numbers for %u round trips", x->gob_path, n, k);
+	pl->gob_wire = (size_t)v[0];
+	for (size_t i = 1; i < n; i++)
+		sample_add(&pl->gob, v[i]);
+	free(v);
+}
+
+static void measure_warm(struct run *x)
+{
+	void (*const kinds[])(struct run *, struct payload *, unsigned) = { warm_lib, warm_floor,
+									    warm_gob };
+	unsigned nkinds = x->gob_path ? 3 : 2;
+
+	for (unsigned b = 0; b < x->blocks; b++) {
+		for (size_t i = 0; i < x->npl; i++) {
+			struct payload *pl = &x->pl[i];
+			size_t k = x->budget / floor_bytes(pl);
+
+			if (k > x->max_rounds)
+				k = x->max_rounds;
+			if (k < 1)
+				k = 1;
+			/* Each block starts with another kind, so none always goes first. */
+			for (unsigned j = 0; j < nkinds; j++)
+				kinds[(b + i + j) % nkinds](x, pl, (unsigned)k);
+		}
+	}
+}
+
+static void measure_cold(struct run *x)
+{
+	size_t wire;
+
+	for (unsigned s = 0; s < x->cold_samples; s++) {
+		for (size_t i = 0; i < x->npl; i++) {
+			struct payload *pl = &x->pl[i];
+
+			if (!pl->cold)
+				continue;
+			sample_add(&pl->lib_cold, cold_run(self_path(), "--cold", pl->shape, &wire));
+			if (wire != lib_wire(pl))
+				die("cold run: %zu bytes on the wire, expected %zu", wire, lib_wire(pl));
+			if (x->gob_path)
+				sample_add(&pl->gob_cold,
+					   cold_run(x->gob_path, "cold", pl->shape, &wire));
+		}
+	}
+}
+
+static void measure_allocs(struct run *x)
+{
+	for (size_t i = 0; i < x->npl; i++) {
+		struct payload *pl = &x->pl[i];
+
+		peer_command(&x->peer, CMD_ALLOC, 2, 0);
+		lib_round(&x->peer, pl->args);
+		lib_round(&x->peer, pl->args);
+		read_full(x->peer.sock, &pl->alloc, sizeof(pl->alloc), "allocation counts");
+		if (x->gob_path) {
+			int64_t v[2];
+
+			dprintf(x->gob.to, "alloc %u %u %u\n", pl->shape.mounts, pl->shape.blocked,
+				pl->shape.execs);
+			if (read_numbers(x->gob.from, x->gob_path, v, 2) != 2)
+				die("%s: expected two allocation numbers", x->gob_path);
+			pl->gob_mallocs = v[0];
+			pl->gob_allocated = v[1];
+		}
+	}
+}
+
+/* ---- the report ----------------------------------------------------------- */
+
+static void print_row(const char *name, size_t body, const char *what, struct samples *s,
+		      double floor_us, double gob_us, size_t wire)
+{
+	char vs_floor[24] = "", vs_gob[24] = "", body_s[24] = "";
+
+	if (s->n == 0)
+		return;
+	if (floor_us > 0)
+		snprintf(vs_floor, sizeof(vs_floor), "%.2f", median(s) / floor_us);
+	if (gob_us > 0)
+		snprintf(vs_gob, sizeof(vs_gob), "%.3f", median(s) / gob_us);
+	if (body)
+		snprintf(body_s, sizeof(body_s), "%zu", body);
+	printf("| %-8s | %8s | %-7s | %10.1f | %10.1f-%-10.1f | %7s | %7s | %8zu |\n", name,
+	       body_s, what, median(s), quantile(s, 0.1), quantile(s, 0.9), vs_floor, vs_gob,
+	       wire);
+}
+
+static void report_warm(struct run *x)
+{
+	printf("\nWarm handshake, per round trip: median and p10-p90 in microseconds, over %u\n"
+	       "interleaved blocks; ratios are of medians; wire bytes count both directions.\n\n",
+	       x->blocks);
+	printf("| payload  | protobuf | what    |     median |       p10-p90         | x floor |   x gob | wire B   |\n");
+	printf("|----------|---------:|---------|-----------:|-----------------------|--------:|--------:|---------:|\n");
+	for (size_t i = 0; i < x->npl; i++) {
+		struct payload *pl = &x->pl[i];
+		double fl = median(&pl->floor), gob = median(&pl->gob);
+
+		print_row(pl->name, pl->body, "dropipc", &pl->lib, fl, gob, lib_wire(pl));
+		print_row("", 0, "floor", &pl->floor, fl, 0, floor_bytes(pl) + 1);
+		print_row("", 0, "gob", &pl->gob, fl, gob, pl->gob_wire);
+	}
+}
+
+static void report_cold(struct run *x)
+{
+	printf("\nCold handshake: the first round trip in a fresh pair of processes (start-up\n"
+	       "excluded), %u samples each, microseconds.\n\n",
+	       x->cold_samples);
+	printf("| payload  | what    |     median |       p10-p90         |   x gob |\n");
+	printf("|----------|---------|-----------:|-----------------------|--------:|\n");
+	for (size_t i = 0; i < x->npl; i++) {
+		struct payload *pl = &x->pl[i];
+		struct samples *rows[] = { &pl->lib_cold, &pl->gob_cold };
+		const char *what[] = { "dropipc", "gob" };
+		double gob = median(&pl->gob_cold);
+
+		for (size_t r = 0; r < 2; r++) {
+			char vs_gob[16] = "";
+
+			if (rows[r]->n == 0)
+				continue;
+			if (gob > 0)
+				snprintf(vs_gob, sizeof(vs_gob), "%.3f", median(rows[r]) / gob);
+			printf("| %-8s | %-7s | %10.1f | %10.1f-%-10.1f | %7s |\n", r ? "" : pl->name,
+			       what[r], median(rows[r]), quantile(rows[r], 0.1),
+			       quantile(rows[r], 0.9), vs_gob);
+		}
+	}
+}
+
+/* Whether allocations were counted: not with sanitizers, nor under valgrind,
+ * which takes malloc over (a receive always allocates). */
+static bool counted(const struct run *x)
+{
+	return alloc_count_available() && x->pl[0].alloc.count > 0;
+}
+
+static void report_allocs(struct run *x)
+{
+	printf("\nOne receive of ChildArgs (the child's, warm): allocations, and the bytes held\n"
+	       "at the peak and after (the decoded message), as malloc_usable_size counts them.\n"
+	       "gob: heap allocations and bytes allocated by one decode (Go's MemStats).\n\n");
+	printf("| payload  | protobuf | allocs |   peak B | peak/wire |   held B | gob allocs | gob alloc B |\n");
+	printf("|----------|---------:|-------:|---------:|----------:|---------:|-----------:|------------:|\n");
+	for (size_t i = 0; i < x->npl; i++) {
+		struct payload *pl = &x->pl[i];
+		char gob_n[24] = "", gob_b[24] = "";
+
+		if (x->gob_path) {
+			snprintf(gob_n, sizeof(gob_n), "%" PRId64, pl->gob_mallocs);
+			snprintf(gob_b, sizeof(gob_b), "%" PRId64, pl->gob_allocated);
+		}
+		if (counted(x))
+			printf("| %-8s | %8zu | %6" PRIu64 " | %8" PRId64 " | %9.2f | %8" PRId64
+			       " | %10s | %11s |\n",
+			       pl->name, pl->body, pl->alloc.count, pl->alloc.peak,
+			       (double)pl->alloc.peak / (double)floor_bytes(pl), pl->alloc.cur, gob_n,
+			       gob_b);
+		else
+			printf("| %-8s | %8zu |    n/a |      n/a |       n/a |      n/a | %10s | %11s |\n",
+			       pl->name, pl->body, gob_n, gob_b);
+	}
+}
+
+static void target(const char *what, double value, const char *unit, bool met)
+{
+	printf("| %-52s | %10.2f%-2s | %-4s |\n", what, value, unit, met ? "met" : "MISS");
+}
+
+static void report_targets(struct run *x)
+{
+	struct payload *typ = &x->pl[0], *large = &x->pl[1];
+	double worst_peak = 0;
+	uint64_t most_allocs = 0;
+
+	printf("\nTargets (reported, not asserted):\n\n");
+	printf("| target                                               |      value   |      |\n");
+	printf("|------------------------------------------------------|-------------:|------|\n");
+	target("typical warm: dropipc/floor <= 1.15", median(&typ->lib) / median(&typ->floor), "x",
+	       median(&typ->lib) <= 1.15 * median(&typ->floor));
+	target("large warm: dropipc/floor <= 4", median(&large->lib) / median(&large->floor), "x",
+	       median(&large->lib) <= 4 * median(&large->floor));
+	if (x->gob_path) {
+		target("large warm: gob/dropipc >= 3", median(&large->gob) / median(&large->lib), "x",
+		       median(&large->gob) >= 3 * median(&large->lib));
+		for (size_t i = 0; i < 2; i++) {
+			struct payload *pl = &x->pl[i];
+			char what[64];
+
+			snprintf(what, sizeof(what), "%s cold: gob/dropipc >= 5", pl->name);
+			target(what, median(&pl->gob_cold) / median(&pl->lib_cold), "x",
+			       median(&pl->gob_cold) >= 5 * median(&pl->lib_cold));
+			snprintf(what, sizeof(what), "%s wire: dropipc/gob < 1", pl->name);
+			target(what, (double)lib_wire(pl) / (double)pl->gob_wire, "x",
+			       lib_wire(pl) < pl->gob_wire);
+		}
+	}
+	if (!counted(x))
+		return;
+	for (size_t i = 0; i < x->npl; i++) {
+		double peak = (double)x->pl[i].alloc.peak / (double)floor_bytes(&x->pl[i]);
+
+		if (peak > worst_peak)
+			worst_peak = peak;
+		if (x->pl[i].alloc.count > most_allocs)
+			most_allocs = x->pl[i].alloc.count;
+	}
+	target("receive: most allocations per message <= 8", (double)most_allocs, "",
+	       most_allocs <= 8);
+	target("receive: worst peak/wire <= 5", worst_peak, "x", worst_peak <= 5);
+}
+
+/* The size series as columns for gnuplot: bytes, dropipc, floor, gob (us). */
+static void write_data(struct run *x, const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		die("open %s: %s", path, strerror(errno));
+	fprintf(f, "# protobuf_bytes dropipc_us floor_us gob_us (medians, warm)\n");
+	for (size_t i = 0; i < x->npl; i++) {
+		struct payload *pl = &x->pl[i];
+
+		if (pl->series)
+			fprintf(f, "%zu %.2f %.2f %.2f\n", pl->body, median(&pl->lib),
+				median(&pl->floor), x->gob_path ? median(&pl->gob) : 0.0);
+	}
+	if (fclose(f) != 0)
+		die("write %s: %s", path, strerror(errno));
+}
+
+/* The gob program next to this one, if it is there. */
+static const char *default_gob(void)
+{
+	static char path[4096 + 32];
+	const char *slash;
+
+	snprintf(path, sizeof(path), "%s", self_path());
+	slash = strrchr(path, '/');
+	snprintf(path + (slash ? slash + 1 - path : 0), 32, "dropipc-bench-gob");
+	return access(path, X_OK) == 0 ? path : NULL;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: %s [--quick] [--gob PROGRAM | --no-gob] [--data FILE]\n", prog);
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	struct run x = { 0 };
+	const char *data = NULL;
+	bool no_gob = false;
+
+	if (argc == 2 && strcmp(argv[1], "--child") == 0)
+		return child_main();
+	if (argc == 5 && strcmp(argv[1], "--cold") == 0)
+		return cold_main((struct shape){ (unsigned)atoi(argv[2]), (unsigned)atoi(argv[3]),
+						 (unsigned)atoi(argv[4]) });
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--quick") == 0)
+			x.quick = true;
+		else if (strcmp(argv[i], "--no-gob") == 0)
+			no_gob = true;
+		else if (strcmp(argv[i], "--gob") == 0 && i + 1 < argc)
+			x.gob_path = argv[++i];
+		else if (strcmp(argv[i], "--data") == 0 && i + 1 < argc)
+			data = argv[++i];
+		else
+			usage();
+	}
+	if (!x.gob_path && !no_gob)
+		x.gob_path = default_gob();
+	if (no_gob)
+		x.gob_path = NULL;
+	x.blocks = x.quick ? 2 : 9;
+	x.max_rounds = x.quick ? 5 : 100;
+	x.budget = x.quick ? 1 << 20 : 16 << 20;
+	x.cold_samples = x.quick ? 3 : 30;
+	signal(SIGPIPE, SIG_IGN);
+	/* A watchdog: the children see end-of-stream when this process dies. */
+	alarm(x.quick ? 120 : 1800);
+
+	add_payloads(&x);
+	peer_start(&x.peer);
+	x.gob.path = x.gob_path;
+	if (x.gob_path)
+		gob_start(&x.gob);
+	printf("dropipc-bench: %s run, %s\n", x.quick ? "quick" : "full",
+	       x.gob_path ? x.gob_path : "gob not measured");
+	fflush(stdout);
+	measure_warm(&x);
+	measure_allocs(&x);
+	measure_cold(&x);
+	peer_stop(&x.peer);
+	if (x.gob_path)
+		gob_stop(&x.gob);
+
+	report_warm(&x);
+	report_cold(&x);
+	report_allocs(&x);
+	report_targets(&x);
+	if (data)
+		write_data(&x, data);
+	for (size_t i = 0; i < x.npl; i++) {
+		struct payload *pl = &x.pl[i];
+
+		bench_args_free(pl->args);
+		free(pl->lib.v);
+		free(pl->floor.v);
+		free(pl->gob.v);
+		free(pl->lib_cold.v);
+		free(pl->gob_cold.v);
+	}
+	free(x.pl);
+	free(x.floorbuf);
+	return 0;
+}

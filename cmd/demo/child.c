@@ -1,0 +1,169 @@
+/*
+ * dropipc-demo-child: the child. Finds the channel on fd 3, receives
+ * ChildArgs, creates a pty, sends its master to the parent, makes the pty
+ * its controlling terminal and execs the command in it. Any failure before
+ * the exec goes to the parent as a ChildError; the channel is close-on-exec,
+ * so a successful exec shows as end-of-stream. No namespaces, no mounts: the
+ * demo shows the IPC, not a sandbox.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <dropipc/dropipc.h>
+
+#include "dump.h"
+
+#define PROG "dropipc-demo-child"
+
+static bool verbose;
+
+static void summary(const dropipc_child_args *a)
+{
+	static const char *modes[] = { "unspecified", "off", "isolated", "unjailed" };
+	const Dropipc__V1__Net *net = a->config->net;
+	unsigned mode = (unsigned)net->mode;
+
+	fprintf(stderr,
+		"%s: received ChildArgs: env %s, root %s, %zu mounts, %zu blocked paths, "
+		"net %s with %zu+%zu published and %zu+%zu host ports, command %s (%zu args)\n",
+		PROG, a->env_id, a->paths->fs_root, a->config->n_mounts, a->config->n_blocked_paths,
+		mode < 4 ? modes[mode] : "?", net->n_tcp_published_ports, net->n_udp_published_ports,
+		net->n_tcp_host_ports, net->n_udp_host_ports, a->exec_args[0], a->n_exec_args);
+}
+
+/* Opens a pty pair, both ends close-on-exec. */
+static int open_pty(dropipc_child *ch, int *master, int *slave)
+{
+	char name[64];
+	int r;
+
+	*master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (*master < 0)
+		return dropipc_child_send_error(ch, DROPIPC_STAGE_PTY, errno, "posix_openpt: %s",
+						strerror(errno)),
+		       -1;
+	if (grantpt(*master) < 0 || unlockpt(*master) < 0 ||
+	    (r = ptsname_r(*master, name, sizeof(name))) != 0) {
+		dropipc_child_send_error(ch, DROPIPC_STAGE_PTY, errno, "grantpt/unlockpt/ptsname: %s",
+					 strerror(errno));
+		close(*master);
+		return -1;
+	}
+	*slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (*slave < 0) {
+		dropipc_child_send_error(ch, DROPIPC_STAGE_PTY, errno, "open %s: %s", name,
+					 strerror(errno));
+		close(*master);
+		return -1;
+	}
+	if (verbose)
+		fprintf(stderr, "%s: created pty %s\n", PROG, name);
+	return 0;
+}
+
+/* Makes the pty slave our controlling terminal and stdin, stdout, stderr,
+ * and closes everything else but the channel. */
+static int take_terminal(dropipc_child *ch, int slave)
+{
+	int sock = dropipc_child_fd(ch);
+
+	if (setsid() < 0)
+		return dropipc_child_send_error(ch, DROPIPC_STAGE_PTY, errno, "setsid: %s",
+						strerror(errno)),
+		       -1;
+	if (ioctl(slave, TIOCSCTTY, 0) < 0)
+		return dropipc_child_send_error(ch, DROPIPC_STAGE_PTY, errno, "TIOCSCTTY: %s",
+						strerror(errno)),
+		       -1;
+	for (int fd = 0; fd < 3; fd++)
+		if (dup2(slave, fd) < 0)
+			return dropipc_child_send_error(ch, DROPIPC_STAGE_PTY, errno, "dup2 pty to %d: %s",
+							fd, strerror(errno)),
+			       -1;
+	if (slave > 2)
+		close(slave);
+	/* The channel stays until exec, which closes it (close-on-exec). */
+	if (sock > 3)
+		close_range(3, (unsigned)sock - 1, 0);
+	close_range((unsigned)sock + 1, ~0U, 0);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	dropipc_child *ch = NULL;
+	dropipc_child_args *args = NULL;
+	const char *dump = getenv("DROPIPC_DUMP_ARGS");
+	char **cmd = NULL;
+	int master = -1, slave = -1, r, ret = 1;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {
+			verbose = true;
+		} else {
+			fprintf(stderr, "usage: %s [-v|--verbose]   (the channel on fd %d)\n", PROG,
+				DROPIPC_CHILD_FD);
+			return 2;
+		}
+	}
+	r = dropipc_child_new(DROPIPC_CHILD_FD, &ch);
+	if (r < 0) {
+		fprintf(stderr, "%s: fd %d: %s\n", PROG, DROPIPC_CHILD_FD, dropipc_strerror(r));
+		return 1;
+	}
+	r = dropipc_child_recv_child_args(ch, &args);
+	if (r < 0) {
+		fprintf(stderr, "%s: %s\n", PROG, dropipc_child_errmsg(ch));
+		dropipc_child_send_error(ch, DROPIPC_STAGE_ARGS, r > -4000 ? -r : 0, "%s",
+					 dropipc_child_errmsg(ch));
+		goto out;
+	}
+	if (verbose)
+		summary(args);
+	if (dump && (r = dump_to_file(dump, args)) < 0) {
+		dropipc_child_send_error(ch, DROPIPC_STAGE_ARGS, -r, "DROPIPC_DUMP_ARGS=%s: %s", dump,
+					 strerror(-r));
+		goto out;
+	}
+	cmd = calloc(args->n_exec_args + 1, sizeof(*cmd));
+	if (!cmd) {
+		dropipc_child_send_error(ch, DROPIPC_STAGE_EXEC, ENOMEM, "no memory for exec_args");
+		goto out;
+	}
+	memcpy(cmd, args->exec_args, args->n_exec_args * sizeof(*cmd));
+	if (open_pty(ch, &master, &slave) < 0)
+		goto out;
+	/* Said before the handoff: after it the parent's terminal is raw. */
+	if (verbose)
+		fprintf(stderr, "%s: sending the pty master, then exec %s\n", PROG, cmd[0]);
+	r = dropipc_child_send_pty(ch, master);
+	if (r < 0) {
+		fprintf(stderr, "%s: %s\n", PROG, dropipc_child_errmsg(ch));
+		goto out;
+	}
+	close(master);
+	master = -1;
+	if (take_terminal(ch, slave) < 0)
+		goto out;
+	slave = -1;
+	execvp(cmd[0], cmd);
+	r = errno;
+	dropipc_child_send_error(ch, DROPIPC_STAGE_EXEC, r, "execvp %s: %s", cmd[0], strerror(r));
+	ret = r == ENOENT ? 127 : 126;
+out:
+	if (master >= 0)
+		close(master);
+	if (slave >= 0)
+		close(slave);
+	free(cmd);
+	dropipc_child_args_free(args);
+	dropipc_child_close(ch);
+	return ret;
+}

@@ -1,0 +1,610 @@
+/*
+ * dropipc-demo: the parent. Starts a child with the channel on fd 3, sends it
+ * ChildArgs, receives the pty master and relays the user's terminal through
+ * it until the command exits.
+ *
+ * Exit status: the command's exit code, 128+N if it was killed by signal N,
+ * EXIT_HANDSHAKE (125) if the handshake or the child's setup failed, and
+ * EXIT_USAGE (2) for a bad command line.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <dropipc/dropipc.h>
+
+#include "defaults.h"
+#include "dump.h"
+
+#define PROG "dropipc-demo"
+#define CHILD_PROG "dropipc-demo-child"
+#define EXIT_HANDSHAKE 125
+#define EXIT_USAGE 2
+#define DEFAULT_TIMEOUT_MS 10000
+
+struct opts {
+	bool verbose;
+	int timeout_ms;
+	char **child_argv; /* NULL: the C child next to this program */
+	size_t child_argc;
+	char **cmd;
+	size_t ncmd;
+};
+
+/* Everything the exit path has to undo. */
+struct demo {
+	struct opts o;
+	dropipc_parent *parent;
+	pid_t pid;
+	bool reaped;
+	int status;
+	int sigfd;
+	int master;
+	bool raw;
+	struct termios saved;
+};
+
+static struct demo *g; /* for say() only */
+
+/* A line on stderr; in raw mode the terminal no longer turns \n into \r\n. */
+__attribute__((format(printf, 1, 0))) static void vsay(const char *fmt, va_list ap)
+{
+	char line[1024];
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	fprintf(stderr, "%s: %s%s", PROG, line, g && g->raw ? "\r\n" : "\n");
+}
+
+__attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsay(fmt, ap);
+	va_end(ap);
+}
+
+__attribute__((format(printf, 2, 3))) static void step(const struct demo *d, const char *fmt,
+							 ...)
+{
+	va_list ap;
+
+	if (!d->o.verbose)
+		return;
+	va_start(ap, fmt);
+	vsay(fmt, ap);
+	va_end(ap);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: %s [-v|--verbose] [--timeout MS] [--child PROGRAM [ARGS...]] [-- COMMAND [ARGS...]]\n"
+		"Runs a child through the libdropipc handshake and relays the terminal through\n"
+		"the pty it sends back. Without --child, runs %s from the same directory.\n"
+		"COMMAND defaults to $SHELL, or /bin/sh.\n"
+		"Exit status: the command's, 128+N if it was killed by signal N, %d if the\n"
+		"handshake or the child's setup failed, %d for a bad command line.\n",
+		PROG, CHILD_PROG, EXIT_HANDSHAKE, EXIT_USAGE);
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+	static char *shell[2];
+	int i;
+
+	o->timeout_ms = DEFAULT_TIMEOUT_MS;
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+			o->verbose = true;
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout);
+			exit(0);
+		} else if (!strcmp(a, "--timeout")) {
+			char *end;
+			long ms;
+
+			if (++i == argc)
+				return fprintf(stderr, "%s: --timeout needs a value\n", PROG), -1;
+			errno = 0;
+			ms = strtol(argv[i], &end, 10);
+			if (errno || end == argv[i] || *end || ms < 1 || ms > INT_MAX)
+				return fprintf(stderr, "%s: --timeout %s: not a number of milliseconds\n",
+					       PROG, argv[i]),
+				       -1;
+			o->timeout_ms = (int)ms;
+		} else if (!strcmp(a, "--child")) {
+			o->child_argv = &argv[i + 1];
+			while (i + 1 < argc && strcmp(argv[i + 1], "--"))
+				i++, o->child_argc++;
+			if (o->child_argc == 0)
+				return fprintf(stderr, "%s: --child needs a program\n", PROG), -1;
+		} else if (!strcmp(a, "--")) {
+			i++;
+			break;
+		} else {
+			return fprintf(stderr, "%s: unknown option %s\n", PROG, a), -1;
+		}
+	}
+	o->cmd = &argv[i];
+	o->ncmd = (size_t)(argc - i);
+	if (o->ncmd == 0) {
+		const char *sh = getenv("SHELL");
+
+		shell[0] = (char *)(sh && *sh ? sh : "/bin/sh");
+		o->cmd = shell;
+		o->ncmd = 1;
+	}
+	return 0;
+}
+
+/* The program to run as the child, as a path: found next to /proc/self/exe,
+ * or in PATH. */
+static int find_program(const char *name, char *out, size_t len)
+{
+	const char *path = getenv("PATH");
+	char self[PATH_MAX], *slash;
+	size_t n;
+	ssize_t len_self;
+
+	if (!name) {
+		len_self = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		if (len_self < 0)
+			return say("readlink /proc/self/exe: %s", strerror(errno)), -1;
+		self[len_self] = '\0';
+		slash = strrchr(self, '/');
+		*slash = '\0';
+		if ((size_t)snprintf(out, len, "%s/%s", self, CHILD_PROG) >= len)
+			return say("%s/%s: path too long", self, CHILD_PROG), -1;
+		if (access(out, X_OK) < 0)
+			return say("%s: %s", out, strerror(errno)), -1;
+		return 0;
+	}
+	if (strchr(name, '/')) {
+		snprintf(out, len, "%s", name);
+		return 0;
+	}
+	if (!path || !*path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	for (const char *p = path;; p += n + 1) {
+		int w;
+
+		n = strcspn(p, ":");
+		w = n ? snprintf(out, len, "%.*s/%s", (int)n, p, name)
+			  : snprintf(out, len, "%s", name);
+
+		if (w >= 0 && (size_t)w < len && access(out, X_OK) == 0)
+			return 0;
+		if (!p[n])
+			break;
+	}
+	say("--child %s: not found in PATH", name);
+	return -1;
+}
+
+/* Closes every fd from lo up; close_range needs Linux 5.9. */
+static void close_from(int lo, int max_fd)
+{
+	if (close_range((unsigned)lo, ~0U, 0) == 0)
+		return;
+	for (int fd = lo; fd < max_fd; fd++)
+		close(fd);
+}
+
+/*
+ * Starts the child with child_fd as its fd 3 and nothing else of ours. It
+ * dies with us: PR_SET_PDEATHSIG, then a check that we did not die before
+ * it was set (the child would have been reparented already).
+ */
+static int start_child(struct demo *d, char **argv, int child_fd, const sigset_t *oldmask)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	long max_fd = sysconf(_SC_OPEN_MAX);
+	pid_t self = getpid();
+
+	if (max_fd < 0 || max_fd > 65536)
+		max_fd = 65536;
+	d->pid = fork();
+	if (d->pid < 0)
+		return say("fork: %s", strerror(errno)), -1;
+	if (d->pid > 0)
+		return 0;
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != self)
+		_exit(EXIT_HANDSHAKE);
+	sigaction(SIGPIPE, &dfl, NULL);
+	sigprocmask(SIG_SETMASK, oldmask, NULL);
+	if (dropipc_child_fd_inherit(child_fd) < 0)
+		_exit(EXIT_HANDSHAKE);
+	close_from(DROPIPC_CHILD_FD + 1, (int)max_fd);
+	execv(argv[0], argv);
+	_exit(127);
+}
+
+static const char *status_text(int status, char *buf, size_t len)
+{
+	if (WIFSIGNALED(status))
+		snprintf(buf, len, "was killed by signal %d (%s)", WTERMSIG(status),
+			 strsignal(WTERMSIG(status)));
+	else
+		snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
+	return buf;
+}
+
+static void reap(struct demo *d, int flags)
+{
+	pid_t r;
+
+	if (d->reaped)
+		return;
+	while ((r = waitpid(d->pid, &d->status, flags)) < 0 && errno == EINTR)
+		;
+	if (r == d->pid)
+		d->reaped = true;
+	if (r < 0 && errno == ECHILD)
+		d->reaped = true;
+}
+
+/* Copies the window size of our terminal to the pty. */
+static void copy_winsize(const struct demo *d)
+{
+	struct winsize ws;
+
+	if (d->master >= 0 && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+		ioctl(d->master, TIOCSWINSZ, &ws);
+}
+
+/* Handles the signals that arrived: forwards the deadly ones to the child. */
+static void handle_signals(struct demo *d)
+{
+	struct signalfd_siginfo si;
+
+	while (read(d->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			reap(d, WNOHANG);
+			break;
+		case SIGWINCH:
+			copy_winsize(d);
+			break;
+		default:
+			step(d, "forwarding signal %u (%s) to the child", si.ssi_signo,
+			     strsignal((int)si.ssi_signo));
+			if (!d->reaped)
+				kill(d->pid, (int)si.ssi_signo);
+			break;
+		}
+	}
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Says why a send or receive on the channel failed; -1. */
+static int report(const struct demo *d, int r)
+{
+	const dropipc_child_error *e = dropipc_parent_child_error(d->parent);
+
+	if (r == DROPIPC_ECHILD && e)
+		say("child setup failed at %s: %s", dropipc_stage_name(e->stage), e->message);
+	else if (r == DROPIPC_EOF)
+		say("the child closed the channel without sending the pty (it exited, or closed fd %d)",
+		    DROPIPC_CHILD_FD);
+	else if (r == -EPIPE || r == -ECONNRESET)
+		say("%s (the child closed the channel without reading it all)",
+		    dropipc_parent_errmsg(d->parent));
+	else
+		say("%s", dropipc_parent_errmsg(d->parent));
+	return -1;
+}
+
+/*
+ * Waits for the pty handoff, at most timeout_ms in all, forwarding signals
+ * meanwhile.
+ */
+static int wait_pty(struct demo *d)
+{
+	long long deadline = now_ms() + d->o.timeout_ms;
+	struct pollfd p[2] = {
+		{ .fd = dropipc_parent_fd(d->parent), .events = POLLIN },
+		{ .fd = d->sigfd, .events = POLLIN },
+	};
+	int r;
+
+	step(d, "waiting for the pty (timeout %d ms)", d->o.timeout_ms);
+	for (;;) {
+		long long left = deadline - now_ms();
+
+		if (left <= 0)
+			return say("timed out after %d ms waiting for the child's pty", d->o.timeout_ms),
+			       -1;
+		r = poll(p, 2, (int)left);
+		if (r < 0 && errno != EINTR)
+			return say("poll: %s", strerror(errno)), -1;
+		if (r > 0 && p[1].revents)
+			handle_signals(d);
+		if (r > 0 && p[0].revents)
+			break;
+	}
+	dropipc_parent_set_timeout(d->parent, (int)(deadline - now_ms() > 0 ? deadline - now_ms() : 1));
+	r = dropipc_parent_recv_pty(d->parent, &d->master);
+	if (r < 0)
+		return report(d, r);
+	if (d->o.verbose) {
+		char name[64];
+
+		if (ptsname_r(d->master, name, sizeof(name)) != 0)
+			snprintf(name, sizeof(name), "?");
+		step(d, "received the pty master as fd %d (slave %s)", d->master, name);
+	}
+	return 0;
+}
+
+/* The channel's last frame: EOF means the child's exec succeeded. */
+static int exec_result(struct demo *d)
+{
+	int fd = -1, r;
+
+	dropipc_parent_set_timeout(d->parent, d->o.timeout_ms);
+	r = dropipc_parent_recv_pty(d->parent, &fd);
+	if (r == DROPIPC_EOF) {
+		step(d, "channel closed: the child's exec succeeded");
+		return 0;
+	}
+	if (r == 0) {
+		close(fd);
+		say("recv exec result: the child sent a second pty");
+		return -1;
+	}
+	return report(d, r);
+}
+
+static void raw_mode(struct demo *d)
+{
+	struct termios t;
+
+	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &d->saved) < 0)
+		return;
+	t = d->saved;
+	cfmakeraw(&t);
+	if (tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0)
+		d->raw = true;
+}
+
+static void restore_mode(struct demo *d)
+{
+	if (d->raw)
+		tcsetattr(STDIN_FILENO, TCSADRAIN, &d->saved);
+	d->raw = false;
+}
+
+static int write_all(int fd, const char *buf, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, buf, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		buf += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Input has ended: tell the command, as a terminal would, with VEOF. */
+static void send_eof(const struct demo *d)
+{
+	struct termios t;
+
+	if (tcgetattr(d->master, &t) == 0 && (t.c_lflag & ICANON) &&
+	    write(d->master, &t.c_cc[VEOF], 1) < 0)
+		step(d, "write EOF to the pty: %s", strerror(errno));
+}
+
+/*
+ * Relays stdin to the pty and the pty to stdout until the pty has no
+ * slave left (EIO) and the child is reaped, and reads the channel's last
+ * frame meanwhile. Returns -1 if the child reported a failure after the pty.
+ */
+static int relay(struct demo *d)
+{
+	enum { IN, PTY, CHAN, SIG };
+	struct pollfd p[4] = {
+		[IN] = { .fd = STDIN_FILENO, .events = POLLIN },
+		[PTY] = { .fd = d->master, .events = POLLIN },
+		[CHAN] = { .fd = dropipc_parent_fd(d->parent), .events = POLLIN },
+		[SIG] = { .fd = d->sigfd, .events = POLLIN },
+	};
+	char in[4096], out[16384];
+	size_t in_len = 0, in_off = 0;
+	bool out_ok = true, chan_done = false;
+	int ret = 0;
+
+	fcntl(d->master, F_SETFL, fcntl(d->master, F_GETFL) | O_NONBLOCK);
+	raw_mode(d);
+	copy_winsize(d);
+	step(d, "relaying the terminal (stdin %s a terminal)", d->raw ? "is" : "is not");
+	while (p[PTY].fd >= 0 || !d->reaped) {
+		/* Read stdin only when what it gave us has reached the pty. */
+		p[IN].events = in_len ? 0 : POLLIN;
+		p[PTY].events = POLLIN | (in_len ? POLLOUT : 0);
+		if (poll(p, 4, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			say("poll: %s", strerror(errno));
+			ret = -1;
+			break;
+		}
+		if (p[SIG].revents)
+			handle_signals(d);
+		if (p[CHAN].revents) {
+			chan_done = true;
+			p[CHAN].fd = -1;
+			if (exec_result(d) < 0) {
+				ret = -1;
+				/* A child that reports its failure exits by itself. */
+				if (!dropipc_parent_child_error(d->parent) && !d->reaped)
+					kill(d->pid, SIGKILL);
+			}
+		}
+		if (p[IN].revents) {
+			ssize_t n = read(STDIN_FILENO, in, sizeof(in));
+
+			if (n > 0) {
+				in_len = (size_t)n;
+				in_off = 0;
+			} else if (n == 0 || errno != EINTR) {
+				p[IN].fd = -1;
+				if (p[PTY].fd >= 0)
+					send_eof(d);
+			}
+		}
+		if (p[PTY].fd >= 0 && (p[PTY].revents & POLLOUT) && in_len) {
+			ssize_t n = write(d->master, in + in_off, in_len - in_off);
+
+			if (n > 0)
+				in_off += (size_t)n;
+			if (in_off == in_len || (n < 0 && errno != EAGAIN && errno != EINTR))
+				in_len = 0;
+		}
+		if (p[PTY].fd >= 0 && (p[PTY].revents & (POLLIN | POLLHUP | POLLERR))) {
+			ssize_t n = read(d->master, out, sizeof(out));
+
+			if (n > 0 && out_ok && write_all(STDOUT_FILENO, out, (size_t)n) < 0)
+				out_ok = false;
+			/* EIO: the last slave fd is closed. */
+			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+				p[PTY].fd = -1;
+				in_len = 0;
+			}
+		}
+	}
+	restore_mode(d);
+	if (!chan_done && exec_result(d) < 0)
+		ret = -1;
+	return ret;
+}
+
+static int set_signals(struct demo *d, sigset_t *oldmask)
+{
+	struct sigaction ign = { .sa_handler = SIG_IGN };
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGWINCH);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, oldmask);
+	sigaction(SIGPIPE, &ign, NULL);
+	d->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (d->sigfd < 0)
+		return say("signalfd: %s", strerror(errno)), -1;
+	return 0;
+}
+
+/* Socket pair, child, ChildArgs. */
+static int start(struct demo *d, const dropipc_child_args *args, const sigset_t *oldmask)
+{
+	static char *child_argv[256];
+	char path[PATH_MAX];
+	const char *dump = getenv("DROPIPC_DUMP_SENT");
+	int child_fd, r;
+
+	if (find_program(d->o.child_argv ? d->o.child_argv[0] : NULL, path, sizeof(path)) < 0)
+		return -1;
+	if (d->o.child_argc >= sizeof(child_argv) / sizeof(child_argv[0]) - 2)
+		return say("--child: too many arguments"), -1;
+	child_argv[0] = path;
+	if (d->o.child_argv)
+		memcpy(child_argv + 1, d->o.child_argv + 1, (d->o.child_argc - 1) * sizeof(char *));
+	else if (d->o.verbose)
+		child_argv[1] = "--verbose";
+
+	r = dropipc_socketpair(&d->parent, &child_fd);
+	if (r < 0)
+		return say("socketpair: %s", dropipc_strerror(r)), -1;
+	step(d, "socketpair: parent end fd %d, child end fd %d", dropipc_parent_fd(d->parent),
+	     child_fd);
+	r = start_child(d, child_argv, child_fd, oldmask);
+	close(child_fd);
+	if (r < 0)
+		return -1;
+	step(d, "started %s as pid %d, the channel on its fd %d, dying with us", path, (int)d->pid,
+	     DROPIPC_CHILD_FD);
+
+	/* Before the send, so that the child's own messages come after it. */
+	if (d->o.verbose) {
+		step(d, "sending ChildArgs:");
+		dump_message(stderr, &args->base, "    ");
+	}
+	dropipc_parent_set_timeout(d->parent, d->o.timeout_ms);
+	r = dropipc_parent_send_child_args(d->parent, args);
+	if (r < 0)
+		return report(d, r);
+	step(d, "sent ChildArgs");
+	if (dump && (r = dump_to_file(dump, args)) < 0)
+		return say("DROPIPC_DUMP_SENT=%s: %s", dump, strerror(-r)), -1;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct demo d = { .pid = -1, .sigfd = -1, .master = -1 };
+	const dropipc_child_args *args;
+	sigset_t oldmask;
+	int ret = EXIT_HANDSHAKE;
+	char buf[128];
+
+	g = &d;
+	if (parse_opts(argc, argv, &d.o) < 0) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	args = default_args(d.o.cmd, d.o.ncmd);
+	if (!args) {
+		say("getcwd: %s", strerror(errno));
+		return EXIT_HANDSHAKE;
+	}
+	if (set_signals(&d, &oldmask) < 0 || start(&d, args, &oldmask) < 0 || wait_pty(&d) < 0)
+		goto out;
+	if (relay(&d) < 0)
+		goto out;
+	step(&d, "the child %s", status_text(d.status, buf, sizeof(buf)));
+	ret = WIFSIGNALED(d.status) ? 128 + WTERMSIG(d.status) : WEXITSTATUS(d.status);
+out:
+	restore_mode(&d);
+	if (d.pid > 0 && !d.reaped) {
+		kill(d.pid, SIGKILL);
+		reap(&d, 0);
+	}
+	if (d.master >= 0)
+		close(d.master);
+	if (d.sigfd >= 0)
+		close(d.sigfd);
+	dropipc_parent_close(d.parent);
+	return ret;
+}

@@ -1,0 +1,176 @@
+#!/usr/bin/python3
+"""Schema evolution: a writer built from a NEWER schema talks to readers
+built from the installed (old) one.
+
+The newer schema is the installed dropipc.proto (found through pkg-config by
+test/peers/setup.sh) with a field added to ChildArgs and a new Envelope body:
+
+  string new_field = 99;        in ChildArgs
+  Ping ping = 9;                in Envelope.body, message Ping { string note = 1; }
+
+  evolution.py --work WORK write CASE      write CASE's frames on fd 3 (the
+                                           C test, test/evolution/evolution.c,
+                                           reads them with the C library)
+  evolution.py --work WORK peers           old-schema Go and Python readers
+"""
+import argparse
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PEERS = os.path.join(HERE, "..", "peers")
+PROTO = "dropipc/v1/dropipc.proto"
+NEW_FIELD = "  string new_field = 99;\n"
+NEW_BODY = "    Ping ping = 9;\n"
+NEW_MESSAGE = "\nmessage Ping {\n  string note = 1;\n}\n"
+TIMEOUT = 30
+
+
+def newer_schema(work, out):
+    """Generates Python for the newer schema into out; returns its module."""
+    with open(os.path.join(work, "protodir")) as f:
+        protodir = f.read().strip()
+    with open(os.path.join(protodir, PROTO)) as f:
+        text = f.read()
+    for anchor, add in (("message ChildArgs {\n", NEW_FIELD), ("  oneof body {\n", NEW_BODY)):
+        assert anchor in text, "the installed schema has no %r" % anchor
+        text = text.replace(anchor, anchor + add, 1)
+    src = os.path.join(out, "proto")
+    os.makedirs(os.path.join(src, "dropipc", "v1"))
+    with open(os.path.join(src, PROTO), "w") as f:
+        f.write(text + NEW_MESSAGE)
+    subprocess.run(["protoc", "--proto_path=" + src, "--python_out=" + out, PROTO], check=True)
+    sys.path[:0] = [out, os.path.join(PEERS, "python")]
+    from dropipc.v1 import dropipc_pb2
+    return dropipc_pb2
+
+
+def frame(payload, version=1):
+    return struct.pack("<4sHHII", b"DIPC", version, 0, len(payload), 0) + payload
+
+
+def new_args(pb):
+    sys.path.insert(0, os.path.join(PEERS, "python"))
+    import peer  # the example ChildArgs, built with whatever schema is loaded
+    args = peer.example_args(["true"])
+    args.new_field = "from a newer writer"
+    return args
+
+
+def frames(pb, case):
+    """The frames a newer writer sends for each case."""
+    args = pb.Envelope(child_args=new_args(pb)).SerializeToString()
+    ping = pb.Envelope(ping=pb.Ping(note="are you there?")).SerializeToString()
+    return {
+        "new-field": [frame(args)],
+        # The stream stays usable after an unsupported message.
+        "new-body": [frame(ping), frame(args)],
+        "version-2": [frame(args, version=2)],
+    }[case]
+
+
+def write(work, case):
+    with tempfile.TemporaryDirectory() as tmp:
+        pb = newer_schema(work, tmp)
+        data = b"".join(frames(pb, case))
+    fd = 3
+    while data:
+        data = data[os.write(fd, data):]
+    # Wait for the reader to hang up, so that nothing is lost in between
+    # (a reader that stopped early leaves data unread: a reset).
+    try:
+        os.read(fd, 1)
+    except ConnectionResetError:
+        pass
+
+
+def check(cond, what, detail=""):
+    if not cond:
+        print("FAIL: %s\n%s" % (what, detail), file=sys.stderr)
+        sys.exit(1)
+
+
+def peers(work):
+    """The old-schema Go and Python children (the peers) read a newer writer."""
+    import socket
+    with tempfile.TemporaryDirectory() as tmp:
+        pb = newer_schema(work, os.path.join(tmp, "gen"))
+        import dropipc_ipc as ipc  # framing and dump, here with the newer schema
+        readers = {
+            "go": [os.path.join(work, "bin", "dropipc-peer-go"), "child"],
+            "python": ["/usr/bin/python3", os.path.join(PEERS, "python", "peer.py"), "child"],
+        }
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+            [os.path.join(work, "py"), os.path.join(PEERS, "python")]))
+        for lang, argv in readers.items():
+            for case in ("new-field", "new-body", "version-2"):
+                dump = os.path.join(tmp, "args")
+                if os.path.exists(dump):
+                    os.unlink(dump)
+                a, b = socket.socketpair()
+                proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, pass_fds=(3,),
+                                        preexec_fn=lambda: os.dup2(b.fileno(), 3),
+                                        env=dict(env, DROPIPC_DUMP_ARGS=dump))
+                b.close()
+                a.sendall(frames(pb, case)[0])
+                end = ipc.Parent(a)
+                end.set_timeout(TIMEOUT * 1000)
+                try:
+                    master = end.recv_pty()
+                    try:  # the child's command runs until the pty hangs up
+                        while os.read(master, 4096):
+                            pass
+                    except OSError:
+                        pass
+                    os.close(master)
+                    end.wait_exec()
+                    result = None
+                except ipc.IpcError as e:
+                    result = e
+                end.close()
+                out, err = proc.communicate(timeout=TIMEOUT)
+                what = "old-schema %s reader, %s" % (lang, case)
+                if case == "new-field":
+                    check(result is None and proc.returncode == 0,
+                          what + ": handshake completes", "%r %r" % (result, err))
+                    want = b"".join(line for line in ipc.dump(new_args(pb)).splitlines(True)
+                                    if not line.startswith(b"new_field="))
+                    with open(dump, "rb") as f:
+                        got = f.read()
+                    check(b"new_field=from a newer writer\n" in ipc.dump(new_args(pb)),
+                          "the writer's dump has the new field")
+                    check(got == want, what + ": the reader got every old field",
+                          "%s\n---\n%s" % (got.decode(), want.decode()))
+                elif case == "new-body":
+                    msg = ("recv child args: unsupported message: envelope field 9 is not "
+                           "known to protocol version 1 [DROPIPC_EUNSUPPORTED]")
+                    check(msg.encode() in err, what + ": " + msg, err.decode())
+                    check(result is not None and result.child_error is not None,
+                          what + ": the reader reports it", repr(result))
+                else:
+                    msg = ("recv child args: peer speaks protocol version 2, this end speaks "
+                           "version 1 [DROPIPC_EPROTO]")
+                    check(msg.encode() in err, what + ": " + msg, err.decode())
+                check(proc.returncode in (0, 125), what + ": no crash", err.decode())
+                print("ok: %s" % what)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--work", required=True)
+    ap.add_argument("mode", choices=["write", "peers"])
+    ap.add_argument("case", nargs="?")
+    opts = ap.parse_args()
+    if opts.mode == "write":
+        write(opts.work, opts.case)
+    else:
+        peers(opts.work)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+/*
+ * A user of the installed package, built out of tree (with pkg-config or
+ * with CMake's find_package): a parent and a forked child go through the
+ * handshake, and the parent gets a real pty master.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <dropipc/dropipc.h>
+
+static int child(int fd)
+{
+	dropipc_child *c;
+	dropipc_child_args *args;
+	int master, r;
+
+	if (dropipc_child_new(fd, &c) < 0)
+		return 10;
+	r = dropipc_child_recv_child_args(c, &args);
+	if (r < 0) {
+		fprintf(stderr, "consumer child: %s\n", dropipc_child_errmsg(c));
+		return 11;
+	}
+	if (strcmp(args->env_id, "consumer") != 0 || args->n_exec_args != 1)
+		return 12;
+	master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0)
+		return 13;
+	r = dropipc_child_send_pty(c, master);
+	dropipc_child_args_free(args);
+	dropipc_child_close(c);
+	return r < 0 ? 14 : 0;
+}
+
+int main(void)
+{
+	Dropipc__V1__Paths paths = DROPIPC__V1__PATHS__INIT;
+	Dropipc__V1__Net net = DROPIPC__V1__NET__INIT;
+	Dropipc__V1__Config config = DROPIPC__V1__CONFIG__INIT;
+	dropipc_child_args args = DROPIPC__V1__CHILD_ARGS__INIT;
+	char *argv[] = { "true" };
+	dropipc_parent *p;
+	int child_fd, master = -1, status = 0, r;
+	pid_t pid;
+
+	paths.cwd = "/";
+	net.mode = DROPIPC__V1__NET__MODE__MODE_OFF;
+	config.net = &net;
+	args.env_id = "consumer";
+	args.paths = &paths;
+	args.config = &config;
+	args.n_exec_args = 1;
+	args.exec_args = argv;
+
+	r = dropipc_socketpair(&p, &child_fd);
+	if (r < 0) {
+		fprintf(stderr, "consumer: socketpair: %s\n", dropipc_strerror(r));
+		return 1;
+	}
+	pid = fork();
+	if (pid == 0) {
+		close(dropipc_parent_fd(p));
+		_exit(child(child_fd));
+	}
+	close(child_fd);
+	dropipc_parent_set_timeout(p, 10000);
+	r = dropipc_parent_send_child_args(p, &args);
+	if (r == 0)
+		r = dropipc_parent_recv_pty(p, &master);
+	if (r < 0)
+		fprintf(stderr, "consumer: %s (%s)\n", dropipc_parent_errmsg(p), dropipc_err_name(r));
+	dropipc_parent_close(p);
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "consumer: the child failed (status 0x%x)\n", status);
+		r = -1;
+	}
+	if (r < 0)
+		return 1;
+	printf("consumer: handshake done, pty master %s\n", ptsname(master));
+	close(master);
+	return 0;
+}

@@ -1,0 +1,88 @@
+#!/bin/sh
+# The installed package as users consume it: installs the build into a
+# temporary prefix, then uses nothing but what was installed.
+# Usage: install_test.sh BUILD_DIR SOURCE_DIR(test/install) CC [SANITIZERS]
+# SANITIZERS: the build's DROPIPC_SANITIZE; the consumers then use them too.
+set -eu
+build=$1 src=$2 cc=$3 san=${4:-}
+cflags=
+[ -z "$san" ] || cflags="-fsanitize=$san"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+prefix=$tmp/prefix
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+cmake --install "$build" --prefix "$prefix" >/dev/null
+pc=$(find "$prefix" -name dropipc.pc -path '*/pkgconfig/*')
+[ -n "$pc" ] || fail "no dropipc.pc under $prefix"
+PKG_CONFIG_PATH=$(dirname "$pc")
+export PKG_CONFIG_PATH
+libdir=$(pkg-config --variable=libdir dropipc)
+[ "$libdir" -ef "$(dirname "$PKG_CONFIG_PATH")" ] || fail "pkg-config libdir $libdir"
+
+# 1. A consumer built out of tree with pkg-config.
+mkdir "$tmp/pc"
+cp "$src/consumer.c" "$tmp/pc/"
+# shellcheck disable=SC2046
+(cd "$tmp/pc" && "$cc" -std=c11 -Wall -Wextra -Werror $cflags consumer.c -o consumer \
+	$(pkg-config --cflags --libs dropipc) -Wl,-rpath,"$libdir")
+out=$("$tmp/pc/consumer") || fail "pkg-config consumer: $out"
+echo "$out" | grep -q '^consumer: handshake done, pty master /dev/pts/' ||
+	fail "pkg-config consumer said: $out"
+echo "ok: pkg-config consumer: $out"
+
+# 2. One built with CMake's find_package(dropipc).
+mkdir "$tmp/cm"
+cp "$src/consumer.c" "$tmp/cm/"
+cp "$src/CMakeLists.consumer.txt" "$tmp/cm/CMakeLists.txt"
+cmake -S "$tmp/cm" -B "$tmp/cm/build" -DCMAKE_PREFIX_PATH="$prefix" \
+	-DCMAKE_C_COMPILER="$cc" -DCMAKE_C_FLAGS="$cflags" >"$tmp/cm.log" 2>&1 || { cat "$tmp/cm.log" >&2; fail "cmake consumer"; }
+cmake --build "$tmp/cm/build" >"$tmp/cm.log" 2>&1 || { cat "$tmp/cm.log" >&2; fail "cmake build"; }
+out=$("$tmp/cm/build/consumer") || fail "find_package consumer: $out"
+echo "$out" | grep -q '^consumer: handshake done, pty master /dev/pts/' ||
+	fail "find_package consumer said: $out"
+echo "ok: find_package consumer: $out"
+
+# 3. The shared library: SONAME, the symlink users link with, the exports.
+lib=$libdir/libdropipc.so
+soname=$(readelf -d "$lib" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+[ "$soname" = libdropipc.so.0 ] || fail "SONAME is '$soname', not libdropipc.so.0"
+[ -e "$libdir/libdropipc.so.0" ] || fail "no $libdir/libdropipc.so.0"
+echo "ok: SONAME $soname"
+
+# The public API: every dropipc_* function the installed header exports.
+tr '\n' ' ' <"$prefix/include/dropipc/dropipc.h" | grep -o 'DROPIPC_EXPORT [^;]*;' |
+	grep -o 'dropipc_[a-z_]*(' | tr -d '(' | sort -u >"$tmp/api"
+[ "$(wc -l <"$tmp/api")" -ge 20 ] || fail "found only $(wc -l <"$tmp/api") functions in the header"
+# (A sanitized build also exports the sanitizer's own "__" symbols.)
+nm -D --defined-only "$lib" | awk '{print $3}' | { if [ -n "$san" ]; then grep -v '^__'; else cat; fi; } |
+	sort -u >"$tmp/exported"
+grep -v '^dropipc__v1__' "$tmp/exported" >"$tmp/exported-api" || true
+if ! cmp -s "$tmp/api" "$tmp/exported-api"; then
+	diff "$tmp/api" "$tmp/exported-api" >&2 || true
+	fail "exported symbols (>) differ from the header's API (<)"
+fi
+# The generated protobuf-c descriptors and helpers: only those, and the
+# ones the installed header declares.
+grep '^dropipc__v1__' "$tmp/exported" >"$tmp/exported-pb"
+tr '\n' ' ' <"$prefix/include/dropipc/v1/dropipc.pb-c.h" | grep -o 'dropipc__v1__[a-z_0-9]*' |
+	sort -u >"$tmp/pb-declared"
+extra=$(comm -23 "$tmp/exported-pb" "$tmp/pb-declared")
+[ -z "$extra" ] || fail "exported but not in dropipc.pb-c.h: $extra"
+grep -qx dropipc__v1__child_args__descriptor "$tmp/exported-pb" ||
+	fail "the ChildArgs descriptor is not exported"
+echo "ok: exports: $(wc -l <"$tmp/exported-api") API functions, $(wc -l <"$tmp/exported-pb") generated protobuf-c symbols, nothing else"
+
+# 4. The schema, for another language.
+protodir=$(pkg-config --variable=protodir dropipc)
+mkdir "$tmp/py"
+protoc --proto_path="$protodir" --python_out="$tmp/py" dropipc/v1/dropipc.proto
+PYTHONPATH=$tmp/py /usr/bin/python3 -c '
+from dropipc.v1 import dropipc_pb2 as pb
+names = set(pb.Envelope.DESCRIPTOR.fields_by_name)
+assert names == {"child_args", "pty", "error", "files"}, names
+print("ok: protoc --python_out of the installed schema: Envelope bodies", sorted(names))'

@@ -1,0 +1,367 @@
+#!/usr/bin/python3
+"""Cross-language tests of the peers: C (the demo), Go and Python.
+
+  peers_test.py [OPTIONS] pair PARENT CHILD       the full handshake
+  peers_test.py [OPTIONS] childerr PARENT CHILD   a child's setup failure
+  peers_test.py [OPTIONS] limits LANG             hostile frames, both ends
+  peers_test.py fakechild CASE                    (internal) a hostile child
+
+OPTIONS: --work DIR (from setup.sh), --demo DIR (dropipc-demo's directory).
+LANG, PARENT and CHILD are c, go or python.
+"""
+import argparse
+import os
+import re
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PY = "/usr/bin/python3"
+CMD_TIMEOUT = 30
+COMMAND = ["echo", "hello-from-pty"]
+PRINTED = b"hello-from-pty"
+MISSING = "nosuchcmd-dropipc-test"
+PROGS = {"c": "dropipc-demo", "go": "dropipc-peer-go", "python": "peer.py"}
+
+
+def setup_env(work):
+    os.environ["PYTHONPATH"] = os.pathsep.join([os.path.join(work, "py"),
+                                                os.path.join(HERE, "python")])
+    sys.path[:0] = os.environ["PYTHONPATH"].split(os.pathsep)
+
+
+def programs(opts, lang):
+    """(parent argv prefix, child argv) of a language."""
+    if lang == "c":
+        return ([os.path.join(opts.demo, "dropipc-demo")],
+                [os.path.join(opts.demo, "dropipc-demo-child")])
+    if lang == "go":
+        go = os.path.join(opts.work, "bin", "dropipc-peer-go")
+        return [go, "parent"], [go, "child"]
+    peer = os.path.join(HERE, "python", "peer.py")
+    return [PY, peer, "parent"], [PY, peer, "child"]
+
+
+def run(argv, env=None, timeout=CMD_TIMEOUT):
+    return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
+                          env=env, timeout=timeout)
+
+
+def check(cond, what, proc=None):
+    if cond:
+        return
+    print("FAIL: " + what, file=sys.stderr)
+    if proc is not None:
+        print("  exit %d\n  stdout: %r\n  stderr: %r" % (proc.returncode, proc.stdout,
+                                                        proc.stderr), file=sys.stderr)
+    sys.exit(1)
+
+
+def schema_leaves(desc, prefix=""):
+    """Every scalar path of the schema from desc, repeated indexes left out."""
+    from google.protobuf.descriptor import FieldDescriptor as F
+    out = set()
+    for f in desc.fields:
+        if f.type == F.TYPE_MESSAGE:
+            out |= schema_leaves(f.message_type, prefix + f.name + ".")
+        else:
+            out.add(prefix + f.name)
+    return out
+
+
+def parent_argv(opts, parent, child, command, timeout=10000):
+    par, _ = programs(opts, parent)
+    _, ch = programs(opts, child)
+    return par + ["--timeout", str(timeout), "--child"] + ch + ["--"] + command
+
+
+def test_pair(opts, parent, child):
+    from dropipc.v1 import dropipc_pb2 as pb
+    with tempfile.TemporaryDirectory() as tmp:
+        sent, got = os.path.join(tmp, "sent"), os.path.join(tmp, "args")
+        env = dict(os.environ, DROPIPC_DUMP_SENT=sent, DROPIPC_DUMP_ARGS=got)
+        p = run(parent_argv(opts, parent, child, COMMAND), env)
+        check(p.returncode == 0, "%s parent / %s child: handshake" % (parent, child), p)
+        check(PRINTED in p.stdout, "the command's output came through the pty", p)
+        with open(sent, "rb") as f:
+            a = f.read()
+        with open(got, "rb") as f:
+            b = f.read()
+    check(a == b, "the dump the parent sent equals the dump the child received:\n%s\n---\n%s"
+          % (a.decode(errors="replace"), b.decode(errors="replace")))
+    paths = {re.sub(r"\[\d+\]", "", line.split(b"=", 1)[0].decode())
+             for line in a.splitlines()}
+    want = schema_leaves(pb.ChildArgs.DESCRIPTOR)
+    check(paths == want, "every field of ChildArgs is set; missing %s, unknown %s"
+          % (sorted(want - paths), sorted(paths - want)))
+    check(b"exec_args[1]=hello-from-pty\n" in a, "exec_args come from the command line")
+    print("ok: %s parent / %s child: %d lines equal, every field set, pty output relayed"
+          % (parent, child, len(a.splitlines())))
+
+
+def test_childerr(opts, parent, child):
+    p = run(parent_argv(opts, parent, child, [MISSING, "x"]))
+    line = ("%s: child setup failed at exec: execvp %s: No such file or directory"
+            % (PROGS[parent], MISSING)).encode()
+    check(p.returncode == 125, "%s parent exits 125 on the %s child's report" % (parent, child), p)
+    check(line in p.stderr.splitlines(), "the parent shows the child's report: %r" % line, p)
+    print("ok: %s child's setup failure shown by the %s parent" % (child, parent))
+
+
+# ---- hostile frames ---------------------------------------------------------
+
+def frame(payload, nfds=0, version=1, reserved=0, magic=b"DIPC", length=None):
+    n = len(payload) if length is None else length
+    return struct.pack("<4sHHII", magic, version, nfds, n, reserved) + payload
+
+
+def envelope(**body):
+    from dropipc.v1 import dropipc_pb2 as pb
+    return pb.Envelope(**body).SerializeToString()
+
+
+def good_args():
+    sys.path.insert(0, os.path.join(HERE, "python"))
+    import peer
+    return peer.example_args(["true"])
+
+
+def field(number, data):
+    """A length-delimited protobuf field (number < 16)."""
+    n, length = len(data), bytearray()
+    while n >= 0x80:
+        length.append(n & 0x7F | 0x80)
+        n >>= 7
+    return bytes([number << 3 | 2]) + bytes(length) + bytes([n]) + data
+
+
+def sendfds(sock, data, fds):
+    socket.send_fds(sock, [data], fds)
+
+
+# Errors in the middle of a frame, after which the connection is unusable.
+BROKEN = {"bad-magic", "version-2", "reserved", "nfds-17", "too-big", "fd-missing", "fd-count",
+          "fd-late", "ctrunc", "truncated"}
+
+
+# Frames a hostile parent sends to a child: name -> (send function, class,
+# message). The send function gets the socket.
+def child_cases():
+    from dropipc.v1 import dropipc_pb2 as pb
+    args = good_args().SerializeToString()
+    no_exec = good_args()
+    del no_exec.exec_args[:]
+    bad_port = good_args()
+    bad_port.config.net.tcp_published_ports[0].guest_port = 70000
+    nul = good_args()
+    nul.env_id = "a\0b"
+    err = pb.ChildError(stage=2, message="x")
+
+    def pipe_fds(n):
+        fds = []
+        for _ in range(n):
+            r, w = os.pipe()
+            os.close(w)
+            fds.append(r)
+        return fds
+
+    def with_fds(data, n):
+        def send(s):
+            fds = pipe_fds(n)
+            sendfds(s, data, fds)
+            for fd in fds:
+                os.close(fd)
+        return send
+
+    def late_fd(s):
+        payload = envelope(child_args=good_args())
+        s.sendall(frame(b"", length=len(payload)))
+        time.sleep(0.1)
+        with_fds(payload, 1)(s)
+
+    def truncated(s):
+        s.sendall(frame(b"abc", length=10))
+        s.shutdown(socket.SHUT_WR)
+
+    return {
+        "eof": (lambda s: s.shutdown(socket.SHUT_WR), "DROPIPC_EOF",
+                "recv child args: peer closed the connection"),
+        "bad-magic": (lambda s: s.sendall(frame(b"", magic=b"XIPC")), "DROPIPC_EPROTO",
+                      "recv child args: bad magic 58 49 50 43"),
+        "version-2": (lambda s: s.sendall(frame(envelope(child_args=good_args()), version=2)),
+                      "DROPIPC_EPROTO", "recv child args: peer speaks protocol version 2, "
+                      "this end speaks version 1"),
+        "reserved": (lambda s: s.sendall(frame(b"", reserved=1)), "DROPIPC_EPROTO",
+                     "recv child args: reserved header field is 0x1, not 0"),
+        "nfds-17": (lambda s: s.sendall(frame(b"", nfds=17)), "DROPIPC_EPROTO",
+                    "recv child args: header announces 17 fds, the maximum is 16"),
+        "too-big": (lambda s: s.sendall(frame(b"", length=(1 << 20) + 1)), "DROPIPC_ETOOBIG",
+                    "recv child args: payload of 1048577 bytes exceeds the limit of 1048576 bytes"),
+        "fd-missing": (lambda s: s.sendall(frame(envelope(child_args=good_args()), nfds=1)),
+                       "DROPIPC_EPROTO", "recv child args: header announces 1 fds, 0 arrived"),
+        "fd-count": (with_fds(frame(envelope(child_args=good_args()), nfds=1), 2),
+                     "DROPIPC_EPROTO", "recv child args: header announces 1 fds, 2 arrived"),
+        "fd-late": (late_fd, "DROPIPC_EPROTO", "recv child args: 1 fds arrived at byte 16 of "
+                    "the frame, not with its first byte"),
+        "ctrunc": (with_fds(frame(b"", nfds=16), 17), "DROPIPC_EPROTO",
+                   "recv child args: control data truncated after 16 fds: the peer sent more "
+                   "than 16"),
+        "truncated": (truncated, "DROPIPC_ETRUNC",
+                      "recv child args: peer closed the connection after 19 bytes of the frame"),
+        "not-protobuf": (lambda s: s.sendall(frame(b"\xff\xff\xff")), "DROPIPC_EPROTO",
+                         "recv child args: payload is not a protobuf Envelope"),
+        "no-body": (lambda s: s.sendall(frame(b"")), "DROPIPC_EPROTO",
+                    "recv child args: envelope has no body"),
+        "two-bodies": (lambda s: s.sendall(frame(field(1, args) + field(2, b""))),
+                       "DROPIPC_EPROTO", "recv child args: envelope has 2 bodies, not 1"),
+        "unknown-body": (lambda s: s.sendall(frame(field(9, b""))), "DROPIPC_EUNSUPPORTED",
+                         "recv child args: unsupported message: envelope field 9 is not known "
+                         "to protocol version 1"),
+        "wrong-message": (with_fds(frame(envelope(pty=pb.PtyHandoff()), nfds=1), 1),
+                          "DROPIPC_EPROTO", "recv child args: expected a child_args message, "
+                          "got pty"),
+        "error-to-child": (lambda s: s.sendall(frame(envelope(error=err))), "DROPIPC_EPROTO",
+                           "recv child args: expected a child_args message, got error"),
+        "unclaimed-fd": (with_fds(frame(field(1, args), nfds=1), 1), "DROPIPC_EPROTO",
+                         "recv child args: fd index 0 claimed by no field"),
+        "no-exec-args": (lambda s: s.sendall(frame(envelope(child_args=no_exec))),
+                         "DROPIPC_EINVAL", "recv child args: exec_args: empty, nothing to run"),
+        "bad-port": (lambda s: s.sendall(frame(envelope(child_args=bad_port))), "DROPIPC_EINVAL",
+                     "recv child args: config.net.tcp_published_ports[0].guest_port: 70000 is "
+                     "not in 1..65535"),
+        "nul-byte": (lambda s: s.sendall(frame(envelope(child_args=nul))), "DROPIPC_EINVAL",
+                     "recv child args: env_id: NUL byte at byte 1 of the string"),
+    }
+
+
+def child_side(opts, lang):
+    """A hostile parent: each frame makes the child fail with the right class,
+    which the child reports back as a ChildError at stage args."""
+    import dropipc_ipc as ipc
+    _, child = programs(opts, lang)
+    for name, (send, cls, msg) in child_cases().items():
+        end, child_sock = ipc.socketpair()
+        cfd = child_sock.fileno()
+        proc = subprocess.Popen(child, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, pass_fds=(ipc.CHILD_FD,),
+                                preexec_fn=lambda: os.dup2(cfd, ipc.CHILD_FD))
+        child_sock.close()
+        send(end.conn.sock)
+        end.set_timeout(10000)
+        try:
+            end.recv_pty()
+            report = None
+        except ipc.IpcError as e:
+            report = e.child_error
+        end.close()
+        out, err = proc.communicate(timeout=CMD_TIMEOUT)
+        what = "%s child, %s" % (lang, name)
+        check(proc.returncode != 0, what + ": the child fails", proc)
+        check(msg.encode() in err, "%s: stderr says %r: %r" % (what, msg, err))
+        if lang != "c":  # the demo child does not print the class
+            check(("[%s]" % cls).encode() in err, "%s: stderr names %s: %r" % (what, cls, err))
+        if name in BROKEN:
+            # The stream is lost: no end sends on it any more.
+            check(report is None, "%s: no report on a broken stream, got %r" % (what, report))
+        else:
+            check(report is not None and report.stage == 1 and msg in report.message,
+                  "%s: the child reports %r at stage args, got %r" % (what, msg, report))
+    print("ok: %s child: %d hostile frames refused with the right class and message"
+          % (lang, len(child_cases())))
+
+
+# Hostile children, run by the parent under test: name -> (class, message
+# from the library or the peers, message from the demo).
+PARENT_CASES = {
+    "child-error": ("", "child setup failed at jail: mount /proc: Operation not permitted", None),
+    "not-pty": ("DROPIPC_ENOTPTY", "recv pty: the fd sent as pty master is a pipe, not a pty "
+                "master", None),
+    "no-fd": ("DROPIPC_EPROTO", "recv pty: expected 1 fd, got 0", None),
+    "two-fds": ("DROPIPC_EPROTO", "recv pty: expected 1 fd, got 2", None),
+    "bad-index": ("DROPIPC_EPROTO", "recv pty: master_fd: fd index 5 out of range (the frame "
+                  "has 1 fds)", None),
+    "args-to-parent": ("DROPIPC_EPROTO", "recv pty: expected a pty message, got child_args",
+                       None),
+    "unknown-body": ("DROPIPC_EUNSUPPORTED", "recv pty: unsupported message: envelope field 15 "
+                     "is not known to protocol version 1", None),
+    "eof": ("DROPIPC_EOF", "recv pty: peer closed the connection",
+            "the child closed the channel without sending the pty"),
+    "timeout": ("DROPIPC_ETIMEDOUT", "recv pty: waiting for a frame: timed out", "timed out"),
+}
+
+
+def fakechild(case):
+    """Runs as the child on fd 3: reads the arguments, then misbehaves."""
+    import dropipc_ipc as ipc
+    from dropipc.v1 import dropipc_pb2 as pb
+    end = ipc.Child.from_fd()
+    end.recv_child_args()
+    s = end.conn.sock
+    if case == "child-error":
+        end.send_error(pb.ChildError.STAGE_JAIL, 1, "mount /proc: Operation not permitted")
+    elif case in ("not-pty", "no-fd", "two-fds", "bad-index"):
+        r, w = os.pipe()
+        fds = {"not-pty": [r], "no-fd": [], "two-fds": list(os.openpty()),
+               "bad-index": [os.openpty()[0]]}[case]
+        pty = pb.PtyHandoff(master_fd=5 if case == "bad-index" else 0)
+        sendfds(s, frame(envelope(pty=pty), nfds=len(fds)), fds)
+    elif case == "args-to-parent":
+        s.sendall(frame(envelope(child_args=good_args())))
+    elif case == "unknown-body":
+        s.sendall(frame(field(15, b"")))
+    elif case == "timeout":
+        time.sleep(CMD_TIMEOUT)
+    # "eof": exit without a word. Otherwise wait for the parent to hang up.
+    if case != "eof":
+        s.settimeout(CMD_TIMEOUT)
+        try:
+            s.recv(1)
+        except OSError:
+            pass
+
+
+def parent_side(opts, lang):
+    par, _ = programs(opts, lang)
+    me = [PY, os.path.abspath(__file__), "fakechild"]
+    for name, (cls, msg, demo_msg) in PARENT_CASES.items():
+        timeout = 500 if name == "timeout" else 10000
+        p = run(par + ["--timeout", str(timeout), "--child"] + me + [name, "--", "true"])
+        what = "%s parent, %s" % (lang, name)
+        check(p.returncode == 125, what + ": the parent fails with 125", p)
+        want = demo_msg if lang == "c" and demo_msg else msg
+        check(want.encode() in p.stderr, "%s: stderr says %r" % (what, want), p)
+        if cls and lang != "c":
+            check(("[%s]" % cls).encode() in p.stderr, "%s: stderr names %s" % (what, cls), p)
+    print("ok: %s parent: %d hostile children refused with the right class and message"
+          % (lang, len(PARENT_CASES)))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--work")
+    ap.add_argument("--demo")
+    ap.add_argument("test")
+    ap.add_argument("args", nargs="*")
+    opts = ap.parse_args()
+    if opts.test == "fakechild":
+        sys.path.insert(0, os.path.join(HERE, "python"))
+        fakechild(opts.args[0])
+        return
+    setup_env(opts.work)
+    if opts.test == "pair":
+        test_pair(opts, *opts.args)
+    elif opts.test == "childerr":
+        test_childerr(opts, *opts.args)
+    elif opts.test == "limits":
+        child_side(opts, opts.args[0])
+        parent_side(opts, opts.args[0])
+    else:
+        ap.error("unknown test " + opts.test)
+
+
+if __name__ == "__main__":
+    main()

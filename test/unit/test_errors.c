@@ -1,0 +1,797 @@
+/*
+ * One test per error class of docs/PROTOCOL.md: the exact code, a message
+ * that says what failed, and whether the connection stays usable.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "unit.h"
+
+/* A valid pty frame's payload: Envelope{pty: PtyHandoff{}} (PROTOCOL.md). */
+static const uint8_t pty_payload[] = { 0x12, 0x00 };
+
+/* Asserts that the parent still works: a real pty arrives fine. */
+static void assert_pty_arrives(dropipc_parent *p, dropipc_child *c)
+{
+	int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC), got = -2;
+
+	ck_assert_int_ge(m, 0);
+	ck_assert_int_eq(dropipc_child_send_pty(c, m), 0);
+	close(m);
+	ck_assert_int_eq(dropipc_parent_recv_pty(p, &got), 0);
+	ck_assert_int_ge(got, 0);
+	ck_assert_str_eq(dropipc_parent_errmsg(p), "");
+	close(got);
+}
+
+/* Asserts that the child still works: the example ChildArgs arrive fine. */
+static void assert_args_arrive(dropipc_parent *p, dropipc_child *c)
+{
+	dropipc_child_args *got;
+
+	ck_assert_int_eq(dropipc_parent_send_child_args(p, test_example_args()), 0);
+	ck_assert_int_eq(dropipc_child_recv_child_args(c, &got), 0);
+	test_assert_args_equal(test_example_args(), got);
+	dropipc_child_args_free(got);
+}
+
+/* Asserts that the parent's end refuses everything after an earlier error. */
+static void assert_parent_closed(dropipc_parent *p, const char *earlier)
+{
+	dropipc_file f = { "x", 0 }, *fl;
+	size_t n;
+	int fd;
+
+	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ECLOSED);
+	ck_assert_int_eq(fd, -1);
+	unit_assert_contains(dropipc_parent_errmsg(p), "recv pty: connection unusable after an earlier");
+	unit_assert_contains(dropipc_parent_errmsg(p), earlier);
+	ck_assert_int_eq(dropipc_parent_recv_files(p, &fl, &n), DROPIPC_ECLOSED);
+	ck_assert_int_eq(dropipc_parent_send_files(p, &f, 1), DROPIPC_ECLOSED);
+	unit_assert_contains(dropipc_parent_errmsg(p), "send files: connection unusable");
+	ck_assert_int_eq(dropipc_parent_send_child_args(p, test_example_args()), DROPIPC_ECLOSED);
+}
+
+/* Whether fd has something to read right now. */
+static int readable(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	return poll(&pfd, 1, 0) > 0;
+}
+
+/* ---- DROPIPC_EOF ----------------------------------------------------------- */
+
+START_TEST(eof_between_frames)
+{
+	dropipc_parent *p;
+	dropipc_child *c;
+	dropipc_child_args *args = (dropipc_child_args *)1;
+	dropipc_file *fl;
+	size_t n;
+	int fd = -2;
+
+	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	assert_pty_arrives(p, c);
+	dropipc_child_close(c);
+	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_EOF);
+	ck_assert_int_eq(fd, -1);
+	ck_assert_str_eq(dropipc_parent_errmsg(p), "recv pty: peer closed the connection");
+	/* End of stream is not an error in a frame: it is reported again. */
+	ck_assert_int_eq(dropipc_parent_recv_files(p, &fl, &n), DROPIPC_EOF);
+	ck_assert_str_eq(dropipc_parent_errmsg(p), "recv files: peer closed the connection");
+	dropipc_parent_close(p);
+
+	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	dropipc_parent_close(p);
+	ck_assert_int_eq(dropipc_child_recv_child_args(c, &args), DROPIPC_EOF);
+	ck_assert_ptr_null(args);
+	ck_assert_str_eq(dropipc_child_errmsg(c), "recv child args: peer closed the connection");
+	dropipc_child_close(c);
+}
+END_TEST
+
+/* ---- DROPIPC_ETRUNC and DROPIPC_ECLOSED -------------------------------------- */
+
+/* Writes the first `part` bytes of a pty frame, closes the child, expects ETRUNC. */
+static void truncated_after(size_t part)
+{
+	dropipc_parent *p;
+	dropipc_child *c;
+	uint8_t frame[16 + sizeof(pty_payload)];
+	struct unit_header h = unit_header(0, sizeof(pty_payload));
+	char want[64];
+	int fd = -2;
+
+	unit_header_encode(&h, frame);
+	memcpy(frame + 16, pty_payload, sizeof(pty_payload));
+	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	ck_assert_int_eq(write(dropipc_child_fd(c), frame, part), (ssize_t)part);
+	dropipc_child_close(c);
+	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ETRUNC);
+	ck_assert_int_eq(fd, -1);
+	snprintf(want, sizeof(want), "recv pty: peer closed the connection after %zu bytes", part);
+	unit_assert_contains(dropipc_parent_errmsg(p), want);
+	assert_parent_closed(p, "DROPIPC_ETRUNC");
+	dropipc_parent_close(p);
+}
+
+START_TEST(etrunc_in_header)
+{
+	truncated_after(1);
+	truncated_after(8);
+	truncated_after(15);
+}
+END_TEST
+
+START_TEST(etrunc_in_payload)
+{
+	truncated_after(17);
+}
+END_TEST
+
+/* An explicit ECLOSED test: the child's end too, after a mid-frame error. */
+START_TEST(eclosed_after_mid_frame_error)
+{
+	dropipc_parent *p;
+	dropipc_child *c;
+	dropipc_child_args *args;
+	dropipc_file f = { "x", 0 };
+	uint8_t half[8];
+	struct unit_header h = unit_header(0, 100);
+	uint8_t hdr[16];
+
+	unit_header_encode(&h, hdr);
+	memcpy(half, hdr, sizeof(half));
+	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	ck_assert_int_eq(dropipc_child_set_timeout(c, 20), 0);
+	ck_assert_int_eq(write(dropipc_parent_fd(p), half, sizeof(half)), (ssize_t)sizeof(half));
+	ck_assert_int_eq(dropipc_child_recv_child_args(c, &args), DROPIPC_ETIMEDOUT);
+	unit_assert_contains(dropipc_child_errmsg(c), "timed out after 8 bytes of the frame");
+	/* The rest of the frame arrives; too late, the stream is lost. */
+	ck_assert_int_eq(write(dropipc_parent_fd(p), hdr + 8, 8), 8);
+	ck_assert_int_eq(dropipc_child_recv_child_args(c, &args), DROPIPC_ECLOSED);
+	ck_assert_ptr_null(args);
+	ck_assert_str_eq(dropipc_err_name(DROPIPC_ECLOSED), "DROPIPC_ECLOSED");
+	ck_assert_str_eq(dropipc_child_errmsg(c),
+			 "recv child args: connection unusable after an earlier DROPIPC_ETIMEDOUT");
+	ck_assert_int_eq(dropipc_child_send_pty(c, 0), DROPIPC_ECLOSED);
+	ck_assert_int_eq(dropipc_child_send_files(c, &f, 1), DROPIPC_ECLOSED);
+	ck_assert_int_eq(dropipc_child_send_error(c, DROPIPC_STAGE_ARGS, 0, "x"), DROPIPC_ECLOSED);
+	unit_assert_contains(dropipc_child_errmsg(c), "send error: connection unusable");
+	dropipc_child_close(c);
+	dropipc_parent_close(p);
+}
+END_TEST
+
+/* ---- DROPIPC_EPROTO ------------------------------------------------------------ */
+
+/* Headers that break the stream: each on a fresh pair. */
+START_TEST(eproto_bad_header)
+{
+	static const struct {
+		const char *magic;
+		uint16_t version, nfds;
+		uint32_t reserved;
+		const char *msg;
+	} cases[] = {
+		{ "XIPC", 1, 0, 0, "bad magic 58 49 50 43 (expected \"DIPC\")" },
+		{ "dipc", 1, 0, 0, "bad magic 64 69 70 63" },
+		{ "DIPC", 2, 0, 0, "peer speaks protocol version 2, this end speaks version 1" },
+		{ "DIPC", 0, 0, 0, "peer speaks protocol version 0" },
+		{ "DIPC", 1, 0, 1, "reserved header field is 0x1, not 0" },
+		{ "DIPC", 1, 17, 0, "header announces 17 fds, the maximum is 16" },
+		{ "DIPC", 1, 1, 0, "header announces 1 fds, 0 arrived" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct unit_header h = unit_header(cases[i].nfds, sizeof(pty_payload));
+		dropipc_parent *p;
+		dropipc_child *c;
+		int fd = -2;
+
+		memcpy(h.magic, cases[i].magic, 4);
+		h.version = cases[i].version;
+		h.reserved = cases[i].reserved;
+		ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+		unit_send_frame(dropipc_child_fd(c), &h, pty_payload, sizeof(pty_payload), NULL, 0);
+		ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_EPROTO);
+		ck_assert_int_eq(fd, -1);
+		unit_assert_contains(dropipc_parent_errmsg(p), "recv pty: ");
+		unit_assert_contains(dropipc_parent_errmsg(p), cases[i].msg);
+		assert_parent_closed(p, "DROPIPC_EPROTO");
+		dropipc_child_close(c);
+		dropipc_parent_close(p);
+	}
+}
+END_TEST
+
+/* Payloads that are whole frames but wrong: the stream stays usable. */
+START_TEST(eproto_bad_payload)
+{
+	static const struct {
+		const char *bytes;
+		size_t len;
+		const char *msg;
+	} cases[] = {
+		{ "\xff", 1, "payload is not a protobuf Envelope: truncated tag at byte 1" },
+		{ "", 0, "envelope has no body" },
+		{ "\x12\x00\x12\x00", 4, "envelope has 2 bodies, not 1" },
+		{ "\x12\x05\x08", 3, "length runs past the end" },
+		{ "\x10\x01", 2, "envelope field 2 has wire type 0, not 2" },
+		{ "\x0a\x00", 2, "expected a pty message, got child_args" },
+		{ "\x22\x00", 2, "expected a pty message, got files" },
+	};
+	dropipc_parent *p;
+	dropipc_child *c;
+
+	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int fd = -2;
+
+		unit_send_frame(dropipc_child_fd(c), NULL, cases[i].bytes, cases[i].len, NULL, 0);
+		ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_EPROTO);
+		ck_assert_int_eq(fd, -1);
+		unit_assert_contains(dropipc_parent_errmsg(p), cases[i].msg);
+	}
+	assert_pty_arrives(p, c);
+	dropipc_child_close(c);
+	dropipc_parent_close(p);
+}
+END_TEST
+
+/* The API's own messages in the wrong place; the wrong frame's fds are closed. */
+START_TEST(eproto_wrong_message)
+{
+	dropipc_parent *p;
+	dropipc_child *c;
+	dropipc_child_args *args;
+	dropipc_file f = { "stdout", unit_tmpfile("x") };
+	int fd = -2, before;
+
+	ck_assert_int_ge(f.fd, 0);
+	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	ck_assert_int_eq(dropipc_child_send_files(c, &f, 1), 0);
+	close(f.fd);
+	before = test_count_fds();
+	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_EPROTO);
+	ck_assert_int_eq(fd, -1);
+	ck_assert_int_eq(test_count_fds(), before);
+	ck_assert_str_eq(dropipc_parent_errmsg(p), "recv pty: expected a pty message, got files");
+	assert_pty_arrives(p, c);
+
+	/* A setup failure report is the child's to send, not the parent's. */
+	unit_send_frame(dropipc_parent_fd(p), NULL, "\x1a\x00", 2, NULL, 0);
+	ck_assert_int_eq(dropipc_child_recv_child_args(c, &args), DROPIPC_EPROTO);
+	ck_assert_ptr_null(args);
+	ck_assert_str_eq(dropipc_child_errmsg(c),
+			 "recv child args: expected a child_args message, got error");
+	assert_args_arrive(p, c);
+	dropipc_child_close(c);
+	dropipc_parent_close(p);
+}
+END_TEST
+
+/* ---- DROPIPC_ETOOBIG ------------------------------------------------------------ */
+
+START_TEST(etoobig_header)
+{
+	dropipc_parent *p;
+	dropipc_child *c;
+	struct unit_header h = unit_header(0, 4097);
+	uint8_t hdr[16];
+	int fd = -2;
+
+	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	ck_assert_int_eq(dropipc_parent_set_max_payload(p, 0), -EINVAL);
+	ck_assert_int_eq(dropipc_parent_set_max_payload(p, DROPIPC_MAX_PAYLOAD_LIMIT + 1), -EINVAL);
+	ck_assert_int_eq(dropipc_parent_set_max_payload(p, DROPIPC_MAX_PAYLOAD_LIMIT), 0);
+	ck_assert_int_eq(dropipc_parent_set_max_payload(p, 4096), 0);
+	unit_header_encode(&h, hdr);
+	unit_send_raw(dropipc_child_fd(c), hdr, sizeof(hdr), NULL, 0);
+	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ETOOBIG);
+	ck_assert_int_eq(fd, -1);
+	ck_assert_str_eq(dropipc_parent_errmsg(p),
+			 "recv pty: payload of 4097 bytes exceeds the limit of 4096 bytes");
+	assert_parent_closed(p, "DROPIPC_ETOOBIG");
+	dropipc_child_close(c);
+	dropipc_parent_close(p);
+}
+END_TEST
+
+/* Runs in its own process: the address space limit must not outlive it. */
+static int toobig_under_rlimit(void *arg)
+{
+	struct unit_header h = unit_header(0, 0xffffffffu);
+	dropipc_parent *p;
+	dropipc_child *c;
+	uint8_t hdr[16];
+	unsigned long pages = 0;
+	struct rlimit rl;
+	FILE *f;
+	void *m;
+	int fd, r;
+
+	(void)arg;
+	unit_header_encode(&h, hdr);
+	UNIT_REQUIRE(dropipc_pair(&p, &c) == 0);
+	UNIT_REQUIRE(dropipc_parent_set_max_payload(p, 4096) == 0);
+	UNIT_REQUIRE(write(dropipc_child_fd(c), hdr, sizeof(hdr)) == (ssize_t)sizeof(hdr));
+	/* Room for what is mapped now and 256 MiB more: a 4 GiB buffer cannot fit. */
+	f = fopen("/proc/self/statm", "re");
+	UNIT_REQUIRE(f && fscanf(f, "%lu", &pages) == 1);
+	fclose(f);
+	rl.rlim_cur = rl.rlim_max = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + (256u << 20);
+	UNIT_REQUIRE(setrlimit(RLIMIT_AS, &rl) == 0);
+	m = mmap(NULL, 1u << 30, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		 -1, 0);
+	UNIT_REQUIRE(m == MAP_FAILED); /* the limit bites */
+	r = dropipc_parent_recv_pty(p, &fd);
+	if (r != DROPIPC_ETOOBIG) {
+		fprintf(stderr, "recv pty: %s (%s)\n", dropipc_err_name(r), dropipc_parent_errmsg(p));
+		return 1;
+	}
+	UNIT_REQUIRE(strcmp(dropipc_parent_errmsg(p),
+			    "recv pty: payload of 4294967295 bytes exceeds the limit of 4096 bytes") == 0);
+	dropipc_child_close(c);
+	dropipc_parent_close(p);
+	return 0;
+}
+
+START_TEST(etoobig_allocates_nothing)
+{
+	unit_reap_ok(unit_fork(toobig_under_rlimit, NULL));
+}
+END_TEST
+
+/* A sender refuses a message over its own limit and sends nothing. */
+START_TEST(etoobig_on_send)
+{
+	dropipc_parent *p;
+	dropipc_child *c;
+
+	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	ck_assert_int_eq(dropipc_parent_set_max_payload(p, 64), 0);
+	ck_assert_int_eq(dropipc_parent_send_child_args(p, test_example_args()), DROPIPC_ETOOBIG);
+	unit_assert_contains(dropipc_parent_errmsg(p), "send child args: message of ");
+	unit_assert_contains(dropipc_parent_errmsg(p), "bytes exceeds the limit of 64 bytes");
+	ck_assert(!readable(dropipc_child_fd(c)));
+	ck_assert_int_eq(dropipc_parent_set_max_payload(p, DROPIPC_DEFAULT_MAX_PAYLOAD), 0);
+	assert_args_arrive(p, c);
+	dropipc_child_close(c);
+	dropipc_parent_close(p);
+}
+END_TEST
+
+/* ---- DROPIPC_ETIMEDOUT ------------------------------------------------------------ */
+
+START_TEST(etimedout_before_a_frame)
+{
+	dropipc_parent *p;
+	dropipc_child *c;
+	dropipc_child_args *args;
+	int fd = -2;
+
+	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	ck_assert_int_eq(dropipc_parent_set_timeout(p, -2), -EINVAL);
+	ck_assert_int_eq(dropipc_parent_set_timeout(p, 30), 0);
+	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ETIMEDOUT);
+	ck_assert_int_eq(fd, -1);
+	ck_assert_str_eq(dropipc_parent_errmsg(p), "recv pty: waiting for a frame: timed out");
+	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ETIMEDOUT);
+	/* Nothing of a frame was read: the next frame arrives fine. */
+	assert_pty_arrives(p, c);
+
+	ck_assert_int_eq(dropipc_child_set_timeout(c, 0), 0);
+	ck_assert_int_eq(dropipc_child_recv_child_args(c, &args), DROPIPC_ETIMEDOUT);
+	ck_assert_str_eq(dropipc_child_errmsg(c), "recv child args: waiting for a frame: timed out");
+	assert_args_arrive(p, c);
+	dropipc_child_close(c);
+	dropipc_parent_close(p);
+}
+END_TEST
+
+/* A send that cannot finish (nobody reads) times out part way: the stream is lost. */
+START_TEST(etimedout_on_send)
+{
+	enum { N = 8000 };
+	struct unit_args a;
+	char **exec = calloc(N, sizeof(*exec));
+	dropipc_parent *p;
+	dropipc_child *c;
+
+	ck_assert_ptr_nonnull(exec);
+	unit_args_init(&a);
+	for (size_t i = 0; i < N; i++)
+		exec[i] = "an argument long enough to fill the socket buffer fast";
+	a.args.n_exec_args = N;
+	a.args.exec_args = exec;
+	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	ck_assert_int_eq(dropipc_parent_set_timeout(p, 30), 0);
+	ck_assert_int_eq(dropipc_parent_send_child_args(p, &a.args), DROPIPC_ETIMEDOUT);
+	unit_assert_contains(dropipc_parent_errmsg(p), "send child args: send: timed out after ");
+	assert_parent_closed(p, "DROPIPC_ETIMEDOUT");
+	free(exec);
+	dropipc_child_close(c);
+	dropipc_parent_close(p);
+}
+END_TEST
+
+/* ---- DROPIPC_EINVAL ----------------------------------------------------------------- */
+
+/* Breaks one field of a: case i of the table below. */
+static const char *break_args(struct unit_args *a, int i)
+{
+	switch (i) {
+	case 0:
+		a->port[0].guest_port = 0;
+		return "config.net.tcp_published_ports[0].guest_port: 0 is not in 1..65535";
+	case 1:
+		a->port[1].guest_port = 70000;
+		return "config.net.tcp_published_ports[1].guest_port: 70000 is not in 1..65535";
+	case 2:
+		a->port[0].host_port = 0;
+		return "config.net.tcp_published_ports[0].host_port: 0 is not in 1..65535";
+	case 3:
+		a->port[0].auto_ = 1;
+		return "config.net.tcp_published_ports[0].host_port: 8080 set with auto";
+	case 4:
+		a->port[1].host_ip = "localhost";
+		return "config.net.tcp_published_ports[1].host_ip: \"localhost\" is not an IP address";
+	case 5:
+		a->net.mode = (Dropipc__V1__Net__Mode)7;
+		return "config.net.mode: 7 is not a known mode";
+	case 6:
+		a->net.mode = DROPIPC__V1__NET__MODE__MODE_UNSPECIFIED;
+		return "config.net.mode: 0 is not a known mode";
+	case 7:
+		a->args.paths = NULL;
+		return "paths: missing";
+	case 8:
+		a->args.config = NULL;
+		return "config: missing";
+	case 9:
+		a->config.net = NULL;
+		return "config.net: missing";
+	case 10:
+		a->args.n_exec_args = 0;
+		return "exec_args: empty, nothing to run";
+	case 11:
+		a->args.env_id = "";
+		return "env_id: empty";
+	}
+	return NULL;
+}
+
+START_TEST(einval_validation)
+{
+	dropipc_parent *p;
+	dropipc_child *c;
+	const char *want;
+	char err[256], full[300];
+
+	ck_assert_int_eq(dropipc_child_args_validate(test_example_args(), err, sizeof(err)), 0);
+	ck_assert_str_eq(err, "");
+	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	for (int i = 0;; i++) {
+		dropipc_child_args *got = (dropipc_child_args *)1;
+		struct unit_args a;
+		uint8_t *buf;
+		size_t len;
+
+		unit_args_init(&a);
+		want = break_args(&a, i);
+		if (!want)
+			break;
+		ck_assert_int_eq(dropipc_child_args_validate(&a.args, err, sizeof(err)), DROPIPC_EINVAL);
+		ck_assert_str_eq(err, want);
+		ck_assert_int_eq(dropipc_child_args_validate(&a.args, NULL, 0), DROPIPC_EINVAL);
+
+		/* The sender refuses, and nothing reaches the socket. */
+		ck_assert_int_eq(dropipc_parent_send_child_args(p, &a.args), DROPIPC_EINVAL);
+		snprintf(full, sizeof(full), "send child args: %s", want);
+		ck_assert_str_eq(dropipc_parent_errmsg(p), full);
+		ck_assert(!readable(dropipc_child_fd(c)));
+
+		/* Sent anyway, by a peer that does not check: the receiver refuses. */
+		buf = unit_pack_args(&a.args, &len);
+		unit_send_frame(dropipc_parent_fd(p), NULL, buf, len, NULL, 0);
+		free(buf);
+		ck_assert_int_eq(dropipc_child_recv_child_args(c, &got), DROPIPC_EINVAL);
+		ck_assert_ptr_null(got);
+		snprintf(full, sizeof(full), "recv child args: %s", want);
+		ck_assert_str_eq(dropipc_child_errmsg(c), full);
+	}
+	/* A refused message was a whole frame: the channel still works. */
+	assert_args_arrive(p, c);
+	dropipc_child_close(c);
+	dropipc_parent_close(p);
+}
+END_TEST
+
+/* Strings the C API cannot even express, sent by a hand-made frame. */
+START_TEST(einval_nul_and_utf8)
+{
+	dropipc_parent *p;
+	dropipc_child *c;
+	dropipc_child_args *got;
+	struct unit_args a;
+	uint8_t *buf, *at;
+	size_t len;
+
+	unit_args_init(&a);
+	a.paths.fs_root = "/fs@root";
+	buf = unit_pack_args(&a.args, &len);
+	at = memmem(buf, len, "/fs@root", 8);
+	ck_assert_ptr_nonnull(at);
+	at[3] = '\0';
+	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	unit_send_frame(dropipc_parent_fd(p), NULL, buf, len, NULL, 0);
+	free(buf);
+	ck_assert_int_eq(dropipc_child_recv_child_args(c, &got), DROPIPC_EINVAL);
+	ck_assert_str_eq(dropipc_child_errmsg(c),
+			 "recv child args: paths.fs_root: NUL byte at byte 3 of the string");
+
+	/* Invalid UTF-8: the sender refuses it, and so does the receiver. */
+	unit_args_init(&a);
+	a.exec_args[1] = "-al\xff";
+	ck_assert_int_eq(dropipc_parent_send_child_args(p, &a.args), DROPIPC_EINVAL);
+	unit_assert_contains(dropipc_parent_errmsg(p), "exec_args[1]: invalid UTF-8 at byte 3");
+	ck_assert(!readable(dropipc_child_fd(c)));
+	buf = unit_pack_args(&a.args, &len);
+	unit_send_frame(dropipc_parent_fd(p), NULL, buf, len, NULL, 0);
+	free(buf);
+	ck_assert_int_eq(dropipc_child_recv_child_args(c, &got), DROPIPC_EINVAL);
+	ck_assert_str_eq(dropipc_child_errmsg(c),
+			 "recv child args: exec_args[1]: invalid UTF-8 at byte 3 of the string");
+
+	/* A surrogate, encoded: not UTF-8 either. */
+	unit_args_init(&a);
+	a.config.extends = "b\xed\xa0\x80";
+	buf = unit_pack_args(&a.args, &len);
+	unit_send_frame(dropipc_parent_fd(p), NULL, buf, len, NULL, 0);
+	free(buf);
+	ck_assert_int_eq(dropipc_child_recv_child_args(c, &got), DROPIPC_EINVAL);
+	ck_assert_str_eq(dropipc_child_errmsg(c),
+			 "recv child args: config.extends: invalid UTF-8 at byte 1 of the string");
+	assert_args_arrive(p, c);
+	dropipc_child_close(c);
+	dropipc_parent_close(p);
+}
+END_TEST
+
+/* ---- DROPIPC_EUNSUPPORTED ------------------------------------------------------------ */
+
+START_TEST(eunsupported_body)
+{
+	/* Envelope with only field 9 (wire type 2, length 0): a future body. */
+	static const uint8_t field9[] = { 9 << 3 | 2, 0x00 };
+	dropipc_parent *p;
+	dropipc_child *c;
+	dropipc_child_args *args;
+	int fd = -2, sent, before;
+
+	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	sent = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(sent, 0);
+	unit_send_frame(dropipc_child_fd(c), NULL, field9, sizeof(field9), &sent, 1);
+	close(sent);
+	before = test_count_fds();
+	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_EUNSUPPORTED);
+	ck_assert_int_eq(fd, -1);
+	ck_assert_int_eq(test_count_fds(), before);
+	ck_assert_str_eq(dropipc_parent_errmsg(p),
+			 "recv pty: unsupported message: envelope field 9 is not known to "
+			 "protocol version 1");
+	assert_pty_arrives(p, c);
+
+	unit_send_frame(dropipc_parent_fd(p), NULL, field9, sizeof(field9), NULL, 0);
+	ck_assert_int_eq(dropipc_child_recv_child_args(c, &args), DROPIPC_EUNSUPPORTED);
+	unit_assert_contains(dropipc_child_errmsg(c), "envelope field 9 is not known");
+	assert_args_arrive(p, c);
+	dropipc_child_close(c);
+	dropipc_parent_close(p);
+}
+END_TEST
+
+/* ---- DROPIPC_ECHILD ----------------------------------------------------------------- */
+
+START_TEST(echild_report)
+{
+	dropipc_parent *p;
+	dropipc_child *c;
+	const dropipc_child_error *e;
+	int fd = -2;
+
+	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	ck_assert_ptr_null(dropipc_parent_child_error(p));
+	ck_assert_int_eq(dropipc_child_send_error(c, DROPIPC_STAGE_EXEC, ENOENT, "execvp %s: %s",
+						  "nosuchcmd", strerror(ENOENT)),
+			 0);
+	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ECHILD);
+	ck_assert_int_eq(fd, -1);
+	e = dropipc_parent_child_error(p);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_int_eq(e->stage, DROPIPC_STAGE_EXEC);
+	ck_assert_int_eq(e->errno_value, ENOENT);
+	ck_assert_str_eq(e->message, "execvp nosuchcmd: No such file or directory");
+	ck_assert_str_eq(dropipc_parent_errmsg(p),
+			 "recv pty: child setup failed at exec: execvp nosuchcmd: No such file or "
+			 "directory");
+
+	/* The peer's text is made safe to print in the message, kept as is in the report. */
+	ck_assert_int_eq(dropipc_child_send_error(c, DROPIPC_STAGE_JAIL, 0, "mount\n\x1b[31m/x"), 0);
+	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ECHILD);
+	e = dropipc_parent_child_error(p);
+	ck_assert_int_eq(e->stage, DROPIPC_STAGE_JAIL);
+	ck_assert_int_eq(e->errno_value, 0);
+	ck_assert_str_eq(e->message, "mount\n\x1b[31m/x");
+	ck_assert_str_eq(dropipc_parent_errmsg(p), "recv pty: child setup failed at jail: mount??[31m/x");
+
+	/* The next receive forgets the report. */
+	assert_pty_arrives(p, c);
+	ck_assert_ptr_null(dropipc_parent_child_error(p));
+	dropipc_child_close(c);
+	dropipc_parent_close(p);
+}
+END_TEST
+
+/* Texts longer than 4096 bytes are cut, and still arrive as UTF-8. */
+START_TEST(echild_long_text)
+{
+	static const struct {
+		size_t at;
+		const char *ch;
+		size_t len;
+	} cuts[] = {
+		{ 4095, "\xc3\xa9", 4095 },         /* é, 2 bytes */
+		{ 4094, "\xc3\xa9", 4096 },
+		{ 4094, "\xe2\x82\xac", 4094 },     /* €, 3 bytes */
+		{ 4095, "\xe2\x82\xac", 4095 },
+		{ 4093, "\xf0\x9f\x98\x80", 4093 }, /* U+1F600, 4 bytes */
+		{ 4092, "\xf0\x9f\x98\x80", 4096 },
+	};
+	dropipc_parent *p;
+	dropipc_child *c;
+	const dropipc_child_error *e;
+	char text[5000];
+	int fd;
+
+	memset(text, 'x', sizeof(text) - 1);
+	text[sizeof(text) - 1] = '\0';
+	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	ck_assert_int_eq(dropipc_child_send_error(c, DROPIPC_STAGE_PTY, EIO, "%s", text), 0);
+	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ECHILD);
+	e = dropipc_parent_child_error(p);
+	ck_assert_uint_eq(strlen(e->message), 4096);
+	ck_assert_int_eq(e->errno_value, EIO);
+
+	/* A character straddling the cut goes whole; one that ends at it stays. */
+	for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
+		memset(text, 'x', sizeof(text) - 1);
+		memcpy(text + cuts[i].at, cuts[i].ch, strlen(cuts[i].ch));
+		ck_assert_int_eq(dropipc_child_send_error(c, DROPIPC_STAGE_PTY, EIO, "%s", text), 0);
+		ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ECHILD);
+		e = dropipc_parent_child_error(p);
+		ck_assert_uint_eq(strlen(e->message), cuts[i].len);
+	}
+	dropipc_child_close(c);
+	dropipc_parent_close(p);
+}
+END_TEST
+
+/* A report where files were expected is a child failure too (and frees what it decoded). */
+START_TEST(echild_instead_of_files)
+{
+	dropipc_parent *p;
+	dropipc_child *c;
+	dropipc_file *fl = (dropipc_file *)1;
+	size_t n = 9;
+
+	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	ck_assert_int_eq(dropipc_child_send_error(c, DROPIPC_STAGE_ARGS, EINVAL, "bad args"), 0);
+	ck_assert_int_eq(dropipc_parent_recv_files(p, &fl, &n), DROPIPC_ECHILD);
+	ck_assert_ptr_null(fl);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_str_eq(dropipc_parent_errmsg(p), "recv files: child setup failed at args: bad args");
+	dropipc_child_close(c);
+	dropipc_parent_close(p);
+}
+END_TEST
+
+/* ---- system errors ---------------------------------------------------------------------- */
+
+START_TEST(epipe_without_sigpipe)
+{
+	dropipc_parent *p;
+	dropipc_child *c;
+	int m;
+
+	/* The default action would kill the test: the library must not raise it. */
+	signal(SIGPIPE, SIG_DFL);
+	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	dropipc_child_close(c);
+	ck_assert_int_eq(dropipc_parent_send_child_args(p, test_example_args()), -EPIPE);
+	ck_assert_str_eq(dropipc_err_name(-EPIPE), "EPIPE");
+	ck_assert_str_eq(dropipc_parent_errmsg(p), "send child args: send: Broken pipe");
+	/* Nothing of the frame went out: the end is not marked broken. */
+	ck_assert_int_eq(dropipc_parent_send_child_args(p, test_example_args()), -EPIPE);
+	dropipc_parent_close(p);
+
+	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	dropipc_parent_close(p);
+	m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	ck_assert_int_ge(m, 0);
+	ck_assert_int_eq(dropipc_child_send_pty(c, m), -EPIPE);
+	ck_assert_str_eq(dropipc_child_errmsg(c), "send pty: send: Broken pipe");
+	close(m);
+	dropipc_child_close(c);
+}
+END_TEST
+
+START_TEST(bad_arguments)
+{
+	dropipc_parent *p;
+	dropipc_child *c;
+	dropipc_file f[DROPIPC_MAX_FDS + 1];
+
+	for (int i = 0; i <= DROPIPC_MAX_FDS; i++)
+		f[i] = (dropipc_file){ "f", 0 };
+	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	ck_assert_int_eq(dropipc_child_send_pty(c, -1), -EBADF);
+	ck_assert_str_eq(dropipc_child_errmsg(c), "send pty: master fd -1");
+	ck_assert_int_eq(dropipc_child_send_files(c, f, 0), -EINVAL);
+	ck_assert_int_eq(dropipc_child_send_files(c, f, DROPIPC_MAX_FDS + 1), -EINVAL);
+	ck_assert_str_eq(dropipc_child_errmsg(c), "send files: 17 files, not 1..16");
+	f[1].name = "";
+	ck_assert_int_eq(dropipc_parent_send_files(p, f, 2), -EINVAL);
+	ck_assert_str_eq(dropipc_parent_errmsg(p), "send files: files[1]: no name");
+	f[1] = (dropipc_file){ "out", -1 };
+	ck_assert_int_eq(dropipc_parent_send_files(p, f, 2), -EBADF);
+	ck_assert_str_eq(dropipc_parent_errmsg(p), "send files: files[1] (out): fd -1");
+	ck_assert(!readable(dropipc_child_fd(c)));
+	ck_assert(!readable(dropipc_parent_fd(p)));
+	assert_pty_arrives(p, c);
+	dropipc_child_close(c);
+	dropipc_parent_close(p);
+}
+END_TEST
+
+Suite *suite_errors(void)
+{
+	Suite *s = suite_create("errors");
+	TCase *tc = unit_tcase(s, "stream");
+
+	tcase_add_test(tc, eof_between_frames);
+	tcase_add_test(tc, etrunc_in_header);
+	tcase_add_test(tc, etrunc_in_payload);
+	tcase_add_test(tc, eclosed_after_mid_frame_error);
+	tcase_add_test(tc, eproto_bad_header);
+	tcase_add_test(tc, eproto_bad_payload);
+	tcase_add_test(tc, eproto_wrong_message);
+	tc = unit_tcase(s, "limits");
+	tcase_add_test(tc, etoobig_header);
+	tcase_add_test(tc, etoobig_allocates_nothing);
+	tcase_add_test(tc, etoobig_on_send);
+	tcase_add_test(tc, etimedout_before_a_frame);
+	tcase_add_test(tc, etimedout_on_send);
+	tc = unit_tcase(s, "messages");
+	tcase_add_test(tc, einval_validation);
+	tcase_add_test(tc, einval_nul_and_utf8);
+	tcase_add_test(tc, eunsupported_body);
+	tcase_add_test(tc, echild_report);
+	tcase_add_test(tc, echild_long_text);
+	tcase_add_test(tc, echild_instead_of_files);
+	tc = unit_tcase(s, "system");
+	tcase_add_test(tc, epipe_without_sigpipe);
+	tcase_add_test(tc, bad_arguments);
+	return s;
+}
