@@ -483,6 +483,9 @@ static int recv_exact(struct dropipc__conn *c, uint8_t *buf, size_t len, size_t 
 					   at + got);
 		}
 		got += (size_t)n;
+		/* SO_RCVTIMEO restarts on every read: once the frame has begun,
+		 * only the deadline may bound the wait. */
+		in_kernel = false;
 	}
 	return 0;
 }
