@@ -178,6 +178,8 @@ DROPIPC_EXPORT int dropipc_child_fd(const dropipc_child *child);
  * fails with DROPIPC_ETIMEDOUT. -1, the default, waits forever. A timeout
  * before the first byte of a frame leaves the connection usable; one in the
  * middle of a frame does not (later calls fail with DROPIPC_ECLOSED).
+ * Sets SO_RCVTIMEO on the end's socket (the first read of a frame waits in
+ * the kernel); 0 fails at once when nothing is there.
  */
 DROPIPC_EXPORT int dropipc_parent_set_timeout(dropipc_parent *parent, int timeout_ms);
 DROPIPC_EXPORT int dropipc_child_set_timeout(dropipc_child *child, int timeout_ms);
