@@ -166,6 +166,9 @@ int dropipc_child_send_error(dropipc_child *child, dropipc_stage stage, int err,
 	/* The peer refuses invalid UTF-8: never cut inside a character. */
 	if (n > DROPIPC_MAX_ERROR_TEXT)
 		trim_partial_utf8(text, DROPIPC_MAX_ERROR_TEXT);
+	/* File names and strerror() in other locales need not be UTF-8, and a
+	 * report the peer refuses would read as a successful exec. */
+	dropipc__utf8_repair(text);
 	r = dropipc__conn_begin(child->conn, "send error");
 	if (r < 0)
 		return r;

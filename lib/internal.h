@@ -94,6 +94,13 @@ int dropipc__wire_check(const ProtobufCMessageDescriptor *desc, const uint8_t *d
  * UTF-8 (and no repeated string is NULL); the error names the field. */
 int dropipc__strings_check(const ProtobufCMessage *msg, char *err, size_t errlen);
 
+/* Replaces each byte of s that is not part of valid UTF-8 with '?'. */
+void dropipc__utf8_repair(char *s);
+
+/* Makes a peer's valid UTF-8 text safe to print on a terminal: control
+ * characters (C0, DEL and C1) become '?'. */
+void dropipc__text_sanitize(char *s);
+
 /* ---- message.c: messages ---------------------------------------------- */
 
 /* Packs env into a frame and sends it with fds. */

@@ -192,14 +192,6 @@ static const char *body_name(uint32_t field)
 	return fd ? fd->name : "unknown";
 }
 
-/* The peer's text, made safe to print on a terminal. */
-static void sanitize(char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			*s = '?';
-}
-
 static int unpack(struct dropipc__conn *c, const ProtobufCMessageDescriptor *desc,
 		  const struct dropipc__body *body, ProtobufCMessage **msg)
 {
@@ -245,17 +237,23 @@ int dropipc__recv_message(struct dropipc__conn *c, uint32_t want,
 	}
 	if (body.field == DROPIPC__V1__ENVELOPE__BODY_ERROR && report) {
 		ProtobufCMessage *m;
-		char text[400];
+		char *text;
 
 		r = unpack(c, &dropipc__v1__child_error__descriptor, &body, &m);
 		if (r < 0)
 			goto fail;
+		/* The report is what counts; fds that came with it are dropped. */
 		dropipc__frame_close_fds(f);
 		dropipc__message_free(*report);
 		*report = (Dropipc__V1__ChildError *)m;
-		snprintf(text, sizeof(text), "%s", (*report)->message);
-		sanitize(text);
-		return dropipc__conn_fail(c, DROPIPC_ECHILD, "child setup failed at %s: %s",
+		text = (*report)->message;
+		if (strlen(text) > DROPIPC_MAX_ERROR_TEXT) {
+			text[DROPIPC_MAX_ERROR_TEXT] = '\0';
+			dropipc__utf8_repair(text);
+		}
+		/* Launchers print it: no terminal escapes from the sandbox. */
+		dropipc__text_sanitize(text);
+		return dropipc__conn_fail(c, DROPIPC_ECHILD, "child setup failed at %s: %.400s",
 					  dropipc_stage_name((*report)->stage), text);
 	}
 	if (body.field != want) {

@@ -253,6 +253,9 @@ DROPIPC_EXPORT int dropipc_child_send_error(dropipc_child *child, dropipc_stage 
 /*
  * Parent: the setup failure the child last reported (after
  * DROPIPC_ECHILD), or NULL. Owned by the end, valid until its next receive.
+ * The message comes from the sandbox: it is cut at 4096 bytes and its
+ * control characters (C0, DEL, C1) are replaced with '?', so that printing
+ * it cannot drive the user's terminal.
  */
 DROPIPC_EXPORT const dropipc_child_error *
 dropipc_parent_child_error(const dropipc_parent *parent);

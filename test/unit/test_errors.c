@@ -627,13 +627,13 @@ START_TEST(echild_report)
 			 "recv pty: child setup failed at exec: execvp nosuchcmd: No such file or "
 			 "directory");
 
-	/* The peer's text is made safe to print in the message, kept as is in the report. */
+	/* The peer's text is made safe to print, in the message and in the report. */
 	ck_assert_int_eq(dropipc_child_send_error(c, DROPIPC_STAGE_JAIL, 0, "mount\n\x1b[31m/x"), 0);
 	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ECHILD);
 	e = dropipc_parent_child_error(p);
 	ck_assert_int_eq(e->stage, DROPIPC_STAGE_JAIL);
 	ck_assert_int_eq(e->errno_value, 0);
-	ck_assert_str_eq(e->message, "mount\n\x1b[31m/x");
+	ck_assert_str_eq(e->message, "mount??[31m/x");
 	ck_assert_str_eq(dropipc_parent_errmsg(p), "recv pty: child setup failed at jail: mount??[31m/x");
 
 	/* The next receive forgets the report. */
@@ -645,6 +645,30 @@ START_TEST(echild_report)
 END_TEST
 
 /* Texts longer than 4096 bytes are cut, and still arrive as UTF-8. */
+/* A report whose text is not UTF-8 (a Latin-1 file name) still arrives, the
+ * bad bytes replaced; C1 controls (here CSI, U+009B) are replaced too. */
+START_TEST(echild_text_repaired)
+{
+	dropipc_parent *p;
+	dropipc_child *c;
+	const dropipc_child_error *e;
+	int fd;
+
+	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	ck_assert_int_eq(dropipc_child_send_error(c, DROPIPC_STAGE_EXEC, ENOENT,
+						  "execvp /tmp/caf\xe9: gone \xc2\x9b" "31m"),
+			 0);
+	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ECHILD);
+	e = dropipc_parent_child_error(p);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_str_eq(e->message, "execvp /tmp/caf?: gone ??31m");
+	ck_assert_str_eq(dropipc_parent_errmsg(p),
+			 "recv pty: child setup failed at exec: execvp /tmp/caf?: gone ??31m");
+	dropipc_child_close(c);
+	dropipc_parent_close(p);
+}
+END_TEST
+
 START_TEST(echild_long_text)
 {
 	static const struct {
@@ -789,6 +813,7 @@ Suite *suite_errors(void)
 	tcase_add_test(tc, eunsupported_body);
 	tcase_add_test(tc, echild_report);
 	tcase_add_test(tc, echild_long_text);
+	tcase_add_test(tc, echild_text_repaired);
 	tcase_add_test(tc, echild_instead_of_files);
 	tc = unit_tcase(s, "system");
 	tcase_add_test(tc, epipe_without_sigpipe);
