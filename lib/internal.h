@@ -21,7 +21,7 @@
 #define DROPIPC_ERRMSG_SIZE 512
 #define DROPIPC_MAX_ERROR_TEXT 4096
 /* A decoded message may use at most this many times its payload in memory. */
-#define DROPIPC_DECODE_FACTOR 32
+#define DROPIPC_DECODE_FACTOR 64
 
 /* ---- frame.c: the connection ------------------------------------------- */
 

@@ -188,7 +188,8 @@ DROPIPC_EXPORT int dropipc_child_set_timeout(dropipc_child *child, int timeout_m
  * Largest payload, in bytes, the end accepts; a frame that announces more is
  * rejected with DROPIPC_ETOOBIG before anything is allocated for it.
  * 1..DROPIPC_MAX_PAYLOAD_LIMIT; default DROPIPC_DEFAULT_MAX_PAYLOAD. A
- * decoded message may use at most 32 times its payload size in memory.
+ * decoded message may use at most 64 times its payload size, plus 4 KiB, in
+ * memory while it is decoded (every message the schema allows fits).
  */
 DROPIPC_EXPORT int dropipc_parent_set_max_payload(dropipc_parent *parent, size_t bytes);
 DROPIPC_EXPORT int dropipc_child_set_max_payload(dropipc_child *child, size_t bytes);
