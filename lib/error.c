@@ -20,6 +20,28 @@ const char *dropipc_strerror(int err)
 	return "unknown error";
 }
 
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
+static const char *errno_name(int e)
+{
+	return strerrordesc_np(e) ? strerrorname_np(e) : NULL;
+}
+#else
+/* Without glibc's table: the errors the library's system calls report. */
+static const char *errno_name(int e)
+{
+	switch (e) {
+#define E(name) \
+	case name: \
+		return #name;
+		E(EPERM) E(EINTR) E(EBADF) E(EAGAIN) E(ENOMEM) E(EACCES) E(EFAULT) E(EINVAL)
+		E(ENFILE) E(EMFILE) E(ENOTTY) E(EPIPE) E(ENOTSOCK) E(EPROTOTYPE) E(ECONNRESET)
+		E(ETIMEDOUT) E(ENOENT) E(ENOSPC) E(EIO)
+#undef E
+	}
+	return NULL;
+}
+#endif
+
 const char *dropipc_err_name(int err)
 {
 	const char *name;
@@ -34,7 +56,7 @@ const char *dropipc_err_name(int err)
 		return "OK";
 	}
 	if (err < 0 && err > -4096) {
-		name = strerrordesc_np(-err) ? strerrorname_np(-err) : NULL;
+		name = errno_name(-err);
 		if (name)
 			return name;
 	}

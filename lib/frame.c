@@ -37,22 +37,39 @@ struct dropipc__conn {
 
 /* ---- the connection ----------------------------------------------------- */
 
+/* The channel must be a Unix stream socket: exact reads depend on it. */
+static int check_socket(int fd)
+{
+	int type = 0, domain = 0;
+	socklen_t len = sizeof(int);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+		return -errno;
+	len = sizeof(int);
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0)
+		return -errno;
+	return type == SOCK_STREAM && domain == AF_UNIX ? 0 : -EPROTOTYPE;
+}
+
 int dropipc__conn_new(int fd, struct dropipc__conn **out)
 {
-	struct dropipc__conn *c;
+	struct dropipc__conn *c = NULL;
+	int r;
 
 	*out = NULL;
 	if (fd < 0)
 		return -EBADF;
+	r = check_socket(fd);
+	if (r < 0)
+		goto fail;
 	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
-		int err = -errno;
-		close(fd);
-		return err;
+		r = -errno;
+		goto fail;
 	}
 	c = calloc(1, sizeof(*c));
 	if (!c) {
-		close(fd);
-		return -ENOMEM;
+		r = -ENOMEM;
+		goto fail;
 	}
 	c->fd = fd;
 	c->timeout_ms = -1;
@@ -60,6 +77,10 @@ int dropipc__conn_new(int fd, struct dropipc__conn **out)
 	c->op = "";
 	*out = c;
 	return 0;
+
+fail:
+	close(fd);
+	return r;
 }
 
 void dropipc__conn_free(struct dropipc__conn *c)

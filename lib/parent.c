@@ -144,9 +144,11 @@ static int check_pty_master(struct dropipc__conn *c, int fd)
 	unsigned int ptn;
 	struct stat st;
 
-	if (fstat(fd, &st) < 0)
-		return dropipc__conn_fail(c, -errno, "fstat pty master: %s",
-					  dropipc_strerror(-errno));
+	if (fstat(fd, &st) < 0) {
+		int err = -errno;
+
+		return dropipc__conn_fail(c, err, "fstat pty master: %s", dropipc_strerror(err));
+	}
 	/* A master is the ptmx device (5:2), which answers TIOCGPTN. The
 	 * device check comes first: a FUSE file could answer the ioctl. */
 	if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(5, 2) && ioctl(fd, TIOCGPTN, &ptn) == 0)

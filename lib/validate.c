@@ -52,6 +52,8 @@ static int check_published(struct check *ck, const char *list,
 	for (size_t i = 0; i < n; i++) {
 		const Dropipc__V1__PublishedPort *p = ports[i];
 
+		if (!p)
+			return fail(ck, "config.net.%s[%zu]: missing", list, i);
 		if ((r = check_port(ck, list, i, "host_port", p->host_port, p->auto_)) < 0 ||
 		    (r = check_port(ck, list, i, "guest_port", p->guest_port, false)) < 0)
 			return r;
@@ -74,6 +76,8 @@ static int check_host_ports(struct check *ck, const char *list,
 	for (size_t i = 0; i < n; i++) {
 		const Dropipc__V1__HostPort *p = ports[i];
 
+		if (!p)
+			return fail(ck, "config.net.%s[%zu]: missing", list, i);
 		if ((r = check_port(ck, list, i, "host_port", p->host_port, false)) < 0 ||
 		    (r = check_port(ck, list, i, "guest_port", p->guest_port, p->auto_)) < 0)
 			return r;
@@ -115,6 +119,8 @@ static int check_config(struct check *ck, const Dropipc__V1__Config *cfg)
 	if (!cfg)
 		return fail(ck, "config: missing");
 	for (size_t i = 0; i < cfg->n_mounts; i++) {
+		if (!cfg->mounts[i])
+			return fail(ck, "config.mounts[%zu]: missing", i);
 		if (empty(cfg->mounts[i]->source))
 			return fail(ck, "config.mounts[%zu].source: empty", i);
 		if (empty(cfg->mounts[i]->target))
@@ -125,8 +131,11 @@ static int check_config(struct check *ck, const Dropipc__V1__Config *cfg)
 			return fail(ck, "config.blocked_paths[%zu]: empty", i);
 	if (cfg->environ) {
 		for (size_t i = 0; i < cfg->environ->n_set_vars; i++) {
-			const char *name = cfg->environ->set_vars[i]->name;
+			const char *name;
 
+			if (!cfg->environ->set_vars[i])
+				return fail(ck, "config.environ.set_vars[%zu]: missing", i);
+			name = cfg->environ->set_vars[i]->name;
 			if (empty(name))
 				return fail(ck, "config.environ.set_vars[%zu].name: empty", i);
 			if (strchr(name, '='))

@@ -238,10 +238,6 @@ static size_t bad_string_byte(const uint8_t *s, size_t len, bool *nul)
 }
 
 /*
- * Where the walk is: the fields above the current one. Naming the path is
- * slow next to checking a string, so it is only done for an error.
- */
-/*
  * Where the walk is, for error messages: the field and element index at each
  * depth. Only the second walk, after the first found something wrong, keeps
  * it, so that a valid message costs no bookkeeping.

@@ -10,9 +10,11 @@
  * the framing is in docs/PROTOCOL.md.
  *
  * Conventions:
- * - Every function that can fail returns 0 (or a count) on success and a
- *   negative error code on failure: either -errno from a system call, or one
- *   of the DROPIPC_E* codes below. dropipc_strerror() and dropipc_err_name()
+ * - Every function that can fail returns 0 on success and a negative error
+ *   code on failure: either -errno (from a system call, or -EINVAL and
+ *   -EBADF for a bad argument from the caller), or one of the DROPIPC_E*
+ *   codes below, which are about the peer and its messages (DROPIPC_EINVAL:
+ *   a message failed validation). dropipc_strerror() and dropipc_err_name()
  *   describe any of them.
  * - Each end keeps a message with context for its last error
  *   (dropipc_parent_errmsg(), dropipc_child_errmsg()), for example
@@ -154,13 +156,16 @@ DROPIPC_EXPORT int dropipc_child_fd_inherit(int fd);
 /*
  * Adopts fd (usually one inherited across exec) as the parent's end. The end
  * owns fd from then on, even when this fails. Sets close-on-exec on it.
+ * fd must be a connected AF_UNIX SOCK_STREAM socket: -ENOTSOCK or
+ * -EPROTOTYPE otherwise.
  */
 DROPIPC_EXPORT int dropipc_parent_new(int fd, dropipc_parent **parent);
 
 /*
  * Adopts fd (usually DROPIPC_CHILD_FD) as the child's end. The end owns fd
  * from then on, even when this fails. Sets close-on-exec on it, so that the
- * parent sees end-of-stream exactly when the child's exec succeeds.
+ * parent sees end-of-stream exactly when the child's exec succeeds. fd must
+ * be a connected AF_UNIX SOCK_STREAM socket, as for dropipc_parent_new().
  */
 DROPIPC_EXPORT int dropipc_child_new(int fd, dropipc_child **child);
 
