@@ -136,6 +136,25 @@ static int inherit_in_child(void *arg)
 	return 1;
 }
 
+/* Only a Unix stream socket is adopted; the fd is closed either way. */
+START_TEST(ends_adopt_only_unix_stream_sockets)
+{
+	dropipc_parent *p = (dropipc_parent *)1;
+	dropipc_child *c = (dropipc_child *)1;
+	int sv[2], pipefd[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), 0);
+	ck_assert_int_eq(dropipc_parent_new(sv[0], &p), -EPROTOTYPE);
+	ck_assert_ptr_null(p);
+	ck_assert_int_eq(dropipc_child_new(sv[1], &c), -EPROTOTYPE);
+	ck_assert_ptr_null(c);
+	ck_assert_int_eq(pipe2(pipefd, O_CLOEXEC), 0);
+	ck_assert_int_eq(dropipc_parent_new(pipefd[0], &p), -ENOTSOCK);
+	ck_assert_int_eq(dropipc_child_new(pipefd[1], &c), -ENOTSOCK);
+	/* All four were closed: the fixture counts them. */
+}
+END_TEST
+
 START_TEST(fd_inherit_moves_to_3_without_cloexec)
 {
 	unit_reap_ok(unit_fork(inherit_in_child, NULL));
@@ -151,6 +170,7 @@ Suite *suite_api(void)
 	tcase_add_test(tc, stage_names);
 	tc = unit_tcase(s, "fd_flags");
 	tcase_add_test(tc, ends_are_close_on_exec);
+	tcase_add_test(tc, ends_adopt_only_unix_stream_sockets);
 	tcase_add_test(tc, fd_inherit_moves_to_3_without_cloexec);
 	return s;
 }
