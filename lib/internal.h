@@ -111,6 +111,7 @@ int dropipc__send_envelope(struct dropipc__conn *c, const Dropipc__V1__Envelope 
  * as desc's message into an arena. The message is the arena's first object:
  * free it with dropipc__message_free(). On success f->fds hold the frame's
  * fds, to be claimed with dropipc__claim_fd().
+ * want 0 expects no message at all (only an error report, or EOF).
  * report is NULL on the child's end, where an error body is the wrong
  * message. On the parent's end, an error body is unpacked into *report
  * (freed first; the caller frees the new one) and DROPIPC_ECHILD returned. */

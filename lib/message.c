@@ -257,8 +257,11 @@ int dropipc__recv_message(struct dropipc__conn *c, uint32_t want,
 					  dropipc_stage_name((*report)->stage), text);
 	}
 	if (body.field != want) {
-		r = dropipc__conn_fail(c, DROPIPC_EPROTO, "expected a %s message, got %s",
-				       body_name(want), body_name(body.field));
+		r = want ? dropipc__conn_fail(c, DROPIPC_EPROTO, "expected a %s message, got %s",
+					      body_name(want), body_name(body.field))
+			 : dropipc__conn_fail(c, DROPIPC_EPROTO,
+					      "expected end of stream or an error report, got %s",
+					      body_name(body.field));
 		goto fail;
 	}
 	r = unpack(c, desc, &body, msg);

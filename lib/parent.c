@@ -197,6 +197,24 @@ int dropipc_parent_recv_pty(dropipc_parent *parent, int *master_fd)
 	return 0;
 }
 
+int dropipc_parent_wait_exec(dropipc_parent *parent)
+{
+	struct dropipc__frame f;
+	ProtobufCMessage *m;
+	int r;
+
+	r = begin_recv(parent, "wait exec");
+	if (r < 0)
+		return r;
+	r = dropipc__recv_message(parent->conn, 0, NULL, &f, &m, &parent->child_error);
+	if (r == DROPIPC_EOF) {
+		/* The channel closed on exec: that is the success this waits for. */
+		dropipc__conn_begin(parent->conn, "wait exec");
+		return 0;
+	}
+	return r;
+}
+
 int dropipc_parent_send_files(dropipc_parent *parent, const dropipc_file *files, size_t n)
 {
 	int r = dropipc__conn_begin(parent->conn, "send files");

@@ -360,23 +360,17 @@ static int wait_pty(struct demo *d)
 	return 0;
 }
 
-/* The channel's last frame: EOF means the child's exec succeeded. */
+/* The channel's last word: it closes when the child's exec succeeds. */
 static int exec_result(struct demo *d)
 {
-	int fd = -1, r;
+	int r;
 
 	dropipc_parent_set_timeout(d->parent, d->o.timeout_ms);
-	r = dropipc_parent_recv_pty(d->parent, &fd);
-	if (r == DROPIPC_EOF) {
-		step(d, "channel closed: the child's exec succeeded");
-		return 0;
-	}
-	if (r == 0) {
-		close(fd);
-		say("recv exec result: the child sent a second pty");
-		return -1;
-	}
-	return report(d, r);
+	r = dropipc_parent_wait_exec(d->parent);
+	if (r < 0)
+		return report(d, r);
+	step(d, "channel closed: the child's exec succeeded");
+	return 0;
 }
 
 static void raw_mode(struct demo *d)

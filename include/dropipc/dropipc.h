@@ -99,7 +99,13 @@ DROPIPC_EXPORT const char *dropipc_err_name(int err);
 #define DROPIPC_DEFAULT_MAX_PAYLOAD (1u << 20)
 #define DROPIPC_MAX_PAYLOAD_LIMIT (256u << 20)
 
-/* The generated message types, under short names. */
+/*
+ * The generated message types, under short names. They are protoc-c's
+ * structs, so their layout is part of the library's ABI: the schema may only
+ * grow (new fields), but each time it does the structs grow too, and the
+ * library's SONAME version goes up with it (libdropipc.so.0, .1, ...).
+ * Peers on the wire are not affected: old and new read each other.
+ */
 typedef Dropipc__V1__ChildArgs dropipc_child_args;
 typedef Dropipc__V1__Paths dropipc_paths;
 typedef Dropipc__V1__Config dropipc_config;
@@ -247,6 +253,16 @@ DROPIPC_EXPORT int dropipc_child_send_pty(dropipc_child *child, int master_fd);
  * instead: dropipc_parent_child_error() then has it.
  */
 DROPIPC_EXPORT int dropipc_parent_recv_pty(dropipc_parent *parent, int *master_fd);
+
+/*
+ * Parent, after the pty arrived: waits for the outcome of the child's exec.
+ * The child's end is close-on-exec, so end-of-stream means the exec
+ * succeeded: returns 0. Returns DROPIPC_ECHILD if the child reported a
+ * failure instead (see dropipc_parent_child_error()), DROPIPC_EPROTO for
+ * any other message (its fds closed), DROPIPC_ETIMEDOUT under the end's
+ * timeout. Poll dropipc_parent_fd() for input to call it without blocking.
+ */
+DROPIPC_EXPORT int dropipc_parent_wait_exec(dropipc_parent *parent);
 
 /*
  * Child: reports a setup failure to the parent. err is an errno value (0 for

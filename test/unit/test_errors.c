@@ -669,6 +669,35 @@ START_TEST(echild_text_repaired)
 }
 END_TEST
 
+/* After the pty: end of stream is a successful exec, a report a failed one,
+ * anything else a protocol error whose fds are closed. */
+START_TEST(wait_exec_outcomes)
+{
+	dropipc_parent *p;
+	dropipc_child *c;
+	int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+
+	ck_assert_int_ge(master, 0);
+	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	ck_assert_int_eq(dropipc_child_send_error(c, DROPIPC_STAGE_EXEC, ENOENT, "execvp x: gone"), 0);
+	ck_assert_int_eq(dropipc_parent_wait_exec(p), DROPIPC_ECHILD);
+	ck_assert_str_eq(dropipc_parent_child_error(p)->message, "execvp x: gone");
+	ck_assert_str_eq(dropipc_parent_errmsg(p), "wait exec: child setup failed at exec: execvp x: gone");
+
+	ck_assert_int_eq(dropipc_child_send_pty(c, master), 0);
+	ck_assert_int_eq(dropipc_parent_wait_exec(p), DROPIPC_EPROTO);
+	ck_assert_str_eq(dropipc_parent_errmsg(p),
+			 "wait exec: expected end of stream or an error report, got pty");
+
+	dropipc_child_close(c);
+	ck_assert_int_eq(dropipc_parent_wait_exec(p), 0);
+	ck_assert_str_eq(dropipc_parent_errmsg(p), "");
+	ck_assert_ptr_null(dropipc_parent_child_error(p));
+	dropipc_parent_close(p);
+	close(master);
+}
+END_TEST
+
 START_TEST(echild_long_text)
 {
 	static const struct {
@@ -814,6 +843,7 @@ Suite *suite_errors(void)
 	tcase_add_test(tc, echild_report);
 	tcase_add_test(tc, echild_long_text);
 	tcase_add_test(tc, echild_text_repaired);
+	tcase_add_test(tc, wait_exec_outcomes);
 	tcase_add_test(tc, echild_instead_of_files);
 	tc = unit_tcase(s, "system");
 	tcase_add_test(tc, epipe_without_sigpipe);
