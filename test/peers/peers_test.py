@@ -159,6 +159,9 @@ def child_cases():
     bad_port.config.net.tcp_published_ports[0].guest_port = 70000
     nul = good_args()
     nul.env_id = "a\0b"
+    latin1 = good_args()
+    latin1.env_id = "UTF8MARK"
+    latin1 = latin1.SerializeToString().replace(b"UTF8MARK", b"caf\xe9MARK")
     err = pb.ChildError(stage=2, message="x")
 
     def pipe_fds(n):
@@ -235,6 +238,8 @@ def child_cases():
                      "not in 1..65535"),
         "nul-byte": (lambda s: s.sendall(frame(envelope(child_args=nul))), "DROPIPC_EINVAL",
                      "recv child args: env_id: NUL byte at byte 1 of the string"),
+        "bad-utf8": (lambda s: s.sendall(frame(field(1, latin1))), "DROPIPC_EINVAL",
+                     "recv child args: env_id: invalid UTF-8 at byte 3 of the string"),
     }
 
 

@@ -56,10 +56,55 @@ def stage_name(stage):
 
 
 def _sanitize(text):
-    return "".join("?" if ord(c) < 0x20 or ord(c) == 0x7F else c for c in text)
+    """Control characters become '?', one per UTF-8 byte as in the C library:
+    C0 and DEL one, C1 (U+0080..U+009F, CSI among them) two."""
+    def safe(c):
+        if ord(c) < 0x20 or ord(c) == 0x7F:
+            return "?"
+        return "??" if 0x80 <= ord(c) <= 0x9F else c
+    return "".join(safe(c) for c in text)
 
 
 # ---- the protobuf wire format, for the envelope's body ----------------------
+
+def _bad_utf8(desc, data, path):
+    """Names the first string of a message that parse refused that is not
+    UTF-8, as the C library does, or returns None."""
+    seen = {}
+    i = 0
+    try:
+        while i < len(data):
+            key, i = varint(data, i)
+            num, wt = key >> 3, key & 7
+            if wt == 0:
+                _, i = varint(data, i)
+                continue
+            if wt in (1, 5):
+                i += 8 if wt == 1 else 4
+                continue
+            if wt != 2:
+                return None
+            n, i = varint(data, i)
+            chunk, i = data[i:i + n], i + n
+            f = desc.fields_by_number.get(num)
+            if f is None:
+                continue
+            k = seen[num] = seen.get(num, -1) + 1
+            name = "%s%s%s" % (path + "." if path else "", f.name,
+                               "[%d]" % k if f.label == f.LABEL_REPEATED else "")
+            if f.type == f.TYPE_STRING:
+                try:
+                    chunk.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    return "%s: invalid UTF-8 at byte %d of the string" % (name, e.start)
+            elif f.type == f.TYPE_MESSAGE:
+                bad = _bad_utf8(f.message_type, chunk, name)
+                if bad:
+                    return bad
+    except ValueError:
+        return None
+    return None
+
 
 def varint(data, i):
     """The varint at data[i]: (value, index after it)."""
@@ -436,6 +481,9 @@ class _Conn:
         try:
             msg.ParseFromString(data)
         except DecodeError:
+            bad = _bad_utf8(cls.DESCRIPTOR, data, "")
+            if bad:
+                self.fail("DROPIPC_EINVAL", bad)
             self.fail("DROPIPC_EPROTO", "%s does not unpack" % cls.DESCRIPTOR.name)
         return msg
 

@@ -12,8 +12,10 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	pb "dropipc/v1"
 
@@ -341,14 +343,21 @@ func envelopeBody(b []byte) (protoreflect.FieldDescriptor, []byte, *Error) {
 	return body, data, nil
 }
 
+// sanitize replaces control characters with '?', one per UTF-8 byte as the
+// C library does: C0 and DEL one, C1 (U+0080..U+009F, CSI among them) two.
 func sanitize(s string) string {
-	r := []rune(s)
-	for i, c := range r {
-		if c < 0x20 || c == 0x7f {
-			r[i] = '?'
+	var b strings.Builder
+	for _, c := range s {
+		switch {
+		case c < 0x20 || c == 0x7f:
+			b.WriteString("?")
+		case c >= 0x80 && c <= 0x9f:
+			b.WriteString("??")
+		default:
+			b.WriteRune(c)
 		}
 	}
-	return string(r)
+	return b.String()
 }
 
 var stageNames = map[pb.ChildError_Stage]string{
@@ -403,9 +412,66 @@ func (c *conn) recvMessage(want protoreflect.Name, msg proto.Message) (fds []int
 
 func (c *conn) unpack(msg proto.Message, data []byte) error {
 	if err := proto.Unmarshal(data, msg); err != nil {
-		return c.fail("DROPIPC_EPROTO", "%s does not unpack", msg.ProtoReflect().Descriptor().Name())
+		md := msg.ProtoReflect().Descriptor()
+		if bad := badUTF8(md, data, ""); bad != "" {
+			return c.fail("DROPIPC_EINVAL", "%s", bad)
+		}
+		return c.fail("DROPIPC_EPROTO", "%s does not unpack", md.Name())
 	}
 	return nil
+}
+
+// badUTF8 names the first string of a message that Unmarshal refused that
+// is not UTF-8, as the C library does, or returns "".
+func badUTF8(md protoreflect.MessageDescriptor, b []byte, path string) string {
+	seen := map[protowire.Number]int{}
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return ""
+		}
+		b = b[n:]
+		if typ != protowire.BytesType {
+			if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
+				return ""
+			}
+			b = b[n:]
+			continue
+		}
+		v, n := protowire.ConsumeBytes(b)
+		if n < 0 {
+			return ""
+		}
+		b = b[n:]
+		fd := md.Fields().ByNumber(num)
+		if fd == nil {
+			continue
+		}
+		k := seen[num]
+		seen[num] = k + 1
+		name := string(fd.Name())
+		if path != "" {
+			name = path + "." + name
+		}
+		if fd.Cardinality() == protoreflect.Repeated {
+			name = fmt.Sprintf("%s[%d]", name, k)
+		}
+		switch fd.Kind() {
+		case protoreflect.StringKind:
+			for i := 0; i < len(v); {
+				r, size := utf8.DecodeRune(v[i:])
+				if r == utf8.RuneError && size == 1 {
+					return fmt.Sprintf("%s: invalid UTF-8 at byte %d of the string", name, i)
+				}
+				i += size
+			}
+		case protoreflect.MessageKind:
+			if s := badUTF8(fd.Message(), v, name); s != "" {
+				return s
+			}
+		}
+	}
+	return ""
 }
 
 func (c *conn) claim(fds []int, idx uint32, what string) (int, error) {
