@@ -54,7 +54,7 @@ static void dump_value(FILE *f, const ProtobufCFieldDescriptor *fd, const void *
 {
 	if (fd->type == PROTOBUF_C_TYPE_MESSAGE) {
 		const ProtobufCMessage *sub = *(const ProtobufCMessage *const *)p;
-		char prefix[512];
+		char prefix[520]; /* a path of up to 511 bytes, and "." */
 
 		if (!sub)
 			return;
