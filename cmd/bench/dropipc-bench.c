@@ -2,7 +2,7 @@
  * dropipc-bench: the handshake's cost against what a bare socket pair can
  * do (the floor) and against Drop's gob exchange, measured in one run.
  *
- *   dropipc-bench [--quick] [--gob PROGRAM | --no-gob] [--data FILE]
+ *   dropipc-bench [--quick] [--gob PROGRAM | --no-gob] [--data FILE] [--no-pin]
  *
  * The parent and its child are two processes: the child is this program
  * re-executed (--child) with its end of the socket pair as fd 3. Over that
@@ -20,6 +20,10 @@
  * The child also counts the allocations of one receive and the bytes held
  * at the peak (alloccount.c).
  *
+ * Every process of the run is pinned to one CPU (the first this process may
+ * use) unless --no-pin: a round trip then costs its context switches and
+ * its work, not the wake-up latency of an idle core, which on a virtual
+ * machine swings between a few and a hundred microseconds from run to run.
  * The table goes to stdout; --data writes the size series for gnuplot
  * (cmd/bench/bench.gp). Times are printed, never asserted.
  */
@@ -27,6 +31,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -881,9 +886,27 @@ static const char *default_gob(void)
 	return access(path, X_OK) == 0 ? path : NULL;
 }
 
+/* Pins this process to the first CPU it may run on; returns it, or -1. */
+static int pin_to_one_cpu(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set) < 0)
+		return -1;
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		if (!CPU_ISSET(cpu, &set))
+			continue;
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		return sched_setaffinity(0, sizeof(set), &set) == 0 ? cpu : -1;
+	}
+	return -1;
+}
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: %s [--quick] [--gob PROGRAM | --no-gob] [--data FILE]\n", prog);
+	fprintf(stderr, "usage: %s [--quick] [--gob PROGRAM | --no-gob] [--data FILE] [--no-pin]\n",
+		prog);
 	exit(2);
 }
 
@@ -891,7 +914,8 @@ int main(int argc, char **argv)
 {
 	struct run x = { 0 };
 	const char *data = NULL;
-	bool no_gob = false;
+	bool no_gob = false, no_pin = false;
+	int cpu = -1;
 
 	if (argc == 2 && strcmp(argv[1], "--child") == 0)
 		return child_main();
@@ -907,6 +931,8 @@ int main(int argc, char **argv)
 			x.gob_path = argv[++i];
 		else if (strcmp(argv[i], "--data") == 0 && i + 1 < argc)
 			data = argv[++i];
+		else if (strcmp(argv[i], "--no-pin") == 0)
+			no_pin = true;
 		else
 			usage();
 	}
@@ -918,6 +944,9 @@ int main(int argc, char **argv)
 	x.max_rounds = x.quick ? 5 : 100;
 	x.budget = x.quick ? 1 << 20 : 16 << 20;
 	x.cold_samples = x.quick ? 3 : 30;
+	/* Children, the gob program and its child inherit the mask. */
+	if (!no_pin)
+		cpu = pin_to_one_cpu();
 	signal(SIGPIPE, SIG_IGN);
 	/* A watchdog: the children see end-of-stream when this process dies. */
 	alarm(x.quick ? 120 : 1800);
@@ -927,8 +956,9 @@ int main(int argc, char **argv)
 	x.gob.path = x.gob_path;
 	if (x.gob_path)
 		gob_start(&x.gob);
-	printf("dropipc-bench: %s run, %s\n", x.quick ? "quick" : "full",
-	       x.gob_path ? x.gob_path : "gob not measured");
+	printf("dropipc-bench: %s run, %s, %s\n", x.quick ? "quick" : "full",
+	       x.gob_path ? x.gob_path : "gob not measured",
+	       cpu >= 0 ? "all processes on one CPU" : "processes not pinned");
 	fflush(stdout);
 	measure_warm(&x);
 	measure_allocs(&x);
