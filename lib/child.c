@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -86,6 +87,19 @@ void dropipc_child_args_free(dropipc_child_args *args)
 	dropipc__message_free(args);
 }
 
+/* protobuf-c counts repeated fields; execvp wants a NULL at the end. */
+static int terminate_exec_args(dropipc_child_args *args)
+{
+	char **argv = dropipc__message_alloc(args, (args->n_exec_args + 1) * sizeof(char *));
+
+	if (!argv)
+		return -ENOMEM;
+	memcpy(argv, args->exec_args, args->n_exec_args * sizeof(char *));
+	argv[args->n_exec_args] = NULL;
+	args->exec_args = argv;
+	return 0;
+}
+
 int dropipc_child_recv_child_args(dropipc_child *child, dropipc_child_args **args)
 {
 	struct dropipc__conn *c = child->conn;
@@ -107,6 +121,11 @@ int dropipc_child_recv_child_args(dropipc_child *child, dropipc_child_args **arg
 		r = dropipc_child_args_validate((dropipc_child_args *)m, err, sizeof(err));
 		if (r < 0)
 			dropipc__conn_fail(c, r, "%s", err);
+	}
+	if (r == 0) {
+		r = terminate_exec_args((dropipc_child_args *)m);
+		if (r < 0)
+			dropipc__conn_fail(c, r, "no memory for exec_args");
 	}
 	if (r < 0) {
 		dropipc__message_free(m);

@@ -121,6 +121,9 @@ int dropipc__recv_message(struct dropipc__conn *c, uint32_t want,
 
 void dropipc__message_free(void *msg);
 
+/* size more bytes in the arena of msg, a received message, freed with it. */
+void *dropipc__message_alloc(void *msg, size_t size);
+
 /* Takes fd index idx of frame f for field `what`: checks it is in range and
  * not taken yet, and moves it out of the frame. */
 int dropipc__claim_fd(struct dropipc__conn *c, struct dropipc__frame *f, uint32_t idx,

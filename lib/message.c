@@ -150,6 +150,15 @@ static void arena_free(struct arena *a)
 	free(a);
 }
 
+void *dropipc__message_alloc(void *msg, size_t size)
+{
+	struct arena *a = (struct arena *)((unsigned char *)msg - offsetof(struct arena, data));
+
+	/* The decode is over: its limit has done its work. */
+	a->limit = SIZE_MAX;
+	return arena_alloc(a, size);
+}
+
 void dropipc__message_free(void *msg)
 {
 	if (msg)
@@ -206,6 +215,13 @@ static int unpack(struct dropipc__conn *c, const ProtobufCMessageDescriptor *des
 	if (!a)
 		return dropipc__conn_fail(c, -ENOMEM, "no memory to decode %zu bytes", body->len);
 	*msg = protobuf_c_message_unpack(desc, &a->allocator, body->len, body->data);
+	if (*msg && (void *)*msg != (void *)a->data) {
+		/* dropipc__message_free() finds the arena from the message. */
+		*msg = NULL;
+		arena_free(a);
+		return dropipc__conn_fail(c, -ENOTRECOVERABLE,
+					  "protobuf-c did not allocate the %s first", desc->short_name);
+	}
 	if (!*msg) {
 		r = a->over_limit ? dropipc__conn_fail(c, DROPIPC_ETOOBIG,
 						      "decoded %s would take more than %zu bytes",

@@ -227,7 +227,8 @@ DROPIPC_EXPORT int dropipc_parent_send_child_args(dropipc_parent *parent,
 /*
  * Child: waits for the parent's arguments and validates them. On success
  * *args is the caller's, to free with dropipc_child_args_free(); on failure
- * *args is NULL.
+ * *args is NULL. args->exec_args has a NULL after its n_exec_args strings,
+ * so it can go to execvp() as it is.
  */
 DROPIPC_EXPORT int dropipc_child_recv_child_args(dropipc_child *child,
 						 dropipc_child_args **args);

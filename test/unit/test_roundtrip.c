@@ -18,6 +18,8 @@ static void roundtrip_in_process(const dropipc_child_args *args)
 	ck_assert_int_eq(dropipc_child_recv_child_args(c, &got), 0);
 	ck_assert_str_eq(dropipc_child_errmsg(c), "");
 	test_assert_args_equal(args, got);
+	/* Ready for execvp: a NULL after the last argument. */
+	ck_assert_ptr_null(got->exec_args[got->n_exec_args]);
 	dropipc_child_args_free(got);
 	dropipc_child_close(c);
 	dropipc_parent_close(p);
