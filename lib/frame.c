@@ -465,6 +465,13 @@ static int recv_exact(struct dropipc__conn *c, uint8_t *buf, size_t len, size_t 
 		int r;
 
 		n = recvmsg(c->fd, &msg, in_kernel ? flags & ~MSG_DONTWAIT : flags);
+		/* A peer that closed with our data unread is a peer that closed
+		 * (and a failed recvmsg filled in no control data). */
+		if (n < 0 && errno == ECONNRESET) {
+			n = 0;
+			msg.msg_controllen = 0;
+			msg.msg_flags = 0;
+		}
 		if (n < 0) {
 			/* After a signal or SO_RCVTIMEO, the deadline decides. */
 			in_kernel = false;

@@ -310,7 +310,7 @@ static int report(const struct demo *d, int r)
 	else if (r == DROPIPC_EOF)
 		say("the child closed the channel without sending the pty (it exited, or closed fd %d)",
 		    DROPIPC_CHILD_FD);
-	else if (r == -EPIPE || r == -ECONNRESET)
+	else if (r == -EPIPE)
 		say("%s (the child closed the channel without reading it all)",
 		    dropipc_parent_errmsg(d->parent));
 	else

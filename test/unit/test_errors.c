@@ -698,6 +698,23 @@ START_TEST(wait_exec_outcomes)
 }
 END_TEST
 
+/* A peer that closes without reading what was sent to it: the kernel says
+ * ECONNRESET, the library says end of stream, as for any peer that closed. */
+START_TEST(eof_with_data_unread)
+{
+	dropipc_parent *p;
+	dropipc_child *c;
+	int fd;
+
+	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	ck_assert_int_eq(dropipc_parent_send_child_args(p, test_example_args()), 0);
+	dropipc_child_close(c);
+	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_EOF);
+	ck_assert_str_eq(dropipc_parent_errmsg(p), "recv pty: peer closed the connection");
+	dropipc_parent_close(p);
+}
+END_TEST
+
 START_TEST(echild_long_text)
 {
 	static const struct {
@@ -844,6 +861,7 @@ Suite *suite_errors(void)
 	tcase_add_test(tc, echild_long_text);
 	tcase_add_test(tc, echild_text_repaired);
 	tcase_add_test(tc, wait_exec_outcomes);
+	tcase_add_test(tc, eof_with_data_unread);
 	tcase_add_test(tc, echild_instead_of_files);
 	tc = unit_tcase(s, "system");
 	tcase_add_test(tc, epipe_without_sigpipe);

@@ -398,6 +398,9 @@ class _Conn:
                                                       socket.MSG_CMSG_CLOEXEC)
             except socket.timeout:
                 self._timed_out(pos)
+            except ConnectionResetError:
+                # The peer closed with our data unread: it closed.
+                data, got, flags = b"", [], 0
             except OSError as e:
                 self._io_fail(e, pos, "waiting for a frame: %s",
                               "%%s after %d bytes of the frame" % pos)

@@ -225,7 +225,8 @@ func (c *conn) recvExact(buf []byte, at int, fds *[]int) error {
 			return c.failBroken("DROPIPC_EPROTO",
 				"%d fds arrived at byte %d of the frame, not with its first byte", arrived, pos)
 		}
-		if errors.Is(err, io.EOF) || (err == nil && n == 0) {
+		// A peer that closed with our data unread closed all the same.
+		if errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || (err == nil && n == 0) {
 			if pos == 0 {
 				return c.fail("DROPIPC_EOF", "peer closed the connection")
 			}
