@@ -15,7 +15,7 @@ const char *dropipc_strerror(int err)
 	case 0:
 		return "success";
 	}
-	if (err < 0 && err > -4096)
+	if (DROPIPC_IS_ERRNO(err))
 		return strerror(-err);
 	return "unknown error";
 }
@@ -55,7 +55,7 @@ const char *dropipc_err_name(int err)
 	case 0:
 		return "OK";
 	}
-	if (err < 0 && err > -4096) {
+	if (DROPIPC_IS_ERRNO(err)) {
 		name = errno_name(-err);
 		if (name)
 			return name;

@@ -2,7 +2,8 @@
  * Declarations shared between the library's layers, bottom-up:
  *   frame.c    the connection: frames and fds over the socket
  *   wire.c     the protobuf wire format: envelope unwrap, string checks
- *   message.c  messages: pack, unpack into an arena, validate, claim fds
+ *   message.c  messages: pack, unpack into an arena, claim fds
+ *   validate.c ChildArgs validation
  *   parent.c, child.c  the two public ends
  *   error.c    error codes and names
  * Nothing here is exported: the library is built with hidden visibility.

@@ -121,7 +121,7 @@ int main(int argc, char **argv)
 	r = dropipc_child_recv_child_args(ch, &args);
 	if (r < 0) {
 		fprintf(stderr, "%s: %s\n", PROG, dropipc_child_errmsg(ch));
-		dropipc_child_send_error(ch, DROPIPC_STAGE_ARGS, r > -4000 ? -r : 0, "%s",
+		dropipc_child_send_error(ch, DROPIPC_STAGE_ARGS, DROPIPC_IS_ERRNO(r) ? -r : 0, "%s",
 					 dropipc_child_errmsg(ch));
 		goto out;
 	}
