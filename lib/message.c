@@ -390,8 +390,12 @@ int dropipc__recv_files(struct dropipc__conn *c, dropipc_file **files, size_t *n
 		out[i].name = p;
 		p = stpcpy(p, msg->files[i]->name) + 1;
 	}
-	for (i = 0; i < msg->n_files && r == 0; i++)
-		r = dropipc__claim_fd(c, &f, msg->files[i]->fd, out[i].name, &out[i].fd);
+	for (i = 0; i < msg->n_files && r == 0; i++) {
+		char what[32]; /* not the name: that is the peer's text */
+
+		snprintf(what, sizeof(what), "files[%zu].fd", i);
+		r = dropipc__claim_fd(c, &f, msg->files[i]->fd, what, &out[i].fd);
+	}
 	if (r == 0)
 		r = dropipc__frame_finish(c, &f);
 	if (r == 0) {

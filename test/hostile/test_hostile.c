@@ -269,8 +269,8 @@ ATTACK(fds_ctrunc, RECV_PTY, DROPIPC_EPROTO,
        "control data truncated after 16 fds: the peer sent more than 16",
        DROPIPC_ECLOSED)
 ATTACK(fd_index_out_of_range, RECV_FILES, DROPIPC_EPROTO,
-       "f1: fd index 5 out of range (the frame has 2 fds)", DROPIPC_ETIMEDOUT)
-ATTACK(fd_index_twice, RECV_FILES, DROPIPC_EPROTO, "f1: fd index 0 claimed twice",
+       "files[1].fd: fd index 5 out of range (the frame has 2 fds)", DROPIPC_ETIMEDOUT)
+ATTACK(fd_index_twice, RECV_FILES, DROPIPC_EPROTO, "files[1].fd: fd index 0 claimed twice",
        DROPIPC_ETIMEDOUT)
 ATTACK(pty_index_out_of_range, RECV_PTY, DROPIPC_EPROTO,
        "master_fd: fd index 1 out of range (the frame has 1 fds)", DROPIPC_ETIMEDOUT)

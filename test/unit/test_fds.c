@@ -402,7 +402,7 @@ START_TEST(more_fds_than_the_message_claims)
 	expect_refused(p, c, NULL, buf, len, 2, 1, DROPIPC_EPROTO, "1 files named for 2 fds");
 	free(buf);
 	buf = unit_pack_files(names, idx, 2, &len);
-	expect_refused(p, c, NULL, buf, len, 2, 1, DROPIPC_EPROTO, "b: fd index 0 claimed twice");
+	expect_refused(p, c, NULL, buf, len, 2, 1, DROPIPC_EPROTO, "files[1].fd: fd index 0 claimed twice");
 	free(buf);
 	buf = unit_pack_pty(1, &len);
 	expect_refused(p, c, NULL, buf, len, 1, 0, DROPIPC_EPROTO,
