@@ -19,6 +19,7 @@
 #include <dropipc/dropipc.h>
 
 #include "dump.h"
+#include "fds.h"
 
 #define PROG "dropipc-demo-child"
 
@@ -38,6 +39,13 @@ static void summary(const dropipc_child_args *a)
 		net->n_tcp_host_ports, net->n_udp_host_ports, a->exec_args[0], a->n_exec_args);
 }
 
+/* Reports a failure of the pty stage, err an errno value; -1. */
+static int pty_failed(dropipc_child *ch, int err, const char *what)
+{
+	dropipc_child_send_error(ch, DROPIPC_STAGE_PTY, err, "%s: %s", what, strerror(err));
+	return -1;
+}
+
 /* Opens a pty pair, both ends close-on-exec. */
 static int open_pty(dropipc_child *ch, int *master, int *slave)
 {
@@ -46,22 +54,19 @@ static int open_pty(dropipc_child *ch, int *master, int *slave)
 
 	*master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (*master < 0)
-		return dropipc_child_send_error(ch, DROPIPC_STAGE_PTY, errno, "posix_openpt: %s",
-						strerror(errno)),
-		       -1;
-	if (grantpt(*master) < 0 || unlockpt(*master) < 0 ||
-	    (r = ptsname_r(*master, name, sizeof(name))) != 0) {
-		dropipc_child_send_error(ch, DROPIPC_STAGE_PTY, errno, "grantpt/unlockpt/ptsname: %s",
-					 strerror(errno));
-		close(*master);
-		return -1;
+		return pty_failed(ch, errno, "posix_openpt");
+	if (grantpt(*master) < 0 || unlockpt(*master) < 0)
+		r = errno;
+	else
+		r = ptsname_r(*master, name, sizeof(name));
+	if (r == 0) {
+		*slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (*slave < 0)
+			r = errno;
 	}
-	*slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (*slave < 0) {
-		dropipc_child_send_error(ch, DROPIPC_STAGE_PTY, errno, "open %s: %s", name,
-					 strerror(errno));
+	if (r != 0) {
 		close(*master);
-		return -1;
+		return pty_failed(ch, r, "grantpt/unlockpt/ptsname/open slave");
 	}
 	if (verbose)
 		fprintf(stderr, "%s: created pty %s\n", PROG, name);
@@ -69,30 +74,21 @@ static int open_pty(dropipc_child *ch, int *master, int *slave)
 }
 
 /* Makes the pty slave our controlling terminal and stdin, stdout, stderr,
- * and closes everything else but the channel. */
+ * and closes everything else but the channel (fd 3, which exec closes). */
 static int take_terminal(dropipc_child *ch, int slave)
 {
-	int sock = dropipc_child_fd(ch);
+	long max_fd = sysconf(_SC_OPEN_MAX);
 
 	if (setsid() < 0)
-		return dropipc_child_send_error(ch, DROPIPC_STAGE_PTY, errno, "setsid: %s",
-						strerror(errno)),
-		       -1;
+		return pty_failed(ch, errno, "setsid");
 	if (ioctl(slave, TIOCSCTTY, 0) < 0)
-		return dropipc_child_send_error(ch, DROPIPC_STAGE_PTY, errno, "TIOCSCTTY: %s",
-						strerror(errno)),
-		       -1;
+		return pty_failed(ch, errno, "TIOCSCTTY");
 	for (int fd = 0; fd < 3; fd++)
 		if (dup2(slave, fd) < 0)
-			return dropipc_child_send_error(ch, DROPIPC_STAGE_PTY, errno, "dup2 pty to %d: %s",
-							fd, strerror(errno)),
-			       -1;
+			return pty_failed(ch, errno, "dup2 pty to 0, 1, 2");
 	if (slave > 2)
 		close(slave);
-	/* The channel stays until exec, which closes it (close-on-exec). */
-	if (sock > 3)
-		close_range(3, (unsigned)sock - 1, 0);
-	close_range((unsigned)sock + 1, ~0U, 0);
+	close_from(dropipc_child_fd(ch) + 1, max_fd < 0 || max_fd > 65536 ? 65536 : (int)max_fd);
 	return 0;
 }
 
@@ -132,12 +128,7 @@ int main(int argc, char **argv)
 					 strerror(-r));
 		goto out;
 	}
-	cmd = calloc(args->n_exec_args + 1, sizeof(*cmd));
-	if (!cmd) {
-		dropipc_child_send_error(ch, DROPIPC_STAGE_EXEC, ENOMEM, "no memory for exec_args");
-		goto out;
-	}
-	memcpy(cmd, args->exec_args, args->n_exec_args * sizeof(*cmd));
+	cmd = args->exec_args; /* NULL-terminated by the library */
 	if (open_pty(ch, &master, &slave) < 0)
 		goto out;
 	/* Said before the handoff: after it the parent's terminal is raw. */
@@ -162,7 +153,6 @@ out:
 		close(master);
 	if (slave >= 0)
 		close(slave);
-	free(cmd);
 	dropipc_child_args_free(args);
 	dropipc_child_close(ch);
 	return ret;

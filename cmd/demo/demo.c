@@ -29,6 +29,7 @@
 
 #include "defaults.h"
 #include "dump.h"
+#include "fds.h"
 
 #define PROG "dropipc-demo"
 #define CHILD_PROG "dropipc-demo-child"
@@ -54,7 +55,9 @@ struct demo {
 	int status;
 	int sigfd;
 	int master;
+	int child_out; /* the child's stdout and stderr, before its exec */
 	bool raw;
+	bool stop; /* a deadly signal came: the next one is SIGKILL */
 	struct termios saved;
 };
 
@@ -69,13 +72,15 @@ __attribute__((format(printf, 1, 0))) static void vsay(const char *fmt, va_list 
 	fprintf(stderr, "%s: %s%s", PROG, line, g && g->raw ? "\r\n" : "\n");
 }
 
-__attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
+/* A line on stderr; -1, for the caller to return. */
+__attribute__((format(printf, 1, 2))) static int say(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsay(fmt, ap);
 	va_end(ap);
+	return -1;
 }
 
 __attribute__((format(printf, 2, 3))) static void step(const struct demo *d, const char *fmt,
@@ -102,6 +107,19 @@ static void usage(FILE *f)
 		PROG, CHILD_PROG, EXIT_HANDSHAKE, EXIT_USAGE);
 }
 
+/* A complaint about the command line; -1. */
+__attribute__((format(printf, 1, 2))) static int bad_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", PROG);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return -1;
+}
+
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	static char *shell[2];
@@ -121,25 +139,25 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			long ms;
 
 			if (++i == argc)
-				return fprintf(stderr, "%s: --timeout needs a value\n", PROG), -1;
+				return bad_usage("--timeout needs a value");
 			errno = 0;
 			ms = strtol(argv[i], &end, 10);
 			if (errno || end == argv[i] || *end || ms < 1 || ms > INT_MAX)
-				return fprintf(stderr, "%s: --timeout %s: not a number of milliseconds\n",
-					       PROG, argv[i]),
-				       -1;
+				return bad_usage("--timeout %s: not a number of milliseconds", argv[i]);
 			o->timeout_ms = (int)ms;
 		} else if (!strcmp(a, "--child")) {
 			o->child_argv = &argv[i + 1];
-			while (i + 1 < argc && strcmp(argv[i + 1], "--"))
-				i++, o->child_argc++;
+			while (i + 1 < argc && strcmp(argv[i + 1], "--")) {
+				i++;
+				o->child_argc++;
+			}
 			if (o->child_argc == 0)
-				return fprintf(stderr, "%s: --child needs a program\n", PROG), -1;
+				return bad_usage("--child needs a program");
 		} else if (!strcmp(a, "--")) {
 			i++;
 			break;
 		} else {
-			return fprintf(stderr, "%s: unknown option %s\n", PROG, a), -1;
+			return bad_usage("unknown option %s", a);
 		}
 	}
 	o->cmd = &argv[i];
@@ -154,28 +172,31 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-/* The program to run as the child, as a path: found next to /proc/self/exe,
- * or in PATH. */
-static int find_program(const char *name, char *out, size_t len)
+/* The C child, next to this program (/proc/self/exe), as a path. */
+static int find_sibling(char *out, size_t len)
+{
+	char self[PATH_MAX], *slash;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n < 0)
+		return say("readlink /proc/self/exe: %s", strerror(errno));
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	if (slash)
+		*slash = '\0';
+	if ((size_t)snprintf(out, len, "%s/%s", slash ? self : ".", CHILD_PROG) >= len)
+		return say("%s/%s: path too long", self, CHILD_PROG);
+	if (access(out, X_OK) < 0)
+		return say("%s: %s", out, strerror(errno));
+	return 0;
+}
+
+/* name as a path: as it is if it has a slash, else looked up in PATH. */
+static int find_in_path(const char *name, char *out, size_t len)
 {
 	const char *path = getenv("PATH");
-	char self[PATH_MAX], *slash;
 	size_t n;
-	ssize_t len_self;
 
-	if (!name) {
-		len_self = readlink("/proc/self/exe", self, sizeof(self) - 1);
-		if (len_self < 0)
-			return say("readlink /proc/self/exe: %s", strerror(errno)), -1;
-		self[len_self] = '\0';
-		slash = strrchr(self, '/');
-		*slash = '\0';
-		if ((size_t)snprintf(out, len, "%s/%s", self, CHILD_PROG) >= len)
-			return say("%s/%s: path too long", self, CHILD_PROG), -1;
-		if (access(out, X_OK) < 0)
-			return say("%s: %s", out, strerror(errno)), -1;
-		return 0;
-	}
 	if (strchr(name, '/')) {
 		snprintf(out, len, "%s", name);
 		return 0;
@@ -187,53 +208,95 @@ static int find_program(const char *name, char *out, size_t len)
 
 		n = strcspn(p, ":");
 		w = n ? snprintf(out, len, "%.*s/%s", (int)n, p, name)
-			  : snprintf(out, len, "%s", name);
-
+		      : snprintf(out, len, "%s", name);
 		if (w >= 0 && (size_t)w < len && access(out, X_OK) == 0)
 			return 0;
 		if (!p[n])
 			break;
 	}
-	say("--child %s: not found in PATH", name);
-	return -1;
+	return say("--child %s: not found in PATH", name);
 }
 
-/* Closes every fd from lo up; close_range needs Linux 5.9. */
-static void close_from(int lo, int max_fd)
+static int write_all(int fd, const char *buf, size_t n)
 {
-	if (close_range((unsigned)lo, ~0U, 0) == 0)
-		return;
-	for (int fd = lo; fd < max_fd; fd++)
-		close(fd);
+	while (n > 0) {
+		ssize_t w = write(fd, buf, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		buf += w;
+		n -= (size_t)w;
+	}
+	return 0;
 }
 
 /*
  * Starts the child with child_fd as its fd 3 and nothing else of ours. It
  * dies with us: PR_SET_PDEATHSIG, then a check that we did not die before
- * it was set (the child would have been reparented already).
+ * it was set (the child would have been reparented already). It is not
+ * trusted with the user's terminal: no controlling terminal (so no
+ * TIOCSTI, no /dev/tty), stdin from /dev/null, stdout and stderr into
+ * out_fd, a pipe whose text we show with control characters replaced.
  */
-static int start_child(struct demo *d, char **argv, int child_fd, const sigset_t *oldmask)
+static int start_child(struct demo *d, char **argv, int child_fd, int out_fd,
+		       const sigset_t *oldmask)
 {
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	long max_fd = sysconf(_SC_OPEN_MAX);
 	pid_t self = getpid();
+	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
+	if (null < 0)
+		return say("/dev/null: %s", strerror(errno));
 	if (max_fd < 0 || max_fd > 65536)
 		max_fd = 65536;
 	d->pid = fork();
-	if (d->pid < 0)
-		return say("fork: %s", strerror(errno)), -1;
-	if (d->pid > 0)
-		return 0;
+	if (d->pid != 0) {
+		close(null);
+		return d->pid < 0 ? say("fork: %s", strerror(errno)) : 0;
+	}
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != self)
 		_exit(EXIT_HANDSHAKE);
 	sigaction(SIGPIPE, &dfl, NULL);
 	sigprocmask(SIG_SETMASK, oldmask, NULL);
-	if (dropipc_child_fd_inherit(child_fd) < 0)
+	if (drop_controlling_terminal() < 0 || dup2(null, STDIN_FILENO) < 0 ||
+	    dup2(out_fd, STDOUT_FILENO) < 0 || dup2(out_fd, STDERR_FILENO) < 0 ||
+	    dropipc_child_fd_inherit(child_fd) < 0)
 		_exit(EXIT_HANDSHAKE);
 	close_from(DROPIPC_CHILD_FD + 1, (int)max_fd);
 	execv(argv[0], argv);
 	_exit(127);
+}
+
+/*
+ * Shows what the child wrote on its stdout or stderr, on ours: control
+ * characters but newline and tab become '?', so that the child cannot
+ * drive the user's terminal. Closes the pipe at its end.
+ */
+static void show_child_output(struct demo *d)
+{
+	char buf[4096], line[2 * sizeof(buf)];
+	ssize_t n = read(d->child_out, buf, sizeof(buf));
+	size_t len = 0;
+
+	if (n <= 0) {
+		if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+			close(d->child_out);
+			d->child_out = -1;
+		}
+		return;
+	}
+	for (ssize_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)buf[i];
+
+		if (c == '\n' && d->raw)
+			line[len++] = '\r';
+		line[len++] = (c < 0x20 && c != '\n' && c != '\t') || c == 0x7f ? '?' : (char)c;
+	}
+	if (write_all(STDERR_FILENO, line, len) < 0)
+		step(d, "stderr: %s", strerror(errno));
 }
 
 static const char *status_text(int status, char *buf, size_t len)
@@ -285,8 +348,13 @@ static void handle_signals(struct demo *d)
 		default:
 			step(d, "forwarding signal %u (%s) to the child", si.ssi_signo,
 			     strsignal((int)si.ssi_signo));
-			if (!d->reaped)
-				kill(d->pid, (int)si.ssi_signo);
+			/* The child may ignore it, or be stopped: a second one is
+			 * SIGKILL, and SIGCONT lets a stopped child see either. */
+			if (!d->reaped) {
+				kill(d->pid, d->stop ? SIGKILL : (int)si.ssi_signo);
+				kill(d->pid, SIGCONT);
+			}
+			d->stop = true;
 			break;
 		}
 	}
@@ -325,9 +393,10 @@ static int report(const struct demo *d, int r)
 static int wait_pty(struct demo *d)
 {
 	long long deadline = now_ms() + d->o.timeout_ms;
-	struct pollfd p[2] = {
+	struct pollfd p[3] = {
 		{ .fd = dropipc_parent_fd(d->parent), .events = POLLIN },
 		{ .fd = d->sigfd, .events = POLLIN },
+		{ .fd = d->child_out, .events = POLLIN },
 	};
 	int r;
 
@@ -336,11 +405,13 @@ static int wait_pty(struct demo *d)
 		long long left = deadline - now_ms();
 
 		if (left <= 0)
-			return say("timed out after %d ms waiting for the child's pty", d->o.timeout_ms),
-			       -1;
-		r = poll(p, 2, (int)left);
+			return say("timed out after %d ms waiting for the child's pty", d->o.timeout_ms);
+		p[2].fd = d->child_out;
+		r = poll(p, 3, (int)left);
 		if (r < 0 && errno != EINTR)
-			return say("poll: %s", strerror(errno)), -1;
+			return say("poll: %s", strerror(errno));
+		if (r > 0 && p[2].revents)
+			show_child_output(d);
 		if (r > 0 && p[1].revents)
 			handle_signals(d);
 		if (r > 0 && p[0].revents)
@@ -392,65 +463,68 @@ static void restore_mode(struct demo *d)
 	d->raw = false;
 }
 
-static int write_all(int fd, const char *buf, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, buf, n);
 
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		buf += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* Input has ended: tell the command, as a terminal would, with VEOF. */
-static void send_eof(const struct demo *d)
+/* Input has ended: tell the command, as a terminal would, with VEOF; after
+ * a partial line the first one only ends the line, so two are sent. */
+static void send_eof(const struct demo *d, bool partial_line)
 {
 	struct termios t;
+	char eof[2];
 
-	if (tcgetattr(d->master, &t) == 0 && (t.c_lflag & ICANON) &&
-	    write(d->master, &t.c_cc[VEOF], 1) < 0)
+	if (tcgetattr(d->master, &t) < 0 || !(t.c_lflag & ICANON))
+		return;
+	eof[0] = eof[1] = (char)t.c_cc[VEOF];
+	if (write(d->master, eof, partial_line ? 2 : 1) < 0)
 		step(d, "write EOF to the pty: %s", strerror(errno));
 }
 
 /*
  * Relays stdin to the pty and the pty to stdout until the pty has no
  * slave left (EIO) and the child is reaped, and reads the channel's last
- * frame meanwhile. Returns -1 if the child reported a failure after the pty.
+ * frame meanwhile. Once the child is reaped, what the pty still holds is
+ * drained and the relay ends, even if a slave is still open somewhere (a
+ * background job, or a hostile child's): the user is not held hostage.
+ * Returns -1 if the child reported a failure after the pty.
  */
 static int relay(struct demo *d)
 {
-	enum { IN, PTY, CHAN, SIG };
-	struct pollfd p[4] = {
+	enum { IN, PTY, CHAN, SIG, OUT, NFDS };
+	struct pollfd p[NFDS] = {
 		[IN] = { .fd = STDIN_FILENO, .events = POLLIN },
 		[PTY] = { .fd = d->master, .events = POLLIN },
 		[CHAN] = { .fd = dropipc_parent_fd(d->parent), .events = POLLIN },
 		[SIG] = { .fd = d->sigfd, .events = POLLIN },
+		[OUT] = { .fd = d->child_out, .events = POLLIN },
 	};
 	char in[4096], out[16384];
 	size_t in_len = 0, in_off = 0;
-	bool out_ok = true, chan_done = false;
-	int ret = 0;
+	bool out_ok = true, chan_done = false, in_open = true, partial_line = false;
+	int ret = 0, drained = 0;
 
 	fcntl(d->master, F_SETFL, fcntl(d->master, F_GETFL) | O_NONBLOCK);
 	raw_mode(d);
 	copy_winsize(d);
 	step(d, "relaying the terminal (stdin %s a terminal)", d->raw ? "is" : "is not");
 	while (p[PTY].fd >= 0 || !d->reaped) {
-		/* Read stdin only when what it gave us has reached the pty. */
-		p[IN].events = in_len ? 0 : POLLIN;
+		int n_ready;
+
+		/* Read stdin only when what it gave us has reached the pty (a
+		 * negative fd, not just no events: poll reports POLLHUP anyway). */
+		p[IN].fd = in_open && !in_len ? STDIN_FILENO : -1;
 		p[PTY].events = POLLIN | (in_len ? POLLOUT : 0);
-		if (poll(p, 4, -1) < 0) {
+		p[OUT].fd = d->child_out;
+		n_ready = poll(p, NFDS, d->reaped ? 100 : -1);
+		if (n_ready < 0) {
 			if (errno == EINTR)
 				continue;
 			say("poll: %s", strerror(errno));
 			ret = -1;
 			break;
 		}
+		if (d->reaped && (n_ready == 0 || ++drained > 64))
+			break;
+		if (p[OUT].revents)
+			show_child_output(d);
 		if (p[SIG].revents)
 			handle_signals(d);
 		if (p[CHAN].revents) {
@@ -469,10 +543,11 @@ static int relay(struct demo *d)
 			if (n > 0) {
 				in_len = (size_t)n;
 				in_off = 0;
+				partial_line = in[n - 1] != '\n';
 			} else if (n == 0 || errno != EINTR) {
-				p[IN].fd = -1;
+				in_open = false;
 				if (p[PTY].fd >= 0)
-					send_eof(d);
+					send_eof(d, partial_line);
 			}
 		}
 		if (p[PTY].fd >= 0 && (p[PTY].revents & POLLOUT) && in_len) {
@@ -516,7 +591,7 @@ static int set_signals(struct demo *d, sigset_t *oldmask)
 	sigaction(SIGPIPE, &ign, NULL);
 	d->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (d->sigfd < 0)
-		return say("signalfd: %s", strerror(errno)), -1;
+		return say("signalfd: %s", strerror(errno));
 	return 0;
 }
 
@@ -526,12 +601,14 @@ static int start(struct demo *d, const dropipc_child_args *args, const sigset_t 
 	static char *child_argv[256];
 	char path[PATH_MAX];
 	const char *dump = getenv("DROPIPC_DUMP_SENT");
-	int child_fd, r;
+	int child_fd, out[2], r;
 
-	if (find_program(d->o.child_argv ? d->o.child_argv[0] : NULL, path, sizeof(path)) < 0)
+	r = d->o.child_argv ? find_in_path(d->o.child_argv[0], path, sizeof(path))
+			    : find_sibling(path, sizeof(path));
+	if (r < 0)
 		return -1;
 	if (d->o.child_argc >= sizeof(child_argv) / sizeof(child_argv[0]) - 2)
-		return say("--child: too many arguments"), -1;
+		return say("--child: too many arguments");
 	child_argv[0] = path;
 	if (d->o.child_argv)
 		memcpy(child_argv + 1, d->o.child_argv + 1, (d->o.child_argc - 1) * sizeof(char *));
@@ -540,11 +617,18 @@ static int start(struct demo *d, const dropipc_child_args *args, const sigset_t 
 
 	r = dropipc_socketpair(&d->parent, &child_fd);
 	if (r < 0)
-		return say("socketpair: %s", dropipc_strerror(r)), -1;
+		return say("socketpair: %s", dropipc_strerror(r));
 	step(d, "socketpair: parent end fd %d, child end fd %d", dropipc_parent_fd(d->parent),
 	     child_fd);
-	r = start_child(d, child_argv, child_fd, oldmask);
+	if (pipe2(out, O_CLOEXEC) < 0) {
+		close(child_fd);
+		return say("pipe: %s", strerror(errno));
+	}
+	d->child_out = out[0];
+	fcntl(d->child_out, F_SETFL, O_NONBLOCK);
+	r = start_child(d, child_argv, child_fd, out[1], oldmask);
 	close(child_fd);
+	close(out[1]);
 	if (r < 0)
 		return -1;
 	step(d, "started %s as pid %d, the channel on its fd %d, dying with us", path, (int)d->pid,
@@ -561,19 +645,32 @@ static int start(struct demo *d, const dropipc_child_args *args, const sigset_t 
 		return report(d, r);
 	step(d, "sent ChildArgs");
 	if (dump && (r = dump_to_file(dump, args)) < 0)
-		return say("DROPIPC_DUMP_SENT=%s: %s", dump, strerror(-r)), -1;
+		return say("DROPIPC_DUMP_SENT=%s: %s", dump, strerror(-r));
 	return 0;
+}
+
+/* With fd 0, 1 or 2 closed, the channel could land there and our messages
+ * go into it: such a gap gets /dev/null. */
+static void open_std_fds(void)
+{
+	int fd;
+
+	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= STDERR_FILENO)
+		;
+	if (fd > STDERR_FILENO)
+		close(fd);
 }
 
 int main(int argc, char **argv)
 {
-	struct demo d = { .pid = -1, .sigfd = -1, .master = -1 };
+	struct demo d = { .pid = -1, .sigfd = -1, .master = -1, .child_out = -1 };
 	const dropipc_child_args *args;
 	sigset_t oldmask;
 	int ret = EXIT_HANDSHAKE;
 	char buf[128];
 
 	g = &d;
+	open_std_fds();
 	if (parse_opts(argc, argv, &d.o) < 0) {
 		usage(stderr);
 		return EXIT_USAGE;
@@ -599,6 +696,8 @@ out:
 		close(d.master);
 	if (d.sigfd >= 0)
 		close(d.sigfd);
+	if (d.child_out >= 0)
+		close(d.child_out);
 	dropipc_parent_close(d.parent);
 	return ret;
 }

@@ -77,15 +77,25 @@ struct proc {
 	long long deadline;
 };
 
-static void proc_start(struct proc *p, char *const argv[])
+/* Starts the demo with pipes for stdout and stderr; stdin is input (a pipe
+ * holding it, then closed), or /dev/null when input is NULL. */
+static void proc_start_input(struct proc *p, char *const argv[], const char *input)
 {
-	int out[2], err[2], in;
+	int out[2], err[2], in, inpipe[2];
 
 	memset(p, 0, sizeof(*p));
 	p->deadline = now_ms() + DEADLINE_MS;
 	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
 	ck_assert_int_eq(pipe2(err, O_CLOEXEC), 0);
-	in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (input) {
+		ck_assert_int_eq(pipe2(inpipe, O_CLOEXEC), 0);
+		ck_assert_uint_lt(strlen(input), 65536); /* fits the pipe */
+		ck_assert_int_eq(write(inpipe[1], input, strlen(input)), (ssize_t)strlen(input));
+		close(inpipe[1]);
+		in = inpipe[0];
+	} else {
+		in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
 	ck_assert_int_ge(in, 0);
 	p->pid = fork();
 	ck_assert_int_ge(p->pid, 0);
@@ -100,6 +110,11 @@ static void proc_start(struct proc *p, char *const argv[])
 	close(err[1]);
 	p->fd[0] = out[0];
 	p->fd[1] = err[0];
+}
+
+static void proc_start(struct proc *p, char *const argv[])
+{
+	proc_start_input(p, argv, NULL);
 }
 
 /* Reads what the demo wrote until needle is in its stdout (or, needle
@@ -256,14 +271,83 @@ START_TEST(test_no_fd_leaks)
 
 	leak = dup(0); /* inheritable: the demo gets it, its child must not */
 	ck_assert_int_ge(leak, 0);
+	/* The child's stdout comes out, control characters replaced, on ours. */
 	status = run(&p, DEMO("--child", "sh", "-c", (char *)list));
-	assert_handshake_failed(&p, status, "");
-	ck_assert_str_eq(p.buf[0], "0 1 2 3 4 ");
+	assert_exit(status, 125, &p);
+	ck_assert_str_eq(p.buf[0], "");
+	ck_assert_msg(strncmp(p.buf[1], "0 1 2 3 4 dropipc-demo: ", 24) == 0, "stderr: %s",
+		      p.buf[1]);
 
 	status = run(&p, DEMO("--", "sh", "-c", (char *)list));
 	assert_exit(status, 0, &p);
 	ck_assert_str_eq(p.buf[0], "0 1 2 3 ");
 	close(leak);
+}
+END_TEST
+
+
+/* A command that ignores SIGTERM: the second one is SIGKILL. */
+START_TEST(test_second_signal_kills)
+{
+	struct proc p;
+	int status;
+
+	become_subreaper();
+	proc_start(&p, DEMO("--", "sh", "-c", "trap '' TERM; echo ready; exec sleep 30"));
+	proc_read(&p, "ready");
+	ck_assert_int_eq(kill(p.pid, SIGTERM), 0);
+	usleep(200 * 1000);
+	ck_assert_int_eq(kill(p.pid, SIGTERM), 0);
+	status = proc_finish(&p);
+	assert_exit(status, 128 + SIGKILL, &p);
+}
+END_TEST
+
+/* Piped input all reaches the command, before the end of input; a last
+ * line without a newline too. */
+START_TEST(test_piped_input)
+{
+	struct proc p;
+	char want[16];
+	int status;
+
+	/* Lines without a 5 in them: only wc's count can say 5. */
+	proc_start_input(&p, DEMO("--", "wc", "-l"), "a\nb\nc\nd\ne\n");
+	status = proc_finish(&p);
+	assert_exit(status, 0, &p);
+	snprintf(want, sizeof(want), "5\r\n");
+	ck_assert_msg(strstr(p.buf[0], want), "stdout: %s", p.buf[0]);
+
+	proc_start_input(&p, DEMO("--", "od", "-An", "-c"), "abc");
+	status = proc_finish(&p);
+	assert_exit(status, 0, &p);
+	ck_assert_msg(strstr(p.buf[0], "a   b   c"), "stdout: %s", p.buf[0]);
+}
+END_TEST
+
+/* A background job that keeps the pty open after the command exits does
+ * not keep the demo: it leaves with the command's status. */
+START_TEST(test_background_job_keeps_pty)
+{
+	struct proc p;
+	int status, pid = 0;
+	char *at;
+
+	become_subreaper();
+	proc_start(&p, DEMO("--", "sh", "-c",
+			    "trap '' HUP; sleep 30 & echo \"job=$!\"; exit 7"));
+	proc_read(&p, "job=");
+	proc_read(&p, NULL);
+	status = wait_exit(p.pid, p.deadline);
+	assert_exit(status, 7, &p);
+	at = strstr(p.buf[0], "job=");
+	ck_assert_ptr_nonnull(at);
+	pid = atoi(at + 4);
+	ck_assert_int_gt(pid, 1);
+	/* The job is ours to end (we are its subreaper). */
+	ck_assert_int_eq(kill(pid, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+	assert_no_leftover();
 }
 END_TEST
 
@@ -508,15 +592,12 @@ static void type(int master, const char *s)
 	ck_assert_int_eq(write(master, s, strlen(s)), (ssize_t)strlen(s));
 }
 
-START_TEST(test_interactive)
+/* Runs the demo on a terminal of ours (a pty whose master we hold), as a
+ * user would; returns the master, *pid the demo's. */
+static int term_start(char *const argv[], const struct winsize *ws, pid_t *pid)
 {
-	struct winsize ws = { .ws_row = 33, .ws_col = 111 };
-	long long deadline = now_ms() + DEADLINE_MS;
-	char name[64], buf[65536] = "";
-	struct termios t;
-	size_t len = 0;
-	int master, status;
-	pid_t pid;
+	char name[64];
+	int master;
 
 	become_subreaper();
 	master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -524,10 +605,10 @@ START_TEST(test_interactive)
 	ck_assert_int_eq(grantpt(master), 0);
 	ck_assert_int_eq(unlockpt(master), 0);
 	ck_assert_int_eq(ptsname_r(master, name, sizeof(name)), 0);
-	ck_assert_int_eq(ioctl(master, TIOCSWINSZ, &ws), 0);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
+	ck_assert_int_eq(ioctl(master, TIOCSWINSZ, ws), 0);
+	*pid = fork();
+	ck_assert_int_ge(*pid, 0);
+	if (*pid == 0) {
 		int slave;
 
 		/* The pty becomes our controlling terminal, as a login's would. */
@@ -535,9 +616,23 @@ START_TEST(test_interactive)
 			_exit(126);
 		if (dup2(slave, 0) < 0 || dup2(slave, 1) < 0 || dup2(slave, 2) < 0)
 			_exit(126);
-		execv(DEMO_BIN, DEMO("--", "sh"));
+		execv(DEMO_BIN, argv);
 		_exit(127);
 	}
+	return master;
+}
+
+START_TEST(test_interactive)
+{
+	struct winsize ws = { .ws_row = 33, .ws_col = 111 };
+	long long deadline = now_ms() + DEADLINE_MS;
+	char buf[65536] = "";
+	struct termios t;
+	size_t len = 0;
+	int master, status;
+	pid_t pid;
+
+	master = term_start(DEMO("--", "sh"), &ws, &pid);
 	type(master, "echo $((6*7))\r");
 	pty_expect(master, buf, sizeof(buf), &len, "42\r\n", deadline, pid);
 	type(master, "stty size\r");
@@ -561,6 +656,40 @@ START_TEST(test_interactive)
 }
 END_TEST
 
+
+/*
+ * The child is not given the user's terminal: it cannot open /dev/tty (so
+ * no TIOCSTI, no termios), and what it writes shows with its escapes
+ * replaced. The terminal is as it was.
+ */
+START_TEST(test_child_kept_off_terminal)
+{
+	static char hostile[] = "printf '\\033]0;pwned\\007' >&2; "
+				"if stty raw </dev/tty; then echo GOT-TTY >&2; fi; exit 1";
+	struct winsize ws = { .ws_row = 24, .ws_col = 80 };
+	long long deadline = now_ms() + DEADLINE_MS;
+	char buf[65536] = "";
+	struct termios t;
+	size_t len = 0;
+	int master, status;
+	pid_t pid;
+
+	master = term_start(DEMO("--child", "sh", "-c", hostile), &ws, &pid);
+	pty_expect(master, buf, sizeof(buf), &len, NULL, deadline, pid);
+	status = wait_exit(pid, deadline);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 125, "status 0x%x: %s", status,
+		      buf);
+	ck_assert_msg(strstr(buf, "?]0;pwned?"), "the title escape was not replaced: %s", buf);
+	ck_assert_msg(!strchr(buf, 0x1b), "an escape reached the terminal: %s", buf);
+	ck_assert_msg(!strstr(buf, "GOT-TTY"), "the child opened /dev/tty: %s", buf);
+	ck_assert_int_eq(tcgetattr(master, &t), 0);
+	ck_assert(t.c_lflag & ICANON);
+	ck_assert(t.c_lflag & ECHO);
+	close(master);
+	assert_no_leftover();
+}
+END_TEST
+
 static Suite *demo_suite(void)
 {
 	const struct {
@@ -573,8 +702,9 @@ static Suite *demo_suite(void)
 		{ "children",
 		  { test_child_dies_first, test_child_sends_garbage, test_child_never_answers,
 		    test_child_program_missing, test_python_child } },
+		{ "relay", { test_second_signal_kills, test_piped_input, test_background_job_keeps_pty } },
 		{ "dump", { test_dump_format, test_dump_files } },
-		{ "terminal", { test_interactive } },
+		{ "terminal", { test_interactive, test_child_kept_off_terminal } },
 	};
 	Suite *s = suite_create("demo");
 
