@@ -7,5 +7,5 @@ cd "$(dirname "$0")/.."
 scripts/deps.sh build
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=OFF >/dev/null
 cmake --build build -j"$(nproc)" >/dev/null
-[ $# -eq 0 ] && set -- --verbose
-exec build/cmd/demo/dropipc-demo "$@"
+# --verbose: each step of the handshake, and the ChildArgs sent, on stderr.
+exec build/cmd/demo/dropipc-demo --verbose "$@"

@@ -86,3 +86,22 @@ from dropipc.v1 import dropipc_pb2 as pb
 names = set(pb.Envelope.DESCRIPTOR.fields_by_name)
 assert names == {"child_args", "pty", "error", "files"}, names
 print("ok: protoc --python_out of the installed schema: Envelope bodies", sorted(names))'
+
+# 5. The README's example, as a reader would copy it: the C block after the
+# "example: launcher.c" marker, built with pkg-config and run.
+readme=$src/../../README.md
+mkdir "$tmp/ex"
+sed -n '/<!-- example: launcher.c -->/,/^```$/p' "$readme" | sed '1,2d;$d' >"$tmp/ex/launcher.c"
+[ -s "$tmp/ex/launcher.c" ] || fail "no example block in README.md"
+# shellcheck disable=SC2046
+(cd "$tmp/ex" && "$cc" -std=c11 -Wall -Wextra -Werror $cflags launcher.c -o launcher \
+	$(pkg-config --cflags --libs dropipc) -Wl,-rpath,"$libdir")
+status=0
+out=$("$tmp/ex/launcher" sh -c 'echo hello from the pty; exit 3' </dev/null 2>&1) || status=$?
+[ "$status" = 3 ] && echo "$out" | grep -q 'hello from the pty' ||
+	fail "README example: exit $status, said: $out"
+status=0
+out=$("$tmp/ex/launcher" nosuchcmd </dev/null 2>&1) || status=$?
+[ "$status" = 1 ] && [ "$out" = "wait exec: child setup failed at exec: execvp nosuchcmd: No such file or directory" ] ||
+	fail "README example with a missing command: exit $status, said: $out"
+echo "ok: the README's example builds and runs: $(echo "$out" | head -c 60)..."
