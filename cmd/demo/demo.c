@@ -273,9 +273,10 @@ static int start_child(struct demo *d, char **argv, int child_fd, int out_fd,
 /*
  * Shows what the child wrote on its stdout or stderr, on ours: control
  * characters but newline and tab become '?', so that the child cannot
- * drive the user's terminal. Closes the pipe at its end.
+ * drive the user's terminal. Closes the pipe at its end. Returns whether
+ * there was something to show.
  */
-static void show_child_output(struct demo *d)
+static bool show_child_output(struct demo *d)
 {
 	char buf[4096], line[2 * sizeof(buf)];
 	ssize_t n = read(d->child_out, buf, sizeof(buf));
@@ -286,7 +287,7 @@ static void show_child_output(struct demo *d)
 			close(d->child_out);
 			d->child_out = -1;
 		}
-		return;
+		return false;
 	}
 	for (ssize_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)buf[i];
@@ -297,6 +298,7 @@ static void show_child_output(struct demo *d)
 	}
 	if (write_all(STDERR_FILENO, line, len) < 0)
 		step(d, "stderr: %s", strerror(errno));
+	return true;
 }
 
 static const char *status_text(int status, char *buf, size_t len)
@@ -692,6 +694,9 @@ out:
 		kill(d.pid, SIGKILL);
 		reap(&d, 0);
 	}
+	/* What the child said before it went, even when we gave up on it. */
+	while (d.child_out >= 0 && show_child_output(&d))
+		;
 	if (d.master >= 0)
 		close(d.master);
 	if (d.sigfd >= 0)
