@@ -152,10 +152,15 @@ int dropipc__conn_fail(struct dropipc__conn *c, int code, const char *fmt, ...)
 	return code;
 }
 
+void dropipc__conn_clear_error(struct dropipc__conn *c)
+{
+	c->errmsg[0] = '\0';
+}
+
 int dropipc__conn_begin(struct dropipc__conn *c, const char *op)
 {
 	c->op = op;
-	c->errmsg[0] = '\0';
+	dropipc__conn_clear_error(c);
 	if (c->broken)
 		return dropipc__conn_fail(c, DROPIPC_ECLOSED, "connection unusable after an earlier %s",
 					  dropipc_err_name(c->broken));

@@ -50,6 +50,9 @@ const char *dropipc__conn_errmsg(const struct dropipc__conn *c);
  * stream. */
 int dropipc__conn_begin(struct dropipc__conn *c, const char *op);
 
+/* Forgets the last error message (an outcome that was not an error after all). */
+void dropipc__conn_clear_error(struct dropipc__conn *c);
+
 /* Records an error as "OP: MESSAGE" and returns code. */
 int dropipc__conn_fail(struct dropipc__conn *c, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -209,7 +209,7 @@ int dropipc_parent_wait_exec(dropipc_parent *parent)
 	r = dropipc__recv_message(parent->conn, 0, NULL, &f, &m, &parent->child_error);
 	if (r == DROPIPC_EOF) {
 		/* The channel closed on exec: that is the success this waits for. */
-		dropipc__conn_begin(parent->conn, "wait exec");
+		dropipc__conn_clear_error(parent->conn);
 		return 0;
 	}
 	return r;

@@ -19,7 +19,8 @@ static void put_string(FILE *f, const uint8_t *s, size_t len)
 	}
 }
 
-/* Bytes of one element of a repeated field of this type. */
+/* Bytes of one element of a repeated field of this type. Every protobuf-c
+ * type, not only those the schema uses today: the dump follows the schema. */
 static size_t elem_size(ProtobufCType type)
 {
 	switch (type) {

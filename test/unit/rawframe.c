@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "raw_send.h"
+
 struct unit_header unit_header(uint16_t nfds, uint32_t len)
 {
 	struct unit_header h = { .magic = { 'D', 'I', 'P', 'C' }, .version = 1 };
@@ -37,29 +39,8 @@ void unit_header_encode(const struct unit_header *h, uint8_t out[16])
 static void send_iov(int sock, struct iovec *iov, int niov, size_t total, const int *fds,
 		     size_t nfds)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * 64)];
-		struct cmsghdr align;
-	} ctrl;
-	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = niov };
-	ssize_t n;
+	ssize_t n = raw_sendv(sock, iov, (size_t)niov, fds, nfds, MSG_NOSIGNAL);
 
-	ck_assert_uint_le(nfds, 64);
-	if (nfds > 0) {
-		struct cmsghdr *cm;
-
-		memset(&ctrl, 0, sizeof(ctrl));
-		msg.msg_control = ctrl.buf;
-		msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		cm = CMSG_FIRSTHDR(&msg);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
-	}
-	do
-		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
 	ck_assert_msg(n == (ssize_t)total, "sendmsg sent %zd of %zu bytes: %s", n, total,
 		      n < 0 ? strerror(errno) : "short");
 }

@@ -1,6 +1,6 @@
 /*
- * One raw sendmsg with fds attached, for the programs that play a hostile
- * peer without the library (hostile-child, the fuzz target).
+ * One raw sendmsg with fds attached, for the tests that play a hostile peer
+ * without the library (hostile-child, the fuzz target, the unit tests).
  */
 #ifndef DROPIPC_RAW_SEND_H
 #define DROPIPC_RAW_SEND_H
@@ -13,19 +13,18 @@
 #define RAW_SEND_MAX_FDS 64
 
 /*
- * Sends up to len bytes of data on sock with nfds (<= RAW_SEND_MAX_FDS) fds
+ * Sends the bytes of iov on sock with nfds (<= RAW_SEND_MAX_FDS) fds
  * attached to the first byte, retrying on EINTR. As sendmsg: the bytes
  * sent, or -1 with errno.
  */
-static inline ssize_t raw_send(int sock, const void *data, size_t len, const int *fds,
-			       size_t nfds, int flags)
+static inline ssize_t raw_sendv(int sock, struct iovec *iov, size_t niov, const int *fds,
+				size_t nfds, int flags)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * RAW_SEND_MAX_FDS)];
 		struct cmsghdr align;
 	} ctrl;
-	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = niov };
 	ssize_t n;
 
 	if (nfds > RAW_SEND_MAX_FDS) {
@@ -48,6 +47,15 @@ static inline ssize_t raw_send(int sock, const void *data, size_t len, const int
 		n = sendmsg(sock, &msg, flags);
 	while (n < 0 && errno == EINTR);
 	return n;
+}
+
+/* raw_sendv() of one buffer. */
+static inline ssize_t raw_send(int sock, const void *data, size_t len, const int *fds,
+			       size_t nfds, int flags)
+{
+	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
+
+	return raw_sendv(sock, &iov, 1, fds, nfds, flags);
 }
 
 #endif
