@@ -47,14 +47,10 @@
 #define MAX_PAYLOAD (8u << 20)
 #define IO_TIMEOUT_MS 60000
 /* Bytes of one frame header (docs/PROTOCOL.md). */
-#define HEADER 16
-/* Bytes of the pty frame: header and an Envelope{pty{master_fd: 0}}. */
-#define PTY_FRAME (HEADER + 2)
 
-static const char *prog = "dropipc-bench";
+const char *prog = "dropipc-bench";
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
+void die(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -471,63 +467,8 @@ static int64_t cold_run(const char *path, const char *flag, struct shape s, size
 	return v[1];
 }
 
-/* ---- statistics ----------------------------------------------------------- */
-
-struct samples {
-	double *v; /* microseconds */
-	size_t n, cap;
-	bool sorted;
-};
-
-static void sample_add(struct samples *s, int64_t ns)
-{
-	if (s->n == s->cap) {
-		s->cap = s->cap ? 2 * s->cap : 64;
-		s->v = realloc(s->v, s->cap * sizeof(*s->v));
-		if (!s->v)
-			die("no memory for samples");
-	}
-	s->v[s->n++] = (double)ns / 1000.0;
-	s->sorted = false;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* The q-quantile (0..1) of the samples, 0 if there are none. */
-static double quantile(struct samples *s, double q)
-{
-	if (s->n == 0)
-		return 0;
-	if (!s->sorted) {
-		qsort(s->v, s->n, sizeof(*s->v), cmp_double);
-		s->sorted = true;
-	}
-	return s->v[(size_t)(q * (double)(s->n - 1) + 0.5)];
-}
-
-static double median(struct samples *s)
-{
-	return quantile(s, 0.5);
-}
-
 /* ---- the run -------------------------------------------------------------- */
 
-struct payload {
-	char name[24];
-	struct shape shape;
-	bool series, cold;
-	dropipc_child_args *args;
-	size_t body;    /* the Envelope's bytes */
-	size_t gob_wire; /* bytes gob put on the wire, both ways */
-	struct samples lib, floor, gob, lib_cold, gob_cold;
-	struct alloc_stats alloc;
-	int64_t gob_mallocs, gob_allocated;
-};
 
 struct run {
 	bool quick;
@@ -541,16 +482,6 @@ struct run {
 	uint8_t *floorbuf;
 	size_t floorcap;
 };
-
-static size_t lib_wire(const struct payload *pl)
-{
-	return HEADER + pl->body + PTY_FRAME;
-}
-
-static size_t floor_bytes(const struct payload *pl)
-{
-	return HEADER + pl->body;
-}
 
 static void add_payload(struct run *x, const char *name, struct shape s, bool series, bool cold)
 {
@@ -709,171 +640,6 @@ static void measure_allocs(struct run *x)
 	}
 }
 
-/* ---- the report ----------------------------------------------------------- */
-
-static void print_row(const char *name, size_t body, const char *what, struct samples *s,
-		      double floor_us, double gob_us, size_t wire)
-{
-	char vs_floor[24] = "", vs_gob[24] = "", body_s[24] = "";
-
-	if (s->n == 0)
-		return;
-	if (floor_us > 0)
-		snprintf(vs_floor, sizeof(vs_floor), "%.2f", median(s) / floor_us);
-	if (gob_us > 0)
-		snprintf(vs_gob, sizeof(vs_gob), "%.3f", median(s) / gob_us);
-	if (body)
-		snprintf(body_s, sizeof(body_s), "%zu", body);
-	printf("| %-8s | %8s | %-7s | %10.1f | %10.1f-%-10.1f | %7s | %7s | %8zu |\n", name,
-	       body_s, what, median(s), quantile(s, 0.1), quantile(s, 0.9), vs_floor, vs_gob,
-	       wire);
-}
-
-static void report_warm(struct run *x)
-{
-	printf("\nWarm handshake, per round trip: median and p10-p90 in microseconds, over %u\n"
-	       "interleaved blocks; ratios are of medians; wire bytes count both directions.\n\n",
-	       x->blocks);
-	printf("| payload  | protobuf | what    |     median |       p10-p90         | x floor |   x gob | wire B   |\n");
-	printf("|----------|---------:|---------|-----------:|-----------------------|--------:|--------:|---------:|\n");
-	for (size_t i = 0; i < x->npl; i++) {
-		struct payload *pl = &x->pl[i];
-		double fl = median(&pl->floor), gob = median(&pl->gob);
-
-		print_row(pl->name, pl->body, "dropipc", &pl->lib, fl, gob, lib_wire(pl));
-		print_row("", 0, "floor", &pl->floor, fl, 0, floor_bytes(pl) + 1);
-		print_row("", 0, "gob", &pl->gob, fl, gob, pl->gob_wire);
-	}
-}
-
-static void report_cold(struct run *x)
-{
-	printf("\nCold handshake: the first round trip in a fresh pair of processes (start-up\n"
-	       "excluded), %u samples each, microseconds.\n\n",
-	       x->cold_samples);
-	printf("| payload  | what    |     median |       p10-p90         |   x gob |\n");
-	printf("|----------|---------|-----------:|-----------------------|--------:|\n");
-	for (size_t i = 0; i < x->npl; i++) {
-		struct payload *pl = &x->pl[i];
-		struct samples *rows[] = { &pl->lib_cold, &pl->gob_cold };
-		const char *what[] = { "dropipc", "gob" };
-		double gob = median(&pl->gob_cold);
-
-		for (size_t r = 0; r < 2; r++) {
-			char vs_gob[16] = "";
-
-			if (rows[r]->n == 0)
-				continue;
-			if (gob > 0)
-				snprintf(vs_gob, sizeof(vs_gob), "%.3f", median(rows[r]) / gob);
-			printf("| %-8s | %-7s | %10.1f | %10.1f-%-10.1f | %7s |\n", r ? "" : pl->name,
-			       what[r], median(rows[r]), quantile(rows[r], 0.1),
-			       quantile(rows[r], 0.9), vs_gob);
-		}
-	}
-}
-
-/* Whether allocations were counted: not with sanitizers, nor under valgrind,
- * which takes malloc over (a receive always allocates). */
-static bool counted(const struct run *x)
-{
-	return alloc_count_available() && x->pl[0].alloc.count > 0;
-}
-
-static void report_allocs(struct run *x)
-{
-	printf("\nOne receive of ChildArgs (the child's, warm): allocations, and the bytes held\n"
-	       "at the peak and after (the decoded message), as malloc_usable_size counts them.\n"
-	       "gob: heap allocations and bytes allocated by one decode (Go's MemStats).\n\n");
-	printf("| payload  | protobuf | allocs |   peak B | peak/wire |   held B | gob allocs | gob alloc B |\n");
-	printf("|----------|---------:|-------:|---------:|----------:|---------:|-----------:|------------:|\n");
-	for (size_t i = 0; i < x->npl; i++) {
-		struct payload *pl = &x->pl[i];
-		char gob_n[24] = "", gob_b[24] = "";
-
-		if (x->gob_path) {
-			snprintf(gob_n, sizeof(gob_n), "%" PRId64, pl->gob_mallocs);
-			snprintf(gob_b, sizeof(gob_b), "%" PRId64, pl->gob_allocated);
-		}
-		if (counted(x))
-			printf("| %-8s | %8zu | %6" PRIu64 " | %8" PRId64 " | %9.2f | %8" PRId64
-			       " | %10s | %11s |\n",
-			       pl->name, pl->body, pl->alloc.count, pl->alloc.peak,
-			       (double)pl->alloc.peak / (double)floor_bytes(pl), pl->alloc.cur, gob_n,
-			       gob_b);
-		else
-			printf("| %-8s | %8zu |    n/a |      n/a |       n/a |      n/a | %10s | %11s |\n",
-			       pl->name, pl->body, gob_n, gob_b);
-	}
-}
-
-static void target(const char *what, double value, const char *unit, bool met)
-{
-	printf("| %-52s | %10.2f%-2s | %-4s |\n", what, value, unit, met ? "met" : "MISS");
-}
-
-static void report_targets(struct run *x)
-{
-	struct payload *typ = &x->pl[0], *large = &x->pl[1];
-	double worst_peak = 0;
-	uint64_t most_allocs = 0;
-
-	printf("\nTargets (reported, not asserted):\n\n");
-	printf("| target                                               |      value   |      |\n");
-	printf("|------------------------------------------------------|-------------:|------|\n");
-	target("typical warm: dropipc/floor <= 1.15", median(&typ->lib) / median(&typ->floor), "x",
-	       median(&typ->lib) <= 1.15 * median(&typ->floor));
-	target("large warm: dropipc/floor <= 4", median(&large->lib) / median(&large->floor), "x",
-	       median(&large->lib) <= 4 * median(&large->floor));
-	if (x->gob_path) {
-		target("large warm: gob/dropipc >= 3", median(&large->gob) / median(&large->lib), "x",
-		       median(&large->gob) >= 3 * median(&large->lib));
-		for (size_t i = 0; i < 2; i++) {
-			struct payload *pl = &x->pl[i];
-			char what[64];
-
-			snprintf(what, sizeof(what), "%s cold: gob/dropipc >= 5", pl->name);
-			target(what, median(&pl->gob_cold) / median(&pl->lib_cold), "x",
-			       median(&pl->gob_cold) >= 5 * median(&pl->lib_cold));
-			snprintf(what, sizeof(what), "%s wire: dropipc/gob < 1", pl->name);
-			target(what, (double)lib_wire(pl) / (double)pl->gob_wire, "x",
-			       lib_wire(pl) < pl->gob_wire);
-		}
-	}
-	if (!counted(x))
-		return;
-	for (size_t i = 0; i < x->npl; i++) {
-		double peak = (double)x->pl[i].alloc.peak / (double)floor_bytes(&x->pl[i]);
-
-		if (peak > worst_peak)
-			worst_peak = peak;
-		if (x->pl[i].alloc.count > most_allocs)
-			most_allocs = x->pl[i].alloc.count;
-	}
-	target("receive: most allocations per message <= 8", (double)most_allocs, "",
-	       most_allocs <= 8);
-	target("receive: worst peak/wire <= 5", worst_peak, "x", worst_peak <= 5);
-}
-
-/* The size series as columns for gnuplot: bytes, dropipc, floor, gob (us). */
-static void write_data(struct run *x, const char *path)
-{
-	FILE *f = fopen(path, "w");
-
-	if (!f)
-		die("open %s: %s", path, strerror(errno));
-	fprintf(f, "# protobuf_bytes dropipc_us floor_us gob_us (medians, warm)\n");
-	for (size_t i = 0; i < x->npl; i++) {
-		struct payload *pl = &x->pl[i];
-
-		if (pl->series)
-			fprintf(f, "%zu %.2f %.2f %.2f\n", pl->body, median(&pl->lib),
-				median(&pl->floor), x->gob_path ? median(&pl->gob) : 0.0);
-	}
-	if (fclose(f) != 0)
-		die("write %s: %s", path, strerror(errno));
-}
-
 /* The gob program next to this one, if it is there. */
 static const char *default_gob(void)
 {
@@ -913,6 +679,7 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	struct run x = { 0 };
+	struct results res;
 	const char *data = NULL;
 	bool no_gob = false, no_pin = false;
 	int cpu = -1;
@@ -967,12 +734,11 @@ int main(int argc, char **argv)
 	if (x.gob_path)
 		gob_stop(&x.gob);
 
-	report_warm(&x);
-	report_cold(&x);
-	report_allocs(&x);
-	report_targets(&x);
+	res = (struct results){ .pl = x.pl, .npl = x.npl, .gob = x.gob_path != NULL,
+				.blocks = x.blocks, .cold_samples = x.cold_samples };
+	report(&res);
 	if (data)
-		write_data(&x, data);
+		write_data(&res, data);
 	for (size_t i = 0; i < x.npl; i++) {
 		struct payload *pl = &x.pl[i];
 
