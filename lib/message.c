@@ -74,12 +74,21 @@ static struct chunk *chunk_new(struct arena *a, size_t size, bool large)
 	return c;
 }
 
+/* need bytes (aligned) from the current region, which has them. */
+static void *take(struct arena *a, size_t need)
+{
+	void *p = a->cur;
+
+	a->cur += need;
+	a->left -= need;
+	return p;
+}
+
 static void *arena_alloc(void *data, size_t size)
 {
 	struct arena *a = data;
 	size_t need = align_up(size ? size : 1);
 	struct chunk *c;
-	void *p;
 
 	if (need >= LARGE_BLOCK) {
 		c = chunk_new(a, need, true);
@@ -92,10 +101,7 @@ static void *arena_alloc(void *data, size_t size)
 		a->cur = c->data;
 		a->left = c->size;
 	}
-	p = a->cur;
-	a->cur += need;
-	a->left -= need;
-	return p;
+	return take(a, need);
 }
 
 /* Objects in regions go when the arena goes; a large block goes now. */
@@ -154,6 +160,11 @@ void *dropipc__message_alloc(void *msg, size_t size)
 {
 	struct arena *a = (struct arena *)((unsigned char *)msg - offsetof(struct arena, data));
 
+	size_t need = align_up(size);
+
+	/* Where the region still has room, no new block is needed. */
+	if (need <= a->left)
+		return take(a, need);
 	/* The decode is over: its limit has done its work. */
 	a->limit = SIZE_MAX;
 	return arena_alloc(a, size);
