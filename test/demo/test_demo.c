@@ -221,17 +221,28 @@ START_TEST(test_killed_by_signal)
 }
 END_TEST
 
-START_TEST(test_signal_forwarded)
+/* Runs script (which prints "ready" first) in the demo, sends the demo
+ * SIGTERM count times, 200 ms apart, and checks that it exits 128+want. */
+static void sigterm_demo(char *script, int count, int want)
 {
 	struct proc p;
 	int status;
 
 	become_subreaper();
-	proc_start(&p, DEMO("--", "sh", "-c", "echo ready; exec sleep 30"));
+	proc_start(&p, DEMO("--", "sh", "-c", script));
 	proc_read(&p, "ready");
-	ck_assert_int_eq(kill(p.pid, SIGTERM), 0);
+	for (int i = 0; i < count; i++) {
+		if (i)
+			usleep(200 * 1000);
+		ck_assert_int_eq(kill(p.pid, SIGTERM), 0);
+	}
 	status = proc_finish(&p);
-	assert_exit(status, 128 + SIGTERM, &p);
+	assert_exit(status, 128 + want, &p);
+}
+
+START_TEST(test_signal_forwarded)
+{
+	sigterm_demo("echo ready; exec sleep 30", 1, SIGTERM);
 }
 END_TEST
 
@@ -288,17 +299,7 @@ END_TEST
 /* A command that ignores SIGTERM: the second one is SIGKILL. */
 START_TEST(test_second_signal_kills)
 {
-	struct proc p;
-	int status;
-
-	become_subreaper();
-	proc_start(&p, DEMO("--", "sh", "-c", "trap '' TERM; echo ready; exec sleep 30"));
-	proc_read(&p, "ready");
-	ck_assert_int_eq(kill(p.pid, SIGTERM), 0);
-	usleep(200 * 1000);
-	ck_assert_int_eq(kill(p.pid, SIGTERM), 0);
-	status = proc_finish(&p);
-	assert_exit(status, 128 + SIGKILL, &p);
+	sigterm_demo("trap '' TERM; echo ready; exec sleep 30", 2, SIGKILL);
 }
 END_TEST
 
