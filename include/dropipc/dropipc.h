@@ -187,7 +187,7 @@ DROPIPC_EXPORT int dropipc_parent_new(int fd, dropipc_parent **parent);
 /*
  * Adopts fd (usually DROPIPC_CHILD_FD) as the child's end. The end owns fd
  * from then on, even when this fails. Sets close-on-exec on it, so that the
- * parent sees end-of-stream exactly when the child's exec succeeds. fd must
+ * parent sees end-of-stream when the child's exec succeeds (or it dies). fd must
  * be an AF_UNIX SOCK_STREAM socket, as for dropipc_parent_new().
  */
 DROPIPC_EXPORT int dropipc_child_new(int fd, dropipc_child **child);
