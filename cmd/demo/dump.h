@@ -1,8 +1,17 @@
 /*
  * The dump format: the canonical text of a ChildArgs, the same in every
- * language (see the brief's "Shared contracts"). One line per scalar value,
- * "path=value", in field-number order, depth-first; absent submessages print
- * nothing.
+ * language, so that tests can compare what a parent sent with what a child
+ * got (the demo, and the Go and Python peers in test/peers, write it when
+ * DROPIPC_DUMP_SENT or DROPIPC_DUMP_ARGS name a file).
+ *
+ * One line per scalar value, "path=value\n", in field-number order, depth
+ * first, every field of every present message including zero values
+ * (absent submessages print nothing); a repeated field gives one line per
+ * element, "config.mounts[0].source=~/docs". Bools are true or false, enums
+ * and integers decimal numbers. In strings a backslash becomes "\\", a
+ * newline "\n", any other byte below 0x20 and 0x7f "\xNN" (lowercase hex);
+ * other bytes are written as they are. Written from the descriptors, not
+ * field by field, so it follows the schema.
  */
 #ifndef DROPIPC_DEMO_DUMP_H
 #define DROPIPC_DEMO_DUMP_H

@@ -218,7 +218,7 @@ def _leaves(msg, prefix):
 
 
 def dump(msg):
-    """The dump format of the brief: one line per scalar, as bytes."""
+    """The dump format (cmd/demo/dump.h): one line per scalar, as bytes."""
     return b"".join(p.encode() + b"=" + _scalar(f, v) + b"\n" for p, f, v in _leaves(msg, ""))
 
 
