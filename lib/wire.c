@@ -185,7 +185,7 @@ static size_t utf8_seq(const uint8_t *s, size_t n)
 }
 
 /* Whether the eight bytes at s are ASCII and none of them NUL. */
-static bool ascii8(const uint8_t *s)
+static inline bool ascii8(const uint8_t *s)
 {
 	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
 	uint64_t v;
@@ -194,8 +194,9 @@ static bool ascii8(const uint8_t *s)
 	return !(v & highs) && !((v - ones) & ~v & highs);
 }
 
-/* Whether s is ASCII without NUL, eight bytes at a time. */
-static bool ascii_string(const uint8_t *s, size_t len)
+/* Whether s is ASCII without NUL, eight bytes at a time: the common case,
+ * inlined where strings are checked. */
+static inline bool ascii_string(const uint8_t *s, size_t len)
 {
 	uint8_t pad[8] = { 1, 1, 1, 1, 1, 1, 1, 1 };
 	size_t i;
@@ -211,13 +212,12 @@ static bool ascii_string(const uint8_t *s, size_t len)
 	return i == len || ascii8(s + len - 8);
 }
 
-/* Offset of the first NUL or invalid UTF-8 byte in s, or len if none. */
+/* Offset of the first NUL or invalid UTF-8 byte in s, or len if none: the
+ * byte-by-byte walk, for strings that are not plain ASCII. */
 static size_t bad_string_byte(const uint8_t *s, size_t len, bool *nul)
 {
 	size_t i = 0, n;
 
-	if (ascii_string(s, len))
-		return len;
 	while (i < len) {
 		if (s[i] > 0 && s[i] < 0x80) {
 			i++;
@@ -300,7 +300,8 @@ static int check_message(const ProtobufCMessageDescriptor *desc, const uint8_t *
 			rv = check_message(fd->descriptor, f.data, f.len, depth + 1, t, err, errlen);
 			if (rv < 0)
 				return rv;
-		} else if ((at = bad_string_byte(f.data, f.len, &nul)) < f.len) {
+		} else if (!ascii_string(f.data, f.len) &&
+			   (at = bad_string_byte(f.data, f.len, &nul)) < f.len) {
 			if (t) {
 				trail_name(t, path, sizeof(path));
 				snprintf(err, errlen, "%s: %s at byte %zu of the string", path,
@@ -393,9 +394,15 @@ static int check_cmessage(const ProtobufCMessage *m, struct trail *t, char *err,
 		t->fd[t->depth] = fd;
 		t->depth++;
 		for (size_t k = 0; k < n && r == 0; k++) {
+			const char *str = elems[k];
+
+			/* Most strings are plain ASCII: nothing to keep track of. */
+			if (fd->type == PROTOBUF_C_TYPE_STRING && str &&
+			    ascii_string((const uint8_t *)str, strlen(str)))
+				continue;
 			t->idx[t->depth - 1] = (unsigned)k;
 			if (fd->type == PROTOBUF_C_TYPE_STRING)
-				r = check_cstring(elems[k], t, err, errlen);
+				r = check_cstring(str, t, err, errlen);
 			else if (elems[k])
 				r = check_cmessage(elems[k], t, err, errlen);
 		}
