@@ -45,12 +45,23 @@ static bool read_varint(struct reader *r, uint64_t *v)
 }
 
 /* Reads the next field. Returns 1, 0 at the end, or -1 if malformed. */
-static int next_field(struct reader *r, struct field *f, const char **why)
+static inline int next_field(struct reader *r, struct field *f, const char **why)
 {
 	uint64_t tag, v;
 
 	if (r->p == r->end)
 		return 0;
+	/* The common case: a string or submessage of fewer than 128 bytes in a
+	 * field numbered 1 to 15, i.e. a one-byte tag and a one-byte length. */
+	if (r->end - r->p >= 2 && (r->p[0] & 0x87) == WT_LEN && r->p[0] >= 8 && r->p[1] < 0x80 &&
+	    r->p[1] <= r->end - r->p - 2) {
+		f->number = r->p[0] >> 3;
+		f->type = WT_LEN;
+		f->data = r->p + 2;
+		f->len = r->p[1];
+		r->p = f->data + f->len;
+		return 1;
+	}
 	if (!read_varint(r, &tag)) {
 		*why = "truncated tag";
 		return -1;
