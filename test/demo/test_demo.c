@@ -622,12 +622,21 @@ static int term_start(char *const argv[], const struct winsize *ws, pid_t *pid)
 	return master;
 }
 
+/* The terminal is in its usual mode again: raw mode was undone. */
+static void assert_cooked(int master)
+{
+	struct termios t;
+
+	ck_assert_int_eq(tcgetattr(master, &t), 0);
+	ck_assert(t.c_lflag & ICANON);
+	ck_assert(t.c_lflag & ECHO);
+}
+
 START_TEST(test_interactive)
 {
 	struct winsize ws = { .ws_row = 33, .ws_col = 111 };
 	long long deadline = now_ms() + DEADLINE_MS;
 	char buf[65536] = "";
-	struct termios t;
 	size_t len = 0;
 	int master, status;
 	pid_t pid;
@@ -647,10 +656,7 @@ START_TEST(test_interactive)
 	pty_expect(master, buf, sizeof(buf), &len, NULL, deadline, pid);
 	status = wait_exit(pid, deadline);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status 0x%x: %s", status, buf);
-	/* Raw mode was undone. */
-	ck_assert_int_eq(tcgetattr(master, &t), 0);
-	ck_assert(t.c_lflag & ICANON);
-	ck_assert(t.c_lflag & ECHO);
+	assert_cooked(master);
 	close(master);
 	assert_no_leftover();
 }
@@ -669,7 +675,6 @@ START_TEST(test_child_kept_off_terminal)
 	struct winsize ws = { .ws_row = 24, .ws_col = 80 };
 	long long deadline = now_ms() + DEADLINE_MS;
 	char buf[65536] = "";
-	struct termios t;
 	size_t len = 0;
 	int master, status;
 	pid_t pid;
@@ -682,9 +687,7 @@ START_TEST(test_child_kept_off_terminal)
 	ck_assert_msg(strstr(buf, "?]0;pwned?"), "the title escape was not replaced: %s", buf);
 	ck_assert_msg(!strchr(buf, 0x1b), "an escape reached the terminal: %s", buf);
 	ck_assert_msg(!strstr(buf, "GOT-TTY"), "the child opened /dev/tty: %s", buf);
-	ck_assert_int_eq(tcgetattr(master, &t), 0);
-	ck_assert(t.c_lflag & ICANON);
-	ck_assert(t.c_lflag & ECHO);
+	assert_cooked(master);
 	close(master);
 	assert_no_leftover();
 }
