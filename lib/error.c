@@ -4,6 +4,11 @@
 
 #include "internal.h"
 
+#define STR(x) #x
+#define XSTR(x) STR(x)
+#define DROPIPC_VERSION_STRING                                                 \
+	XSTR(DROPIPC_VERSION_MAJOR) "." XSTR(DROPIPC_VERSION_MINOR) "." XSTR(DROPIPC_VERSION_PATCH)
+
 const char *dropipc_strerror(int err)
 {
 	switch (err) {
@@ -76,4 +81,11 @@ const char *dropipc_stage_name(int stage)
 		return "exec";
 	}
 	return "unknown";
+}
+
+unsigned int dropipc_version(const char **text)
+{
+	if (text)
+		*text = DROPIPC_VERSION_STRING;
+	return DROPIPC_VERSION_HEX;
 }

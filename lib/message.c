@@ -170,6 +170,18 @@ void *dropipc__message_alloc(void *msg, size_t size)
 	return arena_alloc(a, size);
 }
 
+void *dropipc__message_new(size_t size)
+{
+	/* Room for a typical ChildArgs built by hand in the first region. */
+	struct arena *a = arena_new(2048, SIZE_MAX);
+	void *p;
+
+	if (!a)
+		return NULL;
+	p = arena_alloc(a, size);
+	return memset(p, 0, size);
+}
+
 void dropipc__message_free(void *msg)
 {
 	if (msg)
