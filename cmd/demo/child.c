@@ -25,18 +25,22 @@
 
 static bool verbose;
 
-static void summary(const dropipc_child_args *a)
+static void summary(const dropipc_args *a)
 {
 	static const char *modes[] = { "unspecified", "off", "isolated", "unjailed" };
-	const Dropipc__V1__Net *net = a->config->net;
-	unsigned mode = (unsigned)net->mode;
+	unsigned mode = (unsigned)dropipc_args_net_mode(a);
+	size_t n;
+	char *const *cmd = dropipc_args_exec_args(a, &n);
 
 	fprintf(stderr,
 		"%s: received ChildArgs: env %s, root %s, %zu mounts, %zu blocked paths, "
 		"net %s with %zu+%zu published and %zu+%zu host ports, command %s (%zu args)\n",
-		PROG, a->env_id, a->paths->fs_root, a->config->n_mounts, a->config->n_blocked_paths,
-		mode < 4 ? modes[mode] : "?", net->n_tcp_published_ports, net->n_udp_published_ports,
-		net->n_tcp_host_ports, net->n_udp_host_ports, a->exec_args[0], a->n_exec_args);
+		PROG, dropipc_args_env_id(a), dropipc_args_path(a, DROPIPC_PATH_FS_ROOT),
+		dropipc_args_n_mounts(a), dropipc_args_n_blocked_paths(a),
+		mode < 4 ? modes[mode] : "?", dropipc_args_n_published_ports(a, DROPIPC_TCP),
+		dropipc_args_n_published_ports(a, DROPIPC_UDP),
+		dropipc_args_n_host_ports(a, DROPIPC_TCP), dropipc_args_n_host_ports(a, DROPIPC_UDP),
+		cmd[0] ? cmd[0] : "(none)", n);
 }
 
 /* Reports a failure of the pty stage, err an errno value; -1. */
@@ -95,9 +99,9 @@ static int take_terminal(dropipc_child *ch, int slave)
 int main(int argc, char **argv)
 {
 	dropipc_child *ch = NULL;
-	dropipc_child_args *args = NULL;
+	dropipc_args *args = NULL;
 	const char *dump = getenv("DROPIPC_DUMP_ARGS");
-	char **cmd = NULL;
+	char *const *cmd = NULL;
 	int master = -1, slave = -1, r, ret = 1;
 
 	for (int i = 1; i < argc; i++) {
@@ -114,7 +118,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: fd %d: %s\n", PROG, DROPIPC_CHILD_FD, dropipc_strerror(r));
 		return 1;
 	}
-	r = dropipc_child_recv_child_args(ch, &args);
+	r = dropipc_child_recv_args(ch, &args);
 	if (r < 0) {
 		fprintf(stderr, "%s: %s\n", PROG, dropipc_child_errmsg(ch));
 		dropipc_child_send_error(ch, DROPIPC_STAGE_ARGS, DROPIPC_IS_ERRNO(r) ? -r : 0, "%s",
@@ -123,12 +127,19 @@ int main(int argc, char **argv)
 	}
 	if (verbose)
 		summary(args);
-	if (dump && (r = dump_to_file(dump, args)) < 0) {
+	if (dump && (r = dump_to_file(dump, args, false)) < 0) {
 		dropipc_child_send_error(ch, DROPIPC_STAGE_ARGS, -r, "DROPIPC_DUMP_ARGS=%s: %s", dump,
 					 strerror(-r));
 		goto out;
 	}
-	cmd = args->exec_args; /* NULL-terminated by the library */
+	cmd = dropipc_args_exec_args(args, NULL); /* NULL-terminated */
+	if (!cmd[0]) {
+		/* No command: the user's shell, as Drop does. */
+		static char *shell[2];
+
+		shell[0] = getenv("SHELL") && getenv("SHELL")[0] ? getenv("SHELL") : "/bin/sh";
+		cmd = shell;
+	}
 	if (open_pty(ch, &master, &slave) < 0)
 		goto out;
 	/* Said before the handoff: after it the parent's terminal is raw. */
@@ -144,6 +155,11 @@ int main(int argc, char **argv)
 	if (take_terminal(ch, slave) < 0)
 		goto out;
 	slave = -1;
+	/* The channel is close-on-exec: once confirmed, end-of-stream means the
+	 * exec succeeded. */
+	r = dropipc_child_confirm_exec(ch);
+	if (r < 0)
+		goto out;
 	execvp(cmd[0], cmd);
 	r = errno;
 	dropipc_child_send_error(ch, DROPIPC_STAGE_EXEC, r, "execvp %s: %s", cmd[0], strerror(r));
@@ -153,7 +169,7 @@ out:
 		close(master);
 	if (slave >= 0)
 		close(slave);
-	dropipc_child_args_free(args);
+	dropipc_args_free(args);
 	dropipc_child_close(ch);
 	return ret;
 }

@@ -7,6 +7,7 @@
  */
 #include "defaults.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -53,42 +54,36 @@ __attribute__((format(printf, 2, 3))) static void setpath(int i, const char *fmt
 	va_end(ap);
 }
 
-const dropipc_child_args *default_args(char **cmd, size_t n)
+/* The published and host ports, two of each kind; the first error. */
+static int ports(dropipc_args *a)
 {
-	static char env_id[64];
-	static Dropipc__V1__Paths paths = DROPIPC__V1__PATHS__INIT;
-	static Dropipc__V1__Mount mounts[] = {
-		DROPIPC__V1__MOUNT__INIT,
-		DROPIPC__V1__MOUNT__INIT,
-		DROPIPC__V1__MOUNT__INIT,
-	};
-	static Dropipc__V1__Mount *mount_ptrs[ARRAY_LEN(mounts)];
-	static char *blocked[] = { "~/.ssh", "~/.gnupg", "~/.aws", "/var/run/docker.sock" };
-	static char *exposed[] = { "TERM", "COLORTERM", "LANG", "LC_*" };
-	static Dropipc__V1__SetVar vars[] = { DROPIPC__V1__SET_VAR__INIT,
-					      DROPIPC__V1__SET_VAR__INIT };
-	static Dropipc__V1__SetVar *var_ptrs[ARRAY_LEN(vars)];
-	static Dropipc__V1__Environ environ_ = DROPIPC__V1__ENVIRON__INIT;
-	static Dropipc__V1__PublishedPort tcp_pub[] = { DROPIPC__V1__PUBLISHED_PORT__INIT,
-							DROPIPC__V1__PUBLISHED_PORT__INIT };
-	static Dropipc__V1__PublishedPort udp_pub[] = { DROPIPC__V1__PUBLISHED_PORT__INIT,
-							DROPIPC__V1__PUBLISHED_PORT__INIT };
-	static Dropipc__V1__PublishedPort *tcp_pub_ptrs[ARRAY_LEN(tcp_pub)];
-	static Dropipc__V1__PublishedPort *udp_pub_ptrs[ARRAY_LEN(udp_pub)];
-	static Dropipc__V1__HostPort tcp_host[] = { DROPIPC__V1__HOST_PORT__INIT,
-						    DROPIPC__V1__HOST_PORT__INIT };
-	static Dropipc__V1__HostPort udp_host[] = { DROPIPC__V1__HOST_PORT__INIT,
-						    DROPIPC__V1__HOST_PORT__INIT };
-	static Dropipc__V1__HostPort *tcp_host_ptrs[ARRAY_LEN(tcp_host)];
-	static Dropipc__V1__HostPort *udp_host_ptrs[ARRAY_LEN(udp_host)];
-	static Dropipc__V1__Net net = DROPIPC__V1__NET__INIT;
-	static Dropipc__V1__Config config = DROPIPC__V1__CONFIG__INIT;
-	static Dropipc__V1__ChildArgs args = DROPIPC__V1__CHILD_ARGS__INIT;
+	int r = 0;
+
+	r = r ? r : dropipc_args_add_published_port(a, DROPIPC_TCP, 0, "127.0.0.1", 8080, 80);
+	r = r ? r : dropipc_args_add_published_port(a, DROPIPC_TCP, DROPIPC_PORT_AUTO, NULL, 0, 3000);
+	r = r ? r : dropipc_args_add_published_port(a, DROPIPC_UDP, 0, "::1", 5353, 53);
+	r = r ? r : dropipc_args_add_published_port(a, DROPIPC_UDP, DROPIPC_PORT_AUTO, NULL, 0, 5060);
+	r = r ? r : dropipc_args_add_host_port(a, DROPIPC_TCP, 0, 5432, 15432);
+	r = r ? r : dropipc_args_add_host_port(a, DROPIPC_TCP, DROPIPC_PORT_AUTO, 6379, 0);
+	r = r ? r : dropipc_args_add_host_port(a, DROPIPC_UDP, 0, 514, 1514);
+	r = r ? r : dropipc_args_add_host_port(a, DROPIPC_UDP, DROPIPC_PORT_AUTO, 123, 0);
+	return r;
+}
+
+int default_args(char **cmd, size_t n, dropipc_args **out)
+{
+	static const char *const blocked[] = { "~/.ssh", "~/.gnupg", "~/.aws",
+					       "/var/run/docker.sock" };
+	static const char *const exposed[] = { "TERM", "COLORTERM", "LANG", "LC_*" };
+	char env_id[64];
 	const char *home = getenv("HOME");
 	const char *dh;
+	dropipc_args *a = NULL;
+	int r;
 
+	*out = NULL;
 	if (!getcwd(path[CWD], PATH_MAX))
-		return NULL;
+		return -errno;
 	if (!home || home[0] != '/')
 		home = "/";
 	make_env_id(env_id, sizeof(env_id), path[CWD]);
@@ -104,89 +99,34 @@ const dropipc_child_args *default_args(char **cmd, size_t n)
 	setpath(RUN, "%s/internal/run/%s", dh, env_id);
 	setpath(EMPTY_DIR, "%s/internal/emptydir", dh);
 	setpath(EMPTY_FILE, "%s/internal/emptyfile", dh);
-	paths.cwd = path[CWD];
-	paths.drop_home = path[DROP_HOME];
-	paths.env = path[ENV];
-	paths.fs_root = path[FS_ROOT];
-	paths.host_home = path[HOST_HOME];
-	paths.home = path[HOME];
-	paths.etc = path[ETC];
-	paths.var = path[VAR];
-	paths.tmp = path[TMP];
-	paths.run = path[RUN];
-	paths.empty_dir = path[EMPTY_DIR];
-	paths.empty_file = path[EMPTY_FILE];
 
+	r = dropipc_args_new(&a);
+	if (r < 0)
+		return r;
+	r = dropipc_args_set_env_id(a, env_id);
+	/* enum { CWD, ... } above is dropipc_path minus one. */
+	for (int i = 0; i < NPATHS && r == 0; i++)
+		r = dropipc_args_set_path(a, (dropipc_path)(i + 1), path[i]);
+	r = r ? r : dropipc_args_set_extends(a, "base");
 	/* Two read-only mounts, and a writable one whose writes go to an overlay. */
-	mounts[0].source = "~/.gitconfig";
-	mounts[0].target = "~/.gitconfig";
-	mounts[1].source = "~/docs";
-	mounts[1].target = "~/docs";
-	mounts[1].overlay = 1;
-	mounts[2].source = path[CWD];
-	mounts[2].target = path[CWD];
-	mounts[2].rw = 1;
-	mounts[2].overlay = 1;
-	for (size_t i = 0; i < ARRAY_LEN(mounts); i++)
-		mount_ptrs[i] = &mounts[i];
-
-	vars[0].name = "DROP_ENV";
-	vars[0].value = env_id;
-	vars[1].name = "PS1";
-	vars[1].value = "(drop) $ ";
-	for (size_t i = 0; i < ARRAY_LEN(vars); i++)
-		var_ptrs[i] = &vars[i];
-	environ_.n_exposed_vars = ARRAY_LEN(exposed);
-	environ_.exposed_vars = exposed;
-	environ_.n_set_vars = ARRAY_LEN(vars);
-	environ_.set_vars = var_ptrs;
-
-	tcp_pub[0].host_ip = "127.0.0.1";
-	tcp_pub[0].host_port = 8080;
-	tcp_pub[0].guest_port = 80;
-	tcp_pub[1].auto_ = 1;
-	tcp_pub[1].guest_port = 3000;
-	udp_pub[0].host_ip = "::1";
-	udp_pub[0].host_port = 5353;
-	udp_pub[0].guest_port = 53;
-	tcp_host[0].host_port = 5432;
-	tcp_host[0].guest_port = 15432;
-	tcp_host[1].auto_ = 1;
-	tcp_host[1].host_port = 6379;
-	udp_host[0].host_port = 514;
-	udp_host[0].guest_port = 1514;
-	udp_pub[1].auto_ = 1;
-	udp_pub[1].guest_port = 5060;
-	udp_host[1].auto_ = 1;
-	udp_host[1].host_port = 123;
-	for (size_t i = 0; i < 2; i++) {
-		tcp_pub_ptrs[i] = &tcp_pub[i];
-		udp_pub_ptrs[i] = &udp_pub[i];
-		tcp_host_ptrs[i] = &tcp_host[i];
-		udp_host_ptrs[i] = &udp_host[i];
+	r = r ? r : dropipc_args_add_mount(a, "~/.gitconfig", "~/.gitconfig", 0);
+	r = r ? r : dropipc_args_add_mount(a, "~/docs", "~/docs", DROPIPC_MOUNT_OVERLAY);
+	r = r ? r : dropipc_args_add_mount(a, path[CWD], path[CWD],
+					   DROPIPC_MOUNT_RW | DROPIPC_MOUNT_OVERLAY);
+	for (size_t i = 0; i < ARRAY_LEN(blocked) && r == 0; i++)
+		r = dropipc_args_add_blocked_path(a, blocked[i]);
+	for (size_t i = 0; i < ARRAY_LEN(exposed) && r == 0; i++)
+		r = dropipc_args_add_exposed_var(a, exposed[i]);
+	r = r ? r : dropipc_args_add_set_var(a, "DROP_ENV", env_id);
+	r = r ? r : dropipc_args_add_set_var(a, "PS1", "(drop) $ ");
+	r = r ? r : dropipc_args_set_net_mode(a, DROPIPC_NET_ISOLATED);
+	r = r ? r : ports(a);
+	for (size_t i = 0; i < n && r == 0; i++)
+		r = dropipc_args_add_exec_arg(a, cmd[i]);
+	if (r < 0) {
+		dropipc_args_free(a);
+		return r;
 	}
-	net.mode = DROPIPC__V1__NET__MODE__MODE_ISOLATED;
-	net.n_tcp_published_ports = ARRAY_LEN(tcp_pub_ptrs);
-	net.tcp_published_ports = tcp_pub_ptrs;
-	net.n_udp_published_ports = ARRAY_LEN(udp_pub_ptrs);
-	net.udp_published_ports = udp_pub_ptrs;
-	net.n_tcp_host_ports = ARRAY_LEN(tcp_host_ptrs);
-	net.tcp_host_ports = tcp_host_ptrs;
-	net.n_udp_host_ports = ARRAY_LEN(udp_host_ptrs);
-	net.udp_host_ports = udp_host_ptrs;
-
-	config.extends = "base";
-	config.n_mounts = ARRAY_LEN(mount_ptrs);
-	config.mounts = mount_ptrs;
-	config.n_blocked_paths = ARRAY_LEN(blocked);
-	config.blocked_paths = blocked;
-	config.environ = &environ_;
-	config.net = &net;
-
-	args.env_id = env_id;
-	args.paths = &paths;
-	args.config = &config;
-	args.n_exec_args = n;
-	args.exec_args = cmd;
-	return &args;
+	*out = a;
+	return 0;
 }

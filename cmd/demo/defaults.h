@@ -5,10 +5,11 @@
 #include <dropipc/dropipc.h>
 
 /*
- * Fills a ChildArgs in static storage for the current directory and $HOME,
- * with every field of the schema set, and cmd (n elements) as exec_args.
- * Returns NULL if the working directory cannot be read (errno set).
+ * Builds the ChildArgs for the current directory and $HOME, with every field
+ * of the schema set, and cmd (n elements) as exec_args. On success *args is
+ * the caller's, to free with dropipc_args_free(). Returns 0, or -errno (the
+ * working directory cannot be read, or no memory).
  */
-const dropipc_child_args *default_args(char **cmd, size_t n);
+int default_args(char **cmd, size_t n, dropipc_args **args);
 
 #endif

@@ -373,10 +373,12 @@ static long long now_ms(void)
 /* Says why a send or receive on the channel failed; -1. */
 static int report(const struct demo *d, int r)
 {
-	const dropipc_child_error *e = dropipc_parent_child_error(d->parent);
+	dropipc_stage stage;
+	const char *message;
 
-	if (r == DROPIPC_ECHILD && e)
-		say("child setup failed at %s: %s", dropipc_stage_name(e->stage), e->message);
+	if (r == DROPIPC_ECHILD &&
+	    dropipc_parent_child_error(d->parent, &stage, NULL, &message) == 0)
+		say("child setup failed at %s: %s", dropipc_stage_name(stage), message);
 	else if (r == DROPIPC_EOF)
 		say("the child closed the channel without sending the pty (it exited, or closed fd %d)",
 		    DROPIPC_CHILD_FD);
@@ -535,7 +537,7 @@ static int relay(struct demo *d)
 			if (exec_result(d) < 0) {
 				ret = -1;
 				/* A child that reports its failure exits by itself. */
-				if (!dropipc_parent_child_error(d->parent) && !d->reaped)
+				if (dropipc_parent_child_error(d->parent, NULL, NULL, NULL) < 0 && !d->reaped)
 					kill(d->pid, SIGKILL);
 			}
 		}
@@ -598,7 +600,7 @@ static int set_signals(struct demo *d, sigset_t *oldmask)
 }
 
 /* Socket pair, child, ChildArgs. */
-static int start(struct demo *d, const dropipc_child_args *args, const sigset_t *oldmask)
+static int start(struct demo *d, const dropipc_args *args, const sigset_t *oldmask)
 {
 	static char *child_argv[256];
 	char path[PATH_MAX];
@@ -639,14 +641,14 @@ static int start(struct demo *d, const dropipc_child_args *args, const sigset_t 
 	/* Before the send, so that the child's own messages come after it. */
 	if (d->o.verbose) {
 		step(d, "sending ChildArgs:");
-		dump_message(stderr, &args->base, "    ");
+		dump_args(stderr, args, true, "    ");
 	}
 	dropipc_parent_set_timeout(d->parent, d->o.timeout_ms);
-	r = dropipc_parent_send_child_args(d->parent, args);
+	r = dropipc_parent_send_args(d->parent, args);
 	if (r < 0)
 		return report(d, r);
 	step(d, "sent ChildArgs");
-	if (dump && (r = dump_to_file(dump, args)) < 0)
+	if (dump && (r = dump_to_file(dump, args, true)) < 0)
 		return say("DROPIPC_DUMP_SENT=%s: %s", dump, strerror(-r));
 	return 0;
 }
@@ -666,9 +668,9 @@ static void open_std_fds(void)
 int main(int argc, char **argv)
 {
 	struct demo d = { .pid = -1, .sigfd = -1, .master = -1, .child_out = -1 };
-	const dropipc_child_args *args;
+	dropipc_args *args = NULL;
 	sigset_t oldmask;
-	int ret = EXIT_HANDSHAKE;
+	int ret = EXIT_HANDSHAKE, r;
 	char buf[128];
 
 	g = &d;
@@ -677,9 +679,9 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	args = default_args(d.o.cmd, d.o.ncmd);
-	if (!args) {
-		say("getcwd: %s", strerror(errno));
+	r = default_args(d.o.cmd, d.o.ncmd, &args);
+	if (r < 0) {
+		say("the default ChildArgs: %s", strerror(-r));
 		return EXIT_HANDSHAKE;
 	}
 	if (set_signals(&d, &oldmask) < 0 || start(&d, args, &oldmask) < 0 || wait_pty(&d) < 0)
@@ -704,5 +706,6 @@ out:
 	if (d.child_out >= 0)
 		close(d.child_out);
 	dropipc_parent_close(d.parent);
+	dropipc_args_free(args);
 	return ret;
 }

@@ -5,6 +5,8 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "internal.h"
+
 static void put_string(FILE *f, const uint8_t *s, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {
@@ -154,7 +156,16 @@ int dump_message(FILE *f, const ProtobufCMessage *msg, const char *indent)
 	return 0;
 }
 
-int dump_to_file(const char *path, const dropipc_child_args *args)
+int dump_args(FILE *f, const dropipc_args *args, bool sent, const char *indent)
+{
+	Dropipc__V1__ChildArgs msg = *dropipc__args_msg(args);
+
+	if (sent)
+		msg.confirm_exec = 1;
+	return dump_message(f, &msg.base, indent);
+}
+
+int dump_to_file(const char *path, const dropipc_args *args, bool sent)
 {
 	FILE *f;
 	int r;
@@ -162,7 +173,7 @@ int dump_to_file(const char *path, const dropipc_child_args *args)
 	f = fopen(path, "we");
 	if (!f)
 		return -errno;
-	r = dump_message(f, &args->base, "");
+	r = dump_args(f, args, sent, "");
 	if (fclose(f) == EOF && r == 0)
 		r = -errno;
 	return r;

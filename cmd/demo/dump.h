@@ -16,16 +16,25 @@
 #ifndef DROPIPC_DEMO_DUMP_H
 #define DROPIPC_DEMO_DUMP_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include <dropipc/dropipc.h>
+#include <dropipc/v1/dropipc.pb-c.h>
 
 /* Writes the dump of msg to f, each line preceded by indent. Returns 0, or
  * -errno if writing failed. */
 int dump_message(FILE *f, const ProtobufCMessage *msg, const char *indent);
 
-/* Writes the dump of args to the file at path (created or truncated).
- * Returns 0 or -errno. */
-int dump_to_file(const char *path, const dropipc_child_args *args);
+/*
+ * Writes the dump of args, the ChildArgs message behind them (the demo links
+ * the library's internals for it, as the dump follows the schema). sent: the
+ * args as the parent's library sends them, which always asks the child to
+ * confirm its exec (confirm_exec=true). Returns 0 or -errno.
+ */
+int dump_args(FILE *f, const dropipc_args *args, bool sent, const char *indent);
+
+/* dump_args() to the file at path (created or truncated). Returns 0 or -errno. */
+int dump_to_file(const char *path, const dropipc_args *args, bool sent);
 
 #endif

@@ -32,137 +32,138 @@ void test_fd_teardown(void)
 }
 
 #define P(name) "/home/alice/.local/share/drop/" name
+#define OK(call) ck_assert_int_eq((call), 0)
 
-const dropipc_child_args *test_example_args(void)
+dropipc_args *test_new_example_args(void)
 {
-	static Dropipc__V1__Paths paths = DROPIPC__V1__PATHS__INIT;
-	static Dropipc__V1__Mount m0 = DROPIPC__V1__MOUNT__INIT, m1 = DROPIPC__V1__MOUNT__INIT;
-	static Dropipc__V1__Mount *mounts[] = { &m0, &m1 };
-	static char *blocked[] = { "/root", "/mnt" };
-	static char *exposed[] = { "PATH", "HOME", "TERM" };
-	static Dropipc__V1__SetVar foo = DROPIPC__V1__SET_VAR__INIT;
-	static Dropipc__V1__SetVar *set[] = { &foo };
-	static Dropipc__V1__Environ environ_ = DROPIPC__V1__ENVIRON__INIT;
-	static Dropipc__V1__PublishedPort p0 = DROPIPC__V1__PUBLISHED_PORT__INIT,
-					  p1 = DROPIPC__V1__PUBLISHED_PORT__INIT;
-	static Dropipc__V1__PublishedPort *tcp[] = { &p0, &p1 };
-	static Dropipc__V1__Net net = DROPIPC__V1__NET__INIT;
-	static Dropipc__V1__Config config = DROPIPC__V1__CONFIG__INIT;
-	static char *exec_args[] = { "ls", "-al" };
-	static Dropipc__V1__ChildArgs args = DROPIPC__V1__CHILD_ARGS__INIT;
+	static const char *const exec_args[] = { "ls", "-al", NULL };
+	dropipc_args *a;
 
-	paths.cwd = P("cwd");
-	paths.drop_home = "/home/alice/.local/share/drop";
-	paths.env = P("envs/test-env");
-	paths.fs_root = P("internal/run/test-env/root");
-	paths.host_home = "/home/alice";
-	paths.home = P("envs/test-env/home");
-	paths.etc = P("envs/test-env/etc");
-	paths.var = P("envs/test-env/var");
-	paths.tmp = P("internal/run/test-env/tmp");
-	paths.run = P("internal/run/test-env");
-	paths.empty_dir = P("internal/emptydir");
-	paths.empty_file = P("internal/emptyfile");
+	OK(dropipc_args_new(&a));
+	OK(dropipc_args_set_env_id(a, "test-env"));
+	OK(dropipc_args_set_path(a, DROPIPC_PATH_CWD, P("cwd")));
+	OK(dropipc_args_set_path(a, DROPIPC_PATH_DROP_HOME, "/home/alice/.local/share/drop"));
+	OK(dropipc_args_set_path(a, DROPIPC_PATH_ENV, P("envs/test-env")));
+	OK(dropipc_args_set_path(a, DROPIPC_PATH_FS_ROOT, P("internal/run/test-env/root")));
+	OK(dropipc_args_set_path(a, DROPIPC_PATH_HOST_HOME, "/home/alice"));
+	OK(dropipc_args_set_path(a, DROPIPC_PATH_HOME, P("envs/test-env/home")));
+	OK(dropipc_args_set_path(a, DROPIPC_PATH_ETC, P("envs/test-env/etc")));
+	OK(dropipc_args_set_path(a, DROPIPC_PATH_VAR, P("envs/test-env/var")));
+	OK(dropipc_args_set_path(a, DROPIPC_PATH_TMP, P("internal/run/test-env/tmp")));
+	OK(dropipc_args_set_path(a, DROPIPC_PATH_RUN, P("internal/run/test-env")));
+	OK(dropipc_args_set_path(a, DROPIPC_PATH_EMPTY_DIR, P("internal/emptydir")));
+	OK(dropipc_args_set_path(a, DROPIPC_PATH_EMPTY_FILE, P("internal/emptyfile")));
 
-	m0.source = "~/docs";
-	m0.target = "~/docs";
-	m0.rw = 0;
-	m0.overlay = 1;
-	m1.source = "~/projects";
-	m1.target = "~/projects";
-	m1.rw = 1;
-	m1.overlay = 0;
+	OK(dropipc_args_set_extends(a, "base"));
+	OK(dropipc_args_add_mount(a, "~/docs", "~/docs", DROPIPC_MOUNT_OVERLAY));
+	OK(dropipc_args_add_mount(a, "~/projects", "~/projects", DROPIPC_MOUNT_RW));
+	OK(dropipc_args_add_blocked_path(a, "/root"));
+	OK(dropipc_args_add_blocked_path(a, "/mnt"));
+	OK(dropipc_args_add_exposed_var(a, "PATH"));
+	OK(dropipc_args_add_exposed_var(a, "HOME"));
+	OK(dropipc_args_add_exposed_var(a, "TERM"));
+	OK(dropipc_args_add_set_var(a, "FOO", "bar"));
 
-	foo.name = "FOO";
-	foo.value = "bar";
-	environ_.n_exposed_vars = 3;
-	environ_.exposed_vars = exposed;
-	environ_.n_set_vars = 1;
-	environ_.set_vars = set;
+	OK(dropipc_args_set_net_mode(a, DROPIPC_NET_ISOLATED));
+	OK(dropipc_args_add_published_port(a, DROPIPC_TCP, 0, NULL, 8080, 3000));
+	OK(dropipc_args_add_published_port(a, DROPIPC_TCP, 0, NULL, 8082, 3003));
 
-	p0.host_port = 8080;
-	p0.guest_port = 3000;
-	p1.host_port = 8082;
-	p1.guest_port = 3003;
-	net.mode = DROPIPC__V1__NET__MODE__MODE_ISOLATED;
-	net.n_tcp_published_ports = 2;
-	net.tcp_published_ports = tcp;
-
-	config.extends = "base";
-	config.n_mounts = 2;
-	config.mounts = mounts;
-	config.n_blocked_paths = 2;
-	config.blocked_paths = blocked;
-	config.environ = &environ_;
-	config.net = &net;
-
-	args.env_id = "test-env";
-	args.paths = &paths;
-	args.config = &config;
-	args.n_exec_args = 2;
-	args.exec_args = exec_args;
-	return &args;
+	OK(dropipc_args_set_exec_args(a, exec_args));
+	return a;
 }
 
-/* Compares two messages of the same type field by field, recursively. */
-static void assert_msg_equal(const ProtobufCMessage *a, const ProtobufCMessage *b,
-			     const char *path)
+const dropipc_args *test_example_args(void)
 {
-	const ProtobufCMessageDescriptor *d = a->descriptor;
+	static dropipc_args *shared;
 
-	ck_assert_ptr_eq(b->descriptor, d);
-	for (unsigned i = 0; i < d->n_fields; i++) {
-		const ProtobufCFieldDescriptor *f = &d->fields[i];
-		const char *pa = (const char *)a + f->offset, *pb = (const char *)b + f->offset;
-		size_t na = 1, nb = 1, sz;
+	if (!shared)
+		shared = test_new_example_args();
+	return shared;
+}
 
-		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-			na = *(const size_t *)((const char *)a + f->quantifier_offset);
-			nb = *(const size_t *)((const char *)b + f->quantifier_offset);
-			ck_assert_msg(na == nb, "%s.%s: %zu vs %zu elements", path, f->name, na, nb);
-			pa = *(const char *const *)pa;
-			pb = *(const char *const *)pb;
+/* NULL and "" are the same to the wire. */
+static void assert_str(const char *want, const char *got, const char *what, size_t i)
+{
+	ck_assert_msg(strcmp(want ? want : "", got ? got : "") == 0, "%s[%zu]: \"%s\" vs \"%s\"",
+		      what, i, want, got);
+}
+
+void test_assert_args_equal(const dropipc_args *want, const dropipc_args *got)
+{
+	static const dropipc_transport transports[] = { DROPIPC_TCP, DROPIPC_UDP };
+	char *const *wexec, *const *gexec;
+	size_t nw, ng;
+
+	ck_assert_ptr_nonnull(got);
+	assert_str(dropipc_args_env_id(want), dropipc_args_env_id(got), "env_id", 0);
+	for (int p = DROPIPC_PATH_CWD; p <= DROPIPC_PATH_EMPTY_FILE; p++)
+		assert_str(dropipc_args_path(want, (dropipc_path)p),
+			   dropipc_args_path(got, (dropipc_path)p), "paths", (size_t)p);
+	assert_str(dropipc_args_extends(want), dropipc_args_extends(got), "config.extends", 0);
+
+	ck_assert_uint_eq(dropipc_args_n_mounts(got), dropipc_args_n_mounts(want));
+	for (size_t i = 0; i < dropipc_args_n_mounts(want); i++) {
+		const char *ws, *wt, *gs, *gt;
+		unsigned int wf, gf;
+
+		OK(dropipc_args_mount(want, i, &ws, &wt, &wf));
+		OK(dropipc_args_mount(got, i, &gs, &gt, &gf));
+		assert_str(ws, gs, "config.mounts.source", i);
+		assert_str(wt, gt, "config.mounts.target", i);
+		ck_assert_msg(wf == gf, "config.mounts[%zu]: flags %u vs %u", i, wf, gf);
+	}
+	ck_assert_uint_eq(dropipc_args_n_blocked_paths(got), dropipc_args_n_blocked_paths(want));
+	for (size_t i = 0; i < dropipc_args_n_blocked_paths(want); i++)
+		assert_str(dropipc_args_blocked_path(want, i), dropipc_args_blocked_path(got, i),
+			   "config.blocked_paths", i);
+	ck_assert_uint_eq(dropipc_args_n_exposed_vars(got), dropipc_args_n_exposed_vars(want));
+	for (size_t i = 0; i < dropipc_args_n_exposed_vars(want); i++)
+		assert_str(dropipc_args_exposed_var(want, i), dropipc_args_exposed_var(got, i),
+			   "config.environ.exposed_vars", i);
+	ck_assert_uint_eq(dropipc_args_n_set_vars(got), dropipc_args_n_set_vars(want));
+	for (size_t i = 0; i < dropipc_args_n_set_vars(want); i++) {
+		const char *wn, *wv, *gn, *gv;
+
+		OK(dropipc_args_set_var(want, i, &wn, &wv));
+		OK(dropipc_args_set_var(got, i, &gn, &gv));
+		assert_str(wn, gn, "config.environ.set_vars.name", i);
+		assert_str(wv, gv, "config.environ.set_vars.value", i);
+	}
+
+	ck_assert_int_eq(dropipc_args_net_mode(got), dropipc_args_net_mode(want));
+	for (size_t t = 0; t < 2; t++) {
+		dropipc_transport tr = transports[t];
+
+		ck_assert_uint_eq(dropipc_args_n_published_ports(got, tr),
+				  dropipc_args_n_published_ports(want, tr));
+		for (size_t i = 0; i < dropipc_args_n_published_ports(want, tr); i++) {
+			unsigned int wf, whp, wgp, gf, ghp, ggp;
+			const char *wip, *gip;
+
+			OK(dropipc_args_published_port(want, tr, i, &wf, &wip, &whp, &wgp));
+			OK(dropipc_args_published_port(got, tr, i, &gf, &gip, &ghp, &ggp));
+			assert_str(wip, gip, "config.net.published_ports.host_ip", i);
+			ck_assert_msg(wf == gf && whp == ghp && wgp == ggp,
+				      "config.net.published_ports[%zu] (transport %d) differs", i,
+				      (int)tr);
 		}
-		switch (f->type) {
-		case PROTOBUF_C_TYPE_STRING:
-		case PROTOBUF_C_TYPE_MESSAGE:
-			sz = sizeof(void *);
-			break;
-		case PROTOBUF_C_TYPE_BOOL:
-			sz = sizeof(protobuf_c_boolean);
-			break;
-		default:
-			sz = sizeof(uint32_t);
-			break;
-		}
-		for (size_t k = 0; k < na; k++) {
-			const void *ea = pa + k * sz, *eb = pb + k * sz;
+		ck_assert_uint_eq(dropipc_args_n_host_ports(got, tr),
+				  dropipc_args_n_host_ports(want, tr));
+		for (size_t i = 0; i < dropipc_args_n_host_ports(want, tr); i++) {
+			unsigned int wf, whp, wgp, gf, ghp, ggp;
 
-			if (f->type == PROTOBUF_C_TYPE_STRING) {
-				const char *sa = *(char *const *)ea, *sb = *(char *const *)eb;
-
-				ck_assert_msg(strcmp(sa ? sa : "", sb ? sb : "") == 0,
-					      "%s.%s[%zu]: \"%s\" vs \"%s\"", path, f->name, k, sa, sb);
-			} else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
-				const ProtobufCMessage *ma = *(const ProtobufCMessage *const *)ea;
-				const ProtobufCMessage *mb = *(const ProtobufCMessage *const *)eb;
-				char sub[256];
-
-				ck_assert_msg(!ma == !mb, "%s.%s: present on one side only", path,
-					      f->name);
-				snprintf(sub, sizeof(sub), "%s.%s", path, f->name);
-				if (ma)
-					assert_msg_equal(ma, mb, sub);
-			} else {
-				ck_assert_msg(memcmp(ea, eb, sz) == 0, "%s.%s[%zu] differs", path,
-					      f->name, k);
-			}
+			OK(dropipc_args_host_port(want, tr, i, &wf, &whp, &wgp));
+			OK(dropipc_args_host_port(got, tr, i, &gf, &ghp, &ggp));
+			ck_assert_msg(wf == gf && whp == ghp && wgp == ggp,
+				      "config.net.host_ports[%zu] (transport %d) differs", i, (int)tr);
 		}
 	}
-}
 
-void test_assert_args_equal(const dropipc_child_args *want, const dropipc_child_args *got)
-{
-	ck_assert_ptr_nonnull(got);
-	assert_msg_equal(&want->base, &got->base, "child_args");
+	wexec = dropipc_args_exec_args(want, &nw);
+	gexec = dropipc_args_exec_args(got, &ng);
+	ck_assert_uint_eq(ng, nw);
+	for (size_t i = 0; i < nw; i++)
+		assert_str(wexec[i], gexec[i], "exec_args", i);
+	/* Ready for execvp: a NULL after the last argument. */
+	ck_assert_ptr_null(gexec[ng]);
 }

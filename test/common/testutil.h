@@ -20,11 +20,15 @@ void test_fd_teardown(void);
  * The ChildArgs of the Go ipc package's own test, every field set: EnvId
  * test-env, twelve paths under /home/alice/.local/share/drop, two mounts,
  * blocked paths, exposed and set vars, net isolated with two published tcp
- * ports, exec args "ls -al". Static storage: do not free.
+ * ports, exec args "ls -al". Built with the setters, a new one per call:
+ * the caller's to change and to free with dropipc_args_free().
  */
-const dropipc_child_args *test_example_args(void);
+dropipc_args *test_new_example_args(void);
 
-/* Asserts that two ChildArgs hold the same values, field by field. */
-void test_assert_args_equal(const dropipc_child_args *want, const dropipc_child_args *got);
+/* The same values, built once and shared: do not free or change. */
+const dropipc_args *test_example_args(void);
+
+/* Asserts that two ChildArgs hold the same values, through the getters. */
+void test_assert_args_equal(const dropipc_args *want, const dropipc_args *got);
 
 #endif

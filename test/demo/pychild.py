@@ -3,8 +3,9 @@
 
 It speaks the protocol by hand (docs/PROTOCOL.md): reads the ChildArgs frame
 on fd 3, digs exec_args out of the protobuf wire format, creates a pty,
-sends its master back as SCM_RIGHTS with a PtyHandoff frame, and execs the
-command on the pty. It shows that the channel is a protocol, not a C API.
+sends its master back as SCM_RIGHTS with a PtyHandoff frame, confirms its
+exec (ExecConfirm) when the parent asks for it, and execs the command on the
+pty. It shows that the channel is a protocol, not a C API.
 """
 import array
 import fcntl
@@ -73,6 +74,7 @@ def main():
     if not args:
         sys.exit("pychild: expected child_args")
     cmd = [v.decode() for n, wt, v in fields(args[0]) if n == 4 and wt == 2]
+    confirm = any(n == 5 and wt == 0 and v for n, wt, v in fields(args[0]))
     if not cmd:
         sys.exit("pychild: no exec_args")
 
@@ -86,6 +88,9 @@ def main():
     for fd in (0, 1, 2):
         os.dup2(slave, fd)
     os.close(slave)
+    if confirm:
+        # Envelope{exec: ExecConfirm{}}: field 5, length 0.
+        sock.sendall(frame(b"\x2a\x00"))
     sock.detach()
     os.execvp(cmd[0], cmd)
 

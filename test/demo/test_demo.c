@@ -439,6 +439,18 @@ static char *dump_string(const ProtobufCMessage *m, const char *indent)
 	return text;
 }
 
+static char *args_dump_string(const dropipc_args *args, bool sent)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(dump_args(f, args, sent, ""), 0);
+	fclose(f);
+	return text;
+}
+
 START_TEST(test_dump_format)
 {
 	Dropipc__V1__SetVar v = DROPIPC__V1__SET_VAR__INIT;
@@ -456,7 +468,7 @@ START_TEST(test_dump_format)
 	ck_assert_str_eq(text, "  extends=\n");
 	free(text);
 
-	text = dump_string(&test_example_args()->base, "");
+	text = args_dump_string(test_example_args(), false);
 	ck_assert_msg(strncmp(text, "env_id=test-env\npaths.cwd=/home/alice/", 38) == 0, "%s", text);
 	ck_assert_ptr_nonnull(strstr(text, "\nconfig.extends=base\n"
 					   "config.mounts[0].source=~/docs\n"
@@ -469,7 +481,13 @@ START_TEST(test_dump_format)
 					   "config.net.tcp_published_ports[0].auto=false\n"
 					   "config.net.tcp_published_ports[0].host_ip=\n"
 					   "config.net.tcp_published_ports[0].host_port=8080\n"));
-	ck_assert_msg(ends_with(text, "\nexec_args[0]=ls\nexec_args[1]=-al\n"), "%s", text);
+	ck_assert_msg(ends_with(text, "\nexec_args[0]=ls\nexec_args[1]=-al\nconfirm_exec=false\n"),
+		      "%s", text);
+	free(text);
+
+	/* As sent: the library always asks the child to confirm its exec. */
+	text = args_dump_string(test_example_args(), true);
+	ck_assert_msg(ends_with(text, "\nexec_args[1]=-al\nconfirm_exec=true\n"), "%s", text);
 	free(text);
 }
 END_TEST
