@@ -18,13 +18,14 @@ struct shape {
 /*
  * The example of the Go ipc package's test (test/common's
  * test_example_args()), grown to the shape's counts with generated entries:
- * the same values cmd/bench/gob/main.go builds. NULL if out of memory.
+ * the same values cmd/bench/gob/main.go builds, with the setters. NULL if
+ * out of memory. Freed with dropipc_args_free().
  */
-dropipc_child_args *bench_args_new(struct shape s);
-void bench_args_free(dropipc_child_args *args);
+dropipc_args *bench_args_new(struct shape s);
 
-/* Size of the Envelope that carries args: the frame's payload. */
-size_t bench_envelope_size(const dropipc_child_args *args);
+/* Size of the Envelope that carries args: the frame's payload, as the
+ * library sends it (up to max_payload bytes). 0 if it cannot be sent. */
+size_t bench_envelope_size(const dropipc_args *args, size_t max_payload);
 
 /* ---- alloccount.c: counting malloc -------------------------------------- */
 
@@ -67,7 +68,7 @@ struct payload {
 	char name[24];
 	struct shape shape;
 	bool series, cold;
-	dropipc_child_args *args;
+	dropipc_args *args;
 	size_t body;    /* the Envelope's bytes */
 	size_t gob_wire; /* bytes gob put on the wire, both ways */
 	struct samples lib, floor, gob, lib_cold, gob_cold;

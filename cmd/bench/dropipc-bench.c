@@ -198,17 +198,17 @@ struct cmd {
 /* One handshake; with stats, the receive's allocations are counted. */
 static void child_handshake(dropipc_child *child, int master, struct alloc_stats *stats)
 {
-	dropipc_child_args *args;
+	dropipc_args *args;
 	int r;
 
 	if (stats)
 		alloc_count_start();
-	r = dropipc_child_recv_child_args(child, &args);
+	r = dropipc_child_recv_args(child, &args);
 	if (stats)
 		*stats = alloc_count_stop();
 	if (r < 0)
 		die("child: %s", dropipc_child_errmsg(child));
-	dropipc_child_args_free(args);
+	dropipc_args_free(args);
 	r = dropipc_child_send_pty(child, master);
 	if (r < 0)
 		die("child: %s", dropipc_child_errmsg(child));
@@ -327,12 +327,12 @@ static void peer_command(struct peer *p, uint32_t kind, uint32_t rounds, uint64_
 }
 
 /* One handshake through the library, in nanoseconds. */
-static int64_t lib_round(struct peer *p, const dropipc_child_args *args)
+static int64_t lib_round(struct peer *p, const dropipc_args *args)
 {
 	int64_t t0 = now_ns(), t1;
 	int fd = -1, r;
 
-	r = dropipc_parent_send_child_args(p->parent, args);
+	r = dropipc_parent_send_args(p->parent, args);
 	if (r == 0)
 		r = dropipc_parent_recv_pty(p->parent, &fd);
 	t1 = now_ns();
@@ -358,8 +358,9 @@ static int64_t floor_round(struct peer *p, const uint8_t *buf, size_t n)
 /* --cold M B E: a fresh pair, one timed handshake, "ok WIRE NS" on stdout. */
 static int cold_main(struct shape s)
 {
-	dropipc_child_args *args = bench_args_new(s);
+	dropipc_args *args = bench_args_new(s);
 	struct peer p;
+	size_t body;
 	int64_t t;
 
 	prog = "dropipc-bench cold";
@@ -369,8 +370,11 @@ static int cold_main(struct shape s)
 	peer_command(&p, CMD_LIB, 1, 0);
 	t = lib_round(&p, args);
 	peer_stop(&p);
-	printf("ok %zu %" PRId64 "\n", HEADER + bench_envelope_size(args) + PTY_FRAME, t);
-	bench_args_free(args);
+	body = bench_envelope_size(args, MAX_PAYLOAD);
+	if (!body)
+		die("cannot measure the payload");
+	printf("ok %zu %" PRId64 "\n", HEADER + body + PTY_FRAME, t);
+	dropipc_args_free(args);
 	return 0;
 }
 
@@ -496,9 +500,10 @@ static void add_payload(struct run *x, const char *name, struct shape s, bool se
 	pl->args = bench_args_new(s);
 	if (!pl->args)
 		die("no memory for the %s arguments", name);
-	pl->body = bench_envelope_size(pl->args);
-	if (pl->body > MAX_PAYLOAD)
-		die("%s: %zu bytes is over the benchmark's limit", name, pl->body);
+	pl->body = bench_envelope_size(pl->args, MAX_PAYLOAD);
+	if (!pl->body)
+		die("%s: cannot be sent (over the benchmark's limit of %u bytes?)", name,
+		    MAX_PAYLOAD);
 }
 
 /* The payloads: typical, large, and the size series (by exec args). */
@@ -742,7 +747,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < x.npl; i++) {
 		struct payload *pl = &x.pl[i];
 
-		bench_args_free(pl->args);
+		dropipc_args_free(pl->args);
 		free(pl->lib.v);
 		free(pl->floor.v);
 		free(pl->gob.v);

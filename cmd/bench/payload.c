@@ -4,176 +4,132 @@
  * builds the same values; change both together.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "bench.h"
-
-/* Everything one ChildArgs points to, in one allocation plus arrays. */
-struct built {
-	dropipc_child_args args; /* first: the args pointer is the struct's */
-	Dropipc__V1__Paths paths;
-	Dropipc__V1__Config config;
-	Dropipc__V1__Environ environ_;
-	Dropipc__V1__SetVar foo;
-	Dropipc__V1__SetVar *set[1];
-	Dropipc__V1__PublishedPort port[2];
-	Dropipc__V1__PublishedPort *tcp[2];
-	Dropipc__V1__Net net;
-	Dropipc__V1__Mount *mount;
-	Dropipc__V1__Mount **mounts;
-	char **blocked, **execs;
-	char *pool;
-};
 
 #define DROP "/home/alice/.local/share/drop"
 /* Longest generated string, with its NUL. */
 #define GEN_MAX 40
 
-static char *lit(const char *s)
+static char *gen(char *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static char *gen(char *buf, const char *fmt, ...)
 {
-	return (char *)s;
-}
-
-static char *gen(char **pool, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static char *gen(char **pool, const char *fmt, ...)
-{
-	char *s = *pool;
 	va_list ap;
 
 	va_start(ap, fmt);
-	*pool += vsnprintf(s, GEN_MAX, fmt, ap) + 1;
+	vsnprintf(buf, GEN_MAX, fmt, ap);
 	va_end(ap);
-	return s;
+	return buf;
 }
 
-static void example(struct built *b)
+/* The example's values but its mounts, blocked paths and exec args. */
+static int example(dropipc_args *a)
 {
-	static char *exposed[] = { "PATH", "HOME", "TERM" };
+	static const struct {
+		dropipc_path which;
+		const char *path;
+	} paths[] = {
+		{ DROPIPC_PATH_CWD, DROP "/cwd" },
+		{ DROPIPC_PATH_DROP_HOME, DROP },
+		{ DROPIPC_PATH_ENV, DROP "/envs/test-env" },
+		{ DROPIPC_PATH_FS_ROOT, DROP "/internal/run/test-env/root" },
+		{ DROPIPC_PATH_HOST_HOME, "/home/alice" },
+		{ DROPIPC_PATH_HOME, DROP "/envs/test-env/home" },
+		{ DROPIPC_PATH_ETC, DROP "/envs/test-env/etc" },
+		{ DROPIPC_PATH_VAR, DROP "/envs/test-env/var" },
+		{ DROPIPC_PATH_TMP, DROP "/internal/run/test-env/tmp" },
+		{ DROPIPC_PATH_RUN, DROP "/internal/run/test-env" },
+		{ DROPIPC_PATH_EMPTY_DIR, DROP "/internal/emptydir" },
+		{ DROPIPC_PATH_EMPTY_FILE, DROP "/internal/emptyfile" },
+	};
+	int r = dropipc_args_set_env_id(a, "test-env");
 
-	b->paths.cwd = lit(DROP "/cwd");
-	b->paths.drop_home = lit(DROP);
-	b->paths.env = lit(DROP "/envs/test-env");
-	b->paths.fs_root = lit(DROP "/internal/run/test-env/root");
-	b->paths.host_home = lit("/home/alice");
-	b->paths.home = lit(DROP "/envs/test-env/home");
-	b->paths.etc = lit(DROP "/envs/test-env/etc");
-	b->paths.var = lit(DROP "/envs/test-env/var");
-	b->paths.tmp = lit(DROP "/internal/run/test-env/tmp");
-	b->paths.run = lit(DROP "/internal/run/test-env");
-	b->paths.empty_dir = lit(DROP "/internal/emptydir");
-	b->paths.empty_file = lit(DROP "/internal/emptyfile");
-
-	b->foo.name = lit("FOO");
-	b->foo.value = lit("bar");
-	b->set[0] = &b->foo;
-	b->environ_.n_exposed_vars = 3;
-	b->environ_.exposed_vars = exposed;
-	b->environ_.n_set_vars = 1;
-	b->environ_.set_vars = b->set;
-
-	b->port[0].host_port = 8080;
-	b->port[0].guest_port = 3000;
-	b->port[1].host_port = 8082;
-	b->port[1].guest_port = 3003;
-	b->tcp[0] = &b->port[0];
-	b->tcp[1] = &b->port[1];
-	b->net.mode = DROPIPC__V1__NET__MODE__MODE_ISOLATED;
-	b->net.n_tcp_published_ports = 2;
-	b->net.tcp_published_ports = b->tcp;
-
-	b->config.extends = lit("base");
-	b->config.environ = &b->environ_;
-	b->config.net = &b->net;
-
-	b->args.env_id = lit("test-env");
-	b->args.paths = &b->paths;
-	b->args.config = &b->config;
-
-	b->mount[0].source = lit("~/docs");
-	b->mount[0].target = lit("~/docs");
-	b->mount[0].overlay = 1;
-	b->mount[1].source = lit("~/projects");
-	b->mount[1].target = lit("~/projects");
-	b->mount[1].rw = 1;
-	b->blocked[0] = lit("/root");
-	b->blocked[1] = lit("/mnt");
-	b->execs[0] = lit("ls");
-	b->execs[1] = lit("-al");
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]) && r == 0; i++)
+		r = dropipc_args_set_path(a, paths[i].which, paths[i].path);
+	r = r ? r : dropipc_args_set_extends(a, "base");
+	r = r ? r : dropipc_args_add_exposed_var(a, "PATH");
+	r = r ? r : dropipc_args_add_exposed_var(a, "HOME");
+	r = r ? r : dropipc_args_add_exposed_var(a, "TERM");
+	r = r ? r : dropipc_args_add_set_var(a, "FOO", "bar");
+	r = r ? r : dropipc_args_set_net_mode(a, DROPIPC_NET_ISOLATED);
+	r = r ? r : dropipc_args_add_published_port(a, DROPIPC_TCP, 0, NULL, 8080, 3000);
+	r = r ? r : dropipc_args_add_published_port(a, DROPIPC_TCP, 0, NULL, 8082, 3003);
+	return r;
 }
 
-dropipc_child_args *bench_args_new(struct shape s)
+dropipc_args *bench_args_new(struct shape s)
 {
-	struct built *b = calloc(1, sizeof(*b));
-	char *pool;
+	char src[GEN_MAX], dst[GEN_MAX];
+	dropipc_args *a = NULL;
+	int r;
 
-	if (!b || s.mounts < 2 || s.blocked < 2 || s.execs < 2)
-		goto fail;
-	b->mount = calloc(s.mounts, sizeof(*b->mount));
-	b->mounts = calloc(s.mounts, sizeof(*b->mounts));
-	b->blocked = calloc(s.blocked, sizeof(*b->blocked));
-	b->execs = calloc(s.execs, sizeof(*b->execs));
-	b->pool = malloc(((size_t)s.mounts * 2 + s.blocked + s.execs) * GEN_MAX);
-	if (!b->mount || !b->mounts || !b->blocked || !b->execs || !b->pool)
-		goto fail;
-	dropipc__v1__child_args__init(&b->args);
-	dropipc__v1__paths__init(&b->paths);
-	dropipc__v1__config__init(&b->config);
-	dropipc__v1__environ__init(&b->environ_);
-	dropipc__v1__set_var__init(&b->foo);
-	dropipc__v1__published_port__init(&b->port[0]);
-	dropipc__v1__published_port__init(&b->port[1]);
-	dropipc__v1__net__init(&b->net);
-	for (unsigned i = 0; i < s.mounts; i++) {
-		dropipc__v1__mount__init(&b->mount[i]);
-		b->mounts[i] = &b->mount[i];
+	if (s.mounts < 2 || s.blocked < 2 || s.execs < 2 || dropipc_args_new(&a) < 0)
+		return NULL;
+	r = example(a);
+	r = r ? r : dropipc_args_add_mount(a, "~/docs", "~/docs", DROPIPC_MOUNT_OVERLAY);
+	r = r ? r : dropipc_args_add_mount(a, "~/projects", "~/projects", DROPIPC_MOUNT_RW);
+	for (unsigned i = 2; i < s.mounts && r == 0; i++)
+		r = dropipc_args_add_mount(a, gen(src, "/home/alice/src/mount-%06u", i),
+					   gen(dst, "~/mnt/mount-%06u", i),
+					   (i % 2 == 1 ? DROPIPC_MOUNT_RW : 0) |
+						   (i % 3 == 0 ? DROPIPC_MOUNT_OVERLAY : 0));
+	r = r ? r : dropipc_args_add_blocked_path(a, "/root");
+	r = r ? r : dropipc_args_add_blocked_path(a, "/mnt");
+	for (unsigned i = 2; i < s.blocked && r == 0; i++)
+		r = dropipc_args_add_blocked_path(a, gen(src, "/home/alice/private/%06u", i));
+	r = r ? r : dropipc_args_add_exec_arg(a, "ls");
+	r = r ? r : dropipc_args_add_exec_arg(a, "-al");
+	for (unsigned i = 2; i < s.execs && r == 0; i++)
+		r = dropipc_args_add_exec_arg(a, gen(src, "--argument-%09u", i));
+	if (r < 0) {
+		dropipc_args_free(a);
+		return NULL;
 	}
-	example(b);
+	return a;
+}
 
-	pool = b->pool;
-	for (unsigned i = 2; i < s.mounts; i++) {
-		b->mount[i].source = gen(&pool, "/home/alice/src/mount-%06u", i);
-		b->mount[i].target = gen(&pool, "~/mnt/mount-%06u", i);
-		b->mount[i].rw = i % 2 == 1;
-		b->mount[i].overlay = i % 3 == 0;
+/*
+ * The payload is the library's business: it is read off the wire, from the
+ * header of the frame a forked sender puts there (the frame may not fit in
+ * the socket's buffer: the reader must not be the sender).
+ */
+size_t bench_envelope_size(const dropipc_args *args, size_t max_payload)
+{
+	dropipc_parent *p;
+	uint8_t h[HEADER];
+	size_t got = 0;
+	int fd, status;
+	pid_t pid;
+
+	if (dropipc_socketpair(&p, &fd) < 0)
+		return 0;
+	dropipc_parent_set_max_payload(p, max_payload);
+	pid = fork();
+	if (pid == 0) {
+		close(fd);
+		_exit(dropipc_parent_send_args(p, args) == 0 ? 0 : 1);
 	}
-	for (unsigned i = 2; i < s.blocked; i++)
-		b->blocked[i] = gen(&pool, "/home/alice/private/%06u", i);
-	for (unsigned i = 2; i < s.execs; i++)
-		b->execs[i] = gen(&pool, "--argument-%09u", i);
-	b->config.n_mounts = s.mounts;
-	b->config.mounts = b->mounts;
-	b->config.n_blocked_paths = s.blocked;
-	b->config.blocked_paths = b->blocked;
-	b->args.n_exec_args = s.execs;
-	b->args.exec_args = b->execs;
-	return &b->args;
+	dropipc_parent_close(p);
+	while (pid > 0 && got < sizeof(h)) {
+		ssize_t n = read(fd, h + got, sizeof(h) - got);
 
-fail:
-	bench_args_free(b ? &b->args : NULL);
-	return NULL;
-}
-
-void bench_args_free(dropipc_child_args *args)
-{
-	struct built *b = (struct built *)args;
-
-	if (!b)
-		return;
-	free(b->mount);
-	free(b->mounts);
-	free(b->blocked);
-	free(b->execs);
-	free(b->pool);
-	free(b);
-}
-
-size_t bench_envelope_size(const dropipc_child_args *args)
-{
-	Dropipc__V1__Envelope env = DROPIPC__V1__ENVELOPE__INIT;
-
-	env.body_case = DROPIPC__V1__ENVELOPE__BODY_CHILD_ARGS;
-	env.child_args = (dropipc_child_args *)args;
-	return protobuf_c_message_get_packed_size(&env.base);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd); /* the sender stops with EPIPE */
+	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (got < sizeof(h))
+		return 0;
+	/* The payload's length: bytes 8..11, little-endian. */
+	return (size_t)h[8] | (size_t)h[9] << 8 | (size_t)h[10] << 16 | (size_t)h[11] << 24;
 }

@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int test_count_fds(void)
@@ -34,41 +35,52 @@ void test_fd_teardown(void)
 #define P(name) "/home/alice/.local/share/drop/" name
 #define OK(call) ck_assert_int_eq((call), 0)
 
+/* Also outside a Check test (gen_corpus): no ck_assert here. */
+#define SET(call) built((call), #call)
+
+static void built(int r, const char *call)
+{
+	if (r != 0) {
+		fprintf(stderr, "%s: %s\n", call, dropipc_strerror(r));
+		abort();
+	}
+}
+
 dropipc_args *test_new_example_args(void)
 {
 	static const char *const exec_args[] = { "ls", "-al", NULL };
 	dropipc_args *a;
 
-	OK(dropipc_args_new(&a));
-	OK(dropipc_args_set_env_id(a, "test-env"));
-	OK(dropipc_args_set_path(a, DROPIPC_PATH_CWD, P("cwd")));
-	OK(dropipc_args_set_path(a, DROPIPC_PATH_DROP_HOME, "/home/alice/.local/share/drop"));
-	OK(dropipc_args_set_path(a, DROPIPC_PATH_ENV, P("envs/test-env")));
-	OK(dropipc_args_set_path(a, DROPIPC_PATH_FS_ROOT, P("internal/run/test-env/root")));
-	OK(dropipc_args_set_path(a, DROPIPC_PATH_HOST_HOME, "/home/alice"));
-	OK(dropipc_args_set_path(a, DROPIPC_PATH_HOME, P("envs/test-env/home")));
-	OK(dropipc_args_set_path(a, DROPIPC_PATH_ETC, P("envs/test-env/etc")));
-	OK(dropipc_args_set_path(a, DROPIPC_PATH_VAR, P("envs/test-env/var")));
-	OK(dropipc_args_set_path(a, DROPIPC_PATH_TMP, P("internal/run/test-env/tmp")));
-	OK(dropipc_args_set_path(a, DROPIPC_PATH_RUN, P("internal/run/test-env")));
-	OK(dropipc_args_set_path(a, DROPIPC_PATH_EMPTY_DIR, P("internal/emptydir")));
-	OK(dropipc_args_set_path(a, DROPIPC_PATH_EMPTY_FILE, P("internal/emptyfile")));
+	SET(dropipc_args_new(&a));
+	SET(dropipc_args_set_env_id(a, "test-env"));
+	SET(dropipc_args_set_path(a, DROPIPC_PATH_CWD, P("cwd")));
+	SET(dropipc_args_set_path(a, DROPIPC_PATH_DROP_HOME, "/home/alice/.local/share/drop"));
+	SET(dropipc_args_set_path(a, DROPIPC_PATH_ENV, P("envs/test-env")));
+	SET(dropipc_args_set_path(a, DROPIPC_PATH_FS_ROOT, P("internal/run/test-env/root")));
+	SET(dropipc_args_set_path(a, DROPIPC_PATH_HOST_HOME, "/home/alice"));
+	SET(dropipc_args_set_path(a, DROPIPC_PATH_HOME, P("envs/test-env/home")));
+	SET(dropipc_args_set_path(a, DROPIPC_PATH_ETC, P("envs/test-env/etc")));
+	SET(dropipc_args_set_path(a, DROPIPC_PATH_VAR, P("envs/test-env/var")));
+	SET(dropipc_args_set_path(a, DROPIPC_PATH_TMP, P("internal/run/test-env/tmp")));
+	SET(dropipc_args_set_path(a, DROPIPC_PATH_RUN, P("internal/run/test-env")));
+	SET(dropipc_args_set_path(a, DROPIPC_PATH_EMPTY_DIR, P("internal/emptydir")));
+	SET(dropipc_args_set_path(a, DROPIPC_PATH_EMPTY_FILE, P("internal/emptyfile")));
 
-	OK(dropipc_args_set_extends(a, "base"));
-	OK(dropipc_args_add_mount(a, "~/docs", "~/docs", DROPIPC_MOUNT_OVERLAY));
-	OK(dropipc_args_add_mount(a, "~/projects", "~/projects", DROPIPC_MOUNT_RW));
-	OK(dropipc_args_add_blocked_path(a, "/root"));
-	OK(dropipc_args_add_blocked_path(a, "/mnt"));
-	OK(dropipc_args_add_exposed_var(a, "PATH"));
-	OK(dropipc_args_add_exposed_var(a, "HOME"));
-	OK(dropipc_args_add_exposed_var(a, "TERM"));
-	OK(dropipc_args_add_set_var(a, "FOO", "bar"));
+	SET(dropipc_args_set_extends(a, "base"));
+	SET(dropipc_args_add_mount(a, "~/docs", "~/docs", DROPIPC_MOUNT_OVERLAY));
+	SET(dropipc_args_add_mount(a, "~/projects", "~/projects", DROPIPC_MOUNT_RW));
+	SET(dropipc_args_add_blocked_path(a, "/root"));
+	SET(dropipc_args_add_blocked_path(a, "/mnt"));
+	SET(dropipc_args_add_exposed_var(a, "PATH"));
+	SET(dropipc_args_add_exposed_var(a, "HOME"));
+	SET(dropipc_args_add_exposed_var(a, "TERM"));
+	SET(dropipc_args_add_set_var(a, "FOO", "bar"));
 
-	OK(dropipc_args_set_net_mode(a, DROPIPC_NET_ISOLATED));
-	OK(dropipc_args_add_published_port(a, DROPIPC_TCP, 0, NULL, 8080, 3000));
-	OK(dropipc_args_add_published_port(a, DROPIPC_TCP, 0, NULL, 8082, 3003));
+	SET(dropipc_args_set_net_mode(a, DROPIPC_NET_ISOLATED));
+	SET(dropipc_args_add_published_port(a, DROPIPC_TCP, 0, NULL, 8080, 3000));
+	SET(dropipc_args_add_published_port(a, DROPIPC_TCP, 0, NULL, 8082, 3003));
 
-	OK(dropipc_args_set_exec_args(a, exec_args));
+	SET(dropipc_args_set_exec_args(a, exec_args));
 	return a;
 }
 

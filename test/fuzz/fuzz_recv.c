@@ -96,7 +96,7 @@ static int recv_pty(dropipc_parent *p)
 	}
 	check_failure(r, dropipc_parent_errmsg(p));
 	require(fd == -1);
-	require((r == DROPIPC_ECHILD) == (dropipc_parent_child_error(p) != NULL));
+	require((r == DROPIPC_ECHILD) == (dropipc_parent_child_error(p, NULL, NULL, NULL) == 0));
 	return r;
 }
 
@@ -118,12 +118,13 @@ static int check_files(int r, dropipc_file *files, size_t n, const char *errmsg)
 
 static int recv_args(dropipc_child *c)
 {
-	dropipc_child_args *args = (dropipc_child_args *)1;
-	int r = dropipc_child_recv_child_args(c, &args);
+	dropipc_args *args = (dropipc_args *)1;
+	int r = dropipc_child_recv_args(c, &args);
 
 	if (r == 0) {
-		require(args && dropipc_child_args_validate(args, NULL, 0) == 0);
-		dropipc_child_args_free(args);
+		require(args && dropipc_args_validate(args, NULL, 0) == 0);
+		require(dropipc_args_exec_args(args, NULL) != NULL);
+		dropipc_args_free(args);
 		return 0;
 	}
 	check_failure(r, dropipc_child_errmsg(c));

@@ -161,7 +161,7 @@ int main(int argc, char **argv)
 	/* Parent to child: ChildArgs, and Files. */
 	p = parent_pair(&raw);
 	in.len = 0;
-	ok(dropipc_parent_send_child_args(p, test_example_args()), "send child args");
+	ok(dropipc_parent_send_args(p, test_example_args()), "send args");
 	drain(raw, &in);
 	fails += emit(dir, check, "child_args", FUZZ_CTL(FUZZ_CHILD_ARGS, 0, 0), &in);
 	in.len = 0;
