@@ -14,6 +14,7 @@ int main(void)
 	srunner_add_suite(sr, suite_fds());
 	srunner_add_suite(sr, suite_errors());
 	srunner_add_suite(sr, suite_api());
+	srunner_add_suite(sr, suite_args());
 	srunner_run_all(sr, CK_NORMAL);
 	run = srunner_ntests_run(sr);
 	failed = srunner_ntests_failed(sr);

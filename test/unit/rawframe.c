@@ -77,13 +77,18 @@ uint8_t *unit_pack(const ProtobufCMessage *msg, size_t *len)
 	return buf;
 }
 
-uint8_t *unit_pack_args(const dropipc_child_args *args, size_t *len)
+uint8_t *unit_pack_child_args(const Dropipc__V1__ChildArgs *msg, size_t *len)
 {
 	Dropipc__V1__Envelope env = DROPIPC__V1__ENVELOPE__INIT;
 
 	env.body_case = DROPIPC__V1__ENVELOPE__BODY_CHILD_ARGS;
-	env.child_args = (dropipc_child_args *)args;
+	env.child_args = (Dropipc__V1__ChildArgs *)msg;
 	return unit_pack(&env.base, len);
+}
+
+uint8_t *unit_pack_args(const dropipc_args *args, size_t *len)
+{
+	return unit_pack_child_args(dropipc__args_msg(args), len);
 }
 
 uint8_t *unit_pack_pty(uint32_t idx, size_t *len)

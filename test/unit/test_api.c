@@ -24,6 +24,8 @@ START_TEST(every_error_code_has_a_name_and_text)
 		{ DROPIPC_ECHILD, "DROPIPC_ECHILD", "child reported a setup failure" },
 		{ DROPIPC_ENOTPTY, "DROPIPC_ENOTPTY", "not a pseudoterminal master" },
 		{ DROPIPC_ECLOSED, "DROPIPC_ECLOSED", "unusable after an earlier error" },
+		{ DROPIPC_EDEAD, "DROPIPC_EDEAD", "child process died" },
+		{ DROPIPC_ENOEXEC, "DROPIPC_ENOEXEC", "without confirming its exec" },
 		{ -EPIPE, "EPIPE", "Broken pipe" },
 		{ -ENOMEM, "ENOMEM", "Cannot allocate memory" },
 		{ 0, "OK", "success" },
@@ -68,7 +70,7 @@ START_TEST(ends_are_close_on_exec)
 {
 	dropipc_parent *p;
 	dropipc_child *c;
-	dropipc_child_args *got;
+	dropipc_args *got;
 	int sv[2], fd;
 
 	/* Made without SOCK_CLOEXEC: adopting an fd sets the flag. */
@@ -81,9 +83,9 @@ START_TEST(ends_are_close_on_exec)
 	ck_assert_int_eq(dropipc_child_new(sv[1], &c), 0);
 	ck_assert_int_eq(dropipc_child_fd(c), sv[1]);
 	ck_assert(unit_cloexec(sv[1]));
-	ck_assert_int_eq(dropipc_parent_send_child_args(p, test_example_args()), 0);
-	ck_assert_int_eq(dropipc_child_recv_child_args(c, &got), 0);
-	dropipc_child_args_free(got);
+	ck_assert_int_eq(dropipc_parent_send_args(p, test_example_args()), 0);
+	ck_assert_int_eq(dropipc_child_recv_args(c, &got), 0);
+	dropipc_args_free(got);
 	dropipc_child_close(c);
 	dropipc_parent_close(p);
 

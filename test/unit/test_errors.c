@@ -35,12 +35,12 @@ static void assert_pty_arrives(dropipc_parent *p, dropipc_child *c)
 /* Asserts that the child still works: the example ChildArgs arrive fine. */
 static void assert_args_arrive(dropipc_parent *p, dropipc_child *c)
 {
-	dropipc_child_args *got;
+	dropipc_args *got;
 
-	ck_assert_int_eq(dropipc_parent_send_child_args(p, test_example_args()), 0);
-	ck_assert_int_eq(dropipc_child_recv_child_args(c, &got), 0);
+	ck_assert_int_eq(dropipc_parent_send_args(p, test_example_args()), 0);
+	ck_assert_int_eq(dropipc_child_recv_args(c, &got), 0);
 	test_assert_args_equal(test_example_args(), got);
-	dropipc_child_args_free(got);
+	dropipc_args_free(got);
 }
 
 /* Asserts that the parent's end refuses everything after an earlier error. */
@@ -57,7 +57,7 @@ static void assert_parent_closed(dropipc_parent *p, const char *earlier)
 	ck_assert_int_eq(dropipc_parent_recv_files(p, &fl, &n), DROPIPC_ECLOSED);
 	ck_assert_int_eq(dropipc_parent_send_files(p, &f, 1), DROPIPC_ECLOSED);
 	unit_assert_contains(dropipc_parent_errmsg(p), "send files: connection unusable");
-	ck_assert_int_eq(dropipc_parent_send_child_args(p, test_example_args()), DROPIPC_ECLOSED);
+	ck_assert_int_eq(dropipc_parent_send_args(p, test_example_args()), DROPIPC_ECLOSED);
 }
 
 /* Whether fd has something to read right now. */
@@ -74,7 +74,7 @@ START_TEST(eof_between_frames)
 {
 	dropipc_parent *p;
 	dropipc_child *c;
-	dropipc_child_args *args = (dropipc_child_args *)1;
+	dropipc_args *args = (dropipc_args *)1;
 	dropipc_file *fl;
 	size_t n;
 	int fd = -2;
@@ -92,9 +92,9 @@ START_TEST(eof_between_frames)
 
 	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
 	dropipc_parent_close(p);
-	ck_assert_int_eq(dropipc_child_recv_child_args(c, &args), DROPIPC_EOF);
+	ck_assert_int_eq(dropipc_child_recv_args(c, &args), DROPIPC_EOF);
 	ck_assert_ptr_null(args);
-	ck_assert_str_eq(dropipc_child_errmsg(c), "recv child args: peer closed the connection");
+	ck_assert_str_eq(dropipc_child_errmsg(c), "recv args: peer closed the connection");
 	dropipc_child_close(c);
 }
 END_TEST
@@ -143,7 +143,7 @@ START_TEST(eclosed_after_mid_frame_error)
 {
 	dropipc_parent *p;
 	dropipc_child *c;
-	dropipc_child_args *args;
+	dropipc_args *args;
 	dropipc_file f = { "x", 0 };
 	uint8_t half[8];
 	struct unit_header h = unit_header(0, 100);
@@ -154,15 +154,15 @@ START_TEST(eclosed_after_mid_frame_error)
 	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
 	ck_assert_int_eq(dropipc_child_set_timeout(c, 20), 0);
 	ck_assert_int_eq(write(dropipc_parent_fd(p), half, sizeof(half)), (ssize_t)sizeof(half));
-	ck_assert_int_eq(dropipc_child_recv_child_args(c, &args), DROPIPC_ETIMEDOUT);
+	ck_assert_int_eq(dropipc_child_recv_args(c, &args), DROPIPC_ETIMEDOUT);
 	unit_assert_contains(dropipc_child_errmsg(c), "timed out after 8 bytes of the frame");
 	/* The rest of the frame arrives; too late, the stream is lost. */
 	ck_assert_int_eq(write(dropipc_parent_fd(p), hdr + 8, 8), 8);
-	ck_assert_int_eq(dropipc_child_recv_child_args(c, &args), DROPIPC_ECLOSED);
+	ck_assert_int_eq(dropipc_child_recv_args(c, &args), DROPIPC_ECLOSED);
 	ck_assert_ptr_null(args);
 	ck_assert_str_eq(dropipc_err_name(DROPIPC_ECLOSED), "DROPIPC_ECLOSED");
 	ck_assert_str_eq(dropipc_child_errmsg(c),
-			 "recv child args: connection unusable after an earlier DROPIPC_ETIMEDOUT");
+			 "recv args: connection unusable after an earlier DROPIPC_ETIMEDOUT");
 	ck_assert_int_eq(dropipc_child_send_pty(c, 0), DROPIPC_ECLOSED);
 	ck_assert_int_eq(dropipc_child_send_files(c, &f, 1), DROPIPC_ECLOSED);
 	ck_assert_int_eq(dropipc_child_send_error(c, DROPIPC_STAGE_ARGS, 0, "x"), DROPIPC_ECLOSED);
@@ -253,7 +253,7 @@ START_TEST(eproto_wrong_message)
 {
 	dropipc_parent *p;
 	dropipc_child *c;
-	dropipc_child_args *args;
+	dropipc_args *args;
 	dropipc_file f = { "stdout", unit_tmpfile("x") };
 	int fd = -2, before;
 
@@ -270,10 +270,10 @@ START_TEST(eproto_wrong_message)
 
 	/* A setup failure report is the child's to send, not the parent's. */
 	unit_send_frame(dropipc_parent_fd(p), NULL, "\x1a\x00", 2, NULL, 0);
-	ck_assert_int_eq(dropipc_child_recv_child_args(c, &args), DROPIPC_EPROTO);
+	ck_assert_int_eq(dropipc_child_recv_args(c, &args), DROPIPC_EPROTO);
 	ck_assert_ptr_null(args);
 	ck_assert_str_eq(dropipc_child_errmsg(c),
-			 "recv child args: expected a child_args message, got error");
+			 "recv args: expected a child_args message, got error");
 	assert_args_arrive(p, c);
 	dropipc_child_close(c);
 	dropipc_parent_close(p);
@@ -360,8 +360,8 @@ START_TEST(etoobig_on_send)
 
 	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
 	ck_assert_int_eq(dropipc_parent_set_max_payload(p, 64), 0);
-	ck_assert_int_eq(dropipc_parent_send_child_args(p, test_example_args()), DROPIPC_ETOOBIG);
-	unit_assert_contains(dropipc_parent_errmsg(p), "send child args: message of ");
+	ck_assert_int_eq(dropipc_parent_send_args(p, test_example_args()), DROPIPC_ETOOBIG);
+	unit_assert_contains(dropipc_parent_errmsg(p), "send args: message of ");
 	unit_assert_contains(dropipc_parent_errmsg(p), "bytes exceeds the limit of 64 bytes");
 	ck_assert(!readable(dropipc_child_fd(c)));
 	ck_assert_int_eq(dropipc_parent_set_max_payload(p, DROPIPC_DEFAULT_MAX_PAYLOAD), 0);
@@ -377,7 +377,7 @@ START_TEST(etimedout_before_a_frame)
 {
 	dropipc_parent *p;
 	dropipc_child *c;
-	dropipc_child_args *args;
+	dropipc_args *args;
 	int fd = -2;
 
 	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
@@ -391,8 +391,8 @@ START_TEST(etimedout_before_a_frame)
 	assert_pty_arrives(p, c);
 
 	ck_assert_int_eq(dropipc_child_set_timeout(c, 0), 0);
-	ck_assert_int_eq(dropipc_child_recv_child_args(c, &args), DROPIPC_ETIMEDOUT);
-	ck_assert_str_eq(dropipc_child_errmsg(c), "recv child args: waiting for a frame: timed out");
+	ck_assert_int_eq(dropipc_child_recv_args(c, &args), DROPIPC_ETIMEDOUT);
+	ck_assert_str_eq(dropipc_child_errmsg(c), "recv args: waiting for a frame: timed out");
 	assert_args_arrive(p, c);
 	dropipc_child_close(c);
 	dropipc_parent_close(p);
@@ -403,23 +403,20 @@ END_TEST
 START_TEST(etimedout_on_send)
 {
 	enum { N = 8000 };
-	struct unit_args a;
-	char **exec = calloc(N, sizeof(*exec));
+	dropipc_args *a = test_new_example_args();
 	dropipc_parent *p;
 	dropipc_child *c;
 
-	ck_assert_ptr_nonnull(exec);
-	unit_args_init(&a);
 	for (size_t i = 0; i < N; i++)
-		exec[i] = "an argument long enough to fill the socket buffer fast";
-	a.args.n_exec_args = N;
-	a.args.exec_args = exec;
+		ck_assert_int_eq(dropipc_args_add_exec_arg(
+					 a, "an argument long enough to fill the socket buffer fast"),
+				 0);
 	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
 	ck_assert_int_eq(dropipc_parent_set_timeout(p, 30), 0);
-	ck_assert_int_eq(dropipc_parent_send_child_args(p, &a.args), DROPIPC_ETIMEDOUT);
-	unit_assert_contains(dropipc_parent_errmsg(p), "send child args: send: timed out after ");
+	ck_assert_int_eq(dropipc_parent_send_args(p, a), DROPIPC_ETIMEDOUT);
+	unit_assert_contains(dropipc_parent_errmsg(p), "send args: send: timed out after ");
 	assert_parent_closed(p, "DROPIPC_ETIMEDOUT");
-	free(exec);
+	dropipc_args_free(a);
 	dropipc_child_close(c);
 	dropipc_parent_close(p);
 }
@@ -427,45 +424,55 @@ END_TEST
 
 /* ---- DROPIPC_EINVAL ----------------------------------------------------------------- */
 
-/* Breaks one field of a: case i of the table below. */
-static const char *break_args(struct unit_args *a, int i)
+/* Breaks one field of a, built by the setters: case i of the table below. */
+static const char *break_args(dropipc_args *a, int i)
 {
+	/* The example has two tcp published ports: a third one is [2]. */
 	switch (i) {
 	case 0:
-		a->port[0].guest_port = 0;
-		return "config.net.tcp_published_ports[0].guest_port: 0 is not in 1..65535";
+		ck_assert_int_eq(dropipc_args_add_published_port(a, DROPIPC_TCP, 0, NULL, 8080, 0), 0);
+		return "config.net.tcp_published_ports[2].guest_port: 0 is not in 1..65535";
 	case 1:
-		a->port[1].guest_port = 70000;
-		return "config.net.tcp_published_ports[1].guest_port: 70000 is not in 1..65535";
+		ck_assert_int_eq(dropipc_args_add_published_port(a, DROPIPC_TCP, 0, NULL, 8080, 70000),
+				 0);
+		return "config.net.tcp_published_ports[2].guest_port: 70000 is not in 1..65535";
 	case 2:
-		a->port[0].host_port = 0;
-		return "config.net.tcp_published_ports[0].host_port: 0 is not in 1..65535";
+		ck_assert_int_eq(dropipc_args_add_published_port(a, DROPIPC_TCP, 0, NULL, 0, 80), 0);
+		return "config.net.tcp_published_ports[2].host_port: 0 is not in 1..65535";
 	case 3:
-		a->port[0].auto_ = 1;
-		return "config.net.tcp_published_ports[0].host_port: 8080 set with auto";
+		ck_assert_int_eq(dropipc_args_add_published_port(a, DROPIPC_TCP, DROPIPC_PORT_AUTO, NULL,
+								 8080, 80),
+				 0);
+		return "config.net.tcp_published_ports[2].host_port: 8080 set with auto";
 	case 4:
-		a->port[1].host_ip = "localhost";
-		return "config.net.tcp_published_ports[1].host_ip: \"localhost\" is not an IP address";
+		ck_assert_int_eq(dropipc_args_add_published_port(a, DROPIPC_TCP, 0, "localhost", 8080,
+								 80),
+				 0);
+		return "config.net.tcp_published_ports[2].host_ip: \"localhost\" is not an IP address";
 	case 5:
-		a->net.mode = (Dropipc__V1__Net__Mode)7;
+		ck_assert_int_eq(dropipc_args_set_net_mode(a, (dropipc_net_mode)7), 0);
 		return "config.net.mode: 7 is not a known mode";
 	case 6:
-		a->net.mode = DROPIPC__V1__NET__MODE__MODE_UNSPECIFIED;
+		ck_assert_int_eq(dropipc_args_set_net_mode(a, DROPIPC_NET_UNSPECIFIED), 0);
 		return "config.net.mode: 0 is not a known mode";
 	case 7:
-		a->args.paths = NULL;
-		return "paths: missing";
+		ck_assert_int_eq(dropipc_args_add_host_port(a, DROPIPC_UDP, 0, 70000, 53), 0);
+		return "config.net.udp_host_ports[0].host_port: 70000 is not in 1..65535";
 	case 8:
-		a->args.config = NULL;
-		return "config: missing";
+		ck_assert_int_eq(dropipc_args_add_host_port(a, DROPIPC_TCP, DROPIPC_PORT_AUTO, 22, 2222),
+				 0);
+		return "config.net.tcp_host_ports[0].guest_port: 2222 set with auto";
 	case 9:
-		a->config.net = NULL;
-		return "config.net: missing";
+		ck_assert_int_eq(dropipc_args_add_mount(a, "", "/x", 0), 0);
+		return "config.mounts[2].source: empty";
 	case 10:
-		a->args.n_exec_args = 0;
-		return "exec_args: empty, nothing to run";
+		ck_assert_int_eq(dropipc_args_add_blocked_path(a, ""), 0);
+		return "config.blocked_paths[2]: empty";
 	case 11:
-		a->args.env_id = "";
+		ck_assert_int_eq(dropipc_args_add_set_var(a, "A=B", "c"), 0);
+		return "config.environ.set_vars[1].name: \"A=B\" contains '='";
+	case 12:
+		ck_assert_int_eq(dropipc_args_set_env_id(a, ""), 0);
 		return "env_id: empty";
 	}
 	return NULL;
@@ -478,37 +485,39 @@ START_TEST(einval_validation)
 	const char *want;
 	char err[256], full[300];
 
-	ck_assert_int_eq(dropipc_child_args_validate(test_example_args(), err, sizeof(err)), 0);
+	ck_assert_int_eq(dropipc_args_validate(test_example_args(), err, sizeof(err)), 0);
 	ck_assert_str_eq(err, "");
+	ck_assert_int_eq(dropipc_args_validate(NULL, err, sizeof(err)), DROPIPC_EINVAL);
 	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
 	for (int i = 0;; i++) {
-		dropipc_child_args *got = (dropipc_child_args *)1;
-		struct unit_args a;
+		dropipc_args *got = (dropipc_args *)1, *a = test_new_example_args();
 		uint8_t *buf;
 		size_t len;
 
-		unit_args_init(&a);
-		want = break_args(&a, i);
-		if (!want)
+		want = break_args(a, i);
+		if (!want) {
+			dropipc_args_free(a);
 			break;
-		ck_assert_int_eq(dropipc_child_args_validate(&a.args, err, sizeof(err)), DROPIPC_EINVAL);
+		}
+		ck_assert_int_eq(dropipc_args_validate(a, err, sizeof(err)), DROPIPC_EINVAL);
 		ck_assert_str_eq(err, want);
-		ck_assert_int_eq(dropipc_child_args_validate(&a.args, NULL, 0), DROPIPC_EINVAL);
+		ck_assert_int_eq(dropipc_args_validate(a, NULL, 0), DROPIPC_EINVAL);
 
 		/* The sender refuses, and nothing reaches the socket. */
-		ck_assert_int_eq(dropipc_parent_send_child_args(p, &a.args), DROPIPC_EINVAL);
-		snprintf(full, sizeof(full), "send child args: %s", want);
+		ck_assert_int_eq(dropipc_parent_send_args(p, a), DROPIPC_EINVAL);
+		snprintf(full, sizeof(full), "send args: %s", want);
 		ck_assert_str_eq(dropipc_parent_errmsg(p), full);
 		ck_assert(!readable(dropipc_child_fd(c)));
 
 		/* Sent anyway, by a peer that does not check: the receiver refuses. */
-		buf = unit_pack_args(&a.args, &len);
+		buf = unit_pack_args(a, &len);
 		unit_send_frame(dropipc_parent_fd(p), NULL, buf, len, NULL, 0);
 		free(buf);
-		ck_assert_int_eq(dropipc_child_recv_child_args(c, &got), DROPIPC_EINVAL);
+		ck_assert_int_eq(dropipc_child_recv_args(c, &got), DROPIPC_EINVAL);
 		ck_assert_ptr_null(got);
-		snprintf(full, sizeof(full), "recv child args: %s", want);
+		snprintf(full, sizeof(full), "recv args: %s", want);
 		ck_assert_str_eq(dropipc_child_errmsg(c), full);
+		dropipc_args_free(a);
 	}
 	/* A refused message was a whole frame: the channel still works. */
 	assert_args_arrive(p, c);
@@ -517,51 +526,125 @@ START_TEST(einval_validation)
 }
 END_TEST
 
-/* Strings the C API cannot even express, sent by a hand-made frame. */
-START_TEST(einval_nul_and_utf8)
+/* Submessages the setters always make, left out by a peer: the receiver
+ * refuses the frame (raw, from the protobuf-c structs). */
+START_TEST(einval_missing_submessages)
 {
 	dropipc_parent *p;
 	dropipc_child *c;
-	dropipc_child_args *got;
-	struct unit_args a;
+	Dropipc__V1__ChildArgs m;
+	Dropipc__V1__Config cfg;
+	char want[64];
+
+	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	for (int i = 0; i < 3; i++) {
+		dropipc_args *got = (dropipc_args *)1;
+		const char *field = NULL;
+		uint8_t *buf;
+		size_t len;
+
+		m = *dropipc__args_msg(test_example_args());
+		cfg = *m.config;
+		m.config = &cfg;
+		switch (i) {
+		case 0:
+			m.paths = NULL;
+			field = "paths";
+			break;
+		case 1:
+			m.config = NULL;
+			field = "config";
+			break;
+		case 2:
+			cfg.net = NULL;
+			field = "config.net";
+			break;
+		}
+		buf = unit_pack_child_args(&m, &len);
+		unit_send_frame(dropipc_parent_fd(p), NULL, buf, len, NULL, 0);
+		free(buf);
+		ck_assert_int_eq(dropipc_child_recv_args(c, &got), DROPIPC_EINVAL);
+		ck_assert_ptr_null(got);
+		snprintf(want, sizeof(want), "recv args: %s: missing", field);
+		ck_assert_str_eq(dropipc_child_errmsg(c), want);
+	}
+	assert_args_arrive(p, c);
+	dropipc_child_close(c);
+	dropipc_parent_close(p);
+}
+END_TEST
+
+/* No exec args is valid now: the child runs the user's shell, as Drop does. */
+START_TEST(empty_exec_args_are_valid)
+{
+	dropipc_parent *p;
+	dropipc_child *c;
+	dropipc_args *got, *a = test_new_example_args();
+	char err[256];
+	size_t n = 9;
+
+	ck_assert_int_eq(dropipc_args_set_exec_args(a, NULL), 0);
+	ck_assert_int_eq(dropipc_args_validate(a, err, sizeof(err)), 0);
+	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	ck_assert_int_eq(dropipc_parent_send_args(p, a), 0);
+	ck_assert_int_eq(dropipc_child_recv_args(c, &got), 0);
+	ck_assert_ptr_null(dropipc_args_exec_args(got, &n)[0]);
+	ck_assert_uint_eq(n, 0);
+	dropipc_args_free(got);
+	dropipc_args_free(a);
+	dropipc_child_close(c);
+	dropipc_parent_close(p);
+}
+END_TEST
+
+/* Strings the C API cannot even express, sent by a hand-made frame. */
+START_TEST(einval_nul_and_utf8)
+{
+	static const char *const bad_exec[] = { "ls", "-al\xff", NULL };
+	dropipc_parent *p;
+	dropipc_child *c;
+	dropipc_args *got, *a = test_new_example_args();
 	uint8_t *buf, *at;
 	size_t len;
 
-	unit_args_init(&a);
-	a.paths.fs_root = "/fs@root";
-	buf = unit_pack_args(&a.args, &len);
+	ck_assert_int_eq(dropipc_args_set_path(a, DROPIPC_PATH_FS_ROOT, "/fs@root"), 0);
+	buf = unit_pack_args(a, &len);
+	dropipc_args_free(a);
 	at = memmem(buf, len, "/fs@root", 8);
 	ck_assert_ptr_nonnull(at);
 	at[3] = '\0';
 	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
 	unit_send_frame(dropipc_parent_fd(p), NULL, buf, len, NULL, 0);
 	free(buf);
-	ck_assert_int_eq(dropipc_child_recv_child_args(c, &got), DROPIPC_EINVAL);
+	ck_assert_int_eq(dropipc_child_recv_args(c, &got), DROPIPC_EINVAL);
 	ck_assert_str_eq(dropipc_child_errmsg(c),
-			 "recv child args: paths.fs_root: NUL byte at byte 3 of the string");
+			 "recv args: paths.fs_root: NUL byte at byte 3 of the string");
 
-	/* Invalid UTF-8: the sender refuses it, and so does the receiver. */
-	unit_args_init(&a);
-	a.exec_args[1] = "-al\xff";
-	ck_assert_int_eq(dropipc_parent_send_child_args(p, &a.args), DROPIPC_EINVAL);
+	/* Invalid UTF-8: the setter takes it, the sender refuses it, and so does
+	 * the receiver. */
+	a = test_new_example_args();
+	ck_assert_int_eq(dropipc_args_set_exec_args(a, bad_exec), 0);
+	ck_assert_int_eq(dropipc_parent_send_args(p, a), DROPIPC_EINVAL);
 	unit_assert_contains(dropipc_parent_errmsg(p), "exec_args[1]: invalid UTF-8 at byte 3");
 	ck_assert(!readable(dropipc_child_fd(c)));
-	buf = unit_pack_args(&a.args, &len);
+	buf = unit_pack_args(a, &len);
+	dropipc_args_free(a);
 	unit_send_frame(dropipc_parent_fd(p), NULL, buf, len, NULL, 0);
 	free(buf);
-	ck_assert_int_eq(dropipc_child_recv_child_args(c, &got), DROPIPC_EINVAL);
+	ck_assert_int_eq(dropipc_child_recv_args(c, &got), DROPIPC_EINVAL);
 	ck_assert_str_eq(dropipc_child_errmsg(c),
-			 "recv child args: exec_args[1]: invalid UTF-8 at byte 3 of the string");
+			 "recv args: exec_args[1]: invalid UTF-8 at byte 3 of the string");
 
 	/* A surrogate, encoded: not UTF-8 either. */
-	unit_args_init(&a);
-	a.config.extends = "b\xed\xa0\x80";
-	buf = unit_pack_args(&a.args, &len);
+	a = test_new_example_args();
+	ck_assert_int_eq(dropipc_args_set_extends(a, "b\xed\xa0\x80"), 0);
+	buf = unit_pack_args(a, &len);
+	dropipc_args_free(a);
 	unit_send_frame(dropipc_parent_fd(p), NULL, buf, len, NULL, 0);
 	free(buf);
-	ck_assert_int_eq(dropipc_child_recv_child_args(c, &got), DROPIPC_EINVAL);
+	ck_assert_int_eq(dropipc_child_recv_args(c, &got), DROPIPC_EINVAL);
 	ck_assert_str_eq(dropipc_child_errmsg(c),
-			 "recv child args: config.extends: invalid UTF-8 at byte 1 of the string");
+			 "recv args: config.extends: invalid UTF-8 at byte 1 of the string");
 	assert_args_arrive(p, c);
 	dropipc_child_close(c);
 	dropipc_parent_close(p);
@@ -576,7 +659,7 @@ START_TEST(eunsupported_body)
 	static const uint8_t field9[] = { 9 << 3 | 2, 0x00 };
 	dropipc_parent *p;
 	dropipc_child *c;
-	dropipc_child_args *args;
+	dropipc_args *args;
 	int fd = -2, sent, before;
 
 	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
@@ -594,7 +677,7 @@ START_TEST(eunsupported_body)
 	assert_pty_arrives(p, c);
 
 	unit_send_frame(dropipc_parent_fd(p), NULL, field9, sizeof(field9), NULL, 0);
-	ck_assert_int_eq(dropipc_child_recv_child_args(c, &args), DROPIPC_EUNSUPPORTED);
+	ck_assert_int_eq(dropipc_child_recv_args(c, &args), DROPIPC_EUNSUPPORTED);
 	unit_assert_contains(dropipc_child_errmsg(c), "envelope field 9 is not known");
 	assert_args_arrive(p, c);
 	dropipc_child_close(c);
@@ -608,21 +691,23 @@ START_TEST(echild_report)
 {
 	dropipc_parent *p;
 	dropipc_child *c;
-	const dropipc_child_error *e;
-	int fd = -2;
+	dropipc_stage stage = 9;
+	const char *msg = "x";
+	int fd = -2, err = 9;
 
 	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
-	ck_assert_ptr_null(dropipc_parent_child_error(p));
+	ck_assert_int_eq(dropipc_parent_child_error(p, &stage, &err, &msg), -ENODATA);
 	ck_assert_int_eq(dropipc_child_send_error(c, DROPIPC_STAGE_EXEC, ENOENT, "execvp %s: %s",
 						  "nosuchcmd", strerror(ENOENT)),
 			 0);
 	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ECHILD);
 	ck_assert_int_eq(fd, -1);
-	e = dropipc_parent_child_error(p);
-	ck_assert_ptr_nonnull(e);
-	ck_assert_int_eq(e->stage, DROPIPC_STAGE_EXEC);
-	ck_assert_int_eq(e->errno_value, ENOENT);
-	ck_assert_str_eq(e->message, "execvp nosuchcmd: No such file or directory");
+	ck_assert_int_eq(dropipc_parent_child_error(p, &stage, &err, &msg), 0);
+	ck_assert_int_eq(stage, DROPIPC_STAGE_EXEC);
+	ck_assert_int_eq(err, ENOENT);
+	ck_assert_str_eq(msg, "execvp nosuchcmd: No such file or directory");
+	/* Any of the out-params may be NULL. */
+	ck_assert_int_eq(dropipc_parent_child_error(p, NULL, NULL, NULL), 0);
 	ck_assert_str_eq(dropipc_parent_errmsg(p),
 			 "recv pty: child setup failed at exec: execvp nosuchcmd: No such file or "
 			 "directory");
@@ -630,15 +715,15 @@ START_TEST(echild_report)
 	/* The peer's text is made safe to print, in the message and in the report. */
 	ck_assert_int_eq(dropipc_child_send_error(c, DROPIPC_STAGE_JAIL, 0, "mount\n\x1b[31m/x"), 0);
 	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ECHILD);
-	e = dropipc_parent_child_error(p);
-	ck_assert_int_eq(e->stage, DROPIPC_STAGE_JAIL);
-	ck_assert_int_eq(e->errno_value, 0);
-	ck_assert_str_eq(e->message, "mount??[31m/x");
+	ck_assert_int_eq(dropipc_parent_child_error(p, &stage, &err, &msg), 0);
+	ck_assert_int_eq(stage, DROPIPC_STAGE_JAIL);
+	ck_assert_int_eq(err, 0);
+	ck_assert_str_eq(msg, "mount??[31m/x");
 	ck_assert_str_eq(dropipc_parent_errmsg(p), "recv pty: child setup failed at jail: mount??[31m/x");
 
 	/* The next receive forgets the report. */
 	assert_pty_arrives(p, c);
-	ck_assert_ptr_null(dropipc_parent_child_error(p));
+	ck_assert_int_eq(dropipc_parent_child_error(p, NULL, NULL, NULL), -ENODATA);
 	dropipc_child_close(c);
 	dropipc_parent_close(p);
 }
@@ -651,7 +736,7 @@ START_TEST(echild_text_repaired)
 {
 	dropipc_parent *p;
 	dropipc_child *c;
-	const dropipc_child_error *e;
+	const char *msg = NULL;
 	int fd;
 
 	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
@@ -659,9 +744,8 @@ START_TEST(echild_text_repaired)
 						  "execvp /tmp/caf\xe9: gone \xc2\x9b" "31m"),
 			 0);
 	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ECHILD);
-	e = dropipc_parent_child_error(p);
-	ck_assert_ptr_nonnull(e);
-	ck_assert_str_eq(e->message, "execvp /tmp/caf?: gone ??31m");
+	ck_assert_int_eq(dropipc_parent_child_error(p, NULL, NULL, &msg), 0);
+	ck_assert_str_eq(msg, "execvp /tmp/caf?: gone ??31m");
 	ck_assert_str_eq(dropipc_parent_errmsg(p),
 			 "recv pty: child setup failed at exec: execvp /tmp/caf?: gone ??31m");
 	dropipc_child_close(c);
@@ -669,30 +753,75 @@ START_TEST(echild_text_repaired)
 }
 END_TEST
 
-/* After the pty: end of stream is a successful exec, a report a failed one,
- * anything else a protocol error whose fds are closed. */
+/*
+ * After the pty: the child's ExecConfirm and then end of stream is a
+ * successful exec; end of stream without it is DROPIPC_ENOEXEC; a report is
+ * a failure (before or after the confirmation); anything else a protocol
+ * error.
+ */
 START_TEST(wait_exec_outcomes)
 {
 	dropipc_parent *p;
 	dropipc_child *c;
-	int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	dropipc_args *got;
+	dropipc_stage stage;
+	const char *msg;
+	int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC), err;
 
 	ck_assert_int_ge(master, 0);
 	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
 	ck_assert_int_eq(dropipc_child_send_error(c, DROPIPC_STAGE_EXEC, ENOENT, "execvp x: gone"), 0);
 	ck_assert_int_eq(dropipc_parent_wait_exec(p), DROPIPC_ECHILD);
-	ck_assert_str_eq(dropipc_parent_child_error(p)->message, "execvp x: gone");
+	ck_assert_int_eq(dropipc_parent_child_error(p, NULL, NULL, &msg), 0);
+	ck_assert_str_eq(msg, "execvp x: gone");
 	ck_assert_str_eq(dropipc_parent_errmsg(p), "wait exec: child setup failed at exec: execvp x: gone");
 
+	ck_assert_int_eq(dropipc_child_send_pty(c, master), 0);
+	ck_assert_int_eq(dropipc_parent_wait_exec(p), DROPIPC_EPROTO);
+	unit_assert_contains(dropipc_parent_errmsg(p), "wait exec: expected ");
+	unit_assert_contains(dropipc_parent_errmsg(p), ", got pty");
+
+	/* Without args that ask for it, the child confirms nothing. */
+	ck_assert_int_eq(dropipc_child_confirm_exec(c), 0);
+	ck_assert(!readable(dropipc_parent_fd(p)));
+
+	/* The library's args ask: confirmed, then the exec failed. */
+	ck_assert_int_eq(dropipc_parent_send_args(p, test_example_args()), 0);
+	ck_assert_int_eq(dropipc_child_recv_args(c, &got), 0);
+	dropipc_args_free(got);
+	ck_assert_int_eq(dropipc_child_confirm_exec(c), 0);
+	ck_assert_int_eq(dropipc_child_send_error(c, DROPIPC_STAGE_EXEC, EACCES, "execvp y: denied"),
+			 0);
+	ck_assert_int_eq(dropipc_parent_wait_exec(p), DROPIPC_ECHILD);
+	ck_assert_int_eq(dropipc_parent_child_error(p, &stage, &err, &msg), 0);
+	ck_assert_int_eq(stage, DROPIPC_STAGE_EXEC);
+	ck_assert_int_eq(err, EACCES);
+	ck_assert_str_eq(msg, "execvp y: denied");
+
+	/* Confirmed, then a message that is no report. */
+	ck_assert_int_eq(dropipc_child_confirm_exec(c), 0);
 	ck_assert_int_eq(dropipc_child_send_pty(c, master), 0);
 	ck_assert_int_eq(dropipc_parent_wait_exec(p), DROPIPC_EPROTO);
 	ck_assert_str_eq(dropipc_parent_errmsg(p),
 			 "wait exec: expected end of stream or an error report, got pty");
 
+	/* Confirmed, then closed: the exec succeeded. */
+	ck_assert_int_eq(dropipc_child_confirm_exec(c), 0);
 	dropipc_child_close(c);
 	ck_assert_int_eq(dropipc_parent_wait_exec(p), 0);
 	ck_assert_str_eq(dropipc_parent_errmsg(p), "");
-	ck_assert_ptr_null(dropipc_parent_child_error(p));
+	ck_assert_int_eq(dropipc_parent_child_error(p, NULL, NULL, NULL), -ENODATA);
+	dropipc_parent_close(p);
+
+	/* Closed without a confirmation: the child never got to its exec. */
+	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	ck_assert_int_eq(dropipc_parent_send_args(p, test_example_args()), 0);
+	ck_assert_int_eq(dropipc_child_recv_args(c, &got), 0);
+	dropipc_args_free(got);
+	dropipc_child_close(c);
+	ck_assert_int_eq(dropipc_parent_wait_exec(p), DROPIPC_ENOEXEC);
+	ck_assert_str_eq(dropipc_parent_errmsg(p),
+			 "wait exec: the channel closed before the child confirmed its exec");
 	dropipc_parent_close(p);
 	close(master);
 }
@@ -707,7 +836,7 @@ START_TEST(eof_with_data_unread)
 	int fd;
 
 	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
-	ck_assert_int_eq(dropipc_parent_send_child_args(p, test_example_args()), 0);
+	ck_assert_int_eq(dropipc_parent_send_args(p, test_example_args()), 0);
 	dropipc_child_close(c);
 	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_EOF);
 	ck_assert_str_eq(dropipc_parent_errmsg(p), "recv pty: peer closed the connection");
@@ -731,18 +860,18 @@ START_TEST(echild_long_text)
 	};
 	dropipc_parent *p;
 	dropipc_child *c;
-	const dropipc_child_error *e;
+	const char *msg;
 	char text[5000];
-	int fd;
+	int fd, err;
 
 	memset(text, 'x', sizeof(text) - 1);
 	text[sizeof(text) - 1] = '\0';
 	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
 	ck_assert_int_eq(dropipc_child_send_error(c, DROPIPC_STAGE_PTY, EIO, "%s", text), 0);
 	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ECHILD);
-	e = dropipc_parent_child_error(p);
-	ck_assert_uint_eq(strlen(e->message), 4096);
-	ck_assert_int_eq(e->errno_value, EIO);
+	ck_assert_int_eq(dropipc_parent_child_error(p, NULL, &err, &msg), 0);
+	ck_assert_uint_eq(strlen(msg), 4096);
+	ck_assert_int_eq(err, EIO);
 
 	/* A character straddling the cut goes whole; one that ends at it stays. */
 	for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
@@ -750,8 +879,8 @@ START_TEST(echild_long_text)
 		memcpy(text + cuts[i].at, cuts[i].ch, strlen(cuts[i].ch));
 		ck_assert_int_eq(dropipc_child_send_error(c, DROPIPC_STAGE_PTY, EIO, "%s", text), 0);
 		ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ECHILD);
-		e = dropipc_parent_child_error(p);
-		ck_assert_uint_eq(strlen(e->message), cuts[i].len);
+		ck_assert_int_eq(dropipc_parent_child_error(p, NULL, NULL, &msg), 0);
+		ck_assert_uint_eq(strlen(msg), cuts[i].len);
 	}
 	dropipc_child_close(c);
 	dropipc_parent_close(p);
@@ -789,11 +918,11 @@ START_TEST(epipe_without_sigpipe)
 	signal(SIGPIPE, SIG_DFL);
 	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
 	dropipc_child_close(c);
-	ck_assert_int_eq(dropipc_parent_send_child_args(p, test_example_args()), -EPIPE);
+	ck_assert_int_eq(dropipc_parent_send_args(p, test_example_args()), -EPIPE);
 	ck_assert_str_eq(dropipc_err_name(-EPIPE), "EPIPE");
-	ck_assert_str_eq(dropipc_parent_errmsg(p), "send child args: send: Broken pipe");
+	ck_assert_str_eq(dropipc_parent_errmsg(p), "send args: send: Broken pipe");
 	/* Nothing of the frame went out: the end is not marked broken. */
-	ck_assert_int_eq(dropipc_parent_send_child_args(p, test_example_args()), -EPIPE);
+	ck_assert_int_eq(dropipc_parent_send_args(p, test_example_args()), -EPIPE);
 	dropipc_parent_close(p);
 
 	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
@@ -855,6 +984,8 @@ Suite *suite_errors(void)
 	tcase_add_test(tc, etimedout_on_send);
 	tc = unit_tcase(s, "messages");
 	tcase_add_test(tc, einval_validation);
+	tcase_add_test(tc, einval_missing_submessages);
+	tcase_add_test(tc, empty_exec_args_are_valid);
 	tcase_add_test(tc, einval_nul_and_utf8);
 	tcase_add_test(tc, eunsupported_body);
 	tcase_add_test(tc, echild_report);

@@ -231,7 +231,7 @@ START_TEST(pty_in_process)
 	close(m);
 	ck_assert_int_eq(dropipc_parent_recv_pty(p, &got), 0);
 	ck_assert_int_ge(got, 0);
-	ck_assert_ptr_null(dropipc_parent_child_error(p));
+	ck_assert_int_eq(dropipc_parent_child_error(p, NULL, NULL, NULL), -ENODATA);
 	assert_pty_works(got);
 	close(got);
 	dropipc_child_close(c);
@@ -425,7 +425,7 @@ START_TEST(fd_with_child_args_is_unclaimed)
 {
 	dropipc_parent *p;
 	dropipc_child *c;
-	dropipc_child_args *got = (dropipc_child_args *)1;
+	dropipc_args *got = (dropipc_args *)1;
 	size_t len;
 	uint8_t *buf = unit_pack_args(test_example_args(), &len);
 	int fd, before;
@@ -435,10 +435,10 @@ START_TEST(fd_with_child_args_is_unclaimed)
 	unit_send_frame(dropipc_parent_fd(p), NULL, buf, len, &fd, 1);
 	close(fd);
 	before = test_count_fds();
-	ck_assert_int_eq(dropipc_child_recv_child_args(c, &got), DROPIPC_EPROTO);
+	ck_assert_int_eq(dropipc_child_recv_args(c, &got), DROPIPC_EPROTO);
 	ck_assert_ptr_null(got);
 	ck_assert_int_eq(test_count_fds(), before);
-	unit_assert_contains(dropipc_child_errmsg(c), "recv child args: fd index 0 claimed by no field");
+	unit_assert_contains(dropipc_child_errmsg(c), "recv args: fd index 0 claimed by no field");
 	free(buf);
 	dropipc_child_close(c);
 	dropipc_parent_close(p);

@@ -7,20 +7,21 @@
 #include "unit.h"
 
 /* Sends args from one end of a pair and checks what the other receives. */
-static void roundtrip_in_process(const dropipc_child_args *args)
+static void roundtrip_in_process(const dropipc_args *args)
 {
 	dropipc_parent *p;
 	dropipc_child *c;
-	dropipc_child_args *got = (dropipc_child_args *)1;
+	dropipc_args *got = (dropipc_args *)1;
+	size_t n;
 
 	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
-	ck_assert_int_eq(dropipc_parent_send_child_args(p, args), 0);
-	ck_assert_int_eq(dropipc_child_recv_child_args(c, &got), 0);
+	ck_assert_int_eq(dropipc_parent_send_args(p, args), 0);
+	ck_assert_int_eq(dropipc_child_recv_args(c, &got), 0);
 	ck_assert_str_eq(dropipc_child_errmsg(c), "");
 	test_assert_args_equal(args, got);
 	/* Ready for execvp: a NULL after the last argument. */
-	ck_assert_ptr_null(got->exec_args[got->n_exec_args]);
-	dropipc_child_args_free(got);
+	ck_assert_ptr_null(dropipc_args_exec_args(got, &n)[n]);
+	dropipc_args_free(got);
 	dropipc_child_close(c);
 	dropipc_parent_close(p);
 }
@@ -34,33 +35,31 @@ END_TEST
 /* The fields test_example_args() leaves at their defaults, set too. */
 START_TEST(every_net_field_in_process)
 {
-	struct unit_args a;
-	Dropipc__V1__PublishedPort udp = DROPIPC__V1__PUBLISHED_PORT__INIT, *udps[] = { &udp };
-	Dropipc__V1__HostPort th = DROPIPC__V1__HOST_PORT__INIT, uh = DROPIPC__V1__HOST_PORT__INIT;
-	Dropipc__V1__HostPort *ths[] = { &th }, *uhs[] = { &uh };
-	char *exec[] = { "sh", "-c", "echo \"grüße\" $1", "", "日本語" };
+	static const char *const exec[] = { "sh", "-c", "echo \"grüße\" $1", "", "日本語", NULL };
+	dropipc_args *a = test_new_example_args();
 
-	unit_args_init(&a);
-	a.port[1].host_ip = "::1";
-	a.port[0].auto_ = 1;
-	a.port[0].host_port = 0;
-	udp.host_ip = "127.0.0.1";
-	udp.host_port = 5353;
-	udp.guest_port = 53;
-	th.host_port = 5432;
-	th.guest_port = 5433;
-	uh.auto_ = 1;
-	uh.host_port = 514;
-	a.net.mode = DROPIPC__V1__NET__MODE__MODE_UNJAILED;
-	a.net.n_udp_published_ports = 1;
-	a.net.udp_published_ports = udps;
-	a.net.n_tcp_host_ports = 1;
-	a.net.tcp_host_ports = ths;
-	a.net.n_udp_host_ports = 1;
-	a.net.udp_host_ports = uhs;
-	a.args.n_exec_args = 5;
-	a.args.exec_args = exec;
-	roundtrip_in_process(&a.args);
+	ck_assert_int_eq(dropipc_args_add_published_port(a, DROPIPC_TCP, DROPIPC_PORT_AUTO, "::1",
+							 0, 3004),
+			 0);
+	ck_assert_int_eq(dropipc_args_add_published_port(a, DROPIPC_UDP, 0, "127.0.0.1", 5353, 53),
+			 0);
+	ck_assert_int_eq(dropipc_args_add_host_port(a, DROPIPC_TCP, 0, 5432, 5433), 0);
+	ck_assert_int_eq(dropipc_args_add_host_port(a, DROPIPC_UDP, DROPIPC_PORT_AUTO, 514, 0), 0);
+	ck_assert_int_eq(dropipc_args_set_net_mode(a, DROPIPC_NET_UNJAILED), 0);
+	ck_assert_int_eq(dropipc_args_set_exec_args(a, exec), 0);
+	roundtrip_in_process(a);
+	dropipc_args_free(a);
+}
+END_TEST
+
+/* No command at all: the child runs the user's shell. */
+START_TEST(no_exec_args_in_process)
+{
+	dropipc_args *a = test_new_example_args();
+
+	ck_assert_int_eq(dropipc_args_set_exec_args(a, NULL), 0);
+	roundtrip_in_process(a);
+	dropipc_args_free(a);
 }
 END_TEST
 
@@ -69,22 +68,21 @@ START_TEST(several_frames_in_process)
 {
 	dropipc_parent *p;
 	dropipc_child *c;
-	dropipc_child_args *got;
-	struct unit_args a;
+	dropipc_args *got, *a = test_new_example_args();
 
-	unit_args_init(&a);
-	a.args.env_id = "second";
+	ck_assert_int_eq(dropipc_args_set_env_id(a, "second"), 0);
 	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
-	ck_assert_int_eq(dropipc_parent_send_child_args(p, test_example_args()), 0);
-	ck_assert_int_eq(dropipc_parent_send_child_args(p, &a.args), 0);
-	ck_assert_int_eq(dropipc_child_recv_child_args(c, &got), 0);
+	ck_assert_int_eq(dropipc_parent_send_args(p, test_example_args()), 0);
+	ck_assert_int_eq(dropipc_parent_send_args(p, a), 0);
+	ck_assert_int_eq(dropipc_child_recv_args(c, &got), 0);
 	test_assert_args_equal(test_example_args(), got);
-	dropipc_child_args_free(got);
-	ck_assert_int_eq(dropipc_child_recv_child_args(c, &got), 0);
-	ck_assert_str_eq(got->env_id, "second");
-	test_assert_args_equal(&a.args, got);
-	dropipc_child_args_free(got);
-	dropipc_child_args_free(NULL);
+	dropipc_args_free(got);
+	ck_assert_int_eq(dropipc_child_recv_args(c, &got), 0);
+	ck_assert_str_eq(dropipc_args_env_id(got), "second");
+	test_assert_args_equal(a, got);
+	dropipc_args_free(got);
+	dropipc_args_free(NULL);
+	dropipc_args_free(a);
 	dropipc_child_close(c);
 	dropipc_parent_close(p);
 }
@@ -95,29 +93,29 @@ END_TEST
 struct child_ctx {
 	dropipc_parent *parent; /* the parent's end, closed in the child */
 	int fd;                 /* the child's end */
-	const dropipc_child_args *want;
+	const dropipc_args *want;
 };
 
 static int child_receives_args(void *arg)
 {
 	struct child_ctx *ctx = arg;
 	dropipc_child *c;
-	dropipc_child_args *got;
+	dropipc_args *got;
 
 	dropipc_parent_close(ctx->parent);
 	UNIT_REQUIRE(dropipc_child_new(ctx->fd, &c) == 0);
 	UNIT_REQUIRE(dropipc_child_set_timeout(c, 5000) == 0);
-	if (dropipc_child_recv_child_args(c, &got) != 0) {
+	if (dropipc_child_recv_args(c, &got) != 0) {
 		fprintf(stderr, "child: %s\n", dropipc_child_errmsg(c));
 		return 1;
 	}
 	test_assert_args_equal(ctx->want, got);
-	dropipc_child_args_free(got);
+	dropipc_args_free(got);
 	dropipc_child_close(c);
 	return 0;
 }
 
-static void roundtrip_two_processes(const dropipc_child_args *args)
+static void roundtrip_two_processes(const dropipc_args *args)
 {
 	struct child_ctx ctx = { .want = args };
 	dropipc_parent *p;
@@ -129,7 +127,7 @@ static void roundtrip_two_processes(const dropipc_child_args *args)
 	pid = unit_fork(child_receives_args, &ctx);
 	close(ctx.fd);
 	ck_assert_int_eq(dropipc_parent_set_timeout(p, 5000), 0);
-	ck_assert_int_eq(dropipc_parent_send_child_args(p, args), 0);
+	ck_assert_int_eq(dropipc_parent_send_args(p, args), 0);
 	/* The child closes its end when done: the parent sees end of stream. */
 	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_EOF);
 	ck_assert_int_eq(fd, -1);
@@ -147,22 +145,16 @@ END_TEST
 START_TEST(large_args_two_processes)
 {
 	enum { N = 4000 };
-	struct unit_args a;
-	char **exec = calloc(N, sizeof(*exec));
-	char *text = malloc(N * 100);
+	dropipc_args *a = test_new_example_args();
+	char text[100];
 
-	ck_assert_ptr_nonnull(exec);
-	ck_assert_ptr_nonnull(text);
-	unit_args_init(&a);
+	ck_assert_int_eq(dropipc_args_set_exec_args(a, NULL), 0);
 	for (size_t i = 0; i < N; i++) {
-		exec[i] = text + i * 100;
-		snprintf(exec[i], 100, "argument-%zu-%080zu", i, i);
+		snprintf(text, sizeof(text), "argument-%zu-%080zu", i, i);
+		ck_assert_int_eq(dropipc_args_add_exec_arg(a, text), 0);
 	}
-	a.args.n_exec_args = N;
-	a.args.exec_args = exec;
-	roundtrip_two_processes(&a.args);
-	free(text);
-	free(exec);
+	roundtrip_two_processes(a);
+	dropipc_args_free(a);
 }
 END_TEST
 
@@ -173,6 +165,7 @@ Suite *suite_roundtrip(void)
 
 	tcase_add_test(tc, example_args_in_process);
 	tcase_add_test(tc, every_net_field_in_process);
+	tcase_add_test(tc, no_exec_args_in_process);
 	tcase_add_test(tc, several_frames_in_process);
 	tc = unit_tcase(s, "two_processes");
 	tcase_add_test(tc, example_args_two_processes);

@@ -7,12 +7,16 @@
 #include <sys/types.h>
 
 #include "testutil.h"
+/* The protobuf-c structs and the args behind a dropipc_args, for raw frames:
+ * the unit tests link dropipc_internal. */
+#include "internal.h"
 
 /* The suites, one per file; main.c runs them (CK_RUN_SUITE picks one). */
 Suite *suite_roundtrip(void);
 Suite *suite_fds(void);
 Suite *suite_errors(void);
 Suite *suite_api(void);
+Suite *suite_args(void);
 
 /* A TCase with the fd-accounting fixture and a timeout, added to s. */
 TCase *unit_tcase(Suite *s, const char *name);
@@ -53,8 +57,11 @@ void unit_send_frame(int sock, const struct unit_header *h, const void *payload,
 /* Packs msg into a malloc'ed buffer; *len is its size. */
 uint8_t *unit_pack(const ProtobufCMessage *msg, size_t *len);
 
-/* Packs an Envelope holding args as child_args. */
-uint8_t *unit_pack_args(const dropipc_child_args *args, size_t *len);
+/* Packs an Envelope holding msg as child_args, as it is (no checks). */
+uint8_t *unit_pack_child_args(const Dropipc__V1__ChildArgs *msg, size_t *len);
+
+/* Packs an Envelope holding the ChildArgs message behind args. */
+uint8_t *unit_pack_args(const dropipc_args *args, size_t *len);
 
 /* Packs an Envelope holding a PtyHandoff whose master_fd is idx. */
 uint8_t *unit_pack_pty(uint32_t idx, size_t *len);
@@ -63,21 +70,6 @@ uint8_t *unit_pack_pty(uint32_t idx, size_t *len);
 uint8_t *unit_pack_files(const char *const *names, const uint32_t *idx, size_t n, size_t *len);
 
 /* ---- util.c ------------------------------------------------------------------ */
-
-/*
- * A ChildArgs to edit: a copy of test_example_args() whose parts a test may
- * change without touching the shared one.
- */
-struct unit_args {
-	dropipc_child_args args;
-	dropipc_paths paths;
-	dropipc_config config;
-	Dropipc__V1__Net net;
-	Dropipc__V1__PublishedPort port[2];
-	Dropipc__V1__PublishedPort *ports[2];
-	char *exec_args[2];
-};
-void unit_args_init(struct unit_args *a);
 
 /* A close-on-exec, unlinked temporary file holding text, offset 0; -1 on failure. */
 int unit_tmpfile(const char *text);

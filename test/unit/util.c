@@ -1,4 +1,4 @@
-/* Fixtures, ChildArgs to edit, temporary files and forked processes. */
+/* Fixtures, temporary files and forked processes. */
 #include "unit.h"
 
 #include <errno.h>
@@ -19,26 +19,6 @@ TCase *unit_tcase(Suite *s, const char *name)
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return tc;
-}
-
-void unit_args_init(struct unit_args *a)
-{
-	const dropipc_child_args *ex = test_example_args();
-
-	a->args = *ex;
-	a->paths = *ex->paths;
-	a->config = *ex->config;
-	a->net = *ex->config->net;
-	for (size_t i = 0; i < 2; i++) {
-		a->port[i] = *ex->config->net->tcp_published_ports[i];
-		a->ports[i] = &a->port[i];
-		a->exec_args[i] = ex->exec_args[i];
-	}
-	a->net.tcp_published_ports = a->ports;
-	a->config.net = &a->net;
-	a->args.paths = &a->paths;
-	a->args.config = &a->config;
-	a->args.exec_args = a->exec_args;
 }
 
 /* ---- fds and processes ------------------------------------------------------ */
