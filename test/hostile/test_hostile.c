@@ -119,7 +119,7 @@ static void peer_set_timeout(struct peer *p, int ms)
  */
 static int peer_recv(struct peer *p, enum role role)
 {
-	dropipc_child_args *args = (dropipc_child_args *)1;
+	dropipc_args *args = (dropipc_args *)1;
 	dropipc_file *files = (dropipc_file *)1;
 	size_t n = 99;
 	int fd = 99, r;
@@ -147,10 +147,10 @@ static int peer_recv(struct peer *p, enum role role)
 		}
 		return r;
 	case RECV_ARGS:
-		r = dropipc_child_recv_child_args(p->child, &args);
+		r = dropipc_child_recv_args(p->child, &args);
 		if (r == 0) {
 			ck_assert_ptr_nonnull(args);
-			dropipc_child_args_free(args);
+			dropipc_args_free(args);
 		} else {
 			ck_assert_ptr_null(args);
 		}
@@ -181,11 +181,12 @@ static void run_case(const struct attack_case *c)
 	r = peer_recv(&p, c->role);
 	assert_outcome(c->attack, r, peer_errmsg(&p), c->want, c->msg);
 	if (r == DROPIPC_ECHILD && c->role == RECV_PTY) {
-		const dropipc_child_error *e = dropipc_parent_child_error(p.parent);
+		dropipc_stage stage;
+		int err;
 
-		ck_assert_ptr_nonnull(e);
-		ck_assert_int_eq(e->stage, DROPIPC_STAGE_EXEC);
-		ck_assert_int_eq(e->errno_value, ENOENT);
+		ck_assert_int_eq(dropipc_parent_child_error(p.parent, &stage, &err, NULL), 0);
+		ck_assert_int_eq(stage, DROPIPC_STAGE_EXEC);
+		ck_assert_int_eq(err, ENOENT);
 	}
 	/* Only the end's own socket is left: every fd that came was closed. */
 	ck_assert_msg(test_count_fds() == before + 1, "%s: %d fds open, want %d", c->attack,
@@ -228,7 +229,7 @@ ATTACK(not_protobuf, RECV_PTY, DROPIPC_EPROTO, "payload is not a protobuf Envelo
 ATTACK(wrong_type, RECV_PTY, DROPIPC_EPROTO, "expected a pty message, got child_args",
        DROPIPC_ETIMEDOUT)
 ATTACK(unknown_body, RECV_PTY, DROPIPC_EUNSUPPORTED,
-       "unsupported message: envelope field 5 is not known", DROPIPC_ETIMEDOUT)
+       "unsupported message: envelope field 6 is not known", DROPIPC_ETIMEDOUT)
 ATTACK(two_bodies, RECV_PTY, DROPIPC_EPROTO, "envelope has 2 bodies, not 1", DROPIPC_ETIMEDOUT)
 ATTACK(error_escape, RECV_PTY, DROPIPC_ECHILD,
        "child setup failed at exec: ?[2J?]0;pwned? gone?", DROPIPC_ETIMEDOUT)
@@ -250,7 +251,7 @@ ATTACK(args_nul_path, RECV_ARGS, DROPIPC_EINVAL, "paths.fs_root: NUL byte at byt
  * up to about 120 in memory while protobuf-c decodes) stays within the
  * decode bound of 64 times its size, and validation then refuses it.
  */
-ATTACK(decode_bomb, RECV_ARGS, DROPIPC_EINVAL, "recv child args: paths: missing",
+ATTACK(decode_bomb, RECV_ARGS, DROPIPC_EINVAL, "recv args: paths: missing",
        DROPIPC_ETIMEDOUT)
 
 /* ---- fds ------------------------------------------------------------------ */
@@ -319,24 +320,20 @@ START_TEST(test_slow)
 END_TEST
 
 /* A ChildArgs of about 800 KiB: more than a socket buffer holds. */
-static dropipc_child_args *big_args(char **arg_storage, char ***argv_storage)
+static dropipc_args *big_args(void)
 {
 	enum { N = 100, LEN = 8000 };
-	dropipc_child_args *args = malloc(sizeof(*args));
-	char *s = malloc(N * (LEN + 1));
-	char **argv = malloc(N * sizeof(*argv));
+	dropipc_args *args = test_new_example_args();
+	char *s = malloc(LEN + 1);
 
-	ck_assert(args && s && argv);
-	*args = *test_example_args();
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(dropipc_args_set_exec_args(args, NULL), 0);
 	for (int i = 0; i < N; i++) {
-		argv[i] = s + i * (LEN + 1);
-		memset(argv[i], 'a' + i % 26, LEN);
-		argv[i][LEN] = '\0';
+		memset(s, 'a' + i % 26, LEN);
+		s[LEN] = '\0';
+		ck_assert_int_eq(dropipc_args_add_exec_arg(args, s), 0);
 	}
-	args->n_exec_args = N;
-	args->exec_args = argv;
-	*arg_storage = s;
-	*argv_storage = argv;
+	free(s);
 	return args;
 }
 
@@ -344,23 +341,20 @@ static dropipc_child_args *big_args(char **arg_storage, char ***argv_storage)
 START_TEST(test_never_reads)
 {
 	int before = test_count_fds(), r = 0;
-	char *s, **argv;
-	dropipc_child_args *args = big_args(&s, &argv);
+	dropipc_args *args = big_args();
 	struct peer p;
 
 	peer_start(&p, "never_reads", RECV_PTY);
 	peer_set_timeout(&p, 1000);
 	for (int i = 0; i < 8 && r == 0; i++)
-		r = dropipc_parent_send_child_args(p.parent, args);
+		r = dropipc_parent_send_args(p.parent, args);
 	assert_outcome("never_reads", r, dropipc_parent_errmsg(p.parent), DROPIPC_ETIMEDOUT,
-		       "send child args: send: timed out after ");
+		       "send args: send: timed out after ");
 	/* Cut in the middle of a frame: the connection is done. */
-	r = dropipc_parent_send_child_args(p.parent, args);
+	r = dropipc_parent_send_args(p.parent, args);
 	ck_assert_int_eq(r, DROPIPC_ECLOSED);
 	peer_stop(&p);
-	free(s);
-	free(argv);
-	free(args);
+	dropipc_args_free(args);
 	ck_assert_int_eq(test_count_fds(), before);
 }
 END_TEST
