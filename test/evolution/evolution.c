@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "testutil.h"
+/* The unknown fields of the message behind the args: dropipc_internal. */
+#include "internal.h"
 
 #define TIMEOUT_MS 20000
 
@@ -67,29 +69,31 @@ static dropipc_child *reader(const char *name, pid_t *pid)
 /* The next frame is refused with code and the message want. */
 static void expect_refused(dropipc_child *ch, int code, const char *want)
 {
-	dropipc_child_args *args;
+	dropipc_args *args;
 
-	ck_assert_int_eq(dropipc_child_recv_child_args(ch, &args), code);
+	ck_assert_int_eq(dropipc_child_recv_args(ch, &args), code);
 	ck_assert_ptr_null(args);
 	ck_assert_str_eq(dropipc_child_errmsg(ch), want);
 }
 
 START_TEST(new_field_skipped)
 {
-	dropipc_child_args *args;
+	const Dropipc__V1__ChildArgs *msg;
+	size_t n;
+	dropipc_args *args;
 	pid_t pid;
 	dropipc_child *ch = reader("new-field", &pid);
 
-	ck_assert_int_eq(dropipc_child_recv_child_args(ch, &args), 0);
-	ck_assert_str_eq(args->env_id, "test-env");
-	ck_assert_uint_eq(args->n_exec_args, 1);
-	ck_assert_str_eq(args->exec_args[0], "true");
-	ck_assert_ptr_nonnull(args->config);
-	ck_assert_int_eq(args->config->net->mode, DROPIPC__V1__NET__MODE__MODE_ISOLATED);
+	ck_assert_int_eq(dropipc_child_recv_args(ch, &args), 0);
+	ck_assert_str_eq(dropipc_args_env_id(args), "test-env");
+	ck_assert_str_eq(dropipc_args_exec_args(args, &n)[0], "true");
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(dropipc_args_net_mode(args), DROPIPC_NET_ISOLATED);
 	/* The field this schema does not know arrived and was set aside. */
-	ck_assert_uint_eq(args->base.n_unknown_fields, 1);
-	ck_assert_uint_eq(args->base.unknown_fields[0].tag, 99);
-	dropipc_child_args_free(args);
+	msg = dropipc__args_msg(args);
+	ck_assert_uint_eq(msg->base.n_unknown_fields, 1);
+	ck_assert_uint_eq(msg->base.unknown_fields[0].tag, 99);
+	dropipc_args_free(args);
 	dropipc_child_close(ch);
 	finish_writer(pid);
 }
@@ -97,17 +101,17 @@ END_TEST
 
 START_TEST(new_body_unsupported)
 {
-	dropipc_child_args *args;
+	dropipc_args *args;
 	pid_t pid;
 	dropipc_child *ch = reader("new-body", &pid);
 
 	expect_refused(ch, DROPIPC_EUNSUPPORTED,
-		       "recv child args: unsupported message: envelope field 9 is not known to "
+		       "recv args: unsupported message: envelope field 9 is not known to "
 		       "protocol version 1");
 	/* A whole frame was refused: the stream goes on with the next one. */
-	ck_assert_int_eq(dropipc_child_recv_child_args(ch, &args), 0);
-	ck_assert_str_eq(args->env_id, "test-env");
-	dropipc_child_args_free(args);
+	ck_assert_int_eq(dropipc_child_recv_args(ch, &args), 0);
+	ck_assert_str_eq(dropipc_args_env_id(args), "test-env");
+	dropipc_args_free(args);
 	dropipc_child_close(ch);
 	finish_writer(pid);
 }
@@ -119,9 +123,9 @@ START_TEST(newer_version_refused)
 	dropipc_child *ch = reader("version-2", &pid);
 
 	expect_refused(ch, DROPIPC_EPROTO,
-		       "recv child args: peer speaks protocol version 2, this end speaks version 1");
+		       "recv args: peer speaks protocol version 2, this end speaks version 1");
 	expect_refused(ch, DROPIPC_ECLOSED,
-		       "recv child args: connection unusable after an earlier DROPIPC_EPROTO");
+		       "recv args: connection unusable after an earlier DROPIPC_EPROTO");
 	dropipc_child_close(ch);
 	finish_writer(pid);
 }
