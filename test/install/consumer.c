@@ -1,7 +1,7 @@
 /*
- * A user of the installed package, built out of tree (with pkg-config or
- * with CMake's find_package): a parent and a forked child go through the
- * handshake, and the parent gets a real pty master.
+ * A user of the installed package, built out of tree (with pkg-config,
+ * shared and static, or with CMake's find_package): a parent and a forked
+ * child go through the handshake, and the parent gets a real pty master.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -16,50 +16,49 @@
 static int child(int fd)
 {
 	dropipc_child *c;
-	dropipc_child_args *args;
+	dropipc_args *args;
+	size_t n;
 	int master, r;
 
 	if (dropipc_child_new(fd, &c) < 0)
 		return 10;
-	r = dropipc_child_recv_child_args(c, &args);
+	r = dropipc_child_recv_args(c, &args);
 	if (r < 0) {
 		fprintf(stderr, "consumer child: %s\n", dropipc_child_errmsg(c));
 		return 11;
 	}
-	if (strcmp(args->env_id, "consumer") != 0 || args->n_exec_args != 1)
+	if (strcmp(dropipc_args_env_id(args), "consumer") != 0 ||
+	    strcmp(dropipc_args_exec_args(args, &n)[0], "true") != 0 || n != 1)
 		return 12;
 	master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0)
 		return 13;
 	r = dropipc_child_send_pty(c, master);
-	dropipc_child_args_free(args);
+	dropipc_args_free(args);
 	dropipc_child_close(c);
 	return r < 0 ? 14 : 0;
 }
 
 int main(void)
 {
-	Dropipc__V1__Paths paths = DROPIPC__V1__PATHS__INIT;
-	Dropipc__V1__Net net = DROPIPC__V1__NET__INIT;
-	Dropipc__V1__Config config = DROPIPC__V1__CONFIG__INIT;
-	dropipc_child_args args = DROPIPC__V1__CHILD_ARGS__INIT;
-	char *argv[] = { "true" };
+	dropipc_args *args;
 	dropipc_parent *p;
 	int child_fd, master = -1, status = 0, r;
 	pid_t pid;
 
-	paths.cwd = "/";
-	net.mode = DROPIPC__V1__NET__MODE__MODE_OFF;
-	config.net = &net;
-	args.env_id = "consumer";
-	args.paths = &paths;
-	args.config = &config;
-	args.n_exec_args = 1;
-	args.exec_args = argv;
-
-	r = dropipc_socketpair(&p, &child_fd);
+	r = dropipc_args_new(&args);
+	if (r == 0)
+		r = dropipc_args_set_env_id(args, "consumer");
+	if (r == 0)
+		r = dropipc_args_set_path(args, DROPIPC_PATH_CWD, "/");
+	if (r == 0)
+		r = dropipc_args_set_net_mode(args, DROPIPC_NET_OFF);
+	if (r == 0)
+		r = dropipc_args_add_exec_arg(args, "true");
+	if (r == 0)
+		r = dropipc_socketpair(&p, &child_fd);
 	if (r < 0) {
-		fprintf(stderr, "consumer: socketpair: %s\n", dropipc_strerror(r));
+		fprintf(stderr, "consumer: %s\n", dropipc_strerror(r));
 		return 1;
 	}
 	pid = fork();
@@ -69,12 +68,13 @@ int main(void)
 	}
 	close(child_fd);
 	dropipc_parent_set_timeout(p, 10000);
-	r = dropipc_parent_send_child_args(p, &args);
+	r = dropipc_parent_send_args(p, args);
 	if (r == 0)
 		r = dropipc_parent_recv_pty(p, &master);
 	if (r < 0)
 		fprintf(stderr, "consumer: %s (%s)\n", dropipc_parent_errmsg(p), dropipc_err_name(r));
 	dropipc_parent_close(p);
+	dropipc_args_free(args);
 	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
 	    WEXITSTATUS(status) != 0) {
 		fprintf(stderr, "consumer: the child failed (status 0x%x)\n", status);

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The installed header as C99 and as C++17 code sees it: compiled with
+ * -Wall -Wextra -Werror in both, string literals and const arrays passed to
+ * the setters as they are (no casts), then run.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <dropipc/dropipc.h>
+
+int main(void)
+{
+	static const char *const argv[] = { "sh", "-c", "echo hi", NULL };
+	const char *source = NULL, *message = "";
+	dropipc_args *a = NULL;
+	dropipc_parent *p = NULL;
+	dropipc_child *c = NULL;
+	dropipc_args *got = NULL;
+	char err[128];
+	size_t n = 0;
+	int r;
+
+	r = dropipc_args_new(&a);
+	if (r == 0)
+		r = dropipc_args_set_env_id(a, "lit");
+	if (r == 0)
+		r = dropipc_args_set_path(a, DROPIPC_PATH_CWD, "/");
+	if (r == 0)
+		r = dropipc_args_set_extends(a, "base");
+	if (r == 0)
+		r = dropipc_args_add_mount(a, "~/docs", "~/docs",
+					   DROPIPC_MOUNT_RW | DROPIPC_MOUNT_OVERLAY);
+	if (r == 0)
+		r = dropipc_args_add_blocked_path(a, "/root");
+	if (r == 0)
+		r = dropipc_args_add_exposed_var(a, "LC_*");
+	if (r == 0)
+		r = dropipc_args_add_set_var(a, "PS1", "$ ");
+	if (r == 0)
+		r = dropipc_args_set_net_mode(a, DROPIPC_NET_ISOLATED);
+	if (r == 0)
+		r = dropipc_args_add_published_port(a, DROPIPC_TCP, DROPIPC_PORT_AUTO, "127.0.0.1",
+						    0, 80);
+	if (r == 0)
+		r = dropipc_args_add_host_port(a, DROPIPC_UDP, 0, 53, 5353);
+	if (r == 0)
+		r = dropipc_args_set_exec_args(a, argv);
+	if (r == 0)
+		r = dropipc_args_add_exec_arg(a, "arg0");
+	if (r == 0)
+		r = dropipc_args_validate(a, err, sizeof(err));
+	if (r == 0)
+		r = dropipc_pair(&p, &c);
+	if (r == 0)
+		r = dropipc_parent_send_args(p, a);
+	if (r == 0)
+		r = dropipc_child_recv_args(c, &got);
+	if (r == 0)
+		r = dropipc_args_mount(got, 0, &source, NULL, NULL);
+	if (r == 0 && (strcmp(source, "~/docs") != 0 ||
+		       strcmp(dropipc_args_exec_args(got, &n)[2], "echo hi") != 0 || n != 4))
+		r = -1;
+	if (r == 0 && dropipc_parent_child_error(p, NULL, NULL, &message) != -ENODATA)
+		r = -1;
+	printf("%s: %s\n", r == 0 ? "ok" : "failed", dropipc_strerror(r));
+	dropipc_args_free(got);
+	dropipc_args_free(a);
+	dropipc_child_close(c);
+	dropipc_parent_close(p);
+	return r == 0 ? 0 : 1;
+}
