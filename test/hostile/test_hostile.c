@@ -429,7 +429,8 @@ static void limited_recv(const struct limited *l, struct sub_result *res)
 	snprintf(res->msg, sizeof(res->msg), "%s", peer_errmsg(l->peer));
 	res->fds_after = test_count_fds();
 	if (l->resource == RLIMIT_AS) {
-		void *big = malloc(l->length);
+		/* volatile: clang drops a malloc whose result is only freed. */
+		void *volatile big = malloc(l->length);
 
 		res->probe_failed = big == NULL;
 		free(big);
