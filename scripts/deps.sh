@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Installs the Debian packages a step needs, only those missing.
 #   scripts/deps.sh build   what the library and the demo need
 #   scripts/deps.sh test    what every test needs (peers, fuzzing, valgrind)
