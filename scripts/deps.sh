@@ -7,7 +7,8 @@ set -eu
 build="cmake make gcc pkg-config protobuf-c-compiler libprotobuf-c-dev"
 test="$build check clang libclang-rt-14-dev valgrind util-linux procps
   golang-go protoc-gen-go golang-google-protobuf-dev
-  python3 python3-protobuf protobuf-compiler gnuplot-nox"
+  python3 python3-protobuf python3-venv python3-setuptools python3-wheel
+  protobuf-compiler pkg-config gnuplot-nox"
 
 case "${1:-build}" in
 build) want=$build ;;
