@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libdropipc wire schema, version 1.
 //
 // Every frame on the parent/child socket carries one Envelope (see
