@@ -1,6 +1,8 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The child's end: receives ChildArgs, sends the pty or an error report. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,8 @@
 
 struct dropipc_child {
 	struct dropipc__conn *conn;
+	/* The parent asked for ExecConfirm (ChildArgs.confirm_exec). */
+	bool confirm_exec;
 };
 
 int dropipc_child_fd_inherit(int fd)
@@ -82,57 +86,55 @@ const char *dropipc_child_errmsg(const dropipc_child *child)
 	return dropipc__conn_errmsg(child->conn);
 }
 
-void dropipc_child_args_free(dropipc_child_args *args)
-{
-	dropipc__message_free(args);
-}
-
-/* protobuf-c counts repeated fields; execvp wants a NULL at the end. */
-static int terminate_exec_args(dropipc_child_args *args)
-{
-	char **argv = dropipc__message_alloc(args, (args->n_exec_args + 1) * sizeof(char *));
-
-	if (!argv)
-		return -ENOMEM;
-	memcpy(argv, args->exec_args, args->n_exec_args * sizeof(char *));
-	argv[args->n_exec_args] = NULL;
-	args->exec_args = argv;
-	return 0;
-}
-
-int dropipc_child_recv_child_args(dropipc_child *child, dropipc_child_args **args)
+int dropipc_child_recv_args(dropipc_child *child, dropipc_args **args)
 {
 	struct dropipc__conn *c = child->conn;
 	struct dropipc__frame f;
 	ProtobufCMessage *m;
+	Dropipc__V1__ChildArgs *msg;
 	char err[DROPIPC_ERRMSG_SIZE];
 	int r;
 
 	*args = NULL;
-	r = dropipc__conn_begin(c, "recv child args");
+	r = dropipc__conn_begin(c, "recv args");
 	if (r < 0)
 		return r;
 	r = dropipc__recv_message(c, DROPIPC__V1__ENVELOPE__BODY_CHILD_ARGS,
 				  &dropipc__v1__child_args__descriptor, &f, &m, NULL);
 	if (r < 0)
 		return r;
+	msg = (Dropipc__V1__ChildArgs *)m;
 	r = dropipc__frame_finish(c, &f);
 	if (r == 0) {
-		r = dropipc_child_args_validate((dropipc_child_args *)m, err, sizeof(err));
+		r = dropipc__validate_child_args(msg, err, sizeof(err));
 		if (r < 0)
 			dropipc__conn_fail(c, r, "%s", err);
 	}
 	if (r == 0) {
-		r = terminate_exec_args((dropipc_child_args *)m);
+		r = dropipc__args_wrap(msg, args);
 		if (r < 0)
-			dropipc__conn_fail(c, r, "no memory for exec_args");
+			dropipc__conn_fail(c, r, "no memory for the args");
 	}
 	if (r < 0) {
-		dropipc__message_free(m);
+		dropipc__message_free(msg);
 		return r;
 	}
-	*args = (dropipc_child_args *)m;
+	child->confirm_exec = msg->confirm_exec;
 	return 0;
+}
+
+int dropipc_child_confirm_exec(dropipc_child *child)
+{
+	Dropipc__V1__Envelope env = DROPIPC__V1__ENVELOPE__INIT;
+	Dropipc__V1__ExecConfirm confirm = DROPIPC__V1__EXEC_CONFIRM__INIT;
+	int r;
+
+	r = dropipc__conn_begin(child->conn, "confirm exec");
+	if (r < 0 || !child->confirm_exec)
+		return r;
+	env.body_case = DROPIPC__V1__ENVELOPE__BODY_EXEC;
+	env.exec = &confirm;
+	return dropipc__send_envelope(child->conn, &env, NULL, 0);
 }
 
 int dropipc_child_send_pty(dropipc_child *child, int master_fd)

@@ -1,8 +1,14 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Error codes: one table (DROPIPC_ERRNO_MAP) gives names and sentences. */
 #include <errno.h>
 #include <string.h>
 
 #include "internal.h"
+
+#define STR(x) #x
+#define XSTR(x) STR(x)
+#define DROPIPC_VERSION_STRING                                                 \
+	XSTR(DROPIPC_VERSION_MAJOR) "." XSTR(DROPIPC_VERSION_MINOR) "." XSTR(DROPIPC_VERSION_PATCH)
 
 const char *dropipc_strerror(int err)
 {
@@ -76,4 +82,11 @@ const char *dropipc_stage_name(int stage)
 		return "exec";
 	}
 	return "unknown";
+}
+
+unsigned int dropipc_version(const char **text)
+{
+	if (text)
+		*text = DROPIPC_VERSION_STRING;
+	return DROPIPC_VERSION_HEX;
 }

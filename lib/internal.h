@@ -1,9 +1,11 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Declarations shared between the library's layers, bottom-up:
  *   frame.c    the connection: frames and fds over the socket
  *   wire.c     the protobuf wire format: envelope unwrap, string checks
  *   message.c  messages: pack, unpack into an arena, claim fds
  *   validate.c ChildArgs validation
+ *   args.c     ChildArgs, the library's own type over the protobuf one
  *   parent.c, child.c  the two public ends
  *   error.c    error codes and names
  * Nothing here is exported: the library is built with hidden visibility.
@@ -16,6 +18,7 @@
 #include <stdint.h>
 
 #include "dropipc/dropipc.h"
+#include "dropipc/v1/dropipc.pb-c.h"
 
 #define DROPIPC_HEADER_SIZE 16
 #define DROPIPC_MAGIC "DIPC"
@@ -125,6 +128,10 @@ int dropipc__recv_message(struct dropipc__conn *c, uint32_t want,
 
 void dropipc__message_free(void *msg);
 
+/* A new arena whose first object, returned zeroed, has size bytes; freed
+ * with dropipc__message_free(). It has no size limit. */
+void *dropipc__message_new(size_t size);
+
 /* size more bytes in the arena of msg, a received message, freed with it. */
 void *dropipc__message_alloc(void *msg, size_t size);
 
@@ -139,5 +146,18 @@ int dropipc__frame_finish(struct dropipc__conn *c, struct dropipc__frame *f);
 int dropipc__send_files(struct dropipc__conn *c, const dropipc_file *files, size_t n);
 int dropipc__recv_files(struct dropipc__conn *c, dropipc_file **files, size_t *n,
 			Dropipc__V1__ChildError **report);
+
+/* ---- validate.c, args.c: ChildArgs ------------------------------------- */
+
+/* Checks msg as dropipc_args_validate() says. */
+int dropipc__validate_child_args(const Dropipc__V1__ChildArgs *msg, char *errbuf, size_t errlen);
+
+/* Wraps a received ChildArgs (the first object of its arena) into a
+ * dropipc_args that owns it from then on: freed with it, also on failure msg is
+ * still the caller's. */
+int dropipc__args_wrap(Dropipc__V1__ChildArgs *msg, dropipc_args **args);
+
+/* The protobuf message behind args, for packing. */
+const Dropipc__V1__ChildArgs *dropipc__args_msg(const dropipc_args *args);
 
 #endif /* DROPIPC_INTERNAL_H */

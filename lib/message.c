@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Messages: an Envelope packed into a frame on the way out; on the way in,
  * the envelope's body unpacked into an arena that holds the whole message,
@@ -168,6 +169,18 @@ void *dropipc__message_alloc(void *msg, size_t size)
 	/* The decode is over: its limit has done its work. */
 	a->limit = SIZE_MAX;
 	return arena_alloc(a, size);
+}
+
+void *dropipc__message_new(size_t size)
+{
+	/* Room for a typical ChildArgs built by hand in the first region. */
+	struct arena *a = arena_new(2048, SIZE_MAX);
+	void *p;
+
+	if (!a)
+		return NULL;
+	p = arena_alloc(a, size);
+	return memset(p, 0, size);
 }
 
 void dropipc__message_free(void *msg)

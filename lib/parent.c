@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The parent's end: sends ChildArgs, receives the pty (or the child's error). */
 #include <errno.h>
 #include <fcntl.h>
@@ -99,25 +100,42 @@ const char *dropipc_parent_errmsg(const dropipc_parent *parent)
 	return dropipc__conn_errmsg(parent->conn);
 }
 
-const dropipc_child_error *dropipc_parent_child_error(const dropipc_parent *parent)
+int dropipc_parent_child_error(const dropipc_parent *parent, dropipc_stage *stage, int *err,
+			       const char **message)
 {
-	return parent->child_error;
+	const Dropipc__V1__ChildError *e = parent->child_error;
+
+	if (!e)
+		return -ENODATA;
+	if (stage)
+		*stage = (dropipc_stage)e->stage;
+	if (err)
+		*err = e->errno_value;
+	if (message)
+		*message = e->message;
+	return 0;
 }
 
-int dropipc_parent_send_child_args(dropipc_parent *parent, const dropipc_child_args *args)
+int dropipc_parent_send_args(dropipc_parent *parent, const dropipc_args *args)
 {
 	Dropipc__V1__Envelope env = DROPIPC__V1__ENVELOPE__INIT;
+	Dropipc__V1__ChildArgs msg;
 	char err[DROPIPC_ERRMSG_SIZE];
 	int r;
 
-	r = dropipc__conn_begin(parent->conn, "send child args");
+	r = dropipc__conn_begin(parent->conn, "send args");
 	if (r < 0)
 		return r;
-	r = dropipc_child_args_validate(args, err, sizeof(err));
+	if (!args)
+		return dropipc__conn_fail(parent->conn, -EINVAL, "no args");
+	r = dropipc__validate_child_args(dropipc__args_msg(args), err, sizeof(err));
 	if (r < 0)
 		return dropipc__conn_fail(parent->conn, r, "%s", err);
+	/* A shallow copy: the caller's args stay as they are. */
+	msg = *dropipc__args_msg(args);
+	msg.confirm_exec = 1;
 	env.body_case = DROPIPC__V1__ENVELOPE__BODY_CHILD_ARGS;
-	env.child_args = (Dropipc__V1__ChildArgs *)args;
+	env.child_args = &msg;
 	return dropipc__send_envelope(parent->conn, &env, NULL, 0);
 }
 
@@ -206,9 +224,22 @@ int dropipc_parent_wait_exec(dropipc_parent *parent)
 	r = begin_recv(parent, "wait exec");
 	if (r < 0)
 		return r;
+	r = dropipc__recv_message(parent->conn, DROPIPC__V1__ENVELOPE__BODY_EXEC,
+				  &dropipc__v1__exec_confirm__descriptor, &f, &m,
+				  &parent->child_error);
+	if (r == DROPIPC_EOF)
+		return dropipc__conn_fail(parent->conn, DROPIPC_ENOEXEC,
+					  "the channel closed before the child confirmed its exec");
+	if (r < 0)
+		return r;
+	dropipc__message_free(m);
+	r = dropipc__frame_finish(parent->conn, &f);
+	if (r < 0)
+		return r;
+	/* The exec is next: the channel, close-on-exec, closes when it
+	 * succeeds, and a report comes instead when it fails. */
 	r = dropipc__recv_message(parent->conn, 0, NULL, &f, &m, &parent->child_error);
 	if (r == DROPIPC_EOF) {
-		/* The channel closed on exec: that is the success this waits for. */
 		dropipc__conn_clear_error(parent->conn);
 		return 0;
 	}

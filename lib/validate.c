@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Validation of ChildArgs, the same on both ends: the sender checks before
  * sending, the receiver before handing the message over. Each failure names
@@ -130,6 +131,9 @@ static int check_config(struct check *ck, const Dropipc__V1__Config *cfg)
 		if (empty(cfg->blocked_paths[i]))
 			return fail(ck, "config.blocked_paths[%zu]: empty", i);
 	if (cfg->environ) {
+		for (size_t i = 0; i < cfg->environ->n_exposed_vars; i++)
+			if (empty(cfg->environ->exposed_vars[i]))
+				return fail(ck, "config.environ.exposed_vars[%zu]: empty", i);
 		for (size_t i = 0; i < cfg->environ->n_set_vars; i++) {
 			const char *name;
 
@@ -146,7 +150,7 @@ static int check_config(struct check *ck, const Dropipc__V1__Config *cfg)
 	return check_net(ck, cfg->net);
 }
 
-int dropipc_child_args_validate(const dropipc_child_args *args, char *errbuf, size_t errlen)
+int dropipc__validate_child_args(const Dropipc__V1__ChildArgs *args, char *errbuf, size_t errlen)
 {
 	struct check ck = { errbuf, errlen };
 
@@ -158,10 +162,23 @@ int dropipc_child_args_validate(const dropipc_child_args *args, char *errbuf, si
 		return fail(&ck, "env_id: empty");
 	if (!args->paths)
 		return fail(&ck, "paths: missing");
-	if (args->n_exec_args == 0)
-		return fail(&ck, "exec_args: empty, nothing to run");
+	/* No exec args: the child runs the user's shell, as Drop does. */
 	for (size_t i = 0; i < args->n_exec_args; i++)
 		if (!args->exec_args[i])
 			return fail(&ck, "exec_args[%zu]: missing", i);
 	return check_config(&ck, args->config);
+}
+
+int dropipc_args_validate(const dropipc_args *args, char *errbuf, size_t errlen)
+{
+	const Dropipc__V1__ChildArgs *msg = args ? dropipc__args_msg(args) : NULL;
+	char err[DROPIPC_ERRMSG_SIZE];
+	int r;
+
+	if (!errbuf || !errlen) {
+		errbuf = err;
+		errlen = sizeof(err);
+	}
+	r = dropipc__validate_child_args(msg, errbuf, errlen);
+	return r < 0 ? r : dropipc__strings_check(&msg->base, errbuf, errlen);
 }

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Schema evolution: a writer built from a NEWER schema talks to readers
 built from the installed (old) one.
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A user of the installed package, built out of tree (with pkg-config or
  * with CMake's find_package): a parent and a forked child go through the

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The annotated frames of docs/PROTOCOL.md, from real frames of the library.
 
   frame_doc.py --work WORK --example FRAME_EXAMPLE --doc PROTOCOL.md [--write]

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Cross-language tests of the peers: C (the demo), Go and Python.
 
   peers_test.py [OPTIONS] pair PARENT CHILD       the full handshake

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # ctest fixture of the peer tests: installs the build into WORK/prefix and
 # builds the Go and Python peers from the INSTALLED schema only, found
 # through pkg-config as a user of the package would:

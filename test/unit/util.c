@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fixtures, ChildArgs to edit, temporary files and forked processes. */
 #include "unit.h"
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The Python peer as a program, with the demo's contract:
 
   peer.py parent [--timeout MS] [--child PROGRAM [ARGS...]] [-- COMMAND...]

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command dropipc-peer-go is the Go peer as a program, with the demo's
 // contract:
 //
