@@ -299,8 +299,9 @@ type ChildArgs struct {
 	Paths *Paths `protobuf:"bytes,2,opt,name=paths,proto3" json:"paths,omitempty"`
 	// What goes into the jail. Required.
 	Config *Config `protobuf:"bytes,3,opt,name=config,proto3" json:"config,omitempty"`
-	// The command to run in the jail: argv[0] first, looked up in PATH by the
-	// child. At least one element.
+	// The command to run in the jail: argv[0] first, looked up in the PATH of
+	// the jail's environment (after Environ is applied) by the child. Empty:
+	// the user's shell ($SHELL of that environment, else /bin/sh).
 	ExecArgs []string `protobuf:"bytes,4,rep,name=exec_args,json=execArgs,proto3" json:"exec_args,omitempty"`
 	// The parent understands ExecConfirm: the child sends one right before
 	// execve(), so that end-of-stream after it means the exec succeeded and
