@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Error codes: one table (DROPIPC_ERRNO_MAP) gives names and sentences. */
 #include <errno.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The connection: frames and fds over a SOCK_STREAM Unix socket.
  *

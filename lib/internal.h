@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Declarations shared between the library's layers, bottom-up:
  *   frame.c    the connection: frames and fds over the socket

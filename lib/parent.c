@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The parent's end: sends ChildArgs, receives the pty (or the child's error). */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The protobuf wire format, read directly where protobuf-c cannot help:
  * finding the envelope's body without unpacking the envelope (so the body

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Builds the library and the demo, then runs the demo: a real parent and a
 # real child go through the handshake, and a shell runs in the pty that came
 # back. Arguments go to the demo, e.g. scripts/demo.sh -- sh -c 'echo hi'.

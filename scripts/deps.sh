@@ -1,13 +1,16 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Installs the Debian packages a step needs, only those missing.
 #   scripts/deps.sh build   what the library and the demo need
 #   scripts/deps.sh test    what every test needs (peers, fuzzing, valgrind)
 set -eu
 
 build="cmake make gcc pkg-config protobuf-c-compiler libprotobuf-c-dev"
-test="$build check clang libclang-rt-14-dev valgrind util-linux procps
+test="$build check clang libclang-rt-14-dev valgrind util-linux procps g++
   golang-go protoc-gen-go golang-google-protobuf-dev
-  python3 python3-protobuf protobuf-compiler gnuplot-nox"
+  python3 python3-protobuf python3-venv python3-setuptools python3-wheel python3-pip
+  protobuf-compiler gnuplot-nox abigail-tools scdoc debhelper dpkg-dev lintian passt
+  fuse3 iproute2 strace"
 
 case "${1:-build}" in
 build) want=$build ;;

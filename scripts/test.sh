@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Builds everything with -Werror and runs every test.
 set -eu
 cd "$(dirname "$0")/.."

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * dropipc-demo-child: the child. Finds the channel on fd 3, receives
  * ChildArgs, creates a pty, sends its master to the parent, makes the pty

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The default ChildArgs. Like Drop's, it names an environment after the
  * working directory and keeps its files under ~/.local/share/drop; nothing

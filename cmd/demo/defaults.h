@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The parent's embedded default ChildArgs: what a real launcher would send. */
 #ifndef DROPIPC_DEMO_DEFAULTS_H
 #define DROPIPC_DEMO_DEFAULTS_H

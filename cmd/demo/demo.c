@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * dropipc-demo: the parent. Starts a child with the channel on fd 3, sends it
  * ChildArgs, receives the pty master and relays the user's terminal through

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The dump format, written generically from the protobuf-c descriptors. */
 #include "dump.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * One raw sendmsg with fds attached, for the tests that play a hostile peer
  * without the library (hostile-child, the fuzz target, the unit tests).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Helpers shared by the C tests. */
 #ifndef DROPIPC_TESTUTIL_H
 #define DROPIPC_TESTUTIL_H

@@ -1,4 +1,5 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Schema evolution: a writer built from a NEWER schema talks to readers
 built from the installed (old) one.
 
@@ -11,7 +12,12 @@ test/peers/setup.sh) with a field added to ChildArgs and a new Envelope body:
   evolution.py --work WORK write CASE      write CASE's frames on fd 3 (the
                                            C test, test/evolution/evolution.c,
                                            reads them with the C library)
+  evolution.py --work WORK frames CASE     write CASE's frames to stdout
   evolution.py --work WORK peers           old-schema Go and Python readers
+
+Run it with WORK/venv's Python. A process never loads both schemas (they
+would clash in protobuf's descriptor pool): the newer one is loaded only by
+`write` and `frames`, which do not import the dropipc package.
 """
 import argparse
 import os
@@ -31,7 +37,9 @@ TIMEOUT = 30
 
 
 def newer_schema(work, out):
-    """Generates Python for the newer schema into out; returns its module."""
+    """Generates Python for the newer schema into out; returns its module,
+    loaded from its file (the dropipc package, if installed, is not used)."""
+    import importlib.util
     with open(os.path.join(work, "protodir")) as f:
         protodir = f.read().strip()
     with open(os.path.join(protodir, PROTO)) as f:
@@ -44,9 +52,11 @@ def newer_schema(work, out):
     with open(os.path.join(src, PROTO), "w") as f:
         f.write(text + NEW_MESSAGE)
     subprocess.run(["protoc", "--proto_path=" + src, "--python_out=" + out, PROTO], check=True)
-    sys.path[:0] = [out, os.path.join(PEERS, "python")]
-    from dropipc.v1 import dropipc_pb2
-    return dropipc_pb2
+    spec = importlib.util.spec_from_file_location(
+        "newer_dropipc_pb2", os.path.join(out, "dropipc", "v1", "dropipc_pb2.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def frame(payload, version=1):
@@ -55,8 +65,8 @@ def frame(payload, version=1):
 
 def new_args(pb):
     sys.path.insert(0, os.path.join(PEERS, "python"))
-    import peer  # the example ChildArgs, built with whatever schema is loaded
-    args = peer.example_args(["true"])
+    import peerutil  # the example ChildArgs, built with the schema given
+    args = peerutil.example_args(pb, ["true"])
     args.new_field = "from a newer writer"
     return args
 
@@ -73,10 +83,14 @@ def frames(pb, case):
     }[case]
 
 
-def write(work, case):
+def newer_frames(work, case):
     with tempfile.TemporaryDirectory() as tmp:
         pb = newer_schema(work, tmp)
-        data = b"".join(frames(pb, case))
+        return b"".join(frames(pb, case))
+
+
+def write(work, case):
+    data = newer_frames(work, case)
     fd = 3
     while data:
         data = data[os.write(fd, data):]
@@ -97,17 +111,22 @@ def check(cond, what, detail=""):
 def peers(work):
     """The old-schema Go and Python children (the peers) read a newer writer."""
     import socket
+    import dropipc  # the installed schema
+    sys.path.insert(0, os.path.join(PEERS, "python"))
+    import peerutil
+    readers = {
+        "go": [os.path.join(work, "bin", "dropipc-peer-go"), "child"],
+        "python": [sys.executable, os.path.join(PEERS, "python", "peer.py"), "child"],
+    }
+    env = dict(os.environ, PYTHONPATH=os.path.join(PEERS, "python"))
+    # What the old reader must see of the newer args: every old field.
+    want = peerutil.dump(peerutil.example_args(dropipc.pb, ["true"]))
     with tempfile.TemporaryDirectory() as tmp:
-        pb = newer_schema(work, os.path.join(tmp, "gen"))
-        import dropipc_ipc as ipc  # framing and dump, here with the newer schema
-        readers = {
-            "go": [os.path.join(work, "bin", "dropipc-peer-go"), "child"],
-            "python": ["/usr/bin/python3", os.path.join(PEERS, "python", "peer.py"), "child"],
-        }
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-            [os.path.join(work, "py"), os.path.join(PEERS, "python")]))
         for lang, argv in readers.items():
             for case in ("new-field", "new-body", "version-2"):
+                data = subprocess.run([sys.executable, os.path.abspath(__file__), "--work", work,
+                                       "frames", case], check=True, capture_output=True,
+                                      timeout=TIMEOUT).stdout
                 dump = os.path.join(tmp, "args")
                 if os.path.exists(dump):
                     os.unlink(dump)
@@ -117,8 +136,8 @@ def peers(work):
                                         preexec_fn=lambda: os.dup2(b.fileno(), 3),
                                         env=dict(env, DROPIPC_DUMP_ARGS=dump))
                 b.close()
-                a.sendall(frames(pb, case)[0])
-                end = ipc.Parent(a)
+                a.sendall(data)
+                end = dropipc.ParentEnd(a)
                 end.set_timeout(TIMEOUT * 1000)
                 try:
                     master = end.recv_pty()
@@ -128,22 +147,22 @@ def peers(work):
                     except OSError:
                         pass
                     os.close(master)
-                    end.wait_exec()
                     result = None
-                except ipc.IpcError as e:
+                    # The raw frames did not ask for ExecConfirm, as an older
+                    # parent would not: the child sends none.
+                    end.wait_exec()
+                except dropipc.IpcError as e:
                     result = e
                 end.close()
                 out, err = proc.communicate(timeout=TIMEOUT)
                 what = "old-schema %s reader, %s" % (lang, case)
                 if case == "new-field":
-                    check(result is None and proc.returncode == 0,
-                          what + ": handshake completes", "%r %r" % (result, err))
-                    want = b"".join(line for line in ipc.dump(new_args(pb)).splitlines(True)
-                                    if not line.startswith(b"new_field="))
+                    check(b"from a newer writer" in data, "the writer's frame has the new field")
+                    check(isinstance(result, dropipc.NoExec) and proc.returncode == 0,
+                          what + ": handshake completes, with no exec confirmation asked for "
+                          "and none sent", "%r %r" % (result, err))
                     with open(dump, "rb") as f:
                         got = f.read()
-                    check(b"new_field=from a newer writer\n" in ipc.dump(new_args(pb)),
-                          "the writer's dump has the new field")
                     check(got == want, what + ": the reader got every old field",
                           "%s\n---\n%s" % (got.decode(), want.decode()))
                 elif case == "new-body":
@@ -163,11 +182,13 @@ def peers(work):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", required=True)
-    ap.add_argument("mode", choices=["write", "peers"])
+    ap.add_argument("mode", choices=["write", "frames", "peers"])
     ap.add_argument("case", nargs="?")
     opts = ap.parse_args()
     if opts.mode == "write":
         write(opts.work, opts.case)
+    elif opts.mode == "frames":
+        sys.stdout.buffer.write(newer_frames(opts.work, opts.case))
     else:
         peers(opts.work)
 

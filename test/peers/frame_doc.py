@@ -1,10 +1,12 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The annotated frames of docs/PROTOCOL.md, from real frames of the library.
 
   frame_doc.py --work WORK --example FRAME_EXAMPLE --doc PROTOCOL.md [--write]
 
 Runs frame_example (which prints frames as the C library sends them),
-annotates each with the field names of the installed schema (WORK/py), and
+annotates each with the field names of the installed schema (the dropipc
+package: run it with WORK/venv's Python), and
 checks that the doc's block between the frame-example markers is exactly
 that; with --write it puts the block there instead.
 """
@@ -32,7 +34,7 @@ def row(data, note, indent=0):
 
 def annotate_message(desc, data, indent, out):
     from google.protobuf.descriptor import FieldDescriptor as F
-    from dropipc_ipc import varint
+    from dropipc.ipc import varint
     i = 0
     while i < len(data):
         start = i
@@ -68,7 +70,7 @@ def annotate_message(desc, data, indent, out):
 
 
 def annotate(nfds, data):
-    from dropipc.v1 import dropipc_pb2 as pb
+    from dropipc import pb
     magic, version, hdr_nfds, length, reserved = struct.unpack("<4sHHII", data[:16])
     assert hdr_nfds == nfds and length == len(data) - 16
     out = [
@@ -103,8 +105,6 @@ def main():
     ap.add_argument("--doc", required=True)
     ap.add_argument("--write", action="store_true")
     opts = ap.parse_args()
-    sys.path[:0] = [os.path.join(opts.work, "py"),
-                    os.path.join(os.path.dirname(os.path.abspath(__file__)), "python")]
     want = block(opts.example)
     with open(opts.doc) as f:
         doc = f.read()

@@ -1,4 +1,5 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Cross-language tests of the peers: C (the demo), Go and Python.
 
   peers_test.py [OPTIONS] pair PARENT CHILD       the full handshake
@@ -7,7 +8,9 @@
   peers_test.py fakechild CASE                    (internal) a hostile child
 
 OPTIONS: --work DIR (from setup.sh), --demo DIR (dropipc-demo's directory).
-LANG, PARENT and CHILD are c, go or python.
+LANG, PARENT and CHILD are c, go or python. Run it with the Python of the
+virtual environment setup.sh made (WORK/venv), where the dropipc package is
+installed; the Go peer is built from the Go module.
 """
 import argparse
 import os
@@ -20,7 +23,7 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PY = "/usr/bin/python3"
+PY = sys.executable
 CMD_TIMEOUT = 30
 COMMAND = ["echo", "hello-from-pty"]
 PRINTED = b"hello-from-pty"
@@ -29,9 +32,10 @@ PROGS = {"c": "dropipc-demo", "go": "dropipc-peer-go", "python": "peer.py"}
 
 
 def setup_env(work):
-    os.environ["PYTHONPATH"] = os.pathsep.join([os.path.join(work, "py"),
-                                                os.path.join(HERE, "python")])
-    sys.path[:0] = os.environ["PYTHONPATH"].split(os.pathsep)
+    """The test helpers (peerutil) for this process and the peers it starts."""
+    here = os.path.join(HERE, "python")
+    os.environ["PYTHONPATH"] = here
+    sys.path.insert(0, here)
 
 
 def programs(opts, lang):
@@ -80,7 +84,7 @@ def parent_argv(opts, parent, child, command, timeout=10000):
 
 
 def test_pair(opts, parent, child):
-    from dropipc.v1 import dropipc_pb2 as pb
+    from dropipc import pb
     with tempfile.TemporaryDirectory() as tmp:
         sent, got = os.path.join(tmp, "sent"), os.path.join(tmp, "args")
         env = dict(os.environ, DROPIPC_DUMP_SENT=sent, DROPIPC_DUMP_ARGS=got)
@@ -91,11 +95,15 @@ def test_pair(opts, parent, child):
             a = f.read()
         with open(got, "rb") as f:
             b = f.read()
+    # confirm_exec is the ends' business, not the caller's: a parent sets it
+    # as it sends (Go, Python, C), so its dump of the caller's args has it
+    # false; what the child did with it shows in the exit code.
+    a, b = (re.sub(rb"(?m)^confirm_exec=.*\n", b"", x) for x in (a, b))
     check(a == b, "the dump the parent sent equals the dump the child received:\n%s\n---\n%s"
           % (a.decode(errors="replace"), b.decode(errors="replace")))
     paths = {re.sub(r"\[\d+\]", "", line.split(b"=", 1)[0].decode())
              for line in a.splitlines()}
-    want = schema_leaves(pb.ChildArgs.DESCRIPTOR)
+    want = schema_leaves(pb.ChildArgs.DESCRIPTOR) - {"confirm_exec"}
     check(paths == want, "every field of ChildArgs is set; missing %s, unknown %s"
           % (sorted(want - paths), sorted(paths - want)))
     check(b"exec_args[1]=hello-from-pty\n" in a, "exec_args come from the command line")
@@ -120,14 +128,14 @@ def frame(payload, nfds=0, version=1, reserved=0, magic=b"DIPC", length=None):
 
 
 def envelope(**body):
-    from dropipc.v1 import dropipc_pb2 as pb
+    from dropipc import pb
     return pb.Envelope(**body).SerializeToString()
 
 
 def good_args():
-    sys.path.insert(0, os.path.join(HERE, "python"))
-    import peer
-    return peer.example_args(["true"])
+    import peerutil
+    from dropipc import pb
+    return peerutil.example_args(pb, ["true"])
 
 
 def field(number, data):
@@ -151,7 +159,7 @@ BROKEN = {"bad-magic", "version-2", "reserved", "nfds-17", "too-big", "fd-missin
 # Frames a hostile parent sends to a child: name -> (send function, class,
 # message). The send function gets the socket.
 def child_cases():
-    from dropipc.v1 import dropipc_pb2 as pb
+    from dropipc import pb
     args = good_args().SerializeToString()
     no_exec = good_args()
     del no_exec.exec_args[:]
@@ -246,21 +254,21 @@ def child_cases():
 def child_side(opts, lang):
     """A hostile parent: each frame makes the child fail with the right class,
     which the child reports back as a ChildError at stage args."""
-    import dropipc_ipc as ipc
+    import dropipc
     _, child = programs(opts, lang)
     for name, (send, cls, msg) in child_cases().items():
-        end, child_sock = ipc.socketpair()
-        cfd = child_sock.fileno()
+        end, child_end = dropipc.new_parent_child_socket()
+        cfd = child_end.fileno()
         proc = subprocess.Popen(child, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, pass_fds=(ipc.CHILD_FD,),
-                                preexec_fn=lambda: os.dup2(cfd, ipc.CHILD_FD))
-        child_sock.close()
+                                stderr=subprocess.PIPE, pass_fds=(dropipc.CHILD_FD,),
+                                preexec_fn=lambda: os.dup2(cfd, dropipc.CHILD_FD))
+        child_end.close()
         send(end.conn.sock)
         end.set_timeout(10000)
         try:
             end.recv_pty()
             report = None
-        except ipc.IpcError as e:
+        except dropipc.IpcError as e:
             report = e.child_error
         end.close()
         out, err = proc.communicate(timeout=CMD_TIMEOUT)
@@ -296,14 +304,18 @@ PARENT_CASES = {
     "eof": ("DROPIPC_EOF", "recv pty: peer closed the connection",
             "the child closed the channel without sending the pty"),
     "timeout": ("DROPIPC_ETIMEDOUT", "recv pty: waiting for a frame: timed out", "timed out"),
+    # A child that was asked to confirm its exec (every parent asks) and
+    # closed the channel after the pty without doing so: it died before exec.
+    "no-confirm": ("DROPIPC_ENOEXEC", "wait exec: the child closed the channel without "
+                   "confirming its exec", "the child closed the channel without confirming its exec"),
 }
 
 
 def fakechild(case):
     """Runs as the child on fd 3: reads the arguments, then misbehaves."""
-    import dropipc_ipc as ipc
-    from dropipc.v1 import dropipc_pb2 as pb
-    end = ipc.Child.from_fd()
+    import dropipc
+    from dropipc import pb
+    end = dropipc.ChildEnd()
     end.recv_child_args()
     s = end.conn.sock
     if case == "child-error":
@@ -320,6 +332,10 @@ def fakechild(case):
         s.sendall(frame(field(15, b"")))
     elif case == "timeout":
         time.sleep(CMD_TIMEOUT)
+    elif case == "no-confirm":
+        master, slave = os.openpty()
+        end.send_pty(master)
+        return
     # "eof": exit without a word. Otherwise wait for the parent to hang up.
     if case != "eof":
         s.settimeout(CMD_TIMEOUT)
@@ -353,7 +369,7 @@ def main():
     ap.add_argument("args", nargs="*")
     opts = ap.parse_args()
     if opts.test == "fakechild":
-        sys.path.insert(0, os.path.join(HERE, "python"))
+        setup_env(None)
         fakechild(opts.args[0])
         return
     setup_env(opts.work)

@@ -1,17 +1,21 @@
 #!/bin/sh
-# ctest fixture of the peer tests: installs the build into WORK/prefix and
-# builds the Go and Python peers from the INSTALLED schema only, found
-# through pkg-config as a user of the package would:
-#   WORK/prefix            the installed package
-#   WORK/py                protoc --python_out (dropipc/v1/dropipc_pb2.py)
-#   WORK/go/src/dropipc/v1 protoc --go_out; WORK/go/src/dropipcpeer the peer
-#   WORK/bin/dropipc-peer-go
-# Usage: setup.sh BUILD_DIR WORK SOURCE_DIR(test/peers)
+# SPDX-License-Identifier: Apache-2.0
+# ctest fixture of the peer tests: installs the build into WORK/prefix, then
+# the Go and Python packages as a user would, from the INSTALLED schema
+# (found through pkg-config):
+#   WORK/prefix            the installed libdropipc
+#   WORK/protodir          a file naming the installed schema's directory
+#   WORK/venv              a virtual environment (--system-site-packages, for
+#                          Debian's python3-protobuf) where the dropipc
+#                          package is installed with pip, offline
+#   WORK/bin/dropipc-peer-go  the Go peer, built with the Go module
+# Usage: setup.sh BUILD_DIR WORK SOURCE_DIR PYTHON
 set -eu
-build=$1 work=$2 src=$3
+build=$1 work=$2 src=$(cd "$3" && pwd) python=$4
+peers=$src/test/peers
 
 rm -rf "$work"
-mkdir -p "$work/py" "$work/go/src/dropipcpeer" "$work/bin"
+mkdir -p "$work/bin"
 cmake --install "$build" --prefix "$work/prefix" >/dev/null
 
 pc=$(find "$work/prefix" -name dropipc.pc -path '*/pkgconfig/*')
@@ -19,18 +23,24 @@ pc=$(find "$work/prefix" -name dropipc.pc -path '*/pkgconfig/*')
 PKG_CONFIG_PATH=$(dirname "$pc")
 export PKG_CONFIG_PATH
 protodir=$(pkg-config --variable=protodir dropipc)
-proto=dropipc/v1/dropipc.proto
-[ -f "$protodir/$proto" ] || { echo "setup: $protodir/$proto not installed" >&2; exit 1; }
+[ -f "$protodir/dropipc/v1/dropipc.proto" ] ||
+	{ echo "setup: $protodir/dropipc/v1/dropipc.proto not installed" >&2; exit 1; }
 echo "$protodir" >"$work/protodir"
 
-protoc --proto_path="$protodir" --python_out="$work/py" "$proto"
-protoc --proto_path="$protodir" --go_out="$work/go/src" "$proto"
+# pip builds in the tree it is given: a copy keeps the source tree clean.
+"$python" -m venv --system-site-packages "$work/venv"
+cp -R "$src/python" "$work/python-src"
+"$work/venv/bin/python" -m pip install --quiet --no-build-isolation --no-index \
+	"$work/python-src"
+"$work/venv/bin/python" -c 'import dropipc, sys; sys.exit(dropipc.pb.ExecConfirm is None)'
 
-cp -R "$src/go/ipc" "$src/go/peer" "$work/go/src/dropipcpeer/"
+GOWORK=$(sh "$peers/gowork.sh" "$work/go" "$src/go" "$peers/go/peer")
+GOPROXY=off GOFLAGS=
+export GOWORK GOPROXY GOFLAGS
 # go needs a build cache; keep the user's (it makes rebuilds fast) if any.
 if [ -z "${GOCACHE:-}${XDG_CACHE_HOME:-}${HOME:-}" ]; then
 	GOCACHE=$work/gocache
 	export GOCACHE
 fi
-GO111MODULE=off GOPATH="$work/go:/usr/share/gocode" GOFLAGS= \
-	go build -o "$work/bin/dropipc-peer-go" dropipcpeer/peer
+(cd "$peers/go/peer" && go build -o "$work/bin/dropipc-peer-go" .)
+echo "ok: libdropipc installed, pip install of python/ and go build with go/ done"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The core library's unit tests. Every suite runs unless CK_RUN_SUITE names
  * one (ctest runs each suite as its own test that way).

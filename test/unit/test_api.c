@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Error names and texts, stage names, and the fd flags of the channel. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ChildArgs sent by the parent end arrive unchanged at the child end. */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Helpers of the core library's unit tests (test/unit). */
 #ifndef DROPIPC_UNIT_H
 #define DROPIPC_UNIT_H

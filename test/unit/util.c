@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fixtures, temporary files and forked processes. */
 #include "unit.h"
 

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // dropipc-bench-gob: the handshake the way Drop's ipc package does it, for
 // dropipc-bench to compare against. The parent encodes ChildArgs with a
 // fresh gob encoder per send, the child decodes it with a fresh decoder per

@@ -1,4 +1,5 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The Python peer as a program, with the demo's contract:
 
   peer.py parent [--timeout MS] [--child PROGRAM [ARGS...]] [-- COMMAND...]
@@ -19,46 +20,13 @@ import subprocess
 import sys
 import termios
 
-import dropipc_ipc as ipc
-from dropipc_ipc import pb
+import dropipc
+from dropipc import pb
+
+import peerutil
 
 PROG = "peer.py"
 EXIT_HANDSHAKE = 125
-HOME = "/home/alice/.local/share/drop"
-
-
-def example_args(command):
-    """Every field of the schema set, most to non-default values."""
-    a = pb.ChildArgs(env_id="test-env", exec_args=command)
-    p = a.paths
-    p.cwd = HOME + "/cwd"
-    p.drop_home = HOME
-    p.env = HOME + "/envs/test-env"
-    p.fs_root = HOME + "/internal/run/test-env/root"
-    p.host_home = "/home/alice"
-    p.home = HOME + "/envs/test-env/home"
-    p.etc = HOME + "/envs/test-env/etc"
-    p.var = HOME + "/envs/test-env/var"
-    p.tmp = HOME + "/internal/run/test-env/tmp"
-    p.run = HOME + "/internal/run/test-env"
-    p.empty_dir = HOME + "/internal/emptydir"
-    p.empty_file = HOME + "/internal/emptyfile"
-    c = a.config
-    c.extends = "base"
-    c.mounts.add(source="~/docs", target="~/docs", rw=False, overlay=True)
-    c.mounts.add(source="~/projects", target="~/projects", rw=True, overlay=True)
-    c.blocked_paths.extend(["/root", "/mnt"])
-    c.environ.exposed_vars.extend(["PATH", "HOME", "LC_*"])
-    c.environ.set_vars.add(name="FOO", value="bar")
-    c.environ.set_vars.add(name="ODD", value="tab\there \\ nl\n del\x7f caf\u00e9")
-    n = c.net
-    n.mode = pb.Net.MODE_ISOLATED
-    n.tcp_published_ports.add(host_port=8080, guest_port=3000)
-    n.tcp_published_ports.add(host_ip="127.0.0.1", host_port=8082, guest_port=3003)
-    n.udp_published_ports.add(auto=True, host_ip="::1", guest_port=5353)
-    n.tcp_host_ports.add(host_port=5432, guest_port=15432)
-    n.udp_host_ports.add(auto=True, host_port=53)
-    return a
 
 
 def die(msg, name=None):
@@ -70,7 +38,7 @@ def die(msg, name=None):
 def handshake_failed(e):
     if e.name == "DROPIPC_ECHILD":
         err = e.child_error
-        die("child setup failed at %s: %s" % (ipc.stage_name(err.stage), err.message))
+        die("child setup failed at %s: %s" % (dropipc.stage_name(err.stage), err.message))
     die(e.msg, e.name)
 
 
@@ -109,21 +77,21 @@ def parent(argv):
     if not command:
         command = ["/bin/sh"]
 
-    end, child_sock = ipc.socketpair()
-    cfd = child_sock.fileno()
+    end, child_end = dropipc.new_parent_child_socket()
+    cfd = child_end.fileno()
     end.set_timeout(timeout)
 
     def to_fd3():
-        if cfd == ipc.CHILD_FD:
+        if cfd == dropipc.CHILD_FD:
             os.set_inheritable(cfd, True)
         else:
-            os.dup2(cfd, ipc.CHILD_FD)
+            os.dup2(cfd, dropipc.CHILD_FD)
 
-    proc = subprocess.Popen(child, pass_fds=(ipc.CHILD_FD,), preexec_fn=to_fd3)
-    child_sock.close()
+    proc = subprocess.Popen(child, pass_fds=(dropipc.CHILD_FD,), preexec_fn=to_fd3)
+    child_end.close()
     try:
-        args = example_args(command)
-        ipc.write_dump_env("DROPIPC_DUMP_SENT", args)
+        args = peerutil.example_args(pb, command)
+        peerutil.write_dump_env("DROPIPC_DUMP_SENT", args)
         end.send_child_args(args)
         master = end.recv_pty()
         try:
@@ -131,7 +99,7 @@ def parent(argv):
         finally:
             os.close(master)
         end.wait_exec()
-    except ipc.IpcError as e:
+    except dropipc.IpcError as e:
         proc.kill()
         proc.wait()
         handshake_failed(e)
@@ -143,18 +111,18 @@ def parent(argv):
 def child_fail(end, stage, err, msg, name=None):
     try:
         end.send_error(stage, err, msg)
-    except ipc.IpcError:
+    except dropipc.IpcError:
         pass
     die(msg, name)
 
 
 def child():
-    end = ipc.Child.from_fd()
+    end = dropipc.ChildEnd()
     try:
         args = end.recv_child_args()
-    except ipc.IpcError as e:
+    except dropipc.IpcError as e:
         child_fail(end, pb.ChildError.STAGE_ARGS, 0, e.msg, e.name)
-    ipc.write_dump_env("DROPIPC_DUMP_ARGS", args)
+    peerutil.write_dump_env("DROPIPC_DUMP_ARGS", args)
     name = args.exec_args[0]
     if not (shutil.which(name) if "/" not in name else os.access(name, os.X_OK)):
         child_fail(end, pb.ChildError.STAGE_EXEC, errno.ENOENT,
@@ -164,7 +132,7 @@ def child():
         end.send_pty(master)
     except OSError as e:
         child_fail(end, pb.ChildError.STAGE_PTY, e.errno, "openpty: %s" % e.strerror)
-    except ipc.IpcError as e:
+    except dropipc.IpcError as e:
         die(e.msg, e.name)
     os.close(master)
     os.setsid()
@@ -172,6 +140,10 @@ def child():
     for fd in (0, 1, 2):
         os.dup2(slave, fd)
     os.close(slave)
+    try:
+        end.confirm_exec()
+    except dropipc.IpcError as e:
+        die(e.msg, e.name)
     try:
         os.execvp(name, list(args.exec_args))
     except OSError as e:

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command dropipc-peer-go is the Go peer as a program, with the demo's
 // contract:
 //
@@ -22,11 +24,10 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 	"unsafe"
 
-	"dropipcpeer/ipc"
-
-	pb "dropipc/v1"
+	"github.com/libdropipc/libdropipc/go/ipc"
 )
 
 const (
@@ -36,10 +37,10 @@ const (
 )
 
 // exampleArgs sets every field of the schema, most to non-default values.
-func exampleArgs(command []string) *pb.ChildArgs {
-	return &pb.ChildArgs{
+func exampleArgs(command []string) ipc.ChildArgs {
+	return ipc.ChildArgs{
 		EnvId: "test-env",
-		Paths: &pb.Paths{
+		Paths: &ipc.Paths{
 			Cwd: home + "/cwd", DropHome: home, Env: home + "/envs/test-env",
 			FsRoot: home + "/internal/run/test-env/root", HostHome: "/home/alice",
 			Home: home + "/envs/test-env/home", Etc: home + "/envs/test-env/etc",
@@ -47,29 +48,29 @@ func exampleArgs(command []string) *pb.ChildArgs {
 			Run: home + "/internal/run/test-env", EmptyDir: home + "/internal/emptydir",
 			EmptyFile: home + "/internal/emptyfile",
 		},
-		Config: &pb.Config{
+		Config: &ipc.Config{
 			Extends: "base",
-			Mounts: []*pb.Mount{
-				{Source: "~/docs", Target: "~/docs", Rw: false, Overlay: true},
-				{Source: "~/projects", Target: "~/projects", Rw: true, Overlay: true},
+			Mounts: []ipc.Mount{
+				{Source: "~/docs", Target: "~/docs", RW: false, Overlay: true},
+				{Source: "~/projects", Target: "~/projects", RW: true, Overlay: true},
 			},
 			BlockedPaths: []string{"/root", "/mnt"},
-			Environ: &pb.Environ{
+			Environ: ipc.Environ{
 				ExposedVars: []string{"PATH", "HOME", "LC_*"},
-				SetVars: []*pb.SetVar{
+				SetVars: []ipc.EnvVar{
 					{Name: "FOO", Value: "bar"},
 					{Name: "ODD", Value: "tab\there \\ nl\n del\x7f caf\u00e9"},
 				},
 			},
-			Net: &pb.Net{
-				Mode: pb.Net_MODE_ISOLATED,
-				TcpPublishedPorts: []*pb.PublishedPort{
+			Net: ipc.Net{
+				Mode: ipc.NetIsolated,
+				TCPPublishedPorts: []ipc.PublishedPort{
 					{HostPort: 8080, GuestPort: 3000},
-					{HostIp: "127.0.0.1", HostPort: 8082, GuestPort: 3003},
+					{HostIP: "127.0.0.1", HostPort: 8082, GuestPort: 3003},
 				},
-				UdpPublishedPorts: []*pb.PublishedPort{{Auto: true, HostIp: "::1", GuestPort: 5353}},
-				TcpHostPorts:      []*pb.HostPort{{HostPort: 5432, GuestPort: 15432}},
-				UdpHostPorts:      []*pb.HostPort{{Auto: true, HostPort: 53}},
+				UDPPublishedPorts: []ipc.PublishedPort{{Auto: true, HostIP: "::1", GuestPort: 5353}},
+				TCPHostPorts:      []ipc.HostPort{{HostPort: 5432, GuestPort: 15432}},
+				UDPHostPorts:      []ipc.HostPort{{Auto: true, HostPort: 53}},
 			},
 		},
 		ExecArgs: command,
@@ -86,9 +87,8 @@ func die(msg string, name string) {
 
 func fail(err error) {
 	var e *ipc.Error
-	if errors.As(err, &e) && e.ChildError != nil {
-		die(fmt.Sprintf("child setup failed at %s: %s", ipc.StageName(e.ChildError.Stage),
-			e.ChildError.Message), "")
+	if errors.As(err, &e) && e.Child != nil {
+		die(fmt.Sprintf("child setup failed at %s: %s", e.Child.Stage, e.Child.Message), "")
 	}
 	die(err.Error(), ipc.Name(err))
 }
@@ -133,18 +133,18 @@ func parent(argv []string) {
 		command = []string{"/bin/sh"}
 	}
 
-	end, childFile, err := ipc.NewParentChildSocket()
+	end, childEnd, err := ipc.NewParentChildSocket()
 	if err != nil {
 		die("socketpair: "+err.Error(), "")
 	}
-	end.SetTimeout(timeout)
+	end.SetTimeout(time.Duration(timeout) * time.Millisecond)
 	cmd := exec.Command(child[0], child[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.ExtraFiles = []*os.File{childFile} // fd 3
+	cmd.ExtraFiles = []*os.File{childEnd.Socket} // fd 3
 	if err := cmd.Start(); err != nil {
 		die("start child: "+err.Error(), "")
 	}
-	childFile.Close()
+	childEnd.Close()
 	if err := handshake(end, command); err != nil {
 		cmd.Process.Kill()
 		cmd.Wait()
@@ -164,9 +164,9 @@ func parent(argv []string) {
 	}
 }
 
-func handshake(end *ipc.Parent, command []string) error {
+func handshake(end *ipc.ParentEnd, command []string) error {
 	args := exampleArgs(command)
-	if err := ipc.WriteDumpEnv("DROPIPC_DUMP_SENT", args); err != nil {
+	if err := writeDumpEnv("DROPIPC_DUMP_SENT", &args); err != nil {
 		return err
 	}
 	if err := end.SendChildArgs(args); err != nil {
@@ -191,8 +191,8 @@ func strerror(err error) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-func childFail(end *ipc.Child, stage pb.ChildError_Stage, errno syscall.Errno, msg, name string) {
-	end.SendError(stage, int32(errno), msg)
+func childFail(end *ipc.ChildEnd, stage ipc.Stage, errno syscall.Errno, msg, name string) {
+	end.SendError(stage, errno, msg)
 	die(msg, name)
 }
 
@@ -222,45 +222,45 @@ func openPty() (master, slave *os.File, err error) {
 }
 
 func child() {
-	end, err := ipc.NewChild(os.NewFile(ipc.ChildFd, "dropipc channel"))
-	if err != nil {
-		die("fd 3: "+err.Error(), "")
-	}
+	end := ipc.NewChildEnd(ipc.ChildFd)
 	args, err := end.RecvChildArgs()
 	if err != nil {
-		childFail(end, pb.ChildError_STAGE_ARGS, 0, err.Error(), ipc.Name(err))
+		childFail(end, ipc.StageArgs, 0, err.Error(), ipc.Name(err))
 	}
-	if err := ipc.WriteDumpEnv("DROPIPC_DUMP_ARGS", args); err != nil {
+	if err := writeDumpEnv("DROPIPC_DUMP_ARGS", args); err != nil {
 		die(err.Error(), "")
 	}
 	name := args.ExecArgs[0]
 	path, err := exec.LookPath(name)
 	if err != nil {
-		childFail(end, pb.ChildError_STAGE_EXEC, syscall.ENOENT,
+		childFail(end, ipc.StageExec, syscall.ENOENT,
 			fmt.Sprintf("execvp %s: %s", name, strerror(syscall.ENOENT)), "")
 	}
 	master, slave, err := openPty()
 	if err != nil {
-		childFail(end, pb.ChildError_STAGE_PTY, 0, "open pty: "+err.Error(), "")
+		childFail(end, ipc.StagePty, 0, "open pty: "+err.Error(), "")
 	}
 	if err := end.SendPty(master); err != nil {
 		die(err.Error(), ipc.Name(err))
 	}
 	master.Close()
 	if _, err := syscall.Setsid(); err != nil {
-		childFail(end, pb.ChildError_STAGE_PTY, err.(syscall.Errno), "setsid: "+err.Error(), "")
+		childFail(end, ipc.StagePty, err.(syscall.Errno), "setsid: "+err.Error(), "")
 	}
 	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, slave.Fd(), syscall.TIOCSCTTY, 0); e != 0 {
-		childFail(end, pb.ChildError_STAGE_PTY, e, "TIOCSCTTY: "+e.Error(), "")
+		childFail(end, ipc.StagePty, e, "TIOCSCTTY: "+e.Error(), "")
 	}
 	for fd := 0; fd < 3; fd++ {
 		if err := syscall.Dup3(int(slave.Fd()), fd, 0); err != nil {
-			childFail(end, pb.ChildError_STAGE_PTY, err.(syscall.Errno), "dup3: "+err.Error(), "")
+			childFail(end, ipc.StagePty, err.(syscall.Errno), "dup3: "+err.Error(), "")
 		}
 	}
 	slave.Close()
+	if err := end.ConfirmExec(); err != nil {
+		die(err.Error(), ipc.Name(err))
+	}
 	err = syscall.Exec(path, args.ExecArgs, os.Environ())
-	childFail(end, pb.ChildError_STAGE_EXEC, err.(syscall.Errno),
+	childFail(end, ipc.StageExec, err.(syscall.Errno),
 		fmt.Sprintf("execvp %s: %s", name, strerror(err)), "")
 }
 

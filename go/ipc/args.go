@@ -1,17 +1,15 @@
+// SPDX-License-Identifier: Apache-2.0
+
 package ipc
 
 import (
-	"bytes"
 	"fmt"
 	"net"
-	"os"
 	"sort"
-	"strconv"
 	"strings"
 
-	pb "dropipc/v1"
+	pb "github.com/libdropipc/libdropipc/go/dropipcv1"
 
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
@@ -56,61 +54,8 @@ func leaves(m protoreflect.Message, prefix string, out []leaf) []leaf {
 	return out
 }
 
-func escape(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '\\':
-			b.WriteString(`\\`)
-		case c == '\n':
-			b.WriteString(`\n`)
-		case c < 0x20 || c == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, c)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
-}
-
-func scalar(f protoreflect.FieldDescriptor, v protoreflect.Value) string {
-	switch f.Kind() {
-	case protoreflect.BoolKind:
-		return strconv.FormatBool(v.Bool())
-	case protoreflect.StringKind:
-		return escape(v.String())
-	case protoreflect.EnumKind:
-		return strconv.Itoa(int(v.Enum()))
-	case protoreflect.Int32Kind, protoreflect.Int64Kind, protoreflect.Sint32Kind,
-		protoreflect.Sint64Kind, protoreflect.Sfixed32Kind, protoreflect.Sfixed64Kind:
-		return strconv.FormatInt(v.Int(), 10)
-	default:
-		return strconv.FormatUint(v.Uint(), 10)
-	}
-}
-
-// Dump is the canonical text of a message shared by every peer: one line
-// "path=value" per scalar.
-func Dump(m proto.Message) []byte {
-	var b bytes.Buffer
-	for _, l := range leaves(m.ProtoReflect(), "", nil) {
-		b.WriteString(l.path + "=" + scalar(l.field, l.value) + "\n")
-	}
-	return b.Bytes()
-}
-
-// WriteDumpEnv writes m's dump to the file the environment variable names.
-func WriteDumpEnv(envVar string, m proto.Message) error {
-	path := os.Getenv(envVar)
-	if path == "" {
-		return nil
-	}
-	return os.WriteFile(path, Dump(m), 0o644)
-}
-
 func invalid(format string, a ...interface{}) error {
-	return &Error{"DROPIPC_EINVAL", fmt.Sprintf(format, a...), nil}
+	return newError("DROPIPC_EINVAL", fmt.Sprintf(format, a...))
 }
 
 func checkPort(list string, i int, name string, port uint32, zeroOK bool) error {
@@ -124,9 +69,9 @@ func isIP(s string) bool {
 	return net.ParseIP(s) != nil && !strings.Contains(s, "%")
 }
 
-// Validate checks args as PROTOCOL.md says both ends do; the error
+// validate checks args as PROTOCOL.md says both ends do; the error
 // (DROPIPC_EINVAL) names the field.
-func Validate(a *pb.ChildArgs) error {
+func validate(a *pb.ChildArgs) error {
 	for _, l := range leaves(a.ProtoReflect(), "", nil) {
 		if l.field.Kind() == protoreflect.StringKind {
 			if i := strings.IndexByte(l.value.String(), 0); i >= 0 {

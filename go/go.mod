@@ -1,0 +1,5 @@
+module github.com/libdropipc/libdropipc/go
+
+go 1.19
+
+require google.golang.org/protobuf v1.28.1

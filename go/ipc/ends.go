@@ -1,0 +1,346 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package ipc
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"time"
+	"unsafe"
+
+	pb "github.com/libdropipc/libdropipc/go/dropipcv1"
+)
+
+// end is what both ends share: the socket as a file, and the connection
+// made from it at the first send or receive.
+type end struct {
+	file       *os.File
+	c          *conn
+	timeout    time.Duration
+	maxPayload int
+}
+
+func (e *end) begin(op string) (*conn, error) {
+	if e.c == nil {
+		if e.file == nil {
+			return nil, newError("DROPIPC_ECLOSED", op+": the end is closed")
+		}
+		// FileConn works on a close-on-exec copy of the fd.
+		nc, err := net.FileConn(e.file)
+		if err != nil {
+			name, text := errnoName(err)
+			return nil, newError(name, fmt.Sprintf("%s: fd %d: %s", op, e.file.Fd(), text))
+		}
+		uc, ok := nc.(*net.UnixConn)
+		if !ok {
+			nc.Close()
+			return nil, newError("ENOTSOCK", fmt.Sprintf("%s: fd %d is not a Unix socket", op, e.file.Fd()))
+		}
+		e.c = &conn{c: uc, timeout: e.timeout, maxPayload: e.maxPayload}
+	}
+	return e.c, e.c.begin(op)
+}
+
+func (e *end) close(f *os.File) error {
+	var err error
+	if e.c != nil {
+		err = e.c.close()
+		e.c = nil
+	}
+	if f != nil {
+		if ferr := f.Close(); err == nil {
+			err = ferr
+		}
+	}
+	e.file = nil
+	return err
+}
+
+func (e *end) setTimeout(d time.Duration) {
+	if d < 0 {
+		d = -1
+	}
+	e.timeout = d
+	if e.c != nil {
+		e.c.setTimeout(d)
+	}
+}
+
+func (e *end) setMaxPayload(n int) error {
+	if n < 1 || n > MaxPayloadLimit {
+		return newError("EINVAL", fmt.Sprintf("max payload %d: not in 1..%d", n, MaxPayloadLimit))
+	}
+	e.maxPayload = n
+	if e.c != nil {
+		e.c.maxPayload = n
+	}
+	return nil
+}
+
+// ParentEnd is the parent's end of the channel, in the launcher.
+type ParentEnd struct {
+	end
+	child *ChildError
+}
+
+// ChildEnd is the child's end of the channel, in the sandbox.
+type ChildEnd struct {
+	end
+	// Socket is the child's end as a file: the parent passes it to the
+	// child as fd 3 (exec.Cmd.ExtraFiles[0]) and closes its own copy (Close)
+	// once the child runs.
+	Socket  *os.File
+	confirm bool
+}
+
+// NewParentChildSocket creates the channel: both ends, close-on-exec.
+func NewParentChildSocket() (*ParentEnd, *ChildEnd, error) {
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("create socket pair: %w", err)
+	}
+	return NewParentEnd(fds[0]), NewChildEnd(fds[1]), nil
+}
+
+// NewParentEnd adopts fd, a connected Unix stream socket, as the parent's end.
+func NewParentEnd(fd int) *ParentEnd {
+	syscall.CloseOnExec(fd)
+	return &ParentEnd{end: end{file: os.NewFile(uintptr(fd), "dropipc parent end"),
+		timeout: -1, maxPayload: DefaultMaxPayload}}
+}
+
+// NewChildEnd adopts fd (ChildFd in the child) as the child's end. It makes
+// fd close-on-exec, so that the parent sees end-of-stream exactly when the
+// child's exec succeeds.
+func NewChildEnd(fd int) *ChildEnd {
+	syscall.CloseOnExec(fd)
+	f := os.NewFile(uintptr(fd), "dropipc child end")
+	return &ChildEnd{end: end{file: f, timeout: -1, maxPayload: DefaultMaxPayload}, Socket: f}
+}
+
+// Close closes the end.
+func (p *ParentEnd) Close() error { return p.close(p.file) }
+
+// Close closes the end (in the parent: its copy of the child's socket).
+func (ch *ChildEnd) Close() error {
+	err := ch.close(ch.Socket)
+	ch.Socket = nil
+	return err
+}
+
+// SetTimeout bounds each whole send or receive; d < 0 (the default) waits
+// forever. A receive that times out between frames leaves the end usable.
+func (p *ParentEnd) SetTimeout(d time.Duration) { p.setTimeout(d) }
+
+// SetTimeout bounds each whole send or receive; d < 0 (the default) waits
+// forever.
+func (ch *ChildEnd) SetTimeout(d time.Duration) { ch.setTimeout(d) }
+
+// SetMaxPayload sets the largest payload the end sends or accepts, 1 byte
+// to MaxPayloadLimit (default DefaultMaxPayload).
+func (p *ParentEnd) SetMaxPayload(n int) error { return p.setMaxPayload(n) }
+
+// SetMaxPayload sets the largest payload the end sends or accepts.
+func (ch *ChildEnd) SetMaxPayload(n int) error { return ch.setMaxPayload(n) }
+
+// ChildError is the setup failure the child last reported (after an error
+// that is ErrChild), or nil.
+func (p *ParentEnd) ChildError() *ChildError { return p.child }
+
+// SendChildArgs validates args and sends them to the child, asking it to
+// confirm its exec (see WaitExec).
+func (p *ParentEnd) SendChildArgs(args ChildArgs) error {
+	c, err := p.begin("send child args")
+	if err != nil {
+		return err
+	}
+	msg, err := args.toProto()
+	if err == nil {
+		err = validate(msg)
+	}
+	if err != nil {
+		return c.fail(Name(err), "%s", err.(*Error).Msg)
+	}
+	msg.ConfirmExec = true
+	return c.sendEnvelope(&pb.Envelope{Body: &pb.Envelope_ChildArgs{ChildArgs: msg}}, nil)
+}
+
+func (p *ParentEnd) noteChild(err error) {
+	var e *Error
+	if errors.As(err, &e) && e.Child != nil {
+		p.child = e.Child
+	}
+}
+
+// RecvPty waits for the child's pty master, checked to be one. The error is
+// io.EOF if the child closed the channel first, ErrChild if it reported a
+// setup failure (see ChildError), ErrNotPty if the fd is no pty master.
+func (p *ParentEnd) RecvPty() (*os.File, error) {
+	p.child = nil
+	c, err := p.begin("recv pty")
+	if err != nil {
+		return nil, err
+	}
+	pty := &pb.PtyHandoff{}
+	fds, err := c.recvMessage("pty", pty)
+	if err != nil {
+		p.noteChild(err)
+		return nil, err
+	}
+	fd := -1
+	if len(fds) != 1 {
+		err = c.fail("DROPIPC_EPROTO", "expected 1 fd, got %d", len(fds))
+	}
+	if err == nil {
+		fd, err = c.claim(fds, pty.MasterFd, "master_fd")
+	}
+	if ferr := c.finish(fds); err == nil {
+		err = ferr
+	}
+	if err == nil {
+		err = checkPtyMaster(c, fd)
+	}
+	if err != nil {
+		if fd >= 0 {
+			syscall.Close(fd)
+		}
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), "pty master"), nil
+}
+
+// WaitExec waits for the outcome of the child's exec, after SendChildArgs
+// (and RecvPty, if the child sends a pty). It returns nil when the child
+// confirmed its exec (ExecConfirm) and then closed the channel: the exec
+// succeeded. Otherwise the error is ErrNoExec when the channel closed
+// without the confirmation (the child died before its exec, or does not
+// confirm), ErrChild when the child reported a failure (see ChildError),
+// ErrProto for any other message.
+func (p *ParentEnd) WaitExec() error {
+	p.child = nil
+	c, err := p.begin("wait exec")
+	if err != nil {
+		return err
+	}
+	fds, err := c.recvMessage("exec", &pb.ExecConfirm{})
+	if err == nil {
+		err = c.finish(fds)
+	}
+	if errors.Is(err, io.EOF) {
+		return c.fail("DROPIPC_ENOEXEC", "the child closed the channel without confirming its exec")
+	}
+	if err != nil {
+		p.noteChild(err)
+		return err
+	}
+	// Confirmed: now end-of-stream, or the exec's failure.
+	payload, fds, err := c.recvFrame()
+	if errors.Is(err, io.EOF) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	closeFds(fds)
+	body, data, e := envelopeBody(payload)
+	if e != nil {
+		return c.fail(e.Name, "%s", e.Msg)
+	}
+	if body.Name() != "error" {
+		return c.fail("DROPIPC_EPROTO", "expected end of stream after the exec confirmation, got %s",
+			body.Name())
+	}
+	ce := &pb.ChildError{}
+	if err := c.unpack(ce, data); err != nil {
+		return err
+	}
+	cerr := c.childFailed(ce)
+	p.child = cerr.Child
+	return cerr
+}
+
+func checkPtyMaster(c *conn, fd int) error {
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil {
+		name, text := errnoName(err)
+		return c.fail(name, "fstat pty master: %s", text)
+	}
+	var n uint32
+	if st.Mode&syscall.S_IFMT == syscall.S_IFCHR {
+		_, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), syscall.TIOCGPTN,
+			uintptr(unsafe.Pointer(&n)))
+		if e == 0 {
+			return nil
+		}
+	}
+	kind := map[uint32]string{
+		syscall.S_IFREG: "a regular file", syscall.S_IFDIR: "a directory",
+		syscall.S_IFIFO: "a pipe", syscall.S_IFSOCK: "a socket",
+		syscall.S_IFBLK: "a block device", syscall.S_IFCHR: "a character device",
+	}[st.Mode&syscall.S_IFMT]
+	if kind == "" {
+		kind = "of unknown type"
+	}
+	return c.fail("DROPIPC_ENOTPTY", "the fd sent as pty master is %s, not a pty master", kind)
+}
+
+// RecvChildArgs waits for the parent's arguments and validates them. The
+// error is io.EOF if the parent closed the channel first.
+func (ch *ChildEnd) RecvChildArgs() (*ChildArgs, error) {
+	c, err := ch.begin("recv child args")
+	if err != nil {
+		return nil, err
+	}
+	msg := &pb.ChildArgs{}
+	fds, err := c.recvMessage("child_args", msg)
+	if errors.Is(err, ErrChild) {
+		return nil, c.fail("DROPIPC_EPROTO", "expected a child_args message, got error")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := c.finish(fds); err != nil {
+		return nil, err
+	}
+	if err := validate(msg); err != nil {
+		return nil, c.fail(Name(err), "%s", err.(*Error).Msg)
+	}
+	ch.confirm = msg.ConfirmExec
+	return fromProto(msg), nil
+}
+
+// SendPty hands the pty master to the parent; master stays the caller's.
+func (ch *ChildEnd) SendPty(master *os.File) error {
+	c, err := ch.begin("send pty")
+	if err != nil {
+		return err
+	}
+	env := &pb.Envelope{Body: &pb.Envelope_Pty{Pty: &pb.PtyHandoff{MasterFd: 0}}}
+	return c.sendEnvelope(env, []int{int(master.Fd())})
+}
+
+// ConfirmExec tells the parent, right before exec, that the exec is next,
+// when the parent asked for it (an older parent did not: then it sends
+// nothing). If the exec then fails, report it with SendError(StageExec, ...).
+func (ch *ChildEnd) ConfirmExec() error {
+	c, err := ch.begin("confirm exec")
+	if err != nil || !ch.confirm {
+		return err
+	}
+	return c.sendEnvelope(&pb.Envelope{Body: &pb.Envelope_Exec{Exec: &pb.ExecConfirm{}}}, nil)
+}
+
+// SendError reports a setup failure to the parent; msg is cut at
+// MaxErrorText bytes (never inside a UTF-8 character).
+func (ch *ChildEnd) SendError(stage Stage, errno syscall.Errno, msg string) error {
+	c, err := ch.begin("send error")
+	if err != nil {
+		return err
+	}
+	e := &pb.ChildError{Stage: pb.ChildError_Stage(stage), ErrnoValue: int32(errno), Message: cut(msg)}
+	return c.sendEnvelope(&pb.Envelope{Body: &pb.Envelope_Error{Error: e}}, nil)
+}

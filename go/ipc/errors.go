@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package ipc
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"syscall"
+)
+
+// The error classes of docs/PROTOCOL.md, for errors.Is. End of stream
+// between frames (DROPIPC_EOF) is io.EOF, as in Drop's ipc package; a
+// failed system call is its syscall.Errno.
+var (
+	ErrTrunc       = errors.New("the peer closed the connection in the middle of a frame")
+	ErrProto       = errors.New("protocol violation")
+	ErrTooBig      = errors.New("frame larger than the size limit")
+	ErrTimeout     = errors.New("timed out")
+	ErrInvalid     = errors.New("message failed validation")
+	ErrUnsupported = errors.New("unsupported message type")
+	ErrChild       = errors.New("the child reported a setup failure")
+	ErrNotPty      = errors.New("received fd is not a pseudoterminal master")
+	ErrClosed      = errors.New("connection unusable after an earlier error")
+	ErrNoExec      = errors.New("the child closed the channel without confirming its exec")
+)
+
+var classes = map[string]error{
+	"DROPIPC_EOF": io.EOF, "DROPIPC_ETRUNC": ErrTrunc, "DROPIPC_EPROTO": ErrProto,
+	"DROPIPC_ETOOBIG": ErrTooBig, "DROPIPC_ETIMEDOUT": ErrTimeout, "DROPIPC_EINVAL": ErrInvalid,
+	"DROPIPC_EUNSUPPORTED": ErrUnsupported, "DROPIPC_ECHILD": ErrChild,
+	"DROPIPC_ENOTPTY": ErrNotPty, "DROPIPC_ECLOSED": ErrClosed, "DROPIPC_ENOEXEC": ErrNoExec,
+}
+
+// Error is a failure of one end. Msg names what failed with the C library's
+// words ("recv pty: expected 1 fd, got 2"); errors.Is tells its class.
+type Error struct {
+	// Name is the class's C name ("DROPIPC_EPROTO") or an errno name ("EPIPE").
+	Name string
+	Msg  string
+	// Child is the child's report, for ErrChild.
+	Child *ChildError
+	err   error
+}
+
+func (e *Error) Error() string { return e.Msg }
+func (e *Error) Unwrap() error { return e.err }
+
+// The errno names a channel's system calls can give (Go has no table).
+var errnoNames = map[syscall.Errno]string{
+	syscall.EPIPE: "EPIPE", syscall.ECONNRESET: "ECONNRESET", syscall.EBADF: "EBADF",
+	syscall.EINVAL: "EINVAL", syscall.ENOMEM: "ENOMEM", syscall.ENOTSOCK: "ENOTSOCK",
+	syscall.EMFILE: "EMFILE", syscall.ENFILE: "ENFILE", syscall.EAGAIN: "EAGAIN",
+}
+
+func newError(name, msg string) *Error {
+	e := &Error{Name: name, Msg: msg, err: classes[name]}
+	if e.err == nil {
+		for errno, n := range errnoNames {
+			if n == name {
+				e.err = errno
+			}
+		}
+	}
+	return e
+}
+
+// Name is the class name of err ("DROPIPC_EPROTO", "EPIPE"), "" if err
+// is not an *Error.
+func Name(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Name
+	}
+	return ""
+}
+
+func errnoName(err error) (string, string) {
+	var en syscall.Errno
+	if errors.As(err, &en) {
+		if name, ok := errnoNames[en]; ok {
+			return name, en.Error()
+		}
+		return fmt.Sprintf("errno %d", int(en)), en.Error()
+	}
+	return "UNKNOWN", err.Error()
+}
+
+// Stage is where the child's setup failed.
+type Stage int32
+
+const (
+	StageUnspecified Stage = 0
+	StageArgs        Stage = 1 // receiving or validating the arguments
+	StageJail        Stage = 2 // building the jail
+	StagePty         Stage = 3 // creating or handing over the pty
+	StageExec        Stage = 4 // finding or starting the command
+)
+
+// String is the stage's name, e.g. "exec"; "unknown" for other values.
+func (s Stage) String() string {
+	switch s {
+	case StageArgs:
+		return "args"
+	case StageJail:
+		return "jail"
+	case StagePty:
+		return "pty"
+	case StageExec:
+		return "exec"
+	}
+	return "unknown"
+}
+
+// ChildError is a setup failure the child reported. Message comes from the
+// sandbox: it is cut at MaxErrorText bytes and its control characters are
+// replaced, so that printing it cannot drive the user's terminal.
+type ChildError struct {
+	Stage   Stage
+	Errno   syscall.Errno
+	Message string
+}

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A program built once against the installed package, then run, not
+ * rebuilt, against libraries built from a grown schema (schema_growth.sh).
+ * The parent starts itself again as the child (with the channel as fd 3,
+ * and LD_LIBRARY_PATH set to CHILD_LIBDIR when given), sends ChildArgs with
+ * every kind of field, and the child checks each value, sends a pty,
+ * confirms its exec and execs true. Exit 0 when all of it held.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <dropipc/dropipc.h>
+
+#define FAIL(...) (fprintf(stderr, "growth_consumer: " __VA_ARGS__), fputc('\n', stderr), 1)
+
+static int build(dropipc_args **out)
+{
+	static const char *const argv[] = { "true", "--flag", NULL };
+	dropipc_args *a;
+	int r;
+
+	r = dropipc_args_new(&a);
+	if (r < 0)
+		return r;
+	if ((r = dropipc_args_set_env_id(a, "growth")) < 0 ||
+	    (r = dropipc_args_set_path(a, DROPIPC_PATH_FS_ROOT, "/run/root")) < 0 ||
+	    (r = dropipc_args_set_path(a, DROPIPC_PATH_EMPTY_FILE, "/run/empty")) < 0 ||
+	    (r = dropipc_args_set_extends(a, "base.toml")) < 0 ||
+	    (r = dropipc_args_add_mount(a, "~/docs", "~/docs", DROPIPC_MOUNT_OVERLAY)) < 0 ||
+	    (r = dropipc_args_add_blocked_path(a, "/mnt")) < 0 ||
+	    (r = dropipc_args_add_exposed_var(a, "LC_*")) < 0 ||
+	    (r = dropipc_args_add_set_var(a, "FOO", "bar")) < 0 ||
+	    (r = dropipc_args_set_net_mode(a, DROPIPC_NET_ISOLATED)) < 0 ||
+	    (r = dropipc_args_add_published_port(a, DROPIPC_TCP, 0, "127.0.0.1", 8080, 3000)) < 0 ||
+	    (r = dropipc_args_add_host_port(a, DROPIPC_UDP, DROPIPC_PORT_AUTO, 53, 0)) < 0 ||
+	    (r = dropipc_args_set_exec_args(a, argv)) < 0) {
+		dropipc_args_free(a);
+		return r;
+	}
+	*out = a;
+	return 0;
+}
+
+static int check(const dropipc_args *a)
+{
+	const char *s, *t, *ip;
+	unsigned int f, hp, gp;
+	size_t n;
+	char *const *argv = dropipc_args_exec_args(a, &n);
+
+	if (strcmp(dropipc_args_env_id(a), "growth") != 0 ||
+	    strcmp(dropipc_args_path(a, DROPIPC_PATH_FS_ROOT), "/run/root") != 0 ||
+	    strcmp(dropipc_args_path(a, DROPIPC_PATH_EMPTY_FILE), "/run/empty") != 0 ||
+	    strcmp(dropipc_args_extends(a), "base.toml") != 0)
+		return FAIL("env_id, paths or extends differ");
+	if (dropipc_args_n_mounts(a) != 1 || dropipc_args_mount(a, 0, &s, &t, &f) < 0 ||
+	    strcmp(s, "~/docs") != 0 || strcmp(t, "~/docs") != 0 || f != DROPIPC_MOUNT_OVERLAY)
+		return FAIL("mounts differ");
+	if (dropipc_args_n_blocked_paths(a) != 1 || strcmp(dropipc_args_blocked_path(a, 0), "/mnt") ||
+	    dropipc_args_n_exposed_vars(a) != 1 || strcmp(dropipc_args_exposed_var(a, 0), "LC_*") ||
+	    dropipc_args_set_var(a, 0, &s, &t) < 0 || strcmp(s, "FOO") || strcmp(t, "bar"))
+		return FAIL("blocked paths or variables differ");
+	if (dropipc_args_net_mode(a) != DROPIPC_NET_ISOLATED ||
+	    dropipc_args_published_port(a, DROPIPC_TCP, 0, &f, &ip, &hp, &gp) < 0 || f != 0 ||
+	    strcmp(ip, "127.0.0.1") || hp != 8080 || gp != 3000 ||
+	    dropipc_args_host_port(a, DROPIPC_UDP, 0, &f, &hp, &gp) < 0 || f != DROPIPC_PORT_AUTO ||
+	    hp != 53 || gp != 0)
+		return FAIL("net differs");
+	if (n != 2 || strcmp(argv[0], "true") || strcmp(argv[1], "--flag") || argv[2])
+		return FAIL("exec_args differ");
+	return 0;
+}
+
+static int child(void)
+{
+	dropipc_child *c;
+	dropipc_args *a = NULL;
+	int master, r;
+
+	if (dropipc_child_new(DROPIPC_CHILD_FD, &c) < 0)
+		return FAIL("child_new");
+	r = dropipc_child_recv_args(c, &a);
+	if (r < 0)
+		return FAIL("child: %s", dropipc_child_errmsg(c));
+	if (check(a) != 0)
+		return 1;
+	master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0)
+		return FAIL("posix_openpt");
+	if (dropipc_child_send_pty(c, master) < 0 || dropipc_child_confirm_exec(c) < 0)
+		return FAIL("child: %s", dropipc_child_errmsg(c));
+	execvp(dropipc_args_exec_args(a, NULL)[0], dropipc_args_exec_args(a, NULL));
+	return FAIL("execvp true");
+}
+
+int main(int argc, char **argv)
+{
+	const char *libdir = getenv("CHILD_LIBDIR");
+	dropipc_parent *p;
+	dropipc_args *a;
+	int child_fd, master, status, r;
+	pid_t pid;
+
+	if (argc == 2 && strcmp(argv[1], "--child") == 0)
+		return child();
+	if (build(&a) < 0 || dropipc_socketpair(&p, &child_fd) < 0)
+		return FAIL("setup");
+	pid = fork();
+	if (pid == 0) {
+		if (libdir)
+			setenv("LD_LIBRARY_PATH", libdir, 1);
+		if (dropipc_child_fd_inherit(child_fd) == 0)
+			execl("/proc/self/exe", argv[0], "--child", (char *)NULL);
+		_exit(127);
+	}
+	close(child_fd);
+	dropipc_parent_set_timeout(p, 10000);
+	r = pid < 0 ? -1 : dropipc_parent_send_args(p, a);
+	if (r == 0 && (r = dropipc_parent_recv_pty(p, &master)) == 0) {
+		close(master);
+		r = dropipc_parent_wait_exec(p);
+	}
+	if (r < 0)
+		fprintf(stderr, "growth_consumer: parent: %s\n", dropipc_parent_errmsg(p));
+	dropipc_parent_close(p);
+	dropipc_args_free(a);
+	if (pid < 0 || waitpid(pid, &status, 0) < 0)
+		return FAIL("fork or waitpid");
+	if (r < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return FAIL("handshake failed (child status 0x%x)", status);
+	return 0;
+}

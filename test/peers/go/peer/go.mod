@@ -1,0 +1,3 @@
+module dropipc-peer-go
+
+go 1.19

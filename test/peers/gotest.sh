@@ -1,0 +1,33 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# go vet or go test of the Go module, offline, with Debian's protobuf.
+# Usage: gotest.sh vet|test WORK GO_MODULE_DIR PEER_DIR
+set -eu
+what=$1 work=$2 mod=$3 peer=$4
+here=$(dirname "$0")
+mkdir -p "$work"
+GOWORK=$(sh "$here/gowork.sh" "$work" "$mod" "$peer")
+GOPROXY=off GOFLAGS=
+export GOWORK GOPROXY GOFLAGS
+if [ -z "${GOCACHE:-}${XDG_CACHE_HOME:-}${HOME:-}" ]; then
+	GOCACHE=$work/gocache
+	export GOCACHE
+fi
+case $what in
+vet)
+	bad=$(cd "$mod" && gofmt -l .; cd "$peer" && gofmt -l .)
+	[ -z "$bad" ] || { echo "gofmt: not formatted: $bad" >&2; exit 1; }
+	(cd "$mod" && go vet ./...)
+	(cd "$peer" && go vet ./...)
+	echo "ok: gofmt and go vet clean"
+	;;
+test)
+	cd "$mod"
+	go test -count=1 -v ./... >"$work/go-test.log" 2>&1 || { cat "$work/go-test.log"; exit 1; }
+	cat "$work/go-test.log"
+	# A run that ran nothing must not pass.
+	grep -q '^--- PASS: TestParentChildCommunication' "$work/go-test.log" ||
+		{ echo "gotest: the Drop-style test did not run" >&2; exit 1; }
+	;;
+*) echo "usage: $0 vet|test WORK GO_MODULE_DIR PEER_DIR" >&2; exit 2 ;;
+esac

@@ -1,0 +1,97 @@
+# SPDX-License-Identifier: Apache-2.0
+"""What the Python peer program and the tests share, without the dropipc
+package (so that a newer schema's module can be used with it too): the
+example ChildArgs and the dump format (cmd/demo/dump.h)."""
+import os
+
+from google.protobuf import descriptor as _desc
+
+HOME = "/home/alice/.local/share/drop"
+
+
+def example_args(pb, command):
+    """Every field of the schema set, most to non-default values; pb is the
+    generated module (the installed schema's, or a newer one)."""
+    a = pb.ChildArgs(env_id="test-env", exec_args=command)
+    p = a.paths
+    p.cwd = HOME + "/cwd"
+    p.drop_home = HOME
+    p.env = HOME + "/envs/test-env"
+    p.fs_root = HOME + "/internal/run/test-env/root"
+    p.host_home = "/home/alice"
+    p.home = HOME + "/envs/test-env/home"
+    p.etc = HOME + "/envs/test-env/etc"
+    p.var = HOME + "/envs/test-env/var"
+    p.tmp = HOME + "/internal/run/test-env/tmp"
+    p.run = HOME + "/internal/run/test-env"
+    p.empty_dir = HOME + "/internal/emptydir"
+    p.empty_file = HOME + "/internal/emptyfile"
+    c = a.config
+    c.extends = "base"
+    c.mounts.add(source="~/docs", target="~/docs", rw=False, overlay=True)
+    c.mounts.add(source="~/projects", target="~/projects", rw=True, overlay=True)
+    c.blocked_paths.extend(["/root", "/mnt"])
+    c.environ.exposed_vars.extend(["PATH", "HOME", "LC_*"])
+    c.environ.set_vars.add(name="FOO", value="bar")
+    c.environ.set_vars.add(name="ODD", value="tab\there \\ nl\n del\x7f caf\u00e9")
+    n = c.net
+    n.mode = pb.Net.MODE_ISOLATED
+    n.tcp_published_ports.add(host_port=8080, guest_port=3000)
+    n.tcp_published_ports.add(host_ip="127.0.0.1", host_port=8082, guest_port=3003)
+    n.udp_published_ports.add(auto=True, host_ip="::1", guest_port=5353)
+    n.tcp_host_ports.add(host_port=5432, guest_port=15432)
+    n.udp_host_ports.add(auto=True, host_port=53)
+    return a
+
+
+def _escape(s):
+    out = bytearray()
+    for b in s.encode("utf-8"):
+        if b == 0x5C:
+            out += b"\\\\"
+        elif b == 0x0A:
+            out += b"\\n"
+        elif b < 0x20 or b == 0x7F:
+            out += b"\\x%02x" % b
+        else:
+            out.append(b)
+    return bytes(out)
+
+
+def _scalar(field, value):
+    if field.type == _desc.FieldDescriptor.TYPE_BOOL:
+        return b"true" if value else b"false"
+    if field.type == _desc.FieldDescriptor.TYPE_STRING:
+        return _escape(value)
+    return str(int(value)).encode()
+
+
+def _leaves(msg, prefix):
+    """Yields (path, field, value) of every scalar of msg, in dump order."""
+    for f in sorted(msg.DESCRIPTOR.fields, key=lambda f: f.number):
+        path = prefix + f.name
+        value = getattr(msg, f.name)
+        is_msg = f.type == _desc.FieldDescriptor.TYPE_MESSAGE
+        if f.label == _desc.FieldDescriptor.LABEL_REPEATED:
+            for i, e in enumerate(value):
+                if is_msg:
+                    yield from _leaves(e, "%s[%d]." % (path, i))
+                else:
+                    yield "%s[%d]" % (path, i), f, e
+        elif is_msg:
+            if msg.HasField(f.name):
+                yield from _leaves(value, path + ".")
+        else:
+            yield path, f, value
+
+
+def dump(msg):
+    """The dump format (cmd/demo/dump.h): one line per scalar, as bytes."""
+    return b"".join(p.encode() + b"=" + _scalar(f, v) + b"\n" for p, f, v in _leaves(msg, ""))
+
+
+def write_dump_env(var, msg):
+    path = os.environ.get(var)
+    if path:
+        with open(path, "wb") as f:
+            f.write(dump(msg))
