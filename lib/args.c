@@ -145,15 +145,22 @@ int dropipc_args_new(dropipc_args **args)
 int dropipc__args_wrap(Dropipc__V1__ChildArgs *msg, dropipc_args **args)
 {
 	dropipc_args *a = dropipc__message_alloc(msg, sizeof(*a));
+	char **argv;
 
 	*args = NULL;
 	if (!a)
 		return -ENOMEM;
 	*a = (dropipc_args){ .msg = msg, .arena = msg };
-	/* exec_args always end with NULL, ready for execvp. */
-	if (!grow(a, L_EXEC, (void ***)&msg->exec_args, msg->n_exec_args, 1) || complete(a) < 0)
+	/* exec_args always end with NULL, ready for execvp: room for exactly
+	 * that, as a received args is seldom added to. */
+	argv = dropipc__message_alloc(msg, (msg->n_exec_args + 1) * sizeof(char *));
+	if (!argv || complete(a) < 0)
 		return -ENOMEM;
-	msg->exec_args[msg->n_exec_args] = NULL;
+	if (msg->n_exec_args)
+		memcpy(argv, msg->exec_args, msg->n_exec_args * sizeof(char *));
+	argv[msg->n_exec_args] = NULL;
+	msg->exec_args = argv;
+	a->cap[L_EXEC] = msg->n_exec_args + 1;
 	*args = a;
 	return 0;
 }
