@@ -23,7 +23,8 @@
  * - The peer is not trusted: every frame is checked before it is used, and
  *   every fd of a frame that is rejected, or that no field claims, is closed.
  * - All fds the library creates or receives are close-on-exec.
- * - An end is not thread-safe: use it from one thread at a time.
+ * - An end is not thread-safe: use it from one thread at a time (except
+ *   dropipc_parent_cancel() and dropipc_child_cancel()).
  * - Messages the caller sends are built with protobuf-c's generated
  *   initializers (e.g. DROPIPC__V1__CHILD_ARGS__INIT, DROPIPC__V1__PATHS__INIT)
  *   and stay the caller's. Each function that returns a message says who
@@ -71,7 +72,9 @@ extern "C" {
 	X(EUNSUPPORTED, -4089, "unsupported message type")                     \
 	X(ECHILD, -4088, "the child reported a setup failure")                 \
 	X(ENOTPTY, -4087, "received fd is not a pseudoterminal master")        \
-	X(ECLOSED, -4086, "connection unusable after an earlier error")
+	X(ECLOSED, -4086, "connection unusable after an earlier error")        \
+	X(EDEAD, -4085, "the child process died before the message arrived")   \
+	X(ENOEXEC, -4084, "the child closed the channel without confirming its exec")
 
 enum dropipc_error {
 #define DROPIPC_ERR_ENUM(name, value, text) DROPIPC_##name = (value),
@@ -202,12 +205,12 @@ DROPIPC_EXPORT int dropipc_child_fd(const dropipc_child *child);
 
 /*
  * Time limit, in milliseconds, for each whole send or receive on the end
- * (not per system call): a receive that has not completed a frame by then
- * fails with DROPIPC_ETIMEDOUT. -1, the default, waits forever. A timeout
- * before the first byte of a frame leaves the connection usable; one in the
- * middle of a frame does not (later calls fail with DROPIPC_ECLOSED).
- * Sets SO_RCVTIMEO on the end's socket (the first read of a frame waits in
- * the kernel); 0 fails at once when nothing is there.
+ * (not per system call); it holds for every later call until it is set
+ * again. A receive that has not completed a frame by then fails with
+ * DROPIPC_ETIMEDOUT. -1, the default, waits forever; 0 fails at once when
+ * nothing is there. A timeout before the first byte of a frame leaves the
+ * connection usable; one in the middle of a frame does not (later calls
+ * fail with DROPIPC_ECLOSED).
  */
 DROPIPC_EXPORT int dropipc_parent_set_timeout(dropipc_parent *parent, int timeout_ms);
 DROPIPC_EXPORT int dropipc_child_set_timeout(dropipc_child *child, int timeout_ms);
@@ -231,6 +234,17 @@ DROPIPC_EXPORT int dropipc_child_set_max_payload(dropipc_child *child, size_t by
  */
 DROPIPC_EXPORT const char *dropipc_parent_errmsg(const dropipc_parent *parent);
 DROPIPC_EXPORT const char *dropipc_child_errmsg(const dropipc_child *child);
+
+/*
+ * Attaches the child's pidfd (pidfd_open(2), or from dropipc_spawn(), which
+ * attaches it itself) to the parent's end: every blocking receive then also
+ * waits on it, and a child that dies before a frame completes ends the
+ * receive at once with DROPIPC_EDEAD, whatever fds it sent. Frames the
+ * child sent completely before it died are still received. The end keeps
+ * its own copy of pidfd (the caller's stays the caller's). It does not reap
+ * the child: waitpid() or waitid(P_PIDFD) stays the caller's.
+ */
+DROPIPC_EXPORT int dropipc_parent_set_pidfd(dropipc_parent *parent, int pidfd);
 
 /* ------------------------------------------------------------------------ */
 /* The handshake                                                             */
@@ -330,6 +344,48 @@ DROPIPC_EXPORT int dropipc_parent_recv_files(dropipc_parent *parent,
 					     dropipc_file **files, size_t *n);
 DROPIPC_EXPORT int dropipc_child_recv_files(dropipc_child *child,
 					    dropipc_file **files, size_t *n);
+
+/* ------------------------------------------------------------------------ */
+/* Event loops: non-blocking ends                                            */
+
+/*
+ * In non-blocking mode (on != 0) no call on the end blocks:
+ * - A receive that cannot complete a frame yet returns -EAGAIN and keeps
+ *   the partial frame (and its fds) inside the end; call the same receive
+ *   again when dropipc_*_events() is ready. A completed message is handed
+ *   out exactly as in blocking mode, with the same checks.
+ * - A send queues the whole frame (the end keeps its own copies of the
+ *   fds), writes what the socket takes and returns 0; while data is left,
+ *   dropipc_*_events() includes POLLOUT, and dropipc_*_flush() writes more.
+ * - The timeout still holds, counted from the call that started the
+ *   receive or the send: once dropipc_*_deadline() has passed, the call
+ *   returns DROPIPC_ETIMEDOUT.
+ */
+DROPIPC_EXPORT int dropipc_parent_set_nonblocking(dropipc_parent *parent, int on);
+DROPIPC_EXPORT int dropipc_child_set_nonblocking(dropipc_child *child, int on);
+
+/* The poll(2) events (POLLIN, POLLOUT) the end waits for on its fd. */
+DROPIPC_EXPORT int dropipc_parent_events(const dropipc_parent *parent);
+DROPIPC_EXPORT int dropipc_child_events(const dropipc_child *child);
+
+/*
+ * The end's next deadline on CLOCK_MONOTONIC, in microseconds, in *usec;
+ * UINT64_MAX when there is none.
+ */
+DROPIPC_EXPORT int dropipc_parent_deadline(const dropipc_parent *parent, uint64_t *usec);
+DROPIPC_EXPORT int dropipc_child_deadline(const dropipc_child *child, uint64_t *usec);
+
+/* Writes queued data: 0 when all is sent, -EAGAIN while some is left. */
+DROPIPC_EXPORT int dropipc_parent_flush(dropipc_parent *parent);
+DROPIPC_EXPORT int dropipc_child_flush(dropipc_child *child);
+
+/*
+ * Makes the blocking call waiting on the end, or the next one, return
+ * -ECANCELED at once. Async-signal-safe, and the one call that may come from
+ * another thread. A frame cut short by it leaves the connection unusable.
+ */
+DROPIPC_EXPORT int dropipc_parent_cancel(dropipc_parent *parent);
+DROPIPC_EXPORT int dropipc_child_cancel(dropipc_child *child);
 
 /* ------------------------------------------------------------------------ */
 /* Validation                                                                */

@@ -24,6 +24,8 @@ START_TEST(every_error_code_has_a_name_and_text)
 		{ DROPIPC_ECHILD, "DROPIPC_ECHILD", "child reported a setup failure" },
 		{ DROPIPC_ENOTPTY, "DROPIPC_ENOTPTY", "not a pseudoterminal master" },
 		{ DROPIPC_ECLOSED, "DROPIPC_ECLOSED", "unusable after an earlier error" },
+		{ DROPIPC_EDEAD, "DROPIPC_EDEAD", "child process died" },
+		{ DROPIPC_ENOEXEC, "DROPIPC_ENOEXEC", "without confirming its exec" },
 		{ -EPIPE, "EPIPE", "Broken pipe" },
 		{ -ENOMEM, "ENOMEM", "Cannot allocate memory" },
 		{ 0, "OK", "success" },
