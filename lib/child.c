@@ -86,6 +86,34 @@ const char *dropipc_child_errmsg(const dropipc_child *child)
 	return dropipc__conn_errmsg(child->conn);
 }
 
+int dropipc_child_set_nonblocking(dropipc_child *child, int on)
+{
+	return dropipc__conn_set_nonblocking(child->conn, on != 0);
+}
+
+int dropipc_child_events(const dropipc_child *child)
+{
+	return dropipc__conn_events(child->conn);
+}
+
+int dropipc_child_deadline(const dropipc_child *child, uint64_t *usec)
+{
+	*usec = dropipc__conn_deadline(child->conn);
+	return 0;
+}
+
+int dropipc_child_flush(dropipc_child *child)
+{
+	int r = dropipc__conn_begin(child->conn, "flush");
+
+	return r < 0 ? r : dropipc__conn_flush(child->conn);
+}
+
+int dropipc_child_cancel(dropipc_child *child)
+{
+	return dropipc__conn_cancel(child->conn);
+}
+
 int dropipc_child_recv_args(dropipc_child *child, dropipc_args **args)
 {
 	struct dropipc__conn *c = child->conn;

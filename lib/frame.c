@@ -7,32 +7,80 @@
  * with the first byte of the frame. Reads are exact (the header, then the
  * payload), so a recvmsg never crosses into the next frame and every fd that
  * arrives is known to belong to the frame being read.
+ *
+ * Every system call on the socket is non-blocking (MSG_DONTWAIT; the file's
+ * own flags are left alone, the child may share them). A receive is a state
+ * machine kept in the connection (rx), fed by whatever the socket has; a
+ * send that the socket does not take at once is queued (tx). A blocking call
+ * is the same step in a loop around poll() on the socket, the cancel eventfd
+ * and the child's pidfd, so that neither a half-sent frame nor a dead child
+ * can hold it past its deadline, and another thread or a signal handler can
+ * end it.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
 
+#define NO_DEADLINE UINT64_MAX
+
+/* The frame being received. */
+struct rx_state {
+	bool active;	   /* a receive has started: its deadline runs */
+	uint64_t deadline; /* CLOCK_MONOTONIC, microseconds */
+	size_t got;	   /* bytes of the frame read so far, header included */
+	uint32_t len;	   /* the payload's length, once the header is in */
+	uint8_t hdr[DROPIPC_HEADER_SIZE];
+	struct dropipc__frame fds; /* the fds that came with the first byte */
+};
+
+/* A frame in the send queue: bytes [at, at + len) of the queue's buffer. */
+struct tx_frame {
+	size_t at, len;
+	uint64_t deadline;
+	/* Our own copies of the fds, until the frame's first byte is out. */
+	size_t nfds;
+	int fds[DROPIPC_MAX_FDS];
+};
+
+/* Frames the socket has not taken yet; empty when head == len. */
+struct tx_queue {
+	uint8_t *buf;
+	size_t head, len, cap;
+	struct tx_frame *frames;
+	size_t cur, n, nalloc; /* frames[cur] holds byte head */
+};
+
 struct dropipc__conn {
 	int fd;
 	int timeout_ms;
 	size_t max_payload;
+	bool nonblocking;
 	/* The error that desynchronized the stream, or 0. */
 	int broken;
 	const char *op;
+	/* Set by cancel (any thread, or a signal handler); cancel_fd, an
+	 * eventfd, wakes the poll. */
+	atomic_int cancelled;
+	int cancel_fd;
+	int pidfd; /* the child's, on the parent's end; -1 if none */
 	uint8_t *sendbuf;
 	size_t sendcap;
 	uint8_t *recvbuf;
 	size_t recvcap;
+	struct rx_state rx;
+	struct tx_queue tx;
 	char errmsg[DROPIPC_ERRMSG_SIZE];
 };
 
@@ -72,10 +120,18 @@ int dropipc__conn_new(int fd, struct dropipc__conn **out)
 		r = -ENOMEM;
 		goto fail;
 	}
+	c->cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (c->cancel_fd < 0) {
+		r = -errno;
+		free(c);
+		goto fail;
+	}
 	c->fd = fd;
 	c->timeout_ms = -1;
 	c->max_payload = DROPIPC_DEFAULT_MAX_PAYLOAD;
 	c->op = "";
+	c->pidfd = -1;
+	atomic_init(&c->cancelled, 0);
 	*out = c;
 	return 0;
 
@@ -84,11 +140,37 @@ fail:
 	return r;
 }
 
+static void tx_clear(struct tx_queue *tx)
+{
+	for (size_t i = tx->cur; i < tx->n; i++) {
+		for (size_t k = 0; k < tx->frames[i].nfds; k++)
+			close(tx->frames[i].fds[k]);
+		tx->frames[i].nfds = 0;
+	}
+	tx->head = tx->len = 0;
+	tx->cur = tx->n = 0;
+}
+
+static void rx_reset(struct rx_state *rx)
+{
+	dropipc__frame_close_fds(&rx->fds);
+	rx->active = false;
+	rx->got = 0;
+	rx->len = 0;
+}
+
 void dropipc__conn_free(struct dropipc__conn *c)
 {
 	if (!c)
 		return;
+	rx_reset(&c->rx);
+	tx_clear(&c->tx);
 	close(c->fd);
+	close(c->cancel_fd);
+	if (c->pidfd >= 0)
+		close(c->pidfd);
+	free(c->tx.buf);
+	free(c->tx.frames);
 	free(c->sendbuf);
 	free(c->recvbuf);
 	free(c);
@@ -101,16 +183,8 @@ int dropipc__conn_fd(const struct dropipc__conn *c)
 
 int dropipc__conn_set_timeout(struct dropipc__conn *c, int timeout_ms)
 {
-	/* The first read of a frame blocks in the kernel for up to the whole
-	 * timeout, rather than failing with EAGAIN and polling first: it saves
-	 * two system calls on every receive that waits. 0 means forever. */
-	struct timeval tv = { .tv_sec = timeout_ms > 0 ? timeout_ms / 1000 : 0,
-			      .tv_usec = timeout_ms > 0 ? (timeout_ms % 1000) * 1000 : 0 };
-
 	if (timeout_ms < -1)
 		return -EINVAL;
-	if (setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
-		return -errno;
 	c->timeout_ms = timeout_ms;
 	return 0;
 }
@@ -126,6 +200,58 @@ int dropipc__conn_set_max_payload(struct dropipc__conn *c, size_t bytes)
 size_t dropipc__conn_max_payload(const struct dropipc__conn *c)
 {
 	return c->max_payload;
+}
+
+int dropipc__conn_set_nonblocking(struct dropipc__conn *c, bool on)
+{
+	c->nonblocking = on;
+	return 0;
+}
+
+int dropipc__conn_set_pidfd(struct dropipc__conn *c, int pidfd)
+{
+	int copy = -1;
+
+	if (pidfd < -1)
+		return -EBADF;
+	if (pidfd >= 0) {
+		copy = fcntl(pidfd, F_DUPFD_CLOEXEC, 3);
+		if (copy < 0)
+			return -errno;
+	}
+	if (c->pidfd >= 0)
+		close(c->pidfd);
+	c->pidfd = copy;
+	return 0;
+}
+
+int dropipc__conn_cancel(struct dropipc__conn *c)
+{
+	uint64_t one = 1;
+	int saved = errno;
+	ssize_t n;
+
+	atomic_store(&c->cancelled, 1);
+	do
+		n = write(c->cancel_fd, &one, sizeof(one));
+	while (n < 0 && errno == EINTR);
+	/* A signal handler must leave errno as it found it. */
+	errno = saved;
+	return 0;
+}
+
+/* Takes a pending cancel: whether there was one. */
+static bool cancel_take(struct dropipc__conn *c)
+{
+	uint64_t v;
+
+	if (!atomic_load_explicit(&c->cancelled, memory_order_relaxed) ||
+	    !atomic_exchange(&c->cancelled, 0))
+		return false;
+	/* Its wake-up is spent too (a late one only wakes a poll for nothing). */
+	while (read(c->cancel_fd, &v, sizeof(v)) < 0 && errno == EINTR)
+		;
+	return true;
 }
 
 const char *dropipc__conn_errmsg(const struct dropipc__conn *c)
@@ -196,62 +322,96 @@ uint8_t *dropipc__conn_send_buffer(struct dropipc__conn *c, size_t n)
 	return p;
 }
 
-/* ---- deadlines ------------------------------------------------------------ */
+/* ---- waiting -------------------------------------------------------------- */
 
-struct deadline {
-	bool forever;
-	int timeout_ms;
-	struct timespec end;
-};
-
-static struct deadline deadline_start(int timeout_ms)
+static uint64_t now_us(void)
 {
-	struct deadline d = { .forever = timeout_ms < 0, .timeout_ms = timeout_ms };
+	struct timespec ts;
 
-	if (!d.forever) {
-		clock_gettime(CLOCK_MONOTONIC, &d.end);
-		d.end.tv_sec += timeout_ms / 1000;
-		d.end.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-		if (d.end.tv_nsec >= 1000000000L) {
-			d.end.tv_sec++;
-			d.end.tv_nsec -= 1000000000L;
-		}
-	}
-	return d;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* Milliseconds left, rounded up; 0 once the deadline has passed. */
-static int deadline_left_ms(const struct deadline *d)
+static uint64_t deadline_after(int timeout_ms)
 {
-	struct timespec now;
-	int64_t ns;
+	return timeout_ms < 0 ? NO_DEADLINE : now_us() + (uint64_t)timeout_ms * 1000u;
+}
 
-	if (d->forever)
+static bool deadline_passed(uint64_t deadline)
+{
+	return deadline != NO_DEADLINE && now_us() >= deadline;
+}
+
+/* Milliseconds left for poll(), rounded up; -1 for none, 0 once passed. */
+static int deadline_left_ms(uint64_t deadline)
+{
+	uint64_t now;
+
+	if (deadline == NO_DEADLINE)
 		return -1;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ns = (int64_t)(d->end.tv_sec - now.tv_sec) * 1000000000LL + (d->end.tv_nsec - now.tv_nsec);
-	if (ns <= 0)
+	now = now_us();
+	if (now >= deadline)
 		return 0;
-	if (ns > (int64_t)INT32_MAX * 1000000LL)
-		return INT32_MAX;
-	return (int)((ns + 999999) / 1000000);
+	if ((deadline - now) / 1000u >= INT_MAX)
+		return INT_MAX;
+	return (int)((deadline - now + 999u) / 1000u);
 }
 
-/* Waits until fd is ready for events: 0, DROPIPC_ETIMEDOUT or -errno. */
-static int wait_ready(int fd, short events, const struct deadline *d)
+/* What wait_ready() saw on the pidfd: the child is dead. */
+#define WAIT_DEAD 1
+
+/* Whether the child's pidfd says it has died (never waits). */
+static bool child_dead(const struct dropipc__conn *c)
 {
-	struct pollfd p = { .fd = fd, .events = events };
-	int left, n;
+	struct pollfd p = { .fd = c->pidfd, .events = POLLIN };
+
+	if (c->pidfd < 0)
+		return false;
+	while (poll(&p, 1, 0) < 0)
+		if (errno != EINTR)
+			return false;
+	return p.revents != 0;
+}
+
+/*
+ * Waits until the socket is ready for events: 0; WAIT_DEAD when the child's
+ * pidfd fires first; -ECANCELED, DROPIPC_ETIMEDOUT or -errno.
+ */
+static int wait_ready(struct dropipc__conn *c, short events, uint64_t deadline)
+{
+	struct pollfd p[3] = {
+		{ .fd = c->fd, .events = events },
+		{ .fd = c->cancel_fd, .events = POLLIN },
+		{ .fd = c->pidfd, .events = POLLIN },
+	};
+	nfds_t n = c->pidfd >= 0 ? 3 : 2;
+	int left, r;
 
 	for (;;) {
-		left = deadline_left_ms(d);
+		if (cancel_take(c))
+			return -ECANCELED;
+		left = deadline_left_ms(deadline);
 		if (left == 0)
 			return DROPIPC_ETIMEDOUT;
-		n = poll(&p, 1, left);
-		if (n > 0)
-			return 0;
-		if (n < 0 && errno != EINTR)
+		r = poll(p, n, left);
+		if (r < 0 && errno != EINTR)
 			return -errno;
+		if (r <= 0)
+			continue;
+		/* A cancel is taken at the top of the loop; a stale wake-up only
+		 * needs draining. */
+		if (p[1].revents) {
+			uint64_t v;
+
+			while (read(c->cancel_fd, &v, sizeof(v)) < 0 && errno == EINTR)
+				;
+			if (cancel_take(c))
+				return -ECANCELED;
+		}
+		if (n == 3 && p[2].revents)
+			return WAIT_DEAD;
+		if (p[0].revents)
+			return 0;
 	}
 }
 
@@ -324,21 +484,194 @@ static int header_decode(struct dropipc__conn *c, const uint8_t *buf, struct hea
 
 /* ---- sending ------------------------------------------------------------- */
 
+union ctrl_buf {
+	char buf[CMSG_SPACE(sizeof(int) * DROPIPC_MAX_FDS)];
+	struct cmsghdr align;
+};
+
+/* Attaches nfds fds to msg as SCM_RIGHTS, in ctrl. */
+static void attach_fds(struct msghdr *msg, union ctrl_buf *ctrl, const int *fds, size_t nfds)
+{
+	struct cmsghdr *cm;
+
+	if (nfds == 0)
+		return;
+	memset(ctrl, 0, sizeof(*ctrl));
+	msg->msg_control = ctrl->buf;
+	msg->msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+	cm = CMSG_FIRSTHDR(msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+	memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
+}
+
+static bool tx_empty(const struct tx_queue *tx)
+{
+	return tx->head == tx->len;
+}
+
+/*
+ * Queues a frame (header hdr, then payload), of which sent bytes already
+ * went (then the queue is empty); fds, which go with its first byte, are
+ * copied (F_DUPFD_CLOEXEC) unless sent > 0. Nothing is queued on failure.
+ */
+static int tx_append(struct dropipc__conn *c, const uint8_t *hdr, const uint8_t *payload,
+		     size_t len, const int *fds, size_t nfds, size_t sent, uint64_t deadline)
+{
+	struct tx_queue *tx = &c->tx;
+	size_t total = DROPIPC_HEADER_SIZE + len;
+	struct tx_frame *fr;
+
+	if (tx->len + total > tx->cap) {
+		size_t cap = tx->cap ? tx->cap : 4096;
+		uint8_t *p;
+
+		while (cap < tx->len + total)
+			cap *= 2;
+		p = realloc(tx->buf, cap);
+		if (!p)
+			return -ENOMEM;
+		tx->buf = p;
+		tx->cap = cap;
+	}
+	if (tx->n == tx->nalloc) {
+		size_t n = tx->nalloc ? tx->nalloc * 2 : 4;
+		struct tx_frame *p = realloc(tx->frames, n * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		tx->frames = p;
+		tx->nalloc = n;
+	}
+	fr = &tx->frames[tx->n];
+	fr->at = tx->len;
+	fr->len = total;
+	fr->deadline = deadline;
+	fr->nfds = 0;
+	for (size_t i = 0; sent == 0 && i < nfds; i++) {
+		int fd = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
+
+		if (fd < 0) {
+			int r = -errno;
+
+			while (fr->nfds > 0)
+				close(fr->fds[--fr->nfds]);
+			return r;
+		}
+		fr->fds[fr->nfds++] = fd;
+	}
+	memcpy(tx->buf + tx->len, hdr, DROPIPC_HEADER_SIZE);
+	if (len > 0)
+		memcpy(tx->buf + tx->len + DROPIPC_HEADER_SIZE, payload, len);
+	if (tx->n == 0)
+		tx->head = sent;
+	tx->len += total;
+	tx->n++;
+	return 0;
+}
+
+/*
+ * Gives up on the queue after error r. Frames not begun are dropped and
+ * their fd copies closed; a frame cut short breaks the stream.
+ */
+static int tx_abort(struct dropipc__conn *c, int r)
+{
+	struct tx_queue *tx = &c->tx;
+	const struct tx_frame *fr = &tx->frames[tx->cur];
+	size_t sent = tx->head - fr->at, total = fr->len;
+
+	tx_clear(tx);
+	if (sent == 0)
+		return dropipc__conn_fail(c, r, "send: %s", dropipc_strerror(r));
+	return fail_broken(c, r, "send: %s after %zu of %zu bytes", dropipc_strerror(r), sent,
+			   total);
+}
+
+/* Writes what the socket takes: 0 once the queue is empty, -EAGAIN, or an error. */
+static int tx_flush(struct dropipc__conn *c)
+{
+	struct tx_queue *tx = &c->tx;
+
+	while (!tx_empty(tx)) {
+		struct tx_frame *fr = &tx->frames[tx->cur];
+		size_t end = tx->len;
+		union ctrl_buf ctrl;
+		struct iovec iov;
+		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+		bool with_fds = tx->head == fr->at && fr->nfds > 0;
+		ssize_t n;
+
+		/* fds go with their frame's first byte and no earlier byte: a
+		 * frame that has fds starts a sendmsg of its own. */
+		for (size_t k = tx->cur + 1; k < tx->n; k++) {
+			if (tx->frames[k].nfds > 0) {
+				end = tx->frames[k].at;
+				break;
+			}
+		}
+		iov = (struct iovec){ .iov_base = tx->buf + tx->head, .iov_len = end - tx->head };
+		if (with_fds)
+			attach_fds(&msg, &ctrl, fr->fds, fr->nfds);
+		n = sendmsg(c->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return -EAGAIN;
+			return tx_abort(c, -errno);
+		}
+		if (with_fds) {
+			for (size_t k = 0; k < fr->nfds; k++)
+				close(fr->fds[k]);
+			fr->nfds = 0;
+		}
+		tx->head += (size_t)n;
+		while (tx->cur < tx->n &&
+		       tx->head >= tx->frames[tx->cur].at + tx->frames[tx->cur].len)
+			tx->cur++;
+	}
+	tx_clear(tx);
+	return 0;
+}
+
+/* The deadline of the frame at the head of the queue. */
+static uint64_t tx_deadline(const struct tx_queue *tx)
+{
+	return tx_empty(tx) ? NO_DEADLINE : tx->frames[tx->cur].deadline;
+}
+
+/* Flushes the queue; in blocking mode, waiting until it is empty. */
+static int tx_drain(struct dropipc__conn *c)
+{
+	int r;
+
+	for (;;) {
+		r = tx_flush(c);
+		if (r != -EAGAIN)
+			return r;
+		if (c->nonblocking)
+			return deadline_passed(tx_deadline(&c->tx)) ? tx_abort(c, DROPIPC_ETIMEDOUT)
+								     : -EAGAIN;
+		r = wait_ready(c, POLLOUT, tx_deadline(&c->tx));
+		if (r == WAIT_DEAD)
+			r = DROPIPC_EDEAD;
+		if (r < 0)
+			return tx_abort(c, r);
+	}
+}
+
 int dropipc__frame_send(struct dropipc__conn *c, const uint8_t *payload, size_t len,
 			const int *fds, size_t nfds)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * DROPIPC_MAX_FDS)];
-		struct cmsghdr align;
-	} ctrl;
+	union ctrl_buf ctrl;
 	uint8_t hdr[DROPIPC_HEADER_SIZE];
 	struct iovec iov[2] = {
 		{ .iov_base = hdr, .iov_len = sizeof(hdr) },
 		{ .iov_base = (void *)payload, .iov_len = len },
 	};
 	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
-	struct deadline d = deadline_start(c->timeout_ms);
-	int flags = MSG_NOSIGNAL | (d.forever ? 0 : MSG_DONTWAIT);
+	uint64_t deadline;
 	size_t sent = 0, total = sizeof(hdr) + len;
 	ssize_t n;
 	int r;
@@ -350,36 +683,46 @@ int dropipc__frame_send(struct dropipc__conn *c, const uint8_t *payload, size_t 
 	if (nfds > DROPIPC_MAX_FDS)
 		return dropipc__conn_fail(c, -EINVAL, "%zu fds, the maximum is %d", nfds,
 					  DROPIPC_MAX_FDS);
+	if (!c->nonblocking && cancel_take(c))
+		return dropipc__conn_fail(c, -ECANCELED, "send: %s", dropipc_strerror(-ECANCELED));
 	header_encode(hdr, (uint32_t)len, (uint16_t)nfds);
-	if (nfds > 0) {
-		struct cmsghdr *cm;
-
-		memset(&ctrl, 0, sizeof(ctrl));
-		msg.msg_control = ctrl.buf;
-		msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		cm = CMSG_FIRSTHDR(&msg);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
+	deadline = deadline_after(c->timeout_ms);
+	if (!tx_empty(&c->tx)) {
+		/* Behind frames queued earlier. */
+		r = tx_append(c, hdr, payload, len, fds, nfds, 0, deadline);
+		if (r < 0)
+			return dropipc__conn_fail(c, r, "queueing a frame of %zu bytes: %s", total,
+						  dropipc_strerror(r));
+		r = tx_drain(c);
+		return r == -EAGAIN ? 0 : r;
 	}
 
+	/* The common case: straight from the caller's buffer, no copy. */
+	attach_fds(&msg, &ctrl, fds, nfds);
 	while (sent < total) {
-		n = sendmsg(c->fd, &msg, flags);
+		n = sendmsg(c->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				r = wait_ready(c->fd, POLLOUT, &d);
-				if (r == 0)
-					continue;
-			} else {
+			if (errno != EAGAIN && errno != EWOULDBLOCK) {
 				r = -errno;
+				goto fail;
 			}
-			if (sent == 0)
-				return dropipc__conn_fail(c, r, "send: %s", dropipc_strerror(r));
-			return fail_broken(c, r, "send: %s after %zu of %zu bytes",
-					   dropipc_strerror(r), sent, total);
+			if (c->nonblocking) {
+				/* The rest waits in the queue, for flush. */
+				r = tx_append(c, hdr, payload, len, fds, nfds, sent, deadline);
+				if (r < 0)
+					goto fail;
+				if (deadline_passed(deadline))
+					return tx_abort(c, DROPIPC_ETIMEDOUT);
+				return 0;
+			}
+			r = wait_ready(c, POLLOUT, deadline);
+			if (r == 0)
+				continue;
+			if (r == WAIT_DEAD)
+				r = DROPIPC_EDEAD;
+			goto fail;
 		}
 		/* The fds went with the first byte: never send them twice. */
 		msg.msg_control = NULL;
@@ -398,6 +741,37 @@ int dropipc__frame_send(struct dropipc__conn *c, const uint8_t *payload, size_t 
 		}
 	}
 	return 0;
+
+fail:
+	if (sent == 0)
+		return dropipc__conn_fail(c, r, "send: %s", dropipc_strerror(r));
+	return fail_broken(c, r, "send: %s after %zu of %zu bytes", dropipc_strerror(r), sent,
+			   total);
+}
+
+int dropipc__conn_flush(struct dropipc__conn *c)
+{
+	int r;
+
+	if (tx_empty(&c->tx))
+		return 0;
+	r = tx_flush(c);
+	if (r == -EAGAIN && deadline_passed(tx_deadline(&c->tx)))
+		return tx_abort(c, DROPIPC_ETIMEDOUT);
+	return r;
+}
+
+int dropipc__conn_events(const struct dropipc__conn *c)
+{
+	return POLLIN | (tx_empty(&c->tx) ? 0 : POLLOUT);
+}
+
+uint64_t dropipc__conn_deadline(const struct dropipc__conn *c)
+{
+	uint64_t rx = c->rx.active ? c->rx.deadline : NO_DEADLINE;
+	uint64_t tx = tx_deadline(&c->tx);
+
+	return rx < tx ? rx : tx;
 }
 
 /* ---- receiving ----------------------------------------------------------- */
@@ -441,24 +815,43 @@ static size_t take_fds(struct msghdr *msg, struct dropipc__frame *f, bool *forei
 	return arrived;
 }
 
-/*
- * Reads exactly len bytes of the current frame into buf; at is how much of
- * the frame was read before. fds may only come with the frame's first byte.
- */
-static int recv_exact(struct dropipc__conn *c, uint8_t *buf, size_t len, size_t at,
-		      struct dropipc__frame *f, const struct deadline *d)
+/* The header is in: checks it and makes room for the payload. */
+static int rx_header(struct dropipc__conn *c)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * DROPIPC_MAX_FDS)];
-		struct cmsghdr align;
-	} ctrl;
-	int flags = MSG_CMSG_CLOEXEC | (d->forever ? 0 : MSG_DONTWAIT);
-	/* Wait in recvmsg itself, under SO_RCVTIMEO, before the frame starts. */
-	bool in_kernel = at == 0 && !d->forever && d->timeout_ms > 0;
-	size_t got = 0;
+	struct rx_state *rx = &c->rx;
+	struct header h = { 0 };
+	int r;
 
-	while (got < len) {
-		struct iovec iov = { .iov_base = buf + got, .iov_len = len - got };
+	r = header_decode(c, rx->hdr, &h);
+	if (r < 0)
+		return r;
+	if (rx->fds.nfds != h.nfds)
+		return fail_broken(c, DROPIPC_EPROTO, "header announces %u fds, %zu arrived", h.nfds,
+				   rx->fds.nfds);
+	if (h.len > c->recvcap) {
+		uint8_t *p = realloc(c->recvbuf, h.len);
+
+		if (!p)
+			return fail_broken(c, -ENOMEM, "no memory for a payload of %u bytes", h.len);
+		c->recvbuf = p;
+		c->recvcap = h.len;
+	}
+	rx->len = h.len;
+	return 0;
+}
+
+/*
+ * Reads what the socket has of the current frame, without waiting: 0 once
+ * the frame is complete, -EAGAIN when the socket has nothing more, or an
+ * error (its message set).
+ */
+static int rx_step(struct dropipc__conn *c)
+{
+	struct rx_state *rx = &c->rx;
+	union ctrl_buf ctrl;
+
+	for (;;) {
+		struct iovec iov;
 		struct msghdr msg = {
 			.msg_iov = &iov,
 			.msg_iovlen = 1,
@@ -470,7 +863,15 @@ static int recv_exact(struct dropipc__conn *c, uint8_t *buf, size_t len, size_t 
 		ssize_t n;
 		int r;
 
-		n = recvmsg(c->fd, &msg, in_kernel ? flags & ~MSG_DONTWAIT : flags);
+		if (rx->got < DROPIPC_HEADER_SIZE)
+			iov = (struct iovec){ .iov_base = rx->hdr + rx->got,
+					      .iov_len = DROPIPC_HEADER_SIZE - rx->got };
+		else if (rx->got - DROPIPC_HEADER_SIZE < rx->len)
+			iov = (struct iovec){ .iov_base = c->recvbuf + (rx->got - DROPIPC_HEADER_SIZE),
+					      .iov_len = rx->len - (rx->got - DROPIPC_HEADER_SIZE) };
+		else
+			return 0;
+		n = recvmsg(c->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 		/* A peer that closed with our data unread is a peer that closed
 		 * (and a failed recvmsg filled in no control data). */
 		if (n < 0 && errno == ECONNRESET) {
@@ -479,93 +880,114 @@ static int recv_exact(struct dropipc__conn *c, uint8_t *buf, size_t len, size_t 
 			msg.msg_flags = 0;
 		}
 		if (n < 0) {
-			/* After a signal or SO_RCVTIMEO, the deadline decides. */
-			in_kernel = false;
 			if (errno == EINTR)
 				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				r = wait_ready(c->fd, POLLIN, d);
-				if (r == 0)
-					continue;
-			} else {
-				r = -errno;
-			}
-			if (at + got == 0)
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return -EAGAIN;
+			r = -errno;
+			if (rx->got == 0)
 				return dropipc__conn_fail(c, r, "waiting for a frame: %s",
 							  dropipc_strerror(r));
-			return fail_broken(c, r, "%s after %zu bytes of the frame",
-					   dropipc_strerror(r), at + got);
+			return fail_broken(c, r, "%s after %zu bytes of the frame", dropipc_strerror(r),
+					   rx->got);
 		}
-		arrived = take_fds(&msg, f, &foreign);
+		arrived = take_fds(&msg, &rx->fds, &foreign);
 		if (msg.msg_flags & MSG_CTRUNC)
 			return fail_broken(c, DROPIPC_EPROTO,
 					   "control data truncated after %zu fds: the peer sent more than %d, "
 					   "or this process is out of fds (RLIMIT_NOFILE)",
 					   arrived, DROPIPC_MAX_FDS);
 		if (foreign)
-			return fail_broken(c, DROPIPC_EPROTO,
-					   "ancillary data other than SCM_RIGHTS");
-		if (arrived > 0 && at + got > 0)
+			return fail_broken(c, DROPIPC_EPROTO, "ancillary data other than SCM_RIGHTS");
+		if (arrived > 0 && rx->got > 0)
 			return fail_broken(c, DROPIPC_EPROTO,
 					   "%zu fds arrived at byte %zu of the frame, not with its first byte",
-					   arrived, at + got);
+					   arrived, rx->got);
 		if (n == 0) {
-			if (at + got == 0)
+			if (rx->got == 0)
 				return dropipc__conn_fail(c, DROPIPC_EOF, "peer closed the connection");
 			return fail_broken(c, DROPIPC_ETRUNC,
 					   "peer closed the connection after %zu bytes of the frame",
-					   at + got);
+					   rx->got);
 		}
-		got += (size_t)n;
-		/* SO_RCVTIMEO restarts on every read: once the frame has begun,
-		 * only the deadline may bound the wait. */
-		in_kernel = false;
+		rx->got += (size_t)n;
+		if (rx->got == DROPIPC_HEADER_SIZE) {
+			r = rx_header(c);
+			if (r < 0)
+				return r;
+		}
 	}
-	return 0;
+}
+
+/* A receive that ended while waiting, with r: the frame is lost if it had begun. */
+static int rx_wait_failed(struct dropipc__conn *c, int r)
+{
+	size_t got = c->rx.got;
+
+	if (got == 0)
+		return dropipc__conn_fail(c, r, "waiting for a frame: %s", dropipc_strerror(r));
+	if (r == DROPIPC_EDEAD)
+		return fail_broken(c, r, "the child process died %zu bytes into a frame", got);
+	return fail_broken(c, r, "%s after %zu bytes of the frame", dropipc_strerror(r), got);
 }
 
 int dropipc__frame_recv(struct dropipc__conn *c, struct dropipc__frame *f)
 {
 	static const uint8_t no_payload[1];
-	struct deadline d = deadline_start(c->timeout_ms);
-	uint8_t hdr[DROPIPC_HEADER_SIZE];
-	struct header h = { 0 };
+	struct rx_state *rx = &c->rx;
 	int r;
 
 	f->payload = NULL;
 	f->len = 0;
 	f->nfds = 0;
-	r = recv_exact(c, hdr, sizeof(hdr), 0, f, &d);
-	if (r < 0)
-		goto fail;
-	r = header_decode(c, hdr, &h);
-	if (r < 0)
-		goto fail;
-	if (f->nfds != h.nfds) {
-		r = fail_broken(c, DROPIPC_EPROTO, "header announces %u fds, %zu arrived", h.nfds,
-				f->nfds);
+	if (!rx->active) {
+		rx->active = true;
+		rx->deadline = deadline_after(c->timeout_ms);
+	}
+	if (!c->nonblocking && cancel_take(c)) {
+		r = rx_wait_failed(c, -ECANCELED);
 		goto fail;
 	}
-	if (h.len > c->recvcap) {
-		uint8_t *p = realloc(c->recvbuf, h.len);
-
-		if (!p) {
-			r = fail_broken(c, -ENOMEM, "no memory for a payload of %u bytes", h.len);
-			goto fail;
+	for (;;) {
+		r = rx_step(c);
+		if (r != -EAGAIN)
+			break;
+		if (c->nonblocking) {
+			/* Whatever the child sent before it died has been read. */
+			if (child_dead(c))
+				r = rx_wait_failed(c, DROPIPC_EDEAD);
+			else if (deadline_passed(rx->deadline))
+				r = rx_wait_failed(c, DROPIPC_ETIMEDOUT);
+			if (r != -EAGAIN)
+				goto fail;
+			return -EAGAIN;
 		}
-		c->recvbuf = p;
-		c->recvcap = h.len;
+		r = wait_ready(c, POLLIN, rx->deadline);
+		if (r == WAIT_DEAD) {
+			/* Frames it completed before it died still count. */
+			r = rx_step(c);
+			if (r == -EAGAIN)
+				r = rx_wait_failed(c, DROPIPC_EDEAD);
+			break;
+		}
+		if (r < 0) {
+			r = rx_wait_failed(c, r);
+			break;
+		}
 	}
-	r = recv_exact(c, c->recvbuf, h.len, sizeof(hdr), f, &d);
 	if (r < 0)
 		goto fail;
+	/* The frame's fds are the caller's from here. */
+	*f = rx->fds;
+	rx->fds.nfds = 0;
 	/* An empty payload on a fresh connection has no buffer; NULL + 0 is
 	 * undefined behaviour for the readers that walk it. */
 	f->payload = c->recvbuf ? c->recvbuf : no_payload;
-	f->len = h.len;
+	f->len = rx->len;
+	rx_reset(rx);
 	return 0;
 
 fail:
-	dropipc__frame_close_fds(f);
+	rx_reset(rx);
 	return r;
 }

@@ -14,6 +14,7 @@
 #define DROPIPC_INTERNAL_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -47,6 +48,18 @@ int dropipc__conn_set_timeout(struct dropipc__conn *c, int timeout_ms);
 int dropipc__conn_set_max_payload(struct dropipc__conn *c, size_t bytes);
 size_t dropipc__conn_max_payload(const struct dropipc__conn *c);
 const char *dropipc__conn_errmsg(const struct dropipc__conn *c);
+int dropipc__conn_set_nonblocking(struct dropipc__conn *c, bool on);
+/* Attaches a copy of pidfd (-1 detaches): waits end with DROPIPC_EDEAD once
+ * it fires. */
+int dropipc__conn_set_pidfd(struct dropipc__conn *c, int pidfd);
+/* Async-signal-safe. */
+int dropipc__conn_cancel(struct dropipc__conn *c);
+/* poll(2) events the connection waits for on its fd. */
+int dropipc__conn_events(const struct dropipc__conn *c);
+/* The next deadline, CLOCK_MONOTONIC microseconds; UINT64_MAX for none. */
+uint64_t dropipc__conn_deadline(const struct dropipc__conn *c);
+/* Writes queued frames without waiting: 0 when none is left, -EAGAIN. */
+int dropipc__conn_flush(struct dropipc__conn *c);
 
 /* Starts an operation: names it for error messages ("recv pty") and clears
  * the last error. Returns DROPIPC_ECLOSED if an earlier error broke the
@@ -66,11 +79,15 @@ int dropipc__conn_vfail(struct dropipc__conn *c, int code, const char *fmt, va_l
  * into; valid until the next call. NULL if out of memory. */
 uint8_t *dropipc__conn_send_buffer(struct dropipc__conn *c, size_t n);
 
-/* Sends one frame: header, payload and fds (the fds stay the caller's). */
+/* Sends one frame: header, payload and fds (the fds stay the caller's). In
+ * non-blocking mode what the socket does not take is queued, with copies of
+ * the fds, for dropipc__conn_flush(). */
 int dropipc__frame_send(struct dropipc__conn *c, const uint8_t *payload, size_t len,
 			const int *fds, size_t nfds);
 
-/* Receives one whole frame. On failure no fd is left open. */
+/* Receives one whole frame. In non-blocking mode -EAGAIN keeps the partial
+ * frame (and its fds) in the connection for the next call. On failure no fd
+ * is left open. */
 int dropipc__frame_recv(struct dropipc__conn *c, struct dropipc__frame *f);
 
 /* Closes the frame's fds that are not -1. */

@@ -100,6 +100,39 @@ const char *dropipc_parent_errmsg(const dropipc_parent *parent)
 	return dropipc__conn_errmsg(parent->conn);
 }
 
+int dropipc_parent_set_nonblocking(dropipc_parent *parent, int on)
+{
+	return dropipc__conn_set_nonblocking(parent->conn, on != 0);
+}
+
+int dropipc_parent_events(const dropipc_parent *parent)
+{
+	return dropipc__conn_events(parent->conn);
+}
+
+int dropipc_parent_deadline(const dropipc_parent *parent, uint64_t *usec)
+{
+	*usec = dropipc__conn_deadline(parent->conn);
+	return 0;
+}
+
+int dropipc_parent_flush(dropipc_parent *parent)
+{
+	int r = dropipc__conn_begin(parent->conn, "flush");
+
+	return r < 0 ? r : dropipc__conn_flush(parent->conn);
+}
+
+int dropipc_parent_cancel(dropipc_parent *parent)
+{
+	return dropipc__conn_cancel(parent->conn);
+}
+
+int dropipc_parent_set_pidfd(dropipc_parent *parent, int pidfd)
+{
+	return dropipc__conn_set_pidfd(parent->conn, pidfd);
+}
+
 int dropipc_parent_child_error(const dropipc_parent *parent, dropipc_stage *stage, int *err,
 			       const char **message)
 {

@@ -2,7 +2,8 @@
 /*
  * libFuzzer target for the receive path: the fuzzer's bytes (and fds) go
  * through a real socket pair into the library's frame reader and message
- * decoder, as a hostile peer's would. Besides crashes and sanitizer
+ * decoder, as a hostile peer's would; in pieces mode, into a non-blocking
+ * end in pieces of the sizes the input chooses. Besides crashes and sanitizer
  * reports, it traps on a broken promise of the API: outputs not reset on
  * failure, an error without a message, an accepted message that does not
  * validate, or an fd left open.
@@ -10,9 +11,11 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -37,10 +40,15 @@
 static int devnull = -1, ptm = -1;
 
 unsigned long fuzz_received;
+int fuzz_pieces;
 
 static void init(void)
 {
+	const char *pieces = getenv("FUZZ_PIECES");
+
 	signal(SIGPIPE, SIG_IGN);
+	if (pieces && pieces[0] == '1')
+		fuzz_pieces = 1;
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	ptm = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
 	require(devnull >= 0 && ptm >= 0);
@@ -60,22 +68,24 @@ static int open_fds(void)
 	return n;
 }
 
-/* Queues data on fd, the fds with its first byte, as far as it fits. */
-static void feed(int fd, const uint8_t *data, size_t len, size_t nfds, int pty)
+/* Queues data on fd, the fds with its first byte, as far as it fits;
+ * returns how much went. */
+static size_t feed(int fd, const uint8_t *data, size_t len, size_t nfds, int pty)
 {
+	size_t sent = 0;
 	int fds[32];
 	ssize_t n;
 
 	for (size_t i = 0; i < nfds; i++)
 		fds[i] = pty ? ptm : devnull;
-	while (len > 0) {
-		n = raw_send(fd, data, len, fds, nfds, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (sent < len) {
+		n = raw_send(fd, data + sent, len - sent, fds, nfds, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n <= 0)
 			break;
 		nfds = 0; /* the fds went with the first byte */
-		data += n;
-		len -= (size_t)n;
+		sent += (size_t)n;
 	}
+	return sent;
 }
 
 /* What holds after every receive, whatever the peer sent. */
@@ -90,6 +100,10 @@ static int recv_pty(dropipc_parent *p)
 {
 	int fd = 99, r = dropipc_parent_recv_pty(p, &fd);
 
+	if (r == -EAGAIN) {
+		require(fuzz_pieces && fd == -1);
+		return r;
+	}
 	if (r == 0) {
 		require(fd >= 0);
 		close(fd);
@@ -103,6 +117,10 @@ static int recv_pty(dropipc_parent *p)
 
 static int check_files(int r, dropipc_file *files, size_t n, const char *errmsg)
 {
+	if (r == -EAGAIN) {
+		require(fuzz_pieces && files == NULL && n == 0);
+		return r;
+	}
 	if (r == 0) {
 		require(files && n >= 1 && n <= DROPIPC_MAX_FDS);
 		for (size_t i = 0; i < n; i++) {
@@ -122,6 +140,10 @@ static int recv_args(dropipc_child *c)
 	dropipc_args *args = (dropipc_args *)1;
 	int r = dropipc_child_recv_args(c, &args);
 
+	if (r == -EAGAIN) {
+		require(fuzz_pieces && args == NULL);
+		return r;
+	}
 	if (r == 0) {
 		require(args && dropipc_args_validate(args, NULL, 0) == 0);
 		require(dropipc_args_exec_args(args, NULL) != NULL);
@@ -133,8 +155,45 @@ static int recv_args(dropipc_child *c)
 	return r;
 }
 
-/* Runs the receive of kind on fd until the stream ends or breaks. */
-static void receive(enum fuzz_recv_kind kind, int fd)
+/* The peer's side in pieces mode: what is left to send, and how. */
+struct pieces {
+	int fd; /* -1 once closed */
+	const uint8_t *data;
+	size_t len, nfds;
+	int pty;
+	const uint8_t *sizes;
+	size_t nsizes, next;
+};
+
+/* Sends the next piece, or closes once all went: false if nothing is left. */
+static bool send_piece(struct pieces *pc)
+{
+	size_t n;
+
+	if (pc->fd < 0)
+		return false;
+	n = pc->len;
+	if (pc->nsizes > 0) {
+		n = pc->sizes[pc->next++ % pc->nsizes];
+		n = n ? n : 256;
+	}
+	if (n > pc->len)
+		n = pc->len;
+	if (n == 0 || feed(pc->fd, pc->data, n, pc->nfds, pc->pty) < n) {
+		/* All sent, or the socket is full (the receiver stopped reading). */
+		close(pc->fd);
+		pc->fd = -1;
+		return true;
+	}
+	pc->nfds = 0;
+	pc->data += n;
+	pc->len -= n;
+	return true;
+}
+
+/* Runs the receive of kind on fd until the stream ends or breaks; in
+ * pieces mode, feeding pc each time it would block. */
+static void receive(enum fuzz_recv_kind kind, int fd, struct pieces *pc)
 {
 	dropipc_parent *p = NULL;
 	dropipc_child *c = NULL;
@@ -149,6 +208,8 @@ static void receive(enum fuzz_recv_kind kind, int fd)
 		require(dropipc_parent_new(fd, &p) == 0);
 		require(dropipc_parent_set_timeout(p, 1000) == 0);
 	}
+	if (pc)
+		require((c ? dropipc_child_set_nonblocking(c, 1) : dropipc_parent_set_nonblocking(p, 1)) == 0);
 	for (int i = 0; i < MAX_RECEIVES && r != DROPIPC_EOF && r != DROPIPC_ECLOSED; i++) {
 		switch (kind) {
 		case FUZZ_PARENT_PTY:
@@ -166,12 +227,20 @@ static void receive(enum fuzz_recv_kind kind, int fd)
 			r = check_files(r, files, n, dropipc_child_errmsg(c));
 			break;
 		}
+		if (r == -EAGAIN) {
+			/* Only a peer with more to send leaves a receive waiting. */
+			require(pc && send_piece(pc));
+			i--;
+			continue;
+		}
 		/* The writer is gone: nothing is ever waited for. */
 		require(r != DROPIPC_ETIMEDOUT);
 		fuzz_received += r == 0 || r == DROPIPC_ECHILD;
 	}
 	dropipc_parent_close(p);
 	dropipc_child_close(c);
+	if (pc && pc->fd >= 0)
+		close(pc->fd);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -186,9 +255,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size = FUZZ_MAX_INPUT + 1;
 	before = open_fds();
 	require(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
-	feed(sv[1], data + 1, size - 1, (data[0] >> 2) & 0x1f, data[0] & 0x80);
-	close(sv[1]);
-	receive((enum fuzz_recv_kind)(data[0] & 3), sv[0]);
+	if (fuzz_pieces) {
+		size_t nsizes = size > 1 ? data[1] & 15 : 0, skip = 2 + nsizes;
+		struct pieces pc = {
+			.fd = sv[1],
+			.nfds = (data[0] >> 2) & 0x1f,
+			.pty = data[0] & 0x80,
+			.sizes = data + 2,
+			.nsizes = nsizes,
+		};
+
+		if (size < skip)
+			skip = size, pc.nsizes = 0;
+		pc.data = data + skip;
+		pc.len = size - skip;
+		receive((enum fuzz_recv_kind)(data[0] & 3), sv[0], &pc);
+	} else {
+		feed(sv[1], data + 1, size - 1, (data[0] >> 2) & 0x1f, data[0] & 0x80);
+		close(sv[1]);
+		receive((enum fuzz_recv_kind)(data[0] & 3), sv[0], NULL);
+	}
 	require(open_fds() == before);
 	return 0;
 }

@@ -21,6 +21,16 @@ enum fuzz_recv_kind {
 	FUZZ_CHILD_FILES = 3,	/* dropipc_child_recv_files */
 };
 
+/*
+ * In pieces mode (fuzz_pieces set: FUZZ_PIECES=1 in the environment of the
+ * libFuzzer binary, or replay --pieces), the control byte is followed by a
+ * byte n (its low 4 bits), then n piece sizes (a byte each, 0 meaning 256),
+ * then the bytes the peer sends. The end runs non-blocking, and the peer
+ * sends one piece (the sizes in turn) each time a receive returns -EAGAIN;
+ * after the last piece it closes.
+ */
+extern int fuzz_pieces;
+
 #define FUZZ_CTL(kind, nfds, pty) ((uint8_t)((kind) | (nfds) << 2 | ((pty) ? 0x80 : 0)))
 
 /* Inputs longer than this are cut: what one nonblocking send can queue. */

@@ -2,7 +2,9 @@
 /*
  * Runs the fuzz target once on each file given (a directory: on each file in
  * it), without libFuzzer: the seed corpus as a plain test, in every build.
- * With --all-valid, every input must deliver at least one message.
+ * With --all-valid, every input must deliver at least one message. With
+ * --pieces, each input runs in pieces mode, cut into pieces of several
+ * sizes (see fuzz_recv.h).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -38,7 +40,29 @@ static int run_file(const char *path)
 		return -1;
 	}
 	fclose(f);
-	LLVMFuzzerTestOneInput(buf, (size_t)len);
+	if (fuzz_pieces && len > 0) {
+		/* The same bytes in pieces of each of these sizes (0: 256). */
+		static const uint8_t sizes[][3] = {
+			{ 1, 1 }, { 1, 2 }, { 2, 3, 1 }, { 1, 7 }, { 2, 16, 5 }, { 1, 0 },
+		};
+		uint8_t *in = malloc((size_t)len + 4);
+
+		if (!in) {
+			free(buf);
+			return -1;
+		}
+		for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+			size_t n = sizes[k][0];
+
+			in[0] = buf[0];
+			memcpy(in + 1, sizes[k], n + 1);
+			memcpy(in + 2 + n, buf + 1, (size_t)len - 1);
+			LLVMFuzzerTestOneInput(in, (size_t)len + 1 + n);
+		}
+		free(in);
+	} else {
+		LLVMFuzzerTestOneInput(buf, (size_t)len);
+	}
 	free(buf);
 	return 0;
 }
@@ -89,9 +113,15 @@ int main(int argc, char **argv)
 {
 	int count = 0, i = 1;
 
-	if (argc > 1 && !strcmp(argv[1], "--all-valid")) {
-		all_valid = true;
-		i++;
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "--all-valid")) {
+			all_valid = true;
+		} else if (!strcmp(argv[i], "--pieces")) {
+			fuzz_pieces = 1;
+		} else {
+			fprintf(stderr, "replay: unknown option %s\n", argv[i]);
+			return 1;
+		}
 	}
 	for (; i < argc; i++)
 		if (run_path(argv[i], &count) < 0)

@@ -18,6 +18,11 @@ Suite *suite_fds(void);
 Suite *suite_errors(void);
 Suite *suite_api(void);
 Suite *suite_args(void);
+Suite *suite_nonblock(void);
+Suite *suite_pidfd(void);
+
+/* Whether this kernel has pidfd_open(2) (suite pidfd needs it). */
+int unit_pidfd_supported(void);
 
 /* A TCase with the fd-accounting fixture and a timeout, added to s. */
 TCase *unit_tcase(Suite *s, const char *name);

@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A launcher's parent in an epoll loop: the channel, the child's pidfd and
+ * a signalfd (SIGINT, SIGTERM) in one epoll set, the channel's deadline as
+ * epoll_wait's timeout. The child here is a fork that plays the sandbox's
+ * side (receives ChildArgs, sends a pty master) so the example runs alone:
+ *
+ *   epoll_parent            exit 0 when the pty arrived and the child exited
+ *
+ * The pattern: set the end non-blocking; before each epoll_wait, register
+ * the channel with dropipc_parent_events() and take the timeout from
+ * dropipc_parent_deadline(); when it is ready, call the operation again
+ * (flush for a queued send, the same receive for a partial one) until it
+ * returns something other than -EAGAIN.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <dropipc/dropipc.h>
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
+/* The sandbox's side, in the forked child. */
+static int child_main(int fd)
+{
+	dropipc_child *c;
+	dropipc_child_args *args;
+	int m, r;
+
+	r = dropipc_child_new(fd, &c);
+	if (r == 0)
+		r = dropipc_child_recv_child_args(c, &args);
+	if (r < 0) {
+		fprintf(stderr, "child: %s\n", c ? dropipc_child_errmsg(c) : dropipc_strerror(r));
+		return 1;
+	}
+	dropipc_child_args_free(args);
+	m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	r = m < 0 ? -errno : dropipc_child_send_pty(c, m);
+	if (r < 0)
+		fprintf(stderr, "child: send pty: %s\n", dropipc_strerror(r));
+	dropipc_child_close(c);
+	return r < 0;
+}
+
+/* The smallest ChildArgs that validates. */
+static int send_args(dropipc_parent *p)
+{
+	static char *argv[] = { "sh", NULL };
+	Dropipc__V1__ChildArgs args = DROPIPC__V1__CHILD_ARGS__INIT;
+	Dropipc__V1__Paths paths = DROPIPC__V1__PATHS__INIT;
+	Dropipc__V1__Config config = DROPIPC__V1__CONFIG__INIT;
+	Dropipc__V1__Net net = DROPIPC__V1__NET__INIT;
+
+	net.mode = DROPIPC__V1__NET__MODE__MODE_OFF;
+	config.net = &net;
+	args.env_id = "example";
+	args.paths = &paths;
+	args.config = &config;
+	args.n_exec_args = 1;
+	args.exec_args = argv;
+	return dropipc_parent_send_child_args(p, &args);
+}
+
+/* epoll_wait's timeout for the end's deadline: -1 for none. */
+static int timeout_ms(const dropipc_parent *p)
+{
+	struct timespec ts;
+	uint64_t dl, now;
+
+	dropipc_parent_deadline(p, &dl);
+	if (dl == UINT64_MAX)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	return dl <= now ? 0 : (int)((dl - now + 999) / 1000);
+}
+
+static int watch(int ep, int op, int fd, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.fd = fd };
+
+	return epoll_ctl(ep, op, fd, &ev);
+}
+
+enum state { SENDING, RECV_PTY, WAIT_EXIT, DONE };
+
+int main(void)
+{
+	dropipc_parent *p;
+	enum state st = SENDING;
+	int child_fd, pidfd, sigfd, ep, master = -1, r, status = 1;
+	sigset_t sigs;
+	pid_t pid;
+
+	r = dropipc_socketpair(&p, &child_fd);
+	if (r < 0) {
+		fprintf(stderr, "socketpair: %s\n", dropipc_strerror(r));
+		return 1;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		dropipc_parent_close(p);
+		_exit(child_main(child_fd));
+	}
+	close(child_fd);
+	if (pid < 0)
+		return 1;
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	sigfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (sigfd < 0 || pidfd < 0 || ep < 0) {
+		perror("setup");
+		return 1;
+	}
+	/* A child that dies mid-frame ends the receive with DROPIPC_EDEAD. */
+	dropipc_parent_set_pidfd(p, pidfd);
+	dropipc_parent_set_nonblocking(p, 1);
+	dropipc_parent_set_timeout(p, 5000);
+	watch(ep, EPOLL_CTL_ADD, dropipc_parent_fd(p), 0);
+	watch(ep, EPOLL_CTL_ADD, sigfd, EPOLLIN);
+	watch(ep, EPOLL_CTL_ADD, pidfd, EPOLLIN);
+
+	r = send_args(p); /* queued: returns at once */
+	while (r >= 0 && st != DONE) {
+		struct epoll_event ev[4];
+		int n;
+
+		/* The end says what it waits for: POLLOUT only while data is queued. */
+		if (st != WAIT_EXIT)
+			watch(ep, EPOLL_CTL_MOD, dropipc_parent_fd(p),
+			      (uint32_t)dropipc_parent_events(p));
+		n = epoll_wait(ep, ev, 4, timeout_ms(p));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			if (ev[i].data.fd == sigfd) {
+				fprintf(stderr, "parent: interrupted\n");
+				r = -EINTR;
+			} else if (ev[i].data.fd == pidfd && st == WAIT_EXIT) {
+				siginfo_t si = { 0 };
+
+				waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED);
+				status = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
+				st = DONE;
+			}
+		}
+		/* Progress on the channel whatever woke us: a deadline that
+		 * passed comes back as DROPIPC_ETIMEDOUT. */
+		if (r >= 0 && st == SENDING) {
+			r = dropipc_parent_flush(p);
+			if (r == 0)
+				st = RECV_PTY;
+			else if (r == -EAGAIN)
+				r = 0;
+		}
+		if (r >= 0 && st == RECV_PTY) {
+			r = dropipc_parent_recv_pty(p, &master);
+			if (r == 0) {
+				printf("parent: pty master %d arrived\n", master);
+				close(master);
+				/* Only the child's exit is left to wait for. */
+				epoll_ctl(ep, EPOLL_CTL_DEL, dropipc_parent_fd(p), NULL);
+				st = WAIT_EXIT;
+			} else if (r == -EAGAIN) {
+				r = 0;
+			}
+		}
+	}
+	if (r < 0) {
+		fprintf(stderr, "parent: %s (%s)\n", dropipc_parent_errmsg(p), dropipc_err_name(r));
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	dropipc_parent_close(p);
+	close(ep);
+	close(pidfd);
+	close(sigfd);
+	return r < 0 ? 1 : status;
+}
