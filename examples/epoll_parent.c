@@ -38,17 +38,17 @@
 static int child_main(int fd)
 {
 	dropipc_child *c;
-	dropipc_child_args *args;
+	dropipc_args *args;
 	int m, r;
 
 	r = dropipc_child_new(fd, &c);
 	if (r == 0)
-		r = dropipc_child_recv_child_args(c, &args);
+		r = dropipc_child_recv_args(c, &args);
 	if (r < 0) {
 		fprintf(stderr, "child: %s\n", c ? dropipc_child_errmsg(c) : dropipc_strerror(r));
 		return 1;
 	}
-	dropipc_child_args_free(args);
+	dropipc_args_free(args);
 	m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
 	r = m < 0 ? -errno : dropipc_child_send_pty(c, m);
 	if (r < 0)
@@ -60,20 +60,18 @@ static int child_main(int fd)
 /* The smallest ChildArgs that validates. */
 static int send_args(dropipc_parent *p)
 {
-	static char *argv[] = { "sh", NULL };
-	Dropipc__V1__ChildArgs args = DROPIPC__V1__CHILD_ARGS__INIT;
-	Dropipc__V1__Paths paths = DROPIPC__V1__PATHS__INIT;
-	Dropipc__V1__Config config = DROPIPC__V1__CONFIG__INIT;
-	Dropipc__V1__Net net = DROPIPC__V1__NET__INIT;
+	dropipc_args *args;
+	int r;
 
-	net.mode = DROPIPC__V1__NET__MODE__MODE_OFF;
-	config.net = &net;
-	args.env_id = "example";
-	args.paths = &paths;
-	args.config = &config;
-	args.n_exec_args = 1;
-	args.exec_args = argv;
-	return dropipc_parent_send_child_args(p, &args);
+	r = dropipc_args_new(&args);
+	if (r < 0)
+		return r;
+	if ((r = dropipc_args_set_env_id(args, "example")) == 0 &&
+	    (r = dropipc_args_set_net_mode(args, DROPIPC_NET_OFF)) == 0 &&
+	    (r = dropipc_args_add_exec_arg(args, "sh")) == 0)
+		r = dropipc_parent_send_args(p, args);
+	dropipc_args_free(args);
+	return r;
 }
 
 /* epoll_wait's timeout for the end's deadline: -1 for none. */

@@ -84,8 +84,6 @@ func validate(a *pb.ChildArgs) error {
 		return invalid("env_id: empty")
 	case a.Paths == nil:
 		return invalid("paths: missing")
-	case len(a.ExecArgs) == 0:
-		return invalid("exec_args: empty, nothing to run")
 	case a.Config == nil:
 		return invalid("config: missing")
 	}
@@ -101,6 +99,11 @@ func validate(a *pb.ChildArgs) error {
 	for i, b := range cfg.BlockedPaths {
 		if b == "" {
 			return invalid("config.blocked_paths[%d]: empty", i)
+		}
+	}
+	for i, v := range cfg.GetEnviron().GetExposedVars() {
+		if v == "" {
+			return invalid("config.environ.exposed_vars[%d]: empty", i)
 		}
 	}
 	for i, v := range cfg.GetEnviron().GetSetVars() {

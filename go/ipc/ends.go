@@ -291,7 +291,7 @@ func checkPtyMaster(c *conn, fd int) error {
 // RecvChildArgs waits for the parent's arguments and validates them. The
 // error is io.EOF if the parent closed the channel first.
 func (ch *ChildEnd) RecvChildArgs() (*ChildArgs, error) {
-	c, err := ch.begin("recv child args")
+	c, err := ch.begin("recv args")
 	if err != nil {
 		return nil, err
 	}

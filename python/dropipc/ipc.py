@@ -271,8 +271,6 @@ def validate(args):
         fail("env_id: empty")
     if not args.HasField("paths"):
         fail("paths: missing")
-    if not args.exec_args:
-        fail("exec_args: empty, nothing to run")
     if not args.HasField("config"):
         fail("config: missing")
     cfg = args.config
@@ -284,6 +282,9 @@ def validate(args):
     for i, b in enumerate(cfg.blocked_paths):
         if not b:
             fail("config.blocked_paths[%d]: empty" % i)
+    for i, v in enumerate(cfg.environ.exposed_vars):
+        if not v:
+            fail("config.environ.exposed_vars[%d]: empty" % i)
     for i, v in enumerate(cfg.environ.set_vars):
         if not v.name:
             fail("config.environ.set_vars[%d].name: empty" % i)
@@ -675,7 +676,7 @@ class ChildEnd(_End):
         """The parent's ChildArgs, validated. Raises EndOfStream if the
         parent closed first."""
         c = self.conn
-        c.begin("recv child args")
+        c.begin("recv args")
         try:
             args, fds = c.recv_message("child_args")
         except ChildFailed:

@@ -161,8 +161,8 @@ BROKEN = {"bad-magic", "version-2", "reserved", "nfds-17", "too-big", "fd-missin
 def child_cases():
     from dropipc import pb
     args = good_args().SerializeToString()
-    no_exec = good_args()
-    del no_exec.exec_args[:]
+    empty_pattern = good_args()
+    empty_pattern.config.environ.exposed_vars.append("")
     bad_port = good_args()
     bad_port.config.net.tcp_published_ports[0].guest_port = 70000
     nul = good_args()
@@ -200,54 +200,55 @@ def child_cases():
 
     return {
         "eof": (lambda s: s.shutdown(socket.SHUT_WR), "DROPIPC_EOF",
-                "recv child args: peer closed the connection"),
+                "recv args: peer closed the connection"),
         "bad-magic": (lambda s: s.sendall(frame(b"", magic=b"XIPC")), "DROPIPC_EPROTO",
-                      "recv child args: bad magic 58 49 50 43"),
+                      "recv args: bad magic 58 49 50 43"),
         "version-2": (lambda s: s.sendall(frame(envelope(child_args=good_args()), version=2)),
-                      "DROPIPC_EPROTO", "recv child args: peer speaks protocol version 2, "
+                      "DROPIPC_EPROTO", "recv args: peer speaks protocol version 2, "
                       "this end speaks version 1"),
         "reserved": (lambda s: s.sendall(frame(b"", reserved=1)), "DROPIPC_EPROTO",
-                     "recv child args: reserved header field is 0x1, not 0"),
+                     "recv args: reserved header field is 0x1, not 0"),
         "nfds-17": (lambda s: s.sendall(frame(b"", nfds=17)), "DROPIPC_EPROTO",
-                    "recv child args: header announces 17 fds, the maximum is 16"),
+                    "recv args: header announces 17 fds, the maximum is 16"),
         "too-big": (lambda s: s.sendall(frame(b"", length=(1 << 20) + 1)), "DROPIPC_ETOOBIG",
-                    "recv child args: payload of 1048577 bytes exceeds the limit of 1048576 bytes"),
+                    "recv args: payload of 1048577 bytes exceeds the limit of 1048576 bytes"),
         "fd-missing": (lambda s: s.sendall(frame(envelope(child_args=good_args()), nfds=1)),
-                       "DROPIPC_EPROTO", "recv child args: header announces 1 fds, 0 arrived"),
+                       "DROPIPC_EPROTO", "recv args: header announces 1 fds, 0 arrived"),
         "fd-count": (with_fds(frame(envelope(child_args=good_args()), nfds=1), 2),
-                     "DROPIPC_EPROTO", "recv child args: header announces 1 fds, 2 arrived"),
-        "fd-late": (late_fd, "DROPIPC_EPROTO", "recv child args: 1 fds arrived at byte 16 of "
+                     "DROPIPC_EPROTO", "recv args: header announces 1 fds, 2 arrived"),
+        "fd-late": (late_fd, "DROPIPC_EPROTO", "recv args: 1 fds arrived at byte 16 of "
                     "the frame, not with its first byte"),
         "ctrunc": (with_fds(frame(b"", nfds=16), 17), "DROPIPC_EPROTO",
-                   "recv child args: control data truncated after 16 fds: the peer sent more "
+                   "recv args: control data truncated after 16 fds: the peer sent more "
                    "than 16"),
         "truncated": (truncated, "DROPIPC_ETRUNC",
-                      "recv child args: peer closed the connection after 19 bytes of the frame"),
+                      "recv args: peer closed the connection after 19 bytes of the frame"),
         "not-protobuf": (lambda s: s.sendall(frame(b"\xff\xff\xff")), "DROPIPC_EPROTO",
-                         "recv child args: payload is not a protobuf Envelope"),
+                         "recv args: payload is not a protobuf Envelope"),
         "no-body": (lambda s: s.sendall(frame(b"")), "DROPIPC_EPROTO",
-                    "recv child args: envelope has no body"),
+                    "recv args: envelope has no body"),
         "two-bodies": (lambda s: s.sendall(frame(field(1, args) + field(2, b""))),
-                       "DROPIPC_EPROTO", "recv child args: envelope has 2 bodies, not 1"),
+                       "DROPIPC_EPROTO", "recv args: envelope has 2 bodies, not 1"),
         "unknown-body": (lambda s: s.sendall(frame(field(9, b""))), "DROPIPC_EUNSUPPORTED",
-                         "recv child args: unsupported message: envelope field 9 is not known "
+                         "recv args: unsupported message: envelope field 9 is not known "
                          "to protocol version 1"),
         "wrong-message": (with_fds(frame(envelope(pty=pb.PtyHandoff()), nfds=1), 1),
-                          "DROPIPC_EPROTO", "recv child args: expected a child_args message, "
+                          "DROPIPC_EPROTO", "recv args: expected a child_args message, "
                           "got pty"),
         "error-to-child": (lambda s: s.sendall(frame(envelope(error=err))), "DROPIPC_EPROTO",
-                           "recv child args: expected a child_args message, got error"),
+                           "recv args: expected a child_args message, got error"),
         "unclaimed-fd": (with_fds(frame(field(1, args), nfds=1), 1), "DROPIPC_EPROTO",
-                         "recv child args: fd index 0 claimed by no field"),
-        "no-exec-args": (lambda s: s.sendall(frame(envelope(child_args=no_exec))),
-                         "DROPIPC_EINVAL", "recv child args: exec_args: empty, nothing to run"),
+                         "recv args: fd index 0 claimed by no field"),
+        "empty-pattern": (lambda s: s.sendall(frame(envelope(child_args=empty_pattern))),
+                          "DROPIPC_EINVAL", "recv args: config.environ.exposed_vars[%d]: empty"
+                          % len(good_args().config.environ.exposed_vars)),
         "bad-port": (lambda s: s.sendall(frame(envelope(child_args=bad_port))), "DROPIPC_EINVAL",
-                     "recv child args: config.net.tcp_published_ports[0].guest_port: 70000 is "
+                     "recv args: config.net.tcp_published_ports[0].guest_port: 70000 is "
                      "not in 1..65535"),
         "nul-byte": (lambda s: s.sendall(frame(envelope(child_args=nul))), "DROPIPC_EINVAL",
-                     "recv child args: env_id: NUL byte at byte 1 of the string"),
+                     "recv args: env_id: NUL byte at byte 1 of the string"),
         "bad-utf8": (lambda s: s.sendall(frame(field(1, latin1))), "DROPIPC_EINVAL",
-                     "recv child args: env_id: invalid UTF-8 at byte 3 of the string"),
+                     "recv args: env_id: invalid UTF-8 at byte 3 of the string"),
     }
 
 

@@ -277,7 +277,7 @@ START_TEST(args_in_pieces_of_every_size)
 	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
 		dropipc_parent *p;
 		dropipc_child *c;
-		dropipc_child_args *got = NULL;
+		dropipc_args *got = NULL;
 		size_t at = 0;
 		int r = -EAGAIN;
 
@@ -286,18 +286,18 @@ START_TEST(args_in_pieces_of_every_size)
 		while (at < len) {
 			size_t n = len - at < sizes[s] ? len - at : sizes[s];
 
-			ck_assert_int_eq(dropipc_child_recv_child_args(c, &got), -EAGAIN);
+			ck_assert_int_eq(dropipc_child_recv_args(c, &got), -EAGAIN);
 			ck_assert_ptr_null(got);
 			ck_assert_str_eq(dropipc_child_errmsg(c), "");
 			ck_assert_int_eq(send_piece(dropipc_parent_fd(p), buf + at, n, NULL, 0), 0);
 			at += n;
 		}
-		r = dropipc_child_recv_child_args(c, &got);
+		r = dropipc_child_recv_args(c, &got);
 		ck_assert_msg(r == 0, "pieces of %zu: %s", sizes[s], dropipc_child_errmsg(c));
 		test_assert_args_equal(test_example_args(), got);
-		dropipc_child_args_free(got);
+		dropipc_args_free(got);
 		/* Nothing more: again, not a hang. */
-		ck_assert_int_eq(dropipc_child_recv_child_args(c, &got), -EAGAIN);
+		ck_assert_int_eq(dropipc_child_recv_args(c, &got), -EAGAIN);
 		dropipc_child_close(c);
 		dropipc_parent_close(p);
 	}
@@ -363,7 +363,7 @@ START_TEST(events_and_deadline)
 {
 	dropipc_parent *p;
 	dropipc_child *c;
-	dropipc_child_args *got;
+	dropipc_args *got;
 	uint64_t dl, before, after;
 
 	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
@@ -374,52 +374,52 @@ START_TEST(events_and_deadline)
 	ck_assert_uint_eq(dl, UINT64_MAX);
 
 	before = now_us();
-	ck_assert_int_eq(dropipc_child_recv_child_args(c, &got), -EAGAIN);
+	ck_assert_int_eq(dropipc_child_recv_args(c, &got), -EAGAIN);
 	after = now_us();
 	ck_assert_int_eq(dropipc_child_deadline(c, &dl), 0);
 	ck_assert_uint_ge(dl, before + 50000);
 	ck_assert_uint_le(dl, after + 50000);
 	/* Counted from the call that started the receive, not from this one. */
-	ck_assert_int_eq(dropipc_child_recv_child_args(c, &got), -EAGAIN);
+	ck_assert_int_eq(dropipc_child_recv_args(c, &got), -EAGAIN);
 	ck_assert_int_eq(dropipc_child_deadline(c, &dl), 0);
 	ck_assert_uint_le(dl, after + 50000);
 	while (now_us() <= dl)
 		sleep_ms(5);
-	ck_assert_int_eq(dropipc_child_recv_child_args(c, &got), DROPIPC_ETIMEDOUT);
-	ck_assert_str_eq(dropipc_child_errmsg(c), "recv child args: waiting for a frame: timed out");
+	ck_assert_int_eq(dropipc_child_recv_args(c, &got), DROPIPC_ETIMEDOUT);
+	ck_assert_str_eq(dropipc_child_errmsg(c), "recv args: waiting for a frame: timed out");
 	ck_assert_int_eq(dropipc_child_deadline(c, &dl), 0);
 	ck_assert_uint_eq(dl, UINT64_MAX);
 
 	/* Nothing of a frame had come: the end still works, and the timeout
 	 * set once still holds. */
-	ck_assert_int_eq(dropipc_parent_send_child_args(p, test_example_args()), 0);
-	ck_assert_int_eq(dropipc_child_recv_child_args(c, &got), 0);
+	ck_assert_int_eq(dropipc_parent_send_args(p, test_example_args()), 0);
+	ck_assert_int_eq(dropipc_child_recv_args(c, &got), 0);
 	test_assert_args_equal(test_example_args(), got);
-	dropipc_child_args_free(got);
+	dropipc_args_free(got);
 	ck_assert_int_eq(dropipc_child_set_nonblocking(c, 0), 0);
-	ck_assert_int_eq(dropipc_child_recv_child_args(c, &got), DROPIPC_ETIMEDOUT);
-	ck_assert_int_eq(dropipc_child_recv_child_args(c, &got), DROPIPC_ETIMEDOUT);
+	ck_assert_int_eq(dropipc_child_recv_args(c, &got), DROPIPC_ETIMEDOUT);
+	ck_assert_int_eq(dropipc_child_recv_args(c, &got), DROPIPC_ETIMEDOUT);
 	dropipc_child_close(c);
 	dropipc_parent_close(p);
 }
 END_TEST
 
 /* ChildArgs of n long exec args: more than a socket buffer holds. */
-static dropipc_child_args *large_args(struct unit_args *a, char ***exec, size_t n)
+static dropipc_args *large_args(size_t n)
 {
-	*exec = calloc(n, sizeof(**exec));
-	ck_assert_ptr_nonnull(*exec);
-	unit_args_init(a);
+	dropipc_args *a = test_new_example_args();
+
+	ck_assert_int_eq(dropipc_args_set_exec_args(a, NULL), 0);
 	for (size_t i = 0; i < n; i++)
-		(*exec)[i] = "an argument long enough to fill the socket buffer fast";
-	a->args.n_exec_args = n;
-	a->args.exec_args = *exec;
-	return &a->args;
+		ck_assert_int_eq(dropipc_args_add_exec_arg(
+					 a, "an argument long enough to fill the socket buffer fast"),
+				 0);
+	return a;
 }
 
 struct slow_ctx {
 	int sock, go;
-	const dropipc_child_args *want;
+	const dropipc_args *want;
 };
 
 /* The slow reader: starts only once the parent says its sends returned. */
@@ -427,7 +427,7 @@ static int slow_reader(void *arg)
 {
 	const struct slow_ctx *ctx = arg;
 	dropipc_child *c;
-	dropipc_child_args *got;
+	dropipc_args *got;
 	dropipc_file *files;
 	char buf[8], text[32] = "";
 	size_t n;
@@ -435,11 +435,17 @@ static int slow_reader(void *arg)
 	UNIT_REQUIRE(dropipc_child_new(ctx->sock, &c) == 0);
 	UNIT_REQUIRE(dropipc_child_set_timeout(c, 8000) == 0);
 	UNIT_REQUIRE(read(ctx->go, buf, 1) == 1);
-	UNIT_REQUIRE(dropipc_child_recv_child_args(c, &got) == 0);
-	UNIT_REQUIRE(got->n_exec_args == ctx->want->n_exec_args);
-	UNIT_REQUIRE(strcmp(got->exec_args[got->n_exec_args - 1], ctx->want->exec_args[0]) == 0);
-	UNIT_REQUIRE(strcmp(got->env_id, ctx->want->env_id) == 0);
-	dropipc_child_args_free(got);
+	UNIT_REQUIRE(dropipc_child_recv_args(c, &got) == 0);
+	{
+		size_t n_got, n_want;
+		char *const *g = dropipc_args_exec_args(got, &n_got);
+		char *const *w = dropipc_args_exec_args(ctx->want, &n_want);
+
+		UNIT_REQUIRE(n_got == n_want && n_got > 0);
+		UNIT_REQUIRE(strcmp(g[n_got - 1], w[0]) == 0);
+		UNIT_REQUIRE(strcmp(dropipc_args_env_id(got), dropipc_args_env_id(ctx->want)) == 0);
+	}
+	dropipc_args_free(got);
 	UNIT_REQUIRE(dropipc_child_recv_files(c, &files, &n) == 0);
 	UNIT_REQUIRE(n == 1 && strcmp(files[0].name, "queued") == 0);
 	UNIT_REQUIRE(pread(files[0].fd, text, sizeof(text) - 1, 0) == 14);
@@ -452,8 +458,7 @@ static int slow_reader(void *arg)
 
 START_TEST(large_args_to_a_slow_reader)
 {
-	struct unit_args a;
-	char **exec;
+	dropipc_args *a;
 	struct slow_ctx ctx;
 	dropipc_parent *p;
 	dropipc_file f = { "queued", -1 };
@@ -461,7 +466,7 @@ START_TEST(large_args_to_a_slow_reader)
 	uint64_t dl;
 	pid_t pid;
 
-	ctx.want = large_args(&a, &exec, 8000);
+	ctx.want = a = large_args(8000);
 	ck_assert_int_eq(pipe2(go, O_CLOEXEC), 0);
 	ck_assert_int_eq(dropipc_socketpair(&p, &child_fd), 0);
 	ctx.sock = child_fd;
@@ -473,7 +478,7 @@ START_TEST(large_args_to_a_slow_reader)
 	ck_assert_int_eq(dropipc_parent_set_nonblocking(p, 1), 0);
 	ck_assert_int_eq(dropipc_parent_set_timeout(p, 20000), 0);
 	/* Nobody reads yet: a blocking send would hang here. */
-	ck_assert_int_eq(dropipc_parent_send_child_args(p, ctx.want), 0);
+	ck_assert_int_eq(dropipc_parent_send_args(p, ctx.want), 0);
 	ck_assert_int_eq(dropipc_parent_events(p), POLLIN | POLLOUT);
 	ck_assert_int_eq(dropipc_parent_deadline(p, &dl), 0);
 	ck_assert_uint_ne(dl, UINT64_MAX);
@@ -498,24 +503,23 @@ START_TEST(large_args_to_a_slow_reader)
 	unit_reap_ok(pid);
 	dropipc_parent_close(p);
 	close(go[1]);
-	free(exec);
+	dropipc_args_free(a);
 }
 END_TEST
 
 /* A queued send past its deadline: timed out on the next flush, stream lost. */
 START_TEST(queued_send_times_out)
 {
-	struct unit_args a;
-	char **exec;
+	dropipc_args *a;
 	dropipc_parent *p;
 	dropipc_child *c;
 	dropipc_file f = { "x", 0 };
 
-	large_args(&a, &exec, 8000);
+	a = large_args(8000);
 	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
 	ck_assert_int_eq(dropipc_parent_set_nonblocking(p, 1), 0);
 	ck_assert_int_eq(dropipc_parent_set_timeout(p, 30), 0);
-	ck_assert_int_eq(dropipc_parent_send_child_args(p, &a.args), 0);
+	ck_assert_int_eq(dropipc_parent_send_args(p, a), 0);
 	/* A second frame with an fd: its copy must not leak when it is dropped. */
 	ck_assert_int_eq(dropipc_parent_send_files(p, &f, 1), 0);
 	sleep_ms(40);
@@ -525,7 +529,7 @@ START_TEST(queued_send_times_out)
 	ck_assert_int_eq(dropipc_parent_flush(p), DROPIPC_ECLOSED);
 	dropipc_parent_close(p);
 	dropipc_child_close(c);
-	free(exec);
+	dropipc_args_free(a);
 }
 END_TEST
 
@@ -615,22 +619,21 @@ END_TEST
 
 START_TEST(cancel_a_blocking_send)
 {
-	struct unit_args a;
+	dropipc_args *a;
 	struct canceller k;
-	char **exec;
 	dropipc_parent *p;
 	dropipc_child *c;
 
-	large_args(&a, &exec, 8000);
+	a = large_args(8000);
 	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
 	cancel_in(&k, p, 50);
-	ck_assert_int_eq(dropipc_parent_send_child_args(p, &a.args), -ECANCELED);
+	ck_assert_int_eq(dropipc_parent_send_args(p, a), -ECANCELED);
 	pthread_join(k.thread, NULL);
-	unit_assert_contains(dropipc_parent_errmsg(p), "send child args: send: Operation canceled after ");
-	ck_assert_int_eq(dropipc_parent_send_child_args(p, &a.args), DROPIPC_ECLOSED);
+	unit_assert_contains(dropipc_parent_errmsg(p), "send args: send: Operation canceled after ");
+	ck_assert_int_eq(dropipc_parent_send_args(p, a), DROPIPC_ECLOSED);
 	dropipc_parent_close(p);
 	dropipc_child_close(c);
-	free(exec);
+	dropipc_args_free(a);
 }
 END_TEST
 
@@ -648,19 +651,19 @@ START_TEST(cancel_from_a_signal_handler)
 	struct itimerval it = { .it_value = { .tv_usec = 50000 } };
 	dropipc_parent *p;
 	dropipc_child *c;
-	dropipc_child_args *got;
+	dropipc_args *got;
 
 	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
 	signal_target = c;
 	sigemptyset(&sa.sa_mask);
 	ck_assert_int_eq(sigaction(SIGALRM, &sa, NULL), 0);
 	ck_assert_int_eq(setitimer(ITIMER_REAL, &it, NULL), 0);
-	ck_assert_int_eq(dropipc_child_recv_child_args(c, &got), -ECANCELED);
+	ck_assert_int_eq(dropipc_child_recv_args(c, &got), -ECANCELED);
 	ck_assert_ptr_null(got);
 	signal(SIGALRM, SIG_DFL);
-	ck_assert_int_eq(dropipc_parent_send_child_args(p, test_example_args()), 0);
-	ck_assert_int_eq(dropipc_child_recv_child_args(c, &got), 0);
-	dropipc_child_args_free(got);
+	ck_assert_int_eq(dropipc_parent_send_args(p, test_example_args()), 0);
+	ck_assert_int_eq(dropipc_child_recv_args(c, &got), 0);
+	dropipc_args_free(got);
 	dropipc_parent_close(p);
 	dropipc_child_close(c);
 }
