@@ -34,6 +34,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <dropipc/v1/dropipc.pb-c.h>
 
@@ -232,6 +233,17 @@ DROPIPC_EXPORT int dropipc_child_set_max_payload(dropipc_child *child, size_t by
 DROPIPC_EXPORT const char *dropipc_parent_errmsg(const dropipc_parent *parent);
 DROPIPC_EXPORT const char *dropipc_child_errmsg(const dropipc_child *child);
 
+/*
+ * Attaches the child's pidfd (pidfd_open(2), or from dropipc_spawn(), which
+ * attaches it itself) to the parent's end: every blocking receive then also
+ * waits on it, and a child that dies before a frame completes ends the
+ * receive at once with DROPIPC_EDEAD, whatever fds it sent. Frames the
+ * child sent completely before it died are still received. The end keeps
+ * its own copy of pidfd (the caller's stays the caller's). It does not reap
+ * the child: waitpid() or waitid(P_PIDFD) stays the caller's.
+ */
+DROPIPC_EXPORT int dropipc_parent_set_pidfd(dropipc_parent *parent, int pidfd);
+
 /* ------------------------------------------------------------------------ */
 /* The handshake                                                             */
 
@@ -345,6 +357,87 @@ DROPIPC_EXPORT int dropipc_child_recv_files(dropipc_child *child,
  */
 DROPIPC_EXPORT int dropipc_child_args_validate(const dropipc_child_args *args,
 					       char *errbuf, size_t errlen);
+
+/* ------------------------------------------------------------------------ */
+/* Starting the child                                                        */
+
+/*
+ * How to start the child: what Go's exec.Cmd with SysProcAttr and
+ * ExtraFiles does for Drop. Build one with dropipc_spawn_attr_new() and the
+ * setters (strings and arrays are copied), pass it to dropipc_spawn(), free
+ * it with dropipc_spawn_attr_free().
+ */
+typedef struct dropipc_spawn_attr dropipc_spawn_attr;
+
+/* Namespaces for dropipc_spawn_attr_set_namespaces(). */
+#define DROPIPC_NS_USER 0x01u
+#define DROPIPC_NS_MOUNT 0x02u
+#define DROPIPC_NS_PID 0x04u
+#define DROPIPC_NS_UTS 0x08u
+#define DROPIPC_NS_IPC 0x10u
+#define DROPIPC_NS_NET 0x20u
+#define DROPIPC_NS_CGROUP 0x40u
+
+DROPIPC_EXPORT int dropipc_spawn_attr_new(dropipc_spawn_attr **attr);
+DROPIPC_EXPORT void dropipc_spawn_attr_free(dropipc_spawn_attr *attr);
+
+/* The program to exec (a path: no PATH lookup) and its argv and envp
+ * (NULL-terminated; envp NULL: the caller's environ). */
+DROPIPC_EXPORT int dropipc_spawn_attr_set_program(dropipc_spawn_attr *attr, const char *path);
+DROPIPC_EXPORT int dropipc_spawn_attr_set_argv(dropipc_spawn_attr *attr,
+					       const char *const *argv);
+DROPIPC_EXPORT int dropipc_spawn_attr_set_envp(dropipc_spawn_attr *attr,
+					       const char *const *envp);
+
+/* The namespaces to create, DROPIPC_NS_* or'ed together. */
+DROPIPC_EXPORT int dropipc_spawn_attr_set_namespaces(dropipc_spawn_attr *attr,
+						     unsigned int namespaces);
+
+/*
+ * One line of the child's uid_map or gid_map: count ids from `outside` (in
+ * the parent's namespace) appear as `inside`. The parent writes the maps
+ * before the child goes on. deny_setgroups writes "deny" to setgroups first
+ * (needed for an unprivileged gid_map).
+ */
+DROPIPC_EXPORT int dropipc_spawn_attr_add_uid_map(dropipc_spawn_attr *attr, uint32_t inside,
+						  uint32_t outside, uint32_t count);
+DROPIPC_EXPORT int dropipc_spawn_attr_add_gid_map(dropipc_spawn_attr *attr, uint32_t inside,
+						  uint32_t outside, uint32_t count);
+DROPIPC_EXPORT int dropipc_spawn_attr_set_deny_setgroups(dropipc_spawn_attr *attr, int deny);
+
+/* A capability (CAP_*) raised as ambient for the child's exec. */
+DROPIPC_EXPORT int dropipc_spawn_attr_add_ambient_cap(dropipc_spawn_attr *attr, int cap);
+
+/* An fd passed to the child at 4, 5, ... in the order added; every other
+ * fd but 0-3 is closed in the child. fd stays the caller's. */
+DROPIPC_EXPORT int dropipc_spawn_attr_add_fd(dropipc_spawn_attr *attr, int fd);
+
+/* The child's fds 0, 1 and 2; -1 for one keeps the caller's. */
+DROPIPC_EXPORT int dropipc_spawn_attr_set_stdio(dropipc_spawn_attr *attr, int in, int out,
+						int err);
+
+/* The signal the child gets when the parent dies (0, the default: none). */
+DROPIPC_EXPORT int dropipc_spawn_attr_set_pdeathsig(dropipc_spawn_attr *attr, int sig);
+
+/* Whether the child starts a new session (setsid()). */
+DROPIPC_EXPORT int dropipc_spawn_attr_set_new_session(dropipc_spawn_attr *attr, int on);
+
+/* The message for the last dropipc_spawn() error with this attr, e.g.
+ * "exec /no/such: No such file or directory"; "" if none. */
+DROPIPC_EXPORT const char *dropipc_spawn_attr_errmsg(const dropipc_spawn_attr *attr);
+
+/*
+ * Starts the child as attr says, with its end of a new channel as fd 3, and
+ * returns once it has exec'd. On success *parent is the parent's end (with
+ * the child's pidfd attached, see dropipc_parent_set_pidfd()), *pid the
+ * child's pid and *pidfd (if not NULL) a close-on-exec pidfd the caller
+ * owns. The caller reaps the child (waitpid() or waitid(P_PIDFD)). A failure
+ * of the exec itself (-ENOENT, -EACCES, ...) is this call's own result,
+ * with a message naming the program; on any failure the child is reaped
+ * and nothing is left open. Safe in a multithreaded parent.
+ */
+DROPIPC_EXPORT int dropipc_spawn(dropipc_spawn_attr *attr, dropipc_parent **parent, pid_t *pid,
+				 int *pidfd);
 
 #ifdef __cplusplus
 }
