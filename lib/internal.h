@@ -4,6 +4,7 @@
  *   wire.c     the protobuf wire format: envelope unwrap, string checks
  *   message.c  messages: pack, unpack into an arena, claim fds
  *   validate.c ChildArgs validation
+ *   spawn.c    dropipc_spawn(): clone3, id maps, fds, exec status
  *   parent.c, child.c  the two public ends
  *   error.c    error codes and names
  * Nothing here is exported: the library is built with hidden visibility.
