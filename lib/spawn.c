@@ -475,6 +475,35 @@ static int child_failed(dropipc_spawn_attr *attr, const struct report *rep)
 	return fail(attr, -EIO, "child: unknown step %d failed: %s", rep->step, e);
 }
 
+/*
+ * Reads the child's report: *n is 0 at end-of-file (the exec succeeded).
+ * Also watches the pidfd: a process that another thread forked meanwhile
+ * may hold the pipe open, and a child that exits without a report (after
+ * its exec, or killed) must not leave this waiting for that process.
+ */
+static int wait_report(int err_fd, int pidfd, struct report *rep, ssize_t *n)
+{
+	struct pollfd pf[2] = { { .fd = err_fd, .events = POLLIN }, { .fd = pidfd, .events = POLLIN } };
+
+	for (;;) {
+		if (poll(pf, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (pf[0].revents) {
+			do
+				*n = read(err_fd, rep, sizeof(*rep));
+			while (*n < 0 && errno == EINTR);
+			return 0;
+		}
+		if (pf[1].revents) {
+			*n = 0;
+			return 0;
+		}
+	}
+}
+
 static void close_fd(int *fd)
 {
 	if (*fd >= 0)
@@ -585,10 +614,10 @@ int dropipc_spawn(dropipc_spawn_attr *attr, dropipc_parent **parent, pid_t *pid,
 			 n < 0 ? strerror(errno) : "short write");
 		goto out;
 	}
-	do
-		n = read(err_p[0], &rep, sizeof(rep));
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
+	r = wait_report(err_p[0], pfd, &rep, &n);
+	if (r < 0)
+		fail(attr, r, "spawn: wait for the exec: %s", strerror(-r));
+	else if (n < 0)
 		r = fail(attr, -errno, "spawn: read the child's report: %s", strerror(errno));
 	else if (n == sizeof(rep))
 		r = child_failed(attr, &rep);
