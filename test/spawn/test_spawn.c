@@ -516,7 +516,7 @@ END_TEST
 /* A middle process spawns the probe ("sleep") and exits; the probe comes
  * to this process (a subreaper). Waits wait_ms for the probe to die, then
  * kills it. Returns its wait status. */
-static int orphan_status(int pdeathsig, int wait_ms, int *killed_by_test)
+static int orphan_status(unsigned int namespaces, int pdeathsig, int wait_ms, int *killed_by_test)
 {
 	int pp[2], status = 0;
 	pid_t mid, child = -1;
@@ -536,6 +536,7 @@ static int orphan_status(int pdeathsig, int wait_ms, int *killed_by_test)
 		    dropipc_spawn_attr_set_argv(attr, (const char *[]){ SPAWN_PROBE, "sleep", NULL }) ==
 			    0 &&
 		    dropipc_spawn_attr_set_pdeathsig(attr, pdeathsig) == 0 &&
+		    dropipc_spawn_attr_set_namespaces(attr, namespaces) == 0 &&
 		    dropipc_spawn(attr, &parent, &pid, NULL) < 0)
 			pid = -1;
 		if (write(pp[1], &pid, sizeof(pid)) != sizeof(pid))
@@ -566,7 +567,7 @@ static int orphan_status(int pdeathsig, int wait_ms, int *killed_by_test)
 START_TEST(test_pdeathsig)
 {
 	/* Bound: the signal arrives within 10 s of the parent's death. */
-	int killed_by_test, status = orphan_status(SIGKILL, 10000, &killed_by_test);
+	int killed_by_test, status = orphan_status(0, SIGKILL, 10000, &killed_by_test);
 
 	ck_assert_msg(!killed_by_test, "the probe outlived its parent by 10 s");
 	ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
@@ -579,8 +580,19 @@ START_TEST(test_no_pdeathsig)
 {
 	int killed_by_test;
 
-	orphan_status(0, 200, &killed_by_test);
+	orphan_status(0, 0, 200, &killed_by_test);
 	ck_assert(killed_by_test);
+}
+END_TEST
+
+/* As PID 1 of a new PID namespace, where getppid() says 0. */
+START_TEST(test_pdeathsig_pidns)
+{
+	int killed_by_test,
+		status = orphan_status(DROPIPC_NS_USER | DROPIPC_NS_PID, SIGKILL, 10000, &killed_by_test);
+
+	ck_assert_msg(!killed_by_test, "the probe outlived its parent by 10 s");
+	ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 }
 END_TEST
 
@@ -683,6 +695,7 @@ int main(void)
 		tcase_add_test(tc, test_ns_ids_itself);
 		tcase_add_test(tc, test_ns_ids_root);
 		tcase_add_test(tc, test_ns_bad_map);
+		tcase_add_test(tc, test_pdeathsig_pidns);
 		tc = tcase(s, "caps", 30);
 		tcase_add_test(tc, test_cap_ambient);
 		tcase_add_test(tc, test_cap_none);
