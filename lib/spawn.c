@@ -599,8 +599,9 @@ int dropipc_spawn(dropipc_spawn_attr *attr, dropipc_parent **parent, pid_t *pid,
 		r = fail(attr, -e, "spawn: clone: %s", strerror(e));
 		goto out;
 	}
+	/* sync_p[0] stays open: a child already gone must not make the write
+	 * below raise SIGPIPE. */
 	close_fd(&child_fd);
-	close_fd(&sync_p[0]);
 	close_fd(&err_p[1]);
 
 	r = write_maps(attr, cpid, maps);
