@@ -166,13 +166,13 @@ def peers(work):
                     check(got == want, what + ": the reader got every old field",
                           "%s\n---\n%s" % (got.decode(), want.decode()))
                 elif case == "new-body":
-                    msg = ("recv child args: unsupported message: envelope field 9 is not "
+                    msg = ("recv args: unsupported message: envelope field 9 is not "
                            "known to protocol version 1 [DROPIPC_EUNSUPPORTED]")
                     check(msg.encode() in err, what + ": " + msg, err.decode())
                     check(result is not None and result.child_error is not None,
                           what + ": the reader reports it", repr(result))
                 else:
-                    msg = ("recv child args: peer speaks protocol version 2, this end speaks "
+                    msg = ("recv args: peer speaks protocol version 2, this end speaks "
                            "version 1 [DROPIPC_EPROTO]")
                     check(msg.encode() in err, what + ": " + msg, err.decode())
                 check(proc.returncode in (0, 125), what + ": no crash", err.decode())
