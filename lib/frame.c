@@ -403,11 +403,7 @@ int dropipc__frame_send(struct dropipc__conn *c, const uint8_t *payload, size_t 
 
 void dropipc__frame_close_fds(struct dropipc__frame *f)
 {
-	for (size_t i = 0; i < f->nfds; i++) {
-		if (f->fds[i] >= 0)
-			close(f->fds[i]);
-		f->fds[i] = -1;
-	}
+	dropipc__fd_close_untrusted_n(f->fds, f->nfds);
 	f->nfds = 0;
 }
 
@@ -415,7 +411,8 @@ void dropipc__frame_close_fds(struct dropipc__frame *f)
  * Moves the fds of msg's control data into f. Returns the number that
  * arrived, closing those that do not fit (they are counted all the same).
  */
-static size_t take_fds(struct msghdr *msg, struct dropipc__frame *f, bool *foreign)
+static size_t take_fds(struct dropipc__conn *c, struct msghdr *msg, struct dropipc__frame *f,
+		       bool *foreign, bool *own_end)
 {
 	size_t arrived = 0;
 
@@ -430,10 +427,13 @@ static size_t take_fds(struct msghdr *msg, struct dropipc__frame *f, bool *forei
 		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 		for (size_t i = 0; i < n; i++) {
 			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			/* Holding the peer's own end, we would never see its EOF. */
+			if (dropipc__fd_is_channel_peer(c->fd, fd) == 1)
+				*own_end = true;
 			if (f->nfds < DROPIPC_MAX_FDS)
 				f->fds[f->nfds++] = fd;
 			else
-				close(fd);
+				dropipc__fd_close_untrusted(fd);
 			arrived++;
 		}
 	}
@@ -464,7 +464,7 @@ static int recv_exact(struct dropipc__conn *c, uint8_t *buf, size_t len, size_t 
 			.msg_control = ctrl.buf,
 			.msg_controllen = sizeof(ctrl.buf),
 		};
-		bool foreign = false;
+		bool foreign = false, own_end = false;
 		size_t arrived;
 		ssize_t n;
 		int r;
@@ -495,7 +495,10 @@ static int recv_exact(struct dropipc__conn *c, uint8_t *buf, size_t len, size_t 
 			return fail_broken(c, r, "%s after %zu bytes of the frame",
 					   dropipc_strerror(r), at + got);
 		}
-		arrived = take_fds(&msg, f, &foreign);
+		arrived = take_fds(c, &msg, f, &foreign, &own_end);
+		if (own_end)
+			return fail_broken(c, DROPIPC_EPROTO,
+					   "an fd of the frame is the other end of this channel");
 		if (msg.msg_flags & MSG_CTRUNC)
 			return fail_broken(c, DROPIPC_EPROTO,
 					   "control data truncated after %zu fds: the peer sent more than %d, "

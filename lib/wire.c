@@ -428,27 +428,3 @@ int dropipc__strings_check(const ProtobufCMessage *msg, char *err, size_t errlen
 
 	return check_cmessage(msg, &t, err, errlen);
 }
-
-void dropipc__utf8_repair(char *s)
-{
-	size_t len = strlen(s), n;
-
-	for (size_t i = 0; i < len; i += n) {
-		n = utf8_seq((const uint8_t *)s + i, len - i);
-		if (n == 0) {
-			s[i] = '?';
-			n = 1;
-		}
-	}
-}
-
-void dropipc__text_sanitize(char *s)
-{
-	for (unsigned char *p = (unsigned char *)s; *p; p++) {
-		if (*p < 0x20 || *p == 0x7f)
-			*p = '?';
-		/* C1 controls, U+0080..U+009F (CSI among them), as UTF-8. */
-		else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
-			p[0] = p[1] = '?';
-	}
-}

@@ -94,6 +94,16 @@ DROPIPC_EXPORT const char *dropipc_strerror(int err);
  */
 DROPIPC_EXPORT const char *dropipc_err_name(int err);
 
+/*
+ * Makes text from the sandbox safe to print on a terminal, in place: every
+ * byte that is not part of valid UTF-8, and every control character (C0 but
+ * '\n' and '\t', DEL, C1), becomes one '?' per character. len is the text's
+ * length in bytes (it need not be NUL-terminated, and a NUL byte is a C0
+ * control); returns the new length, which is never more than len. The
+ * library uses it on every text it hands out from the child.
+ */
+DROPIPC_EXPORT size_t dropipc_text_sanitize(char *text, size_t len);
+
 /* ------------------------------------------------------------------------ */
 /* Limits and types                                                          */
 
