@@ -126,14 +126,21 @@ static void report_args_failure(dropipc_child *child, int r)
 {
 	char msg[DROPIPC_ERRMSG_SIZE];
 	const char *what;
+	int broken;
 
 	if (!reportable(r))
 		return;
+	/* A receive that lost its place in the stream leaves the sending
+	 * direction as it was: frames still go out whole. */
+	broken = dropipc__conn_broken(child->conn);
+	dropipc__conn_set_broken(child->conn, 0);
 	snprintf(msg, sizeof(msg), "%s", dropipc__conn_errmsg(child->conn));
 	/* "recv child args: bad magic ...": the parent knows the stage. */
 	what = strncmp(msg, "recv child args: ", 17) == 0 ? msg + 17 : msg;
 	dropipc_child_send_error(child, DROPIPC_STAGE_ARGS, DROPIPC_IS_ERRNO(r) ? -r : 0,
 				 "cannot use the arguments: %s", what);
+	if (broken)
+		dropipc__conn_set_broken(child->conn, broken);
 	dropipc__conn_begin(child->conn, "recv child args");
 	dropipc__conn_fail(child->conn, r, "%s", what);
 }

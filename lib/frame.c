@@ -157,6 +157,16 @@ void dropipc__conn_clear_error(struct dropipc__conn *c)
 	c->errmsg[0] = '\0';
 }
 
+int dropipc__conn_broken(const struct dropipc__conn *c)
+{
+	return c->broken;
+}
+
+void dropipc__conn_set_broken(struct dropipc__conn *c, int code)
+{
+	c->broken = code;
+}
+
 int dropipc__conn_begin(struct dropipc__conn *c, const char *op)
 {
 	c->op = op;

@@ -101,6 +101,11 @@ const char *dropipc__conn_errmsg(const struct dropipc__conn *c);
  * stream. */
 int dropipc__conn_begin(struct dropipc__conn *c, const char *op);
 
+/* The error that broke the stream (0 if none), and setting it: the child
+ * end reports a broken receive on the send direction, which still works. */
+int dropipc__conn_broken(const struct dropipc__conn *c);
+void dropipc__conn_set_broken(struct dropipc__conn *c, int code);
+
 /* Forgets the last error message (an outcome that was not an error after all). */
 void dropipc__conn_clear_error(struct dropipc__conn *c);
 

@@ -276,6 +276,27 @@ static void trail_name(const struct trail *t, char *buf, size_t len)
 	}
 }
 
+/* The wire type a field of this type is sent with (numbers unpacked). */
+static enum wire_type wire_type_of(const ProtobufCFieldDescriptor *fd)
+{
+	switch (fd->type) {
+	case PROTOBUF_C_TYPE_FIXED32:
+	case PROTOBUF_C_TYPE_SFIXED32:
+	case PROTOBUF_C_TYPE_FLOAT:
+		return WT_I32;
+	case PROTOBUF_C_TYPE_FIXED64:
+	case PROTOBUF_C_TYPE_SFIXED64:
+	case PROTOBUF_C_TYPE_DOUBLE:
+		return WT_I64;
+	case PROTOBUF_C_TYPE_STRING:
+	case PROTOBUF_C_TYPE_BYTES:
+	case PROTOBUF_C_TYPE_MESSAGE:
+		return WT_LEN;
+	default:
+		return WT_VARINT;
+	}
+}
+
 /*
  * Walks a message's wire bytes. With t NULL it only says whether something
  * is wrong; with a trail it also writes what and where into err.
@@ -297,6 +318,11 @@ static int check_message(const ProtobufCMessageDescriptor *desc, const uint8_t *
 		bool nul = false;
 		size_t at;
 
+		/* protobuf-c would refuse a known field of the wrong wire type
+		 * without naming it (numbers may also come packed, as WT_LEN). */
+		if (fd && f.type != wire_type_of(fd) &&
+		    !(f.type == WT_LEN && fd->label == PROTOBUF_C_LABEL_REPEATED))
+			goto wrong_type;
 		if (!fd || f.type != WT_LEN ||
 		    (fd->type != PROTOBUF_C_TYPE_STRING && fd->type != PROTOBUF_C_TYPE_MESSAGE))
 			continue;
@@ -332,6 +358,15 @@ static int check_message(const ProtobufCMessageDescriptor *desc, const uint8_t *
 		return DROPIPC_EPROTO;
 	}
 	return 0;
+
+wrong_type:
+	if (t) {
+		trail_name(t, path, sizeof(path));
+		snprintf(err, errlen, "%s%s%s: wire type %d, expected %d", path, t->depth ? "." : "",
+			 field_of(desc, f.number)->name, (int)f.type,
+			 (int)wire_type_of(field_of(desc, f.number)));
+	}
+	return DROPIPC_EPROTO;
 
 too_deep:
 	if (t) {

@@ -725,11 +725,5 @@ static Suite *demo_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(demo_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return test_srunner_run(srunner_create(demo_suite()));
 }

@@ -10,7 +10,10 @@
  * except for the attacks that are about EOF. An alarm ends it regardless.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -209,6 +212,105 @@ static void send_pty(int fd, uint32_t idx)
 		put_uint(&pty, 1, idx);
 	envelope(&env, ENV_PTY, &pty);
 	send_frame(&env, &fd, 1);
+}
+
+/*
+ * A TCP socket whose close blocks without limit: connected on loopback to a
+ * listener this process holds and never accepts from, its send queue full,
+ * SO_LINGER {1, INT_MAX}. The listener stays open until this process dies.
+ */
+static int linger_socket(void)
+{
+	static const int small = 4096;
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct linger forever = { .l_onoff = 1, .l_linger = INT_MAX };
+	socklen_t alen = sizeof(a);
+	char junk[4096] = { 0 };
+	int l, s;
+
+	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (l < 0 || setsockopt(l, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)) < 0 ||
+	    bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(l, 1) < 0 ||
+	    getsockname(l, (struct sockaddr *)&a, &alen) < 0)
+		die("listener");
+	s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0 || setsockopt(s, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)) < 0 ||
+	    connect(s, (struct sockaddr *)&a, sizeof(a)) < 0)
+		die("connect");
+	while (send(s, junk, sizeof(junk), MSG_DONTWAIT | MSG_NOSIGNAL) > 0)
+		;
+	if (errno != EAGAIN && errno != EWOULDBLOCK)
+		die("filling the send queue");
+	if (setsockopt(s, SOL_SOCKET, SO_LINGER, &forever, sizeof(forever)) < 0)
+		die("SO_LINGER");
+	return s;
+}
+
+/* The linger socket as the pty master, on a frame with one fd too many, or
+ * with an error report; this process keeps no copy. */
+static void linger(const char *how)
+{
+	struct buf msg = { .n = 0 }, env;
+	uint8_t frame[HEADER_SIZE + 64];
+	int fds[2] = { linger_socket(), -1 };
+
+	if (!strcmp(how, "pty")) {
+		envelope(&env, ENV_PTY, &msg);
+		send_frame(&env, fds, 1);
+	} else if (!strcmp(how, "fd_count")) {
+		fds[1] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		envelope(&env, ENV_PTY, &msg);
+		header(frame, "DIPC", 1, 1, (uint32_t)env.n, 0);
+		memcpy(frame + HEADER_SIZE, env.b, env.n);
+		send_raw(frame, HEADER_SIZE + env.n, fds, 2);
+		close(fds[1]);
+	} else {
+		put_uint(&msg, 1, 4);
+		put_uint(&msg, 2, ENOENT);
+		put_str(&msg, 3, "lingering");
+		envelope(&env, ENV_ERROR, &msg);
+		send_frame(&env, fds, 1);
+	}
+	close(fds[0]);
+}
+
+/* The start of a pty frame carrying this end of the channel itself, then
+ * death: the parent's copy would keep the channel open for ever. */
+static void own_end_partial(void)
+{
+	struct buf pty = { .n = 0 }, env;
+	uint8_t frame[HEADER_SIZE + 64];
+
+	envelope(&env, ENV_PTY, &pty);
+	header(frame, "DIPC", 1, 1, (uint32_t)env.n + 10, 0);
+	memcpy(frame + HEADER_SIZE, env.b, env.n);
+	send_raw(frame, HEADER_SIZE + 1, &sock, 1);
+	exit(0);
+}
+
+/* A pty master opened read-only. */
+static void pty_readonly(void)
+{
+	int fd = open("/dev/ptmx", O_RDONLY | O_NOCTTY | O_CLOEXEC);
+
+	if (fd < 0 || grantpt(fd) < 0 || unlockpt(fd) < 0)
+		die("open /dev/ptmx read-only");
+	send_pty(fd, 0);
+}
+
+/* A report whose 400th byte is the first of a 2-byte character. */
+static void error_utf8_cut(void)
+{
+	struct buf e = { .n = 0 }, env;
+	char text[512];
+
+	memset(text, 'x', 399);
+	strcpy(text + 399, "\xc3\xa9 and more");
+	put_uint(&e, 1, 4);
+	put_uint(&e, 2, ENOENT);
+	put_str(&e, 3, text);
+	envelope(&env, ENV_ERROR, &e);
+	send_frame(&env, NULL, 0);
 }
 
 /* ---- the attacks ---------------------------------------------------------- */
@@ -500,6 +602,14 @@ int main(int argc, char **argv)
 		send_pty(pty_master(), 0);
 	else if (!strcmp(a, "slow"))
 		slow();
+	else if (!strncmp(a, "linger_", 7))
+		linger(a + 7);
+	else if (!strcmp(a, "own_end_partial"))
+		own_end_partial();
+	else if (!strcmp(a, "pty_readonly"))
+		pty_readonly();
+	else if (!strcmp(a, "error_utf8_cut"))
+		error_utf8_cut();
 	else if (!strcmp(a, "never_reads"))
 		; /* nothing: the parent's sends fill the socket buffer */
 	else {
