@@ -13,5 +13,6 @@ int main(void)
 	srunner_add_suite(sr, suite_fds());
 	srunner_add_suite(sr, suite_errors());
 	srunner_add_suite(sr, suite_api());
+	srunner_add_suite(sr, suite_hardening());
 	return test_srunner_run(sr);
 }

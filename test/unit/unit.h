@@ -13,6 +13,7 @@ Suite *suite_roundtrip(void);
 Suite *suite_fds(void);
 Suite *suite_errors(void);
 Suite *suite_api(void);
+Suite *suite_hardening(void);
 
 /* A TCase with the fd-accounting fixture and a timeout, added to s. */
 TCase *unit_tcase(Suite *s, const char *name);
