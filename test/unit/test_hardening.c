@@ -126,6 +126,80 @@ START_TEST(decode_limit_saturates)
 }
 END_TEST
 
+/* ---- out of memory in a decode ---------------------------------------------- */
+
+#if defined(__SANITIZE_ADDRESS__)
+#define NO_MALLOC_OVERRIDE "AddressSanitizer replaces malloc"
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define NO_MALLOC_OVERRIDE "AddressSanitizer replaces malloc"
+#endif
+#endif
+
+#ifndef NO_MALLOC_OVERRIDE
+extern void *__libc_malloc(size_t size);
+
+/* While not 0, mallocs of at least this many bytes fail. */
+static volatile size_t fail_from;
+
+/* This executable's malloc takes precedence over libc's for the whole
+ * process, the library included. */
+void *malloc(size_t size)
+{
+	if (fail_from && size >= fail_from) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return __libc_malloc(size);
+}
+
+/* v (< 2^21) as a 3-byte varint at p + at; the new end. */
+static size_t put_varint3(uint8_t *p, size_t at, size_t v)
+{
+	p[at] = (uint8_t)((v & 0x7f) | 0x80);
+	p[at + 1] = (uint8_t)(((v >> 7) & 0x7f) | 0x80);
+	p[at + 2] = (uint8_t)(v >> 14);
+	return at + 3;
+}
+
+/* ChildArgs of 20000 empty mounts: about 40 KB on the wire; protobuf-c
+ * wants one 160 KB array for them, which this malloc refuses. */
+START_TEST(decode_out_of_memory)
+{
+	enum { N = 20000 };
+	size_t cfg = 2 * N, len = 0;
+	uint8_t *p = malloc(2 * N + 16);
+	dropipc_child_args *args = (dropipc_child_args *)1;
+	dropipc_child *c;
+	int sv[2], r;
+
+	ck_assert_ptr_nonnull(p);
+	p[len++] = 0x0a; /* Envelope.child_args: 1 + 3 + cfg bytes */
+	len = put_varint3(p, len, 4 + cfg);
+	p[len++] = 0x1a; /* ChildArgs.config: cfg bytes */
+	len = put_varint3(p, len, cfg);
+	for (size_t i = 0; i < N; i++) {
+		p[len++] = 0x12; /* Config.mounts, empty */
+		p[len++] = 0x00;
+	}
+	ck_assert_uint_eq(len, 1 + 3 + 1 + 3 + cfg);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	ck_assert_int_eq(dropipc_child_new(sv[0], &c), 0);
+	unit_send_frame(sv[1], NULL, p, len, NULL, 0);
+	fail_from = 120000;
+	r = dropipc_child_recv_child_args(c, &args);
+	fail_from = 0;
+	ck_assert_msg(r == -ENOMEM, "got %s (%s), want ENOMEM", dropipc_err_name(r),
+		      dropipc_child_errmsg(c));
+	unit_assert_contains(dropipc_child_errmsg(c), "no memory to decode ChildArgs");
+	ck_assert_ptr_null(args);
+	dropipc_child_close(c);
+	close(sv[1]);
+	free(p);
+}
+END_TEST
+#endif
+
 Suite *suite_hardening(void)
 {
 	Suite *s = suite_create("hardening");
@@ -135,5 +209,11 @@ Suite *suite_hardening(void)
 	tcase_add_test(tc, wire_type_named);
 	tcase_add_test(tc, strerror_stays);
 	tcase_add_test(tc, decode_limit_saturates);
+#ifdef NO_MALLOC_OVERRIDE
+	test_skip_case("oom", NO_MALLOC_OVERRIDE);
+#else
+	tc = unit_tcase(s, "oom");
+	tcase_add_test(tc, decode_out_of_memory);
+#endif
 	return s;
 }
