@@ -13,12 +13,15 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -226,7 +229,7 @@ static int linger_socket(void)
 	struct linger forever = { .l_onoff = 1, .l_linger = INT_MAX };
 	socklen_t alen = sizeof(a);
 	char junk[4096] = { 0 };
-	int l, s;
+	int l, s, queued = 0;
 
 	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (l < 0 || setsockopt(l, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)) < 0 ||
@@ -237,10 +240,19 @@ static int linger_socket(void)
 	if (s < 0 || setsockopt(s, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)) < 0 ||
 	    connect(s, (struct sockaddr *)&a, sizeof(a)) < 0)
 		die("connect");
-	while (send(s, junk, sizeof(junk), MSG_DONTWAIT | MSG_NOSIGNAL) > 0)
-		;
-	if (errno != EAGAIN && errno != EWOULDBLOCK)
-		die("filling the send queue");
+	/* Fill until the receiver's window is shut too: no room for 200 ms. */
+	for (;;) {
+		struct pollfd p = { .fd = s, .events = POLLOUT };
+
+		while (send(s, junk, sizeof(junk), MSG_DONTWAIT | MSG_NOSIGNAL) > 0)
+			;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			die("filling the send queue");
+		if (poll(&p, 1, 200) == 0)
+			break;
+	}
+	if (ioctl(s, SIOCOUTQ, &queued) < 0 || queued == 0)
+		die("the send queue did not stay full");
 	if (setsockopt(s, SOL_SOCKET, SO_LINGER, &forever, sizeof(forever)) < 0)
 		die("SO_LINGER");
 	return s;
