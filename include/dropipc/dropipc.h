@@ -277,7 +277,8 @@ DROPIPC_EXPORT int dropipc_child_send_pty(dropipc_child *child, int master_fd);
 
 /*
  * Parent: waits for the child's pty master. On success *master_fd is a
- * close-on-exec fd the caller owns, checked to be a pty master. Returns
+ * close-on-exec fd the caller owns, checked to be a pty master opened
+ * read-write. Returns
  * DROPIPC_EOF if the child closed the channel first (it died, or exec'd
  * without sending), DROPIPC_ECHILD if the child sent a setup failure
  * instead (dropipc_parent_child_error() then has it), DROPIPC_ENOTPTY if
@@ -347,8 +348,9 @@ DROPIPC_EXPORT int dropipc_child_recv_files(dropipc_child *child,
 /*
  * Checks args as both ends do: env_id not empty; paths and config.net
  * present; a known net mode; ports in 1..65535 (0 only where auto allows);
- * host_ip empty or an IP literal; mounts with source and target; variable
- * names not empty and without '='; at least one exec arg. Returns 0 or
+ * host_ip empty or an IP literal; mounts with source and target; set_vars
+ * names not empty and without '=' (exposed_vars are glob patterns and are
+ * not checked); at least one exec arg. Returns 0 or
  * DROPIPC_EINVAL, with a message naming the field in errbuf (if not NULL),
  * e.g. "config.net.tcp_published_ports[1].guest_port: 70000 is not in
  * 1..65535".

@@ -476,6 +476,35 @@ static char *dump_string(const ProtobufCMessage *m, const char *indent)
 	return text;
 }
 
+/* The dump format is documented in the installed PROTOCOL.md, and its
+ * example there is what dump_message() writes. */
+START_TEST(test_dump_documented)
+{
+	FILE *f = fopen(PROTOCOL_MD, "re");
+	char line[512], *text;
+	bool in_section = false, in_block = false;
+	int example_lines = 0;
+
+	ck_assert_ptr_nonnull(f);
+	text = dump_string(&test_example_args()->base, "");
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "## ", 3))
+			in_section = !strcmp(line, "## The dump format (test tooling)\n");
+		else if (in_section && !strcmp(line, "```\n"))
+			in_block = !in_block;
+		else if (in_block) {
+			ck_assert_msg(strstr(text, line) != NULL, "documented \"%s\" is not in the dump",
+				      line);
+			example_lines++;
+		}
+	}
+	fclose(f);
+	free(text);
+	ck_assert_msg(example_lines >= 3, "PROTOCOL.md has no dump format example (%d lines)",
+		      example_lines);
+}
+END_TEST
+
 START_TEST(test_dump_format)
 {
 	Dropipc__V1__SetVar v = DROPIPC__V1__SET_VAR__INIT;
@@ -744,7 +773,7 @@ static Suite *demo_suite(void)
 		    test_child_program_missing, test_python_child, test_child_output_c1,
 		    test_child_output_utf8_split } },
 		{ "relay", { test_second_signal_kills, test_piped_input, test_background_job_keeps_pty } },
-		{ "dump", { test_dump_format, test_dump_files } },
+		{ "dump", { test_dump_format, test_dump_files, test_dump_documented } },
 		{ "terminal", { test_interactive, test_child_kept_off_terminal } },
 	};
 	Suite *s = suite_create("demo");
