@@ -13,6 +13,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -365,6 +366,85 @@ START_TEST(test_error_utf8_cut)
 	ck_assert_int_eq(test_count_fds(), before);
 }
 END_TEST
+
+/*
+ * A file of a FUSE file system the child serves, sent as the pty master:
+ * the server answers everything but FLUSH, which every close() sends and
+ * waits for. The type check never asks the server; the close goes to a
+ * helper thread and the receive returns within 1 s of the frame's arrival;
+ * the helper waits until the server dies with the attacker, and ends.
+ */
+/* Threads of this process, from /proc/self/status. */
+static int count_threads(void)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	char line[256];
+	int n = -1;
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Threads: %d", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+START_TEST(test_fuse_pty)
+{
+	int before = test_count_fds(), threads = count_threads(), r;
+	struct pollfd pf;
+	long long start;
+	struct peer p;
+
+	peer_start(&p, "fuse_pty", RECV_PTY);
+	peer_set_timeout(&p, TIMEOUT_MS);
+	pf = (struct pollfd){ .fd = dropipc_parent_fd(p.parent), .events = POLLIN };
+	ck_assert_int_eq(poll(&pf, 1, 10000), 1); /* the mount takes its time */
+	start = now_ms();
+	r = peer_recv(&p, RECV_PTY);
+	ck_assert_msg(now_ms() - start <= 1000, "fuse_pty: the receive took %lld ms, bound 1000 ms",
+		      now_ms() - start);
+	assert_outcome("fuse_pty", r, peer_errmsg(&p), DROPIPC_ENOTPTY,
+		       "the fd sent as pty master is a regular file");
+	/* close() takes the fd out of the table before it waits: only the
+	 * end's socket is left; the helper thread waits for the FLUSH. */
+	ck_assert_int_eq(test_count_fds(), before + 1);
+	ck_assert_int_eq(count_threads(), threads + 1);
+	peer_stop(&p);
+	ck_assert_int_eq(test_count_fds(), before);
+	/* The server died with the attacker: the FLUSH failed, the helper ended. */
+	for (int i = 0; i < 500 && count_threads() != threads; i++)
+		usleep(10000);
+	ck_assert_msg(count_threads() == threads, "the helper is still stuck 5 s after the server died");
+}
+END_TEST
+
+/* Whether a child can mount FUSE in a user namespace here; if not, why. */
+static int fuse_available(char *why, size_t len)
+{
+	int errpipe[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(errpipe, O_CLOEXEC) < 0)
+		return snprintf(why, len, "pipe: %s", strerror(errno)), 0;
+	pid = fork();
+	if (pid < 0)
+		return snprintf(why, len, "fork: %s", strerror(errno)), 0;
+	if (pid == 0) {
+		dup2(errpipe[1], 2);
+		execl(HOSTILE_CHILD, "hostile-child", "fuse_probe", (char *)NULL);
+		_exit(127);
+	}
+	close(errpipe[1]);
+	n = read(errpipe[0], why, len - 1);
+	why[n > 0 ? n : 0] = '\0';
+	why[strcspn(why, "\n")] = '\0';
+	close(errpipe[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
 
 /* ---- the child end reports ChildArgs it cannot use ------------------------- */
 
@@ -854,6 +934,17 @@ int main(void)
 	tcase_add_test(tc, test_linger_fd_count);
 	tcase_add_test(tc, test_linger_error);
 	tcase_add_test(tc, test_own_end_partial);
+
+	{
+		char why[256] = "";
+
+		if (fuse_available(why, sizeof(why))) {
+			tc = tcase(s, "fuse");
+			tcase_add_test(tc, test_fuse_pty);
+		} else {
+			test_skip_case("fuse", why);
+		}
+	}
 
 	tc = tcase(s, "report");
 	tcase_add_test(tc, test_report_frame_errors);
