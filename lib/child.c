@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,7 +115,62 @@ int dropipc_child_cancel(dropipc_child *child)
 	return dropipc__conn_cancel(child->conn);
 }
 
+/*
+ * Whether the failure r of a receive of ChildArgs goes to the parent as a
+ * report: not when the parent is gone (EOF, ETRUNC, a reset), nor for a
+ * timeout (the caller may try again, or the parent is not sending), nor for
+ * a connection an earlier error broke (that one was reported).
+ */
+static bool reportable(int r)
+{
+	switch (r) {
+	case DROPIPC_EPROTO:
+	case DROPIPC_ETOOBIG:
+	case DROPIPC_EINVAL:
+	case DROPIPC_EUNSUPPORTED:
+	case -ENOMEM:
+		return true;
+	}
+	return false;
+}
+
+/* Tells the parent that its ChildArgs could not be used (stage ARGS); the
+ * end's error message stays the receive's. */
+static void report_args_failure(dropipc_child *child, int r)
+{
+	char msg[DROPIPC_ERRMSG_SIZE];
+	const char *what;
+	int broken;
+
+	if (!reportable(r))
+		return;
+	/* A receive that lost its place in the stream leaves the sending
+	 * direction as it was: frames still go out whole. */
+	broken = dropipc__conn_broken(child->conn);
+	dropipc__conn_set_broken(child->conn, 0);
+	snprintf(msg, sizeof(msg), "%s", dropipc__conn_errmsg(child->conn));
+	/* "recv args: bad magic ...": the parent knows the stage. */
+	what = strncmp(msg, "recv args: ", 11) == 0 ? msg + 11 : msg;
+	dropipc_child_send_error(child, DROPIPC_STAGE_ARGS, DROPIPC_IS_ERRNO(r) ? -r : 0,
+				 "cannot use the arguments: %s", what);
+	if (broken)
+		dropipc__conn_set_broken(child->conn, broken);
+	dropipc__conn_begin(child->conn, "recv args");
+	dropipc__conn_fail(child->conn, r, "%s", what);
+}
+
+static int recv_args(dropipc_child *child, dropipc_args **args);
+
 int dropipc_child_recv_args(dropipc_child *child, dropipc_args **args)
+{
+	int r = recv_args(child, args);
+
+	if (r < 0)
+		report_args_failure(child, r);
+	return r;
+}
+
+static int recv_args(dropipc_child *child, dropipc_args **args)
 {
 	struct dropipc__conn *c = child->conn;
 	struct dropipc__frame f;
@@ -182,29 +238,15 @@ int dropipc_child_send_pty(dropipc_child *child, int master_fd)
 	return dropipc__send_envelope(child->conn, &env, &master_fd, 1);
 }
 
-/* Drops a UTF-8 sequence that a cut at len left incomplete at the end of s. */
-static void trim_partial_utf8(char *s, size_t len)
-{
-	size_t i = len, need;
-	unsigned char lead;
-
-	while (i > 0 && len - i < 4 && ((unsigned char)s[i - 1] & 0xc0) == 0x80)
-		i--;
-	if (i == 0)
-		return;
-	lead = (unsigned char)s[i - 1];
-	need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
-	if (len - (i - 1) < need)
-		s[i - 1] = '\0';
-}
-
 int dropipc_child_send_error(dropipc_child *child, dropipc_stage stage, int err,
 			     const char *fmt, ...)
 {
 	Dropipc__V1__Envelope env = DROPIPC__V1__ENVELOPE__INIT;
 	Dropipc__V1__ChildError e = DROPIPC__V1__CHILD_ERROR__INIT;
-	char text[DROPIPC_MAX_ERROR_TEXT + 1];
+	/* Room past the cut, to see whether a character straddles it. */
+	char text[DROPIPC_MAX_ERROR_TEXT + 4];
 	va_list ap;
+	size_t len;
 	int r, n;
 
 	/* Formatted before begin() clears the last error message, which callers
@@ -212,12 +254,12 @@ int dropipc_child_send_error(dropipc_child *child, dropipc_stage stage, int err,
 	va_start(ap, fmt);
 	n = vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	/* The peer refuses invalid UTF-8: never cut inside a character. */
-	if (n > DROPIPC_MAX_ERROR_TEXT)
-		trim_partial_utf8(text, DROPIPC_MAX_ERROR_TEXT);
-	/* File names and strerror() in other locales need not be UTF-8, and a
-	 * report the peer refuses would read as a successful exec. */
-	dropipc__utf8_repair(text);
+	len = n < 0 ? 0 : (size_t)n < sizeof(text) ? (size_t)n : sizeof(text) - 1;
+	/* The peer refuses invalid UTF-8: never cut inside a character. File
+	 * names and strerror() in other locales need not be UTF-8 either, and
+	 * a report the peer refuses would read as a successful exec. */
+	len = dropipc__utf8_cut(text, len, DROPIPC_MAX_ERROR_TEXT);
+	text[dropipc_text_sanitize(text, len)] = '\0';
 	r = dropipc__conn_begin(child->conn, "send error");
 	if (r < 0)
 		return r;

@@ -10,6 +10,39 @@
 #define DROPIPC_VERSION_STRING                                                 \
 	XSTR(DROPIPC_VERSION_MAJOR) "." XSTR(DROPIPC_VERSION_MINOR) "." XSTR(DROPIPC_VERSION_PATCH)
 
+/* strerror() may write into a buffer that the next call reuses (unknown
+ * values, and other libcs): the sentences come from a table instead. */
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
+static const char *errno_text(int e)
+{
+	const char *s = strerrordesc_np(e);
+
+	return s ? s : "unknown error";
+}
+#else
+static const char *errno_text(int e)
+{
+	switch (e) {
+#define E(name, text) \
+	case name: \
+		return text;
+		E(EPERM, "Operation not permitted") E(EINTR, "Interrupted system call")
+		E(EBADF, "Bad file descriptor") E(EAGAIN, "Resource temporarily unavailable")
+		E(ENOMEM, "Cannot allocate memory") E(EACCES, "Permission denied")
+		E(EFAULT, "Bad address") E(EINVAL, "Invalid argument")
+		E(ENFILE, "Too many open files in system") E(EMFILE, "Too many open files")
+		E(ENOTTY, "Inappropriate ioctl for device") E(EPIPE, "Broken pipe")
+		E(ENOTSOCK, "Socket operation on non-socket")
+		E(EPROTOTYPE, "Protocol wrong type for socket")
+		E(ECONNRESET, "Connection reset by peer") E(ETIMEDOUT, "Connection timed out")
+		E(ENOENT, "No such file or directory") E(ENOSPC, "No space left on device")
+		E(EIO, "Input/output error")
+#undef E
+	}
+	return "unknown error";
+}
+#endif
+
 const char *dropipc_strerror(int err)
 {
 	switch (err) {
@@ -22,7 +55,7 @@ const char *dropipc_strerror(int err)
 		return "success";
 	}
 	if (DROPIPC_IS_ERRNO(err))
-		return strerror(-err);
+		return errno_text(-err);
 	return "unknown error";
 }
 

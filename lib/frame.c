@@ -284,6 +284,16 @@ void dropipc__conn_clear_error(struct dropipc__conn *c)
 	c->errmsg[0] = '\0';
 }
 
+int dropipc__conn_broken(const struct dropipc__conn *c)
+{
+	return c->broken;
+}
+
+void dropipc__conn_set_broken(struct dropipc__conn *c, int code)
+{
+	c->broken = code;
+}
+
 int dropipc__conn_begin(struct dropipc__conn *c, const char *op)
 {
 	c->op = op;
@@ -778,11 +788,7 @@ uint64_t dropipc__conn_deadline(const struct dropipc__conn *c)
 
 void dropipc__frame_close_fds(struct dropipc__frame *f)
 {
-	for (size_t i = 0; i < f->nfds; i++) {
-		if (f->fds[i] >= 0)
-			close(f->fds[i]);
-		f->fds[i] = -1;
-	}
+	dropipc__fd_close_untrusted_n(f->fds, f->nfds);
 	f->nfds = 0;
 }
 
@@ -790,7 +796,8 @@ void dropipc__frame_close_fds(struct dropipc__frame *f)
  * Moves the fds of msg's control data into f. Returns the number that
  * arrived, closing those that do not fit (they are counted all the same).
  */
-static size_t take_fds(struct msghdr *msg, struct dropipc__frame *f, bool *foreign)
+static size_t take_fds(struct dropipc__conn *c, struct msghdr *msg, struct dropipc__frame *f,
+		       bool *foreign, bool *own_end)
 {
 	size_t arrived = 0;
 
@@ -805,10 +812,13 @@ static size_t take_fds(struct msghdr *msg, struct dropipc__frame *f, bool *forei
 		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 		for (size_t i = 0; i < n; i++) {
 			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			/* Holding the peer's own end, we would never see its EOF. */
+			if (dropipc__fd_is_channel_peer(c->fd, fd) == 1)
+				*own_end = true;
 			if (f->nfds < DROPIPC_MAX_FDS)
 				f->fds[f->nfds++] = fd;
 			else
-				close(fd);
+				dropipc__fd_close_untrusted(fd);
 			arrived++;
 		}
 	}
@@ -858,7 +868,7 @@ static int rx_step(struct dropipc__conn *c)
 			.msg_control = ctrl.buf,
 			.msg_controllen = sizeof(ctrl.buf),
 		};
-		bool foreign = false;
+		bool foreign = false, own_end = false;
 		size_t arrived;
 		ssize_t n;
 		int r;
@@ -891,7 +901,10 @@ static int rx_step(struct dropipc__conn *c)
 			return fail_broken(c, r, "%s after %zu bytes of the frame", dropipc_strerror(r),
 					   rx->got);
 		}
-		arrived = take_fds(&msg, &rx->fds, &foreign);
+		arrived = take_fds(c, &msg, &rx->fds, &foreign, &own_end);
+		if (own_end)
+			return fail_broken(c, DROPIPC_EPROTO,
+					   "an fd of the frame is the other end of this channel");
 		if (msg.msg_flags & MSG_CTRUNC)
 			return fail_broken(c, DROPIPC_EPROTO,
 					   "control data truncated after %zu fds: the peer sent more than %d, "

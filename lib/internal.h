@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Declarations shared between the library's layers, bottom-up:
+ *   fd.c       fds from the peer: their type, closing them, the channel's own end
+ *   text.c     text from the peer: sanitizing, cutting at character boundaries
  *   frame.c    the connection: frames and fds over the socket
  *   wire.c     the protobuf wire format: envelope unwrap, string checks
  *   message.c  messages: pack, unpack into an arena, claim fds
@@ -26,8 +28,57 @@
 #define DROPIPC_MAGIC "DIPC"
 #define DROPIPC_ERRMSG_SIZE 512
 #define DROPIPC_MAX_ERROR_TEXT 4096
-/* A decoded message may use at most this many times its payload in memory. */
+/* A decoded message may use at most this many times its payload in memory,
+ * plus DROPIPC_DECODE_EXTRA bytes. */
 #define DROPIPC_DECODE_FACTOR 64
+#define DROPIPC_DECODE_EXTRA 4096
+/* Most bytes of a ChildError's text the error message quotes. */
+#define DROPIPC_ERRMSG_QUOTE 400
+
+/* The decode budget of a payload of len bytes, saturating instead of
+ * wrapping where size_t is 32 bits. */
+static inline size_t dropipc__decode_limit(size_t len)
+{
+	if (len > (SIZE_MAX - DROPIPC_DECODE_EXTRA) / DROPIPC_DECODE_FACTOR)
+		return SIZE_MAX;
+	return DROPIPC_DECODE_FACTOR * len + DROPIPC_DECODE_EXTRA;
+}
+
+/* ---- fd.c: fds from the peer --------------------------------------------- */
+
+/*
+ * The type (S_IFMT bits) of fd and, for a device, its number, from
+ * statx(AT_STATX_DONT_SYNC): never a call into a FUSE or network file
+ * system. 0 or -errno.
+ */
+int dropipc__fd_type(int fd, unsigned int *mode, unsigned int *rdev_major,
+		     unsigned int *rdev_minor);
+
+/*
+ * Closes an fd the peer sent, without letting the peer block this process:
+ * a socket is reset (SO_LINGER {1, 0}); an fd whose close could call into
+ * a file system or driver the peer controls (FUSE, CUSE, NFS) is closed by
+ * a detached helper thread, waited for at most 100 ms (and not at all
+ * while an earlier one is still stuck). -1 is ignored.
+ */
+void dropipc__fd_close_untrusted(int fd);
+
+/* The same for n fds (at most DROPIPC_MAX_FDS), with one wait for all;
+ * each is set to -1. */
+void dropipc__fd_close_untrusted_n(int *fds, size_t n);
+
+/*
+ * Whether fd is the other end of sock, a Unix stream socket pair (or sock
+ * itself): 1 or 0, from the kernel's sock_diag (UNIX_DIAG_PEER), or
+ * -errno if that cannot answer (no CONFIG_UNIX_DIAG).
+ */
+int dropipc__fd_is_channel_peer(int sock, int fd);
+
+/* ---- text.c: text from the peer ------------------------------------------- */
+
+/* Where to cut s (len bytes) to at most max bytes without splitting a UTF-8
+ * character: len if it fits. */
+size_t dropipc__utf8_cut(const char *s, size_t len, size_t max);
 
 /* ---- frame.c: the connection ------------------------------------------- */
 
@@ -66,6 +117,11 @@ int dropipc__conn_flush(struct dropipc__conn *c);
  * the last error. Returns DROPIPC_ECLOSED if an earlier error broke the
  * stream. */
 int dropipc__conn_begin(struct dropipc__conn *c, const char *op);
+
+/* The error that broke the stream (0 if none), and setting it: the child
+ * end reports a broken receive on the send direction, which still works. */
+int dropipc__conn_broken(const struct dropipc__conn *c);
+void dropipc__conn_set_broken(struct dropipc__conn *c, int code);
 
 /* Forgets the last error message (an outcome that was not an error after all). */
 void dropipc__conn_clear_error(struct dropipc__conn *c);
@@ -118,13 +174,6 @@ int dropipc__wire_check(const ProtobufCMessageDescriptor *desc, const uint8_t *d
 /* Checks that every string of msg, a message about to be packed, is valid
  * UTF-8 (and no repeated string is NULL); the error names the field. */
 int dropipc__strings_check(const ProtobufCMessage *msg, char *err, size_t errlen);
-
-/* Replaces each byte of s that is not part of valid UTF-8 with '?'. */
-void dropipc__utf8_repair(char *s);
-
-/* Makes a peer's valid UTF-8 text safe to print on a terminal: control
- * characters (C0, DEL and C1) become '?'. */
-void dropipc__text_sanitize(char *s);
 
 /* ---- message.c: messages ---------------------------------------------- */
 

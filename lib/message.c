@@ -42,6 +42,7 @@ struct arena {
 	size_t next_size;     /* size of further regions */
 	size_t total, limit;  /* bytes held, and the most allowed */
 	bool over_limit;
+	bool out_of_memory; /* malloc failed: not the peer's doing */
 	ProtobufCAllocator allocator;
 	alignas(max_align_t) unsigned char data[];
 };
@@ -65,8 +66,10 @@ static struct chunk *chunk_new(struct arena *a, size_t size, bool large)
 		return NULL;
 	}
 	c = malloc(sizeof(*c) + size);
-	if (!c)
+	if (!c) {
+		a->out_of_memory = true;
 		return NULL;
+	}
 	c->next = a->chunks;
 	c->size = size;
 	c->large = large;
@@ -225,6 +228,16 @@ static const char *body_name(uint32_t field)
 	return fd ? fd->name : "unknown";
 }
 
+/* The first n (<= DROPIPC_ERRMSG_QUOTE) bytes of text into buf, with
+ * newlines and tabs as '?'. */
+static const char *one_line(char *buf, const char *text, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		buf[i] = text[i] == '\n' || text[i] == '\t' ? '?' : text[i];
+	buf[n] = '\0';
+	return buf;
+}
+
 static int unpack(struct dropipc__conn *c, const ProtobufCMessageDescriptor *desc,
 		  const struct dropipc__body *body, ProtobufCMessage **msg)
 {
@@ -235,7 +248,7 @@ static int unpack(struct dropipc__conn *c, const ProtobufCMessageDescriptor *des
 	r = dropipc__wire_check(desc, body->data, body->len, err, sizeof(err));
 	if (r < 0)
 		return dropipc__conn_fail(c, r, "%s", err);
-	a = arena_new(body->len, DROPIPC_DECODE_FACTOR * body->len + 4096);
+	a = arena_new(body->len, dropipc__decode_limit(body->len));
 	if (!a)
 		return dropipc__conn_fail(c, -ENOMEM, "no memory to decode %zu bytes", body->len);
 	*msg = protobuf_c_message_unpack(desc, &a->allocator, body->len, body->data);
@@ -247,11 +260,16 @@ static int unpack(struct dropipc__conn *c, const ProtobufCMessageDescriptor *des
 					  "protobuf-c did not allocate the %s first", desc->short_name);
 	}
 	if (!*msg) {
-		r = a->over_limit ? dropipc__conn_fail(c, DROPIPC_ETOOBIG,
-						      "decoded %s would take more than %zu bytes",
-						      desc->short_name, a->limit)
-				  : dropipc__conn_fail(c, DROPIPC_EPROTO, "%s does not unpack",
-						      desc->short_name);
+		if (a->over_limit)
+			r = dropipc__conn_fail(c, DROPIPC_ETOOBIG,
+					       "decoded %s would take more than %zu bytes",
+					       desc->short_name, a->limit);
+		else if (a->out_of_memory)
+			r = dropipc__conn_fail(c, -ENOMEM, "no memory to decode %s (%zu bytes)",
+					       desc->short_name, body->len);
+		else
+			r = dropipc__conn_fail(c, DROPIPC_EPROTO, "%s does not unpack",
+					       desc->short_name);
 		arena_free(a);
 		return r;
 	}
@@ -276,7 +294,9 @@ int dropipc__recv_message(struct dropipc__conn *c, uint32_t want,
 		goto fail;
 	}
 	if (body.field == DROPIPC__V1__ENVELOPE__BODY_ERROR && report) {
+		char line[DROPIPC_ERRMSG_QUOTE + 1];
 		ProtobufCMessage *m;
+		size_t len, quote;
 		char *text;
 
 		r = unpack(c, &dropipc__v1__child_error__descriptor, &body, &m);
@@ -287,14 +307,15 @@ int dropipc__recv_message(struct dropipc__conn *c, uint32_t want,
 		dropipc__message_free(*report);
 		*report = (Dropipc__V1__ChildError *)m;
 		text = (*report)->message;
-		if (strlen(text) > DROPIPC_MAX_ERROR_TEXT) {
-			text[DROPIPC_MAX_ERROR_TEXT] = '\0';
-			dropipc__utf8_repair(text);
-		}
+		len = dropipc__utf8_cut(text, strlen(text), DROPIPC_MAX_ERROR_TEXT);
 		/* Launchers print it: no terminal escapes from the sandbox. */
-		dropipc__text_sanitize(text);
-		return dropipc__conn_fail(c, DROPIPC_ECHILD, "child setup failed at %s: %.400s",
-					  dropipc_stage_name((*report)->stage), text);
+		len = dropipc_text_sanitize(text, len);
+		text[len] = '\0';
+		/* The error message is one line, and never ends inside a character. */
+		quote = dropipc__utf8_cut(text, len, DROPIPC_ERRMSG_QUOTE);
+		return dropipc__conn_fail(c, DROPIPC_ECHILD, "child setup failed at %s: %s",
+					  dropipc_stage_name((*report)->stage),
+					  one_line(line, text, quote));
 	}
 	if (body.field != want) {
 		r = want ? dropipc__conn_fail(c, DROPIPC_EPROTO, "expected a %s message, got %s",
@@ -430,8 +451,7 @@ int dropipc__recv_files(struct dropipc__conn *c, dropipc_file **files, size_t *n
 out:
 	if (out) {
 		for (i = 0; i < msg->n_files; i++)
-			if (out[i].fd >= 0)
-				close(out[i].fd);
+			dropipc__fd_close_untrusted(out[i].fd);
 		free(out);
 	}
 	dropipc__frame_close_fds(&f);

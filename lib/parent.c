@@ -6,7 +6,6 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -180,7 +179,11 @@ static int begin_recv(dropipc_parent *parent, const char *op)
 	return dropipc__conn_begin(parent->conn, op);
 }
 
-/* A pty master is a character device on which TIOCGPTN works. */
+/*
+ * A pty master is the ptmx character device (5:2), opened read-write, on
+ * which TIOCGPTN works. Nothing here asks a file system: the type comes
+ * from statx(AT_STATX_DONT_SYNC), and the ioctl only reaches a real ptmx.
+ */
 static int check_pty_master(struct dropipc__conn *c, int fd)
 {
 	static const struct {
@@ -192,20 +195,29 @@ static int check_pty_master(struct dropipc__conn *c, int fd)
 		{ S_IFBLK, "a block device" }, { S_IFCHR, "a character device" },
 	};
 	const char *kind = "of unknown type";
-	unsigned int ptn;
-	struct stat st;
+	unsigned int mode, major, minor, ptn;
+	int flags, r;
 
-	if (fstat(fd, &st) < 0) {
-		int err = -errno;
-
-		return dropipc__conn_fail(c, err, "fstat pty master: %s", dropipc_strerror(err));
+	r = dropipc__fd_type(fd, &mode, &major, &minor);
+	if (r < 0)
+		return dropipc__conn_fail(c, r, "statx pty master: %s", dropipc_strerror(r));
+	flags = fcntl(fd, F_GETFL);
+	if (flags < 0) {
+		r = -errno;
+		return dropipc__conn_fail(c, r, "fcntl pty master: %s", dropipc_strerror(r));
 	}
-	/* A master is the ptmx device (5:2), which answers TIOCGPTN. The
-	 * device check comes first: a FUSE file could answer the ioctl. */
-	if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(5, 2) && ioctl(fd, TIOCGPTN, &ptn) == 0)
-		return 0;
+	/* The device check comes first: a FUSE file could answer the ioctl. */
+	if (mode == S_IFCHR && major == 5 && minor == 2 && !(flags & O_PATH) &&
+	    ioctl(fd, TIOCGPTN, &ptn) == 0) {
+		if ((flags & O_ACCMODE) == O_RDWR)
+			return 0;
+		return dropipc__conn_fail(c, DROPIPC_ENOTPTY,
+					  "the fd sent as pty master is a pty master opened %s, "
+					  "not read-write",
+					  (flags & O_ACCMODE) == O_RDONLY ? "read-only" : "write-only");
+	}
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-		if ((st.st_mode & S_IFMT) == kinds[i].type)
+		if (mode == kinds[i].type)
 			kind = kinds[i].name;
 	return dropipc__conn_fail(c, DROPIPC_ENOTPTY, "the fd sent as pty master is %s, not a pty master",
 				  kind);
@@ -240,8 +252,7 @@ int dropipc_parent_recv_pty(dropipc_parent *parent, int *master_fd)
 	dropipc__frame_close_fds(&f);
 	dropipc__message_free(pty);
 	if (r < 0) {
-		if (fd >= 0)
-			close(fd);
+		dropipc__fd_close_untrusted(fd);
 		return r;
 	}
 	*master_fd = fd;

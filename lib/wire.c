@@ -277,6 +277,27 @@ static void trail_name(const struct trail *t, char *buf, size_t len)
 	}
 }
 
+/* The wire type a field of this type is sent with (numbers unpacked). */
+static enum wire_type wire_type_of(const ProtobufCFieldDescriptor *fd)
+{
+	switch (fd->type) {
+	case PROTOBUF_C_TYPE_FIXED32:
+	case PROTOBUF_C_TYPE_SFIXED32:
+	case PROTOBUF_C_TYPE_FLOAT:
+		return WT_I32;
+	case PROTOBUF_C_TYPE_FIXED64:
+	case PROTOBUF_C_TYPE_SFIXED64:
+	case PROTOBUF_C_TYPE_DOUBLE:
+		return WT_I64;
+	case PROTOBUF_C_TYPE_STRING:
+	case PROTOBUF_C_TYPE_BYTES:
+	case PROTOBUF_C_TYPE_MESSAGE:
+		return WT_LEN;
+	default:
+		return WT_VARINT;
+	}
+}
+
 /*
  * Walks a message's wire bytes. With t NULL it only says whether something
  * is wrong; with a trail it also writes what and where into err.
@@ -298,6 +319,11 @@ static int check_message(const ProtobufCMessageDescriptor *desc, const uint8_t *
 		bool nul = false;
 		size_t at;
 
+		/* protobuf-c would refuse a known field of the wrong wire type
+		 * without naming it (numbers may also come packed, as WT_LEN). */
+		if (fd && f.type != wire_type_of(fd) &&
+		    !(f.type == WT_LEN && fd->label == PROTOBUF_C_LABEL_REPEATED))
+			goto wrong_type;
 		if (!fd || f.type != WT_LEN ||
 		    (fd->type != PROTOBUF_C_TYPE_STRING && fd->type != PROTOBUF_C_TYPE_MESSAGE))
 			continue;
@@ -333,6 +359,15 @@ static int check_message(const ProtobufCMessageDescriptor *desc, const uint8_t *
 		return DROPIPC_EPROTO;
 	}
 	return 0;
+
+wrong_type:
+	if (t) {
+		trail_name(t, path, sizeof(path));
+		snprintf(err, errlen, "%s%s%s: wire type %d, expected %d", path, t->depth ? "." : "",
+			 field_of(desc, f.number)->name, (int)f.type,
+			 (int)wire_type_of(field_of(desc, f.number)));
+	}
+	return DROPIPC_EPROTO;
 
 too_deep:
 	if (t) {
@@ -428,28 +463,4 @@ int dropipc__strings_check(const ProtobufCMessage *msg, char *err, size_t errlen
 	struct trail t = { .depth = 0 };
 
 	return check_cmessage(msg, &t, err, errlen);
-}
-
-void dropipc__utf8_repair(char *s)
-{
-	size_t len = strlen(s), n;
-
-	for (size_t i = 0; i < len; i += n) {
-		n = utf8_seq((const uint8_t *)s + i, len - i);
-		if (n == 0) {
-			s[i] = '?';
-			n = 1;
-		}
-	}
-}
-
-void dropipc__text_sanitize(char *s)
-{
-	for (unsigned char *p = (unsigned char *)s; *p; p++) {
-		if (*p < 0x20 || *p == 0x7f)
-			*p = '?';
-		/* C1 controls, U+0080..U+009F (CSI among them), as UTF-8. */
-		else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
-			p[0] = p[1] = '?';
-	}
 }

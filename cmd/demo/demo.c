@@ -57,6 +57,8 @@ struct demo {
 	int sigfd;
 	int master;
 	int child_out; /* the child's stdout and stderr, before its exec */
+	char carry[4];	/* the start of a UTF-8 character the last read cut */
+	size_t ncarry;
 	bool raw;
 	bool stop; /* a deadly signal came: the next one is SIGKILL */
 	struct termios saved;
@@ -64,13 +66,52 @@ struct demo {
 
 static struct demo *g; /* for say() only */
 
-/* A line on stderr; in raw mode the terminal no longer turns \n into \r\n. */
+#define LINE_MAX_BYTES 1023
+
+/* Where to cut s (len bytes) to at most max bytes without splitting a UTF-8
+ * character: back over the continuation bytes the cut would split. */
+static size_t utf8_cut(const char *s, size_t len, size_t max)
+{
+	size_t cut = max;
+
+	if (len <= max)
+		return len;
+	while (cut > 0 && max - cut < 3 && ((unsigned char)s[cut] & 0xc0) == 0x80)
+		cut--;
+	return cut;
+}
+
+/* How many bytes at the end of s (len bytes) start a UTF-8 character that
+ * is not complete yet: 0 to 3. */
+static size_t utf8_incomplete_tail(const char *s, size_t len)
+{
+	for (size_t back = 1; back <= 3 && back <= len; back++) {
+		unsigned char c = (unsigned char)s[len - back];
+		size_t need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+
+		if ((c & 0xc0) != 0x80)
+			return need > back ? back : 0;
+	}
+	return 0;
+}
+
+/*
+ * A line on stderr, made safe with the library's sanitizer (it quotes text
+ * from the child) and kept one line, cut at a character boundary; in raw
+ * mode the terminal no longer turns \n into \r\n.
+ */
 __attribute__((format(printf, 1, 0))) static void vsay(const char *fmt, va_list ap)
 {
-	char line[1024];
+	char line[LINE_MAX_BYTES + 4];
+	int n = vsnprintf(line, sizeof(line), fmt, ap);
+	size_t len = n < 0 ? 0 : (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
 
-	vsnprintf(line, sizeof(line), fmt, ap);
-	fprintf(stderr, "%s: %s%s", PROG, line, g && g->raw ? "\r\n" : "\n");
+	len = utf8_cut(line, len, LINE_MAX_BYTES);
+	len = dropipc_text_sanitize(line, len);
+	for (size_t i = 0; i < len; i++)
+		if (line[i] == '\n' || line[i] == '\t')
+			line[i] = '?';
+	fprintf(stderr, "%s: %.*s%s", PROG, (int)len, line, g && g->raw ? "\r\n" : "\n");
 }
 
 /* A line on stderr; -1, for the caller to return. */
@@ -272,34 +313,41 @@ static int start_child(struct demo *d, char **argv, int child_fd, int out_fd,
 }
 
 /*
- * Shows what the child wrote on its stdout or stderr, on ours: control
- * characters but newline and tab become '?', so that the child cannot
- * drive the user's terminal. Closes the pipe at its end. Returns whether
- * there was something to show.
+ * Shows what the child wrote on its stdout or stderr, on ours, through the
+ * library's sanitizer (control characters but newline and tab, C1 among
+ * them, and bytes that are not UTF-8 become '?'), so that the child cannot
+ * drive the user's terminal. A character cut by the end of a read waits for
+ * the next one. Closes the pipe at its end. Returns whether there was
+ * something to show.
  */
 static bool show_child_output(struct demo *d)
 {
-	char buf[4096], line[2 * sizeof(buf)];
-	ssize_t n = read(d->child_out, buf, sizeof(buf));
-	size_t len = 0;
+	char buf[sizeof(d->carry) + 4096], line[2 * sizeof(buf)];
+	ssize_t n;
+	size_t len = 0, have, keep;
 
-	if (n <= 0) {
-		if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-			close(d->child_out);
-			d->child_out = -1;
-		}
+	memcpy(buf, d->carry, d->ncarry);
+	n = read(d->child_out, buf + d->ncarry, sizeof(buf) - sizeof(d->carry));
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return false;
+	if (n <= 0) {
+		close(d->child_out);
+		d->child_out = -1;
+		n = 0;
 	}
-	for (ssize_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)buf[i];
-
-		if (c == '\n' && d->raw)
+	have = d->ncarry + (size_t)n;
+	keep = d->child_out >= 0 ? utf8_incomplete_tail(buf, have) : 0;
+	d->ncarry = keep;
+	memcpy(d->carry, buf + have - keep, keep);
+	have = dropipc_text_sanitize(buf, have - keep);
+	for (size_t i = 0; i < have; i++) {
+		if (buf[i] == '\n' && d->raw)
 			line[len++] = '\r';
-		line[len++] = (c < 0x20 && c != '\n' && c != '\t') || c == 0x7f ? '?' : (char)c;
+		line[len++] = buf[i];
 	}
-	if (write_all(STDERR_FILENO, line, len) < 0)
+	if (len > 0 && write_all(STDERR_FILENO, line, len) < 0)
 		step(d, "stderr: %s", strerror(errno));
-	return true;
+	return n > 0;
 }
 
 static const char *status_text(int status, char *buf, size_t len)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The dump format: the canonical text of a ChildArgs, the same in every
+ * The dump format (documented in docs/PROTOCOL.md, "The dump format"): the canonical text of a ChildArgs, the same in every
  * language, so that tests can compare what a parent sent with what a child
  * got (the demo, and the Go and Python peers in test/peers, write it when
  * DROPIPC_DUMP_SENT or DROPIPC_DUMP_ARGS name a file).

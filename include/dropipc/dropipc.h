@@ -481,9 +481,10 @@ DROPIPC_EXPORT int dropipc_child_send_error(dropipc_child *child, dropipc_stage 
  * Returns 0 and fills in whichever of stage, err (the child's errno value)
  * and message are not NULL, or -ENODATA when there is none. The message is
  * owned by the end, valid until its next receive. It comes from the
- * sandbox: it is cut at 4096 bytes and its control characters (C0, DEL,
- * C1) are replaced with '?', one per character, so that printing it cannot
- * drive the user's terminal.
+ * sandbox: it is cut at 4096 bytes (never inside a character) and passed
+ * through dropipc_text_sanitize(), so that printing it cannot drive the
+ * user's terminal (it keeps '\n' and '\t'; the errmsg's quote of it has
+ * no control character at all).
  */
 DROPIPC_EXPORT int dropipc_parent_child_error(const dropipc_parent *parent, dropipc_stage *stage,
 					      int *err, const char **message);

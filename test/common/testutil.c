@@ -3,6 +3,8 @@
 #include "testutil.h"
 
 #include <dirent.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,4 +181,72 @@ void test_assert_args_equal(const dropipc_args *want, const dropipc_args *got)
 		assert_str(wexec[i], gexec[i], "exec_args", i);
 	/* Ready for execvp: a NULL after the last argument. */
 	ck_assert_ptr_null(gexec[ng]);
+}
+
+static int skipped;
+
+void test_skip_case(const char *tcase, const char *why)
+{
+	const char *sel = getenv("CK_RUN_CASE");
+
+	if (sel && *sel && strcmp(sel, tcase) != 0)
+		return;
+	printf("SKIP %s: %s\n", tcase, why);
+	fflush(stdout);
+	skipped++;
+}
+
+int test_srunner_run(SRunner *sr)
+{
+	int run, failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	run = srunner_ntests_run(sr);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	printf("%d checks run, %d failed, %d skipped\n", run, failed, skipped);
+	if (failed > 0)
+		return EXIT_FAILURE;
+	if (run == 0 && skipped > 0)
+		return 77;
+	if (run == 0) {
+		printf("FAIL: no check ran (does CK_RUN_SUITE or CK_RUN_CASE name nothing?)\n");
+		return EXIT_FAILURE;
+	}
+	return EXIT_SUCCESS;
+}
+
+int test_utf8_valid(const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	for (size_t i = 0; i < len;) {
+		size_t n;
+		uint32_t cp;
+
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if ((s[i] & 0xe0) == 0xc0)
+			n = 2, cp = s[i] & 0x1f;
+		else if ((s[i] & 0xf0) == 0xe0)
+			n = 3, cp = s[i] & 0x0f;
+		else if ((s[i] & 0xf8) == 0xf0)
+			n = 4, cp = s[i] & 0x07;
+		else
+			return 0;
+		if (i + n > len)
+			return 0;
+		for (size_t k = 1; k < n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += n;
+	}
+	return 1;
 }

@@ -32,4 +32,24 @@ const dropipc_args *test_example_args(void);
 /* Asserts that two ChildArgs hold the same values, through the getters. */
 void test_assert_args_equal(const dropipc_args *want, const dropipc_args *got);
 
+/*
+ * Records that the Check TCase named tcase cannot run here, printing why
+ * ("SKIP hostile/fuse: no FUSE in a user namespace: ..."), if CK_RUN_CASE
+ * selects it (or nothing). Call it from main instead of adding the TCase.
+ */
+void test_skip_case(const char *tcase, const char *why);
+
+/*
+ * Runs every selected test of sr and frees it; the exit status for main:
+ * EXIT_FAILURE if a check failed or none ran at all (a CK_RUN_SUITE or
+ * CK_RUN_CASE that matches nothing must not pass), 77 (ctest's
+ * SKIP_RETURN_CODE) if none ran because every selected one was skipped,
+ * EXIT_SUCCESS otherwise. Prints how many ran, failed and were skipped.
+ */
+int test_srunner_run(SRunner *sr);
+
+/* Whether the len bytes at s are valid UTF-8 (written out here, not the
+ * library's code, so that it can judge the library). */
+int test_utf8_valid(const char *s, size_t len);
+
 #endif

@@ -193,6 +193,14 @@ static void assert_handshake_failed(const struct proc *p, int status, const char
 	ck_assert_msg(strchr(e, '\n') == e + strlen(e) - 1, "not one line: %s", e);
 }
 
+/* The same when the child wrote something too (before or after that line). */
+static void assert_handshake_failed_after(const struct proc *p, int status, const char *what)
+{
+	assert_exit(status, 125, p);
+	ck_assert_msg(strstr(p->buf[1], "dropipc-demo: ") && strstr(p->buf[1], what),
+		      "stderr does not say \"%s\": %s", what, p->buf[1]);
+}
+
 #define DEMO(...)                                                                 \
 	(char *[])                                                                \
 	{                                                                         \
@@ -375,6 +383,35 @@ START_TEST(test_child_sends_garbage)
 }
 END_TEST
 
+/* The child's output reaches the user through the library's sanitizer: an
+ * 8-bit CSI (U+009B, C1) becomes one '?'. */
+START_TEST(test_child_output_c1)
+{
+	struct proc p;
+	int status;
+
+	status = run(&p, DEMO("--child", "sh", "-c", "printf 'a\\302\\233[31mb\\n' >&2; exit 1"));
+	assert_handshake_failed_after(&p, status, "the child closed the channel");
+	ck_assert_msg(strstr(p.buf[1], "\xc2\x9b") == NULL, "C1 CSI passed through: %s", p.buf[1]);
+	ck_assert_msg(strstr(p.buf[1], "a?[31mb\n") != NULL, "not one '?' for the CSI: %s",
+		      p.buf[1]);
+}
+END_TEST
+
+/* A character that a read of the child's output cuts in two arrives whole. */
+START_TEST(test_child_output_utf8_split)
+{
+	struct proc p;
+	int status;
+
+	status = run(&p, DEMO("--child", "sh", "-c", "printf '%4095s\\303\\251\\n' '' >&2; exit 1"));
+	assert_handshake_failed_after(&p, status, "the child closed the channel");
+	ck_assert_msg(strstr(p.buf[1], " \xc3\xa9\n") != NULL, "the character was cut: %.80s",
+		      p.buf[1] + 4090);
+	ck_assert(test_utf8_valid(p.buf[1], strlen(p.buf[1])));
+}
+END_TEST
+
 START_TEST(test_child_never_answers)
 {
 	struct proc p;
@@ -451,6 +488,35 @@ static char *args_dump_string(const dropipc_args *args, bool sent)
 	fclose(f);
 	return text;
 }
+
+/* The dump format is documented in the installed PROTOCOL.md, and its
+ * example there is what dump_message() writes. */
+START_TEST(test_dump_documented)
+{
+	FILE *f = fopen(PROTOCOL_MD, "re");
+	char line[512], *text;
+	bool in_section = false, in_block = false;
+	int example_lines = 0;
+
+	ck_assert_ptr_nonnull(f);
+	text = args_dump_string(test_example_args(), false);
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "## ", 3))
+			in_section = !strcmp(line, "## The dump format (test tooling)\n");
+		else if (in_section && !strcmp(line, "```\n"))
+			in_block = !in_block;
+		else if (in_block) {
+			ck_assert_msg(strstr(text, line) != NULL, "documented \"%s\" is not in the dump",
+				      line);
+			example_lines++;
+		}
+	}
+	fclose(f);
+	free(text);
+	ck_assert_msg(example_lines >= 3, "PROTOCOL.md has no dump format example (%d lines)",
+		      example_lines);
+}
+END_TEST
 
 START_TEST(test_dump_format)
 {
@@ -723,9 +789,10 @@ static Suite *demo_suite(void)
 		    test_command_not_found, test_verbose, test_no_fd_leaks, test_bad_usage } },
 		{ "children",
 		  { test_child_dies_first, test_child_sends_garbage, test_child_never_answers,
-		    test_child_program_missing, test_python_child } },
+		    test_child_program_missing, test_python_child, test_child_output_c1,
+		    test_child_output_utf8_split } },
 		{ "relay", { test_second_signal_kills, test_piped_input, test_background_job_keeps_pty } },
-		{ "dump", { test_dump_format, test_dump_files } },
+		{ "dump", { test_dump_format, test_dump_files, test_dump_documented } },
 		{ "terminal", { test_interactive, test_child_kept_off_terminal } },
 	};
 	Suite *s = suite_create("demo");
@@ -744,11 +811,5 @@ static Suite *demo_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(demo_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return test_srunner_run(srunner_create(demo_suite()));
 }

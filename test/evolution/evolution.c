@@ -136,9 +136,6 @@ int main(int argc, char **argv)
 {
 	Suite *s = suite_create("evolution");
 	TCase *tc = tcase_create("newer writer, older C reader");
-	SRunner *sr;
-	int failed;
-
 	if (argc != 4) {
 		fprintf(stderr, "usage: %s PYTHON EVOLUTION_PY WORK\n", argv[0]);
 		return 2;
@@ -153,9 +150,5 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, new_body_unsupported);
 	tcase_add_test(tc, newer_version_refused);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return test_srunner_run(srunner_create(s));
 }

@@ -11,14 +11,26 @@
  * except for the attacks that are about EOF. An alarm ends it regardless.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
+#include <linux/fuse.h>
+#include <linux/sockios.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "raw_send.h"
@@ -210,6 +222,280 @@ static void send_pty(int fd, uint32_t idx)
 		put_uint(&pty, 1, idx);
 	envelope(&env, ENV_PTY, &pty);
 	send_frame(&env, &fd, 1);
+}
+
+/*
+ * A TCP socket whose close blocks without limit: connected on loopback to a
+ * listener this process holds and never accepts from, its send queue full,
+ * SO_LINGER {1, INT_MAX}. The listener stays open until this process dies.
+ */
+static int linger_socket(void)
+{
+	static const int small = 4096;
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct linger forever = { .l_onoff = 1, .l_linger = INT_MAX };
+	socklen_t alen = sizeof(a);
+	char junk[4096] = { 0 };
+	int l, s, queued = 0;
+
+	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (l < 0 || setsockopt(l, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)) < 0 ||
+	    bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(l, 1) < 0 ||
+	    getsockname(l, (struct sockaddr *)&a, &alen) < 0)
+		die("listener");
+	s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0 || setsockopt(s, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)) < 0 ||
+	    connect(s, (struct sockaddr *)&a, sizeof(a)) < 0)
+		die("connect");
+	/* Fill until the receiver's window is shut too: no room for 200 ms. */
+	for (;;) {
+		struct pollfd p = { .fd = s, .events = POLLOUT };
+
+		while (send(s, junk, sizeof(junk), MSG_DONTWAIT | MSG_NOSIGNAL) > 0)
+			;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			die("filling the send queue");
+		if (poll(&p, 1, 200) == 0)
+			break;
+	}
+	if (ioctl(s, SIOCOUTQ, &queued) < 0 || queued == 0)
+		die("the send queue did not stay full");
+	if (setsockopt(s, SOL_SOCKET, SO_LINGER, &forever, sizeof(forever)) < 0)
+		die("SO_LINGER");
+	return s;
+}
+
+/* The linger socket as the pty master, on a frame with one fd too many, or
+ * with an error report; this process keeps no copy. */
+static void linger(const char *how)
+{
+	struct buf msg = { .n = 0 }, env;
+	uint8_t frame[HEADER_SIZE + 64];
+	int fds[2] = { linger_socket(), -1 };
+
+	if (!strcmp(how, "pty")) {
+		envelope(&env, ENV_PTY, &msg);
+		send_frame(&env, fds, 1);
+	} else if (!strcmp(how, "fd_count")) {
+		fds[1] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		envelope(&env, ENV_PTY, &msg);
+		header(frame, "DIPC", 1, 1, (uint32_t)env.n, 0);
+		memcpy(frame + HEADER_SIZE, env.b, env.n);
+		send_raw(frame, HEADER_SIZE + env.n, fds, 2);
+		close(fds[1]);
+	} else {
+		put_uint(&msg, 1, 4);
+		put_uint(&msg, 2, ENOENT);
+		put_str(&msg, 3, "lingering");
+		envelope(&env, ENV_ERROR, &msg);
+		send_frame(&env, fds, 1);
+	}
+	close(fds[0]);
+}
+
+/* The start of a pty frame carrying this end of the channel itself, then
+ * death: the parent's copy would keep the channel open for ever. */
+static void own_end_partial(void)
+{
+	struct buf pty = { .n = 0 }, env;
+	uint8_t frame[HEADER_SIZE + 64];
+
+	envelope(&env, ENV_PTY, &pty);
+	header(frame, "DIPC", 1, 1, (uint32_t)env.n + 10, 0);
+	memcpy(frame + HEADER_SIZE, env.b, env.n);
+	send_raw(frame, HEADER_SIZE + 1, &sock, 1);
+	exit(0);
+}
+
+/* A pty master opened read-only. */
+static void pty_readonly(void)
+{
+	int fd = open("/dev/ptmx", O_RDONLY | O_NOCTTY | O_CLOEXEC);
+
+	if (fd < 0 || grantpt(fd) < 0 || unlockpt(fd) < 0)
+		die("open /dev/ptmx read-only");
+	send_pty(fd, 0);
+}
+
+/* A report whose 400th byte is the first of a 2-byte character. */
+static void error_utf8_cut(void)
+{
+	struct buf e = { .n = 0 }, env;
+	char text[512];
+
+	memset(text, 'x', 399);
+	strcpy(text + 399, "\xc3\xa9 and more");
+	put_uint(&e, 1, 4);
+	put_uint(&e, 2, ENOENT);
+	put_str(&e, 3, text);
+	envelope(&env, ENV_ERROR, &e);
+	send_frame(&env, NULL, 0);
+}
+
+/* ---- a FUSE file system whose FLUSH never answers -------------------------- */
+
+static void write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		die(path);
+	close(fd);
+}
+
+/*
+ * In a new user and mount namespace, mounts a FUSE file system on /tmp
+ * (this process's view only). Returns the /dev/fuse fd; prints why and
+ * exits 3 if it cannot.
+ */
+static int fuse_mount(void)
+{
+	char map[64], opts[128];
+	uid_t uid = getuid();
+	gid_t gid = getgid();
+	int fd;
+
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0) {
+		fprintf(stderr, "unshare(CLONE_NEWUSER | CLONE_NEWNS): %s\n", strerror(errno));
+		exit(3);
+	}
+	write_file("/proc/self/setgroups", "deny");
+	snprintf(map, sizeof(map), "0 %u 1", (unsigned)uid);
+	write_file("/proc/self/uid_map", map);
+	snprintf(map, sizeof(map), "0 %u 1", (unsigned)gid);
+	write_file("/proc/self/gid_map", map);
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+		fprintf(stderr, "making / private: %s\n", strerror(errno));
+		exit(3);
+	}
+	fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "/dev/fuse: %s\n", strerror(errno));
+		exit(3);
+	}
+	snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=0,group_id=0", fd);
+	if (mount("hostile", "/tmp", "fuse", MS_NOSUID | MS_NODEV, opts) < 0) {
+		fprintf(stderr, "mount -t fuse in a user namespace: %s\n", strerror(errno));
+		exit(3);
+	}
+	return fd;
+}
+
+static void fuse_reply(int fd, uint64_t unique, int error, const void *body, size_t len)
+{
+	struct fuse_out_header h = { .len = (uint32_t)(sizeof(h) + len), .error = error,
+				     .unique = unique };
+	struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)body, len } };
+
+	if (writev(fd, iov, body ? 2 : 1) < 0 && errno != ENOENT)
+		die("writing /dev/fuse");
+}
+
+static void fuse_attr_of(struct fuse_attr *a, uint64_t ino)
+{
+	memset(a, 0, sizeof(*a));
+	a->ino = ino;
+	a->mode = ino == FUSE_ROOT_ID ? S_IFDIR | 0755 : S_IFREG | 0644;
+	a->nlink = 1;
+	a->blksize = 4096;
+}
+
+/* Serves one file, /f; answers everything but FLUSH from others than the
+ * attacker (its parent), which it keeps. */
+static void fuse_serve(int fd)
+{
+	static uint8_t buf[1 << 17];
+
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		struct fuse_in_header *in = (struct fuse_in_header *)buf;
+
+		if (n < 0 && (errno == EINTR || errno == ENOENT))
+			continue;
+		if (n < (ssize_t)sizeof(*in))
+			exit(0); /* unmounted */
+		switch (in->opcode) {
+		case FUSE_INIT: {
+			struct fuse_init_out o = { .major = FUSE_KERNEL_VERSION, .minor = 31,
+						   .max_readahead = 4096, .max_write = 4096,
+						   .max_background = 4, .congestion_threshold = 4,
+						   .time_gran = 1 };
+
+			fuse_reply(fd, in->unique, 0, &o, sizeof(o));
+			break;
+		}
+		case FUSE_LOOKUP: {
+			struct fuse_entry_out o = { .nodeid = 2, .generation = 1,
+						    .entry_valid = 3600, .attr_valid = 3600 };
+
+			if (strcmp((const char *)(in + 1), "f") != 0) {
+				fuse_reply(fd, in->unique, -ENOENT, NULL, 0);
+				break;
+			}
+			fuse_attr_of(&o.attr, 2);
+			fuse_reply(fd, in->unique, 0, &o, sizeof(o));
+			break;
+		}
+		case FUSE_GETATTR: {
+			struct fuse_attr_out o = { .attr_valid = 3600 };
+
+			fuse_attr_of(&o.attr, in->nodeid);
+			fuse_reply(fd, in->unique, 0, &o, sizeof(o));
+			break;
+		}
+		case FUSE_OPEN: {
+			struct fuse_open_out o = { .fh = 1 };
+
+			fuse_reply(fd, in->unique, 0, &o, sizeof(o));
+			break;
+		}
+		case FUSE_FLUSH:
+			/* Only the attacker's own closes are answered. */
+			if (in->pid == (uint32_t)getppid())
+				fuse_reply(fd, in->unique, 0, NULL, 0);
+			break;
+		case FUSE_RELEASE:
+		case FUSE_FORGET:
+		case FUSE_BATCH_FORGET:
+			if (in->opcode == FUSE_RELEASE)
+				fuse_reply(fd, in->unique, 0, NULL, 0);
+			break;
+		default:
+			fuse_reply(fd, in->unique, -ENOSYS, NULL, 0);
+		}
+	}
+}
+
+/* Whether a FUSE mount in a user namespace works here: exit 0, or 3 with
+ * the reason on stderr. */
+static void fuse_probe(void)
+{
+	close(fuse_mount());
+	exit(0);
+}
+
+/* A file of its own FUSE file system as the pty master: the parent's
+ * fstat would ask the server, its close sends FLUSH, never answered. The
+ * server dies with this process (and with it every wait on it). */
+static void fuse_pty(void)
+{
+	int dev = fuse_mount(), fd;
+	pid_t server = fork();
+
+	if (server < 0)
+		die("fork");
+	if (server == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() == 1)
+			exit(0);
+		fuse_serve(dev);
+	}
+	close(dev);
+	fd = open("/tmp/f", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		die("open /tmp/f on FUSE");
+	send_pty(fd, 0);
+	close(fd);
 }
 
 /* ---- the attacks ---------------------------------------------------------- */
@@ -501,6 +787,18 @@ int main(int argc, char **argv)
 		send_pty(pty_master(), 0);
 	else if (!strcmp(a, "slow"))
 		slow();
+	else if (!strncmp(a, "linger_", 7))
+		linger(a + 7);
+	else if (!strcmp(a, "own_end_partial"))
+		own_end_partial();
+	else if (!strcmp(a, "pty_readonly"))
+		pty_readonly();
+	else if (!strcmp(a, "error_utf8_cut"))
+		error_utf8_cut();
+	else if (!strcmp(a, "fuse_probe"))
+		fuse_probe();
+	else if (!strcmp(a, "fuse_pty"))
+		fuse_pty();
 	else if (!strcmp(a, "never_reads"))
 		; /* nothing: the parent's sends fill the socket buffer */
 	else {

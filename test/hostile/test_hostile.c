@@ -14,6 +14,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,8 +22,10 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "raw_send.h"
 #include "testutil.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -56,6 +59,7 @@ struct attack_case {
 	 * the stream survived a bad whole frame; 0 to skip.
 	 */
 	int after;
+	int max_ms; /* the receive returns within this, if not 0 */
 };
 
 /* The attacked end: a parent or a child, and the attacker's pid. */
@@ -170,16 +174,29 @@ static void assert_outcome(const char *attack, int r, const char *msg, int want,
 		      msg, want_msg);
 }
 
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void run_case(const struct attack_case *c)
 {
 	int before = test_count_fds(), r;
+	long long start;
 	struct peer p;
 
 	peer_start(&p, c->attack, c->role);
 	peer_set_timeout(&p, c->timeout_ms ? c->timeout_ms : TIMEOUT_MS);
 	if (c->max_payload)
 		ck_assert_int_eq(dropipc_parent_set_max_payload(p.parent, c->max_payload), 0);
+	start = now_ms();
 	r = peer_recv(&p, c->role);
+	if (c->max_ms)
+		ck_assert_msg(now_ms() - start <= c->max_ms, "%s: the receive took %lld ms, bound %d ms",
+			      c->attack, now_ms() - start, c->max_ms);
 	assert_outcome(c->attack, r, peer_errmsg(&p), c->want, c->msg);
 	if (r == DROPIPC_ECHILD && c->role == RECV_PTY) {
 		dropipc_stage stage;
@@ -206,8 +223,17 @@ static void run_case(const struct attack_case *c)
 #define ATTACK(name, role, want, msg, after)                                         \
 	START_TEST(test_##name)                                                      \
 	{                                                                            \
-		run_case(&(struct attack_case){ #name, role, 0, 0, want, msg, after }); \
+		run_case(&(struct attack_case){ #name, role, 0, 0, want, msg, after, 0 }); \
 	}                                                                            \
+	END_TEST
+
+/* An attack with its own timeout and a bound on how long the receive takes. */
+#define ATTACK_BOUNDED(name, role, timeout_ms, max_ms, want, msg, after)              \
+	START_TEST(test_##name)                                                       \
+	{                                                                             \
+		run_case(&(struct attack_case){ #name, role, timeout_ms, 0, want, msg, after, \
+						max_ms });                            \
+	}                                                                             \
 	END_TEST
 
 /* ---- frames: EOF, cut short, bad header ------------------------------------ */
@@ -294,6 +320,290 @@ ATTACK(not_pty_slave, RECV_PTY, DROPIPC_ENOTPTY,
        "the fd sent as pty master is a character device", DROPIPC_ETIMEDOUT)
 /* The harness itself: a real pty master is accepted. */
 ATTACK(pty_ok, RECV_PTY, 0, "", DROPIPC_ETIMEDOUT)
+/* A master the parent could not write to (or read from) is no use. */
+ATTACK(pty_readonly, RECV_PTY, DROPIPC_ENOTPTY,
+       "the fd sent as pty master is a pty master opened read-only, not read-write",
+       DROPIPC_ETIMEDOUT)
+
+/* ---- fds whose close blocks ------------------------------------------------ */
+
+/*
+ * A TCP socket with a full send queue and SO_LINGER {1, INT_MAX}: a plain
+ * close() of it waits for ever. The receive returns at once (well within
+ * its 2000 ms timeout), the socket closed: as the pty master, on a frame
+ * with a bad fd count, with an error report.
+ */
+ATTACK_BOUNDED(linger_pty, RECV_PTY, TIMEOUT_MS, 1000, DROPIPC_ENOTPTY,
+	       "the fd sent as pty master is a socket", DROPIPC_ETIMEDOUT)
+ATTACK_BOUNDED(linger_fd_count, RECV_PTY, TIMEOUT_MS, 1000, DROPIPC_EPROTO,
+	       "header announces 1 fds, 2 arrived", DROPIPC_ECLOSED)
+ATTACK_BOUNDED(linger_error, RECV_PTY, TIMEOUT_MS, 1000, DROPIPC_ECHILD,
+	       "child setup failed at exec: lingering", DROPIPC_ETIMEDOUT)
+
+/*
+ * The channel's own other end, attached to the first byte of a frame whose
+ * sender then dies: holding it, the parent would never see end-of-stream.
+ * Refused as it arrives, with a 10 s timeout, within 1 s.
+ */
+ATTACK_BOUNDED(own_end_partial, RECV_PTY, 10000, 1000, DROPIPC_EPROTO,
+	       "recv pty: an fd of the frame is the other end of this channel", DROPIPC_ECLOSED)
+
+/* The child's text cut at 400 bytes in the error message: at a character
+ * boundary, so the message is valid UTF-8 (here 399 bytes of it). */
+START_TEST(test_error_utf8_cut)
+{
+	char want[512] = "recv pty: child setup failed at exec: ";
+	int before = test_count_fds();
+	const char *msg;
+	struct peer p;
+
+	peer_start(&p, "error_utf8_cut", RECV_PTY);
+	peer_set_timeout(&p, TIMEOUT_MS);
+	ck_assert_int_eq(peer_recv(&p, RECV_PTY), DROPIPC_ECHILD);
+	msg = peer_errmsg(&p);
+	ck_assert_msg(test_utf8_valid(msg, strlen(msg)), "not UTF-8: \"%s\"", msg);
+	memset(want + strlen(want), 'x', 399);
+	ck_assert_str_eq(msg, want);
+	ck_assert_int_eq(test_count_fds(), before + 2);
+	peer_stop(&p);
+	ck_assert_int_eq(test_count_fds(), before);
+}
+END_TEST
+
+/*
+ * A file of a FUSE file system the child serves, sent as the pty master:
+ * the server answers everything but FLUSH, which every close() sends and
+ * waits for. The type check never asks the server; the close goes to a
+ * helper thread and the receive returns within 1 s of the frame's arrival;
+ * the helper waits until the server dies with the attacker, and ends.
+ */
+/* Threads of this process, from /proc/self/status. */
+static int count_threads(void)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	char line[256];
+	int n = -1;
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Threads: %d", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+START_TEST(test_fuse_pty)
+{
+	int before = test_count_fds(), threads = count_threads(), r;
+	struct pollfd pf;
+	long long start;
+	struct peer p;
+
+	peer_start(&p, "fuse_pty", RECV_PTY);
+	peer_set_timeout(&p, TIMEOUT_MS);
+	pf = (struct pollfd){ .fd = dropipc_parent_fd(p.parent), .events = POLLIN };
+	ck_assert_int_eq(poll(&pf, 1, 10000), 1); /* the mount takes its time */
+	start = now_ms();
+	r = peer_recv(&p, RECV_PTY);
+	ck_assert_msg(now_ms() - start <= 1000, "fuse_pty: the receive took %lld ms, bound 1000 ms",
+		      now_ms() - start);
+	assert_outcome("fuse_pty", r, peer_errmsg(&p), DROPIPC_ENOTPTY,
+		       "the fd sent as pty master is a regular file");
+	/* close() takes the fd out of the table before it waits: only the
+	 * end's socket is left; the helper thread waits for the FLUSH. */
+	ck_assert_int_eq(test_count_fds(), before + 2);
+	ck_assert_int_eq(count_threads(), threads + 1);
+	peer_stop(&p);
+	ck_assert_int_eq(test_count_fds(), before);
+	/* The server died with the attacker: the FLUSH failed, the helper ended. */
+	for (int i = 0; i < 500 && count_threads() != threads; i++)
+		usleep(10000);
+	ck_assert_msg(count_threads() == threads, "the helper is still stuck 5 s after the server died");
+}
+END_TEST
+
+/* Whether a child can mount FUSE in a user namespace here; if not, why. */
+static int fuse_available(char *why, size_t len)
+{
+	int errpipe[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(errpipe, O_CLOEXEC) < 0)
+		return snprintf(why, len, "pipe: %s", strerror(errno)), 0;
+	pid = fork();
+	if (pid < 0)
+		return snprintf(why, len, "fork: %s", strerror(errno)), 0;
+	if (pid == 0) {
+		dup2(errpipe[1], 2);
+		execl(HOSTILE_CHILD, "hostile-child", "fuse_probe", (char *)NULL);
+		_exit(127);
+	}
+	close(errpipe[1]);
+	n = read(errpipe[0], why, len - 1);
+	why[n > 0 ? n : 0] = '\0';
+	why[strcspn(why, "\n")] = '\0';
+	close(errpipe[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/* ---- the child end reports ChildArgs it cannot use ------------------------- */
+
+/*
+ * The attacker plays the parent from this process: it writes raw bytes into
+ * the channel, the library's child end receives them and fails, and then
+ * the attacker's end, adopted by a library parent, reads what the child end
+ * sent back: a report at stage ARGS whenever the connection can still
+ * carry one, nothing after the parent closed (EOF, or a frame cut by EOF).
+ */
+static void put_header(uint8_t *h, const char *magic, uint16_t version, uint16_t nfds,
+		       uint32_t len, uint32_t reserved)
+{
+	memcpy(h, magic, 4);
+	h[4] = (uint8_t)version, h[5] = (uint8_t)(version >> 8);
+	h[6] = (uint8_t)nfds, h[7] = (uint8_t)(nfds >> 8);
+	for (int i = 0; i < 4; i++) {
+		h[8 + i] = (uint8_t)(len >> (8 * i));
+		h[12 + i] = (uint8_t)(reserved >> (8 * i));
+	}
+}
+
+/* The stage of the report the parent got (one call, for the API to come). */
+static int report_stage(dropipc_parent *p, int *err)
+{
+	dropipc_stage stage;
+
+	ck_assert_int_eq(dropipc_parent_child_error(p, &stage, err, NULL), 0);
+	return (int)stage;
+}
+
+enum report_attack {
+	R_BAD_MAGIC, R_VERSION_2, R_RESERVED, R_FDS_17, R_FD_MISSING, R_FD_LATE, R_OVERSIZE,
+	R_NOT_PROTOBUF, R_INVALID, R_TRUNCATED, R_EOF,
+};
+
+static void report_attack(int sock, enum report_attack a)
+{
+	uint8_t h[16], payload[64];
+	int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	/* Envelope{child_args: ChildArgs{paths: {}, config: {net: {mode: OFF}}}}:
+	 * no env_id, so it fails validation. */
+	static const uint8_t invalid[] = { 0x0a, 0x08, 0x12, 0x00, 0x1a, 0x04,
+					   0x2a, 0x02, 0x08, 0x01 };
+
+	ck_assert_int_ge(devnull, 0);
+	memset(payload, 0x0f, sizeof(payload)); /* field 1, wire type 7: not protobuf */
+	switch (a) {
+	case R_BAD_MAGIC:
+		put_header(h, "DIPX", 1, 0, 2, 0);
+		break;
+	case R_VERSION_2:
+		put_header(h, "DIPC", 2, 0, 2, 0);
+		break;
+	case R_RESERVED:
+		put_header(h, "DIPC", 1, 0, 2, 1);
+		break;
+	case R_FDS_17:
+		put_header(h, "DIPC", 1, 17, 2, 0);
+		break;
+	case R_FD_MISSING:
+		put_header(h, "DIPC", 1, 1, 2, 0);
+		break;
+	case R_FD_LATE:
+	case R_NOT_PROTOBUF:
+	case R_TRUNCATED:
+		put_header(h, "DIPC", 1, 0, 8, 0);
+		break;
+	case R_OVERSIZE:
+		put_header(h, "DIPC", 1, 0, DROPIPC_DEFAULT_MAX_PAYLOAD + 1, 0);
+		break;
+	case R_INVALID:
+		put_header(h, "DIPC", 1, 0, sizeof(invalid), 0);
+		ck_assert_int_eq(raw_send(sock, h, sizeof(h), NULL, 0, 0), sizeof(h));
+		ck_assert_int_eq(raw_send(sock, invalid, sizeof(invalid), NULL, 0, 0),
+				 (ssize_t)sizeof(invalid));
+		close(devnull);
+		return;
+	case R_EOF:
+		shutdown(sock, SHUT_WR);
+		close(devnull);
+		return;
+	}
+	ck_assert_int_eq(raw_send(sock, h, sizeof(h), NULL, 0, 0), sizeof(h));
+	if (a == R_FD_LATE || a == R_NOT_PROTOBUF)
+		ck_assert_int_eq(raw_send(sock, payload, 8, &devnull, a == R_FD_LATE, 0), 8);
+	if (a == R_TRUNCATED) {
+		ck_assert_int_eq(raw_send(sock, payload, 4, NULL, 0, 0), 4);
+		shutdown(sock, SHUT_WR);
+	}
+	close(devnull);
+}
+
+static void run_report(enum report_attack a, int want, const char *msg, int reported)
+{
+	int before = test_count_fds(), sv[2], r, err = -1;
+	dropipc_args *args = NULL;
+	dropipc_child *ch;
+	dropipc_parent *p;
+	char expect[600];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	ck_assert_int_eq(dropipc_child_new(sv[0], &ch), 0);
+	ck_assert_int_eq(dropipc_child_set_timeout(ch, TIMEOUT_MS), 0);
+	report_attack(sv[1], a);
+	r = dropipc_child_recv_args(ch, &args);
+	assert_outcome(msg, r, dropipc_child_errmsg(ch), want, msg);
+	ck_assert_ptr_null(args);
+
+	ck_assert_int_eq(dropipc_parent_new(sv[1], &p), 0);
+	ck_assert_int_eq(dropipc_parent_set_timeout(p, reported ? TIMEOUT_MS : AFTER_TIMEOUT_MS), 0);
+	r = dropipc_parent_wait_exec(p);
+	if (reported) {
+		ck_assert_msg(r == DROPIPC_ECHILD, "%s: the parent got %s (%s), not the report", msg,
+			      dropipc_err_name(r), dropipc_parent_errmsg(p));
+		ck_assert_int_eq(report_stage(p, &err), DROPIPC_STAGE_ARGS);
+		ck_assert_int_eq(err, 0);
+		snprintf(expect, sizeof(expect),
+			 "wait exec: child setup failed at args: cannot use the arguments: %s", msg);
+		ck_assert_msg(strncmp(dropipc_parent_errmsg(p), expect, strlen(expect)) == 0,
+			      "\"%s\" does not start with \"%s\"", dropipc_parent_errmsg(p), expect);
+	} else {
+		ck_assert_msg(r == DROPIPC_ETIMEDOUT, "%s: the parent got %s (%s), want nothing", msg,
+			      dropipc_err_name(r), dropipc_parent_errmsg(p));
+	}
+	dropipc_parent_close(p);
+	dropipc_child_close(ch);
+	ck_assert_int_eq(test_count_fds(), before);
+}
+
+START_TEST(test_report_frame_errors)
+{
+	run_report(R_BAD_MAGIC, DROPIPC_EPROTO, "bad magic 44 49 50 58", 1);
+	run_report(R_VERSION_2, DROPIPC_EPROTO, "peer speaks protocol version 2", 1);
+	run_report(R_RESERVED, DROPIPC_EPROTO, "reserved header field is 0x1, not 0", 1);
+	run_report(R_FDS_17, DROPIPC_EPROTO, "header announces 17 fds, the maximum is 16", 1);
+	run_report(R_FD_MISSING, DROPIPC_EPROTO, "header announces 1 fds, 0 arrived", 1);
+	run_report(R_FD_LATE, DROPIPC_EPROTO, "1 fds arrived at byte 16 of the frame", 1);
+	run_report(R_OVERSIZE, DROPIPC_ETOOBIG, "payload of 1048577 bytes exceeds the limit", 1);
+}
+END_TEST
+
+START_TEST(test_report_message_errors)
+{
+	run_report(R_NOT_PROTOBUF, DROPIPC_EPROTO, "payload is not a protobuf Envelope", 1);
+	run_report(R_INVALID, DROPIPC_EINVAL, "env_id: empty", 1);
+}
+END_TEST
+
+/* The parent is gone: no report (PROTOCOL.md says so). */
+START_TEST(test_report_not_after_eof)
+{
+	run_report(R_TRUNCATED, DROPIPC_ETRUNC, "peer closed the connection after 20 bytes", 0);
+	run_report(R_EOF, DROPIPC_EOF, "peer closed the connection", 0);
+}
+END_TEST
 
 /* ---- time ----------------------------------------------------------------- */
 
@@ -483,7 +793,7 @@ static void huge_length(size_t length, size_t max, const char *msg)
 
 	snprintf(attack, sizeof(attack), "len=%zu", length);
 	run_case(&(struct attack_case){ attack, RECV_PTY, 0, max, DROPIPC_ETOOBIG, msg,
-					DROPIPC_ECLOSED });
+					DROPIPC_ECLOSED, 0 });
 	if (ASAN || no_rlimit())
 		return; /* AddressSanitizer and valgrind reserve huge address space */
 	peer_start(&p, attack, RECV_PTY);
@@ -559,8 +869,6 @@ int main(void)
 {
 	Suite *s = suite_create("hostile");
 	TCase *tc;
-	SRunner *sr;
-	int failed;
 
 	signal(SIGPIPE, SIG_IGN);
 
@@ -580,6 +888,7 @@ int main(void)
 	tcase_add_test(tc, test_two_bodies);
 	tcase_add_test(tc, test_error_escape);
 	tcase_add_test(tc, test_error_for_files);
+	tcase_add_test(tc, test_error_utf8_cut);
 	tcase_add_test(tc, test_args_port_0);
 	tcase_add_test(tc, test_args_port_70000);
 	tcase_add_test(tc, test_args_net_mode);
@@ -605,6 +914,29 @@ int main(void)
 	tcase_add_test(tc, test_not_pty_devnull);
 	tcase_add_test(tc, test_not_pty_slave);
 	tcase_add_test(tc, test_pty_ok);
+	tcase_add_test(tc, test_pty_readonly);
+
+	tc = tcase(s, "blocking");
+	tcase_add_test(tc, test_linger_pty);
+	tcase_add_test(tc, test_linger_fd_count);
+	tcase_add_test(tc, test_linger_error);
+	tcase_add_test(tc, test_own_end_partial);
+
+	{
+		char why[256] = "";
+
+		if (fuse_available(why, sizeof(why))) {
+			tc = tcase(s, "fuse");
+			tcase_add_test(tc, test_fuse_pty);
+		} else {
+			test_skip_case("fuse", why);
+		}
+	}
+
+	tc = tcase(s, "report");
+	tcase_add_test(tc, test_report_frame_errors);
+	tcase_add_test(tc, test_report_message_errors);
+	tcase_add_test(tc, test_report_not_after_eof);
 
 	tc = tcase(s, "time");
 	tcase_add_test(tc, test_slow);
@@ -616,9 +948,5 @@ int main(void)
 	tcase_add_test(tc, test_len_4g);
 	tcase_add_test(tc, test_nofile);
 
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return test_srunner_run(srunner_create(s));
 }
