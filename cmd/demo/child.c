@@ -12,6 +12,7 @@
  * made-up paths): the command runs on the host's filesystem.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +59,14 @@ int main(int argc, char **argv)
 	char **envp = NULL;
 	int r;
 
+	/* The parent blocks the signals it reads from a signalfd and ignores
+	 * SIGPIPE: the command gets the defaults back. */
+	sigset_t none;
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	sigaction(SIGPIPE, &dfl, NULL);
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {
 			verbose = true;

@@ -26,7 +26,8 @@ int pty_setup(dropipc_child *ch, bool verbose)
 {
 	int master, slave, r;
 
-	if (setsid() < 0)
+	/* Already a session leader when the parent's spawn made the session. */
+	if (setsid() < 0 && getsid(0) != getpid())
 		return failed(ch, errno, "setsid");
 	if (!isatty(STDIN_FILENO) && !isatty(STDOUT_FILENO) && !isatty(STDERR_FILENO))
 		return 0;
