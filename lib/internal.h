@@ -5,6 +5,7 @@
  *   message.c  messages: pack, unpack into an arena, claim fds
  *   validate.c ChildArgs validation
  *   args.c     ChildArgs, the library's own type over the protobuf one
+ *   spawn.c    dropipc_spawn(): clone3, id maps, fds, exec status
  *   parent.c, child.c  the two public ends
  *   error.c    error codes and names
  * Nothing here is exported: the library is built with hidden visibility.

@@ -14,6 +14,8 @@ struct dropipc_parent {
 	struct dropipc__conn *conn;
 	/* The last setup failure the child reported; arena-owned. */
 	Dropipc__V1__ChildError *child_error;
+	/* The child's pidfd (dropipc_parent_set_pidfd()), or -1. */
+	int pidfd;
 };
 
 int dropipc_parent_new(int fd, dropipc_parent **parent)
@@ -28,6 +30,7 @@ int dropipc_parent_new(int fd, dropipc_parent **parent)
 			close(fd);
 		return -ENOMEM;
 	}
+	p->pidfd = -1;
 	r = dropipc__conn_new(fd, &p->conn);
 	if (r < 0) {
 		free(p);
@@ -43,7 +46,25 @@ void dropipc_parent_close(dropipc_parent *parent)
 		return;
 	dropipc__message_free(parent->child_error);
 	dropipc__conn_free(parent->conn);
+	if (parent->pidfd >= 0)
+		close(parent->pidfd);
 	free(parent);
+}
+
+/* Stores the end's own copy only; the nonblock branch makes receives wait on it. */
+int dropipc_parent_set_pidfd(dropipc_parent *parent, int pidfd)
+{
+	int fd;
+
+	if (pidfd < 0)
+		return -EBADF;
+	fd = fcntl(pidfd, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0)
+		return -errno;
+	if (parent->pidfd >= 0)
+		close(parent->pidfd);
+	parent->pidfd = fd;
+	return 0;
 }
 
 int dropipc_socketpair(dropipc_parent **parent, int *child_fd)

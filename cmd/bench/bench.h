@@ -49,6 +49,13 @@ void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 #define HEADER 16
 #define PTY_FRAME (HEADER + 2)
 
+/* ---- spawn_bench.c: spawn to the child's first receive ------------------ */
+
+/* The child, after exec (--spawn-child). */
+int spawn_child_main(void);
+/* Times dropipc_spawn() and a bare fork and exec of self; prints a table. */
+void spawn_bench(const char *self, bool quick);
+
 /* ---- report.c: samples, tables, targets ----------------------------------- */
 
 struct samples {

@@ -19,6 +19,8 @@
  * trip, from the first byte sent to the fd received.
  * The child also counts the allocations of one receive and the bytes held
  * at the peak (alloccount.c).
+ * Last, spawn_bench.c times dropipc_spawn() to the child's first receive,
+ * next to a bare fork and exec (--spawn-child is that child).
  *
  * Every process of the run is pinned to one CPU (the first this process may
  * use) unless --no-pin: a round trip then costs its context switches and
@@ -686,6 +688,8 @@ int main(int argc, char **argv)
 
 	if (argc == 2 && strcmp(argv[1], "--child") == 0)
 		return child_main();
+	if (argc == 2 && strcmp(argv[1], "--spawn-child") == 0)
+		return spawn_child_main();
 	if (argc == 5 && strcmp(argv[1], "--cold") == 0)
 		return cold_main((struct shape){ (unsigned)atoi(argv[2]), (unsigned)atoi(argv[3]),
 						 (unsigned)atoi(argv[4]) });
@@ -737,6 +741,7 @@ int main(int argc, char **argv)
 	res = (struct results){ .pl = x.pl, .npl = x.npl, .gob = x.gob_path != NULL,
 				.blocks = x.blocks, .cold_samples = x.cold_samples };
 	report(&res);
+	spawn_bench(self_path(), x.quick);
 	if (data)
 		write_data(&res, data);
 	for (size_t i = 0; i < x.npl; i++) {

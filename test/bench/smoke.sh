@@ -16,10 +16,12 @@ fail() {
 	cat "$out" >&2
 	exit 1
 }
-for heading in "Warm handshake" "Cold handshake" "One receive of ChildArgs" "Targets"; do
+for heading in "Warm handshake" "Cold handshake" "One receive of ChildArgs" "Targets" \
+	"Spawn to the child's first receive"; do
 	grep -q "^$heading" "$out" || fail "no \"$heading\" table"
 done
-for row in "| typical  |      [0-9]* | dropipc |" "| large    |" "| 64 KB    |"; do
+for row in "| typical  |      [0-9]* | dropipc |" "| large    |" "| 64 KB    |" \
+	"| dropipc_spawn |" "| fork + execv  |"; do
 	grep -q "^$row" "$out" || fail "no row \"$row\""
 done
 grep -q "^|          |          | floor   |" "$out" || fail "no floor row"
