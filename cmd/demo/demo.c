@@ -1148,8 +1148,10 @@ int main(int argc, char **argv)
 		dropipc_args_free(d.a);
 		return EXIT_USAGE;
 	}
-	if (dropipc_args_validate(d.a, errbuf, sizeof(errbuf)) < 0 &&
-	    !strstr(errbuf, "paths")) {
+	/* The command line's values, before anything is made on disk (the
+	 * env id comes later). */
+	dropipc_args_set_env_id(d.a, "-");
+	if (dropipc_args_validate(d.a, errbuf, sizeof(errbuf)) < 0) {
 		say("%s", errbuf);
 		dropipc_args_free(d.a);
 		return EXIT_USAGE;

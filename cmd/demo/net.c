@@ -98,6 +98,8 @@ int pasta_start(struct pasta *p, const dropipc_args *a, pid_t child, const char 
 {
 	struct argv av = { .n = 0 };
 	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t sa;
+	sigset_t none, all;
 	int r = -1;
 
 	p->pid = -1;
@@ -128,7 +130,15 @@ int pasta_start(struct pasta *p, const dropipc_args *a, pid_t child, const char 
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, p->errfile, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	posix_spawn_file_actions_adddup2(&fa, 1, 2);
-	r = posix_spawnp(&p->pid, "pasta", &fa, NULL, av.v, environ);
+	/* Not our blocked signals nor our ignored SIGPIPE. */
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_init(&sa);
+	posix_spawnattr_setsigmask(&sa, &none);
+	posix_spawnattr_setsigdefault(&sa, &all);
+	posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	r = posix_spawnp(&p->pid, "pasta", &fa, &sa, av.v, environ);
+	posix_spawnattr_destroy(&sa);
 	posix_spawn_file_actions_destroy(&fa);
 	if (r != 0) {
 		r = say("pasta: %s (is the passt package installed?)", strerror(r));
