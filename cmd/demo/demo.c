@@ -1185,8 +1185,10 @@ int main(int argc, char **argv)
 		} else {
 			watch(&d, d.pasta.pidfd, T_PASTA, EPOLLIN);
 		}
-	} else if (send_args(&d) == 0) {
-		channel_step(&d);
+	} else {
+		d.phase = SEND;
+		if (send_args(&d) == 0)
+			channel_step(&d);
 	}
 	if (loop(&d) < 0)
 		goto out;

@@ -298,15 +298,32 @@ static int data_dirs(struct jail *j)
 	if (mkdirs(j, "proc", 0555) < 0 || in_root(j, "/proc", dst) < 0 ||
 	    do_mount(j, "proc", dst, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		return -1;
-	/* A bind of the host's /sys (a new sysfs needs a network namespace of
-	 * our own, which unjailed has not); /sys/fs/cgroup comes with it. */
-	if (mkdirs(j, "sys", 0555) < 0 || in_root(j, "/sys", dst) < 0 ||
-	    do_mount(j, "/sys", dst, NULL, MS_BIND | MS_REC, NULL) < 0 ||
-	    set_attr(j, AT_FDCWD, dst,
-		     MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC |
-			     (unjailed ? 0 : MOUNT_ATTR_RDONLY),
-		     dst) < 0)
+	/* /sys: a sysfs of our own network namespace, read-only, with the
+	 * host's /sys/fs/cgroup read-only in it. Unjailed there is no network
+	 * namespace of ours to mount a sysfs for: the host's /sys, writable as
+	 * Drop leaves it. */
+	if (mkdirs(j, "sys", 0555) < 0 || in_root(j, "/sys", dst) < 0)
 		return -1;
+	if (unjailed) {
+		if (do_mount(j, "/sys", dst, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+		    set_attr(j, AT_FDCWD, dst, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+			     dst) < 0)
+			return -1;
+	} else {
+		char cg[PATH_MAX];
+
+		if (do_mount(j, "sysfs", dst, "sysfs",
+			     MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 ||
+		    in_root(j, "/sys/fs/cgroup", cg) < 0)
+			return -1;
+		if (access("/sys/fs/cgroup", F_OK) == 0 && access(cg, F_OK) == 0 &&
+		    (do_mount(j, "/sys/fs/cgroup", cg, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+		     set_attr(j, AT_FDCWD, cg,
+			      MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+				      MOUNT_ATTR_NOEXEC,
+			      cg) < 0))
+			return -1;
+	}
 	if (bind_dir(j, path(j, DROPIPC_PATH_VAR), "/var") < 0)
 		return -1;
 	return bind_dir(j, path(j, DROPIPC_PATH_HOME), j->host_home);

@@ -80,10 +80,14 @@ int layout_make(const char *state, const char *env_id, const char *host_home, dr
 		return say("%s: %s", p, strerror(errno));
 	if (set(a, DROPIPC_PATH_EMPTY_FILE, p, state, "/internal/empty_file") < 0)
 		return -1;
-	fd = open(p, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0);
-	if (fd < 0 || fchmod(fd, 0) < 0)
+	/* Mode 0 once made: not opened for writing again. */
+	fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0);
+	if (fd < 0 && errno != EEXIST)
 		return say("%s: %s", p, strerror(errno));
-	close(fd);
+	if (fd >= 0)
+		close(fd);
+	if (chmod(p, 0) < 0)
+		return say("chmod %s: %s", p, strerror(errno));
 	return 0;
 }
 

@@ -2,8 +2,8 @@
 """A child for dropipc-demo --child, in Python with no protobuf library.
 
 It speaks the protocol by hand (docs/PROTOCOL.md): reads the ChildArgs frame
-on fd 3, digs exec_args out of the protobuf wire format, creates a pty,
-sends its master back as SCM_RIGHTS with a PtyHandoff frame, and execs the
+on fd 3, digs exec_args out of the protobuf wire format, creates a pty (at a
+terminal only, as Drop), sends its master back as SCM_RIGHTS with a PtyHandoff frame, and execs the
 command on the pty. It shows that the channel is a protocol, not a C API.
 """
 import array
@@ -76,16 +76,20 @@ def main():
     if not cmd:
         sys.exit("pychild: no exec_args")
 
-    master, slave = os.openpty()
-    # Envelope{pty: PtyHandoff{}}: field 2, length 0.
-    sock.sendmsg([frame(b"\x12\x00", [master])],
-                 [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [master]))])
-    os.close(master)
-    os.setsid()
-    fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
-    for fd in (0, 1, 2):
-        os.dup2(slave, fd)
-    os.close(slave)
+    # As Drop: a pty only at a terminal; otherwise fds 0-2 are the parent's
+    # pipes and no pty frame is sent.
+    if any(os.isatty(fd) for fd in (0, 1, 2)):
+        master, slave = os.openpty()
+        # Envelope{pty: PtyHandoff{}}: field 2, length 0.
+        sock.sendmsg([frame(b"\x12\x00", [master])],
+                     [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [master]))])
+        os.close(master)
+        if os.getsid(0) != os.getpid():
+            os.setsid()
+        fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+        for fd in (0, 1, 2):
+            os.dup2(slave, fd)
+        os.close(slave)
     sock.detach()
     os.execvp(cmd[0], cmd)
 
