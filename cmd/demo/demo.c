@@ -1,70 +1,106 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * dropipc-demo: the parent. Starts a child with the channel on fd 3, sends it
- * ChildArgs, receives the pty master and relays the user's terminal through
- * it until the command exits.
+ * dropipc-demo: Drop's launcher in C. Lays out Drop's state under a state
+ * directory, starts dropipc-demo-child with dropipc_spawn() in new
+ * namespaces, starts pasta for isolated networking, sends ChildArgs and
+ * relays the command's input and output until it exits: through pipes
+ * (binary-exact, stdout and stderr apart) without a terminal, through the
+ * pty the child sends back at one. One epoll loop drives everything: the
+ * channel (non-blocking), the child's pidfd, a signalfd, pasta and the
+ * relay's fds.
  *
  * Exit status: the command's exit code, 128+N if it was killed by signal N,
- * EXIT_HANDSHAKE (125) if the handshake or the child's setup failed, and
- * EXIT_USAGE (2) for a bad command line.
+ * EXIT_SETUP (125) if the setup or the handshake failed, EXIT_USAGE (2) for
+ * a bad command line.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <dropipc/dropipc.h>
-
-#include "defaults.h"
 #include "dump.h"
 #include "fds.h"
+#include "parent.h"
 
-#define PROG "dropipc-demo"
 #define CHILD_PROG "dropipc-demo-child"
-#define EXIT_HANDSHAKE 125
+#define EXIT_SETUP 125
 #define EXIT_USAGE 2
 #define DEFAULT_TIMEOUT_MS 10000
 
+/* Variables a command needs to feel at home, kept unless --no-default-vars. */
+static const char *const default_vars[] = { "PATH", "HOME",	 "USER", "LOGNAME", "SHELL",
+					    "TERM", "COLORTERM", "LANG", "LC_*" };
+
 struct opts {
-	bool verbose;
+	bool verbose, root, default_vars;
 	int timeout_ms;
 	char **child_argv; /* NULL: the C child next to this program */
 	size_t child_argc;
-	char **cmd;
-	size_t ncmd;
+	const char *state, *env_id;
+	bool ports; /* some -p or --host-port */
 };
 
-/* Everything the exit path has to undo. */
+enum phase { NET, SEND, PTY, EXEC, RUN };
+
+/* What epoll hands back: which fd is ready. */
+enum tag { T_CHAN, T_PIDFD, T_SIG, T_PASTA, T_IN, T_CHILD_IN, T_OUT, T_ERR, T_MASTER, T_MSG };
+
 struct demo {
 	struct opts o;
+	dropipc_args *a;
 	dropipc_parent *parent;
 	pid_t pid;
+	int pidfd;
 	bool reaped;
-	int status;
-	int sigfd;
-	int master;
-	int child_out; /* the child's stdout and stderr, before its exec */
+	int status; /* wait status, once reaped */
+	int ep, sigfd;
+	enum phase phase;
+	bool tty;	/* a terminal: the child sends a pty */
+	bool failed;	/* the setup failed: exit EXIT_SETUP */
+	bool stop;	/* a deadly signal came: the next one is SIGKILL */
+	int master;	/* tty: the pty master */
+	int msg;	/* tty: the child's own stdout and stderr, shown sanitized */
 	char carry[4];	/* the start of a UTF-8 character the last read cut */
 	size_t ncarry;
+	int child_in;	/* pipes: the command's stdin, our end */
+	int out, err;	/* pipes: the command's stdout and stderr, our ends */
+	bool in_open, in_pollable, partial_line;
+	char in[65536];
+	size_t in_len, in_off;
 	bool raw;
-	bool stop; /* a deadly signal came: the next one is SIGKILL */
 	struct termios saved;
+	struct pasta pasta;
+	long long pasta_deadline;
+	char run[PATH_MAX];
 };
 
 static struct demo *g; /* for say() only */
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 #define LINE_MAX_BYTES 1023
 
@@ -96,9 +132,9 @@ static size_t utf8_incomplete_tail(const char *s, size_t len)
 }
 
 /*
- * A line on stderr, made safe with the library's sanitizer (it quotes text
- * from the child) and kept one line, cut at a character boundary; in raw
- * mode the terminal no longer turns \n into \r\n.
+ * A line on stderr, made safe with the library's sanitizer (it may quote
+ * text from the child) and kept one line, cut at a character boundary; in
+ * raw mode the terminal no longer turns \n into \r\n.
  */
 __attribute__((format(printf, 1, 0))) static void vsay(const char *fmt, va_list ap)
 {
@@ -114,8 +150,7 @@ __attribute__((format(printf, 1, 0))) static void vsay(const char *fmt, va_list 
 	fprintf(stderr, "%s: %.*s%s", PROG, (int)len, line, g && g->raw ? "\r\n" : "\n");
 }
 
-/* A line on stderr; -1, for the caller to return. */
-__attribute__((format(printf, 1, 2))) static int say(const char *fmt, ...)
+int say(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -140,16 +175,33 @@ __attribute__((format(printf, 2, 3))) static void step(const struct demo *d, con
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: %s [-v|--verbose] [--timeout MS] [--child PROGRAM [ARGS...]] [-- COMMAND [ARGS...]]\n"
-		"Runs a child through the libdropipc handshake and relays the terminal through\n"
-		"the pty it sends back. Without --child, runs %s from the same directory.\n"
-		"COMMAND defaults to $SHELL, or /bin/sh.\n"
+		"usage: %s [OPTIONS] [-- COMMAND [ARGS...]]\n"
+		"Runs COMMAND (default: $SHELL, or /bin/sh) in Drop's sandbox: its own user, mount,\n"
+		"PID, IPC and cgroup namespaces, a root of read-only system directories, the\n"
+		"environment's own home (at your home's path), /etc overlay, /var and /tmp.\n"
+		"  -v, --verbose           each step, and the ChildArgs sent, on stderr\n"
+		"  --state DIR             state directory (default $XDG_DATA_HOME/dropipc-demo,\n"
+		"                          or ~/.local/share/dropipc-demo)\n"
+		"  --env ID                environment id (default: from the working directory)\n"
+		"  --root                  be uid 0 in the sandbox (default: your own uid)\n"
+		"  --net off|isolated|unjailed   network: only lo (default), pasta, or the host's\n"
+		"  --mount SRC:DST[:rw|:overlay]  bind SRC at DST, read-only unless rw (~: home)\n"
+		"  --block PATH            hide PATH (an empty dir or file over it)\n"
+		"  --expose PATTERN        keep the host variables matching PATTERN (e.g. 'LC_*')\n"
+		"  --no-default-vars       do not keep PATH HOME USER LOGNAME SHELL TERM COLORTERM\n"
+		"                          LANG LC_* by default\n"
+		"  --set NAME=VALUE        set NAME ($VAR expanded; an empty VALUE removes it)\n"
+		"  -p, --publish [HOSTIP:]HOSTPORT:GUESTPORT[/udp]   publish a sandbox port\n"
+		"                          (HOSTIP default 127.0.0.1; [::1] for IPv6); --net isolated\n"
+		"  --host-port HOSTPORT[:GUESTPORT][/udp]   reach a host port from the sandbox;\n"
+		"                          --net isolated\n"
+		"  --timeout MS            time limit for the setup (default %d)\n"
+		"  --child PROGRAM [ARGS...]   run PROGRAM as the child instead of %s\n"
 		"Exit status: the command's, 128+N if it was killed by signal N, %d if the\n"
-		"handshake or the child's setup failed, %d for a bad command line.\n",
-		PROG, CHILD_PROG, EXIT_HANDSHAKE, EXIT_USAGE);
+		"setup failed, %d for a bad command line.\n",
+		PROG, DEFAULT_TIMEOUT_MS, CHILD_PROG, EXIT_SETUP, EXIT_USAGE);
 }
 
-/* A complaint about the command line; -1. */
 __attribute__((format(printf, 1, 2))) static int bad_usage(const char *fmt, ...)
 {
 	va_list ap;
@@ -162,32 +214,197 @@ __attribute__((format(printf, 1, 2))) static int bad_usage(const char *fmt, ...)
 	return -1;
 }
 
-static int parse_opts(int argc, char **argv, struct opts *o)
+static int parse_port(const char *s, unsigned *port)
 {
-	static char *shell[2];
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v < 1 || v > 65535)
+		return -1;
+	*port = (unsigned)v;
+	return 0;
+}
+
+/* [HOSTIP:]HOSTPORT:GUESTPORT[/udp] */
+static int parse_publish(dropipc_args *a, const char *spec)
+{
+	char buf[256], *ip = "127.0.0.1", *rest, *colon, *slash;
+	dropipc_transport t = DROPIPC_TCP;
+	unsigned hp, gp;
+
+	if (snprintf(buf, sizeof(buf), "%s", spec) >= (int)sizeof(buf))
+		return bad_usage("-p %s: too long", spec);
+	slash = strrchr(buf, '/');
+	if (slash && (!strcmp(slash, "/udp") || !strcmp(slash, "/tcp"))) {
+		t = slash[1] == 'u' ? DROPIPC_UDP : DROPIPC_TCP;
+		*slash = '\0';
+	}
+	rest = buf;
+	if (buf[0] == '[') {
+		char *close = strchr(buf, ']');
+
+		if (!close || close[1] != ':')
+			return bad_usage("-p %s: [IPv6]:HOSTPORT:GUESTPORT expected", spec);
+		*close = '\0';
+		ip = buf + 1;
+		rest = close + 2;
+	} else if (strchr(buf, ':') != strrchr(buf, ':')) {
+		colon = strchr(buf, ':');
+		*colon = '\0';
+		ip = buf;
+		rest = colon + 1;
+	}
+	colon = strchr(rest, ':');
+	if (!colon)
+		return bad_usage("-p %s: HOSTPORT:GUESTPORT expected", spec);
+	*colon = '\0';
+	if (parse_port(rest, &hp) < 0 || parse_port(colon + 1, &gp) < 0)
+		return bad_usage("-p %s: ports are numbers in 1..65535", spec);
+	if (dropipc_args_add_published_port(a, t, 0, ip, hp, gp) < 0)
+		return bad_usage("-p %s: bad value", spec);
+	return 0;
+}
+
+/* HOSTPORT[:GUESTPORT][/udp]; without GUESTPORT, the same port (auto). */
+static int parse_host_port(dropipc_args *a, const char *spec)
+{
+	char buf[64], *colon, *slash;
+	dropipc_transport t = DROPIPC_TCP;
+	unsigned hp, gp = 0;
+
+	if (snprintf(buf, sizeof(buf), "%s", spec) >= (int)sizeof(buf))
+		return bad_usage("--host-port %s: too long", spec);
+	slash = strrchr(buf, '/');
+	if (slash && (!strcmp(slash, "/udp") || !strcmp(slash, "/tcp"))) {
+		t = slash[1] == 'u' ? DROPIPC_UDP : DROPIPC_TCP;
+		*slash = '\0';
+	}
+	colon = strchr(buf, ':');
+	if (colon)
+		*colon = '\0';
+	if (parse_port(buf, &hp) < 0 || (colon && parse_port(colon + 1, &gp) < 0))
+		return bad_usage("--host-port %s: ports are numbers in 1..65535", spec);
+	if (dropipc_args_add_host_port(a, t, 0, hp, colon ? gp : hp) < 0)
+		return bad_usage("--host-port %s: bad value", spec);
+	return 0;
+}
+
+/* SRC:DST[:rw|:overlay|:rw,overlay] */
+static int parse_mount(dropipc_args *a, const char *spec)
+{
+	char buf[2 * PATH_MAX], *dst, *opt;
+	unsigned flags = 0;
+
+	if (snprintf(buf, sizeof(buf), "%s", spec) >= (int)sizeof(buf))
+		return bad_usage("--mount %s: too long", spec);
+	dst = strchr(buf, ':');
+	if (!dst || dst == buf || !dst[1])
+		return bad_usage("--mount %s: SRC:DST expected", spec);
+	*dst++ = '\0';
+	opt = strchr(dst, ':');
+	if (opt) {
+		*opt++ = '\0';
+		for (char *o = strtok(opt, ","); o; o = strtok(NULL, ",")) {
+			if (!strcmp(o, "rw"))
+				flags |= DROPIPC_MOUNT_RW;
+			else if (!strcmp(o, "overlay"))
+				flags |= DROPIPC_MOUNT_OVERLAY;
+			else if (strcmp(o, "ro"))
+				return bad_usage("--mount %s: unknown option %s", spec, o);
+		}
+	}
+	if (dropipc_args_add_mount(a, buf, dst, flags) < 0)
+		return bad_usage("--mount %s: bad value", spec);
+	return 0;
+}
+
+static const char *need(int argc, char **argv, int *i)
+{
+	if (*i + 1 >= argc) {
+		bad_usage("%s needs a value", argv[*i]);
+		return NULL;
+	}
+	return argv[++*i];
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o, dropipc_args *a)
+{
+	dropipc_net_mode net = DROPIPC_NET_OFF;
+	const char *v;
 	int i;
 
 	o->timeout_ms = DEFAULT_TIMEOUT_MS;
+	o->default_vars = true;
 	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
+		const char *s = argv[i];
 
-		if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+		if (!strcmp(s, "-v") || !strcmp(s, "--verbose")) {
 			o->verbose = true;
-		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+		} else if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
 			usage(stdout);
 			exit(0);
-		} else if (!strcmp(a, "--timeout")) {
+		} else if (!strcmp(s, "--root")) {
+			o->root = true;
+		} else if (!strcmp(s, "--no-default-vars")) {
+			o->default_vars = false;
+		} else if (!strcmp(s, "--timeout")) {
 			char *end;
 			long ms;
 
-			if (++i == argc)
-				return bad_usage("--timeout needs a value");
+			if (!(v = need(argc, argv, &i)))
+				return -1;
 			errno = 0;
-			ms = strtol(argv[i], &end, 10);
-			if (errno || end == argv[i] || *end || ms < 1 || ms > INT_MAX)
-				return bad_usage("--timeout %s: not a number of milliseconds", argv[i]);
+			ms = strtol(v, &end, 10);
+			if (errno || end == v || *end || ms < 1 || ms > INT_MAX)
+				return bad_usage("--timeout %s: not a number of milliseconds", v);
 			o->timeout_ms = (int)ms;
-		} else if (!strcmp(a, "--child")) {
+		} else if (!strcmp(s, "--state") || !strcmp(s, "--env")) {
+			if (!(v = need(argc, argv, &i)))
+				return -1;
+			*(s[2] == 's' ? &o->state : &o->env_id) = v;
+		} else if (!strcmp(s, "--net")) {
+			if (!(v = need(argc, argv, &i)))
+				return -1;
+			if (!strcmp(v, "off"))
+				net = DROPIPC_NET_OFF;
+			else if (!strcmp(v, "isolated"))
+				net = DROPIPC_NET_ISOLATED;
+			else if (!strcmp(v, "unjailed"))
+				net = DROPIPC_NET_UNJAILED;
+			else
+				return bad_usage("--net %s: off, isolated or unjailed", v);
+		} else if (!strcmp(s, "--mount")) {
+			if (!(v = need(argc, argv, &i)) || parse_mount(a, v) < 0)
+				return -1;
+		} else if (!strcmp(s, "--block")) {
+			if (!(v = need(argc, argv, &i)) || dropipc_args_add_blocked_path(a, v) < 0)
+				return -1;
+		} else if (!strcmp(s, "--expose")) {
+			if (!(v = need(argc, argv, &i)) || dropipc_args_add_exposed_var(a, v) < 0)
+				return -1;
+		} else if (!strcmp(s, "--set")) {
+			char name[256];
+			const char *eq;
+
+			if (!(v = need(argc, argv, &i)))
+				return -1;
+			eq = strchr(v, '=');
+			if (!eq || eq == v || eq - v >= (long)sizeof(name))
+				return bad_usage("--set %s: NAME=VALUE expected", v);
+			snprintf(name, sizeof(name), "%.*s", (int)(eq - v), v);
+			if (dropipc_args_add_set_var(a, name, eq + 1) < 0)
+				return bad_usage("--set %s: bad value", v);
+		} else if (!strcmp(s, "-p") || !strcmp(s, "--publish")) {
+			if (!(v = need(argc, argv, &i)) || parse_publish(a, v) < 0)
+				return -1;
+			o->ports = true;
+		} else if (!strcmp(s, "--host-port")) {
+			if (!(v = need(argc, argv, &i)) || parse_host_port(a, v) < 0)
+				return -1;
+			o->ports = true;
+		} else if (!strcmp(s, "--child")) {
 			o->child_argv = &argv[i + 1];
 			while (i + 1 < argc && strcmp(argv[i + 1], "--")) {
 				i++;
@@ -195,23 +412,45 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			}
 			if (o->child_argc == 0)
 				return bad_usage("--child needs a program");
-		} else if (!strcmp(a, "--")) {
+		} else if (!strcmp(s, "--")) {
 			i++;
 			break;
 		} else {
-			return bad_usage("unknown option %s", a);
+			return bad_usage("unknown option %s", s);
 		}
 	}
-	o->cmd = &argv[i];
-	o->ncmd = (size_t)(argc - i);
-	if (o->ncmd == 0) {
-		const char *sh = getenv("SHELL");
-
-		shell[0] = (char *)(sh && *sh ? sh : "/bin/sh");
-		o->cmd = shell;
-		o->ncmd = 1;
-	}
+	if (o->ports && net != DROPIPC_NET_ISOLATED)
+		return bad_usage("port forwarding (-p, --host-port) needs --net isolated: "
+				 "with --net %s there is nothing to forward through",
+				 net == DROPIPC_NET_OFF ? "off" : "unjailed");
+	if (o->default_vars)
+		for (size_t k = 0; k < sizeof(default_vars) / sizeof(default_vars[0]); k++)
+			dropipc_args_add_exposed_var(a, default_vars[k]);
+	dropipc_args_set_net_mode(a, net);
+	for (; i < argc; i++)
+		if (dropipc_args_add_exec_arg(a, argv[i]) < 0)
+			return bad_usage("%s: bad argument", argv[i]);
 	return 0;
+}
+
+/* "myproject-a1b2c3": the directory's name and a hash of its full path. */
+static void make_env_id(char *out, size_t len, const char *cwd)
+{
+	const char *base = strrchr(cwd, '/');
+	uint32_t h = 2166136261u; /* FNV-1a */
+	size_t n = 0;
+
+	base = base && base[1] ? base + 1 : "root";
+	for (const char *p = cwd; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	for (; *base && n < 32; base++) {
+		char c = *base;
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			  c == '_' || c == '-';
+
+		out[n++] = ok ? c : '_';
+	}
+	snprintf(out + n, len - n, "-%06x", (unsigned)(h & 0xffffff));
 }
 
 /* The C child, next to this program (/proc/self/exe), as a path. */
@@ -274,227 +513,50 @@ static int write_all(int fd, const char *buf, size_t n)
 	return 0;
 }
 
-/*
- * Starts the child with child_fd as its fd 3 and nothing else of ours. It
- * dies with us: PR_SET_PDEATHSIG, then a check that we did not die before
- * it was set (the child would have been reparented already). It is not
- * trusted with the user's terminal: no controlling terminal (so no
- * TIOCSTI, no /dev/tty), stdin from /dev/null, stdout and stderr into
- * out_fd, a pipe whose text we show with control characters replaced.
- */
-static int start_child(struct demo *d, char **argv, int child_fd, int out_fd,
-		       const sigset_t *oldmask)
-{
-	struct sigaction dfl = { .sa_handler = SIG_DFL };
-	long max_fd = sysconf(_SC_OPEN_MAX);
-	pid_t self = getpid();
-	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+/* ---- epoll ---------------------------------------------------------------- */
 
-	if (null < 0)
-		return say("/dev/null: %s", strerror(errno));
-	if (max_fd < 0 || max_fd > 65536)
-		max_fd = 65536;
-	d->pid = fork();
-	if (d->pid != 0) {
-		close(null);
-		return d->pid < 0 ? say("fork: %s", strerror(errno)) : 0;
-	}
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != self)
-		_exit(EXIT_HANDSHAKE);
-	sigaction(SIGPIPE, &dfl, NULL);
-	sigprocmask(SIG_SETMASK, oldmask, NULL);
-	if (drop_controlling_terminal() < 0 || dup2(null, STDIN_FILENO) < 0 ||
-	    dup2(out_fd, STDOUT_FILENO) < 0 || dup2(out_fd, STDERR_FILENO) < 0 ||
-	    dropipc_child_fd_inherit(child_fd) < 0)
-		_exit(EXIT_HANDSHAKE);
-	close_from(DROPIPC_CHILD_FD + 1, (int)max_fd);
-	execv(argv[0], argv);
-	_exit(127);
+static int watch(struct demo *d, int fd, enum tag tag, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.u32 = tag };
+
+	if (epoll_ctl(d->ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+		return -errno;
+	return 0;
 }
 
-/*
- * Shows what the child wrote on its stdout or stderr, on ours, through the
- * library's sanitizer (control characters but newline and tab, C1 among
- * them, and bytes that are not UTF-8 become '?'), so that the child cannot
- * drive the user's terminal. A character cut by the end of a read waits for
- * the next one. Closes the pipe at its end. Returns whether there was
- * something to show.
- */
-static bool show_child_output(struct demo *d)
+static void rewatch(struct demo *d, int fd, enum tag tag, uint32_t events)
 {
-	char buf[sizeof(d->carry) + 4096], line[2 * sizeof(buf)];
-	ssize_t n;
-	size_t len = 0, have, keep;
+	struct epoll_event ev = { .events = events, .data.u32 = tag };
 
-	memcpy(buf, d->carry, d->ncarry);
-	n = read(d->child_out, buf + d->ncarry, sizeof(buf) - sizeof(d->carry));
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return false;
-	if (n <= 0) {
-		close(d->child_out);
-		d->child_out = -1;
-		n = 0;
-	}
-	have = d->ncarry + (size_t)n;
-	keep = d->child_out >= 0 ? utf8_incomplete_tail(buf, have) : 0;
-	d->ncarry = keep;
-	memcpy(d->carry, buf + have - keep, keep);
-	have = dropipc_text_sanitize(buf, have - keep);
-	for (size_t i = 0; i < have; i++) {
-		if (buf[i] == '\n' && d->raw)
-			line[len++] = '\r';
-		line[len++] = buf[i];
-	}
-	if (len > 0 && write_all(STDERR_FILENO, line, len) < 0)
-		step(d, "stderr: %s", strerror(errno));
-	return n > 0;
+	epoll_ctl(d->ep, EPOLL_CTL_MOD, fd, &ev);
 }
 
-static const char *status_text(int status, char *buf, size_t len)
+static void unwatch_close(struct demo *d, int *fd)
 {
-	if (WIFSIGNALED(status))
-		snprintf(buf, len, "was killed by signal %d (%s)", WTERMSIG(status),
-			 strsignal(WTERMSIG(status)));
-	else
-		snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
-	return buf;
-}
-
-static void reap(struct demo *d, int flags)
-{
-	pid_t r;
-
-	if (d->reaped)
+	if (*fd < 0)
 		return;
-	while ((r = waitpid(d->pid, &d->status, flags)) < 0 && errno == EINTR)
-		;
-	if (r == d->pid)
-		d->reaped = true;
-	if (r < 0 && errno == ECHILD)
-		d->reaped = true;
+	epoll_ctl(d->ep, EPOLL_CTL_DEL, *fd, NULL);
+	close(*fd);
+	*fd = -1;
 }
 
-/* Copies the window size of our terminal to the pty. */
+/* The channel's events, as the end asks for them. */
+static void watch_chan(struct demo *d)
+{
+	int ev = dropipc_parent_events(d->parent);
+
+	rewatch(d, dropipc_parent_fd(d->parent), T_CHAN,
+		(ev & POLLIN ? EPOLLIN : 0) | (ev & POLLOUT ? EPOLLOUT : 0));
+}
+
+/* ---- terminal -------------------------------------------------------------- */
+
 static void copy_winsize(const struct demo *d)
 {
 	struct winsize ws;
 
 	if (d->master >= 0 && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
 		ioctl(d->master, TIOCSWINSZ, &ws);
-}
-
-/* Handles the signals that arrived: forwards the deadly ones to the child. */
-static void handle_signals(struct demo *d)
-{
-	struct signalfd_siginfo si;
-
-	while (read(d->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		switch (si.ssi_signo) {
-		case SIGCHLD:
-			reap(d, WNOHANG);
-			break;
-		case SIGWINCH:
-			copy_winsize(d);
-			break;
-		default:
-			step(d, "forwarding signal %u (%s) to the child", si.ssi_signo,
-			     strsignal((int)si.ssi_signo));
-			/* The child may ignore it, or be stopped: a second one is
-			 * SIGKILL, and SIGCONT lets a stopped child see either. */
-			if (!d->reaped) {
-				kill(d->pid, d->stop ? SIGKILL : (int)si.ssi_signo);
-				kill(d->pid, SIGCONT);
-			}
-			d->stop = true;
-			break;
-		}
-	}
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Says why a send or receive on the channel failed; -1. */
-static int report(const struct demo *d, int r)
-{
-	dropipc_stage stage;
-	const char *message;
-
-	if (r == DROPIPC_ECHILD &&
-	    dropipc_parent_child_error(d->parent, &stage, NULL, &message) == 0)
-		say("child setup failed at %s: %s", dropipc_stage_name(stage), message);
-	else if (r == DROPIPC_EOF)
-		say("the child closed the channel without sending the pty (it exited, or closed fd %d)",
-		    DROPIPC_CHILD_FD);
-	else if (r == -EPIPE)
-		say("%s (the child closed the channel without reading it all)",
-		    dropipc_parent_errmsg(d->parent));
-	else
-		say("%s", dropipc_parent_errmsg(d->parent));
-	return -1;
-}
-
-/*
- * Waits for the pty handoff, at most timeout_ms in all, forwarding signals
- * meanwhile.
- */
-static int wait_pty(struct demo *d)
-{
-	long long deadline = now_ms() + d->o.timeout_ms;
-	struct pollfd p[3] = {
-		{ .fd = dropipc_parent_fd(d->parent), .events = POLLIN },
-		{ .fd = d->sigfd, .events = POLLIN },
-		{ .fd = d->child_out, .events = POLLIN },
-	};
-	int r;
-
-	step(d, "waiting for the pty (timeout %d ms)", d->o.timeout_ms);
-	for (;;) {
-		long long left = deadline - now_ms();
-
-		if (left <= 0)
-			return say("timed out after %d ms waiting for the child's pty", d->o.timeout_ms);
-		p[2].fd = d->child_out;
-		r = poll(p, 3, (int)left);
-		if (r < 0 && errno != EINTR)
-			return say("poll: %s", strerror(errno));
-		if (r > 0 && p[2].revents)
-			show_child_output(d);
-		if (r > 0 && p[1].revents)
-			handle_signals(d);
-		if (r > 0 && p[0].revents)
-			break;
-	}
-	dropipc_parent_set_timeout(d->parent, (int)(deadline - now_ms() > 0 ? deadline - now_ms() : 1));
-	r = dropipc_parent_recv_pty(d->parent, &d->master);
-	if (r < 0)
-		return report(d, r);
-	if (d->o.verbose) {
-		char name[64];
-
-		if (ptsname_r(d->master, name, sizeof(name)) != 0)
-			snprintf(name, sizeof(name), "?");
-		step(d, "received the pty master as fd %d (slave %s)", d->master, name);
-	}
-	return 0;
-}
-
-/* The channel's last word: it closes when the child's exec succeeds. */
-static int exec_result(struct demo *d)
-{
-	int r;
-
-	dropipc_parent_set_timeout(d->parent, d->o.timeout_ms);
-	r = dropipc_parent_wait_exec(d->parent);
-	if (r < 0)
-		return report(d, r);
-	step(d, "channel closed: the child's exec succeeded");
-	return 0;
 }
 
 static void raw_mode(struct demo *d)
@@ -516,120 +578,98 @@ static void restore_mode(struct demo *d)
 	d->raw = false;
 }
 
-
 /* Input has ended: tell the command, as a terminal would, with VEOF; after
  * a partial line the first one only ends the line, so two are sent. */
-static void send_eof(const struct demo *d, bool partial_line)
+static void send_eof(const struct demo *d)
 {
 	struct termios t;
 	char eof[2];
 
-	if (tcgetattr(d->master, &t) < 0 || !(t.c_lflag & ICANON))
+	if (d->master < 0 || tcgetattr(d->master, &t) < 0 || !(t.c_lflag & ICANON))
 		return;
 	eof[0] = eof[1] = (char)t.c_cc[VEOF];
-	if (write(d->master, eof, partial_line ? 2 : 1) < 0)
+	if (write(d->master, eof, d->partial_line ? 2 : 1) < 0)
 		step(d, "write EOF to the pty: %s", strerror(errno));
 }
 
 /*
- * Relays stdin to the pty and the pty to stdout until the pty has no
- * slave left (EIO) and the child is reaped, and reads the channel's last
- * frame meanwhile. Once the child is reaped, what the pty still holds is
- * drained and the relay ends, even if a slave is still open somewhere (a
- * background job, or a hostile child's): the user is not held hostage.
- * Returns -1 if the child reported a failure after the pty.
+ * What the child itself wrote (at a terminal): control characters but
+ * newline and tab become '?', so that it cannot drive the user's terminal.
  */
-static int relay(struct demo *d)
+static void show_child_msg(struct demo *d)
 {
-	enum { IN, PTY, CHAN, SIG, OUT, NFDS };
-	struct pollfd p[NFDS] = {
-		[IN] = { .fd = STDIN_FILENO, .events = POLLIN },
-		[PTY] = { .fd = d->master, .events = POLLIN },
-		[CHAN] = { .fd = dropipc_parent_fd(d->parent), .events = POLLIN },
-		[SIG] = { .fd = d->sigfd, .events = POLLIN },
-		[OUT] = { .fd = d->child_out, .events = POLLIN },
-	};
-	char in[4096], out[16384];
-	size_t in_len = 0, in_off = 0;
-	bool out_ok = true, chan_done = false, in_open = true, partial_line = false;
-	int ret = 0, drained = 0;
+	char buf[sizeof(d->carry) + 4096], line[2 * sizeof(buf)];
+	ssize_t n;
+	size_t have, keep, len, k = 0;
 
-	fcntl(d->master, F_SETFL, fcntl(d->master, F_GETFL) | O_NONBLOCK);
-	raw_mode(d);
-	copy_winsize(d);
-	step(d, "relaying the terminal (stdin %s a terminal)", d->raw ? "is" : "is not");
-	while (p[PTY].fd >= 0 || !d->reaped) {
-		int n_ready;
-
-		/* Read stdin only when what it gave us has reached the pty (a
-		 * negative fd, not just no events: poll reports POLLHUP anyway). */
-		p[IN].fd = in_open && !in_len ? STDIN_FILENO : -1;
-		p[PTY].events = POLLIN | (in_len ? POLLOUT : 0);
-		p[OUT].fd = d->child_out;
-		n_ready = poll(p, NFDS, d->reaped ? 100 : -1);
-		if (n_ready < 0) {
-			if (errno == EINTR)
-				continue;
-			say("poll: %s", strerror(errno));
-			ret = -1;
-			break;
-		}
-		if (d->reaped && (n_ready == 0 || ++drained > 64))
-			break;
-		if (p[OUT].revents)
-			show_child_output(d);
-		if (p[SIG].revents)
-			handle_signals(d);
-		if (p[CHAN].revents) {
-			chan_done = true;
-			p[CHAN].fd = -1;
-			if (exec_result(d) < 0) {
-				ret = -1;
-				/* A child that reports its failure exits by itself. */
-				if (dropipc_parent_child_error(d->parent, NULL, NULL, NULL) < 0 && !d->reaped)
-					kill(d->pid, SIGKILL);
-			}
-		}
-		if (p[IN].revents) {
-			ssize_t n = read(STDIN_FILENO, in, sizeof(in));
-
-			if (n > 0) {
-				in_len = (size_t)n;
-				in_off = 0;
-				partial_line = in[n - 1] != '\n';
-			} else if (n == 0 || errno != EINTR) {
-				in_open = false;
-				if (p[PTY].fd >= 0)
-					send_eof(d, partial_line);
-			}
-		}
-		if (p[PTY].fd >= 0 && (p[PTY].revents & POLLOUT) && in_len) {
-			ssize_t n = write(d->master, in + in_off, in_len - in_off);
-
-			if (n > 0)
-				in_off += (size_t)n;
-			if (in_off == in_len || (n < 0 && errno != EAGAIN && errno != EINTR))
-				in_len = 0;
-		}
-		if (p[PTY].fd >= 0 && (p[PTY].revents & (POLLIN | POLLHUP | POLLERR))) {
-			ssize_t n = read(d->master, out, sizeof(out));
-
-			if (n > 0 && out_ok && write_all(STDOUT_FILENO, out, (size_t)n) < 0)
-				out_ok = false;
-			/* EIO: the last slave fd is closed. */
-			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-				p[PTY].fd = -1;
-				in_len = 0;
-			}
-		}
+	memcpy(buf, d->carry, d->ncarry);
+	n = read(d->msg, buf + d->ncarry, sizeof(buf) - sizeof(d->carry));
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0)
+		unwatch_close(d, &d->msg);
+	have = d->ncarry + (size_t)(n > 0 ? n : 0);
+	/* A character the read cut in two waits for its end (at the end of
+	 * the output, what is left is shown as it is: '?'). */
+	keep = d->msg >= 0 ? utf8_incomplete_tail(buf, have) : 0;
+	d->ncarry = keep;
+	memcpy(d->carry, buf + have - keep, keep);
+	len = dropipc_text_sanitize(buf, have - keep);
+	for (size_t i = 0; i < len; i++) {
+		if (buf[i] == '\n' && d->raw)
+			line[k++] = '\r';
+		line[k++] = buf[i];
 	}
-	restore_mode(d);
-	if (!chan_done && exec_result(d) < 0)
-		ret = -1;
-	return ret;
+	if (k > 0 && write_all(STDERR_FILENO, line, k) < 0)
+		step(d, "stderr: %s", strerror(errno));
 }
 
-static int set_signals(struct demo *d, sigset_t *oldmask)
+/* ---- the child -------------------------------------------------------------- */
+
+static void reap(struct demo *d)
+{
+	siginfo_t si = { 0 };
+
+	if (d->reaped)
+		return;
+	while (waitid(P_PIDFD, (id_t)d->pidfd, &si, WEXITED | WNOHANG) < 0) {
+		if (errno != EINTR)
+			return;
+	}
+	if (si.si_pid == 0)
+		return;
+	d->reaped = true;
+	d->status = si.si_code == CLD_EXITED ? (si.si_status & 0xff) << 8 : si.si_status & 0x7f;
+	epoll_ctl(d->ep, EPOLL_CTL_DEL, d->pidfd, NULL);
+}
+
+static void signal_child(struct demo *d, int sig)
+{
+	if (!d->reaped && d->pidfd >= 0)
+		syscall(SYS_pidfd_send_signal, d->pidfd, sig, NULL, 0);
+}
+
+static void handle_signals(struct demo *d)
+{
+	struct signalfd_siginfo si;
+
+	while (read(d->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGWINCH) {
+			copy_winsize(d);
+			continue;
+		}
+		step(d, "forwarding signal %u (%s) to the child", si.ssi_signo,
+		     strsignal((int)si.ssi_signo));
+		/* The command may ignore it (as PID 1 of its namespace it ignores
+		 * every signal it has no handler for): the second one is SIGKILL,
+		 * and SIGCONT lets a stopped command see either. */
+		signal_child(d, d->stop ? SIGKILL : (int)si.ssi_signo);
+		signal_child(d, SIGCONT);
+		d->stop = true;
+	}
+}
+
+static int set_signals(struct demo *d)
 {
 	struct sigaction ign = { .sa_handler = SIG_IGN };
 	sigset_t set;
@@ -638,9 +678,9 @@ static int set_signals(struct demo *d, sigset_t *oldmask)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
 	sigaddset(&set, SIGWINCH);
-	sigaddset(&set, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &set, oldmask);
+	sigprocmask(SIG_BLOCK, &set, NULL);
 	sigaction(SIGPIPE, &ign, NULL);
 	d->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (d->sigfd < 0)
@@ -648,57 +688,440 @@ static int set_signals(struct demo *d, sigset_t *oldmask)
 	return 0;
 }
 
-/* Socket pair, child, ChildArgs. */
-static int start(struct demo *d, const dropipc_args *args, const sigset_t *oldmask)
+/* Why a receive on the channel failed; marks the setup failed. */
+static void report(struct demo *d, int r)
 {
-	static char *child_argv[256];
+	dropipc_stage stage;
+	const char *msg;
+
+	d->failed = true;
+	if (r == DROPIPC_ECHILD && dropipc_parent_child_error(d->parent, &stage, NULL, &msg) == 0)
+		say("child setup failed at %s: %s", dropipc_stage_name((int)stage), msg);
+	else if (r == DROPIPC_EOF || r == DROPIPC_EDEAD)
+		say("the child closed the channel without sending the pty (it exited, or closed fd %d)",
+		    DROPIPC_CHILD_FD);
+	else if (r == DROPIPC_ETIMEDOUT)
+		say("timed out after %d ms waiting for the child's %s", d->o.timeout_ms,
+		    d->phase == PTY ? "pty" : "exec");
+	else
+		say("%s", dropipc_parent_errmsg(d->parent));
+	/* A child that reports its failure exits by itself; others are ended. */
+	if (r != DROPIPC_ECHILD)
+		signal_child(d, SIGKILL);
+}
+
+/* The child's stdio: pipes, or at a terminal the terminal as its stdin (so
+ * that it knows to make a pty) and a pipe for its own messages. in, out,
+ * err get the child's ends (the caller closes them after the spawn). */
+static int make_stdio(struct demo *d, int *in, int *out, int *err)
+{
+	int p[3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } };
+
+	d->tty = isatty(STDIN_FILENO) || isatty(STDOUT_FILENO) || isatty(STDERR_FILENO);
+	if (d->tty) {
+		int t = isatty(STDIN_FILENO) ? STDIN_FILENO : isatty(STDOUT_FILENO) ? STDOUT_FILENO
+										: STDERR_FILENO;
+
+		if (pipe2(p[1], O_CLOEXEC) < 0)
+			return say("pipe: %s", strerror(errno));
+		*in = fcntl(t, F_DUPFD_CLOEXEC, 3);
+		*out = *err = p[1][1];
+		d->msg = p[1][0];
+		fcntl(d->msg, F_SETFL, O_NONBLOCK);
+		return *in < 0 ? say("dup: %s", strerror(errno)) : 0;
+	}
+	for (int i = 0; i < 3; i++) {
+		if (pipe2(p[i], O_CLOEXEC) < 0)
+			return say("pipe: %s", strerror(errno));
+	}
+	*in = p[0][0];
+	d->child_in = p[0][1];
+	*out = p[1][1];
+	d->out = p[1][0];
+	*err = p[2][1];
+	d->err = p[2][0];
+	fcntl(d->child_in, F_SETFL, O_NONBLOCK);
+	fcntl(d->out, F_SETFL, O_NONBLOCK);
+	fcntl(d->err, F_SETFL, O_NONBLOCK);
+	return 0;
+}
+
+static int spawn_child(struct demo *d)
+{
+	static const int caps[] = { CAP_SYS_ADMIN, CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_NET_ADMIN };
+	static char *argv[256];
 	char path[PATH_MAX];
-	const char *dump = getenv("DROPIPC_DUMP_SENT");
-	int child_fd, out[2], r;
+	unsigned ns = DROPIPC_NS_USER | DROPIPC_NS_MOUNT | DROPIPC_NS_PID | DROPIPC_NS_IPC |
+		      DROPIPC_NS_CGROUP;
+	uid_t uid = getuid();
+	gid_t gid = getgid();
+	dropipc_spawn_attr *attr = NULL;
+	int in = -1, out = -1, err = -1, r;
 
 	r = d->o.child_argv ? find_in_path(d->o.child_argv[0], path, sizeof(path))
 			    : find_sibling(path, sizeof(path));
 	if (r < 0)
 		return -1;
-	if (d->o.child_argc >= sizeof(child_argv) / sizeof(child_argv[0]) - 2)
+	if (d->o.child_argc >= sizeof(argv) / sizeof(argv[0]) - 2)
 		return say("--child: too many arguments");
-	child_argv[0] = path;
+	argv[0] = path;
 	if (d->o.child_argv)
-		memcpy(child_argv + 1, d->o.child_argv + 1, (d->o.child_argc - 1) * sizeof(char *));
+		memcpy(argv + 1, d->o.child_argv + 1, (d->o.child_argc - 1) * sizeof(char *));
 	else if (d->o.verbose)
-		child_argv[1] = "--verbose";
-
-	r = dropipc_socketpair(&d->parent, &child_fd);
-	if (r < 0)
-		return say("socketpair: %s", dropipc_strerror(r));
-	step(d, "socketpair: parent end fd %d, child end fd %d", dropipc_parent_fd(d->parent),
-	     child_fd);
-	if (pipe2(out, O_CLOEXEC) < 0) {
-		close(child_fd);
-		return say("pipe: %s", strerror(errno));
+		argv[1] = "--verbose";
+	if (dropipc_args_net_mode(d->a) != DROPIPC_NET_UNJAILED)
+		ns |= DROPIPC_NS_NET;
+	if (make_stdio(d, &in, &out, &err) < 0)
+		goto out;
+	r = dropipc_spawn_attr_new(&attr);
+	if (r == 0)
+		r = dropipc_spawn_attr_set_program(attr, path);
+	if (r == 0)
+		r = dropipc_spawn_attr_set_argv(attr, (const char *const *)argv);
+	if (r == 0)
+		r = dropipc_spawn_attr_set_namespaces(attr, ns);
+	if (r == 0)
+		r = dropipc_spawn_attr_add_uid_map(attr, d->o.root ? 0 : uid, uid, 1);
+	if (r == 0)
+		r = dropipc_spawn_attr_add_gid_map(attr, d->o.root ? 0 : gid, gid, 1);
+	if (r == 0)
+		r = dropipc_spawn_attr_set_deny_setgroups(attr, 1);
+	for (size_t i = 0; r == 0 && i < sizeof(caps) / sizeof(caps[0]); i++)
+		r = dropipc_spawn_attr_add_ambient_cap(attr, caps[i]);
+	if (r == 0)
+		r = dropipc_spawn_attr_set_stdio(attr, in, out, err);
+	if (r == 0)
+		r = dropipc_spawn_attr_set_pdeathsig(attr, SIGKILL);
+	if (r == 0)
+		r = dropipc_spawn_attr_set_new_session(attr, 1);
+	if (r < 0) {
+		say("spawn attributes: %s", dropipc_strerror(r));
+		goto out;
 	}
-	d->child_out = out[0];
-	fcntl(d->child_out, F_SETFL, O_NONBLOCK);
-	r = start_child(d, child_argv, child_fd, out[1], oldmask);
-	close(child_fd);
-	close(out[1]);
-	if (r < 0)
-		return -1;
-	step(d, "started %s as pid %d, the channel on its fd %d, dying with us", path, (int)d->pid,
-	     DROPIPC_CHILD_FD);
+	r = dropipc_spawn(attr, &d->parent, &d->pid, &d->pidfd);
+	if (r < 0) {
+		say("start %s: %s", path, dropipc_spawn_attr_errmsg(attr));
+		if (r == -EPERM || r == -EINVAL || r == -ENOSPC)
+			say("user namespaces are needed (unprivileged_userns_clone, "
+			    "max_user_namespaces, or a container that allows them)");
+		goto out;
+	}
+	step(d, "started %s as pid %d in new namespaces, the channel on its fd %d", path,
+	     (int)d->pid, DROPIPC_CHILD_FD);
+	r = 0;
+out:
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	if (err >= 0 && err != out)
+		close(err);
+	dropipc_spawn_attr_free(attr);
+	return r < 0 ? -1 : 0;
+}
 
-	/* Before the send, so that the child's own messages come after it. */
+/* ---- the handshake, one step per event ------------------------------------- */
+
+static int send_args(struct demo *d)
+{
+	const char *dump = getenv("DROPIPC_DUMP_SENT");
+	int r;
+
 	if (d->o.verbose) {
 		step(d, "sending ChildArgs:");
-		dump_args(stderr, args, true, "    ");
+		dump_args(stderr, d->a, "    ");
 	}
-	dropipc_parent_set_timeout(d->parent, d->o.timeout_ms);
-	r = dropipc_parent_send_args(d->parent, args);
-	if (r < 0)
-		return report(d, r);
-	step(d, "sent ChildArgs");
-	if (dump && (r = dump_to_file(dump, args, true)) < 0)
-		return say("DROPIPC_DUMP_SENT=%s: %s", dump, strerror(-r));
+	r = dropipc_parent_send_args(d->parent, d->a);
+	if (r < 0) {
+		say("%s", dropipc_parent_errmsg(d->parent));
+		d->failed = true;
+		return -1;
+	}
+	if (dump && (r = dump_to_file(dump, d->a)) < 0) {
+		say("DROPIPC_DUMP_SENT=%s: %s", dump, strerror(-r));
+		d->failed = true;
+		return -1;
+	}
+	d->phase = d->tty ? PTY : EXEC;
+	return 0;
+}
+
+static void start_relay(struct demo *d);
+
+/* The channel is ready (or the child died, or the deadline passed): one
+ * more step of the handshake. */
+static void channel_step(struct demo *d)
+{
+	int r;
+
+	if (dropipc_parent_events(d->parent) & POLLOUT) {
+		r = dropipc_parent_flush(d->parent);
+		if (r == -EAGAIN)
+			return watch_chan(d);
+		if (r < 0)
+			return report(d, r);
+	}
+	if (d->phase == PTY) {
+		r = dropipc_parent_recv_pty(d->parent, &d->master);
+		if (r == -EAGAIN)
+			return watch_chan(d);
+		if (r < 0)
+			return report(d, r);
+		step(d, "received the pty master");
+		d->phase = EXEC;
+		fcntl(d->master, F_SETFL, fcntl(d->master, F_GETFL) | O_NONBLOCK);
+		raw_mode(d);
+		copy_winsize(d);
+		watch(d, d->master, T_MASTER, EPOLLIN);
+	}
+	if (d->phase == EXEC) {
+		r = dropipc_parent_wait_exec(d->parent);
+		if (r == -EAGAIN)
+			return watch_chan(d);
+		/* A child in another language may not confirm: its status tells. */
+		if (r == DROPIPC_ENOEXEC && d->o.child_argv)
+			step(d, "the child closed the channel without confirming its exec");
+		else if (r < 0)
+			return report(d, r);
+		else
+			step(d, "channel closed: the child's exec succeeded");
+		epoll_ctl(d->ep, EPOLL_CTL_DEL, dropipc_parent_fd(d->parent), NULL);
+		d->phase = RUN;
+		start_relay(d);
+	}
+}
+
+/* ---- the relay ---------------------------------------------------------------- */
+
+static void start_relay(struct demo *d)
+{
+	if (d->tty || d->child_in >= 0) {
+		int r = watch(d, STDIN_FILENO, T_IN, EPOLLIN);
+
+		/* A regular file or /dev/null: always ready, read when needed. */
+		d->in_pollable = r == 0;
+		d->in_open = true;
+		if (r < 0 && r != -EPERM)
+			d->in_open = false;
+	}
+	if (d->child_in >= 0)
+		watch(d, d->child_in, T_CHILD_IN, 0);
+	step(d, "relaying %s", d->tty ? "the terminal through the pty" : "stdin, stdout, stderr");
+}
+
+/* Where input goes: the pty at a terminal, the command's stdin pipe. */
+static int input_fd(const struct demo *d)
+{
+	return d->tty ? d->master : d->child_in;
+}
+
+static void input_ended(struct demo *d)
+{
+	if (d->in_pollable)
+		epoll_ctl(d->ep, EPOLL_CTL_DEL, STDIN_FILENO, NULL);
+	d->in_open = false;
+	d->in_len = 0;
+	if (d->tty)
+		send_eof(d);
+	else
+		unwatch_close(d, &d->child_in);
+}
+
+static void read_input(struct demo *d)
+{
+	ssize_t n;
+
+	if (!d->in_open || d->in_len || input_fd(d) < 0)
+		return;
+	n = read(STDIN_FILENO, d->in, sizeof(d->in));
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0)
+		return input_ended(d);
+	d->in_len = (size_t)n;
+	d->in_off = 0;
+	d->partial_line = d->in[n - 1] != '\n';
+	if (d->in_pollable)
+		rewatch(d, STDIN_FILENO, T_IN, 0);
+}
+
+static void write_input(struct demo *d)
+{
+	int fd = input_fd(d);
+	ssize_t n;
+
+	if (!d->in_len || fd < 0)
+		return;
+	n = write(fd, d->in + d->in_off, d->in_len - d->in_off);
+	if (n > 0)
+		d->in_off += (size_t)n;
+	if (n < 0 && errno != EAGAIN && errno != EINTR) {
+		/* The command closed its stdin: the rest has nowhere to go. */
+		d->in_len = 0;
+		if (!d->tty) {
+			d->in_open = false;
+			if (d->in_pollable)
+				epoll_ctl(d->ep, EPOLL_CTL_DEL, STDIN_FILENO, NULL);
+			unwatch_close(d, &d->child_in);
+		}
+		return;
+	}
+	if (d->in_off == d->in_len) {
+		d->in_len = 0;
+		if (d->in_pollable && d->in_open)
+			rewatch(d, STDIN_FILENO, T_IN, EPOLLIN);
+	}
+}
+
+/* The command's output, as it is, on ours. */
+static void copy_out(struct demo *d, int *fd, int to)
+{
+	char buf[65536];
+	ssize_t n = read(*fd, buf, sizeof(buf));
+
+	if (n > 0) {
+		if (write_all(to, buf, (size_t)n) < 0)
+			step(d, "write fd %d: %s", to, strerror(errno));
+		return;
+	}
+	/* EIO from a pty master: its last slave is closed. */
+	if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+		if (*fd == d->master)
+			d->in_len = 0;
+		unwatch_close(d, fd);
+	}
+}
+
+static void update_input_watch(struct demo *d)
+{
+	uint32_t want = d->in_len ? EPOLLOUT : 0;
+
+	if (d->tty && d->master >= 0)
+		rewatch(d, d->master, T_MASTER, EPOLLIN | want);
+	else if (!d->tty && d->child_in >= 0)
+		rewatch(d, d->child_in, T_CHILD_IN, want);
+}
+
+/* ---- the loop ------------------------------------------------------------------ */
+
+static int timeout_ms(const struct demo *d)
+{
+	long long deadline = -1;
+	uint64_t us;
+
+	if (d->reaped)
+		return 100; /* drain what is left, then go */
+	if (d->phase == NET)
+		deadline = d->pasta_deadline;
+	else if (d->phase != RUN && dropipc_parent_deadline(d->parent, &us) == 0 &&
+		 us != UINT64_MAX)
+		deadline = (long long)(us / 1000) + 1;
+	if (d->phase == RUN && !d->in_pollable && d->in_open && !d->in_len)
+		return 0; /* input that is always ready */
+	if (deadline < 0)
+		return -1;
+	return deadline > now_ms() ? (int)(deadline - now_ms()) : 0;
+}
+
+static bool finished(const struct demo *d)
+{
+	if (d->failed)
+		return d->reaped || d->pid <= 0;
+	return d->reaped && d->out < 0 && d->err < 0 && d->master < 0;
+}
+
+static void pasta_event(struct demo *d)
+{
+	if (!d->pasta.ready) {
+		if (pasta_started(&d->pasta) < 0) {
+			d->failed = true;
+			signal_child(d, SIGKILL);
+			return;
+		}
+		step(d, "pasta is up (pid %d)", (int)d->pasta.pid);
+		watch(d, d->pasta.pidfd, T_PASTA, EPOLLIN);
+		if (send_args(d) == 0)
+			channel_step(d);
+		return;
+	}
+	say("pasta exited: the sandbox has no network any more");
+	epoll_ctl(d->ep, EPOLL_CTL_DEL, d->pasta.pidfd, NULL);
+	close(d->pasta.pidfd);
+	d->pasta.pidfd = -1;
+}
+
+static int loop(struct demo *d)
+{
+	struct epoll_event ev[16];
+	int quiet = 0;
+
+	while (!finished(d)) {
+		int n, t = timeout_ms(d);
+
+		update_input_watch(d);
+		n = epoll_wait(d->ep, ev, 16, t);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return say("epoll_wait: %s", strerror(errno));
+		if (n == 0 && d->reaped && ++quiet >= 1)
+			break; /* reaped, and nothing more came in 100 ms */
+		if (n == 0 && d->phase == NET && now_ms() >= d->pasta_deadline) {
+			say("timed out after %d ms waiting for pasta", d->o.timeout_ms);
+			d->failed = true;
+			signal_child(d, SIGKILL);
+			continue;
+		}
+		if (n == 0 && d->phase != RUN && d->phase != NET && !d->failed)
+			channel_step(d); /* the deadline: the receive says so */
+		if (n == 0 && d->phase == RUN && !d->in_pollable) {
+			read_input(d);
+			write_input(d);
+		}
+		for (int i = 0; i < n; i++) {
+			switch (ev[i].data.u32) {
+			case T_SIG:
+				handle_signals(d);
+				break;
+			case T_PIDFD:
+				reap(d);
+				if (d->phase != RUN && d->phase != NET && !d->failed)
+					channel_step(d);
+				if (d->phase == NET && d->reaped)
+					d->failed = say("the child died before its network was up");
+				break;
+			case T_PASTA:
+				pasta_event(d);
+				break;
+			case T_CHAN:
+				if (!d->failed && d->phase != RUN)
+					channel_step(d);
+				break;
+			case T_IN:
+				read_input(d);
+				write_input(d);
+				break;
+			case T_CHILD_IN:
+				write_input(d);
+				break;
+			case T_MASTER:
+				if (ev[i].events & EPOLLOUT)
+					write_input(d);
+				if (ev[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+					copy_out(d, &d->master, STDOUT_FILENO);
+				break;
+			case T_OUT:
+				copy_out(d, &d->out, STDOUT_FILENO);
+				break;
+			case T_ERR:
+				copy_out(d, &d->err, STDERR_FILENO);
+				break;
+			case T_MSG:
+				show_child_msg(d);
+				break;
+			}
+		}
+	}
 	return 0;
 }
 
@@ -714,47 +1137,137 @@ static void open_std_fds(void)
 		close(fd);
 }
 
+static const char *host_home(void)
+{
+	const char *home = getenv("HOME");
+	struct passwd *pw;
+
+	if (home && home[0] == '/')
+		return home;
+	pw = getpwuid(getuid());
+	return pw && pw->pw_dir[0] == '/' ? pw->pw_dir : "/";
+}
+
+static int setup(struct demo *d)
+{
+	char state[PATH_MAX], env_id[96], cwd[PATH_MAX];
+	const char *xdg = getenv("XDG_DATA_HOME");
+
+	if (d->o.state)
+		snprintf(state, sizeof(state), "%s", d->o.state);
+	else if (xdg && xdg[0] == '/')
+		snprintf(state, sizeof(state), "%s/dropipc-demo", xdg);
+	else
+		snprintf(state, sizeof(state), "%s/.local/share/dropipc-demo",
+			 strcmp(host_home(), "/") ? host_home() : "");
+	if (d->o.env_id) {
+		snprintf(env_id, sizeof(env_id), "%s", d->o.env_id);
+		if (!env_id[0] || strchr(env_id, '/') || !strcmp(env_id, ".") || !strcmp(env_id, ".."))
+			return say("--env %s: not a name", d->o.env_id);
+	} else {
+		if (!getcwd(cwd, sizeof(cwd)))
+			return say("getcwd: %s", strerror(errno));
+		make_env_id(env_id, sizeof(env_id), cwd);
+	}
+	if (dropipc_args_set_env_id(d->a, env_id) < 0)
+		return say("out of memory");
+	if (layout_make(state, env_id, host_home(), d->a, d->run) < 0)
+		return -1;
+	step(d, "state in %s, this run's files in %s", state, d->run);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	struct demo d = { .pid = -1, .sigfd = -1, .master = -1, .child_out = -1 };
-	dropipc_args *args = NULL;
-	sigset_t oldmask;
-	int ret = EXIT_HANDSHAKE, r;
-	char buf[128];
+	struct demo d = { .pid = -1, .pidfd = -1, .ep = -1, .sigfd = -1, .master = -1, .msg = -1,
+			  .child_in = -1, .out = -1, .err = -1 };
+	int ret = EXIT_SETUP;
+	char errbuf[512];
 
 	g = &d;
+	d.pasta.pidfd = -1;
 	open_std_fds();
-	if (parse_opts(argc, argv, &d.o) < 0) {
+	if (dropipc_args_new(&d.a) < 0)
+		return EXIT_SETUP;
+	if (parse_opts(argc, argv, &d.o, d.a) < 0) {
 		usage(stderr);
+		dropipc_args_free(d.a);
 		return EXIT_USAGE;
 	}
-	r = default_args(d.o.cmd, d.o.ncmd, &args);
-	if (r < 0) {
-		say("the default ChildArgs: %s", strerror(-r));
-		return EXIT_HANDSHAKE;
+	/* The command line's values, before anything is made on disk (the
+	 * env id comes later). */
+	dropipc_args_set_env_id(d.a, "-");
+	if (dropipc_args_validate(d.a, errbuf, sizeof(errbuf)) < 0) {
+		say("%s", errbuf);
+		dropipc_args_free(d.a);
+		return EXIT_USAGE;
 	}
-	if (set_signals(&d, &oldmask) < 0 || start(&d, args, &oldmask) < 0 || wait_pty(&d) < 0)
+	/* pasta's daemon becomes our child: we can reap it. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	d.ep = epoll_create1(EPOLL_CLOEXEC);
+	if (d.ep < 0 || set_signals(&d) < 0 || setup(&d) < 0 || spawn_child(&d) < 0)
 		goto out;
-	if (relay(&d) < 0)
+	dropipc_parent_set_timeout(d.parent, d.o.timeout_ms);
+	if (dropipc_parent_set_nonblocking(d.parent, 1) < 0) {
+		say("%s", dropipc_parent_errmsg(d.parent));
 		goto out;
-	step(&d, "the child %s", status_text(d.status, buf, sizeof(buf)));
-	ret = WIFSIGNALED(d.status) ? 128 + WTERMSIG(d.status) : WEXITSTATUS(d.status);
+	}
+	watch(&d, d.sigfd, T_SIG, EPOLLIN);
+	watch(&d, d.pidfd, T_PIDFD, EPOLLIN);
+	watch(&d, dropipc_parent_fd(d.parent), T_CHAN, 0);
+	if (d.msg >= 0)
+		watch(&d, d.msg, T_MSG, EPOLLIN);
+	if (d.out >= 0)
+		watch(&d, d.out, T_OUT, EPOLLIN);
+	if (d.err >= 0)
+		watch(&d, d.err, T_ERR, EPOLLIN);
+	/* The network first: the command must not start before it exists. */
+	if (dropipc_args_net_mode(d.a) == DROPIPC_NET_ISOLATED) {
+		d.phase = NET;
+		d.pasta_deadline = now_ms() + d.o.timeout_ms;
+		if (pasta_start(&d.pasta, d.a, d.pid, d.run, getuid() == 0, d.o.verbose) < 0) {
+			d.failed = true;
+			signal_child(&d, SIGKILL);
+		} else {
+			watch(&d, d.pasta.pidfd, T_PASTA, EPOLLIN);
+		}
+	} else {
+		d.phase = SEND;
+		if (send_args(&d) == 0)
+			channel_step(&d);
+	}
+	if (loop(&d) < 0)
+		goto out;
+	if (!d.failed && d.reaped) {
+		ret = WIFSIGNALED(d.status) ? 128 + WTERMSIG(d.status) : WEXITSTATUS(d.status);
+		step(&d, "the command %s %d", WIFSIGNALED(d.status) ? "was killed by signal"
+								    : "exited with status",
+		     WIFSIGNALED(d.status) ? WTERMSIG(d.status) : WEXITSTATUS(d.status));
+	}
 out:
 	restore_mode(&d);
 	if (d.pid > 0 && !d.reaped) {
-		kill(d.pid, SIGKILL);
-		reap(&d, 0);
+		siginfo_t si;
+
+		signal_child(&d, SIGKILL);
+		waitid(P_PIDFD, (id_t)d.pidfd, &si, WEXITED);
 	}
 	/* What the child said before it went, even when we gave up on it. */
-	while (d.child_out >= 0 && show_child_output(&d))
-		;
-	if (d.master >= 0)
-		close(d.master);
+	while (d.msg >= 0)
+		show_child_msg(&d);
+	pasta_stop(&d.pasta);
+	layout_cleanup(d.run);
+	unwatch_close(&d, &d.master);
+	unwatch_close(&d, &d.out);
+	unwatch_close(&d, &d.err);
+	unwatch_close(&d, &d.child_in);
+	if (d.pidfd >= 0)
+		close(d.pidfd);
 	if (d.sigfd >= 0)
 		close(d.sigfd);
-	if (d.child_out >= 0)
-		close(d.child_out);
+	if (d.ep >= 0)
+		close(d.ep);
 	dropipc_parent_close(d.parent);
-	dropipc_args_free(args);
+	dropipc_args_free(d.a);
 	return ret;
 }

@@ -1,180 +1,137 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The dump format, written generically from the protobuf-c descriptors. */
+/* The dump format (dump.h), written through the dropipc_args getters in
+ * the schema's field order. */
 #include "dump.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <string.h>
 
-#include "internal.h"
-
-static void put_string(FILE *f, const uint8_t *s, size_t len)
+static void put_string(FILE *f, const char *s)
 {
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '\\')
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '\\')
 			fputs("\\\\", f);
-		else if (s[i] == '\n')
+		else if (*p == '\n')
 			fputs("\\n", f);
-		else if (s[i] < 0x20 || s[i] == 0x7f)
-			fprintf(f, "\\x%02x", s[i]);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(f, "\\x%02x", *p);
 		else
-			fputc(s[i], f);
+			fputc(*p, f);
 	}
 }
 
-/* Bytes of one element of a repeated field of this type. Every protobuf-c
- * type, not only those the schema uses today: the dump follows the schema. */
-static size_t elem_size(ProtobufCType type)
+static void str(FILE *f, const char *indent, const char *key, const char *value)
 {
-	switch (type) {
-	case PROTOBUF_C_TYPE_INT64:
-	case PROTOBUF_C_TYPE_SINT64:
-	case PROTOBUF_C_TYPE_SFIXED64:
-	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-		return sizeof(uint64_t);
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return sizeof(double);
-	case PROTOBUF_C_TYPE_FLOAT:
-		return sizeof(float);
-	case PROTOBUF_C_TYPE_BOOL:
-		return sizeof(protobuf_c_boolean);
-	case PROTOBUF_C_TYPE_STRING:
-	case PROTOBUF_C_TYPE_MESSAGE:
-		return sizeof(void *);
-	case PROTOBUF_C_TYPE_BYTES:
-		return sizeof(ProtobufCBinaryData);
-	default:
-		return sizeof(uint32_t);
-	}
-}
-
-static void dump_fields(FILE *f, const ProtobufCMessage *msg, const char *indent,
-			const char *prefix);
-
-/* One value at p, of the field's type, under the name path. */
-static void dump_value(FILE *f, const ProtobufCFieldDescriptor *fd, const void *p,
-		       const char *indent, const char *path)
-{
-	if (fd->type == PROTOBUF_C_TYPE_MESSAGE) {
-		const ProtobufCMessage *sub = *(const ProtobufCMessage *const *)p;
-		char prefix[520]; /* a path of up to 511 bytes, and "." */
-
-		if (!sub)
-			return;
-		snprintf(prefix, sizeof(prefix), "%s.", path);
-		dump_fields(f, sub, indent, prefix);
-		return;
-	}
-	fprintf(f, "%s%s=", indent, path);
-	switch (fd->type) {
-	case PROTOBUF_C_TYPE_STRING: {
-		const char *s = *(const char *const *)p;
-
-		if (s)
-			put_string(f, (const uint8_t *)s, strlen(s));
-		break;
-	}
-	case PROTOBUF_C_TYPE_BYTES: {
-		const ProtobufCBinaryData *b = p;
-
-		put_string(f, b->data, b->len);
-		break;
-	}
-	case PROTOBUF_C_TYPE_BOOL:
-		fputs(*(const protobuf_c_boolean *)p ? "true" : "false", f);
-		break;
-	case PROTOBUF_C_TYPE_INT32:
-	case PROTOBUF_C_TYPE_SINT32:
-	case PROTOBUF_C_TYPE_SFIXED32:
-	case PROTOBUF_C_TYPE_ENUM:
-		fprintf(f, "%" PRId32, *(const int32_t *)p);
-		break;
-	case PROTOBUF_C_TYPE_UINT32:
-	case PROTOBUF_C_TYPE_FIXED32:
-		fprintf(f, "%" PRIu32, *(const uint32_t *)p);
-		break;
-	case PROTOBUF_C_TYPE_INT64:
-	case PROTOBUF_C_TYPE_SINT64:
-	case PROTOBUF_C_TYPE_SFIXED64:
-		fprintf(f, "%" PRId64, *(const int64_t *)p);
-		break;
-	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-		fprintf(f, "%" PRIu64, *(const uint64_t *)p);
-		break;
-	case PROTOBUF_C_TYPE_FLOAT:
-		fprintf(f, "%.9g", *(const float *)p);
-		break;
-	case PROTOBUF_C_TYPE_DOUBLE:
-		fprintf(f, "%.17g", *(const double *)p);
-		break;
-	default:
-		break;
-	}
+	fprintf(f, "%s%s=", indent, key);
+	put_string(f, value ? value : "");
 	fputc('\n', f);
 }
 
-/* protobuf-c keeps a descriptor's fields sorted by number. */
-static void dump_fields(FILE *f, const ProtobufCMessage *msg, const char *indent,
-			const char *prefix)
+static void num(FILE *f, const char *indent, const char *key, unsigned long long v)
 {
-	const ProtobufCMessageDescriptor *d = msg->descriptor;
-
-	for (unsigned i = 0; i < d->n_fields; i++) {
-		const ProtobufCFieldDescriptor *fd = &d->fields[i];
-		const char *base = (const char *)msg;
-		const void *p = base + fd->offset;
-		char path[512];
-
-		if (fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF &&
-		    *(const uint32_t *)(base + fd->quantifier_offset) != fd->id)
-			continue;
-		if (fd->label == PROTOBUF_C_LABEL_OPTIONAL && fd->quantifier_offset &&
-		    !(fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
-		    !*(const protobuf_c_boolean *)(base + fd->quantifier_offset))
-			continue;
-		if (fd->label != PROTOBUF_C_LABEL_REPEATED) {
-			snprintf(path, sizeof(path), "%s%s", prefix, fd->name);
-			dump_value(f, fd, p, indent, path);
-			continue;
-		}
-		size_t n = *(const size_t *)(base + fd->quantifier_offset);
-		const char *elems = *(const char *const *)p;
-
-		for (size_t k = 0; k < n; k++) {
-			snprintf(path, sizeof(path), "%s%s[%zu]", prefix, fd->name, k);
-			dump_value(f, fd, elems + k * elem_size(fd->type), indent, path);
-		}
-	}
+	fprintf(f, "%s%s=%llu\n", indent, key, v);
 }
 
-int dump_message(FILE *f, const ProtobufCMessage *msg, const char *indent)
+static void flag(FILE *f, const char *indent, const char *key, bool v)
 {
-	dump_fields(f, msg, indent, "");
+	fprintf(f, "%s%s=%s\n", indent, key, v ? "true" : "false");
+}
+
+int dump_args(FILE *f, const dropipc_args *a, const char *indent)
+{
+	static const char *const paths[] = { NULL,  "cwd", "drop_home", "env", "fs_root",
+					     "host_home", "home", "etc", "var", "tmp", "run",
+					     "empty_dir", "empty_file" };
+	static const char *const tr[] = { "tcp", "udp" };
+	char key[128];
+	size_t n;
+	char *const *argv;
+
+	str(f, indent, "env_id", dropipc_args_env_id(a));
+	for (int i = 1; i <= DROPIPC_PATH_EMPTY_FILE; i++) {
+		snprintf(key, sizeof(key), "paths.%s", paths[i]);
+		str(f, indent, key, dropipc_args_path(a, (dropipc_path)i));
+	}
+	str(f, indent, "config.extends", dropipc_args_extends(a));
+	for (size_t i = 0; i < dropipc_args_n_mounts(a); i++) {
+		const char *s, *t;
+		unsigned fl;
+
+		dropipc_args_mount(a, i, &s, &t, &fl);
+		snprintf(key, sizeof(key), "config.mounts[%zu].source", i);
+		str(f, indent, key, s);
+		snprintf(key, sizeof(key), "config.mounts[%zu].target", i);
+		str(f, indent, key, t);
+		snprintf(key, sizeof(key), "config.mounts[%zu].rw", i);
+		flag(f, indent, key, fl & DROPIPC_MOUNT_RW);
+		snprintf(key, sizeof(key), "config.mounts[%zu].overlay", i);
+		flag(f, indent, key, fl & DROPIPC_MOUNT_OVERLAY);
+	}
+	for (size_t i = 0; i < dropipc_args_n_blocked_paths(a); i++) {
+		snprintf(key, sizeof(key), "config.blocked_paths[%zu]", i);
+		str(f, indent, key, dropipc_args_blocked_path(a, i));
+	}
+	for (size_t i = 0; i < dropipc_args_n_exposed_vars(a); i++) {
+		snprintf(key, sizeof(key), "config.environ.exposed_vars[%zu]", i);
+		str(f, indent, key, dropipc_args_exposed_var(a, i));
+	}
+	for (size_t i = 0; i < dropipc_args_n_set_vars(a); i++) {
+		const char *name, *value;
+
+		dropipc_args_set_var(a, i, &name, &value);
+		snprintf(key, sizeof(key), "config.environ.set_vars[%zu].name", i);
+		str(f, indent, key, name);
+		snprintf(key, sizeof(key), "config.environ.set_vars[%zu].value", i);
+		str(f, indent, key, value);
+	}
+	num(f, indent, "config.net.mode", (unsigned)dropipc_args_net_mode(a));
+	for (int t = 0; t < 2; t++) {
+		for (size_t i = 0; i < dropipc_args_n_published_ports(a, (dropipc_transport)t); i++) {
+			unsigned fl, hp, gp;
+			const char *ip;
+
+			dropipc_args_published_port(a, (dropipc_transport)t, i, &fl, &ip, &hp, &gp);
+			snprintf(key, sizeof(key), "config.net.%s_published_ports[%zu].auto", tr[t], i);
+			flag(f, indent, key, fl & DROPIPC_PORT_AUTO);
+			snprintf(key, sizeof(key), "config.net.%s_published_ports[%zu].host_ip", tr[t], i);
+			str(f, indent, key, ip);
+			snprintf(key, sizeof(key), "config.net.%s_published_ports[%zu].host_port", tr[t], i);
+			num(f, indent, key, hp);
+			snprintf(key, sizeof(key), "config.net.%s_published_ports[%zu].guest_port", tr[t], i);
+			num(f, indent, key, gp);
+		}
+	}
+	for (int t = 0; t < 2; t++) {
+		for (size_t i = 0; i < dropipc_args_n_host_ports(a, (dropipc_transport)t); i++) {
+			unsigned fl, hp, gp;
+
+			dropipc_args_host_port(a, (dropipc_transport)t, i, &fl, &hp, &gp);
+			snprintf(key, sizeof(key), "config.net.%s_host_ports[%zu].auto", tr[t], i);
+			flag(f, indent, key, fl & DROPIPC_PORT_AUTO);
+			snprintf(key, sizeof(key), "config.net.%s_host_ports[%zu].host_port", tr[t], i);
+			num(f, indent, key, hp);
+			snprintf(key, sizeof(key), "config.net.%s_host_ports[%zu].guest_port", tr[t], i);
+			num(f, indent, key, gp);
+		}
+	}
+	argv = dropipc_args_exec_args(a, &n);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "exec_args[%zu]", i);
+		str(f, indent, key, argv[i]);
+	}
 	if (fflush(f) == EOF || ferror(f))
 		return -(errno ? errno : EIO);
 	return 0;
 }
 
-int dump_args(FILE *f, const dropipc_args *args, bool sent, const char *indent)
+int dump_to_file(const char *path, const dropipc_args *args)
 {
-	Dropipc__V1__ChildArgs msg = *dropipc__args_msg(args);
-
-	if (sent)
-		msg.confirm_exec = 1;
-	return dump_message(f, &msg.base, indent);
-}
-
-int dump_to_file(const char *path, const dropipc_args *args, bool sent)
-{
-	FILE *f;
+	FILE *f = fopen(path, "we");
 	int r;
 
-	f = fopen(path, "we");
 	if (!f)
 		return -errno;
-	r = dump_args(f, args, sent, "");
+	r = dump_args(f, args, "");
 	if (fclose(f) == EOF && r == 0)
 		r = -errno;
 	return r;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The dump format (documented in docs/PROTOCOL.md, "The dump format"): the canonical text of a ChildArgs, the same in every
+ * The dump format: the canonical text of a ChildArgs, the same in every
  * language, so that tests can compare what a parent sent with what a child
  * got (the demo, and the Go and Python peers in test/peers, write it when
  * DROPIPC_DUMP_SENT or DROPIPC_DUMP_ARGS name a file).
@@ -11,8 +11,9 @@
  * element, "config.mounts[0].source=~/docs". Bools are true or false, enums
  * and integers decimal numbers. In strings a backslash becomes "\\", a
  * newline "\n", any other byte below 0x20 and 0x7f "\xNN" (lowercase hex);
- * other bytes are written as they are. Written from the descriptors, not
- * field by field, so it follows the schema.
+ * other bytes are written as they are. The C demo writes it through the
+ * dropipc_args getters, in the schema's order; confirm_exec, which the
+ * library sets and keeps to itself, is not in it.
  */
 #ifndef DROPIPC_DEMO_DUMP_H
 #define DROPIPC_DEMO_DUMP_H
@@ -21,21 +22,13 @@
 #include <stdio.h>
 
 #include <dropipc/dropipc.h>
-#include <dropipc/v1/dropipc.pb-c.h>
 
-/* Writes the dump of msg to f, each line preceded by indent. Returns 0, or
+/* Writes the dump of args to f, each line preceded by indent. Returns 0, or
  * -errno if writing failed. */
-int dump_message(FILE *f, const ProtobufCMessage *msg, const char *indent);
+int dump_args(FILE *f, const dropipc_args *args, const char *indent);
 
-/*
- * Writes the dump of args, the ChildArgs message behind them (the demo links
- * the library's internals for it, as the dump follows the schema). sent: the
- * args as the parent's library sends them, which always asks the child to
- * confirm its exec (confirm_exec=true). Returns 0 or -errno.
- */
-int dump_args(FILE *f, const dropipc_args *args, bool sent, const char *indent);
-
-/* dump_args() to the file at path (created or truncated). Returns 0 or -errno. */
-int dump_to_file(const char *path, const dropipc_args *args, bool sent);
+/* Writes the dump of args to the file at path (created or truncated).
+ * Returns 0 or -errno. */
+int dump_to_file(const char *path, const dropipc_args *args);
 
 #endif

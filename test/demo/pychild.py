@@ -1,12 +1,10 @@
 #!/usr/bin/env python3
-# SPDX-License-Identifier: Apache-2.0
 """A child for dropipc-demo --child, in Python with no protobuf library.
 
 It speaks the protocol by hand (docs/PROTOCOL.md): reads the ChildArgs frame
-on fd 3, digs exec_args out of the protobuf wire format, creates a pty,
-sends its master back as SCM_RIGHTS with a PtyHandoff frame, confirms its
-exec (ExecConfirm) when the parent asks for it, and execs the command on the
-pty. It shows that the channel is a protocol, not a C API.
+on fd 3, digs exec_args out of the protobuf wire format, creates a pty (at a
+terminal only, as Drop), sends its master back as SCM_RIGHTS with a PtyHandoff frame, and execs the
+command on the pty. It shows that the channel is a protocol, not a C API.
 """
 import array
 import fcntl
@@ -75,23 +73,23 @@ def main():
     if not args:
         sys.exit("pychild: expected child_args")
     cmd = [v.decode() for n, wt, v in fields(args[0]) if n == 4 and wt == 2]
-    confirm = any(n == 5 and wt == 0 and v for n, wt, v in fields(args[0]))
     if not cmd:
         sys.exit("pychild: no exec_args")
 
-    master, slave = os.openpty()
-    # Envelope{pty: PtyHandoff{}}: field 2, length 0.
-    sock.sendmsg([frame(b"\x12\x00", [master])],
-                 [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [master]))])
-    os.close(master)
-    os.setsid()
-    fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
-    for fd in (0, 1, 2):
-        os.dup2(slave, fd)
-    os.close(slave)
-    if confirm:
-        # Envelope{exec: ExecConfirm{}}: field 5, length 0.
-        sock.sendall(frame(b"\x2a\x00"))
+    # As Drop: a pty only at a terminal; otherwise fds 0-2 are the parent's
+    # pipes and no pty frame is sent.
+    if any(os.isatty(fd) for fd in (0, 1, 2)):
+        master, slave = os.openpty()
+        # Envelope{pty: PtyHandoff{}}: field 2, length 0.
+        sock.sendmsg([frame(b"\x12\x00", [master])],
+                     [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [master]))])
+        os.close(master)
+        if os.getsid(0) != os.getpid():
+            os.setsid()
+        fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+        for fd in (0, 1, 2):
+            os.dup2(slave, fd)
+        os.close(slave)
     sock.detach()
     os.execvp(cmd[0], cmd)
 

@@ -1,0 +1,543 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The jail, in Drop's order (drop-jail.md, "The jail"): mounts made
+ * private; the system directories read-only; /run, /dev, /tmp, /proc, /sys,
+ * /var; the home; the /etc overlay; the config's mounts; the blocked paths;
+ * pivot_root. The child runs in new user, mount, PID, IPC and cgroup
+ * namespaces with CAP_SYS_ADMIN in them.
+ *
+ * Paths inside fs_root that come from the config (mount targets, blocked
+ * paths) are resolved with openat2(RESOLVE_IN_ROOT), so that a symlink the
+ * sandbox left in its home cannot send a mount outside the new root; the
+ * mounts onto them are made with open_tree/move_mount on those fds.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "child.h"
+
+struct jail {
+	dropipc_child *ch;
+	const dropipc_args *a;
+	const char *root;      /* paths.fs_root */
+	const char *host_home; /* paths.host_home */
+	int root_fd;	       /* fs_root, once bound onto itself */
+	bool verbose;
+};
+
+static const char *path(const struct jail *j, dropipc_path which)
+{
+	return dropipc_args_path(j->a, which);
+}
+
+/* Reports a failure of the jail stage; -1. */
+__attribute__((format(printf, 3, 4))) static int fail(struct jail *j, int err, const char *fmt,
+							...)
+{
+	char what[PATH_MAX + 256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	dropipc_child_send_error(j->ch, DROPIPC_STAGE_JAIL, err, "%s%s%s", what, err ? ": " : "",
+				 err ? strerror(err) : "");
+	return -1;
+}
+
+/* fs_root + p (p absolute) into out. */
+static int in_root(struct jail *j, const char *p, char *out)
+{
+	if (snprintf(out, PATH_MAX, "%s%s", j->root, p) >= PATH_MAX)
+		return fail(j, ENAMETOOLONG, "%s%s", j->root, p);
+	return 0;
+}
+
+/* "~" and "~/..." mean host_home. */
+static int expand_home(struct jail *j, const char *p, char *out, const char *field)
+{
+	int n;
+
+	if (p[0] == '~' && (p[1] == '/' || !p[1]))
+		n = snprintf(out, PATH_MAX, "%s%s", j->host_home, p + 1);
+	else
+		n = snprintf(out, PATH_MAX, "%s", p);
+	if (n >= PATH_MAX)
+		return fail(j, ENAMETOOLONG, "%s %s", field, p);
+	if (out[0] != '/')
+		return fail(j, 0, "%s %s: not an absolute path (nor ~/...)", field, p);
+	return 0;
+}
+
+static int do_mount(struct jail *j, const char *src, const char *dst, const char *type,
+		    unsigned long flags, const char *data)
+{
+	while (mount(src, dst, type, flags, data) < 0) {
+		if (errno != EINTR)
+			return fail(j, errno, "mount %s on %s%s%s", src ? src : "none", dst,
+				    type ? " type " : "", type ? type : "");
+	}
+	return 0;
+}
+
+/* Sets attributes on the mount at dst and every mount under it. */
+static int set_attr(struct jail *j, int dfd, const char *dst, uint64_t attr, const char *what)
+{
+	struct mount_attr ma = { .attr_set = attr };
+	unsigned flags = AT_RECURSIVE | (dst[0] ? 0 : AT_EMPTY_PATH);
+
+	if (mount_setattr(dfd, dst, flags, &ma, sizeof(ma)) < 0)
+		return fail(j, errno, "mount_setattr %s", what);
+	return 0;
+}
+
+static int open_in(struct jail *j, const char *rel, bool nofollow);
+
+/* Makes a directory in the jail, parents first; existing ones are fine.
+ * rel is relative to fs_root and resolved in it. */
+static int mkdirs(struct jail *j, const char *rel, mode_t mode)
+{
+	char buf[PATH_MAX];
+	size_t len = strlen(rel);
+
+	if (len >= sizeof(buf))
+		return fail(j, ENAMETOOLONG, "mkdir %s", rel);
+	memcpy(buf, rel, len + 1);
+	for (size_t i = 1; i <= len; i++) {
+		char *name, saved = buf[i];
+		int fd, dfd;
+
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		buf[i] = '\0';
+		fd = open_in(j, buf, false);
+		if (fd >= 0) {
+			close(fd);
+		} else if (fd != -ENOENT) {
+			return fail(j, -fd, "mkdir %s/%s", j->root, buf);
+		} else {
+			name = strrchr(buf, '/');
+			if (name)
+				*name = '\0';
+			dfd = open_in(j, name ? buf : ".", false);
+			if (name)
+				*name = '/';
+			if (dfd < 0)
+				return fail(j, -dfd, "mkdir %s/%s: parent", j->root, buf);
+			fd = mkdirat(dfd, name ? name + 1 : buf, mode);
+			if (fd < 0 && errno != EEXIST) {
+				fd = errno;
+				close(dfd);
+				return fail(j, fd, "mkdir %s/%s", j->root, buf);
+			}
+			close(dfd);
+		}
+		buf[i] = saved;
+	}
+	return 0;
+}
+
+/* Opens rel (relative to fs_root) as O_PATH, resolved inside fs_root:
+ * -errno on failure. nofollow: the last component is not followed. */
+static int open_in(struct jail *j, const char *rel, bool nofollow)
+{
+	struct open_how how = { .flags = O_PATH | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0),
+				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+	int fd = (int)syscall(SYS_openat2, j->root_fd, rel, &how, sizeof(how));
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* Mounts a copy of the tree at src (recursive if rec) onto the object
+ * target_fd refers to, with attributes attr. */
+static int graft(struct jail *j, const char *src, bool rec, int target_fd, uint64_t attr,
+		 const char *what)
+{
+	int tree = open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+						   (rec ? AT_RECURSIVE : 0));
+	int r = 0;
+
+	if (tree < 0)
+		return fail(j, errno, "open_tree %s (for %s)", src, what);
+	if (attr && set_attr(j, tree, "", attr, what) < 0)
+		r = -1;
+	else if (move_mount(tree, "", target_fd, "",
+			    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		r = fail(j, errno, "mount %s on %s", src, what);
+	close(tree);
+	return r;
+}
+
+/* 2. The system directories, read-only, nosuid, nodev; symlinks as such. */
+static int system_dirs(struct jail *j)
+{
+	static const char *const dirs[] = { "/usr", "/bin", "/lib", "/lib32", "/lib64", "/sbin" };
+	char dst[PATH_MAX], link[PATH_MAX];
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		struct stat st;
+		ssize_t n;
+
+		if (lstat(dirs[i], &st) < 0) {
+			if (errno == ENOENT)
+				continue;
+			return fail(j, errno, "lstat %s", dirs[i]);
+		}
+		if (in_root(j, dirs[i], dst) < 0)
+			return -1;
+		if (S_ISLNK(st.st_mode)) {
+			n = readlink(dirs[i], link, sizeof(link) - 1);
+			if (n < 0)
+				return fail(j, errno, "readlink %s", dirs[i]);
+			link[n] = '\0';
+			if (symlink(link, dst) < 0 && errno != EEXIST)
+				return fail(j, errno, "symlink %s -> %s", dst, link);
+			continue;
+		}
+		if (mkdirs(j, dirs[i] + 1, 0755) < 0 ||
+		    do_mount(j, dirs[i], dst, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+		    set_attr(j, AT_FDCWD, dst,
+			     MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, dst) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* An empty file at rel in the jail, as a mount point. */
+static int mkfile(struct jail *j, const char *rel)
+{
+	int fd = openat(j->root_fd, rel, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		return fail(j, errno, "create %s/%s", j->root, rel);
+	close(fd);
+	return 0;
+}
+
+/* 3, 4. /run, /dev. */
+static int run_and_dev(struct jail *j)
+{
+	static const char *const devs[] = { "null", "zero", "full", "random", "urandom" };
+	static const char *const links[][2] = { { "stdin", "/proc/self/fd/0" },
+						 { "stdout", "/proc/self/fd/1" },
+						 { "stderr", "/proc/self/fd/2" },
+						 { "fd", "/proc/self/fd" },
+						 { "core", "/proc/kcore" } };
+	char dst[PATH_MAX], src[64], rel[64];
+
+	if (mkdirs(j, "run", 0755) < 0 || in_root(j, "/run", dst) < 0 ||
+	    do_mount(j, "tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, "mode=700") < 0)
+		return -1;
+	snprintf(rel, sizeof(rel), "run/user/%u", (unsigned)getuid());
+	if (mkdirs(j, rel, 0700) < 0)
+		return -1;
+
+	if (mkdirs(j, "dev", 0755) < 0 || in_root(j, "/dev", dst) < 0 ||
+	    do_mount(j, "tmpfs", dst, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755") < 0)
+		return -1;
+	if (mkdirs(j, "dev/shm", 01777) < 0 || in_root(j, "/dev/shm", dst) < 0 ||
+	    do_mount(j, "tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
+		return -1;
+	if (mkdirs(j, "dev/pts", 0755) < 0 || in_root(j, "/dev/pts", dst) < 0 ||
+	    do_mount(j, "devpts", dst, "devpts", MS_NOSUID | MS_NOEXEC,
+		     "newinstance,ptmxmode=0666,mode=0620") < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(devs) / sizeof(devs[0]); i++) {
+		snprintf(rel, sizeof(rel), "dev/%s", devs[i]);
+		snprintf(src, sizeof(src), "/dev/%s", devs[i]);
+		if (mkfile(j, rel) < 0 || in_root(j, src, dst) < 0 ||
+		    do_mount(j, src, dst, NULL, MS_BIND, NULL) < 0)
+			return -1;
+	}
+	{
+		char ptmx[PATH_MAX];
+
+		if (mkfile(j, "dev/ptmx") < 0 || in_root(j, "/dev/ptmx", dst) < 0 ||
+		    in_root(j, "/dev/pts/ptmx", ptmx) < 0 ||
+		    do_mount(j, ptmx, dst, NULL, MS_BIND, NULL) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+		snprintf(rel, sizeof(rel), "dev/%s", links[i][0]);
+		if (symlinkat(links[i][1], j->root_fd, rel) < 0 && errno != EEXIST)
+			return fail(j, errno, "symlink %s/%s", j->root, rel);
+	}
+	return 0;
+}
+
+/* A bind of a host directory at an absolute jail path, read-write. */
+static int bind_dir(struct jail *j, const char *src, const char *at)
+{
+	char dst[PATH_MAX];
+
+	if (mkdirs(j, at + 1, 0755) < 0 || in_root(j, at, dst) < 0 ||
+	    do_mount(j, src, dst, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+	    set_attr(j, AT_FDCWD, dst, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, dst) < 0)
+		return -1;
+	return 0;
+}
+
+/* 5, 6. /tmp, /proc, /sys, /var; the home. */
+static int data_dirs(struct jail *j)
+{
+	bool unjailed = dropipc_args_net_mode(j->a) == DROPIPC_NET_UNJAILED;
+	char dst[PATH_MAX];
+
+	if (bind_dir(j, path(j, DROPIPC_PATH_TMP), "/tmp") < 0)
+		return -1;
+	if (mkdirs(j, "proc", 0555) < 0 || in_root(j, "/proc", dst) < 0 ||
+	    do_mount(j, "proc", dst, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return -1;
+	/* /sys: a sysfs of our own network namespace, read-only, with the
+	 * host's /sys/fs/cgroup read-only in it. Unjailed there is no network
+	 * namespace of ours to mount a sysfs for: the host's /sys, writable as
+	 * Drop leaves it. */
+	if (mkdirs(j, "sys", 0555) < 0 || in_root(j, "/sys", dst) < 0)
+		return -1;
+	if (unjailed) {
+		if (do_mount(j, "/sys", dst, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+		    set_attr(j, AT_FDCWD, dst, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+			     dst) < 0)
+			return -1;
+	} else {
+		char cg[PATH_MAX];
+
+		if (do_mount(j, "sysfs", dst, "sysfs",
+			     MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 ||
+		    in_root(j, "/sys/fs/cgroup", cg) < 0)
+			return -1;
+		if (access("/sys/fs/cgroup", F_OK) == 0 && access(cg, F_OK) == 0 &&
+		    (do_mount(j, "/sys/fs/cgroup", cg, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+		     set_attr(j, AT_FDCWD, cg,
+			      MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+				      MOUNT_ATTR_NOEXEC,
+			      cg) < 0))
+			return -1;
+	}
+	if (bind_dir(j, path(j, DROPIPC_PATH_VAR), "/var") < 0)
+		return -1;
+	return bind_dir(j, path(j, DROPIPC_PATH_HOME), j->host_home);
+}
+
+/* 7. /etc: a read-only overlay of paths.etc over the host's /etc. */
+static int etc(struct jail *j)
+{
+	const char *top = path(j, DROPIPC_PATH_ETC);
+	char dst[PATH_MAX], opts[PATH_MAX + 32], conf[PATH_MAX];
+
+	if (strpbrk(top, ":,\\"))
+		return fail(j, 0, "paths.etc %s: ':', ',' or '\\' cannot go into overlay options",
+			    top);
+	/* In isolated mode pasta answers DNS at 169.254.1.1 (--dns-forward). */
+	if (dropipc_args_net_mode(j->a) == DROPIPC_NET_ISOLATED) {
+		int fd;
+
+		snprintf(conf, sizeof(conf), "%s/resolv.conf", top);
+		fd = open(conf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (fd < 0 && errno != EEXIST)
+			return fail(j, errno, "create %s", conf);
+		if (fd >= 0) {
+			static const char text[] = "nameserver 169.254.1.1\n";
+			ssize_t n = write(fd, text, sizeof(text) - 1);
+
+			close(fd);
+			if (n != (ssize_t)sizeof(text) - 1)
+				return fail(j, n < 0 ? errno : EIO, "write %s", conf);
+		}
+	}
+	snprintf(opts, sizeof(opts), "lowerdir=%s:/etc", top);
+	if (mkdirs(j, "etc", 0755) < 0 || in_root(j, "/etc", dst) < 0 ||
+	    do_mount(j, "overlay", dst, "overlay", MS_RDONLY | MS_NOSUID | MS_NODEV, opts) < 0)
+		return -1;
+	return 0;
+}
+
+/* The mount point for a mount of a directory (dir) or file at rel, made if
+ * missing; an O_PATH fd, 0 to skip (with a notice), -1 on failure. */
+static int mount_point(struct jail *j, char *rel, const char *target, bool dir)
+{
+	struct stat st;
+	int fd = open_in(j, rel, true);
+
+	if (fd == -ENOENT) {
+		char *slash = strrchr(rel, '/');
+
+		if (slash) {
+			*slash = '\0';
+			fd = mkdirs(j, rel, 0755);
+			*slash = '/';
+			if (fd < 0)
+				return -1;
+		}
+		if (dir ? mkdirs(j, rel, 0755) < 0 : mkfile(j, rel) < 0)
+			return -1;
+		fd = open_in(j, rel, true);
+	}
+	if (fd < 0)
+		return fail(j, -fd, "mount target %s", target);
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+
+		close(fd);
+		return fail(j, e, "stat mount target %s", target);
+	}
+	if (S_ISLNK(st.st_mode) || (dir != !!S_ISDIR(st.st_mode))) {
+		notice("mount target %s: %s, skipped", target,
+		       S_ISLNK(st.st_mode) ? "a symlink"
+		       : dir		   ? "not a directory, and the source is one"
+					   : "a directory, and the source is not");
+		close(fd);
+		return 0;
+	}
+	return fd;
+}
+
+/* 8. The config's mounts. */
+static int config_mounts(struct jail *j)
+{
+	for (size_t i = 0; i < dropipc_args_n_mounts(j->a); i++) {
+		const char *source, *target;
+		char src[PATH_MAX], dst[PATH_MAX];
+		unsigned flags;
+		struct stat st;
+		int fd, r;
+
+		dropipc_args_mount(j->a, i, &source, &target, &flags);
+		if (expand_home(j, source, src, "mount source") < 0 ||
+		    expand_home(j, target, dst, "mount target") < 0)
+			return -1;
+		if (stat(src, &st) < 0) {
+			if (errno != ENOENT)
+				return fail(j, errno, "mount source %s", src);
+			notice("mount source %s: missing, skipped", src);
+			continue;
+		}
+		if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+			return fail(j, 0, "mount source %s: not a directory or a regular file", src);
+		if (!strcmp(dst, "/"))
+			return fail(j, 0, "mount target %s: the jail's root", target);
+		fd = mount_point(j, dst + 1, dst, S_ISDIR(st.st_mode));
+		if (fd <= 0) {
+			if (fd < 0)
+				return -1;
+			continue;
+		}
+		/* overlay: carried, not acted on, as in Drop v0.1.5 (see
+		 * docs/PROTOCOL.md): the mount is a bind like any other. */
+		r = graft(j, src, S_ISDIR(st.st_mode), fd,
+			  MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+				  (flags & DROPIPC_MOUNT_RW ? 0 : MOUNT_ATTR_RDONLY),
+			  dst);
+		close(fd);
+		if (r < 0)
+			return -1;
+		if (j->verbose)
+			notice("mounted %s on %s%s", src, dst, flags & DROPIPC_MOUNT_RW ? "" : " read-only");
+	}
+	return 0;
+}
+
+/* 9. Blocked paths: the fixed list, then the config's. */
+static int blocked(struct jail *j)
+{
+	static const char *const fixed[] = { "/proc/acpi",	  "/proc/asound",
+					     "/proc/kcore",	  "/proc/keys",
+					     "/proc/latency_stats", "/proc/timer_list",
+					     "/proc/timer_stats", "/proc/sched_debug",
+					     "/proc/scsi",	  "/sys/firmware" };
+	size_t nfixed = sizeof(fixed) / sizeof(fixed[0]);
+	size_t n = nfixed + dropipc_args_n_blocked_paths(j->a);
+
+	for (size_t i = 0; i < n; i++) {
+		const char *p = i < nfixed ? fixed[i] : dropipc_args_blocked_path(j->a, i - nfixed);
+		char abs[PATH_MAX];
+		struct stat st;
+		int fd, r;
+
+		if (expand_home(j, p, abs, "blocked path") < 0)
+			return -1;
+		fd = open_in(j, abs + 1, false);
+		if (fd == -ENOENT || fd == -ENOTDIR)
+			continue;
+		if (fd < 0)
+			return fail(j, -fd, "blocked path %s", abs);
+		if (fstat(fd, &st) < 0) {
+			r = errno;
+			close(fd);
+			return fail(j, r, "stat blocked path %s", abs);
+		}
+		r = graft(j,
+			  dropipc_args_path(j->a, S_ISDIR(st.st_mode) ? DROPIPC_PATH_EMPTY_DIR
+								      : DROPIPC_PATH_EMPTY_FILE),
+			  false, fd, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+			  abs);
+		close(fd);
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* 10. fs_root read-only, pivoted into, the old root detached. */
+static int pivot(struct jail *j)
+{
+	struct mount_attr ma = { .attr_set = MOUNT_ATTR_RDONLY };
+
+	if (mount_setattr(j->root_fd, "", AT_EMPTY_PATH, &ma, sizeof(ma)) < 0)
+		return fail(j, errno, "read-only %s", j->root);
+	if (chdir(j->root) < 0)
+		return fail(j, errno, "chdir %s", j->root);
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		return fail(j, errno, "pivot_root %s", j->root);
+	if (umount2(".", MNT_DETACH) < 0)
+		return fail(j, errno, "detach the old root");
+	if (chdir("/") < 0)
+		return fail(j, errno, "chdir /");
+	return 0;
+}
+
+int jail_build(dropipc_child *ch, const dropipc_args *a, bool verbose)
+{
+	struct jail j = { .ch = ch,
+			  .a = a,
+			  .root = dropipc_args_path(a, DROPIPC_PATH_FS_ROOT),
+			  .host_home = dropipc_args_path(a, DROPIPC_PATH_HOST_HOME),
+			  .root_fd = -1,
+			  .verbose = verbose };
+	static const dropipc_path needed[] = { DROPIPC_PATH_FS_ROOT, DROPIPC_PATH_HOST_HOME,
+					       DROPIPC_PATH_HOME,    DROPIPC_PATH_ETC,
+					       DROPIPC_PATH_VAR,     DROPIPC_PATH_TMP,
+					       DROPIPC_PATH_EMPTY_DIR, DROPIPC_PATH_EMPTY_FILE };
+	static const char *const names[] = { "fs_root", "host_home", "home", "etc",
+					     "var", "tmp", "empty_dir", "empty_file" };
+	int r = -1;
+
+	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++)
+		if (dropipc_args_path(a, needed[i])[0] != '/')
+			return fail(&j, 0, "paths.%s \"%s\": not an absolute path", names[i],
+				    dropipc_args_path(a, needed[i]));
+	/* 1. Nothing we mount propagates back to the host. */
+	if (do_mount(&j, NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return -1;
+	/* pivot_root needs fs_root to be a mount. */
+	if (do_mount(&j, j.root, j.root, NULL, MS_BIND, NULL) < 0)
+		return -1;
+	j.root_fd = open(j.root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (j.root_fd < 0)
+		return fail(&j, errno, "open %s", j.root);
+	if (system_dirs(&j) == 0 && run_and_dev(&j) == 0 && data_dirs(&j) == 0 && etc(&j) == 0 &&
+	    config_mounts(&j) == 0 && blocked(&j) == 0 && pivot(&j) == 0)
+		r = 0;
+	close(j.root_fd);
+	return r;
+}

@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Isolated networking, as Drop does it: pasta (Debian's passt) on the
+ * child's network namespace, started after the child and before ChildArgs
+ * go out, with Drop's options: --config-net, --dns-forward 169.254.1.1,
+ * --no-map-gw, a pid file and a log under paths.run, and one port option
+ * per forward (none when a list is empty).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "parent.h"
+
+extern char **environ;
+
+#define MAX_ARGS 256
+
+struct argv {
+	char *v[MAX_ARGS];
+	size_t n;
+};
+
+static int add(struct argv *av, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int add(struct argv *av, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	if (av->n + 2 > MAX_ARGS)
+		return say("pasta: too many port forwards");
+	va_start(ap, fmt);
+	r = vasprintf(&av->v[av->n], fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return say("out of memory");
+	av->v[++av->n] = NULL;
+	return 0;
+}
+
+/* Published: HOSTIP/HOSTPORT[:GUESTPORT], or auto. Drop always writes the
+ * host IP; the demo's default one is 127.0.0.1. */
+static int published(struct argv *av, const dropipc_args *a, dropipc_transport t)
+{
+	size_t n = dropipc_args_n_published_ports(a, t);
+
+	if (n == 0)
+		return add(av, "%s", t == DROPIPC_TCP ? "--tcp-ports" : "--udp-ports") < 0 ? -1
+													 : add(av, "none");
+	for (size_t i = 0; i < n; i++) {
+		unsigned fl, hp, gp;
+		const char *ip;
+
+		dropipc_args_published_port(a, t, i, &fl, &ip, &hp, &gp);
+		if (add(av, "%s", t == DROPIPC_TCP ? "--tcp-ports" : "--udp-ports") < 0)
+			return -1;
+		if (fl & DROPIPC_PORT_AUTO ? add(av, "auto")
+		    : gp == hp	   ? add(av, "%s/%u", ip[0] ? ip : "127.0.0.1", hp)
+				   : add(av, "%s/%u:%u", ip[0] ? ip : "127.0.0.1", hp, gp))
+			return -1;
+	}
+	return 0;
+}
+
+/* Host ports: GUESTPORT[:HOSTPORT] (pasta's order: the namespace's first),
+ * or auto. */
+static int host(struct argv *av, const dropipc_args *a, dropipc_transport t)
+{
+	size_t n = dropipc_args_n_host_ports(a, t);
+
+	if (n == 0)
+		return add(av, "%s", t == DROPIPC_TCP ? "--tcp-ns" : "--udp-ns") < 0 ? -1
+											  : add(av, "none");
+	for (size_t i = 0; i < n; i++) {
+		unsigned fl, hp, gp;
+
+		dropipc_args_host_port(a, t, i, &fl, &hp, &gp);
+		if (add(av, "%s", t == DROPIPC_TCP ? "--tcp-ns" : "--udp-ns") < 0)
+			return -1;
+		if (fl & DROPIPC_PORT_AUTO ? add(av, "auto")
+		    : gp == hp	   ? add(av, "%u", hp)
+				   : add(av, "%u:%u", gp, hp))
+			return -1;
+	}
+	return 0;
+}
+
+int pasta_start(struct pasta *p, const dropipc_args *a, pid_t child, const char *run, bool root,
+		bool verbose)
+{
+	struct argv av = { .n = 0 };
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t sa;
+	sigset_t none, all;
+	int r = -1;
+
+	p->pid = -1;
+	p->pidfd = -1;
+	p->ready = false;
+	snprintf(p->pidfile, sizeof(p->pidfile), "%s/pasta.pid", run);
+	snprintf(p->errfile, sizeof(p->errfile), "%s/pasta.err", run);
+	if (add(&av, "pasta") < 0 || add(&av, "--config-net") < 0 || add(&av, "--dns-forward") < 0 ||
+	    add(&av, "169.254.1.1") < 0 || add(&av, "--no-map-gw") < 0 || add(&av, "--quiet") < 0 ||
+	    add(&av, "--pid") < 0 || add(&av, "%s", p->pidfile) < 0 || add(&av, "--log-file") < 0 ||
+	    add(&av, "%s/pasta.log", run) < 0 || published(&av, a, DROPIPC_TCP) < 0 ||
+	    published(&av, a, DROPIPC_UDP) < 0 || host(&av, a, DROPIPC_TCP) < 0 ||
+	    host(&av, a, DROPIPC_UDP) < 0)
+		goto out;
+	/* As root pasta would switch to nobody, who may not enter our
+	 * namespaces. */
+	if (root && (add(&av, "--runas") < 0 || add(&av, "0") < 0))
+		goto out;
+	if (add(&av, "%d", (int)child) < 0)
+		goto out;
+	if (verbose) {
+		fprintf(stderr, "%s: starting", PROG);
+		for (size_t i = 0; i < av.n; i++)
+			fprintf(stderr, " %s", av.v[i]);
+		fputc('\n', stderr);
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, p->errfile, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	posix_spawn_file_actions_adddup2(&fa, 1, 2);
+	/* Not our blocked signals nor our ignored SIGPIPE. */
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_init(&sa);
+	posix_spawnattr_setsigmask(&sa, &none);
+	posix_spawnattr_setsigdefault(&sa, &all);
+	posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	r = posix_spawnp(&p->pid, "pasta", &fa, &sa, av.v, environ);
+	posix_spawnattr_destroy(&sa);
+	posix_spawn_file_actions_destroy(&fa);
+	if (r != 0) {
+		r = say("pasta: %s (is the passt package installed?)", strerror(r));
+		goto out;
+	}
+	p->pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0);
+	if (p->pidfd < 0) {
+		r = say("pidfd_open pasta: %s", strerror(errno));
+		kill(p->pid, SIGKILL);
+		waitpid(p->pid, NULL, 0);
+		p->pid = -1;
+		goto out;
+	}
+	r = 0;
+out:
+	for (size_t i = 0; i < av.n; i++)
+		free(av.v[i]);
+	return r;
+}
+
+/* pasta's own words, for the user. */
+static void show_err(const struct pasta *p)
+{
+	char buf[2048];
+	FILE *f = fopen(p->errfile, "re");
+	size_t n;
+
+	if (!f)
+		return;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+		if (!strstr(line, "syslog"))
+			say("pasta: %s", line);
+}
+
+int pasta_started(struct pasta *p)
+{
+	siginfo_t si = { 0 };
+	FILE *f;
+	int pid = 0;
+
+	if (waitid(P_PIDFD, (id_t)p->pidfd, &si, WEXITED) < 0)
+		return say("waitid pasta: %s", strerror(errno));
+	close(p->pidfd);
+	p->pidfd = -1;
+	p->pid = -1;
+	if (si.si_code != CLD_EXITED || si.si_status != 0) {
+		show_err(p);
+		return say("pasta failed (%s %d): no isolated network",
+			   si.si_code == CLD_EXITED ? "exit status" : "signal", si.si_status);
+	}
+	f = fopen(p->pidfile, "re");
+	if (!f || fscanf(f, "%d", &pid) != 1 || pid <= 1) {
+		if (f)
+			fclose(f);
+		return say("pasta: no pid in %s", p->pidfile);
+	}
+	fclose(f);
+	p->pid = pid;
+	p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (p->pidfd < 0)
+		return say("pidfd_open pasta (pid %d): %s", pid, strerror(errno));
+	p->ready = true;
+	return 0;
+}
+
+void pasta_stop(struct pasta *p)
+{
+	if (p->pidfd >= 0) {
+		siginfo_t si;
+
+		syscall(SYS_pidfd_send_signal, p->pidfd, SIGTERM, NULL, 0);
+		/* Ours to reap: the daemon was reparented to us, the subreaper. */
+		while (waitid(P_PIDFD, (id_t)p->pidfd, &si, WEXITED) < 0 && errno == EINTR)
+			;
+		close(p->pidfd);
+	}
+	p->pidfd = -1;
+	p->pid = -1;
+}

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The command's terminal. Only when fd 0, 1 or 2 is a terminal (the parent
+ * runs at one): a pty of the jail's own devpts instance, its master sent to
+ * the parent, its slave made the controlling terminal and fds 0-2.
+ * Otherwise fds 0-2 stay the pipes the parent made, and no pty frame is
+ * sent at all.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "child.h"
+
+static int failed(dropipc_child *ch, int err, const char *what)
+{
+	dropipc_child_send_error(ch, DROPIPC_STAGE_PTY, err, "%s: %s", what, strerror(err));
+	return -1;
+}
+
+int pty_setup(dropipc_child *ch, bool verbose)
+{
+	int master, slave, r;
+
+	/* Already a session leader when the parent's spawn made the session. */
+	if (setsid() < 0 && getsid(0) != getpid())
+		return failed(ch, errno, "setsid");
+	if (!isatty(STDIN_FILENO) && !isatty(STDOUT_FILENO) && !isatty(STDERR_FILENO))
+		return 0;
+	/* /dev/ptmx is the jail's: the new devpts instance's ptmx. */
+	master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0)
+		return failed(ch, errno, "open /dev/ptmx");
+	if (unlockpt(master) < 0) {
+		r = errno;
+		close(master);
+		return failed(ch, r, "unlockpt /dev/ptmx");
+	}
+	/* The slave of this master, not one found by name. */
+	slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (slave < 0) {
+		r = errno;
+		close(master);
+		return failed(ch, r, "TIOCGPTPEER /dev/ptmx");
+	}
+	if (verbose)
+		notice("sending the pty master");
+	r = dropipc_child_send_pty(ch, master);
+	close(master);
+	if (r < 0) {
+		notice("%s", dropipc_child_errmsg(ch));
+		close(slave);
+		return -1;
+	}
+	if (ioctl(slave, TIOCSCTTY, 0) < 0) {
+		r = errno;
+		close(slave);
+		return failed(ch, r, "TIOCSCTTY");
+	}
+	for (int fd = 0; fd < 3; fd++) {
+		if (dup2(slave, fd) < 0) {
+			r = errno;
+			close(slave);
+			return failed(ch, r, "dup2 the pty to fds 0-2");
+		}
+	}
+	if (slave > 2)
+		close(slave);
+	return 0;
+}
