@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The parent's end: sends ChildArgs, receives the pty (or the child's error). */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
@@ -14,6 +15,8 @@ struct dropipc_parent {
 	struct dropipc__conn *conn;
 	/* The last setup failure the child reported; arena-owned. */
 	Dropipc__V1__ChildError *child_error;
+	/* wait_exec got the child's ExecConfirm. */
+	bool exec_confirmed;
 };
 
 int dropipc_parent_new(int fd, dropipc_parent **parent)
@@ -268,18 +271,22 @@ int dropipc_parent_wait_exec(dropipc_parent *parent)
 	r = begin_recv(parent, "wait exec");
 	if (r < 0)
 		return r;
-	r = dropipc__recv_message(parent->conn, DROPIPC__V1__ENVELOPE__BODY_EXEC,
-				  &dropipc__v1__exec_confirm__descriptor, &f, &m,
-				  &parent->child_error);
-	if (r == DROPIPC_EOF)
-		return dropipc__conn_fail(parent->conn, DROPIPC_ENOEXEC,
-					  "the channel closed before the child confirmed its exec");
-	if (r < 0)
-		return r;
-	dropipc__message_free(m);
-	r = dropipc__frame_finish(parent->conn, &f);
-	if (r < 0)
-		return r;
+	/* Two frames, each of which a non-blocking end may get in a later call. */
+	if (!parent->exec_confirmed) {
+		r = dropipc__recv_message(parent->conn, DROPIPC__V1__ENVELOPE__BODY_EXEC,
+					  &dropipc__v1__exec_confirm__descriptor, &f, &m,
+					  &parent->child_error);
+		if (r == DROPIPC_EOF)
+			return dropipc__conn_fail(parent->conn, DROPIPC_ENOEXEC,
+						  "the channel closed before the child confirmed its exec");
+		if (r < 0)
+			return r;
+		dropipc__message_free(m);
+		r = dropipc__frame_finish(parent->conn, &f);
+		if (r < 0)
+			return r;
+		parent->exec_confirmed = true;
+	}
 	/* The exec is next: the channel, close-on-exec, closes when it
 	 * succeeds, and a report comes instead when it fails. */
 	r = dropipc__recv_message(parent->conn, 0, NULL, &f, &m, &parent->child_error);
