@@ -378,32 +378,37 @@ func (x *ChildArgs) GetConfirmExec() bool {
 }
 
 // The jail's filesystem locations, as absolute host paths (the launcher's
-// own: receivers do not check them). No string here, nor anywhere else in
+// own: receivers do not check them). What a child does with each one is in
+// docs/PROTOCOL.md, "What a child does with ChildArgs". No string here, nor anywhere else in
 // this schema, may contain a NUL byte, and every string is valid UTF-8.
 type Paths struct {
 	state         protoimpl.MessageState
 	sizeCache     protoimpl.SizeCache
 	unknownFields protoimpl.UnknownFields
 
-	// Directory the launcher was started from.
+	// Directory the launcher was started from: the command's working
+	// directory in the jail (else host_home, else /).
 	Cwd string `protobuf:"bytes,1,opt,name=cwd,proto3" json:"cwd,omitempty"`
 	// Top of the launcher's data, e.g. /home/alice/.local/share/drop.
 	DropHome string `protobuf:"bytes,2,opt,name=drop_home,json=dropHome,proto3" json:"drop_home,omitempty"`
 	// This environment's directory under drop_home.
 	Env string `protobuf:"bytes,3,opt,name=env,proto3" json:"env,omitempty"`
-	// Where the root filesystem is assembled before pivot_root.
+	// Where the root filesystem is assembled (bound onto itself), made
+	// read-only and pivoted into.
 	FsRoot string `protobuf:"bytes,4,opt,name=fs_root,json=fsRoot,proto3" json:"fs_root,omitempty"`
 	// The user's home directory on the host.
 	HostHome string `protobuf:"bytes,5,opt,name=host_home,json=hostHome,proto3" json:"host_home,omitempty"`
 	// Directory mounted as the home directory in the jail.
 	Home string `protobuf:"bytes,6,opt,name=home,proto3" json:"home,omitempty"`
-	// Read-only overlay mounted over /etc.
+	// Top layer of a read-only overlay over the host's /etc, mounted at
+	// /etc; resolv.conf is written there first if missing.
 	Etc string `protobuf:"bytes,7,opt,name=etc,proto3" json:"etc,omitempty"`
 	// Directory mounted as /var in the jail.
 	Var string `protobuf:"bytes,8,opt,name=var,proto3" json:"var,omitempty"`
 	// Directory mounted as /tmp in the jail.
 	Tmp string `protobuf:"bytes,9,opt,name=tmp,proto3" json:"tmp,omitempty"`
-	// This instance's runtime directory.
+	// This instance's runtime directory (the parent's scratch: pasta's
+	// files); removed when the jail ends.
 	Run string `protobuf:"bytes,10,opt,name=run,proto3" json:"run,omitempty"`
 	// An empty directory, mounted over directories to hide them.
 	EmptyDir string `protobuf:"bytes,11,opt,name=empty_dir,json=emptyDir,proto3" json:"empty_dir,omitempty"`
@@ -527,7 +532,8 @@ func (x *Paths) GetEmptyFile() string {
 	return ""
 }
 
-// The environment's configuration, as the user wrote it.
+// The environment's configuration, as the user wrote it. What a child does
+// with each field is in docs/PROTOCOL.md.
 type Config struct {
 	state         protoimpl.MessageState
 	sizeCache     protoimpl.SizeCache
@@ -625,6 +631,7 @@ type Mount struct {
 	// Mounted read-write; read-only when false.
 	Rw bool `protobuf:"varint,3,opt,name=rw,proto3" json:"rw,omitempty"`
 	// Writes go to an overlay in the environment, not to the source.
+	// Carried but not acted on by Drop v0.1.5 (nor by the C demo child).
 	Overlay bool `protobuf:"varint,4,opt,name=overlay,proto3" json:"overlay,omitempty"`
 }
 
