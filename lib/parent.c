@@ -262,16 +262,29 @@ int dropipc_parent_recv_pty(dropipc_parent *parent, int *master_fd)
 	return 0;
 }
 
+static int wait_exec(dropipc_parent *parent);
+
 int dropipc_parent_wait_exec(dropipc_parent *parent)
 {
-	struct dropipc__frame f;
-	ProtobufCMessage *m;
 	int r;
 
 	r = begin_recv(parent, "wait exec");
 	if (r < 0)
 		return r;
-	/* Two frames, each of which a non-blocking end may get in a later call. */
+	/* Two frames, each of which a non-blocking end may get in a later call:
+	 * the confirmation is kept across -EAGAIN only. */
+	r = wait_exec(parent);
+	if (r != -EAGAIN)
+		parent->exec_confirmed = false;
+	return r;
+}
+
+static int wait_exec(dropipc_parent *parent)
+{
+	struct dropipc__frame f;
+	ProtobufCMessage *m;
+	int r;
+
 	if (!parent->exec_confirmed) {
 		r = dropipc__recv_message(parent->conn, DROPIPC__V1__ENVELOPE__BODY_EXEC,
 					  &dropipc__v1__exec_confirm__descriptor, &f, &m,

@@ -831,6 +831,41 @@ START_TEST(wait_exec_outcomes)
 }
 END_TEST
 
+/* The sandbox's child that gets its args, hands over a pty and exits
+ * without an exec. */
+static int exits_after_pty(void *arg)
+{
+	dropipc_child *c;
+	dropipc_args *args;
+	int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+
+	UNIT_REQUIRE(master >= 0 && grantpt(master) == 0 && unlockpt(master) == 0);
+	UNIT_REQUIRE(dropipc_child_new(*(int *)arg, &c) == 0);
+	UNIT_REQUIRE(dropipc_child_recv_args(c, &args) == 0);
+	UNIT_REQUIRE(dropipc_child_send_pty(c, master) == 0);
+	_exit(0);
+}
+
+/* A child process that _exits after sending the pty is no successful exec. */
+START_TEST(wait_exec_child_exits_after_pty)
+{
+	dropipc_parent *p;
+	int child_fd, master = -1;
+	pid_t pid;
+
+	ck_assert_int_eq(dropipc_socketpair(&p, &child_fd), 0);
+	pid = unit_fork(exits_after_pty, &child_fd);
+	close(child_fd);
+	ck_assert_int_eq(dropipc_parent_set_timeout(p, 10000), 0);
+	ck_assert_int_eq(dropipc_parent_send_args(p, test_example_args()), 0);
+	ck_assert_int_eq(dropipc_parent_recv_pty(p, &master), 0);
+	ck_assert_int_eq(dropipc_parent_wait_exec(p), DROPIPC_ENOEXEC);
+	close(master);
+	dropipc_parent_close(p);
+	unit_reap_ok(pid);
+}
+END_TEST
+
 /* A peer that closes without reading what was sent to it: the kernel says
  * ECONNRESET, the library says end of stream, as for any peer that closed. */
 START_TEST(eof_with_data_unread)
@@ -996,6 +1031,7 @@ Suite *suite_errors(void)
 	tcase_add_test(tc, echild_long_text);
 	tcase_add_test(tc, echild_text_repaired);
 	tcase_add_test(tc, wait_exec_outcomes);
+	tcase_add_test(tc, wait_exec_child_exits_after_pty);
 	tcase_add_test(tc, eof_with_data_unread);
 	tcase_add_test(tc, echild_instead_of_files);
 	tc = unit_tcase(s, "system");
