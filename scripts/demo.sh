@@ -10,8 +10,9 @@
 # scripts/demo.sh -- sh -c 'ls /; id'.
 set -eu
 cd "$(dirname "$0")/.."
-scripts/deps.sh build
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=OFF >/dev/null
+scripts/deps.sh demo
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDROPIPC_BUILD_TESTS=OFF \
+	-DDROPIPC_BUILD_BENCH=OFF >/dev/null
 cmake --build build -j"$(nproc)" >/dev/null
 # --verbose: each step of the handshake, and the ChildArgs sent, on stderr.
 net=off

@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Installs the Debian packages a step needs, only those missing.
 #   scripts/deps.sh build   what the library and the demo need
+#   scripts/deps.sh demo    and pasta, for the demo's isolated network
 #   scripts/deps.sh test    what every test needs (peers, fuzzing, valgrind)
 set -eu
 
@@ -14,8 +15,9 @@ test="$build check clang libclang-rt-14-dev valgrind util-linux procps g++
 
 case "${1:-build}" in
 build) want=$build ;;
+demo) want="$build passt" ;;
 test) want=$test ;;
-*) echo "usage: $0 build|test" >&2; exit 2 ;;
+*) echo "usage: $0 build|demo|test" >&2; exit 2 ;;
 esac
 
 missing=
