@@ -136,3 +136,18 @@ out=$("$tmp/ex/launcher" nosuchcmd </dev/null 2>&1) || status=$?
 [ "$status" = 1 ] && [ "$out" = "wait exec: child setup failed at exec: execvp nosuchcmd: No such file or directory" ] ||
 	fail "README example with a missing command: exit $status, said: $out"
 echo "ok: the README's example builds and runs: $(echo "$out" | head -c 60)..."
+# ... and linked statically against libdropipc (pkg-config --static), as a
+# launcher that starts often would (no libdropipc.so in its NEEDED).
+if [ -z "$san" ]; then
+	# shellcheck disable=SC2046
+	(cd "$tmp/ex" && "$cc" -std=c11 -Wall -Wextra -Werror launcher.c -o launcher-static \
+		$(pkg-config --cflags dropipc) "$libdir/libdropipc.a" \
+		$(pkg-config --static --libs-only-l dropipc | sed 's/-ldropipc//'))
+	readelf -d "$tmp/ex/launcher-static" | grep -q 'libdropipc' &&
+		fail "the static README example still needs libdropipc.so"
+	status=0
+	out=$("$tmp/ex/launcher-static" sh -c 'echo hello from the pty; exit 3' </dev/null 2>&1) || status=$?
+	[ "$status" = 3 ] && echo "$out" | grep -q 'hello from the pty' ||
+		fail "static README example: exit $status, said: $out"
+	echo "ok: the README's example, linked with pkg-config --static, runs"
+fi
