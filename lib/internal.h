@@ -80,6 +80,11 @@ int dropipc__fd_is_channel_peer(int sock, int fd);
  * character: len if it fits. */
 size_t dropipc__utf8_cut(const char *s, size_t len, size_t max);
 
+/* The code point of the valid UTF-8 sequence at s (at most n bytes) in *cp
+ * and its length, or 0 when s does not start one (overlong forms,
+ * surrogates and values past U+10FFFF are not valid). */
+size_t dropipc__utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
+
 /* ---- frame.c: the connection ------------------------------------------- */
 
 struct dropipc__conn;

@@ -9,9 +9,7 @@
 
 #include "internal.h"
 
-/* The code point of the valid UTF-8 sequence at s (at most n bytes) and its
- * length, or 0 when s does not start one. */
-static size_t decode(const unsigned char *s, size_t n, uint32_t *cp)
+size_t dropipc__utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
 {
 	size_t len;
 	uint32_t c;
@@ -57,7 +55,7 @@ size_t dropipc_text_sanitize(char *text, size_t len)
 	if (!text)
 		return 0;
 	while (in < len) {
-		n = decode(s + in, len - in, &cp);
+		n = dropipc__utf8_decode(s + in, len - in, &cp);
 		if (n == 0 || is_control(cp)) {
 			s[out++] = '?';
 			in += n ? n : 1;
