@@ -9,7 +9,9 @@
  * parent as a ChildError naming the stage and the path or field.
  *
  * --no-jail: the handshake only, no mounts (for peers tests that send
- * made-up paths): the command runs on the host's filesystem.
+ * made-up paths): the command runs on the host's filesystem, with this
+ * process's capabilities, and /usr/bin/env is not checked for being
+ * writable (there is no sandbox that could have changed it).
  */
 #include <errno.h>
 #include <signal.h>
@@ -105,7 +107,7 @@ int main(int argc, char **argv)
 	if (pty_setup(ch, verbose) < 0 || (jail && caps_drop(ch) < 0))
 		goto out;
 	enter_cwd(args, verbose);
-	exec_command(ch, args, envp, shell);
+	exec_command(ch, args, envp, shell, jail);
 out:
 	environ_free(envp);
 	dropipc_args_free(args);

@@ -43,7 +43,9 @@ int caps_drop(dropipc_child *ch);
 void enter_cwd(const dropipc_args *a, bool verbose);
 
 /* Looks the command up in envp's PATH and execs it through /usr/bin/env;
- * returns only on failure (reported). shell: the user's $SHELL or NULL. */
-int exec_command(dropipc_child *ch, const dropipc_args *a, char **envp, const char *shell);
+ * returns only on failure (reported). shell: the user's $SHELL or NULL;
+ * jailed: false with --no-jail (no writability check of /usr/bin/env). */
+int exec_command(dropipc_child *ch, const dropipc_args *a, char **envp, const char *shell,
+		 bool jailed);
 
 #endif

@@ -140,16 +140,10 @@ def peers(work):
                 end = dropipc.ParentEnd(a)
                 end.set_timeout(TIMEOUT * 1000)
                 try:
-                    master = end.recv_pty()
-                    try:  # the child's command runs until the pty hangs up
-                        while os.read(master, 4096):
-                            pass
-                    except OSError:
-                        pass
-                    os.close(master)
                     result = None
-                    # The raw frames did not ask for ExecConfirm, as an older
-                    # parent would not: the child sends none.
+                    # Not at a terminal: the child sends no pty. The raw
+                    # frames did not ask for ExecConfirm, as an older parent
+                    # would not: the child sends none.
                     end.wait_exec()
                 except dropipc.IpcError as e:
                     result = e

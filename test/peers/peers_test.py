@@ -5,16 +5,28 @@
   peers_test.py [OPTIONS] pair PARENT CHILD       the full handshake
   peers_test.py [OPTIONS] childerr PARENT CHILD   a child's setup failure
   peers_test.py [OPTIONS] limits LANG             hostile frames, both ends
+  peers_test.py [OPTIONS] jail                    the Go parent, the C child's jail
   peers_test.py fakechild CASE                    (internal) a hostile child
 
 OPTIONS: --work DIR (from setup.sh), --demo DIR (dropipc-demo's directory).
 LANG, PARENT and CHILD are c, go or python. Run it with the Python of the
 virtual environment setup.sh made (WORK/venv), where the dropipc package is
 installed; the Go peer is built from the Go module.
+
+The C parent is the demo, which builds Drop's sandbox: its ChildArgs are
+what its command line says (so the pair test gives it an option for every
+field, and ports need --net isolated: pasta), and it runs its child in new
+namespaces. The C child builds the jail from the paths it gets; the Go and
+Python parents send made-up paths, so with them it runs with --no-jail
+(the handshake only); `jail` runs it for real under the Go parent. Every
+child sends a pty only when it runs at a terminal: without one the
+command's output arrives through the parent's pipes (or its own stdout).
+Exit status 77: the test cannot run here (SKIP).
 """
 import argparse
 import os
 import re
+import shutil
 import socket
 import struct
 import subprocess
@@ -25,10 +37,19 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 PY = sys.executable
 CMD_TIMEOUT = 30
-COMMAND = ["echo", "hello-from-pty"]
-PRINTED = b"hello-from-pty"
+# The command of the pair test: its output, and whether its stdout is a tty.
+COMMAND = ["sh", "-c", "echo hello-from-the-command; "
+           "[ -t 1 ] && echo stdout-is-a-tty || echo stdout-is-no-tty"]
+PRINTED = b"hello-from-the-command"
 MISSING = "nosuchcmd-dropipc-test"
 PROGS = {"c": "dropipc-demo", "go": "dropipc-peer-go", "python": "peer.py"}
+# What each child reports for a command it cannot find (stage exec): the
+# peers keep their own words, the parent shows them after its prefix.
+MISSING_TEXT = {"c": "command %s: not found (PATH " % MISSING,
+                "go": "execvp %s: No such file or directory" % MISSING,
+                "python": "execvp %s: No such file or directory" % MISSING}
+ODD = "tab\there \\ nl\n del\x7f caf\u00e9"  # as peerutil.example_args sets it
+SKIP = 77
 
 
 def setup_env(work):
@@ -38,11 +59,12 @@ def setup_env(work):
     sys.path.insert(0, here)
 
 
-def programs(opts, lang):
-    """(parent argv prefix, child argv) of a language."""
+def programs(opts, lang, jail=True):
+    """(parent argv prefix, child argv) of a language; jail=False: the C
+    child only does the handshake (its parent sends made-up paths)."""
     if lang == "c":
         return ([os.path.join(opts.demo, "dropipc-demo")],
-                [os.path.join(opts.demo, "dropipc-demo-child")])
+                [os.path.join(opts.demo, "dropipc-demo-child")] + ([] if jail else ["--no-jail"]))
     if lang == "go":
         go = os.path.join(opts.work, "bin", "dropipc-peer-go")
         return [go, "parent"], [go, "child"]
@@ -50,9 +72,24 @@ def programs(opts, lang):
     return [PY, peer, "parent"], [PY, peer, "child"]
 
 
-def run(argv, env=None, timeout=CMD_TIMEOUT):
-    return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
-                          env=env, timeout=timeout)
+def run(argv, env=None, timeout=CMD_TIMEOUT, tty=False):
+    """argv's result; tty: its stdin is a terminal (a pty whose master we
+    hold), so that the child sends a pty; stdout and stderr are pipes."""
+    if not tty:
+        return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
+                              env=env, timeout=timeout)
+    master, slave = os.openpty()
+    try:
+        return subprocess.run(argv, stdin=slave, capture_output=True, env=env,
+                              timeout=timeout)
+    finally:
+        os.close(slave)
+        os.close(master)
+
+
+def skip(why):
+    print("SKIP: " + why)
+    sys.exit(SKIP)
 
 
 def check(cond, what, proc=None):
@@ -77,10 +114,46 @@ def schema_leaves(desc, prefix=""):
     return out
 
 
-def parent_argv(opts, parent, child, command, timeout=10000):
+def free_port(family, kind):
+    """A port nothing listens on now, for pasta to publish (tests run in
+    parallel: fixed ports would collide)."""
+    with socket.socket(family, kind) as so:
+        so.bind(("::1" if family == socket.AF_INET6 else "127.0.0.1", 0))
+        return so.getsockname()[1]
+
+
+def c_parent_options(tmp, every_field):
+    """The demo's options: its own state directory; every_field: one option
+    for every field of ChildArgs the command line can set (the C parent
+    sends what its command line describes)."""
+    opts = ["--state", os.path.join(tmp, "state"), "--env", "test-env"]
+    if not every_field:
+        return opts
+    if not shutil.which("pasta") or not os.access("/dev/net/tun", os.R_OK | os.W_OK):
+        skip("ports need --net isolated, which needs pasta (Debian's passt) and /dev/net/tun")
+    src = os.path.join(tmp, "src")
+    os.mkdir(src)
+    try:
+        udp_ip, udp = "[::1]", free_port(socket.AF_INET6, socket.SOCK_DGRAM)
+    except OSError:  # no IPv6 here
+        udp_ip, udp = "127.0.0.1", free_port(socket.AF_INET, socket.SOCK_DGRAM)
+    return opts + [
+        "--net", "isolated",
+        "--mount", "~/docs:~/docs:overlay",
+        "--mount", src + ":/mnt/dropipc-test:rw,overlay",
+        "--block", "/etc/hostname", "--block", "~/.ssh",
+        "--expose", "LC_*",
+        "--set", "FOO=bar", "--set", "ODD=" + ODD,
+        "-p", "127.0.0.1:%d:3000" % free_port(socket.AF_INET, socket.SOCK_STREAM),
+        "-p", "%s:%d:5353/udp" % (udp_ip, udp),
+        "--host-port", "5432:15432", "--host-port", "53/udp"]
+
+
+def parent_argv(opts, parent, child, command, timeout=10000, tmp=None, every_field=False):
     par, _ = programs(opts, parent)
-    _, ch = programs(opts, child)
-    return par + ["--timeout", str(timeout), "--child"] + ch + ["--"] + command
+    _, ch = programs(opts, child, jail=parent == "c")
+    extra = c_parent_options(tmp, every_field) if parent == "c" else []
+    return par + extra + ["--timeout", str(timeout), "--child"] + ch + ["--"] + command
 
 
 def test_pair(opts, parent, child):
@@ -88,13 +161,21 @@ def test_pair(opts, parent, child):
     with tempfile.TemporaryDirectory() as tmp:
         sent, got = os.path.join(tmp, "sent"), os.path.join(tmp, "args")
         env = dict(os.environ, DROPIPC_DUMP_SENT=sent, DROPIPC_DUMP_ARGS=got)
-        p = run(parent_argv(opts, parent, child, COMMAND), env)
+        argv = parent_argv(opts, parent, child, COMMAND, tmp=tmp, every_field=True)
+        p = run(argv, env)
         check(p.returncode == 0, "%s parent / %s child: handshake" % (parent, child), p)
-        check(PRINTED in p.stdout, "the command's output came through the pty", p)
+        check(PRINTED in p.stdout, "the command's output arrives (no terminal: no pty)", p)
+        check(b"stdout-is-no-tty" in p.stdout, "without a terminal the command gets no pty", p)
         with open(sent, "rb") as f:
             a = f.read()
         with open(got, "rb") as f:
             b = f.read()
+        # At a terminal the child sends a pty, and the output comes through it.
+        t = run(parent_argv(opts, parent, child, COMMAND, tmp=tmp), tty=True)
+        check(t.returncode == 0, "%s parent / %s child at a terminal: handshake"
+              % (parent, child), t)
+        check(PRINTED in t.stdout and b"stdout-is-a-tty" in t.stdout,
+              "at a terminal the command's output came through the pty", t)
     # confirm_exec is the ends' business, not the caller's: a parent sets it
     # as it sends (Go, Python, C), so its dump of the caller's args has it
     # false; what the child did with it shows in the exit code.
@@ -106,18 +187,51 @@ def test_pair(opts, parent, child):
     want = schema_leaves(pb.ChildArgs.DESCRIPTOR) - {"confirm_exec"}
     check(paths == want, "every field of ChildArgs is set; missing %s, unknown %s"
           % (sorted(want - paths), sorted(paths - want)))
-    check(b"exec_args[1]=hello-from-pty\n" in a, "exec_args come from the command line")
-    print("ok: %s parent / %s child: %d lines equal, every field set, pty output relayed"
-          % (parent, child, len(a.splitlines())))
+    check(b"exec_args[2]=echo hello-from-the-command;" in a, "exec_args come from the command line")
+    odd = b"config.environ.set_vars[1].value=tab\\x09here \\\\ nl\\n del\\x7f caf\xc3\xa9\n"
+    check(odd in a, "a value with control characters arrives as it was sent: %r" % odd)
+    print("ok: %s parent / %s child: %d lines equal, every field set, output through pipes "
+          "and through the pty" % (parent, child, len(a.splitlines())))
 
 
 def test_childerr(opts, parent, child):
-    p = run(parent_argv(opts, parent, child, [MISSING, "x"]))
-    line = ("%s: child setup failed at exec: execvp %s: No such file or directory"
-            % (PROGS[parent], MISSING)).encode()
+    with tempfile.TemporaryDirectory() as tmp:
+        p = run(parent_argv(opts, parent, child, [MISSING, "x"], tmp=tmp))
+    prefix = ("%s: child setup failed at exec: %s" % (PROGS[parent], MISSING_TEXT[child])).encode()
     check(p.returncode == 125, "%s parent exits 125 on the %s child's report" % (parent, child), p)
-    check(line in p.stderr.splitlines(), "the parent shows the child's report: %r" % line, p)
+    check(any(line.startswith(prefix) for line in p.stderr.splitlines()),
+          "the parent shows the child's report at stage exec: %r" % prefix, p)
     print("ok: %s child's setup failure shown by the %s parent" % (child, parent))
+
+
+def test_jail(opts):
+    """The Go parent lays out Drop's state and starts the C child as Drop
+    does (namespaces, id maps, ambient capabilities); the child builds the
+    real jail, and the command runs inside it."""
+    if shutil.which("unshare") and subprocess.run(
+            ["unshare", "-Ur", "true"], stdin=subprocess.DEVNULL,
+            capture_output=True).returncode != 0:
+        skip("user namespaces are not available here (unshare -Ur fails)")
+    par, _ = programs(opts, "go")
+    _, ch = programs(opts, "c")
+    with tempfile.TemporaryDirectory() as tmp:
+        # The Go peer's layout (test/peers/go/peer/main.go, jailArgs): its
+        # paths.tmp, which the jail mounts as /tmp.
+        tmpdir = os.path.join(tmp, "internal", "run", "jail-test", "tmp")
+        os.makedirs(tmpdir)
+        with open(os.path.join(tmpdir, "jail-marker"), "w") as f:
+            f.write("marker-from-paths.tmp\n")
+        script = ("echo pid=$$; echo uid=$(id -u); cat /tmp/jail-marker; "
+                  "[ -e %s ] && echo host-visible || echo host-hidden" % tmp)
+        p = run(par + ["--timeout", "10000", "--jail", tmp, "--child"] + ch +
+                ["--", "sh", "-c", script])
+    check(p.returncode == 0, "go parent / c child in the jail: handshake", p)
+    out = p.stdout.decode(errors="replace").split()
+    check("pid=1" in out, "the command is PID 1 of its own PID namespace", p)
+    check("uid=%d" % os.getuid() in out, "the command's uid is ours, mapped to itself", p)
+    check("marker-from-paths.tmp" in out, "the jail's /tmp is paths.tmp", p)
+    check("host-hidden" in out, "the host's %s is not visible in the jail" % tmp, p)
+    print("ok: go parent / c child: the jail built, the command ran inside it")
 
 
 # ---- hostile frames ---------------------------------------------------------
@@ -151,7 +265,10 @@ def sendfds(sock, data, fds):
     socket.send_fds(sock, [data], fds)
 
 
-# Errors in the middle of a frame, after which the connection is unusable.
+# Errors in the middle of a frame, after which the connection is unusable
+# for a receive. The C library's child end still reports them (the sending
+# direction is whole, docs/PROTOCOL.md "The handshake"); the Go and Python
+# packages refuse to send on such a connection, so their children do not.
 BROKEN = {"bad-magic", "version-2", "reserved", "nfds-17", "too-big", "fd-missing", "fd-count",
           "fd-late", "ctrunc", "truncated"}
 
@@ -252,9 +369,15 @@ def child_cases():
     }
 
 
+# The parent is gone (end-of-stream before or inside a frame): no child
+# reports (docs/PROTOCOL.md "The handshake").
+PARENT_GONE = {"eof", "truncated"}
+
+
 def child_side(opts, lang):
     """A hostile parent: each frame makes the child fail with the right class,
-    which the child reports back as a ChildError at stage args."""
+    which the child reports back as a ChildError at stage args, "cannot use
+    the arguments: " and the error without "recv args: "."""
     import dropipc
     _, child = programs(opts, lang)
     for name, (send, cls, msg) in child_cases().items():
@@ -278,18 +401,23 @@ def child_side(opts, lang):
         check(msg.encode() in err, "%s: stderr says %r: %r" % (what, msg, err))
         if lang != "c":  # the demo child does not print the class
             check(("[%s]" % cls).encode() in err, "%s: stderr names %s: %r" % (what, cls, err))
-        if name in BROKEN:
-            # The stream is lost: no end sends on it any more.
+        text = "cannot use the arguments: " + msg[len("recv args: "):]
+        if name in PARENT_GONE:
+            check(report is None, "%s: no report to a parent that is gone, got %r"
+                  % (what, report))
+        elif name in BROKEN and lang != "c":
+            # The stream is lost: the package sends nothing on it any more.
             check(report is None, "%s: no report on a broken stream, got %r" % (what, report))
         else:
-            check(report is not None and report.stage == 1 and msg in report.message,
-                  "%s: the child reports %r at stage args, got %r" % (what, msg, report))
+            check(report is not None and report.stage == 1 and text in report.message,
+                  "%s: the child reports %r at stage args, got %r" % (what, text, report))
     print("ok: %s child: %d hostile frames refused with the right class and message"
           % (lang, len(child_cases())))
 
 
-# Hostile children, run by the parent under test: name -> (class, message
-# from the library or the peers, message from the demo).
+# Hostile children, run by the parent under test at a terminal (so that it
+# expects a pty): name -> (class, message from the library or the peers,
+# message from the demo).
 PARENT_CASES = {
     "child-error": ("", "child setup failed at jail: mount /proc: Operation not permitted", None),
     "not-pty": ("DROPIPC_ENOTPTY", "recv pty: the fd sent as pty master is a pipe, not a pty "
@@ -308,8 +436,23 @@ PARENT_CASES = {
     # A child that was asked to confirm its exec (every parent asks) and
     # closed the channel after the pty without doing so: it died before exec.
     "no-confirm": ("DROPIPC_ENOEXEC", "wait exec: the child closed the channel without "
-                   "confirming its exec", "the child closed the channel without confirming its exec"),
+                   "confirming its exec", None),
 }
+
+# The same without a terminal: the child sends no pty, the parent waits for
+# the exec right after the arguments.
+PARENT_CASES_NO_TTY = {
+    "child-error": PARENT_CASES["child-error"],
+    "unasked-pty": ("DROPIPC_EPROTO", "wait exec: expected a exec message, got pty", None),
+    "timeout": ("DROPIPC_ETIMEDOUT", "wait exec: waiting for a frame: timed out", "timed out"),
+    "no-confirm": PARENT_CASES["no-confirm"],
+}
+
+# The demo runs a --child in another language that never confirms its exec
+# as it runs its command (cmd/demo/demo.c, channel_step: "a child in another
+# language may not confirm: its status tells"): it exits with the child's
+# status and, with -v, says the child did not confirm.
+NO_CONFIRM_STATUS = 7
 
 
 def fakechild(case):
@@ -320,7 +463,9 @@ def fakechild(case):
     end.recv_child_args()
     s = end.conn.sock
     if case == "child-error":
+        # A child that reports its failure exits (the demo waits for that).
         end.send_error(pb.ChildError.STAGE_JAIL, 1, "mount /proc: Operation not permitted")
+        return
     elif case in ("not-pty", "no-fd", "two-fds", "bad-index"):
         r, w = os.pipe()
         fds = {"not-pty": [r], "no-fd": [], "two-fds": list(os.openpty()),
@@ -333,10 +478,12 @@ def fakechild(case):
         s.sendall(frame(field(15, b"")))
     elif case == "timeout":
         time.sleep(CMD_TIMEOUT)
+    elif case == "unasked-pty":
+        end.send_pty(os.openpty()[0])
     elif case == "no-confirm":
-        master, slave = os.openpty()
-        end.send_pty(master)
-        return
+        if any(os.isatty(fd) for fd in (0, 1, 2)):
+            end.send_pty(os.openpty()[0])
+        sys.exit(NO_CONFIRM_STATUS)
     # "eof": exit without a word. Otherwise wait for the parent to hang up.
     if case != "eof":
         s.settimeout(CMD_TIMEOUT)
@@ -346,20 +493,30 @@ def fakechild(case):
             pass
 
 
-def parent_side(opts, lang):
+def parent_side(opts, lang, tty):
     par, _ = programs(opts, lang)
     me = [PY, os.path.abspath(__file__), "fakechild"]
-    for name, (cls, msg, demo_msg) in PARENT_CASES.items():
+    cases = PARENT_CASES if tty else PARENT_CASES_NO_TTY
+    for name, (cls, msg, demo_msg) in cases.items():
         timeout = 500 if name == "timeout" else 10000
-        p = run(par + ["--timeout", str(timeout), "--child"] + me + [name, "--", "true"])
-        what = "%s parent, %s" % (lang, name)
+        with tempfile.TemporaryDirectory() as tmp:
+            extra = c_parent_options(tmp, False) + ["-v"] if lang == "c" else []
+            p = run(par + extra + ["--timeout", str(timeout), "--child"] + me + [name, "--", "true"],
+                    tty=tty)
+        what = "%s parent%s, %s" % (lang, " at a terminal" if tty else "", name)
+        if lang == "c" and name == "no-confirm":
+            check(p.returncode == NO_CONFIRM_STATUS, what + ": the demo exits with the "
+                  "child's status %d" % NO_CONFIRM_STATUS, p)
+            check(b"the child closed the channel without confirming its exec" in p.stderr,
+                  what + ": the demo says the child did not confirm", p)
+            continue
         check(p.returncode == 125, what + ": the parent fails with 125", p)
         want = demo_msg if lang == "c" and demo_msg else msg
         check(want.encode() in p.stderr, "%s: stderr says %r" % (what, want), p)
         if cls and lang != "c":
             check(("[%s]" % cls).encode() in p.stderr, "%s: stderr names %s" % (what, cls), p)
-    print("ok: %s parent: %d hostile children refused with the right class and message"
-          % (lang, len(PARENT_CASES)))
+    print("ok: %s parent%s: %d hostile children refused with the right class and message"
+          % (lang, " at a terminal" if tty else "", len(cases)))
 
 
 def main():
@@ -380,7 +537,10 @@ def main():
         test_childerr(opts, *opts.args)
     elif opts.test == "limits":
         child_side(opts, opts.args[0])
-        parent_side(opts, opts.args[0])
+        parent_side(opts, opts.args[0], tty=True)
+        parent_side(opts, opts.args[0], tty=False)
+    elif opts.test == "jail":
+        test_jail(opts)
     else:
         ap.error("unknown test " + opts.test)
 

@@ -6,8 +6,11 @@
   peer.py child
 
 The parent starts the child (this program's child by default) with the
-channel as fd 3, sends the example ChildArgs, relays the pty the child hands
-back to stdout until EIO and exits with the child's exit code. Handshake
+channel as fd 3 and its own stdin, stdout and stderr, sends the example
+ChildArgs and exits with the child's exit code. At a terminal (fd 0, 1 or 2
+is one) the child sends a pty, which the parent relays to stdout until EIO;
+otherwise the child sends none and the command writes to the parent's
+stdout and stderr itself. Handshake
 failures print one line, "peer.py: WHAT FAILED [CLASS]" (for a child's report
 "peer.py: child setup failed at STAGE: TEXT"), and exit 125.
 DROPIPC_DUMP_SENT and DROPIPC_DUMP_ARGS name files for the dumps.
@@ -40,6 +43,11 @@ def handshake_failed(e):
         err = e.child_error
         die("child setup failed at %s: %s" % (dropipc.stage_name(err.stage), err.message))
     die(e.msg, e.name)
+
+
+def at_terminal():
+    """Whether fd 0, 1 or 2 is a terminal: then the child sends a pty."""
+    return any(os.isatty(fd) for fd in (0, 1, 2))
 
 
 def relay(master):
@@ -93,11 +101,12 @@ def parent(argv):
         args = peerutil.example_args(pb, command)
         peerutil.write_dump_env("DROPIPC_DUMP_SENT", args)
         end.send_child_args(args)
-        master = end.recv_pty()
-        try:
-            relay(master)
-        finally:
-            os.close(master)
+        if at_terminal():
+            master = end.recv_pty()
+            try:
+                relay(master)
+            finally:
+                os.close(master)
         end.wait_exec()
     except dropipc.IpcError as e:
         proc.kill()
@@ -116,17 +125,22 @@ def child_fail(end, stage, err, msg, name=None):
     die(msg, name)
 
 
-def child():
-    end = dropipc.ChildEnd()
-    try:
-        args = end.recv_child_args()
-    except dropipc.IpcError as e:
-        child_fail(end, pb.ChildError.STAGE_ARGS, 0, e.msg, e.name)
-    peerutil.write_dump_env("DROPIPC_DUMP_ARGS", args)
-    name = args.exec_args[0]
-    if not (shutil.which(name) if "/" not in name else os.access(name, os.X_OK)):
-        child_fail(end, pb.ChildError.STAGE_EXEC, errno.ENOENT,
-                   "execvp %s: %s" % (name, os.strerror(errno.ENOENT)))
+def args_failure(end, e):
+    """Reports ChildArgs the child could not use, as docs/PROTOCOL.md says a
+    child does: not when the parent is gone (EOF, ETRUNC) nor after a
+    timeout; send_error itself refuses on a stream the receive broke."""
+    if e.name not in ("DROPIPC_EOF", "DROPIPC_ETRUNC", "DROPIPC_ETIMEDOUT"):
+        msg = e.msg[len("recv args: "):] if e.msg.startswith("recv args: ") else e.msg
+        try:
+            end.send_error(pb.ChildError.STAGE_ARGS, 0, "cannot use the arguments: " + msg)
+        except dropipc.IpcError:
+            pass
+    die(e.msg, e.name)
+
+
+def child_pty(end):
+    """Sends a new pty's master; its slave becomes the controlling terminal
+    and fds 0-2."""
     try:
         master, slave = os.openpty()
         end.send_pty(master)
@@ -135,11 +149,33 @@ def child():
     except dropipc.IpcError as e:
         die(e.msg, e.name)
     os.close(master)
-    os.setsid()
     fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
     for fd in (0, 1, 2):
         os.dup2(slave, fd)
     os.close(slave)
+
+
+def child():
+    end = dropipc.ChildEnd()
+    try:
+        args = end.recv_child_args()
+    except dropipc.IpcError as e:
+        args_failure(end, e)
+    peerutil.write_dump_env("DROPIPC_DUMP_ARGS", args)
+    name = args.exec_args[0]
+    if not (shutil.which(name) if "/" not in name else os.access(name, os.X_OK)):
+        child_fail(end, pb.ChildError.STAGE_EXEC, errno.ENOENT,
+                   "execvp %s: %s" % (name, os.strerror(errno.ENOENT)))
+    try:
+        os.setsid()
+    except OSError as e:
+        # Already a session leader when the parent's spawn made the session.
+        if os.getsid(0) != os.getpid():
+            child_fail(end, pb.ChildError.STAGE_PTY, e.errno, "setsid: %s" % e.strerror)
+    # A pty only at a terminal, as Drop's child: otherwise fds 0-2 stay what
+    # the parent gave.
+    if at_terminal():
+        child_pty(end)
     try:
         end.confirm_exec()
     except dropipc.IpcError as e:

@@ -3,16 +3,23 @@
 // Command dropipc-peer-go is the Go peer as a program, with the demo's
 // contract:
 //
-//	dropipc-peer-go parent [--timeout MS] [--child PROGRAM [ARGS...]] [-- COMMAND...]
+//	dropipc-peer-go parent [--timeout MS] [--jail DIR] [--child PROGRAM [ARGS...]] [-- COMMAND...]
 //	dropipc-peer-go child
 //
 // The parent starts the child (this program's child by default) with the
-// channel as fd 3, sends the example ChildArgs, relays the pty the child
-// hands back to stdout until EIO and exits with the child's exit code.
-// Handshake failures print one line, "dropipc-peer-go: WHAT FAILED [CLASS]"
-// (for a child's report "dropipc-peer-go: child setup failed at STAGE:
-// TEXT"), and exit 125. DROPIPC_DUMP_SENT and DROPIPC_DUMP_ARGS name files
-// for the dumps.
+// channel as fd 3 and its own stdin, stdout and stderr, sends the example
+// ChildArgs and exits with the child's exit code. At a terminal (fd 0, 1
+// or 2 is one) the child sends a pty, which the parent relays to stdout
+// until EIO; otherwise the child sends none and the command writes to the
+// parent's stdout and stderr itself. Handshake failures print one line,
+// "dropipc-peer-go: WHAT FAILED [CLASS]" (for a child's report
+// "dropipc-peer-go: child setup failed at STAGE: TEXT"), and exit 125.
+// DROPIPC_DUMP_SENT and DROPIPC_DUMP_ARGS name files for the dumps.
+//
+// --jail DIR: Drop's real setup instead of the example: the state laid out
+// under DIR (as the C demo does), the child started in new user, mount,
+// PID, IPC, cgroup and network namespaces with Drop's id maps and ambient
+// capabilities, network off. For a child that builds the jail.
 package main
 
 import (
@@ -21,6 +28,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -96,6 +104,7 @@ func fail(err error) {
 func parent(argv []string) {
 	timeout := -1
 	var child, command []string
+	jail := ""
 	for i := 0; i < len(argv); {
 		switch argv[i] {
 		case "--timeout":
@@ -107,6 +116,12 @@ func parent(argv []string) {
 				die("--timeout: "+err.Error(), "")
 			}
 			timeout = t
+			i += 2
+		case "--jail":
+			if i+1 >= len(argv) {
+				die("--jail needs a directory", "")
+			}
+			jail = argv[i+1]
 			i += 2
 		case "--child":
 			j := i + 1
@@ -141,11 +156,18 @@ func parent(argv []string) {
 	cmd := exec.Command(child[0], child[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.ExtraFiles = []*os.File{childEnd.Socket} // fd 3
+	args := exampleArgs(command)
+	if jail != "" {
+		if args, err = jailArgs(jail, command); err != nil {
+			die(err.Error(), "")
+		}
+		cmd.SysProcAttr = jailAttr()
+	}
 	if err := cmd.Start(); err != nil {
 		die("start child: "+err.Error(), "")
 	}
 	childEnd.Close()
-	if err := handshake(end, command); err != nil {
+	if err := handshake(end, args, isatty(0) || isatty(1) || isatty(2)); err != nil {
 		cmd.Process.Kill()
 		cmd.Wait()
 		fail(err)
@@ -164,13 +186,99 @@ func parent(argv []string) {
 	}
 }
 
-func handshake(end *ipc.ParentEnd, command []string) error {
-	args := exampleArgs(command)
+// jailArgs lays out Drop's state under dir, as the C demo does
+// (cmd/demo/layout.c), and returns ChildArgs naming it.
+func jailArgs(dir string, command []string) (ipc.ChildArgs, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return ipc.ChildArgs{}, err
+	}
+	cwd, err := os.Getwd()
+	if err != nil {
+		return ipc.ChildArgs{}, err
+	}
+	hostHome := os.Getenv("HOME")
+	if !filepath.IsAbs(hostHome) {
+		hostHome = "/"
+	}
+	env := dir + "/envs/jail-test"
+	run := dir + "/internal/run/jail-test"
+	p := &ipc.Paths{
+		Cwd: cwd, DropHome: dir, Env: env, FsRoot: run + "/root", HostHome: hostHome,
+		Home: env + "/home", Etc: env + "/etc", Var: env + "/var", Tmp: run + "/tmp", Run: run,
+		EmptyDir: dir + "/internal/empty_dir", EmptyFile: dir + "/internal/empty_file",
+	}
+	dirs := []struct {
+		path string
+		mode os.FileMode
+	}{{p.Home, 0o700}, {p.Etc, 0o755}, {p.Var, 0o755}, {p.FsRoot, 0o755},
+		{p.Tmp, 0o777 | os.ModeSticky}, {p.EmptyDir, 0}}
+	for _, d := range dirs {
+		if err := os.MkdirAll(d.path, 0o700); err != nil {
+			return ipc.ChildArgs{}, err
+		}
+		if err := os.Chmod(d.path, d.mode); err != nil {
+			return ipc.ChildArgs{}, err
+		}
+	}
+	f, err := os.OpenFile(p.EmptyFile, os.O_WRONLY|os.O_CREATE, 0)
+	if err != nil {
+		return ipc.ChildArgs{}, err
+	}
+	f.Close()
+	return ipc.ChildArgs{
+		EnvId: "jail-test",
+		Paths: p,
+		Config: &ipc.Config{
+			Environ: ipc.Environ{ExposedVars: []string{"PATH", "HOME"}},
+			Net:     ipc.Net{Mode: ipc.NetOff},
+		},
+		ExecArgs: command,
+	}, nil
+}
+
+// jailAttr starts the child as Drop does: new user, mount, PID, IPC and
+// cgroup namespaces and a network namespace (network off), our uid and gid
+// mapped to themselves, setgroups denied, and the ambient capabilities the
+// child needs to build the jail (it drops them before its exec).
+func jailAttr() *syscall.SysProcAttr {
+	const (
+		capDacOverride = 1
+		capFowner      = 3
+		capNetAdmin    = 12
+		capSysAdmin    = 21
+		cloneNewCgroup = 0x02000000 // not in package syscall
+	)
+	uid, gid := os.Getuid(), os.Getgid()
+	return &syscall.SysProcAttr{
+		Cloneflags: syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS | syscall.CLONE_NEWPID |
+			syscall.CLONE_NEWIPC | cloneNewCgroup | syscall.CLONE_NEWNET,
+		UidMappings:                []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}},
+		GidMappings:                []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}},
+		GidMappingsEnableSetgroups: false,
+		AmbientCaps:                []uintptr{capSysAdmin, capDacOverride, capFowner, capNetAdmin},
+		Pdeathsig:                  syscall.SIGKILL,
+	}
+}
+
+func isatty(fd int) bool {
+	var t syscall.Termios
+	_, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), syscall.TCGETS,
+		uintptr(unsafe.Pointer(&t)))
+	return e == 0
+}
+
+// handshake sends args, relays the pty when the child sends one (tty) and
+// waits for the child's exec.
+func handshake(end *ipc.ParentEnd, args ipc.ChildArgs, tty bool) error {
 	if err := writeDumpEnv("DROPIPC_DUMP_SENT", &args); err != nil {
 		return err
 	}
 	if err := end.SendChildArgs(args); err != nil {
 		return err
+	}
+	if !tty {
+		return end.WaitExec()
 	}
 	master, err := end.RecvPty()
 	if err != nil {
@@ -221,11 +329,23 @@ func openPty() (master, slave *os.File, err error) {
 	return master, slave, nil
 }
 
+// argsFailure reports ChildArgs the child could not use, as docs/PROTOCOL.md
+// says a child does: not when the parent is gone (EOF, ETRUNC) nor after a
+// timeout; SendError itself refuses on a stream the receive broke.
+func argsFailure(end *ipc.ChildEnd, err error) {
+	name := ipc.Name(err)
+	if name != "DROPIPC_EOF" && name != "DROPIPC_ETRUNC" && name != "DROPIPC_ETIMEDOUT" {
+		end.SendError(ipc.StageArgs, 0,
+			"cannot use the arguments: "+strings.TrimPrefix(err.Error(), "recv args: "))
+	}
+	die(err.Error(), name)
+}
+
 func child() {
 	end := ipc.NewChildEnd(ipc.ChildFd)
 	args, err := end.RecvChildArgs()
 	if err != nil {
-		childFail(end, ipc.StageArgs, 0, err.Error(), ipc.Name(err))
+		argsFailure(end, err)
 	}
 	if err := writeDumpEnv("DROPIPC_DUMP_ARGS", args); err != nil {
 		die(err.Error(), "")
@@ -236,6 +356,28 @@ func child() {
 		childFail(end, ipc.StageExec, syscall.ENOENT,
 			fmt.Sprintf("execvp %s: %s", name, strerror(syscall.ENOENT)), "")
 	}
+	// Already a session leader when the parent's spawn made the session.
+	if _, err := syscall.Setsid(); err != nil {
+		if sid, _, _ := syscall.RawSyscall(syscall.SYS_GETSID, 0, 0, 0); int(sid) != os.Getpid() {
+			childFail(end, ipc.StagePty, err.(syscall.Errno), "setsid: "+err.Error(), "")
+		}
+	}
+	// A pty only at a terminal, as Drop's child: otherwise fds 0-2 stay
+	// what the parent gave.
+	if isatty(0) || isatty(1) || isatty(2) {
+		childPty(end)
+	}
+	if err := end.ConfirmExec(); err != nil {
+		die(err.Error(), ipc.Name(err))
+	}
+	err = syscall.Exec(path, args.ExecArgs, os.Environ())
+	childFail(end, ipc.StageExec, err.(syscall.Errno),
+		fmt.Sprintf("execvp %s: %s", name, strerror(err)), "")
+}
+
+// childPty sends a new pty's master and makes its slave the controlling
+// terminal and fds 0-2.
+func childPty(end *ipc.ChildEnd) {
 	master, slave, err := openPty()
 	if err != nil {
 		childFail(end, ipc.StagePty, 0, "open pty: "+err.Error(), "")
@@ -244,9 +386,6 @@ func child() {
 		die(err.Error(), ipc.Name(err))
 	}
 	master.Close()
-	if _, err := syscall.Setsid(); err != nil {
-		childFail(end, ipc.StagePty, err.(syscall.Errno), "setsid: "+err.Error(), "")
-	}
 	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, slave.Fd(), syscall.TIOCSCTTY, 0); e != 0 {
 		childFail(end, ipc.StagePty, e, "TIOCSCTTY: "+e.Error(), "")
 	}
@@ -256,12 +395,6 @@ func child() {
 		}
 	}
 	slave.Close()
-	if err := end.ConfirmExec(); err != nil {
-		die(err.Error(), ipc.Name(err))
-	}
-	err = syscall.Exec(path, args.ExecArgs, os.Environ())
-	childFail(end, ipc.StageExec, err.(syscall.Errno),
-		fmt.Sprintf("execvp %s: %s", name, strerror(err)), "")
 }
 
 func main() {
@@ -271,7 +404,7 @@ func main() {
 	case len(os.Args) == 2 && os.Args[1] == "child":
 		child()
 	default:
-		fmt.Fprintf(os.Stderr, "usage: %s parent [--timeout MS] [--child PROGRAM [ARGS...]] [-- COMMAND...]\n"+
+		fmt.Fprintf(os.Stderr, "usage: %s parent [--timeout MS] [--jail DIR] [--child PROGRAM [ARGS...]] [-- COMMAND...]\n"+
 			"       %s child\n", prog, prog)
 		os.Exit(2)
 	}
