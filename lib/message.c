@@ -318,7 +318,7 @@ int dropipc__recv_message(struct dropipc__conn *c, uint32_t want,
 					  one_line(line, text, quote));
 	}
 	if (body.field != want) {
-		r = want ? dropipc__conn_fail(c, DROPIPC_EPROTO, "expected a %s message, got %s",
+		r = want ? dropipc__conn_fail(c, DROPIPC_EPROTO, "expected the %s message, got %s",
 					      body_name(want), body_name(body.field))
 			 : dropipc__conn_fail(c, DROPIPC_EPROTO,
 					      "expected end of stream or an error report, got %s",

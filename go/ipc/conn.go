@@ -373,7 +373,7 @@ func (c *conn) recvMessage(want protoreflect.Name, msg proto.Message) (fds []int
 		return fds, c.childFailed(ce)
 	}
 	if body.Name() != want {
-		return fds, c.fail("DROPIPC_EPROTO", "expected a %s message, got %s", want, body.Name())
+		return fds, c.fail("DROPIPC_EPROTO", "expected the %s message, got %s", want, body.Name())
 	}
 	return fds, c.unpack(msg, data)
 }

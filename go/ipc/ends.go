@@ -298,7 +298,7 @@ func (ch *ChildEnd) RecvChildArgs() (*ChildArgs, error) {
 	msg := &pb.ChildArgs{}
 	fds, err := c.recvMessage("child_args", msg)
 	if errors.Is(err, ErrChild) {
-		return nil, c.fail("DROPIPC_EPROTO", "expected a child_args message, got error")
+		return nil, c.fail("DROPIPC_EPROTO", "expected the child_args message, got error")
 	}
 	if err != nil {
 		return nil, err

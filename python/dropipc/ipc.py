@@ -483,7 +483,7 @@ class _Conn:
             if name == "error" and want != "error":
                 self.child_failed(self._unpack(pb.ChildError, data))
             if name != want:
-                self.fail("DROPIPC_EPROTO", "expected a %s message, got %s" % (want, name))
+                self.fail("DROPIPC_EPROTO", "expected the %s message, got %s" % (want, name))
             cls = pb.Envelope.DESCRIPTOR.fields_by_name[want].message_type._concrete_class
             return self._unpack(cls, data), fds
         except BaseException:
@@ -680,7 +680,7 @@ class ChildEnd(_End):
         try:
             args, fds = c.recv_message("child_args")
         except ChildFailed:
-            c.fail("DROPIPC_EPROTO", "expected a child_args message, got error")
+            c.fail("DROPIPC_EPROTO", "expected the child_args message, got error")
         _finish(c, fds)
         try:
             validate(args)

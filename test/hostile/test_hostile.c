@@ -254,7 +254,7 @@ ATTACK(zero_length, RECV_PTY, DROPIPC_EPROTO, "envelope has no body", DROPIPC_ET
 
 ATTACK(not_protobuf, RECV_PTY, DROPIPC_EPROTO, "payload is not a protobuf Envelope",
        DROPIPC_ETIMEDOUT)
-ATTACK(wrong_type, RECV_PTY, DROPIPC_EPROTO, "expected a pty message, got child_args",
+ATTACK(wrong_type, RECV_PTY, DROPIPC_EPROTO, "expected the pty message, got child_args",
        DROPIPC_ETIMEDOUT)
 ATTACK(unknown_body, RECV_PTY, DROPIPC_EUNSUPPORTED,
        "unsupported message: envelope field 6 is not known", DROPIPC_ETIMEDOUT)

@@ -350,10 +350,10 @@ def child_cases():
                          "recv args: unsupported message: envelope field 9 is not known "
                          "to protocol version 1"),
         "wrong-message": (with_fds(frame(envelope(pty=pb.PtyHandoff()), nfds=1), 1),
-                          "DROPIPC_EPROTO", "recv args: expected a child_args message, "
+                          "DROPIPC_EPROTO", "recv args: expected the child_args message, "
                           "got pty"),
         "error-to-child": (lambda s: s.sendall(frame(envelope(error=err))), "DROPIPC_EPROTO",
-                           "recv args: expected a child_args message, got error"),
+                           "recv args: expected the child_args message, got error"),
         "unclaimed-fd": (with_fds(frame(field(1, args), nfds=1), 1), "DROPIPC_EPROTO",
                          "recv args: fd index 0 claimed by no field"),
         "empty-pattern": (lambda s: s.sendall(frame(envelope(child_args=empty_pattern))),
@@ -426,7 +426,7 @@ PARENT_CASES = {
     "two-fds": ("DROPIPC_EPROTO", "recv pty: expected 1 fd, got 2", None),
     "bad-index": ("DROPIPC_EPROTO", "recv pty: master_fd: fd index 5 out of range (the frame "
                   "has 1 fds)", None),
-    "args-to-parent": ("DROPIPC_EPROTO", "recv pty: expected a pty message, got child_args",
+    "args-to-parent": ("DROPIPC_EPROTO", "recv pty: expected the pty message, got child_args",
                        None),
     "unknown-body": ("DROPIPC_EUNSUPPORTED", "recv pty: unsupported message: envelope field 15 "
                      "is not known to protocol version 1", None),
@@ -443,7 +443,7 @@ PARENT_CASES = {
 # the exec right after the arguments.
 PARENT_CASES_NO_TTY = {
     "child-error": PARENT_CASES["child-error"],
-    "unasked-pty": ("DROPIPC_EPROTO", "wait exec: expected a exec message, got pty", None),
+    "unasked-pty": ("DROPIPC_EPROTO", "wait exec: expected the exec message, got pty", None),
     "timeout": ("DROPIPC_ETIMEDOUT", "wait exec: waiting for a frame: timed out", "timed out"),
     "no-confirm": PARENT_CASES["no-confirm"],
 }

@@ -228,8 +228,8 @@ START_TEST(eproto_bad_payload)
 		{ "\x12\x00\x12\x00", 4, "envelope has 2 bodies, not 1" },
 		{ "\x12\x05\x08", 3, "length runs past the end" },
 		{ "\x10\x01", 2, "envelope field 2 has wire type 0, not 2" },
-		{ "\x0a\x00", 2, "expected a pty message, got child_args" },
-		{ "\x22\x00", 2, "expected a pty message, got files" },
+		{ "\x0a\x00", 2, "expected the pty message, got child_args" },
+		{ "\x22\x00", 2, "expected the pty message, got files" },
 	};
 	dropipc_parent *p;
 	dropipc_child *c;
@@ -266,7 +266,7 @@ START_TEST(eproto_wrong_message)
 	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_EPROTO);
 	ck_assert_int_eq(fd, -1);
 	ck_assert_int_eq(test_count_fds(), before);
-	ck_assert_str_eq(dropipc_parent_errmsg(p), "recv pty: expected a pty message, got files");
+	ck_assert_str_eq(dropipc_parent_errmsg(p), "recv pty: expected the pty message, got files");
 	assert_pty_arrives(p, c);
 
 	/* A setup failure report is the child's to send, not the parent's. */
@@ -274,7 +274,7 @@ START_TEST(eproto_wrong_message)
 	ck_assert_int_eq(dropipc_child_recv_args(c, &args), DROPIPC_EPROTO);
 	ck_assert_ptr_null(args);
 	ck_assert_str_eq(dropipc_child_errmsg(c),
-			 "recv args: expected a child_args message, got error");
+			 "recv args: expected the child_args message, got error");
 	assert_args_arrive(p, c);
 	dropipc_child_close(c);
 	dropipc_parent_close(p);
