@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 	"unsafe"
@@ -289,8 +290,50 @@ func checkPtyMaster(c *conn, fd int) error {
 }
 
 // RecvChildArgs waits for the parent's arguments and validates them. The
-// error is io.EOF if the parent closed the channel first.
+// error is io.EOF if the parent closed the channel first. Arguments it
+// cannot use it reports to the parent itself, as docs/PROTOCOL.md says (a
+// ChildError at StageArgs), also when the frame broke the stream.
 func (ch *ChildEnd) RecvChildArgs() (*ChildArgs, error) {
+	args, err := ch.recvChildArgs()
+	if err != nil {
+		ch.reportArgsFailure(err)
+	}
+	return args, err
+}
+
+// reportable says whether a failure to receive ChildArgs goes to the parent
+// as a report: not when the parent is gone (EOF, ETRUNC, a reset), nor for a
+// timeout (the caller may try again), nor on a connection an earlier error
+// broke (that one was reported).
+func reportable(name string) bool {
+	switch name {
+	case "DROPIPC_EPROTO", "DROPIPC_ETOOBIG", "DROPIPC_EINVAL", "DROPIPC_EUNSUPPORTED", "ENOMEM":
+		return true
+	}
+	return false
+}
+
+// reportArgsFailure tells the parent that its ChildArgs could not be used;
+// the error stays the receive's, whatever the report's send gives.
+func (ch *ChildEnd) reportArgsFailure(err error) {
+	var e *Error
+	if !errors.As(err, &e) || !reportable(e.Name) || ch.c == nil {
+		return
+	}
+	// A receive that lost its place in the stream leaves the sending
+	// direction as it was: frames still go out whole.
+	broken := ch.c.broken
+	ch.c.broken = ""
+	var errno syscall.Errno
+	errors.As(err, &errno)
+	ch.SendError(StageArgs, errno, "cannot use the arguments: "+strings.TrimPrefix(e.Msg, "recv args: "))
+	if broken != "" {
+		ch.c.broken = broken
+	}
+	ch.c.op = "recv args"
+}
+
+func (ch *ChildEnd) recvChildArgs() (*ChildArgs, error) {
 	c, err := ch.begin("recv args")
 	if err != nil {
 		return nil, err

@@ -291,3 +291,41 @@ func TestMaxPayload(t *testing.T) {
 		t.Fatalf("SendChildArgs over the limit: %v, want ErrTooBig", err)
 	}
 }
+
+// RecvChildArgs reports a frame it cannot use to the parent, also when the
+// frame broke the stream, and only once.
+func TestRecvChildArgsReportsBadMagic(t *testing.T) {
+	parent, child, err := NewParentChildSocket()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer parent.Close()
+	defer child.Close()
+	parent.SetTimeout(10 * time.Second)
+	child.SetTimeout(10 * time.Second)
+	hdr := make([]byte, HeaderSize)
+	copy(hdr, "XIPC")
+	hdr[4] = Version
+	if _, err := parent.file.Write(hdr); err != nil {
+		t.Fatal(err)
+	}
+	_, err = child.RecvChildArgs()
+	want := `recv args: bad magic 58 49 50 43 (expected "DIPC")`
+	if !errors.Is(err, ErrProto) || err == nil || err.Error() != want {
+		t.Fatalf("RecvChildArgs: %v, want ErrProto %q", err, want)
+	}
+	_, err = parent.RecvPty()
+	ce := parent.ChildError()
+	if !errors.Is(err, ErrChild) || ce == nil || ce.Stage != StageArgs || ce.Errno != 0 ||
+		ce.Message != `cannot use the arguments: bad magic 58 49 50 43 (expected "DIPC")` {
+		t.Fatalf("RecvPty: %v, ChildError %+v, want the report at stage args", err, ce)
+	}
+	// The stream stays broken for a receive, and that is not reported again.
+	if _, err := child.RecvChildArgs(); !errors.Is(err, ErrClosed) {
+		t.Fatalf("RecvChildArgs again: %v, want ErrClosed", err)
+	}
+	child.Close()
+	if _, err := parent.RecvPty(); !errors.Is(err, io.EOF) {
+		t.Fatalf("RecvPty after the child closed: %v, want io.EOF (no second report)", err)
+	}
+}

@@ -658,6 +658,11 @@ class ParentEnd(_End):
         c.child_failed(self.child_error)
 
 
+# The failures of a receive of ChildArgs that a child reports (PROTOCOL.md).
+_REPORTABLE = {"DROPIPC_EPROTO", "DROPIPC_ETOOBIG", "DROPIPC_EINVAL", "DROPIPC_EUNSUPPORTED",
+               "ENOMEM"}
+
+
 class ChildEnd(_End):
     """The child's end, in the sandbox: fd 3 by default, made close-on-exec
     so that the parent sees end-of-stream exactly when the exec succeeds.
@@ -674,7 +679,38 @@ class ChildEnd(_End):
 
     def recv_child_args(self):
         """The parent's ChildArgs, validated. Raises EndOfStream if the
-        parent closed first."""
+        parent closed first. Arguments it cannot use it reports to the
+        parent itself, as docs/PROTOCOL.md says (a ChildError at STAGE_ARGS),
+        also when the frame broke the stream."""
+        try:
+            return self._recv_child_args()
+        except IpcError as e:
+            self._report_args_failure(e)
+            raise
+
+    def _report_args_failure(self, e):
+        """Tells the parent that its ChildArgs could not be used: not when
+        the parent is gone (EOF, ETRUNC, a reset), nor for a timeout (the
+        caller may try again), nor on a connection an earlier error broke
+        (that one was reported). The error stays the receive's."""
+        if e.name not in _REPORTABLE:
+            return
+        c = self.conn
+        # A receive that lost its place in the stream leaves the sending
+        # direction as it was: frames still go out whole.
+        broken, c.broken = c.broken, None
+        what = e.msg[len("recv args: "):] if e.msg.startswith("recv args: ") else e.msg
+        try:
+            self.send_error(pb.ChildError.STAGE_ARGS, errno.ENOMEM if e.name == "ENOMEM" else 0,
+                            "cannot use the arguments: " + what)
+        except IpcError:
+            pass
+        finally:
+            if broken:
+                c.broken = broken
+            c.op = "recv args"
+
+    def _recv_child_args(self):
         c = self.conn
         c.begin("recv args")
         try:

@@ -2,6 +2,7 @@
 """Both ends of the package in one process (python3 -m unittest)."""
 import errno
 import os
+import struct
 import unittest
 
 import dropipc
@@ -90,6 +91,34 @@ class Ends(unittest.TestCase):
         with self.assertRaises(dropipc.InvalidMessage) as cm:
             self.parent.send_child_args(bad)
         self.assertIn("config.net.tcp_published_ports[0].guest_port: 70000", str(cm.exception))
+
+
+class BadFrame(unittest.TestCase):
+    def test_bad_magic_reported(self):
+        """recv_child_args reports a frame it cannot use to the parent, also
+        when the frame broke the stream, and only once."""
+        parent, child = dropipc.new_parent_child_socket()
+        self.addCleanup(parent.close)
+        self.addCleanup(child.close)
+        parent.set_timeout(10000)
+        child.set_timeout(10000)
+        parent.conn.sock.sendall(struct.pack("<4sHHII", b"XIPC", dropipc.VERSION, 0, 0, 0))
+        with self.assertRaises(dropipc.ProtocolError) as cm:
+            child.recv_child_args()
+        self.assertEqual(str(cm.exception), 'recv args: bad magic 58 49 50 43 (expected "DIPC")')
+        with self.assertRaises(dropipc.ChildFailed) as cm:
+            parent.recv_pty()
+        report = cm.exception.child_error
+        self.assertEqual(report.stage, dropipc.STAGE_ARGS)
+        self.assertEqual(report.errno_value, 0)
+        self.assertEqual(report.message, 'cannot use the arguments: bad magic 58 49 50 43 '
+                         '(expected "DIPC")')
+        # The stream stays broken for a receive, and that is not reported again.
+        with self.assertRaises(dropipc.ConnectionUnusable):
+            child.recv_child_args()
+        child.close()
+        with self.assertRaises(dropipc.EndOfStream):
+            parent.recv_pty()
 
 
 if __name__ == "__main__":

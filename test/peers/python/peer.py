@@ -125,19 +125,6 @@ def child_fail(end, stage, err, msg, name=None):
     die(msg, name)
 
 
-def args_failure(end, e):
-    """Reports ChildArgs the child could not use, as docs/PROTOCOL.md says a
-    child does: not when the parent is gone (EOF, ETRUNC) nor after a
-    timeout; send_error itself refuses on a stream the receive broke."""
-    if e.name not in ("DROPIPC_EOF", "DROPIPC_ETRUNC", "DROPIPC_ETIMEDOUT"):
-        msg = e.msg[len("recv args: "):] if e.msg.startswith("recv args: ") else e.msg
-        try:
-            end.send_error(pb.ChildError.STAGE_ARGS, 0, "cannot use the arguments: " + msg)
-        except dropipc.IpcError:
-            pass
-    die(e.msg, e.name)
-
-
 def child_pty(end):
     """Sends a new pty's master; its slave becomes the controlling terminal
     and fds 0-2."""
@@ -157,10 +144,11 @@ def child_pty(end):
 
 def child():
     end = dropipc.ChildEnd()
+    # recv_child_args reports arguments it cannot use to the parent itself.
     try:
         args = end.recv_child_args()
     except dropipc.IpcError as e:
-        args_failure(end, e)
+        die(e.msg, e.name)
     peerutil.write_dump_env("DROPIPC_DUMP_ARGS", args)
     name = args.exec_args[0]
     if not (shutil.which(name) if "/" not in name else os.access(name, os.X_OK)):

@@ -329,23 +329,12 @@ func openPty() (master, slave *os.File, err error) {
 	return master, slave, nil
 }
 
-// argsFailure reports ChildArgs the child could not use, as docs/PROTOCOL.md
-// says a child does: not when the parent is gone (EOF, ETRUNC) nor after a
-// timeout; SendError itself refuses on a stream the receive broke.
-func argsFailure(end *ipc.ChildEnd, err error) {
-	name := ipc.Name(err)
-	if name != "DROPIPC_EOF" && name != "DROPIPC_ETRUNC" && name != "DROPIPC_ETIMEDOUT" {
-		end.SendError(ipc.StageArgs, 0,
-			"cannot use the arguments: "+strings.TrimPrefix(err.Error(), "recv args: "))
-	}
-	die(err.Error(), name)
-}
-
 func child() {
 	end := ipc.NewChildEnd(ipc.ChildFd)
+	// RecvChildArgs reports arguments it cannot use to the parent itself.
 	args, err := end.RecvChildArgs()
 	if err != nil {
-		argsFailure(end, err)
+		die(err.Error(), ipc.Name(err))
 	}
 	if err := writeDumpEnv("DROPIPC_DUMP_ARGS", args); err != nil {
 		die(err.Error(), "")
