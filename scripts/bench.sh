@@ -20,7 +20,7 @@ fi
 mkdir -p "$build"
 
 scripts/deps.sh test
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DDROPIPC_BUILD_TESTS=OFF >/dev/null
 cmake --build "$build" -j"$(nproc)" --target dropipc-bench dropipc-bench-gob >/dev/null
 
 out=$(cd "$build" && pwd)
