@@ -296,7 +296,7 @@ int dropipc__recv_message(struct dropipc__conn *c, uint32_t want,
 	if (body.field == DROPIPC__V1__ENVELOPE__BODY_ERROR && report) {
 		char line[DROPIPC_ERRMSG_QUOTE + 1];
 		ProtobufCMessage *m;
-		size_t len, quote;
+		size_t n, len, quote;
 		char *text;
 
 		r = unpack(c, &dropipc__v1__child_error__descriptor, &body, &m);
@@ -307,10 +307,14 @@ int dropipc__recv_message(struct dropipc__conn *c, uint32_t want,
 		dropipc__message_free(*report);
 		*report = (Dropipc__V1__ChildError *)m;
 		text = (*report)->message;
-		len = dropipc__utf8_cut(text, strlen(text), DROPIPC_MAX_ERROR_TEXT);
+		n = strlen(text);
+		len = dropipc__utf8_cut(text, n, DROPIPC_MAX_ERROR_TEXT);
 		/* Launchers print it: no terminal escapes from the sandbox. */
 		len = dropipc_text_sanitize(text, len);
-		text[len] = '\0';
+		/* An absent message is protobuf-c's read-only "": written only
+		 * where the text got shorter. */
+		if (len < n)
+			text[len] = '\0';
 		/* The error message is one line, and never ends inside a character. */
 		quote = dropipc__utf8_cut(text, len, DROPIPC_ERRMSG_QUOTE);
 		return dropipc__conn_fail(c, DROPIPC_ECHILD, "child setup failed at %s: %s",

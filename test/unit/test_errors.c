@@ -866,6 +866,29 @@ START_TEST(wait_exec_child_exits_after_pty)
 }
 END_TEST
 
+/* A report with no text: proto3 leaves the empty string out, and the
+ * parent gets protobuf-c's read-only "" (which it must not write to). */
+START_TEST(report_without_text)
+{
+	dropipc_parent *p;
+	dropipc_child *c;
+	dropipc_stage stage;
+	const char *msg = NULL;
+	int err;
+
+	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	ck_assert_int_eq(dropipc_child_send_error(c, DROPIPC_STAGE_JAIL, EPERM, "%s", ""), 0);
+	ck_assert_int_eq(dropipc_parent_wait_exec(p), DROPIPC_ECHILD);
+	ck_assert_int_eq(dropipc_parent_child_error(p, &stage, &err, &msg), 0);
+	ck_assert_int_eq(stage, DROPIPC_STAGE_JAIL);
+	ck_assert_int_eq(err, EPERM);
+	ck_assert_str_eq(msg, "");
+	ck_assert_str_eq(dropipc_parent_errmsg(p), "wait exec: child setup failed at jail: ");
+	dropipc_child_close(c);
+	dropipc_parent_close(p);
+}
+END_TEST
+
 /* A peer that closes without reading what was sent to it: the kernel says
  * ECONNRESET, the library says end of stream, as for any peer that closed. */
 START_TEST(eof_with_data_unread)
@@ -1032,6 +1055,7 @@ Suite *suite_errors(void)
 	tcase_add_test(tc, echild_text_repaired);
 	tcase_add_test(tc, wait_exec_outcomes);
 	tcase_add_test(tc, wait_exec_child_exits_after_pty);
+	tcase_add_test(tc, report_without_text);
 	tcase_add_test(tc, eof_with_data_unread);
 	tcase_add_test(tc, echild_instead_of_files);
 	tc = unit_tcase(s, "system");
