@@ -70,10 +70,18 @@ static bool close_is_quick(int fd)
 	if (dropipc__fd_type(fd, &mode, &major, &minor) < 0)
 		return false;
 	switch (mode) {
-	case S_IFSOCK:
-		/* Not all sockets take it (AF_UNIX ignores it); none waits then. */
+	case S_IFSOCK: {
+		int domain = 0;
+		socklen_t len = sizeof(domain);
+
+		/* A Unix socket's last close releases the fds queued in it, whose
+		 * own closes may wait: the helper thread takes it. */
+		if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 || domain == AF_UNIX)
+			return false;
+		/* Other sockets drop their queue instead of lingering. */
 		setsockopt(fd, SOL_SOCKET, SO_LINGER, &no_linger, sizeof(no_linger));
 		return true;
+	}
 	case S_IFIFO:
 		return true;
 	case S_IFCHR:

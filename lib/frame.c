@@ -855,10 +855,20 @@ static int rx_header(struct dropipc__conn *c)
  * the frame is complete, -EAGAIN when the socket has nothing more, or an
  * error (its message set).
  */
+/* Room for every fd one sendmsg can carry (the kernel's SCM_MAX_FD): fds
+ * that do not fit are dropped by the kernel in recvmsg itself, where the
+ * last close of a hostile one could hold this thread; here each one is
+ * closed as any rejected fd is. */
+#define RX_MAX_FDS 253
+union ctrl_rx_buf {
+	char buf[CMSG_SPACE(sizeof(int) * RX_MAX_FDS)];
+	struct cmsghdr align;
+};
+
 static int rx_step(struct dropipc__conn *c)
 {
 	struct rx_state *rx = &c->rx;
-	union ctrl_buf ctrl;
+	union ctrl_rx_buf ctrl;
 
 	for (;;) {
 		struct iovec iov;
@@ -905,11 +915,12 @@ static int rx_step(struct dropipc__conn *c)
 		if (own_end)
 			return fail_broken(c, DROPIPC_EPROTO,
 					   "an fd of the frame is the other end of this channel");
-		if (msg.msg_flags & MSG_CTRUNC)
+		if ((msg.msg_flags & MSG_CTRUNC) || arrived > DROPIPC_MAX_FDS)
 			return fail_broken(c, DROPIPC_EPROTO,
 					   "control data truncated after %zu fds: the peer sent more than %d, "
 					   "or this process is out of fds (RLIMIT_NOFILE)",
-					   arrived, DROPIPC_MAX_FDS);
+					   arrived > DROPIPC_MAX_FDS ? (size_t)DROPIPC_MAX_FDS : arrived,
+					   DROPIPC_MAX_FDS);
 		if (foreign)
 			return fail_broken(c, DROPIPC_EPROTO, "ancillary data other than SCM_RIGHTS");
 		if (arrived > 0 && rx->got > 0)

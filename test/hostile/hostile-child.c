@@ -283,6 +283,32 @@ static void linger(const char *how)
 		memcpy(frame + HEADER_SIZE, env.b, env.n);
 		send_raw(frame, HEADER_SIZE + env.n, fds, 2);
 		close(fds[1]);
+	} else if (!strcmp(how, "beyond_16") || !strcmp(how, "in_unix")) {
+		/* 16 fds of /dev/null and the linger socket as the 17th, past
+		 * what a frame may carry; or the linger socket queued inside a
+		 * Unix socket that is the frame's one fd. */
+		int many[17], sv[2], n = 17;
+
+		for (int i = 0; i < 16; i++)
+			many[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		many[16] = fds[0];
+		if (!strcmp(how, "in_unix")) {
+			if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+				die("socketpair");
+			if (raw_send(sv[1], "x", 1, &fds[0], 1, MSG_NOSIGNAL) != 1)
+				die("queueing the linger socket");
+			close(sv[1]);
+			for (int i = 0; i < 16; i++)
+				close(many[i]);
+			many[0] = sv[0];
+			n = 1;
+		}
+		envelope(&env, ENV_PTY, &msg);
+		header(frame, "DIPC", 1, (uint16_t)(n > 16 ? 16 : n), (uint32_t)env.n, 0);
+		memcpy(frame + HEADER_SIZE, env.b, env.n);
+		send_raw(frame, HEADER_SIZE + env.n, many, (size_t)n);
+		for (int i = 0; i < (n > 16 ? 16 : n); i++)
+			close(many[i]);
 	} else {
 		put_uint(&msg, 1, 4);
 		put_uint(&msg, 2, ENOENT);

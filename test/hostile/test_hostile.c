@@ -339,6 +339,14 @@ ATTACK_BOUNDED(linger_fd_count, RECV_PTY, TIMEOUT_MS, 1000, DROPIPC_EPROTO,
 	       "header announces 1 fds, 2 arrived", DROPIPC_ECLOSED)
 ATTACK_BOUNDED(linger_error, RECV_PTY, TIMEOUT_MS, 1000, DROPIPC_ECHILD,
 	       "child setup failed at exec: lingering", DROPIPC_ETIMEDOUT)
+/* ... as a 17th fd past the 16 a frame may carry (the kernel would drop it
+ * in recvmsg, closing it in the parent's thread, if the library let it),
+ * and queued inside a Unix socket sent as the pty master (whose last close
+ * releases it). */
+ATTACK_BOUNDED(linger_beyond_16, RECV_PTY, TIMEOUT_MS, 1000, DROPIPC_EPROTO,
+	       "control data truncated after 16 fds: the peer sent more than 16", DROPIPC_ECLOSED)
+ATTACK_BOUNDED(linger_in_unix, RECV_PTY, TIMEOUT_MS, 1000, DROPIPC_ENOTPTY,
+	       "the fd sent as pty master is a socket", DROPIPC_ETIMEDOUT)
 
 /*
  * The channel's own other end, attached to the first byte of a frame whose
@@ -920,6 +928,8 @@ int main(void)
 	tcase_add_test(tc, test_linger_pty);
 	tcase_add_test(tc, test_linger_fd_count);
 	tcase_add_test(tc, test_linger_error);
+	tcase_add_test(tc, test_linger_beyond_16);
+	tcase_add_test(tc, test_linger_in_unix);
 	tcase_add_test(tc, test_own_end_partial);
 
 	{
