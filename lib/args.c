@@ -305,19 +305,25 @@ const char *dropipc_args_exposed_var(const dropipc_args *args, size_t i)
 int dropipc_args_set_exec_args(dropipc_args *args, const char *const *argv)
 {
 	Dropipc__V1__ChildArgs *m = args->msg;
-	size_t n = m->n_exec_args;
-	int r = 0;
+	size_t n = 0;
+	char **arr;
 
-	m->n_exec_args = 0;
-	for (size_t i = 0; argv && argv[i] && r == 0; i++)
-		r = add_string(args, L_EXEC, &m->exec_args, &m->n_exec_args, argv[i]);
-	if (r < 0) {
-		/* Leave the old command whole rather than half replaced. */
-		m->n_exec_args = n;
-		return r;
+	while (argv && argv[n])
+		n++;
+	/* A new array, filled before it replaces the old one: the old command
+	 * stays whole on failure, and argv may be the args' own. */
+	arr = alloc(args, (n + 1) * sizeof(char *));
+	if (!arr)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		arr[i] = copy(args, argv[i]);
+		if (!arr[i])
+			return -ENOMEM;
 	}
-	if (m->n_exec_args == 0 && m->exec_args)
-		m->exec_args[0] = NULL;
+	arr[n] = NULL;
+	m->exec_args = arr;
+	m->n_exec_args = n;
+	args->cap[L_EXEC] = n + 1;
 	return 0;
 }
 

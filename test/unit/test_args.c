@@ -435,6 +435,32 @@ START_TEST(string_literals)
 }
 END_TEST
 
+/* exec args set from the args' own array, and added to after. */
+START_TEST(set_exec_args_from_its_own)
+{
+	static const char *const argv[] = { "ls", "-al", "/tmp", NULL };
+	dropipc_args *a;
+	char *const *got;
+	size_t n;
+
+	ck_assert_int_eq(dropipc_args_new(&a), 0);
+	ck_assert_int_eq(dropipc_args_set_exec_args(a, argv), 0);
+	ck_assert_int_eq(dropipc_args_set_exec_args(a, (const char *const *)dropipc_args_exec_args(a, NULL)), 0);
+	got = dropipc_args_exec_args(a, &n);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_str_eq(got[0], "ls");
+	ck_assert_str_eq(got[1], "-al");
+	ck_assert_str_eq(got[2], "/tmp");
+	ck_assert_ptr_null(got[3]);
+	ck_assert_int_eq(dropipc_args_add_exec_arg(a, "x"), 0);
+	got = dropipc_args_exec_args(a, &n);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_str_eq(got[3], "x");
+	ck_assert_ptr_null(got[4]);
+	dropipc_args_free(a);
+}
+END_TEST
+
 Suite *suite_args(void)
 {
 	Suite *s = suite_create("args");
@@ -450,6 +476,7 @@ Suite *suite_args(void)
 	tcase_add_test(tc, unknown_path);
 	tc = unit_tcase(s, "exec_args");
 	tcase_add_test(tc, set_exec_args_replaces);
+	tcase_add_test(tc, set_exec_args_from_its_own);
 	tcase_add_test(tc, received_exec_args_null_terminated);
 	return s;
 }
