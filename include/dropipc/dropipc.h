@@ -119,7 +119,9 @@ DROPIPC_EXPORT const char *dropipc_err_name(int err);
  * '\n' and '\t', DEL, C1), becomes one '?' per character. len is the text's
  * length in bytes (it need not be NUL-terminated, and a NUL byte is a C0
  * control); returns the new length, which is never more than len. The
- * library uses it on every text it hands out from the child.
+ * library uses it on the child's error reports (dropipc_parent_child_error()
+ * and the errmsg); the names of received Files are passed on as they came
+ * (valid UTF-8 without NUL): sanitize them before printing.
  */
 DROPIPC_EXPORT size_t dropipc_text_sanitize(char *text, size_t len);
 
@@ -355,7 +357,9 @@ DROPIPC_EXPORT int dropipc_child_fd(const dropipc_child *child);
 /*
  * Time limit, in milliseconds, for each whole send or receive on the end
  * (not per system call); it holds for every later call until it is set
- * again. A receive that has not completed a frame by then fails with
+ * again. A child that lives on and sends nothing (or hands its end to a
+ * process of its own) is ended by the timeout only: the pidfd sees deaths,
+ * not silence. A launcher facing a hostile child sets one. A receive that has not completed a frame by then fails with
  * DROPIPC_ETIMEDOUT. -1, the default, waits forever; 0 fails at once when
  * nothing is there. A timeout before the first byte of a frame leaves the
  * connection usable; one in the middle of a frame does not (later calls
@@ -537,6 +541,15 @@ DROPIPC_EXPORT int dropipc_child_recv_files(dropipc_child *child,
  * - The timeout still holds, counted from the call that started the
  *   receive or the send: once dropipc_*_deadline() has passed, the call
  *   returns DROPIPC_ETIMEDOUT.
+ * - No call waits on the socket. Closing a rejected fd that a file system
+ *   serves (FUSE, NFS) or a Unix socket is handed to a helper thread; a
+ *   receive waits for it at most 100 ms.
+ * - The end's events cover its socket only: watch the child's pidfd in the
+ *   same loop (a receive called after the child died returns DROPIPC_EDEAD
+ *   when the pidfd is attached).
+ * - A send before execve() or _exit() (dropipc_child_confirm_exec(),
+ *   dropipc_child_send_error()) must be flushed first: call
+ *   dropipc_child_flush() until it returns 0, or the frame is lost.
  */
 DROPIPC_EXPORT int dropipc_parent_set_nonblocking(dropipc_parent *parent, int on);
 DROPIPC_EXPORT int dropipc_child_set_nonblocking(dropipc_child *child, int on);
@@ -622,7 +635,10 @@ DROPIPC_EXPORT int dropipc_spawn_attr_add_fd(dropipc_spawn_attr *attr, int fd);
 DROPIPC_EXPORT int dropipc_spawn_attr_set_stdio(dropipc_spawn_attr *attr, int in, int out,
 						int err);
 
-/* The signal the child gets when the parent dies (0, the default: none). */
+/* The signal the child gets when the parent dies (0, the default: none).
+ * As PR_SET_PDEATHSIG works, "the parent" is the thread that called
+ * dropipc_spawn(): call it from a thread that lives as long as the child
+ * should. In a new PID namespace only SIGKILL ends the child (it is PID 1). */
 DROPIPC_EXPORT int dropipc_spawn_attr_set_pdeathsig(dropipc_spawn_attr *attr, int sig);
 
 /* Whether the child starts a new session (setsid()). */
@@ -640,7 +656,11 @@ DROPIPC_EXPORT const char *dropipc_spawn_attr_errmsg(const dropipc_spawn_attr *a
  * owns. The caller reaps the child (waitpid() or waitid(P_PIDFD)). A failure
  * of the exec itself (-ENOENT, -EACCES, ...) is this call's own result,
  * with a message naming the program; on any failure the child is reaped
- * and nothing is left open. Safe in a multithreaded parent.
+ * and nothing is left open. Safe in a multithreaded parent: between clone
+ * and exec the child only makes async-signal-safe calls. But a process that
+ * another thread forks meanwhile, and that neither execs nor exits, holds
+ * the exec-status pipe, and this call waits for it (as Go's os/exec without
+ * its ForkLock would); fork only to exec in a launcher that spawns.
  */
 DROPIPC_EXPORT int dropipc_spawn(dropipc_spawn_attr *attr, dropipc_parent **parent, pid_t *pid,
 				 int *pidfd);
