@@ -461,6 +461,30 @@ START_TEST(set_exec_args_from_its_own)
 }
 END_TEST
 
+/* exposed_vars are glob patterns, not names: '=' and '*' pass, and only an
+ * empty one is refused, by its index; set_vars names may hold no '='. */
+START_TEST(exposed_vars_are_patterns)
+{
+	char err[256];
+	dropipc_args *a = test_new_example_args();
+
+	ck_assert_int_eq(dropipc_args_add_exposed_var(a, "LC_*"), 0);
+	ck_assert_int_eq(dropipc_args_add_exposed_var(a, "A=[bc]"), 0);
+	ck_assert_int_eq(dropipc_args_validate(a, err, sizeof(err)), 0);
+	ck_assert_int_eq(dropipc_args_add_exposed_var(a, ""), 0);
+	ck_assert_int_eq(dropipc_args_validate(a, err, sizeof(err)), DROPIPC_EINVAL);
+	ck_assert_msg(strstr(err, "config.environ.exposed_vars[") && strstr(err, "]: empty"), "%s",
+		      err);
+	dropipc_args_free(a);
+
+	a = test_new_example_args();
+	ck_assert_int_eq(dropipc_args_add_set_var(a, "A=B", "x"), 0);
+	ck_assert_int_eq(dropipc_args_validate(a, err, sizeof(err)), DROPIPC_EINVAL);
+	ck_assert_msg(strstr(err, "\"A=B\" contains '='"), "%s", err);
+	dropipc_args_free(a);
+}
+END_TEST
+
 Suite *suite_args(void)
 {
 	Suite *s = suite_create("args");
@@ -477,6 +501,7 @@ Suite *suite_args(void)
 	tc = unit_tcase(s, "exec_args");
 	tcase_add_test(tc, set_exec_args_replaces);
 	tcase_add_test(tc, set_exec_args_from_its_own);
+	tcase_add_test(tc, exposed_vars_are_patterns);
 	tcase_add_test(tc, received_exec_args_null_terminated);
 	return s;
 }
