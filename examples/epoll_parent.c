@@ -8,8 +8,8 @@
  *   epoll_parent            exit 0 when the pty arrived and the child exited
  *
  * The pattern: set the end non-blocking; before each epoll_wait, register
- * the channel with dropipc_parent_events() and take the timeout from
- * dropipc_parent_deadline(); when it is ready, call the operation again
+ * the channel with dropipc_conn_get_events() and take the timeout from
+ * dropipc_conn_get_deadline(); when it is ready, call the operation again
  * (flush for a queued send, the same receive for a partial one) until it
  * returns something other than -EAGAIN.
  */
@@ -45,7 +45,9 @@ static int child_main(int fd)
 	if (r == 0)
 		r = dropipc_child_recv_args(c, &args);
 	if (r < 0) {
-		fprintf(stderr, "child: %s\n", c ? dropipc_child_errmsg(c) : dropipc_strerror(r));
+		/* dropipc_child_conn(NULL) is NULL, whose errmsg is "". */
+		fprintf(stderr, "child: %s (%s)\n", dropipc_conn_get_errmsg(dropipc_child_conn(c)),
+			dropipc_err_name(r));
 		return 1;
 	}
 	dropipc_args_free(args);
@@ -53,7 +55,7 @@ static int child_main(int fd)
 	r = m < 0 ? -errno : dropipc_child_send_pty(c, m);
 	if (r < 0)
 		fprintf(stderr, "child: send pty: %s\n", dropipc_strerror(r));
-	dropipc_child_close(c);
+	dropipc_child_free(c);
 	return r < 0;
 }
 
@@ -75,13 +77,13 @@ static int send_args(dropipc_parent *p)
 }
 
 /* epoll_wait's timeout for the end's deadline: -1 for none. */
-static int timeout_ms(const dropipc_parent *p)
+static int timeout_ms(const dropipc_conn *conn)
 {
 	struct timespec ts;
 	uint64_t dl, now;
 
-	dropipc_parent_deadline(p, &dl);
-	if (dl == UINT64_MAX)
+	dropipc_conn_get_deadline(conn, &dl);
+	if (dl == DROPIPC_TIMEOUT_INFINITE)
 		return -1;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	now = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
@@ -100,6 +102,7 @@ enum state { SENDING, RECV_PTY, WAIT_EXIT, DONE };
 int main(void)
 {
 	dropipc_parent *p;
+	dropipc_conn *conn;
 	enum state st = SENDING;
 	int child_fd, pidfd, sigfd, ep, master = -1, r, status = 1;
 	sigset_t sigs;
@@ -110,10 +113,13 @@ int main(void)
 		fprintf(stderr, "socketpair: %s\n", dropipc_strerror(r));
 		return 1;
 	}
+	/* What both ends do alike (fd, events, deadline, flush) is on the
+	 * end's connection. */
+	conn = dropipc_parent_conn(p);
 	fflush(NULL);
 	pid = fork();
 	if (pid == 0) {
-		dropipc_parent_close(p);
+		p = dropipc_parent_free(p);
 		_exit(child_main(child_fd));
 	}
 	close(child_fd);
@@ -131,11 +137,11 @@ int main(void)
 		perror("setup");
 		return 1;
 	}
-	/* A child that dies mid-frame ends the receive with DROPIPC_EDEAD. */
+	/* A child that dies mid-frame ends the receive with DROPIPC_ERR_DEAD. */
 	dropipc_parent_set_pidfd(p, pidfd);
-	dropipc_parent_set_nonblocking(p, 1);
-	dropipc_parent_set_timeout(p, 5000);
-	watch(ep, EPOLL_CTL_ADD, dropipc_parent_fd(p), 0);
+	dropipc_conn_set_nonblocking(conn, 1);
+	dropipc_conn_set_timeout(conn, 5 * 1000000); /* microseconds */
+	watch(ep, EPOLL_CTL_ADD, dropipc_conn_get_fd(conn), 0);
 	watch(ep, EPOLL_CTL_ADD, sigfd, EPOLLIN);
 	watch(ep, EPOLL_CTL_ADD, pidfd, EPOLLIN);
 
@@ -146,9 +152,9 @@ int main(void)
 
 		/* The end says what it waits for: POLLOUT only while data is queued. */
 		if (st != WAIT_EXIT)
-			watch(ep, EPOLL_CTL_MOD, dropipc_parent_fd(p),
-			      (uint32_t)dropipc_parent_events(p));
-		n = epoll_wait(ep, ev, 4, timeout_ms(p));
+			watch(ep, EPOLL_CTL_MOD, dropipc_conn_get_fd(conn),
+			      (uint32_t)dropipc_conn_get_events(conn));
+		n = epoll_wait(ep, ev, 4, timeout_ms(conn));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -168,9 +174,9 @@ int main(void)
 			}
 		}
 		/* Progress on the channel whatever woke us: a deadline that
-		 * passed comes back as DROPIPC_ETIMEDOUT. */
+		 * passed comes back as DROPIPC_ERR_TIMEDOUT. */
 		if (r >= 0 && st == SENDING) {
-			r = dropipc_parent_flush(p);
+			r = dropipc_conn_flush(conn);
 			if (r == 0)
 				st = RECV_PTY;
 			else if (r == -EAGAIN)
@@ -182,7 +188,7 @@ int main(void)
 				printf("parent: pty master %d arrived\n", master);
 				close(master);
 				/* Only the child's exit is left to wait for. */
-				epoll_ctl(ep, EPOLL_CTL_DEL, dropipc_parent_fd(p), NULL);
+				epoll_ctl(ep, EPOLL_CTL_DEL, dropipc_conn_get_fd(conn), NULL);
 				st = WAIT_EXIT;
 			} else if (r == -EAGAIN) {
 				r = 0;
@@ -190,11 +196,12 @@ int main(void)
 		}
 	}
 	if (r < 0) {
-		fprintf(stderr, "parent: %s (%s)\n", dropipc_parent_errmsg(p), dropipc_err_name(r));
+		fprintf(stderr, "parent: %s (%s)\n", dropipc_conn_get_errmsg(conn),
+			dropipc_err_name(r));
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 	}
-	dropipc_parent_close(p);
+	p = dropipc_parent_free(p);
 	close(ep);
 	close(pidfd);
 	close(sigfd);

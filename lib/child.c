@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,8 @@
 
 struct dropipc_child {
 	struct dropipc__conn *conn;
+	/* The view dropipc_child_conn() hands out. */
+	struct dropipc_conn pub;
 	/* The parent asked for ExecConfirm (ChildArgs.confirm_exec). */
 	bool confirm_exec;
 };
@@ -43,6 +44,11 @@ int dropipc_child_new(int fd, dropipc_child **child)
 	dropipc_child *c;
 	int r;
 
+	if (!child) {
+		if (fd >= 0)
+			close(fd);
+		return -EINVAL;
+	}
 	*child = NULL;
 	c = calloc(1, sizeof(*c));
 	if (!c) {
@@ -55,64 +61,23 @@ int dropipc_child_new(int fd, dropipc_child **child)
 		free(c);
 		return r;
 	}
+	c->pub.c = c->conn;
 	*child = c;
 	return 0;
 }
 
-void dropipc_child_close(dropipc_child *child)
+dropipc_child *dropipc_child_free(dropipc_child *child)
 {
 	if (!child)
-		return;
+		return NULL;
 	dropipc__conn_free(child->conn);
 	free(child);
+	return NULL;
 }
 
-int dropipc_child_fd(const dropipc_child *child)
+dropipc_conn *dropipc_child_conn(dropipc_child *child)
 {
-	return dropipc__conn_fd(child->conn);
-}
-
-int dropipc_child_set_timeout(dropipc_child *child, int timeout_ms)
-{
-	return dropipc__conn_set_timeout(child->conn, timeout_ms);
-}
-
-int dropipc_child_set_max_payload(dropipc_child *child, size_t bytes)
-{
-	return dropipc__conn_set_max_payload(child->conn, bytes);
-}
-
-const char *dropipc_child_errmsg(const dropipc_child *child)
-{
-	return dropipc__conn_errmsg(child->conn);
-}
-
-int dropipc_child_set_nonblocking(dropipc_child *child, int on)
-{
-	return dropipc__conn_set_nonblocking(child->conn, on != 0);
-}
-
-int dropipc_child_events(const dropipc_child *child)
-{
-	return dropipc__conn_events(child->conn);
-}
-
-int dropipc_child_deadline(const dropipc_child *child, uint64_t *usec)
-{
-	*usec = dropipc__conn_deadline(child->conn);
-	return 0;
-}
-
-int dropipc_child_flush(dropipc_child *child)
-{
-	int r = dropipc__conn_begin(child->conn, "flush");
-
-	return r < 0 ? r : dropipc__conn_flush(child->conn);
-}
-
-int dropipc_child_cancel(dropipc_child *child)
-{
-	return dropipc__conn_cancel(child->conn);
+	return child ? &child->pub : NULL;
 }
 
 /*
@@ -124,10 +89,10 @@ int dropipc_child_cancel(dropipc_child *child)
 static bool reportable(int r)
 {
 	switch (r) {
-	case DROPIPC_EPROTO:
-	case DROPIPC_ETOOBIG:
-	case DROPIPC_EINVAL:
-	case DROPIPC_EUNSUPPORTED:
+	case DROPIPC_ERR_PROTO:
+	case DROPIPC_ERR_TOOBIG:
+	case DROPIPC_ERR_INVALID:
+	case DROPIPC_ERR_UNSUPPORTED:
 	case -ENOMEM:
 		return true;
 	}
@@ -163,8 +128,11 @@ static int recv_args(dropipc_child *child, dropipc_args **args);
 
 int dropipc_child_recv_args(dropipc_child *child, dropipc_args **args)
 {
-	int r = recv_args(child, args);
+	int r;
 
+	if (!child || !args)
+		return -EINVAL;
+	r = recv_args(child, args);
 	if (r < 0)
 		report_args_failure(child, r);
 	return r;
@@ -213,6 +181,8 @@ int dropipc_child_confirm_exec(dropipc_child *child)
 	Dropipc__V1__ExecConfirm confirm = DROPIPC__V1__EXEC_CONFIRM__INIT;
 	int r;
 
+	if (!child)
+		return -EINVAL;
 	r = dropipc__conn_begin(child->conn, "confirm exec");
 	if (r < 0 || !child->confirm_exec)
 		return r;
@@ -227,6 +197,8 @@ int dropipc_child_send_pty(dropipc_child *child, int master_fd)
 	Dropipc__V1__PtyHandoff pty = DROPIPC__V1__PTY_HANDOFF__INIT;
 	int r;
 
+	if (!child)
+		return -EINVAL;
 	r = dropipc__conn_begin(child->conn, "send pty");
 	if (r < 0)
 		return r;
@@ -249,6 +221,8 @@ int dropipc_child_send_error(dropipc_child *child, dropipc_stage stage, int err,
 	size_t len;
 	int r, n;
 
+	if (!child || !fmt || stage < DROPIPC_STAGE_UNSPECIFIED || stage > DROPIPC_STAGE_EXEC)
+		return -EINVAL;
 	/* Formatted before begin() clears the last error message, which callers
 	 * naturally pass as an argument. */
 	va_start(ap, fmt);
@@ -269,21 +243,4 @@ int dropipc_child_send_error(dropipc_child *child, dropipc_stage stage, int err,
 	env.body_case = DROPIPC__V1__ENVELOPE__BODY_ERROR;
 	env.error = &e;
 	return dropipc__send_envelope(child->conn, &env, NULL, 0);
-}
-
-int dropipc_child_send_files(dropipc_child *child, const dropipc_file *files, size_t n)
-{
-	int r = dropipc__conn_begin(child->conn, "send files");
-
-	return r < 0 ? r : dropipc__send_files(child->conn, files, n);
-}
-
-int dropipc_child_recv_files(dropipc_child *child, dropipc_file **files, size_t *n)
-{
-	int r;
-
-	*files = NULL;
-	*n = 0;
-	r = dropipc__conn_begin(child->conn, "recv files");
-	return r < 0 ? r : dropipc__recv_files(child->conn, files, n, NULL);
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Error codes: one table (DROPIPC_ERRNO_MAP) gives names and sentences. */
+/* Error codes: one table (DROPIPC_ERROR_MAP) gives names and sentences. */
 #include <errno.h>
 #include <string.h>
 
@@ -47,9 +47,9 @@ const char *dropipc_strerror(int err)
 {
 	switch (err) {
 #define X(name, value, text) \
-	case DROPIPC_##name: \
+	case DROPIPC_ERR_##name: \
 		return text;
-		DROPIPC_ERRNO_MAP(X)
+		DROPIPC_ERROR_MAP(X)
 #undef X
 	case 0:
 		return "success";
@@ -87,9 +87,9 @@ const char *dropipc_err_name(int err)
 
 	switch (err) {
 #define X(name, value, text) \
-	case DROPIPC_##name: \
-		return "DROPIPC_" #name;
-		DROPIPC_ERRNO_MAP(X)
+	case DROPIPC_ERR_##name: \
+		return "DROPIPC_ERR_" #name;
+		DROPIPC_ERROR_MAP(X)
 #undef X
 	case 0:
 		return "OK";

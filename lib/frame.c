@@ -299,7 +299,7 @@ int dropipc__conn_begin(struct dropipc__conn *c, const char *op)
 	c->op = op;
 	dropipc__conn_clear_error(c);
 	if (c->broken)
-		return dropipc__conn_fail(c, DROPIPC_ECLOSED, "connection unusable after an earlier %s",
+		return dropipc__conn_fail(c, DROPIPC_ERR_CLOSED, "connection unusable after an earlier %s",
 					  dropipc_err_name(c->broken));
 	return 0;
 }
@@ -385,7 +385,7 @@ static bool child_dead(const struct dropipc__conn *c)
 
 /*
  * Waits until the socket is ready for events: 0; WAIT_DEAD when the child's
- * pidfd fires first; -ECANCELED, DROPIPC_ETIMEDOUT or -errno.
+ * pidfd fires first; -ECANCELED, DROPIPC_ERR_TIMEDOUT or -errno.
  */
 static int wait_ready(struct dropipc__conn *c, short events, uint64_t deadline)
 {
@@ -402,7 +402,7 @@ static int wait_ready(struct dropipc__conn *c, short events, uint64_t deadline)
 			return -ECANCELED;
 		left = deadline_left_ms(deadline);
 		if (left == 0)
-			return DROPIPC_ETIMEDOUT;
+			return DROPIPC_ERR_TIMEDOUT;
 		r = poll(p, n, left);
 		if (r < 0 && errno != EINTR)
 			return -errno;
@@ -468,7 +468,7 @@ static void header_encode(uint8_t *buf, uint32_t len, uint16_t nfds)
 static int header_decode(struct dropipc__conn *c, const uint8_t *buf, struct header *h)
 {
 	if (memcmp(buf, DROPIPC_MAGIC, 4) != 0)
-		return fail_broken(c, DROPIPC_EPROTO,
+		return fail_broken(c, DROPIPC_ERR_PROTO,
 				   "bad magic %02x %02x %02x %02x (expected \"DIPC\")", buf[0],
 				   buf[1], buf[2], buf[3]);
 	h->version = get_le16(buf + 4);
@@ -476,17 +476,17 @@ static int header_decode(struct dropipc__conn *c, const uint8_t *buf, struct hea
 	h->len = get_le32(buf + 8);
 	h->reserved = get_le32(buf + 12);
 	if (h->version != DROPIPC_PROTOCOL_VERSION)
-		return fail_broken(c, DROPIPC_EPROTO,
+		return fail_broken(c, DROPIPC_ERR_PROTO,
 				   "peer speaks protocol version %u, this end speaks version %u",
 				   h->version, DROPIPC_PROTOCOL_VERSION);
 	if (h->reserved != 0)
-		return fail_broken(c, DROPIPC_EPROTO, "reserved header field is 0x%x, not 0",
+		return fail_broken(c, DROPIPC_ERR_PROTO, "reserved header field is 0x%x, not 0",
 				   h->reserved);
 	if (h->nfds > DROPIPC_MAX_FDS)
-		return fail_broken(c, DROPIPC_EPROTO, "header announces %u fds, the maximum is %d",
+		return fail_broken(c, DROPIPC_ERR_PROTO, "header announces %u fds, the maximum is %d",
 				   h->nfds, DROPIPC_MAX_FDS);
 	if (h->len > c->max_payload)
-		return fail_broken(c, DROPIPC_ETOOBIG,
+		return fail_broken(c, DROPIPC_ERR_TOOBIG,
 				   "payload of %u bytes exceeds the limit of %zu bytes", h->len,
 				   c->max_payload);
 	return 0;
@@ -661,11 +661,11 @@ static int tx_drain(struct dropipc__conn *c)
 		if (r != -EAGAIN)
 			return r;
 		if (c->nonblocking)
-			return deadline_passed(tx_deadline(&c->tx)) ? tx_abort(c, DROPIPC_ETIMEDOUT)
+			return deadline_passed(tx_deadline(&c->tx)) ? tx_abort(c, DROPIPC_ERR_TIMEDOUT)
 								     : -EAGAIN;
 		r = wait_ready(c, POLLOUT, tx_deadline(&c->tx));
 		if (r == WAIT_DEAD)
-			r = DROPIPC_EDEAD;
+			r = DROPIPC_ERR_DEAD;
 		if (r < 0)
 			return tx_abort(c, r);
 	}
@@ -687,7 +687,7 @@ int dropipc__frame_send(struct dropipc__conn *c, const uint8_t *payload, size_t 
 	int r;
 
 	if (len > UINT32_MAX || len > c->max_payload)
-		return dropipc__conn_fail(c, DROPIPC_ETOOBIG,
+		return dropipc__conn_fail(c, DROPIPC_ERR_TOOBIG,
 					  "payload of %zu bytes exceeds the limit of %zu bytes", len,
 					  c->max_payload);
 	if (nfds > DROPIPC_MAX_FDS)
@@ -724,14 +724,14 @@ int dropipc__frame_send(struct dropipc__conn *c, const uint8_t *payload, size_t 
 				if (r < 0)
 					goto fail;
 				if (deadline_passed(deadline))
-					return tx_abort(c, DROPIPC_ETIMEDOUT);
+					return tx_abort(c, DROPIPC_ERR_TIMEDOUT);
 				return 0;
 			}
 			r = wait_ready(c, POLLOUT, deadline);
 			if (r == 0)
 				continue;
 			if (r == WAIT_DEAD)
-				r = DROPIPC_EDEAD;
+				r = DROPIPC_ERR_DEAD;
 			goto fail;
 		}
 		/* The fds went with the first byte: never send them twice. */
@@ -767,7 +767,7 @@ int dropipc__conn_flush(struct dropipc__conn *c)
 		return 0;
 	r = tx_flush(c);
 	if (r == -EAGAIN && deadline_passed(tx_deadline(&c->tx)))
-		return tx_abort(c, DROPIPC_ETIMEDOUT);
+		return tx_abort(c, DROPIPC_ERR_TIMEDOUT);
 	return r;
 }
 
@@ -836,7 +836,7 @@ static int rx_header(struct dropipc__conn *c)
 	if (r < 0)
 		return r;
 	if (rx->fds.nfds != h.nfds)
-		return fail_broken(c, DROPIPC_EPROTO, "header announces %u fds, %zu arrived", h.nfds,
+		return fail_broken(c, DROPIPC_ERR_PROTO, "header announces %u fds, %zu arrived", h.nfds,
 				   rx->fds.nfds);
 	if (h.len > c->recvcap) {
 		uint8_t *p = realloc(c->recvbuf, h.len);
@@ -913,24 +913,24 @@ static int rx_step(struct dropipc__conn *c)
 		}
 		arrived = take_fds(c, &msg, &rx->fds, &foreign, &own_end);
 		if (own_end)
-			return fail_broken(c, DROPIPC_EPROTO,
+			return fail_broken(c, DROPIPC_ERR_PROTO,
 					   "an fd of the frame is the other end of this channel");
 		if ((msg.msg_flags & MSG_CTRUNC) || arrived > DROPIPC_MAX_FDS)
-			return fail_broken(c, DROPIPC_EPROTO,
+			return fail_broken(c, DROPIPC_ERR_PROTO,
 					   "control data truncated after %zu fds: the peer sent more than %d, "
 					   "or this process is out of fds (RLIMIT_NOFILE)",
 					   arrived > DROPIPC_MAX_FDS ? (size_t)DROPIPC_MAX_FDS : arrived,
 					   DROPIPC_MAX_FDS);
 		if (foreign)
-			return fail_broken(c, DROPIPC_EPROTO, "ancillary data other than SCM_RIGHTS");
+			return fail_broken(c, DROPIPC_ERR_PROTO, "ancillary data other than SCM_RIGHTS");
 		if (arrived > 0 && rx->got > 0)
-			return fail_broken(c, DROPIPC_EPROTO,
+			return fail_broken(c, DROPIPC_ERR_PROTO,
 					   "%zu fds arrived at byte %zu of the frame, not with its first byte",
 					   arrived, rx->got);
 		if (n == 0) {
 			if (rx->got == 0)
-				return dropipc__conn_fail(c, DROPIPC_EOF, "peer closed the connection");
-			return fail_broken(c, DROPIPC_ETRUNC,
+				return dropipc__conn_fail(c, DROPIPC_ERR_EOF, "peer closed the connection");
+			return fail_broken(c, DROPIPC_ERR_TRUNC,
 					   "peer closed the connection after %zu bytes of the frame",
 					   rx->got);
 		}
@@ -950,7 +950,7 @@ static int rx_wait_failed(struct dropipc__conn *c, int r)
 
 	if (got == 0)
 		return dropipc__conn_fail(c, r, "waiting for a frame: %s", dropipc_strerror(r));
-	if (r == DROPIPC_EDEAD)
+	if (r == DROPIPC_ERR_DEAD)
 		return fail_broken(c, r, "the child process died %zu bytes into a frame", got);
 	return fail_broken(c, r, "%s after %zu bytes of the frame", dropipc_strerror(r), got);
 }
@@ -979,9 +979,9 @@ int dropipc__frame_recv(struct dropipc__conn *c, struct dropipc__frame *f)
 		if (c->nonblocking) {
 			/* Whatever the child sent before it died has been read. */
 			if (child_dead(c))
-				r = rx_wait_failed(c, DROPIPC_EDEAD);
+				r = rx_wait_failed(c, DROPIPC_ERR_DEAD);
 			else if (deadline_passed(rx->deadline))
-				r = rx_wait_failed(c, DROPIPC_ETIMEDOUT);
+				r = rx_wait_failed(c, DROPIPC_ERR_TIMEDOUT);
 			if (r != -EAGAIN)
 				goto fail;
 			return -EAGAIN;
@@ -991,7 +991,7 @@ int dropipc__frame_recv(struct dropipc__conn *c, struct dropipc__frame *f)
 			/* Frames it completed before it died still count. */
 			r = rx_step(c);
 			if (r == -EAGAIN)
-				r = rx_wait_failed(c, DROPIPC_EDEAD);
+				r = rx_wait_failed(c, DROPIPC_ERR_DEAD);
 			break;
 		}
 		if (r < 0) {

@@ -9,6 +9,7 @@
  *   validate.c ChildArgs validation
  *   args.c     ChildArgs, the library's own type over the protobuf one
  *   spawn.c    dropipc_spawn(): clone3, id maps, fds, exec status
+ *   conn.c     the public connection: what both ends do alike
  *   parent.c, child.c  the two public ends
  *   error.c    error codes and names
  * Nothing here is exported: the library is built with hidden visibility.
@@ -106,7 +107,7 @@ int dropipc__conn_set_max_payload(struct dropipc__conn *c, size_t bytes);
 size_t dropipc__conn_max_payload(const struct dropipc__conn *c);
 const char *dropipc__conn_errmsg(const struct dropipc__conn *c);
 int dropipc__conn_set_nonblocking(struct dropipc__conn *c, bool on);
-/* Attaches a copy of pidfd (-1 detaches): waits end with DROPIPC_EDEAD once
+/* Attaches a copy of pidfd (-1 detaches): waits end with DROPIPC_ERR_DEAD once
  * it fires. */
 int dropipc__conn_set_pidfd(struct dropipc__conn *c, int pidfd);
 /* Async-signal-safe. */
@@ -119,7 +120,7 @@ uint64_t dropipc__conn_deadline(const struct dropipc__conn *c);
 int dropipc__conn_flush(struct dropipc__conn *c);
 
 /* Starts an operation: names it for error messages ("recv pty") and clears
- * the last error. Returns DROPIPC_ECLOSED if an earlier error broke the
+ * the last error. Returns DROPIPC_ERR_CLOSED if an earlier error broke the
  * stream. */
 int dropipc__conn_begin(struct dropipc__conn *c, const char *op);
 
@@ -155,6 +156,18 @@ int dropipc__frame_recv(struct dropipc__conn *c, struct dropipc__frame *f);
 /* Closes the frame's fds that are not -1. */
 void dropipc__frame_close_fds(struct dropipc__frame *f);
 
+/* ---- conn.c: the public connection ----------------------------------- */
+
+/* What an end's dropipc_parent_conn()/dropipc_child_conn() hands out: a view
+ * of the end's connection, embedded in the end (it lives as long as it). */
+struct dropipc_conn {
+	struct dropipc__conn *c;
+	/* The parent's end: where a ChildError body is kept (the receive
+	 * returns DROPIPC_ERR_CHILD). NULL on the child's end, where such a
+	 * body is the wrong message. */
+	Dropipc__V1__ChildError **report;
+};
+
 /* ---- wire.c: protobuf wire format -------------------------------------- */
 
 /* The one body of an envelope payload: its field number and bytes. */
@@ -164,8 +177,8 @@ struct dropipc__body {
 	size_t len;
 };
 
-/* Finds the envelope's body. Fails with DROPIPC_EPROTO (not protobuf, or
- * more than one body) or DROPIPC_EUNSUPPORTED (no body this version
+/* Finds the envelope's body. Fails with DROPIPC_ERR_PROTO (not protobuf, or
+ * more than one body) or DROPIPC_ERR_UNSUPPORTED (no body this version
  * knows), with a message in err. */
 int dropipc__envelope_body(const uint8_t *data, size_t len, struct dropipc__body *body,
 			   char *err, size_t errlen);
@@ -193,7 +206,7 @@ int dropipc__send_envelope(struct dropipc__conn *c, const Dropipc__V1__Envelope 
  * want 0 expects no message at all (only an error report, or EOF).
  * report is NULL on the child's end, where an error body is the wrong
  * message. On the parent's end, an error body is unpacked into *report
- * (freed first; the caller frees the new one) and DROPIPC_ECHILD returned. */
+ * (freed first; the caller frees the new one) and DROPIPC_ERR_CHILD returned. */
 int dropipc__recv_message(struct dropipc__conn *c, uint32_t want,
 			  const ProtobufCMessageDescriptor *desc, struct dropipc__frame *f,
 			  ProtobufCMessage **msg, Dropipc__V1__ChildError **report);

@@ -208,7 +208,7 @@ int dropipc__send_envelope(struct dropipc__conn *c, const Dropipc__V1__Envelope 
 		return dropipc__conn_fail(c, r, "%s", err);
 	len = protobuf_c_message_get_packed_size(&env->base);
 	if (len > dropipc__conn_max_payload(c))
-		return dropipc__conn_fail(c, DROPIPC_ETOOBIG,
+		return dropipc__conn_fail(c, DROPIPC_ERR_TOOBIG,
 					  "message of %zu bytes exceeds the limit of %zu bytes", len,
 					  dropipc__conn_max_payload(c));
 	buf = dropipc__conn_send_buffer(c, len);
@@ -261,14 +261,14 @@ static int unpack(struct dropipc__conn *c, const ProtobufCMessageDescriptor *des
 	}
 	if (!*msg) {
 		if (a->over_limit)
-			r = dropipc__conn_fail(c, DROPIPC_ETOOBIG,
+			r = dropipc__conn_fail(c, DROPIPC_ERR_TOOBIG,
 					       "decoded %s would take more than %zu bytes",
 					       desc->short_name, a->limit);
 		else if (a->out_of_memory)
 			r = dropipc__conn_fail(c, -ENOMEM, "no memory to decode %s (%zu bytes)",
 					       desc->short_name, body->len);
 		else
-			r = dropipc__conn_fail(c, DROPIPC_EPROTO, "%s does not unpack",
+			r = dropipc__conn_fail(c, DROPIPC_ERR_PROTO, "%s does not unpack",
 					       desc->short_name);
 		arena_free(a);
 		return r;
@@ -317,14 +317,14 @@ int dropipc__recv_message(struct dropipc__conn *c, uint32_t want,
 			text[len] = '\0';
 		/* The error message is one line, and never ends inside a character. */
 		quote = dropipc__utf8_cut(text, len, DROPIPC_ERRMSG_QUOTE);
-		return dropipc__conn_fail(c, DROPIPC_ECHILD, "child setup failed at %s: %s",
+		return dropipc__conn_fail(c, DROPIPC_ERR_CHILD, "child setup failed at %s: %s",
 					  dropipc_stage_name((*report)->stage),
 					  one_line(line, text, quote));
 	}
 	if (body.field != want) {
-		r = want ? dropipc__conn_fail(c, DROPIPC_EPROTO, "expected the %s message, got %s",
+		r = want ? dropipc__conn_fail(c, DROPIPC_ERR_PROTO, "expected the %s message, got %s",
 					      body_name(want), body_name(body.field))
-			 : dropipc__conn_fail(c, DROPIPC_EPROTO,
+			 : dropipc__conn_fail(c, DROPIPC_ERR_PROTO,
 					      "expected end of stream or an error report, got %s",
 					      body_name(body.field));
 		goto fail;
@@ -343,11 +343,11 @@ int dropipc__claim_fd(struct dropipc__conn *c, struct dropipc__frame *f, uint32_
 		      const char *what, int *fd)
 {
 	if (idx >= f->nfds)
-		return dropipc__conn_fail(c, DROPIPC_EPROTO,
+		return dropipc__conn_fail(c, DROPIPC_ERR_PROTO,
 					  "%s: fd index %u out of range (the frame has %zu fds)", what,
 					  idx, f->nfds);
 	if (f->fds[idx] < 0)
-		return dropipc__conn_fail(c, DROPIPC_EPROTO, "%s: fd index %u claimed twice", what,
+		return dropipc__conn_fail(c, DROPIPC_ERR_PROTO, "%s: fd index %u claimed twice", what,
 					  idx);
 	*fd = f->fds[idx];
 	f->fds[idx] = -1;
@@ -360,7 +360,7 @@ int dropipc__frame_finish(struct dropipc__conn *c, struct dropipc__frame *f)
 
 	for (size_t i = 0; i < f->nfds; i++) {
 		if (f->fds[i] >= 0 && r == 0)
-			r = dropipc__conn_fail(c, DROPIPC_EPROTO, "fd index %zu claimed by no field",
+			r = dropipc__conn_fail(c, DROPIPC_ERR_PROTO, "fd index %zu claimed by no field",
 					       i);
 	}
 	dropipc__frame_close_fds(f);
@@ -417,13 +417,13 @@ int dropipc__recv_files(struct dropipc__conn *c, dropipc_file **files, size_t *n
 		return r;
 	msg = (Dropipc__V1__Files *)m;
 	if (msg->n_files == 0 || msg->n_files != f.nfds) {
-		r = dropipc__conn_fail(c, DROPIPC_EPROTO, "%zu files named for %zu fds",
+		r = dropipc__conn_fail(c, DROPIPC_ERR_PROTO, "%zu files named for %zu fds",
 				       msg->n_files, f.nfds);
 		goto out;
 	}
 	for (i = 0; i < msg->n_files; i++) {
 		if (!msg->files[i]->name[0]) {
-			r = dropipc__conn_fail(c, DROPIPC_EINVAL, "files[%zu].name: empty", i);
+			r = dropipc__conn_fail(c, DROPIPC_ERR_INVALID, "files[%zu].name: empty", i);
 			goto out;
 		}
 		names += strlen(msg->files[i]->name) + 1;

@@ -13,6 +13,8 @@
 
 struct dropipc_parent {
 	struct dropipc__conn *conn;
+	/* The view dropipc_parent_conn() hands out. */
+	struct dropipc_conn pub;
 	/* The last setup failure the child reported; arena-owned. */
 	Dropipc__V1__ChildError *child_error;
 	/* wait_exec got the child's ExecConfirm. */
@@ -24,6 +26,11 @@ int dropipc_parent_new(int fd, dropipc_parent **parent)
 	dropipc_parent *p;
 	int r;
 
+	if (!parent) {
+		if (fd >= 0)
+			close(fd);
+		return -EINVAL;
+	}
 	*parent = NULL;
 	p = calloc(1, sizeof(*p));
 	if (!p) {
@@ -36,23 +43,33 @@ int dropipc_parent_new(int fd, dropipc_parent **parent)
 		free(p);
 		return r;
 	}
+	p->pub.c = p->conn;
+	p->pub.report = &p->child_error;
 	*parent = p;
 	return 0;
 }
 
-void dropipc_parent_close(dropipc_parent *parent)
+dropipc_parent *dropipc_parent_free(dropipc_parent *parent)
 {
 	if (!parent)
-		return;
+		return NULL;
 	dropipc__message_free(parent->child_error);
 	dropipc__conn_free(parent->conn);
 	free(parent);
+	return NULL;
+}
+
+dropipc_conn *dropipc_parent_conn(dropipc_parent *parent)
+{
+	return parent ? &parent->pub : NULL;
 }
 
 int dropipc_socketpair(dropipc_parent **parent, int *child_fd)
 {
 	int sv[2], r;
 
+	if (!parent || !child_fd)
+		return -EINVAL;
 	*parent = NULL;
 	*child_fd = -1;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
@@ -66,80 +83,21 @@ int dropipc_socketpair(dropipc_parent **parent, int *child_fd)
 	return 0;
 }
 
-int dropipc_pair(dropipc_parent **parent, dropipc_child **child)
-{
-	int child_fd, r;
-
-	*child = NULL;
-	r = dropipc_socketpair(parent, &child_fd);
-	if (r < 0)
-		return r;
-	r = dropipc_child_new(child_fd, child);
-	if (r < 0) {
-		dropipc_parent_close(*parent);
-		*parent = NULL;
-	}
-	return r;
-}
-
-int dropipc_parent_fd(const dropipc_parent *parent)
-{
-	return dropipc__conn_fd(parent->conn);
-}
-
-int dropipc_parent_set_timeout(dropipc_parent *parent, int timeout_ms)
-{
-	return dropipc__conn_set_timeout(parent->conn, timeout_ms);
-}
-
-int dropipc_parent_set_max_payload(dropipc_parent *parent, size_t bytes)
-{
-	return dropipc__conn_set_max_payload(parent->conn, bytes);
-}
-
-const char *dropipc_parent_errmsg(const dropipc_parent *parent)
-{
-	return dropipc__conn_errmsg(parent->conn);
-}
-
-int dropipc_parent_set_nonblocking(dropipc_parent *parent, int on)
-{
-	return dropipc__conn_set_nonblocking(parent->conn, on != 0);
-}
-
-int dropipc_parent_events(const dropipc_parent *parent)
-{
-	return dropipc__conn_events(parent->conn);
-}
-
-int dropipc_parent_deadline(const dropipc_parent *parent, uint64_t *usec)
-{
-	*usec = dropipc__conn_deadline(parent->conn);
-	return 0;
-}
-
-int dropipc_parent_flush(dropipc_parent *parent)
-{
-	int r = dropipc__conn_begin(parent->conn, "flush");
-
-	return r < 0 ? r : dropipc__conn_flush(parent->conn);
-}
-
-int dropipc_parent_cancel(dropipc_parent *parent)
-{
-	return dropipc__conn_cancel(parent->conn);
-}
-
 int dropipc_parent_set_pidfd(dropipc_parent *parent, int pidfd)
 {
+	if (!parent)
+		return -EINVAL;
 	return dropipc__conn_set_pidfd(parent->conn, pidfd);
 }
 
-int dropipc_parent_child_error(const dropipc_parent *parent, dropipc_stage *stage, int *err,
-			       const char **message)
+int dropipc_parent_get_child_error(const dropipc_parent *parent, dropipc_stage *stage,
+				   int *err, const char **message)
 {
-	const Dropipc__V1__ChildError *e = parent->child_error;
+	const Dropipc__V1__ChildError *e;
 
+	if (!parent)
+		return -EINVAL;
+	e = parent->child_error;
 	if (!e)
 		return -ENODATA;
 	if (stage)
@@ -158,6 +116,8 @@ int dropipc_parent_send_args(dropipc_parent *parent, const dropipc_args *args)
 	char err[DROPIPC_ERRMSG_SIZE];
 	int r;
 
+	if (!parent)
+		return -EINVAL;
 	r = dropipc__conn_begin(parent->conn, "send args");
 	if (r < 0)
 		return r;
@@ -214,7 +174,7 @@ static int check_pty_master(struct dropipc__conn *c, int fd)
 	    ioctl(fd, TIOCGPTN, &ptn) == 0) {
 		if ((flags & O_ACCMODE) == O_RDWR)
 			return 0;
-		return dropipc__conn_fail(c, DROPIPC_ENOTPTY,
+		return dropipc__conn_fail(c, DROPIPC_ERR_NOTPTY,
 					  "the fd sent as pty master is a pty master opened %s, "
 					  "not read-write",
 					  (flags & O_ACCMODE) == O_RDONLY ? "read-only" : "write-only");
@@ -222,7 +182,7 @@ static int check_pty_master(struct dropipc__conn *c, int fd)
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
 		if (mode == kinds[i].type)
 			kind = kinds[i].name;
-	return dropipc__conn_fail(c, DROPIPC_ENOTPTY, "the fd sent as pty master is %s, not a pty master",
+	return dropipc__conn_fail(c, DROPIPC_ERR_NOTPTY, "the fd sent as pty master is %s, not a pty master",
 				  kind);
 }
 
@@ -234,6 +194,8 @@ int dropipc_parent_recv_pty(dropipc_parent *parent, int *master_fd)
 	Dropipc__V1__PtyHandoff *pty;
 	int fd = -1, r;
 
+	if (!parent || !master_fd)
+		return -EINVAL;
 	*master_fd = -1;
 	r = begin_recv(parent, "recv pty");
 	if (r < 0)
@@ -245,7 +207,7 @@ int dropipc_parent_recv_pty(dropipc_parent *parent, int *master_fd)
 		return r;
 	pty = (Dropipc__V1__PtyHandoff *)m;
 	if (f.nfds != 1)
-		r = dropipc__conn_fail(c, DROPIPC_EPROTO, "expected 1 fd, got %zu", f.nfds);
+		r = dropipc__conn_fail(c, DROPIPC_ERR_PROTO, "expected 1 fd, got %zu", f.nfds);
 	if (r == 0)
 		r = dropipc__claim_fd(c, &f, pty->master_fd, "master_fd", &fd);
 	if (r == 0)
@@ -268,6 +230,8 @@ int dropipc_parent_wait_exec(dropipc_parent *parent)
 {
 	int r;
 
+	if (!parent)
+		return -EINVAL;
 	r = begin_recv(parent, "wait exec");
 	if (r < 0)
 		return r;
@@ -289,8 +253,8 @@ static int wait_exec(dropipc_parent *parent)
 		r = dropipc__recv_message(parent->conn, DROPIPC__V1__ENVELOPE__BODY_EXEC,
 					  &dropipc__v1__exec_confirm__descriptor, &f, &m,
 					  &parent->child_error);
-		if (r == DROPIPC_EOF)
-			return dropipc__conn_fail(parent->conn, DROPIPC_ENOEXEC,
+		if (r == DROPIPC_ERR_EOF)
+			return dropipc__conn_fail(parent->conn, DROPIPC_ERR_NOEXEC,
 						  "the channel closed before the child confirmed its exec");
 		if (r < 0)
 			return r;
@@ -303,26 +267,9 @@ static int wait_exec(dropipc_parent *parent)
 	/* The exec is next: the channel, close-on-exec, closes when it
 	 * succeeds, and a report comes instead when it fails. */
 	r = dropipc__recv_message(parent->conn, 0, NULL, &f, &m, &parent->child_error);
-	if (r == DROPIPC_EOF) {
+	if (r == DROPIPC_ERR_EOF) {
 		dropipc__conn_clear_error(parent->conn);
 		return 0;
 	}
 	return r;
-}
-
-int dropipc_parent_send_files(dropipc_parent *parent, const dropipc_file *files, size_t n)
-{
-	int r = dropipc__conn_begin(parent->conn, "send files");
-
-	return r < 0 ? r : dropipc__send_files(parent->conn, files, n);
-}
-
-int dropipc_parent_recv_files(dropipc_parent *parent, dropipc_file **files, size_t *n)
-{
-	int r;
-
-	*files = NULL;
-	*n = 0;
-	r = begin_recv(parent, "recv files");
-	return r < 0 ? r : dropipc__recv_files(parent->conn, files, n, &parent->child_error);
 }

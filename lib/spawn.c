@@ -652,7 +652,7 @@ out:
 	close_fd(&sync_p[1]);
 	close_fd(&err_p[0]);
 	close_fd(&err_p[1]);
-	dropipc_parent_close(p);
+	dropipc_parent_free(p);
 	free(targets);
 	free(maps[0]);
 	free(maps[1]);

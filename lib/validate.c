@@ -28,7 +28,7 @@ static int fail(struct check *ck, const char *fmt, ...)
 		vsnprintf(ck->buf, ck->len, fmt, ap);
 		va_end(ap);
 	}
-	return DROPIPC_EINVAL;
+	return DROPIPC_ERR_INVALID;
 }
 
 static bool empty(const char *s)

@@ -138,7 +138,7 @@ int dropipc__envelope_body(const uint8_t *data, size_t len, struct dropipc__body
 		if (f.type != WT_LEN) {
 			snprintf(err, errlen, "envelope field %u has wire type %d, not 2", f.number,
 				 f.type);
-			return DROPIPC_EPROTO;
+			return DROPIPC_ERR_PROTO;
 		}
 		body->field = f.number;
 		body->data = f.data;
@@ -148,20 +148,20 @@ int dropipc__envelope_body(const uint8_t *data, size_t len, struct dropipc__body
 	if (n < 0) {
 		snprintf(err, errlen, "payload is not a protobuf Envelope: %s at byte %zu", why,
 			 (size_t)(r.p - data));
-		return DROPIPC_EPROTO;
+		return DROPIPC_ERR_PROTO;
 	}
 	if (bodies > 1) {
 		snprintf(err, errlen, "envelope has %u bodies, not 1", bodies);
-		return DROPIPC_EPROTO;
+		return DROPIPC_ERR_PROTO;
 	}
 	if (bodies == 0 && unknown) {
 		snprintf(err, errlen, "unsupported message: envelope field %u is not known to "
 			 "protocol version %d", unknown, DROPIPC_PROTOCOL_VERSION);
-		return DROPIPC_EUNSUPPORTED;
+		return DROPIPC_ERR_UNSUPPORTED;
 	}
 	if (bodies == 0) {
 		snprintf(err, errlen, "envelope has no body");
-		return DROPIPC_EPROTO;
+		return DROPIPC_ERR_PROTO;
 	}
 	return 0;
 }
@@ -323,7 +323,7 @@ static int check_message(const ProtobufCMessageDescriptor *desc, const uint8_t *
 				snprintf(err, errlen, "%s: %s at byte %zu of the string", path,
 					 nul ? "NUL byte" : "invalid UTF-8", at);
 			}
-			return DROPIPC_EINVAL;
+			return DROPIPC_ERR_INVALID;
 		}
 		if (t)
 			t->depth--;
@@ -334,7 +334,7 @@ static int check_message(const ProtobufCMessageDescriptor *desc, const uint8_t *
 			snprintf(err, errlen, "%s%snot valid protobuf: %s", path,
 				 t->depth ? ": " : "", why);
 		}
-		return DROPIPC_EPROTO;
+		return DROPIPC_ERR_PROTO;
 	}
 	return 0;
 
@@ -345,14 +345,14 @@ wrong_type:
 			 field_of(desc, f.number)->name, (int)f.type,
 			 (int)wire_type_of(field_of(desc, f.number)));
 	}
-	return DROPIPC_EPROTO;
+	return DROPIPC_ERR_PROTO;
 
 too_deep:
 	if (t) {
 		trail_name(t, path, sizeof(path));
 		snprintf(err, errlen, "%s: nested too deeply", path);
 	}
-	return DROPIPC_EPROTO;
+	return DROPIPC_ERR_PROTO;
 }
 
 int dropipc__wire_check(const ProtobufCMessageDescriptor *desc, const uint8_t *data,
@@ -379,7 +379,7 @@ static int check_cstring(const char *s, struct trail *t, char *err, size_t errle
 			return 0;
 		trail_name(t, path, sizeof(path));
 		snprintf(err, errlen, "%s: NULL", path);
-		return DROPIPC_EINVAL;
+		return DROPIPC_ERR_INVALID;
 	}
 	len = strlen(s);
 	at = bad_string_byte((const uint8_t *)s, len, &nul);
@@ -387,7 +387,7 @@ static int check_cstring(const char *s, struct trail *t, char *err, size_t errle
 		return 0;
 	trail_name(t, path, sizeof(path));
 	snprintf(err, errlen, "%s: invalid UTF-8 at byte %zu of the string", path, at);
-	return DROPIPC_EINVAL;
+	return DROPIPC_ERR_INVALID;
 }
 
 static int check_cmessage(const ProtobufCMessage *m, struct trail *t, char *err, size_t errlen)
@@ -399,7 +399,7 @@ static int check_cmessage(const ProtobufCMessage *m, struct trail *t, char *err,
 	if (t->depth > MAX_DEPTH) {
 		trail_name(t, path, sizeof(path));
 		snprintf(err, errlen, "%s: nested too deeply", path);
-		return DROPIPC_EINVAL;
+		return DROPIPC_ERR_INVALID;
 	}
 	for (unsigned i = 0; i < desc->n_fields && r == 0; i++) {
 		const ProtobufCFieldDescriptor *fd = &desc->fields[i];

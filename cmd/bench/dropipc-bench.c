@@ -210,11 +210,11 @@ static void child_handshake(dropipc_child *child, int master, struct alloc_stats
 	if (stats)
 		*stats = alloc_count_stop();
 	if (r < 0)
-		die("child: %s", dropipc_child_errmsg(child));
+		die("child: %s", dropipc_conn_get_errmsg(dropipc_child_conn(child)));
 	dropipc_args_free(args);
 	r = dropipc_child_send_pty(child, master);
 	if (r < 0)
-		die("child: %s", dropipc_child_errmsg(child));
+		die("child: %s", dropipc_conn_get_errmsg(dropipc_child_conn(child)));
 }
 
 static int child_main(void)
@@ -230,9 +230,9 @@ static int child_main(void)
 	r = dropipc_child_new(DROPIPC_CHILD_FD, &child);
 	if (r < 0)
 		die("adopt fd 3: %s", dropipc_strerror(r));
-	dropipc_child_set_max_payload(child, MAX_PAYLOAD);
-	dropipc_child_set_timeout(child, IO_TIMEOUT_MS);
-	sock = dropipc_child_fd(child);
+	dropipc_conn_set_max_payload(dropipc_child_conn(child), MAX_PAYLOAD);
+	dropipc_conn_set_timeout(dropipc_child_conn(child), IO_TIMEOUT_MS * 1000);
+	sock = dropipc_conn_get_fd(dropipc_child_conn(child));
 	master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (master < 0)
 		die("open /dev/ptmx: %s", strerror(errno));
@@ -267,7 +267,7 @@ static int child_main(void)
 	}
 	free(buf);
 	close(master);
-	dropipc_child_close(child);
+	dropipc_child_free(child);
 	return 0;
 }
 
@@ -298,9 +298,9 @@ static void peer_start(struct peer *p)
 		_exit(127);
 	}
 	close(child_fd);
-	dropipc_parent_set_max_payload(p->parent, MAX_PAYLOAD);
-	dropipc_parent_set_timeout(p->parent, IO_TIMEOUT_MS);
-	p->sock = dropipc_parent_fd(p->parent);
+	dropipc_conn_set_max_payload(dropipc_parent_conn(p->parent), MAX_PAYLOAD);
+	dropipc_conn_set_timeout(dropipc_parent_conn(p->parent), IO_TIMEOUT_MS * 1000);
+	p->sock = dropipc_conn_get_fd(dropipc_parent_conn(p->parent));
 	if (read_full(p->sock, &ready, 1, "the child's ready byte") != 0)
 		die("the child exited before it was ready");
 }
@@ -318,7 +318,7 @@ static void reap(pid_t pid, const char *what)
 
 static void peer_stop(struct peer *p)
 {
-	dropipc_parent_close(p->parent);
+	dropipc_parent_free(p->parent);
 	reap(p->pid, "child");
 }
 
@@ -340,7 +340,7 @@ static int64_t lib_round(struct peer *p, const dropipc_args *args)
 		r = dropipc_parent_recv_pty(p->parent, &fd);
 	t1 = now_ns();
 	if (r < 0)
-		die("handshake: %s", dropipc_parent_errmsg(p->parent));
+		die("handshake: %s", dropipc_conn_get_errmsg(dropipc_parent_conn(p->parent)));
 	close(fd);
 	return t1 - t0;
 }

@@ -110,13 +110,13 @@ size_t bench_envelope_size(const dropipc_args *args, size_t max_payload)
 
 	if (dropipc_socketpair(&p, &fd) < 0)
 		return 0;
-	dropipc_parent_set_max_payload(p, max_payload);
+	dropipc_conn_set_max_payload(dropipc_parent_conn(p), max_payload);
 	pid = fork();
 	if (pid == 0) {
 		close(fd);
 		_exit(dropipc_parent_send_args(p, args) == 0 ? 0 : 1);
 	}
-	dropipc_parent_close(p);
+	dropipc_parent_free(p);
 	while (pid > 0 && got < sizeof(h)) {
 		ssize_t n = read(fd, h + got, sizeof(h) - got);
 

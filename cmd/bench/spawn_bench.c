@@ -41,15 +41,15 @@ int spawn_child_main(void)
 	r = dropipc_child_new(DROPIPC_CHILD_FD, &child);
 	if (r < 0)
 		die("adopt fd 3: %s", dropipc_strerror(r));
-	dropipc_child_set_timeout(child, SPAWN_TIMEOUT_MS);
+	dropipc_conn_set_timeout(dropipc_child_conn(child), SPAWN_TIMEOUT_MS * 1000);
 	r = dropipc_child_recv_args(child, &args);
 	t = mono_ns();
 	if (r < 0)
-		die("%s", dropipc_child_errmsg(child));
+		die("%s", dropipc_conn_get_errmsg(dropipc_child_conn(child)));
 	dropipc_args_free(args);
-	if (write(dropipc_child_fd(child), &t, sizeof(t)) != sizeof(t))
+	if (write(dropipc_conn_get_fd(dropipc_child_conn(child)), &t, sizeof(t)) != sizeof(t))
 		die("write the time: %s", strerror(errno));
-	dropipc_child_close(child);
+	dropipc_child_free(child);
 	return 0;
 }
 
@@ -60,16 +60,16 @@ static int64_t finish(dropipc_parent *parent, pid_t pid, const dropipc_args *arg
 	ssize_t n;
 	int status, r;
 
-	dropipc_parent_set_timeout(parent, SPAWN_TIMEOUT_MS);
+	dropipc_conn_set_timeout(dropipc_parent_conn(parent), SPAWN_TIMEOUT_MS * 1000);
 	r = dropipc_parent_send_args(parent, args);
 	if (r < 0)
-		die("send child args: %s", dropipc_parent_errmsg(parent));
+		die("send child args: %s", dropipc_conn_get_errmsg(dropipc_parent_conn(parent)));
 	do
-		n = read(dropipc_parent_fd(parent), &t, sizeof(t));
+		n = read(dropipc_conn_get_fd(dropipc_parent_conn(parent)), &t, sizeof(t));
 	while (n < 0 && errno == EINTR);
 	if (n != sizeof(t))
 		die("the spawned child sent no time");
-	dropipc_parent_close(parent);
+	dropipc_parent_free(parent);
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			die("waitpid: %s", strerror(errno));

@@ -88,7 +88,7 @@ int main(int argc, char **argv)
 	/* On failure the library has reported it to the parent. */
 	r = dropipc_child_recv_args(ch, &args);
 	if (r < 0) {
-		notice("%s", dropipc_child_errmsg(ch));
+		notice("%s", dropipc_conn_get_errmsg(dropipc_child_conn(ch)));
 		goto out;
 	}
 	if (verbose)
@@ -111,7 +111,7 @@ int main(int argc, char **argv)
 out:
 	environ_free(envp);
 	dropipc_args_free(args);
-	dropipc_child_close(ch);
+	dropipc_child_free(ch);
 	free(shell);
 	return 127;
 }

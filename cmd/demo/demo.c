@@ -543,9 +543,9 @@ static void unwatch_close(struct demo *d, int *fd)
 /* The channel's events, as the end asks for them. */
 static void watch_chan(struct demo *d)
 {
-	int ev = dropipc_parent_events(d->parent);
+	int ev = dropipc_conn_get_events(dropipc_parent_conn(d->parent));
 
-	rewatch(d, dropipc_parent_fd(d->parent), T_CHAN,
+	rewatch(d, dropipc_conn_get_fd(dropipc_parent_conn(d->parent)), T_CHAN,
 		(ev & POLLIN ? EPOLLIN : 0) | (ev & POLLOUT ? EPOLLOUT : 0));
 }
 
@@ -695,18 +695,18 @@ static void report(struct demo *d, int r)
 	const char *msg;
 
 	d->failed = true;
-	if (r == DROPIPC_ECHILD && dropipc_parent_child_error(d->parent, &stage, NULL, &msg) == 0)
+	if (r == DROPIPC_ERR_CHILD && dropipc_parent_get_child_error(d->parent, &stage, NULL, &msg) == 0)
 		say("child setup failed at %s: %s", dropipc_stage_name((int)stage), msg);
-	else if (r == DROPIPC_EOF || r == DROPIPC_EDEAD)
+	else if (r == DROPIPC_ERR_EOF || r == DROPIPC_ERR_DEAD)
 		say("the child closed the channel without sending the pty (it exited, or closed fd %d)",
 		    DROPIPC_CHILD_FD);
-	else if (r == DROPIPC_ETIMEDOUT)
+	else if (r == DROPIPC_ERR_TIMEDOUT)
 		say("timed out after %d ms waiting for the child's %s", d->o.timeout_ms,
 		    d->phase == PTY ? "pty" : "exec");
 	else
-		say("%s", dropipc_parent_errmsg(d->parent));
+		say("%s", dropipc_conn_get_errmsg(dropipc_parent_conn(d->parent)));
 	/* A child that reports its failure exits by itself; others are ended. */
-	if (r != DROPIPC_ECHILD)
+	if (r != DROPIPC_ERR_CHILD)
 		signal_child(d, SIGKILL);
 }
 
@@ -833,7 +833,7 @@ static int send_args(struct demo *d)
 	}
 	r = dropipc_parent_send_args(d->parent, d->a);
 	if (r < 0) {
-		say("%s", dropipc_parent_errmsg(d->parent));
+		say("%s", dropipc_conn_get_errmsg(dropipc_parent_conn(d->parent)));
 		d->failed = true;
 		return -1;
 	}
@@ -854,8 +854,8 @@ static void channel_step(struct demo *d)
 {
 	int r;
 
-	if (dropipc_parent_events(d->parent) & POLLOUT) {
-		r = dropipc_parent_flush(d->parent);
+	if (dropipc_conn_get_events(dropipc_parent_conn(d->parent)) & POLLOUT) {
+		r = dropipc_conn_flush(dropipc_parent_conn(d->parent));
 		if (r == -EAGAIN)
 			return watch_chan(d);
 		if (r < 0)
@@ -879,13 +879,13 @@ static void channel_step(struct demo *d)
 		if (r == -EAGAIN)
 			return watch_chan(d);
 		/* A child in another language may not confirm: its status tells. */
-		if (r == DROPIPC_ENOEXEC && d->o.child_argv)
+		if (r == DROPIPC_ERR_NOEXEC && d->o.child_argv)
 			step(d, "the child closed the channel without confirming its exec");
 		else if (r < 0)
 			return report(d, r);
 		else
 			step(d, "channel closed: the child's exec succeeded");
-		epoll_ctl(d->ep, EPOLL_CTL_DEL, dropipc_parent_fd(d->parent), NULL);
+		epoll_ctl(d->ep, EPOLL_CTL_DEL, dropipc_conn_get_fd(dropipc_parent_conn(d->parent)), NULL);
 		d->phase = RUN;
 		start_relay(d);
 	}
@@ -1013,7 +1013,7 @@ static int timeout_ms(const struct demo *d)
 		return 100; /* drain what is left, then go */
 	if (d->phase == NET)
 		deadline = d->pasta_deadline;
-	else if (d->phase != RUN && dropipc_parent_deadline(d->parent, &us) == 0 &&
+	else if (d->phase != RUN && dropipc_conn_get_deadline(dropipc_parent_conn(d->parent), &us) == 0 &&
 		 us != UINT64_MAX)
 		deadline = (long long)(us / 1000) + 1;
 	if (d->phase == RUN && !d->in_pollable && d->in_open && !d->in_len)
@@ -1207,14 +1207,16 @@ int main(int argc, char **argv)
 	d.ep = epoll_create1(EPOLL_CLOEXEC);
 	if (d.ep < 0 || set_signals(&d) < 0 || setup(&d) < 0 || spawn_child(&d) < 0)
 		goto out;
-	dropipc_parent_set_timeout(d.parent, d.o.timeout_ms);
-	if (dropipc_parent_set_nonblocking(d.parent, 1) < 0) {
-		say("%s", dropipc_parent_errmsg(d.parent));
+	dropipc_conn_set_timeout(dropipc_parent_conn(d.parent),
+				 d.o.timeout_ms < 0 ? DROPIPC_TIMEOUT_INFINITE
+						    : (uint64_t)d.o.timeout_ms * 1000);
+	if (dropipc_conn_set_nonblocking(dropipc_parent_conn(d.parent), 1) < 0) {
+		say("%s", dropipc_conn_get_errmsg(dropipc_parent_conn(d.parent)));
 		goto out;
 	}
 	watch(&d, d.sigfd, T_SIG, EPOLLIN);
 	watch(&d, d.pidfd, T_PIDFD, EPOLLIN);
-	watch(&d, dropipc_parent_fd(d.parent), T_CHAN, 0);
+	watch(&d, dropipc_conn_get_fd(dropipc_parent_conn(d.parent)), T_CHAN, 0);
 	if (d.msg >= 0)
 		watch(&d, d.msg, T_MSG, EPOLLIN);
 	if (d.out >= 0)
@@ -1267,7 +1269,7 @@ out:
 		close(d.sigfd);
 	if (d.ep >= 0)
 		close(d.ep);
-	dropipc_parent_close(d.parent);
+	dropipc_parent_free(d.parent);
 	dropipc_args_free(d.a);
 	return ret;
 }

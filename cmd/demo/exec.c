@@ -138,7 +138,7 @@ int exec_command(dropipc_child *ch, const dropipc_args *a, char **envp, const ch
 	syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
 	r = dropipc_child_confirm_exec(ch);
 	if (r < 0) {
-		notice("%s", dropipc_child_errmsg(ch));
+		notice("%s", dropipc_conn_get_errmsg(dropipc_child_conn(ch)));
 		free(argv);
 		return -1;
 	}

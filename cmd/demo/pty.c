@@ -52,7 +52,7 @@ int pty_setup(dropipc_child *ch, bool verbose)
 	r = dropipc_child_send_pty(ch, master);
 	close(master);
 	if (r < 0) {
-		notice("%s", dropipc_child_errmsg(ch));
+		notice("%s", dropipc_conn_get_errmsg(dropipc_child_conn(ch)));
 		close(slave);
 		return -1;
 	}

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * libdropipc: the setup channel between a sandbox launcher (the parent) and
- * the process it starts inside the sandbox (the child).
+ * libdropipc 1.0: the setup channel between a sandbox launcher (the parent)
+ * and the process it starts inside the sandbox (the child).
  *
  * The parent creates a socket pair, starts the child with its end as fd 3
  * (DROPIPC_CHILD_FD; dropipc_spawn() does all of it), finishes its own setup
@@ -9,26 +9,57 @@
  * jail, creates a pseudoterminal, sends its master fd back and execs the
  * command. The wire format is protobuf, defined in dropipc/v1/dropipc.proto
  * (installed under `pkg-config --variable=protodir dropipc`, for peers in
- * other languages); the framing is in PROTOCOL.md (installed under
- * share/doc/dropipc). This header is the whole C API: the protobuf structs
- * stay inside the library.
+ * other languages); the framing is in PROTOCOL.md (installed with the
+ * development package's documentation). This header is the whole C API: the
+ * protobuf structs stay inside the library.
  *
- * Conventions:
- * - Every function that can fail returns 0 (or a count) on success and a
- *   negative error code on failure: either -errno (from a system call, or
- *   -EINVAL and -EBADF for a bad argument from the caller), or one of the
- *   DROPIPC_E* codes below, which are about the peer and its messages.
- *   dropipc_strerror() and dropipc_err_name() describe any of them.
- * - Each end keeps a message with context for its last error
- *   (dropipc_parent_errmsg(), dropipc_child_errmsg()), for example
- *   "recv pty: expected 1 fd, got 2".
+ * The objects: a dropipc_parent and a dropipc_child are the two ends of one
+ * channel, typed by role, so that calling the other role's operation is a
+ * compile error. What both ends do alike (the fd, events, deadline, flush,
+ * cancel, timeout, limits, non-blocking mode, the error message, Files) is
+ * on the end's connection, a dropipc_conn reached with dropipc_parent_conn()
+ * or dropipc_child_conn().
+ *
+ * Conventions, for every function of this header:
+ * - Return values: 0 (or a count, an fd, events) on success, a negative
+ *   error code on failure: -errno (from a system call, or -EINVAL for a bad
+ *   argument from the caller), or a DROPIPC_ERR_* code below, which are
+ *   about the peer and its messages. dropipc_strerror() and
+ *   dropipc_err_name() describe any of them.
+ * - Rich errors, one way: a call on an end (through the end or its
+ *   connection) leaves a message with context on the connection,
+ *   dropipc_conn_get_errmsg(), e.g. "recv pty: expected 1 fd, got 2". A
+ *   function that has no end and has more to say than the code takes a
+ *   caller buffer, `char *errbuf, size_t errlen` (NULL or 0: no message;
+ *   always NUL-terminated, cut when short).
+ * - NULL: every pointer argument is checked unless its description says
+ *   "may be NULL". A NULL object or out-pointer gives -EINVAL (and no
+ *   message, as there is no end to hold one); a function that returns a
+ *   pointer returns NULL for a NULL object, except
+ *   dropipc_conn_get_errmsg(), which returns "".
+ * - Out-pointers: on failure a receive sets its out-pointers to "nothing"
+ *   (-1 for an fd, NULL for an object, 0 for a count), so that they can be
+ *   closed or freed either way; a getter leaves them untouched.
+ * - Getters are named *_get_* (and setters *_set_*). A getter given an
+ *   index past the end returns -ERANGE and leaves its out-pointers
+ *   untouched.
+ * - Flags: a bit this version does not define is refused with -EINVAL,
+ *   never ignored. A boolean argument is 0 or 1; other values are refused.
+ * - Time: one unit, microseconds in a uint64_t, in and out (timeouts, and
+ *   deadlines on CLOCK_MONOTONIC). DROPIPC_TIMEOUT_INFINITE means none.
+ * - Lifetime: an object made by *_new() (or dropipc_socketpair(),
+ *   dropipc_spawn()) is freed by its *_free(), which takes NULL and
+ *   returns NULL, as sd-bus's unref calls do: `p = dropipc_parent_free(p);`
+ *   leaves no dangling pointer, and calling it again is harmless. Freeing
+ *   one object through two copies of its pointer is undefined. A
+ *   dropipc_conn belongs to its end and lives as long as it. Strings
+ *   passed in are copied; strings handed out are owned by the object they
+ *   come from and stay valid as each function says.
  * - The peer is not trusted: every frame is checked before it is used, and
- *   every fd of a frame that is rejected, or that no field claims, is closed.
- * - All fds the library creates or receives are close-on-exec.
- * - An end is not thread-safe: use it from one thread at a time (except
- *   dropipc_parent_cancel() and dropipc_child_cancel()).
- * - Strings passed in are copied; strings handed out are owned by the
- *   object they come from and stay valid until it is freed.
+ *   every fd of a frame that is rejected, or that no field claims, is
+ *   closed. All fds the library creates or receives are close-on-exec.
+ * - An end is not thread-safe: use it from one thread at a time, except
+ *   for dropipc_conn_cancel().
  */
 #ifndef DROPIPC_H
 #define DROPIPC_H
@@ -57,16 +88,16 @@ extern "C" {
 /* Version                                                                   */
 
 /* The version of the headers this program was compiled with. */
-#define DROPIPC_VERSION_MAJOR 0
-#define DROPIPC_VERSION_MINOR 2
+#define DROPIPC_VERSION_MAJOR 1
+#define DROPIPC_VERSION_MINOR 0
 #define DROPIPC_VERSION_PATCH 0
 #define DROPIPC_VERSION_HEX                                                    \
 	((DROPIPC_VERSION_MAJOR << 16) | (DROPIPC_VERSION_MINOR << 8) | DROPIPC_VERSION_PATCH)
 
 /*
  * The version of the library this program runs with, as
- * DROPIPC_VERSION_HEX encodes it; *text (if not NULL) gets it as a static
- * string, e.g. "0.2.0".
+ * DROPIPC_VERSION_HEX encodes it; *text (may be NULL) gets it as a static
+ * string, e.g. "1.0.0".
  */
 DROPIPC_EXPORT unsigned int dropipc_version(const char **text);
 
@@ -76,40 +107,41 @@ DROPIPC_EXPORT unsigned int dropipc_version(const char **text);
 /*
  * Library error codes. They lie below -4000, away from -errno values (see
  * DROPIPC_IS_ERRNO()), so a return value is either 0, -errno, or one of
- * these.
+ * these. Their names start with DROPIPC_ERR_, which no errno name does.
  */
-#define DROPIPC_ERRNO_MAP(X)                                                   \
+#define DROPIPC_ERROR_MAP(X)                                                   \
 	X(EOF, -4095, "end of stream: the peer closed the connection between frames") \
-	X(ETRUNC, -4094, "the peer closed the connection in the middle of a frame") \
-	X(EPROTO, -4093, "protocol violation")                                 \
-	X(ETOOBIG, -4092, "frame larger than the size limit")                  \
-	X(ETIMEDOUT, -4091, "timed out")                                       \
-	X(EINVAL, -4090, "message failed validation")                          \
-	X(EUNSUPPORTED, -4089, "unsupported message type")                     \
-	X(ECHILD, -4088, "the child reported a setup failure")                 \
-	X(ENOTPTY, -4087, "received fd is not a pseudoterminal master")        \
-	X(ECLOSED, -4086, "connection unusable after an earlier error")        \
-	X(EDEAD, -4085, "the child process died before the message arrived")   \
-	X(ENOEXEC, -4084, "the child closed the channel without confirming its exec")
+	X(TRUNC, -4094, "the peer closed the connection in the middle of a frame") \
+	X(PROTO, -4093, "protocol violation")                                  \
+	X(TOOBIG, -4092, "frame larger than the size limit")                   \
+	X(TIMEDOUT, -4091, "timed out")                                        \
+	X(INVALID, -4090, "message failed validation")                         \
+	X(UNSUPPORTED, -4089, "unsupported message type")                      \
+	X(CHILD, -4088, "the child reported a setup failure")                  \
+	X(NOTPTY, -4087, "received fd is not a pseudoterminal master")         \
+	X(CLOSED, -4086, "connection unusable after an earlier error")         \
+	X(DEAD, -4085, "the child process died before the message arrived")    \
+	X(NOEXEC, -4084, "the child closed the channel without confirming its exec")
 
 enum dropipc_error {
-#define DROPIPC_ERR_ENUM(name, value, text) DROPIPC_##name = (value),
-	DROPIPC_ERRNO_MAP(DROPIPC_ERR_ENUM)
+#define DROPIPC_ERR_ENUM(name, value, text) DROPIPC_ERR_##name = (value),
+	DROPIPC_ERROR_MAP(DROPIPC_ERR_ENUM)
 #undef DROPIPC_ERR_ENUM
 };
 
-/* Whether r, a negative return value, is -errno rather than a DROPIPC_E* code. */
+/* Whether r, a negative return value, is -errno rather than a DROPIPC_ERR_* code. */
 #define DROPIPC_IS_ERRNO(r) ((r) < 0 && (r) > -4000)
 
 /*
- * A sentence describing the error code err (a DROPIPC_E* code or -errno;
+ * A sentence describing the error code err (a DROPIPC_ERR_* code or -errno;
  * "success" for 0). Never NULL; the string is static. Thread-safe.
  */
 DROPIPC_EXPORT const char *dropipc_strerror(int err);
 
 /*
- * The symbolic name of err, e.g. "DROPIPC_EPROTO" or "EPIPE"; "OK" for 0,
- * "UNKNOWN" for a value that is neither. Never NULL; the string is static.
+ * The symbolic name of err, e.g. "DROPIPC_ERR_PROTO" or "EPIPE"; "OK" for
+ * 0, "UNKNOWN" for a value that is neither. Never NULL; the string is
+ * static.
  */
 DROPIPC_EXPORT const char *dropipc_err_name(int err);
 
@@ -118,15 +150,16 @@ DROPIPC_EXPORT const char *dropipc_err_name(int err);
  * byte that is not part of valid UTF-8, and every control character (C0 but
  * '\n' and '\t', DEL, C1), becomes one '?' per character. len is the text's
  * length in bytes (it need not be NUL-terminated, and a NUL byte is a C0
- * control); returns the new length, which is never more than len. The
- * library uses it on the child's error reports (dropipc_parent_child_error()
- * and the errmsg); the names of received Files are passed on as they came
- * (valid UTF-8 without NUL): sanitize them before printing.
+ * control); returns the new length, which is never more than len (0 for a
+ * NULL text). The library uses it on the child's error reports
+ * (dropipc_parent_get_child_error() and the errmsg); the names of received
+ * Files are passed on as they came (valid UTF-8 without NUL): sanitize them
+ * before printing.
  */
 DROPIPC_EXPORT size_t dropipc_text_sanitize(char *text, size_t len);
 
 /* ------------------------------------------------------------------------ */
-/* Limits                                                                    */
+/* Limits and time                                                           */
 
 /* The fd the child finds its end of the channel on after exec. */
 #define DROPIPC_CHILD_FD 3
@@ -140,6 +173,9 @@ DROPIPC_EXPORT size_t dropipc_text_sanitize(char *text, size_t len);
 /* Default and highest payload size limit, in bytes, per end. */
 #define DROPIPC_DEFAULT_MAX_PAYLOAD (1u << 20)
 #define DROPIPC_MAX_PAYLOAD_LIMIT (256u << 20)
+
+/* Microseconds: "no timeout" in, "no deadline" out. */
+#define DROPIPC_TIMEOUT_INFINITE UINT64_MAX
 
 /* ------------------------------------------------------------------------ */
 /* ChildArgs: what the parent sends the child                                */
@@ -292,7 +328,7 @@ DROPIPC_EXPORT char *const *dropipc_args_exec_args(const dropipc_args *args, siz
  * 1..65535 (0 only where auto allows); host_ip empty or an IP literal;
  * mounts with source and target; blocked paths and exposed patterns not
  * empty; set_vars names not empty and without '='; strings valid UTF-8.
- * Returns 0 or DROPIPC_EINVAL, with a message naming the field in errbuf
+ * Returns 0 or DROPIPC_ERR_INVALID, with a message naming the field in errbuf
  * (if not NULL), e.g. "config.net.tcp_published_ports[1].guest_port: 70000
  * is not in 1..65535".
  */
@@ -307,26 +343,26 @@ typedef struct dropipc_parent dropipc_parent;
 /* The child's end: lives in the sandbox, next to untrusted code. */
 typedef struct dropipc_child dropipc_child;
 
+/* What both ends do alike; see "The connection" below. */
+typedef struct dropipc_conn dropipc_conn;
+
 /*
  * Creates the channel: a SOCK_STREAM Unix socket pair. *parent is the
  * parent's end; *child_fd is the child's end, a plain fd for the caller to
- * hand to the child process (see dropipc_child_fd_inherit()) and then close
- * in the parent. Both are close-on-exec. On failure nothing is left open.
- * dropipc_spawn() does this and the rest of starting the child.
+ * hand to the child process (see dropipc_child_fd_inherit()) and then
+ * close in the parent, or to adopt in this process with
+ * dropipc_child_new(). Both are close-on-exec. On failure *parent is NULL,
+ * *child_fd -1, and nothing is left open. dropipc_spawn() does this and the
+ * rest of starting the child.
  */
 DROPIPC_EXPORT int dropipc_socketpair(dropipc_parent **parent, int *child_fd);
-
-/*
- * Both ends in this process, as Go's NewParentChildSocket(): for tests and
- * for launchers that fork without exec. Close each with its own close.
- */
-DROPIPC_EXPORT int dropipc_pair(dropipc_parent **parent, dropipc_child **child);
 
 /*
  * In the forked child, between fork and exec: makes fd the child's end at
  * DROPIPC_CHILD_FD, inheritable across exec (the copy at DROPIPC_CHILD_FD
  * has close-on-exec cleared; fd itself, if different, is closed).
- * Async-signal-safe: it only calls dup2, fcntl and close.
+ * Async-signal-safe: it only calls dup2, fcntl and close. -EBADF for a
+ * negative fd.
  */
 DROPIPC_EXPORT int dropipc_child_fd_inherit(int fd);
 
@@ -334,7 +370,7 @@ DROPIPC_EXPORT int dropipc_child_fd_inherit(int fd);
  * Adopts fd (usually one inherited across exec) as the parent's end. The end
  * owns fd from then on, even when this fails. Sets close-on-exec on it.
  * fd must be an AF_UNIX SOCK_STREAM socket: -ENOTSOCK or -EPROTOTYPE
- * otherwise.
+ * otherwise. On failure *parent is NULL.
  */
 DROPIPC_EXPORT int dropipc_parent_new(int fd, dropipc_parent **parent);
 
@@ -346,62 +382,148 @@ DROPIPC_EXPORT int dropipc_parent_new(int fd, dropipc_parent **parent);
  */
 DROPIPC_EXPORT int dropipc_child_new(int fd, dropipc_child **child);
 
-/* Closes the socket and frees the end. NULL is allowed. */
-DROPIPC_EXPORT void dropipc_parent_close(dropipc_parent *parent);
-DROPIPC_EXPORT void dropipc_child_close(dropipc_child *child);
-
-/* The end's socket, for poll(). Still owned by the end. */
-DROPIPC_EXPORT int dropipc_parent_fd(const dropipc_parent *parent);
-DROPIPC_EXPORT int dropipc_child_fd(const dropipc_child *child);
+/*
+ * Closes the socket and frees the end (and its connection). NULL is
+ * allowed. Returns NULL, for `p = dropipc_parent_free(p);`.
+ */
+DROPIPC_EXPORT dropipc_parent *dropipc_parent_free(dropipc_parent *parent);
+DROPIPC_EXPORT dropipc_child *dropipc_child_free(dropipc_child *child);
 
 /*
- * Time limit, in milliseconds, for each whole send or receive on the end
- * (not per system call); it holds for every later call until it is set
- * again. A child that lives on and sends nothing (or hands its end to a
- * process of its own) is ended by the timeout only: the pidfd sees deaths,
- * not silence. A launcher facing a hostile child sets one. A receive that has not completed a frame by then fails with
- * DROPIPC_ETIMEDOUT. -1, the default, waits forever; 0 fails at once when
- * nothing is there. A timeout before the first byte of a frame leaves the
- * connection usable; one in the middle of a frame does not (later calls
- * fail with DROPIPC_ECLOSED).
+ * The end's connection: owned by the end, valid until it is freed. NULL
+ * for a NULL end. Async-signal-safe (for dropipc_conn_cancel()).
  */
-DROPIPC_EXPORT int dropipc_parent_set_timeout(dropipc_parent *parent, int timeout_ms);
-DROPIPC_EXPORT int dropipc_child_set_timeout(dropipc_child *child, int timeout_ms);
+DROPIPC_EXPORT dropipc_conn *dropipc_parent_conn(dropipc_parent *parent);
+DROPIPC_EXPORT dropipc_conn *dropipc_child_conn(dropipc_child *child);
+
+/* ------------------------------------------------------------------------ */
+/* The connection: what both ends do alike                                   */
+
+/* The end's socket, for poll(): an fd still owned by the end. */
+DROPIPC_EXPORT int dropipc_conn_get_fd(const dropipc_conn *conn);
+
+/*
+ * Time limit, in microseconds, for each whole send or receive on the end
+ * (not per system call); it holds for every later call until it is set
+ * again. A receive that has not completed a frame by then fails with
+ * DROPIPC_ERR_TIMEDOUT. DROPIPC_TIMEOUT_INFINITE waits forever; 0 fails at
+ * once when nothing is there. A timeout before the first byte of a frame
+ * leaves the connection usable; one in the middle of a frame does not
+ * (later calls fail with DROPIPC_ERR_CLOSED). A child that lives on and
+ * sends nothing (or hands its end to a process of its own) is ended by the
+ * timeout only: the pidfd sees deaths, not silence. A launcher facing a
+ * hostile child sets one.
+ */
+DROPIPC_EXPORT int dropipc_conn_set_timeout(dropipc_conn *conn, uint64_t usec);
 
 /*
  * Largest payload, in bytes, the end accepts, and sends: a frame that
- * announces more is rejected with DROPIPC_ETOOBIG before anything is
+ * announces more is rejected with DROPIPC_ERR_TOOBIG before anything is
  * allocated for it, and a message that packs to more is not sent (a peer
  * keeps to the default unless both ends raise it).
  * 1..DROPIPC_MAX_PAYLOAD_LIMIT; default DROPIPC_DEFAULT_MAX_PAYLOAD. A
  * decoded message may use at most 64 times its payload size, plus 4 KiB, in
  * memory while it is decoded (every message the schema allows fits).
  */
-DROPIPC_EXPORT int dropipc_parent_set_max_payload(dropipc_parent *parent, size_t bytes);
-DROPIPC_EXPORT int dropipc_child_set_max_payload(dropipc_child *child, size_t bytes);
+DROPIPC_EXPORT int dropipc_conn_set_max_payload(dropipc_conn *conn, size_t bytes);
 
 /*
  * The message for the end's last error, with context, e.g. "recv pty:
- * expected 1 fd, got 2". "" if there was none. Valid until the next call on
- * the end. Text from the peer in it is sanitized (no control characters)
- * and never cut inside a UTF-8 character.
+ * expected 1 fd, got 2". "" if there was none, and for a NULL conn. Valid
+ * until the next call on the end. Text from the peer in it is sanitized
+ * (no control characters) and never cut inside a UTF-8 character.
  */
-DROPIPC_EXPORT const char *dropipc_parent_errmsg(const dropipc_parent *parent);
-DROPIPC_EXPORT const char *dropipc_child_errmsg(const dropipc_child *child);
+DROPIPC_EXPORT const char *dropipc_conn_get_errmsg(const dropipc_conn *conn);
+
+/*
+ * Makes the blocking call waiting on the end, or the next one, return
+ * -ECANCELED at once. Async-signal-safe, and the one call that may come from
+ * another thread. A frame cut short by it leaves the connection unusable.
+ */
+DROPIPC_EXPORT int dropipc_conn_cancel(dropipc_conn *conn);
+
+/* ------------------------------------------------------------------------ */
+/* Event loops: non-blocking connections                                     */
+
+/*
+ * In non-blocking mode (on = 1; 0 turns it off) no call on the end blocks:
+ * - A receive that cannot complete a frame yet returns -EAGAIN and keeps
+ *   the partial frame (and its fds) inside the end; call the same receive
+ *   again when dropipc_conn_get_events() is ready. A completed message is
+ *   handed out exactly as in blocking mode, with the same checks.
+ * - A send queues the whole frame (the end keeps its own copies of the
+ *   fds), writes what the socket takes and returns 0; while data is left,
+ *   dropipc_conn_get_events() includes POLLOUT, and dropipc_conn_flush()
+ *   writes more.
+ * - The timeout still holds, counted from the call that started the
+ *   receive or the send: once dropipc_conn_get_deadline() has passed, the
+ *   call returns DROPIPC_ERR_TIMEDOUT.
+ * - No call waits on the socket. Closing a rejected fd that a file system
+ *   serves (FUSE, NFS) or a Unix socket is handed to a helper thread; a
+ *   receive waits for it at most 100 ms.
+ * - The end's events cover its socket only: watch the child's pidfd in the
+ *   same loop (a receive called after the child died returns
+ *   DROPIPC_ERR_DEAD when the pidfd is attached).
+ * - A send before execve() or _exit() (dropipc_child_confirm_exec(),
+ *   dropipc_child_send_error()) must be flushed first: call
+ *   dropipc_conn_flush() until it returns 0, or the frame is lost.
+ */
+DROPIPC_EXPORT int dropipc_conn_set_nonblocking(dropipc_conn *conn, int on);
+
+/* The poll(2) events (POLLIN, POLLOUT) the end waits for on its fd. */
+DROPIPC_EXPORT int dropipc_conn_get_events(const dropipc_conn *conn);
+
+/*
+ * The end's next deadline on CLOCK_MONOTONIC, in microseconds, in *usec;
+ * DROPIPC_TIMEOUT_INFINITE when there is none.
+ */
+DROPIPC_EXPORT int dropipc_conn_get_deadline(const dropipc_conn *conn, uint64_t *usec);
+
+/* Writes queued data: 0 when all is sent, -EAGAIN while some is left. */
+DROPIPC_EXPORT int dropipc_conn_flush(dropipc_conn *conn);
+
+/* ------------------------------------------------------------------------ */
+/* Named fds (Files), in either direction                                    */
+
+/*
+ * One named fd of a Files message. When sending, the fd stays the caller's.
+ * When receiving, the fd is the caller's to close.
+ */
+typedef struct dropipc_file {
+	const char *name;
+	int fd;
+} dropipc_file;
+
+/*
+ * Sends n (1..DROPIPC_MAX_FDS) named fds in one frame. The fds stay the
+ * caller's.
+ */
+DROPIPC_EXPORT int dropipc_conn_send_files(dropipc_conn *conn, const dropipc_file *files,
+					   size_t n);
+
+/*
+ * Receives a Files frame. On success *files is an array of *n entries in one
+ * allocation with free() semantics (names included); each fd is the
+ * caller's to close. On failure *files is NULL, *n is 0 and every fd that
+ * arrived has been closed. On the parent's end, DROPIPC_ERR_CHILD means the
+ * child sent a setup failure instead (see dropipc_parent_get_child_error()).
+ */
+DROPIPC_EXPORT int dropipc_conn_recv_files(dropipc_conn *conn, dropipc_file **files, size_t *n);
+
+/* ------------------------------------------------------------------------ */
+/* The handshake                                                             */
 
 /*
  * Attaches the child's pidfd (pidfd_open(2), or from dropipc_spawn(), which
  * attaches it itself) to the parent's end: every blocking receive then also
  * waits on it, and a child that dies before a frame completes ends the
- * receive at once with DROPIPC_EDEAD, whatever fds it sent. Frames the
+ * receive at once with DROPIPC_ERR_DEAD, whatever fds it sent. Frames the
  * child sent completely before it died are still received. The end keeps
- * its own copy of pidfd (the caller's stays the caller's). It does not reap
- * the child: waitpid() or waitid(P_PIDFD) stays the caller's.
+ * its own copy of pidfd (the caller's stays the caller's); -1 detaches it.
+ * It does not reap the child: waitpid() or waitid(P_PIDFD) stays the
+ * caller's.
  */
 DROPIPC_EXPORT int dropipc_parent_set_pidfd(dropipc_parent *parent, int pidfd);
-
-/* ------------------------------------------------------------------------ */
-/* The handshake                                                             */
 
 /*
  * Parent: sends the child its arguments. args is validated first (see
@@ -423,18 +545,19 @@ DROPIPC_EXPORT int dropipc_child_recv_args(dropipc_child *child, dropipc_args **
 /*
  * Child: sends the pseudoterminal's master fd to the parent. master_fd stays
  * the caller's (the parent gets its own copy). It must be a pty master
- * opened read-write.
+ * opened read-write; -EBADF for a negative fd.
  */
 DROPIPC_EXPORT int dropipc_child_send_pty(dropipc_child *child, int master_fd);
 
 /*
  * Parent: waits for the child's pty master. On success *master_fd is a
  * close-on-exec fd the caller owns, checked to be a pty master opened
- * read-write. Returns DROPIPC_EOF if the child closed the channel first (it
- * died, or exec'd without sending), DROPIPC_EDEAD if its pidfd said it died
- * first, DROPIPC_ECHILD if the child sent a setup failure instead
- * (dropipc_parent_child_error() then has it), DROPIPC_ENOTPTY if the fd it
- * sent is not a read-write pty master, and any receive error otherwise.
+ * read-write; on failure it is -1. Returns DROPIPC_ERR_EOF if the child
+ * closed the channel first (it died, or exec'd without sending),
+ * DROPIPC_ERR_DEAD if its pidfd said it died first, DROPIPC_ERR_CHILD if
+ * the child sent a setup failure instead (dropipc_parent_get_child_error()
+ * then has it), DROPIPC_ERR_NOTPTY if the fd it sent is not a read-write
+ * pty master, and any receive error otherwise.
  */
 DROPIPC_EXPORT int dropipc_parent_recv_pty(dropipc_parent *parent, int *master_fd);
 
@@ -451,12 +574,13 @@ DROPIPC_EXPORT int dropipc_child_confirm_exec(dropipc_child *child);
  * Parent, after sending the arguments (and receiving the pty, if one was
  * sent): waits for the outcome of the child's exec. Returns 0 when the
  * child confirmed its exec and then closed the channel (the exec
- * succeeded); DROPIPC_ENOEXEC when the channel closed without that
+ * succeeded); DROPIPC_ERR_NOEXEC when the channel closed without that
  * confirmation (the child died or exited before exec, or it is a peer that
- * does not confirm); DROPIPC_EDEAD when the pidfd says the child died
- * first; DROPIPC_ECHILD when the child reported a failure (see
- * dropipc_parent_child_error()); DROPIPC_EPROTO for any other message;
- * DROPIPC_ETRUNC, DROPIPC_ETIMEDOUT or -errno as for any receive.
+ * does not confirm); DROPIPC_ERR_DEAD when the pidfd says the child died
+ * first; DROPIPC_ERR_CHILD when the child reported a failure (see
+ * dropipc_parent_get_child_error()); DROPIPC_ERR_PROTO for any other
+ * message; DROPIPC_ERR_TRUNC, DROPIPC_ERR_TIMEDOUT or -errno as for any
+ * receive.
  */
 DROPIPC_EXPORT int dropipc_parent_wait_exec(dropipc_parent *parent);
 
@@ -473,109 +597,27 @@ typedef enum {
 DROPIPC_EXPORT const char *dropipc_stage_name(int stage);
 
 /*
- * Child: reports a setup failure to the parent. err is an errno value (0 for
- * none); the message is printf-formatted and cut at 4096 bytes (never
- * inside a UTF-8 character).
+ * Child: reports a setup failure to the parent. stage is one of
+ * DROPIPC_STAGE_* (others: -EINVAL); err is an errno value (0 for none);
+ * the message is printf-formatted and cut at 4096 bytes (never inside a
+ * UTF-8 character).
  */
 DROPIPC_EXPORT int dropipc_child_send_error(dropipc_child *child, dropipc_stage stage,
 					    int err, const char *fmt, ...) DROPIPC_PRINTF(4, 5);
 
 /*
- * Parent: the setup failure the child last reported (after DROPIPC_ECHILD).
- * Returns 0 and fills in whichever of stage, err (the child's errno value)
- * and message are not NULL, or -ENODATA when there is none. The message is
- * owned by the end, valid until its next receive. It comes from the
- * sandbox: it is cut at 4096 bytes (never inside a character) and passed
- * through dropipc_text_sanitize(), so that printing it cannot drive the
- * user's terminal (it keeps '\n' and '\t'; the errmsg's quote of it has
- * no control character at all).
+ * Parent: the setup failure the child last reported (after
+ * DROPIPC_ERR_CHILD). Returns 0 and fills in whichever of stage, err (the
+ * child's errno value) and message are not NULL (each may be NULL), or
+ * -ENODATA when there is none. The message is owned by the end, valid until
+ * its next receive. It comes from the sandbox: it is cut at 4096 bytes
+ * (never inside a character) and passed through dropipc_text_sanitize(), so
+ * that printing it cannot drive the user's terminal (it keeps '\n' and
+ * '\t'; the errmsg's quote of it has no control character at all).
  */
-DROPIPC_EXPORT int dropipc_parent_child_error(const dropipc_parent *parent, dropipc_stage *stage,
-					      int *err, const char **message);
-
-/* ------------------------------------------------------------------------ */
-/* Named fds (Files), in either direction                                    */
-
-/*
- * One named fd of a Files message. When sending, the fd stays the caller's.
- * When receiving, the fd is the caller's to close.
- */
-typedef struct dropipc_file {
-	const char *name;
-	int fd;
-} dropipc_file;
-
-/*
- * Sends n (1..DROPIPC_MAX_FDS) named fds in one frame. The fds stay the
- * caller's.
- */
-DROPIPC_EXPORT int dropipc_parent_send_files(dropipc_parent *parent,
-					     const dropipc_file *files, size_t n);
-DROPIPC_EXPORT int dropipc_child_send_files(dropipc_child *child,
-					    const dropipc_file *files, size_t n);
-
-/*
- * Receives a Files frame. On success *files is an array of *n entries in one
- * allocation with free() semantics (names included); each fd is the
- * caller's to close. On failure *files is NULL, *n is 0 and every fd that
- * arrived has been closed. On the parent's end, DROPIPC_ECHILD means the
- * child sent a setup failure instead (see dropipc_parent_child_error()).
- */
-DROPIPC_EXPORT int dropipc_parent_recv_files(dropipc_parent *parent,
-					     dropipc_file **files, size_t *n);
-DROPIPC_EXPORT int dropipc_child_recv_files(dropipc_child *child,
-					    dropipc_file **files, size_t *n);
-
-/* ------------------------------------------------------------------------ */
-/* Event loops: non-blocking ends                                            */
-
-/*
- * In non-blocking mode (on != 0) no call on the end blocks:
- * - A receive that cannot complete a frame yet returns -EAGAIN and keeps
- *   the partial frame (and its fds) inside the end; call the same receive
- *   again when dropipc_*_events() is ready. A completed message is handed
- *   out exactly as in blocking mode, with the same checks.
- * - A send queues the whole frame (the end keeps its own copies of the
- *   fds), writes what the socket takes and returns 0; while data is left,
- *   dropipc_*_events() includes POLLOUT, and dropipc_*_flush() writes more.
- * - The timeout still holds, counted from the call that started the
- *   receive or the send: once dropipc_*_deadline() has passed, the call
- *   returns DROPIPC_ETIMEDOUT.
- * - No call waits on the socket. Closing a rejected fd that a file system
- *   serves (FUSE, NFS) or a Unix socket is handed to a helper thread; a
- *   receive waits for it at most 100 ms.
- * - The end's events cover its socket only: watch the child's pidfd in the
- *   same loop (a receive called after the child died returns DROPIPC_EDEAD
- *   when the pidfd is attached).
- * - A send before execve() or _exit() (dropipc_child_confirm_exec(),
- *   dropipc_child_send_error()) must be flushed first: call
- *   dropipc_child_flush() until it returns 0, or the frame is lost.
- */
-DROPIPC_EXPORT int dropipc_parent_set_nonblocking(dropipc_parent *parent, int on);
-DROPIPC_EXPORT int dropipc_child_set_nonblocking(dropipc_child *child, int on);
-
-/* The poll(2) events (POLLIN, POLLOUT) the end waits for on its fd. */
-DROPIPC_EXPORT int dropipc_parent_events(const dropipc_parent *parent);
-DROPIPC_EXPORT int dropipc_child_events(const dropipc_child *child);
-
-/*
- * The end's next deadline on CLOCK_MONOTONIC, in microseconds, in *usec;
- * UINT64_MAX when there is none.
- */
-DROPIPC_EXPORT int dropipc_parent_deadline(const dropipc_parent *parent, uint64_t *usec);
-DROPIPC_EXPORT int dropipc_child_deadline(const dropipc_child *child, uint64_t *usec);
-
-/* Writes queued data: 0 when all is sent, -EAGAIN while some is left. */
-DROPIPC_EXPORT int dropipc_parent_flush(dropipc_parent *parent);
-DROPIPC_EXPORT int dropipc_child_flush(dropipc_child *child);
-
-/*
- * Makes the blocking call waiting on the end, or the next one, return
- * -ECANCELED at once. Async-signal-safe, and the one call that may come from
- * another thread. A frame cut short by it leaves the connection unusable.
- */
-DROPIPC_EXPORT int dropipc_parent_cancel(dropipc_parent *parent);
-DROPIPC_EXPORT int dropipc_child_cancel(dropipc_child *child);
+DROPIPC_EXPORT int dropipc_parent_get_child_error(const dropipc_parent *parent,
+						  dropipc_stage *stage, int *err,
+						  const char **message);
 
 /* ------------------------------------------------------------------------ */
 /* Starting the child                                                        */

@@ -63,7 +63,7 @@ static dropipc_child *reader(const char *name, pid_t *pid)
 
 	*pid = start_writer(name, &fd);
 	ck_assert_int_eq(dropipc_child_new(fd, &ch), 0);
-	ck_assert_int_eq(dropipc_child_set_timeout(ch, TIMEOUT_MS), 0);
+	ck_assert_int_eq(dropipc_conn_set_timeout(dropipc_child_conn(ch), TIMEOUT_MS * 1000), 0);
 	return ch;
 }
 
@@ -74,7 +74,7 @@ static void expect_refused(dropipc_child *ch, int code, const char *want)
 
 	ck_assert_int_eq(dropipc_child_recv_args(ch, &args), code);
 	ck_assert_ptr_null(args);
-	ck_assert_str_eq(dropipc_child_errmsg(ch), want);
+	ck_assert_str_eq(dropipc_conn_get_errmsg(dropipc_child_conn(ch)), want);
 }
 
 START_TEST(new_field_skipped)
@@ -95,7 +95,7 @@ START_TEST(new_field_skipped)
 	ck_assert_uint_eq(msg->base.n_unknown_fields, 1);
 	ck_assert_uint_eq(msg->base.unknown_fields[0].tag, 99);
 	dropipc_args_free(args);
-	dropipc_child_close(ch);
+	dropipc_child_free(ch);
 	finish_writer(pid);
 }
 END_TEST
@@ -106,14 +106,14 @@ START_TEST(new_body_unsupported)
 	pid_t pid;
 	dropipc_child *ch = reader("new-body", &pid);
 
-	expect_refused(ch, DROPIPC_EUNSUPPORTED,
+	expect_refused(ch, DROPIPC_ERR_UNSUPPORTED,
 		       "recv args: unsupported message: envelope field 9 is not known to "
 		       "protocol version 1");
 	/* A whole frame was refused: the stream goes on with the next one. */
 	ck_assert_int_eq(dropipc_child_recv_args(ch, &args), 0);
 	ck_assert_str_eq(dropipc_args_env_id(args), "test-env");
 	dropipc_args_free(args);
-	dropipc_child_close(ch);
+	dropipc_child_free(ch);
 	finish_writer(pid);
 }
 END_TEST
@@ -123,11 +123,11 @@ START_TEST(newer_version_refused)
 	pid_t pid;
 	dropipc_child *ch = reader("version-2", &pid);
 
-	expect_refused(ch, DROPIPC_EPROTO,
+	expect_refused(ch, DROPIPC_ERR_PROTO,
 		       "recv args: peer speaks protocol version 2, this end speaks version 1");
-	expect_refused(ch, DROPIPC_ECLOSED,
-		       "recv args: connection unusable after an earlier DROPIPC_EPROTO");
-	dropipc_child_close(ch);
+	expect_refused(ch, DROPIPC_ERR_CLOSED,
+		       "recv args: connection unusable after an earlier DROPIPC_ERR_PROTO");
+	dropipc_child_free(ch);
 	finish_writer(pid);
 }
 END_TEST

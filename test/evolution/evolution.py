@@ -161,13 +161,13 @@ def peers(work):
                           "%s\n---\n%s" % (got.decode(), want.decode()))
                 elif case == "new-body":
                     msg = ("recv args: unsupported message: envelope field 9 is not "
-                           "known to protocol version 1 [DROPIPC_EUNSUPPORTED]")
+                           "known to protocol version 1 [DROPIPC_ERR_UNSUPPORTED]")
                     check(msg.encode() in err, what + ": " + msg, err.decode())
                     check(result is not None and result.child_error is not None,
                           what + ": the reader reports it", repr(result))
                 else:
                     msg = ("recv args: peer speaks protocol version 2, this end speaks "
-                           "version 1 [DROPIPC_EPROTO]")
+                           "version 1 [DROPIPC_ERR_PROTO]")
                     check(msg.encode() in err, what + ": " + msg, err.decode())
                 check(proc.returncode in (0, 125), what + ": no crash", err.decode())
                 print("ok: %s" % what)

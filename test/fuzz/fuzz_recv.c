@@ -109,9 +109,9 @@ static int recv_pty(dropipc_parent *p)
 		close(fd);
 		return 0;
 	}
-	check_failure(r, dropipc_parent_errmsg(p));
+	check_failure(r, dropipc_conn_get_errmsg(dropipc_parent_conn(p)));
 	require(fd == -1);
-	require((r == DROPIPC_ECHILD) == (dropipc_parent_child_error(p, NULL, NULL, NULL) == 0));
+	require((r == DROPIPC_ERR_CHILD) == (dropipc_parent_get_child_error(p, NULL, NULL, NULL) == 0));
 	return r;
 }
 
@@ -150,7 +150,7 @@ static int recv_args(dropipc_child *c)
 		dropipc_args_free(args);
 		return 0;
 	}
-	check_failure(r, dropipc_child_errmsg(c));
+	check_failure(r, dropipc_conn_get_errmsg(dropipc_child_conn(c)));
 	require(args == NULL);
 	return r;
 }
@@ -203,14 +203,14 @@ static void receive(enum fuzz_recv_kind kind, int fd, struct pieces *pc)
 
 	if (kind == FUZZ_CHILD_ARGS || kind == FUZZ_CHILD_FILES) {
 		require(dropipc_child_new(fd, &c) == 0);
-		require(dropipc_child_set_timeout(c, 1000) == 0);
+		require(dropipc_conn_set_timeout(dropipc_child_conn(c), 1000000) == 0);
 	} else {
 		require(dropipc_parent_new(fd, &p) == 0);
-		require(dropipc_parent_set_timeout(p, 1000) == 0);
+		require(dropipc_conn_set_timeout(dropipc_parent_conn(p), 1000000) == 0);
 	}
 	if (pc)
-		require((c ? dropipc_child_set_nonblocking(c, 1) : dropipc_parent_set_nonblocking(p, 1)) == 0);
-	for (int i = 0; i < MAX_RECEIVES && r != DROPIPC_EOF && r != DROPIPC_ECLOSED; i++) {
+		require((c ? dropipc_conn_set_nonblocking(dropipc_child_conn(c), 1) : dropipc_conn_set_nonblocking(dropipc_parent_conn(p), 1)) == 0);
+	for (int i = 0; i < MAX_RECEIVES && r != DROPIPC_ERR_EOF && r != DROPIPC_ERR_CLOSED; i++) {
 		switch (kind) {
 		case FUZZ_PARENT_PTY:
 			r = recv_pty(p);
@@ -219,12 +219,12 @@ static void receive(enum fuzz_recv_kind kind, int fd, struct pieces *pc)
 			r = recv_args(c);
 			break;
 		case FUZZ_PARENT_FILES:
-			r = dropipc_parent_recv_files(p, &files, &n);
-			r = check_files(r, files, n, dropipc_parent_errmsg(p));
+			r = dropipc_conn_recv_files(dropipc_parent_conn(p), &files, &n);
+			r = check_files(r, files, n, dropipc_conn_get_errmsg(dropipc_parent_conn(p)));
 			break;
 		case FUZZ_CHILD_FILES:
-			r = dropipc_child_recv_files(c, &files, &n);
-			r = check_files(r, files, n, dropipc_child_errmsg(c));
+			r = dropipc_conn_recv_files(dropipc_child_conn(c), &files, &n);
+			r = check_files(r, files, n, dropipc_conn_get_errmsg(dropipc_child_conn(c)));
 			break;
 		}
 		if (r == -EAGAIN) {
@@ -234,11 +234,11 @@ static void receive(enum fuzz_recv_kind kind, int fd, struct pieces *pc)
 			continue;
 		}
 		/* The writer is gone: nothing is ever waited for. */
-		require(r != DROPIPC_ETIMEDOUT);
-		fuzz_received += r == 0 || r == DROPIPC_ECHILD;
+		require(r != DROPIPC_ERR_TIMEDOUT);
+		fuzz_received += r == 0 || r == DROPIPC_ERR_CHILD;
 	}
-	dropipc_parent_close(p);
-	dropipc_child_close(c);
+	dropipc_parent_free(p);
+	dropipc_child_free(c);
 	if (pc && pc->fd >= 0)
 		close(pc->fd);
 }

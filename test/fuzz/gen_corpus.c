@@ -166,10 +166,10 @@ int main(int argc, char **argv)
 	drain(raw, &in);
 	fails += emit(dir, check, "child_args", FUZZ_CTL(FUZZ_CHILD_ARGS, 0, 0), &in);
 	in.len = 0;
-	ok(dropipc_parent_send_files(p, three, 2), "send files");
+	ok(dropipc_conn_send_files(dropipc_parent_conn(p), three, 2), "send files");
 	drain(raw, &in);
 	fails += emit(dir, check, "files_to_child", FUZZ_CTL(FUZZ_CHILD_FILES, 2, 0), &in);
-	dropipc_parent_close(p);
+	dropipc_parent_free(p);
 	close(raw);
 
 	/* Child to parent: the pty, an error, the pty then an error, Files. */
@@ -190,10 +190,10 @@ int main(int argc, char **argv)
 	drain(raw, &in);
 	fails += emit(dir, check, "error", FUZZ_CTL(FUZZ_PARENT_PTY, 0, 0), &in);
 	in.len = 0;
-	ok(dropipc_child_send_files(c, three, 3), "send files");
+	ok(dropipc_conn_send_files(dropipc_child_conn(c), three, 3), "send files");
 	drain(raw, &in);
 	fails += emit(dir, check, "files_to_parent", FUZZ_CTL(FUZZ_PARENT_FILES, 3, 0), &in);
-	dropipc_child_close(c);
+	dropipc_child_free(c);
 	close(raw);
 	close(ptm);
 	return fails ? 1 : 0;

@@ -54,8 +54,8 @@ struct attack_case {
 	int want;	    /* the exact return code */
 	const char *msg;    /* a substring of the error message */
 	/*
-	 * What a second receive returns: DROPIPC_ECLOSED after an error in
-	 * the middle of a frame, DROPIPC_ETIMEDOUT (nothing more comes) when
+	 * What a second receive returns: DROPIPC_ERR_CLOSED after an error in
+	 * the middle of a frame, DROPIPC_ERR_TIMEDOUT (nothing more comes) when
 	 * the stream survived a bad whole frame; 0 to skip.
 	 */
 	int after;
@@ -101,21 +101,25 @@ static void peer_stop(struct peer *p)
 		while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR)
 			;
 	}
-	dropipc_parent_close(p->parent);
-	dropipc_child_close(p->child);
+	dropipc_parent_free(p->parent);
+	dropipc_child_free(p->child);
 	*p = (struct peer){ .pid = -1 };
+}
+
+/* Whichever end the peer has: what both do alike is on its connection. */
+static dropipc_conn *peer_conn(const struct peer *p)
+{
+	return p->parent ? dropipc_parent_conn(p->parent) : dropipc_child_conn(p->child);
 }
 
 static const char *peer_errmsg(const struct peer *p)
 {
-	return p->parent ? dropipc_parent_errmsg(p->parent) : dropipc_child_errmsg(p->child);
+	return dropipc_conn_get_errmsg(peer_conn(p));
 }
 
 static void peer_set_timeout(struct peer *p, int ms)
 {
-	ck_assert_int_eq(p->parent ? dropipc_parent_set_timeout(p->parent, ms)
-				   : dropipc_child_set_timeout(p->child, ms),
-			 0);
+	ck_assert_int_eq(dropipc_conn_set_timeout(peer_conn(p), (uint64_t)ms * 1000), 0);
 }
 
 /*
@@ -140,7 +144,7 @@ static int peer_recv(struct peer *p, enum role role)
 		}
 		return r;
 	case RECV_FILES:
-		r = dropipc_parent_recv_files(p->parent, &files, &n);
+		r = dropipc_conn_recv_files(dropipc_parent_conn(p->parent), &files, &n);
 		if (r == 0) {
 			ck_assert_ptr_nonnull(files);
 			for (size_t i = 0; i < n; i++)
@@ -191,18 +195,18 @@ static void run_case(const struct attack_case *c)
 	peer_start(&p, c->attack, c->role);
 	peer_set_timeout(&p, c->timeout_ms ? c->timeout_ms : TIMEOUT_MS);
 	if (c->max_payload)
-		ck_assert_int_eq(dropipc_parent_set_max_payload(p.parent, c->max_payload), 0);
+		ck_assert_int_eq(dropipc_conn_set_max_payload(dropipc_parent_conn(p.parent), c->max_payload), 0);
 	start = now_ms();
 	r = peer_recv(&p, c->role);
 	if (c->max_ms)
 		ck_assert_msg(now_ms() - start <= c->max_ms, "%s: the receive took %lld ms, bound %d ms",
 			      c->attack, now_ms() - start, c->max_ms);
 	assert_outcome(c->attack, r, peer_errmsg(&p), c->want, c->msg);
-	if (r == DROPIPC_ECHILD && c->role == RECV_PTY) {
+	if (r == DROPIPC_ERR_CHILD && c->role == RECV_PTY) {
 		dropipc_stage stage;
 		int err;
 
-		ck_assert_int_eq(dropipc_parent_child_error(p.parent, &stage, &err, NULL), 0);
+		ck_assert_int_eq(dropipc_parent_get_child_error(p.parent, &stage, &err, NULL), 0);
 		ck_assert_int_eq(stage, DROPIPC_STAGE_EXEC);
 		ck_assert_int_eq(err, ENOENT);
 	}
@@ -238,92 +242,92 @@ static void run_case(const struct attack_case *c)
 
 /* ---- frames: EOF, cut short, bad header ------------------------------------ */
 
-ATTACK(eof_first, RECV_PTY, DROPIPC_EOF, "recv pty: peer closed the connection", DROPIPC_EOF)
-ATTACK(short_header, RECV_PTY, DROPIPC_ETRUNC,
-       "peer closed the connection after 7 bytes of the frame", DROPIPC_ECLOSED)
-ATTACK(short_payload, RECV_PTY, DROPIPC_ETRUNC,
-       "peer closed the connection after 20 bytes of the frame", DROPIPC_ECLOSED)
-ATTACK(bad_magic, RECV_PTY, DROPIPC_EPROTO, "bad magic 44 49 50 58", DROPIPC_ECLOSED)
-ATTACK(newer_version, RECV_PTY, DROPIPC_EPROTO,
-       "peer speaks protocol version 2, this end speaks version 1", DROPIPC_ECLOSED)
-ATTACK(reserved_set, RECV_PTY, DROPIPC_EPROTO, "reserved header field is 0xdead, not 0",
-       DROPIPC_ECLOSED)
-ATTACK(zero_length, RECV_PTY, DROPIPC_EPROTO, "envelope has no body", DROPIPC_ETIMEDOUT)
+ATTACK(eof_first, RECV_PTY, DROPIPC_ERR_EOF, "recv pty: peer closed the connection", DROPIPC_ERR_EOF)
+ATTACK(short_header, RECV_PTY, DROPIPC_ERR_TRUNC,
+       "peer closed the connection after 7 bytes of the frame", DROPIPC_ERR_CLOSED)
+ATTACK(short_payload, RECV_PTY, DROPIPC_ERR_TRUNC,
+       "peer closed the connection after 20 bytes of the frame", DROPIPC_ERR_CLOSED)
+ATTACK(bad_magic, RECV_PTY, DROPIPC_ERR_PROTO, "bad magic 44 49 50 58", DROPIPC_ERR_CLOSED)
+ATTACK(newer_version, RECV_PTY, DROPIPC_ERR_PROTO,
+       "peer speaks protocol version 2, this end speaks version 1", DROPIPC_ERR_CLOSED)
+ATTACK(reserved_set, RECV_PTY, DROPIPC_ERR_PROTO, "reserved header field is 0xdead, not 0",
+       DROPIPC_ERR_CLOSED)
+ATTACK(zero_length, RECV_PTY, DROPIPC_ERR_PROTO, "envelope has no body", DROPIPC_ERR_TIMEDOUT)
 
 /* ---- payloads: not protobuf, wrong message, bad ChildArgs ------------------ */
 
-ATTACK(not_protobuf, RECV_PTY, DROPIPC_EPROTO, "payload is not a protobuf Envelope",
-       DROPIPC_ETIMEDOUT)
-ATTACK(wrong_type, RECV_PTY, DROPIPC_EPROTO, "expected the pty message, got child_args",
-       DROPIPC_ETIMEDOUT)
-ATTACK(unknown_body, RECV_PTY, DROPIPC_EUNSUPPORTED,
-       "unsupported message: envelope field 6 is not known", DROPIPC_ETIMEDOUT)
-ATTACK(two_bodies, RECV_PTY, DROPIPC_EPROTO, "envelope has 2 bodies, not 1", DROPIPC_ETIMEDOUT)
-ATTACK(error_escape, RECV_PTY, DROPIPC_ECHILD,
-       "child setup failed at exec: ?[2J?]0;pwned? gone?", DROPIPC_ETIMEDOUT)
+ATTACK(not_protobuf, RECV_PTY, DROPIPC_ERR_PROTO, "payload is not a protobuf Envelope",
+       DROPIPC_ERR_TIMEDOUT)
+ATTACK(wrong_type, RECV_PTY, DROPIPC_ERR_PROTO, "expected the pty message, got child_args",
+       DROPIPC_ERR_TIMEDOUT)
+ATTACK(unknown_body, RECV_PTY, DROPIPC_ERR_UNSUPPORTED,
+       "unsupported message: envelope field 6 is not known", DROPIPC_ERR_TIMEDOUT)
+ATTACK(two_bodies, RECV_PTY, DROPIPC_ERR_PROTO, "envelope has 2 bodies, not 1", DROPIPC_ERR_TIMEDOUT)
+ATTACK(error_escape, RECV_PTY, DROPIPC_ERR_CHILD,
+       "child setup failed at exec: ?[2J?]0;pwned? gone?", DROPIPC_ERR_TIMEDOUT)
 /* The child's error where Files was expected: reported, and freed. */
-ATTACK(error_for_files, RECV_FILES, DROPIPC_ECHILD,
-       "recv files: child setup failed at exec: ?[2J?]0;pwned? gone?", DROPIPC_ETIMEDOUT)
-ATTACK(args_port_0, RECV_ARGS, DROPIPC_EINVAL,
-       "config.net.tcp_published_ports[0].guest_port: 0 is not in 1..65535", DROPIPC_ETIMEDOUT)
-ATTACK(args_port_70000, RECV_ARGS, DROPIPC_EINVAL,
+ATTACK(error_for_files, RECV_FILES, DROPIPC_ERR_CHILD,
+       "recv files: child setup failed at exec: ?[2J?]0;pwned? gone?", DROPIPC_ERR_TIMEDOUT)
+ATTACK(args_port_0, RECV_ARGS, DROPIPC_ERR_INVALID,
+       "config.net.tcp_published_ports[0].guest_port: 0 is not in 1..65535", DROPIPC_ERR_TIMEDOUT)
+ATTACK(args_port_70000, RECV_ARGS, DROPIPC_ERR_INVALID,
        "config.net.tcp_published_ports[0].guest_port: 70000 is not in 1..65535",
-       DROPIPC_ETIMEDOUT)
-ATTACK(args_net_mode, RECV_ARGS, DROPIPC_EINVAL, "config.net.mode: 9 is not a known mode",
-       DROPIPC_ETIMEDOUT)
-ATTACK(args_nul_path, RECV_ARGS, DROPIPC_EINVAL, "paths.fs_root: NUL byte at byte 3",
-       DROPIPC_ETIMEDOUT)
+       DROPIPC_ERR_TIMEDOUT)
+ATTACK(args_net_mode, RECV_ARGS, DROPIPC_ERR_INVALID, "config.net.mode: 9 is not a known mode",
+       DROPIPC_ERR_TIMEDOUT)
+ATTACK(args_nul_path, RECV_ARGS, DROPIPC_ERR_INVALID, "paths.fs_root: NUL byte at byte 3",
+       DROPIPC_ERR_TIMEDOUT)
 
 /*
  * The densest message the schema allows (empty mounts: 2 bytes on the wire,
  * up to about 120 in memory while protobuf-c decodes) stays within the
  * decode bound of 64 times its size, and validation then refuses it.
  */
-ATTACK(decode_bomb, RECV_ARGS, DROPIPC_EINVAL, "recv args: paths: missing",
-       DROPIPC_ETIMEDOUT)
+ATTACK(decode_bomb, RECV_ARGS, DROPIPC_ERR_INVALID, "recv args: paths: missing",
+       DROPIPC_ERR_TIMEDOUT)
 
 /* ---- fds ------------------------------------------------------------------ */
 
-ATTACK(fds_more_than_header, RECV_PTY, DROPIPC_EPROTO, "header announces 1 fds, 2 arrived",
-       DROPIPC_ECLOSED)
-ATTACK(fds_fewer_than_header, RECV_PTY, DROPIPC_EPROTO, "header announces 2 fds, 1 arrived",
-       DROPIPC_ECLOSED)
-ATTACK(fds_late, RECV_PTY, DROPIPC_EPROTO,
-       "1 fds arrived at byte 16 of the frame, not with its first byte", DROPIPC_ECLOSED)
-ATTACK(fds_late_announced, RECV_PTY, DROPIPC_EPROTO, "header announces 1 fds, 0 arrived",
-       DROPIPC_ECLOSED)
-ATTACK(fds_over_max, RECV_PTY, DROPIPC_EPROTO, "header announces 17 fds, the maximum is 16",
-       DROPIPC_ECLOSED)
-ATTACK(fds_ctrunc, RECV_PTY, DROPIPC_EPROTO,
+ATTACK(fds_more_than_header, RECV_PTY, DROPIPC_ERR_PROTO, "header announces 1 fds, 2 arrived",
+       DROPIPC_ERR_CLOSED)
+ATTACK(fds_fewer_than_header, RECV_PTY, DROPIPC_ERR_PROTO, "header announces 2 fds, 1 arrived",
+       DROPIPC_ERR_CLOSED)
+ATTACK(fds_late, RECV_PTY, DROPIPC_ERR_PROTO,
+       "1 fds arrived at byte 16 of the frame, not with its first byte", DROPIPC_ERR_CLOSED)
+ATTACK(fds_late_announced, RECV_PTY, DROPIPC_ERR_PROTO, "header announces 1 fds, 0 arrived",
+       DROPIPC_ERR_CLOSED)
+ATTACK(fds_over_max, RECV_PTY, DROPIPC_ERR_PROTO, "header announces 17 fds, the maximum is 16",
+       DROPIPC_ERR_CLOSED)
+ATTACK(fds_ctrunc, RECV_PTY, DROPIPC_ERR_PROTO,
        "control data truncated after 16 fds: the peer sent more than 16",
-       DROPIPC_ECLOSED)
-ATTACK(fd_index_out_of_range, RECV_FILES, DROPIPC_EPROTO,
-       "files[1].fd: fd index 5 out of range (the frame has 2 fds)", DROPIPC_ETIMEDOUT)
-ATTACK(fd_index_twice, RECV_FILES, DROPIPC_EPROTO, "files[1].fd: fd index 0 claimed twice",
-       DROPIPC_ETIMEDOUT)
-ATTACK(pty_index_out_of_range, RECV_PTY, DROPIPC_EPROTO,
-       "master_fd: fd index 1 out of range (the frame has 1 fds)", DROPIPC_ETIMEDOUT)
+       DROPIPC_ERR_CLOSED)
+ATTACK(fd_index_out_of_range, RECV_FILES, DROPIPC_ERR_PROTO,
+       "files[1].fd: fd index 5 out of range (the frame has 2 fds)", DROPIPC_ERR_TIMEDOUT)
+ATTACK(fd_index_twice, RECV_FILES, DROPIPC_ERR_PROTO, "files[1].fd: fd index 0 claimed twice",
+       DROPIPC_ERR_TIMEDOUT)
+ATTACK(pty_index_out_of_range, RECV_PTY, DROPIPC_ERR_PROTO,
+       "master_fd: fd index 1 out of range (the frame has 1 fds)", DROPIPC_ERR_TIMEDOUT)
 /* The harness itself: 16 fds of a well-formed frame all arrive. */
-ATTACK(files_16, RECV_FILES, 0, "", DROPIPC_ETIMEDOUT)
+ATTACK(files_16, RECV_FILES, 0, "", DROPIPC_ERR_TIMEDOUT)
 
 /* ---- what comes as the pty master ----------------------------------------- */
 
-ATTACK(not_pty_pipe, RECV_PTY, DROPIPC_ENOTPTY, "the fd sent as pty master is a pipe",
-       DROPIPC_ETIMEDOUT)
-ATTACK(not_pty_socket, RECV_PTY, DROPIPC_ENOTPTY, "the fd sent as pty master is a socket",
-       DROPIPC_ETIMEDOUT)
-ATTACK(not_pty_dir, RECV_PTY, DROPIPC_ENOTPTY, "the fd sent as pty master is a directory",
-       DROPIPC_ETIMEDOUT)
-ATTACK(not_pty_devnull, RECV_PTY, DROPIPC_ENOTPTY,
-       "the fd sent as pty master is a character device", DROPIPC_ETIMEDOUT)
-ATTACK(not_pty_slave, RECV_PTY, DROPIPC_ENOTPTY,
-       "the fd sent as pty master is a character device", DROPIPC_ETIMEDOUT)
+ATTACK(not_pty_pipe, RECV_PTY, DROPIPC_ERR_NOTPTY, "the fd sent as pty master is a pipe",
+       DROPIPC_ERR_TIMEDOUT)
+ATTACK(not_pty_socket, RECV_PTY, DROPIPC_ERR_NOTPTY, "the fd sent as pty master is a socket",
+       DROPIPC_ERR_TIMEDOUT)
+ATTACK(not_pty_dir, RECV_PTY, DROPIPC_ERR_NOTPTY, "the fd sent as pty master is a directory",
+       DROPIPC_ERR_TIMEDOUT)
+ATTACK(not_pty_devnull, RECV_PTY, DROPIPC_ERR_NOTPTY,
+       "the fd sent as pty master is a character device", DROPIPC_ERR_TIMEDOUT)
+ATTACK(not_pty_slave, RECV_PTY, DROPIPC_ERR_NOTPTY,
+       "the fd sent as pty master is a character device", DROPIPC_ERR_TIMEDOUT)
 /* The harness itself: a real pty master is accepted. */
-ATTACK(pty_ok, RECV_PTY, 0, "", DROPIPC_ETIMEDOUT)
+ATTACK(pty_ok, RECV_PTY, 0, "", DROPIPC_ERR_TIMEDOUT)
 /* A master the parent could not write to (or read from) is no use. */
-ATTACK(pty_readonly, RECV_PTY, DROPIPC_ENOTPTY,
+ATTACK(pty_readonly, RECV_PTY, DROPIPC_ERR_NOTPTY,
        "the fd sent as pty master is a pty master opened read-only, not read-write",
-       DROPIPC_ETIMEDOUT)
+       DROPIPC_ERR_TIMEDOUT)
 
 /* ---- fds whose close blocks ------------------------------------------------ */
 
@@ -333,28 +337,28 @@ ATTACK(pty_readonly, RECV_PTY, DROPIPC_ENOTPTY,
  * its 2000 ms timeout), the socket closed: as the pty master, on a frame
  * with a bad fd count, with an error report.
  */
-ATTACK_BOUNDED(linger_pty, RECV_PTY, TIMEOUT_MS, 1000, DROPIPC_ENOTPTY,
-	       "the fd sent as pty master is a socket", DROPIPC_ETIMEDOUT)
-ATTACK_BOUNDED(linger_fd_count, RECV_PTY, TIMEOUT_MS, 1000, DROPIPC_EPROTO,
-	       "header announces 1 fds, 2 arrived", DROPIPC_ECLOSED)
-ATTACK_BOUNDED(linger_error, RECV_PTY, TIMEOUT_MS, 1000, DROPIPC_ECHILD,
-	       "child setup failed at exec: lingering", DROPIPC_ETIMEDOUT)
+ATTACK_BOUNDED(linger_pty, RECV_PTY, TIMEOUT_MS, 1000, DROPIPC_ERR_NOTPTY,
+	       "the fd sent as pty master is a socket", DROPIPC_ERR_TIMEDOUT)
+ATTACK_BOUNDED(linger_fd_count, RECV_PTY, TIMEOUT_MS, 1000, DROPIPC_ERR_PROTO,
+	       "header announces 1 fds, 2 arrived", DROPIPC_ERR_CLOSED)
+ATTACK_BOUNDED(linger_error, RECV_PTY, TIMEOUT_MS, 1000, DROPIPC_ERR_CHILD,
+	       "child setup failed at exec: lingering", DROPIPC_ERR_TIMEDOUT)
 /* ... as a 17th fd past the 16 a frame may carry (the kernel would drop it
  * in recvmsg, closing it in the parent's thread, if the library let it),
  * and queued inside a Unix socket sent as the pty master (whose last close
  * releases it). */
-ATTACK_BOUNDED(linger_beyond_16, RECV_PTY, TIMEOUT_MS, 1000, DROPIPC_EPROTO,
-	       "control data truncated after 16 fds: the peer sent more than 16", DROPIPC_ECLOSED)
-ATTACK_BOUNDED(linger_in_unix, RECV_PTY, TIMEOUT_MS, 1000, DROPIPC_ENOTPTY,
-	       "the fd sent as pty master is a socket", DROPIPC_ETIMEDOUT)
+ATTACK_BOUNDED(linger_beyond_16, RECV_PTY, TIMEOUT_MS, 1000, DROPIPC_ERR_PROTO,
+	       "control data truncated after 16 fds: the peer sent more than 16", DROPIPC_ERR_CLOSED)
+ATTACK_BOUNDED(linger_in_unix, RECV_PTY, TIMEOUT_MS, 1000, DROPIPC_ERR_NOTPTY,
+	       "the fd sent as pty master is a socket", DROPIPC_ERR_TIMEDOUT)
 
 /*
  * The channel's own other end, attached to the first byte of a frame whose
  * sender then dies: holding it, the parent would never see end-of-stream.
  * Refused as it arrives, with a 10 s timeout, within 1 s.
  */
-ATTACK_BOUNDED(own_end_partial, RECV_PTY, 10000, 1000, DROPIPC_EPROTO,
-	       "recv pty: an fd of the frame is the other end of this channel", DROPIPC_ECLOSED)
+ATTACK_BOUNDED(own_end_partial, RECV_PTY, 10000, 1000, DROPIPC_ERR_PROTO,
+	       "recv pty: an fd of the frame is the other end of this channel", DROPIPC_ERR_CLOSED)
 
 /* The child's text cut at 400 bytes in the error message: at a character
  * boundary, so the message is valid UTF-8 (here 399 bytes of it). */
@@ -367,7 +371,7 @@ START_TEST(test_error_utf8_cut)
 
 	peer_start(&p, "error_utf8_cut", RECV_PTY);
 	peer_set_timeout(&p, TIMEOUT_MS);
-	ck_assert_int_eq(peer_recv(&p, RECV_PTY), DROPIPC_ECHILD);
+	ck_assert_int_eq(peer_recv(&p, RECV_PTY), DROPIPC_ERR_CHILD);
 	msg = peer_errmsg(&p);
 	ck_assert_msg(test_utf8_valid(msg, strlen(msg)), "not UTF-8: \"%s\"", msg);
 	memset(want + strlen(want), 'x', 399);
@@ -409,13 +413,13 @@ START_TEST(test_fuse_pty)
 
 	peer_start(&p, "fuse_pty", RECV_PTY);
 	peer_set_timeout(&p, TIMEOUT_MS);
-	pf = (struct pollfd){ .fd = dropipc_parent_fd(p.parent), .events = POLLIN };
+	pf = (struct pollfd){ .fd = dropipc_conn_get_fd(dropipc_parent_conn(p.parent)), .events = POLLIN };
 	ck_assert_int_eq(poll(&pf, 1, 10000), 1); /* the mount takes its time */
 	start = now_ms();
 	r = peer_recv(&p, RECV_PTY);
 	ck_assert_msg(now_ms() - start <= 1000, "fuse_pty: the receive took %lld ms, bound 1000 ms",
 		      now_ms() - start);
-	assert_outcome("fuse_pty", r, peer_errmsg(&p), DROPIPC_ENOTPTY,
+	assert_outcome("fuse_pty", r, peer_errmsg(&p), DROPIPC_ERR_NOTPTY,
 		       "the fd sent as pty master is a regular file");
 	/* close() takes the fd out of the table before it waits: only the
 	 * end's socket is left; the helper thread waits for the FLUSH. */
@@ -483,7 +487,7 @@ static int report_stage(dropipc_parent *p, int *err)
 {
 	dropipc_stage stage;
 
-	ck_assert_int_eq(dropipc_parent_child_error(p, &stage, err, NULL), 0);
+	ck_assert_int_eq(dropipc_parent_get_child_error(p, &stage, err, NULL), 0);
 	return (int)stage;
 }
 
@@ -559,57 +563,57 @@ static void run_report(enum report_attack a, int want, const char *msg, int repo
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 	ck_assert_int_eq(dropipc_child_new(sv[0], &ch), 0);
-	ck_assert_int_eq(dropipc_child_set_timeout(ch, TIMEOUT_MS), 0);
+	ck_assert_int_eq(dropipc_conn_set_timeout(dropipc_child_conn(ch), TIMEOUT_MS * 1000), 0);
 	report_attack(sv[1], a);
 	r = dropipc_child_recv_args(ch, &args);
-	assert_outcome(msg, r, dropipc_child_errmsg(ch), want, msg);
+	assert_outcome(msg, r, dropipc_conn_get_errmsg(dropipc_child_conn(ch)), want, msg);
 	ck_assert_ptr_null(args);
 
 	ck_assert_int_eq(dropipc_parent_new(sv[1], &p), 0);
-	ck_assert_int_eq(dropipc_parent_set_timeout(p, reported ? TIMEOUT_MS : AFTER_TIMEOUT_MS), 0);
+	ck_assert_int_eq(dropipc_conn_set_timeout(dropipc_parent_conn(p), (reported ? TIMEOUT_MS : AFTER_TIMEOUT_MS) * 1000), 0);
 	r = dropipc_parent_wait_exec(p);
 	if (reported) {
-		ck_assert_msg(r == DROPIPC_ECHILD, "%s: the parent got %s (%s), not the report", msg,
-			      dropipc_err_name(r), dropipc_parent_errmsg(p));
+		ck_assert_msg(r == DROPIPC_ERR_CHILD, "%s: the parent got %s (%s), not the report", msg,
+			      dropipc_err_name(r), dropipc_conn_get_errmsg(dropipc_parent_conn(p)));
 		ck_assert_int_eq(report_stage(p, &err), DROPIPC_STAGE_ARGS);
 		ck_assert_int_eq(err, 0);
 		snprintf(expect, sizeof(expect),
 			 "wait exec: child setup failed at args: cannot use the arguments: %s", msg);
-		ck_assert_msg(strncmp(dropipc_parent_errmsg(p), expect, strlen(expect)) == 0,
-			      "\"%s\" does not start with \"%s\"", dropipc_parent_errmsg(p), expect);
+		ck_assert_msg(strncmp(dropipc_conn_get_errmsg(dropipc_parent_conn(p)), expect, strlen(expect)) == 0,
+			      "\"%s\" does not start with \"%s\"", dropipc_conn_get_errmsg(dropipc_parent_conn(p)), expect);
 	} else {
-		ck_assert_msg(r == DROPIPC_ETIMEDOUT, "%s: the parent got %s (%s), want nothing", msg,
-			      dropipc_err_name(r), dropipc_parent_errmsg(p));
+		ck_assert_msg(r == DROPIPC_ERR_TIMEDOUT, "%s: the parent got %s (%s), want nothing", msg,
+			      dropipc_err_name(r), dropipc_conn_get_errmsg(dropipc_parent_conn(p)));
 	}
-	dropipc_parent_close(p);
-	dropipc_child_close(ch);
+	dropipc_parent_free(p);
+	dropipc_child_free(ch);
 	ck_assert_int_eq(test_count_fds(), before);
 }
 
 START_TEST(test_report_frame_errors)
 {
-	run_report(R_BAD_MAGIC, DROPIPC_EPROTO, "bad magic 44 49 50 58", 1);
-	run_report(R_VERSION_2, DROPIPC_EPROTO, "peer speaks protocol version 2", 1);
-	run_report(R_RESERVED, DROPIPC_EPROTO, "reserved header field is 0x1, not 0", 1);
-	run_report(R_FDS_17, DROPIPC_EPROTO, "header announces 17 fds, the maximum is 16", 1);
-	run_report(R_FD_MISSING, DROPIPC_EPROTO, "header announces 1 fds, 0 arrived", 1);
-	run_report(R_FD_LATE, DROPIPC_EPROTO, "1 fds arrived at byte 16 of the frame", 1);
-	run_report(R_OVERSIZE, DROPIPC_ETOOBIG, "payload of 1048577 bytes exceeds the limit", 1);
+	run_report(R_BAD_MAGIC, DROPIPC_ERR_PROTO, "bad magic 44 49 50 58", 1);
+	run_report(R_VERSION_2, DROPIPC_ERR_PROTO, "peer speaks protocol version 2", 1);
+	run_report(R_RESERVED, DROPIPC_ERR_PROTO, "reserved header field is 0x1, not 0", 1);
+	run_report(R_FDS_17, DROPIPC_ERR_PROTO, "header announces 17 fds, the maximum is 16", 1);
+	run_report(R_FD_MISSING, DROPIPC_ERR_PROTO, "header announces 1 fds, 0 arrived", 1);
+	run_report(R_FD_LATE, DROPIPC_ERR_PROTO, "1 fds arrived at byte 16 of the frame", 1);
+	run_report(R_OVERSIZE, DROPIPC_ERR_TOOBIG, "payload of 1048577 bytes exceeds the limit", 1);
 }
 END_TEST
 
 START_TEST(test_report_message_errors)
 {
-	run_report(R_NOT_PROTOBUF, DROPIPC_EPROTO, "payload is not a protobuf Envelope", 1);
-	run_report(R_INVALID, DROPIPC_EINVAL, "env_id: empty", 1);
+	run_report(R_NOT_PROTOBUF, DROPIPC_ERR_PROTO, "payload is not a protobuf Envelope", 1);
+	run_report(R_INVALID, DROPIPC_ERR_INVALID, "env_id: empty", 1);
 }
 END_TEST
 
 /* The parent is gone: no report (PROTOCOL.md says so). */
 START_TEST(test_report_not_after_eof)
 {
-	run_report(R_TRUNCATED, DROPIPC_ETRUNC, "peer closed the connection after 20 bytes", 0);
-	run_report(R_EOF, DROPIPC_EOF, "peer closed the connection", 0);
+	run_report(R_TRUNCATED, DROPIPC_ERR_TRUNC, "peer closed the connection after 20 bytes", 0);
+	run_report(R_EOF, DROPIPC_ERR_EOF, "peer closed the connection", 0);
 }
 END_TEST
 
@@ -631,7 +635,7 @@ START_TEST(test_slow)
 	peer_set_timeout(&p, 1500);
 	r = peer_recv(&p, RECV_PTY);
 	msg = peer_errmsg(&p);
-	assert_outcome("slow", r, msg, DROPIPC_ETIMEDOUT, "recv pty: timed out after ");
+	assert_outcome("slow", r, msg, DROPIPC_ERR_TIMEDOUT, "recv pty: timed out after ");
 	at = strstr(msg, "timed out after ");
 	ck_assert_int_eq(sscanf(at, "timed out after %u bytes of the frame", &got), 1);
 	ck_assert_msg(got < 16, "slow: %u bytes read before the timeout: it held per read", got);
@@ -668,11 +672,11 @@ START_TEST(test_never_reads)
 	peer_set_timeout(&p, 1000);
 	for (int i = 0; i < 8 && r == 0; i++)
 		r = dropipc_parent_send_args(p.parent, args);
-	assert_outcome("never_reads", r, dropipc_parent_errmsg(p.parent), DROPIPC_ETIMEDOUT,
+	assert_outcome("never_reads", r, dropipc_conn_get_errmsg(dropipc_parent_conn(p.parent)), DROPIPC_ERR_TIMEDOUT,
 		       "send args: send: timed out after ");
 	/* Cut in the middle of a frame: the connection is done. */
 	r = dropipc_parent_send_args(p.parent, args);
-	ck_assert_int_eq(r, DROPIPC_ECLOSED);
+	ck_assert_int_eq(r, DROPIPC_ERR_CLOSED);
 	peer_stop(&p);
 	dropipc_args_free(args);
 	ck_assert_int_eq(test_count_fds(), before);
@@ -771,7 +775,7 @@ static void run_limited(const struct limited *l, struct sub_result *res)
 	if (pid == 0) {
 		close(pipefd[0]);
 		limited_recv(l, res);
-		dropipc_parent_close(l->peer->parent);
+		dropipc_parent_free(l->peer->parent);
 		n = write(pipefd[1], res, sizeof(*res));
 		_exit(n == (ssize_t)sizeof(*res) ? 0 : 1);
 	}
@@ -800,16 +804,16 @@ static void huge_length(size_t length, size_t max, const char *msg)
 	struct peer p;
 
 	snprintf(attack, sizeof(attack), "len=%zu", length);
-	run_case(&(struct attack_case){ attack, RECV_PTY, 0, max, DROPIPC_ETOOBIG, msg,
-					DROPIPC_ECLOSED, 0 });
+	run_case(&(struct attack_case){ attack, RECV_PTY, 0, max, DROPIPC_ERR_TOOBIG, msg,
+					DROPIPC_ERR_CLOSED, 0 });
 	if (ASAN || no_rlimit())
 		return; /* AddressSanitizer and valgrind reserve huge address space */
 	peer_start(&p, attack, RECV_PTY);
 	peer_set_timeout(&p, TIMEOUT_MS);
-	ck_assert_int_eq(dropipc_parent_set_max_payload(p.parent, max), 0);
+	ck_assert_int_eq(dropipc_conn_set_max_payload(dropipc_parent_conn(p.parent), max), 0);
 	run_limited(&(struct limited){ &p, RECV_PTY, RLIMIT_AS, length }, &res);
 	peer_stop(&p);
-	assert_outcome(attack, res.r, res.msg, DROPIPC_ETOOBIG, msg);
+	assert_outcome(attack, res.r, res.msg, DROPIPC_ERR_TOOBIG, msg);
 	ck_assert_int_eq(res.fds_after, res.fds_before);
 	if (length > (64u << 20))
 		ck_assert_msg(res.probe_failed, "RLIMIT_AS did not stop a %zu-byte allocation",
@@ -851,7 +855,7 @@ START_TEST(test_nofile)
 	peer_set_timeout(&p, TIMEOUT_MS);
 	run_limited(&(struct limited){ &p, RECV_FILES, RLIMIT_NOFILE, 0 }, &res);
 	peer_stop(&p);
-	assert_outcome("nofile", res.r, res.msg, DROPIPC_EPROTO,
+	assert_outcome("nofile", res.r, res.msg, DROPIPC_ERR_PROTO,
 		       "or this process is out of fds (RLIMIT_NOFILE)");
 	ck_assert_msg(strstr(res.msg, "truncated after 16 fds") == NULL,
 		      "all 16 fds were installed: \"%s\"", res.msg);

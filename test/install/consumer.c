@@ -25,7 +25,7 @@ static int child(int fd)
 		return 10;
 	r = dropipc_child_recv_args(c, &args);
 	if (r < 0) {
-		fprintf(stderr, "consumer child: %s\n", dropipc_child_errmsg(c));
+		fprintf(stderr, "consumer child: %s\n", dropipc_conn_get_errmsg(dropipc_child_conn(c)));
 		return 11;
 	}
 	if (strcmp(dropipc_args_env_id(args), "consumer") != 0 ||
@@ -36,7 +36,7 @@ static int child(int fd)
 		return 13;
 	r = dropipc_child_send_pty(c, master);
 	dropipc_args_free(args);
-	dropipc_child_close(c);
+	dropipc_child_free(c);
 	return r < 0 ? 14 : 0;
 }
 
@@ -64,17 +64,17 @@ int main(void)
 	}
 	pid = fork();
 	if (pid == 0) {
-		close(dropipc_parent_fd(p));
+		close(dropipc_conn_get_fd(dropipc_parent_conn(p)));
 		_exit(child(child_fd));
 	}
 	close(child_fd);
-	dropipc_parent_set_timeout(p, 10000);
+	dropipc_conn_set_timeout(dropipc_parent_conn(p), 10000000);
 	r = dropipc_parent_send_args(p, args);
 	if (r == 0)
 		r = dropipc_parent_recv_pty(p, &master);
 	if (r < 0)
-		fprintf(stderr, "consumer: %s (%s)\n", dropipc_parent_errmsg(p), dropipc_err_name(r));
-	dropipc_parent_close(p);
+		fprintf(stderr, "consumer: %s (%s)\n", dropipc_conn_get_errmsg(dropipc_parent_conn(p)), dropipc_err_name(r));
+	dropipc_parent_free(p);
 	dropipc_args_free(args);
 	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
 	    WEXITSTATUS(status) != 0) {

@@ -87,14 +87,14 @@ static int child(void)
 		return FAIL("child_new");
 	r = dropipc_child_recv_args(c, &a);
 	if (r < 0)
-		return FAIL("child: %s", dropipc_child_errmsg(c));
+		return FAIL("child: %s", dropipc_conn_get_errmsg(dropipc_child_conn(c)));
 	if (check(a) != 0)
 		return 1;
 	master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0)
 		return FAIL("posix_openpt");
 	if (dropipc_child_send_pty(c, master) < 0 || dropipc_child_confirm_exec(c) < 0)
-		return FAIL("child: %s", dropipc_child_errmsg(c));
+		return FAIL("child: %s", dropipc_conn_get_errmsg(dropipc_child_conn(c)));
 	execvp(dropipc_args_exec_args(a, NULL)[0], dropipc_args_exec_args(a, NULL));
 	return FAIL("execvp true");
 }
@@ -120,15 +120,15 @@ int main(int argc, char **argv)
 		_exit(127);
 	}
 	close(child_fd);
-	dropipc_parent_set_timeout(p, 10000);
+	dropipc_conn_set_timeout(dropipc_parent_conn(p), 10000000);
 	r = pid < 0 ? -1 : dropipc_parent_send_args(p, a);
 	if (r == 0 && (r = dropipc_parent_recv_pty(p, &master)) == 0) {
 		close(master);
 		r = dropipc_parent_wait_exec(p);
 	}
 	if (r < 0)
-		fprintf(stderr, "growth_consumer: parent: %s\n", dropipc_parent_errmsg(p));
-	dropipc_parent_close(p);
+		fprintf(stderr, "growth_consumer: parent: %s\n", dropipc_conn_get_errmsg(dropipc_parent_conn(p)));
+	dropipc_parent_free(p);
 	dropipc_args_free(a);
 	if (pid < 0 || waitpid(pid, &status, 0) < 0)
 		return FAIL("fork or waitpid");

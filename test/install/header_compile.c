@@ -21,7 +21,7 @@ int main(void)
 	dropipc_args *got = NULL;
 	char err[128];
 	size_t n = 0;
-	int r;
+	int child_fd = -1, r;
 
 	r = dropipc_args_new(&a);
 	if (r == 0)
@@ -53,7 +53,11 @@ int main(void)
 	if (r == 0)
 		r = dropipc_args_validate(a, err, sizeof(err));
 	if (r == 0)
-		r = dropipc_pair(&p, &c);
+		r = dropipc_socketpair(&p, &child_fd);
+	if (r == 0)
+		r = dropipc_child_new(child_fd, &c);
+	if (r == 0)
+		r = dropipc_conn_set_timeout(dropipc_parent_conn(p), 5 * 1000000);
 	if (r == 0)
 		r = dropipc_parent_send_args(p, a);
 	if (r == 0)
@@ -63,12 +67,15 @@ int main(void)
 	if (r == 0 && (strcmp(source, "~/docs") != 0 ||
 		       strcmp(dropipc_args_exec_args(got, &n)[2], "echo hi") != 0 || n != 4))
 		r = -1;
-	if (r == 0 && dropipc_parent_child_error(p, NULL, NULL, &message) != -ENODATA)
+	if (r == 0 && dropipc_parent_get_child_error(p, NULL, NULL, &message) != -ENODATA)
 		r = -1;
 	printf("%s: %s\n", r == 0 ? "ok" : "failed", dropipc_strerror(r));
 	dropipc_args_free(got);
 	dropipc_args_free(a);
-	dropipc_child_close(c);
-	dropipc_parent_close(p);
+	c = dropipc_child_free(c);
+	p = dropipc_parent_free(p);
+	/* Safe twice: the pointers are NULL now. */
+	dropipc_child_free(c);
+	dropipc_parent_free(p);
 	return r == 0 ? 0 : 1;
 }

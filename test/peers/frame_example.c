@@ -41,7 +41,7 @@ static void print_frame(int fd)
 		n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
 	if (n <= 0)
-		die("recvmsg", n < 0 ? -errno : DROPIPC_EOF);
+		die("recvmsg", n < 0 ? -errno : DROPIPC_ERR_EOF);
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
 		size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 
@@ -74,15 +74,15 @@ int main(void)
 		die("posix_openpt", -errno);
 	r = dropipc_child_send_pty(ch, master);
 	if (r < 0)
-		die(dropipc_child_errmsg(ch), r);
+		die(dropipc_conn_get_errmsg(dropipc_child_conn(ch)), r);
 	close(master);
 	print_frame(sv[1]);
 	r = dropipc_child_send_error(ch, DROPIPC_STAGE_EXEC, ENOENT,
 				     "execvp nosuchcmd: No such file or directory");
 	if (r < 0)
-		die(dropipc_child_errmsg(ch), r);
+		die(dropipc_conn_get_errmsg(dropipc_child_conn(ch)), r);
 	print_frame(sv[1]);
-	dropipc_child_close(ch);
+	dropipc_child_free(ch);
 	close(sv[1]);
 	return 0;
 }

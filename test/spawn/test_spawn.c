@@ -113,11 +113,11 @@ static int run_probe(dropipc_spawn_attr *attr, struct probe *pr)
 	ck_assert_int_ne(fcntl(pidfd, F_GETFD) & FD_CLOEXEC, 0);
 	read_all(out[0], pr->out, sizeof(pr->out));
 	close(out[0]);
-	read_all(dropipc_parent_fd(parent), pr->chan, sizeof(pr->chan));
+	read_all(dropipc_conn_get_fd(dropipc_parent_conn(parent)), pr->chan, sizeof(pr->chan));
 	ck_assert_int_eq(waitid(P_PIDFD, (id_t)pidfd, &pr->exit, WEXITED), 0);
 	ck_assert_int_eq(pr->exit.si_pid, pid);
 	close(pidfd);
-	dropipc_parent_close(parent);
+	dropipc_parent_free(parent);
 	return 0;
 }
 
@@ -202,7 +202,7 @@ START_TEST(test_no_pidfd)
 	ck_assert_int_eq(dropipc_spawn(attr, &parent, &pid, NULL), 0);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	dropipc_parent_close(parent);
+	dropipc_parent_free(parent);
 	dropipc_spawn_attr_free(attr);
 }
 END_TEST
@@ -301,7 +301,7 @@ START_TEST(test_stdio)
 	close(out[0]);
 	close(in);
 	close(pidfd);
-	dropipc_parent_close(parent);
+	dropipc_parent_free(parent);
 	dropipc_spawn_attr_free(attr);
 }
 END_TEST
@@ -640,7 +640,7 @@ START_TEST(test_threads)
 		ck_assert_msg(si.si_code == CLD_EXITED && si.si_status == 0, "spawn %d: code %d status %d",
 			      i, si.si_code, si.si_status);
 		close(pidfd);
-		dropipc_parent_close(parent);
+		dropipc_parent_free(parent);
 	}
 	atomic_store(&stop_churn, 1);
 	for (int i = 0; i < 8; i++)

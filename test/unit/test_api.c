@@ -15,18 +15,18 @@ START_TEST(every_error_code_has_a_name_and_text)
 		int code;
 		const char *name, *text;
 	} codes[] = {
-		{ DROPIPC_EOF, "DROPIPC_EOF", "end of stream" },
-		{ DROPIPC_ETRUNC, "DROPIPC_ETRUNC", "in the middle of a frame" },
-		{ DROPIPC_EPROTO, "DROPIPC_EPROTO", "protocol violation" },
-		{ DROPIPC_ETOOBIG, "DROPIPC_ETOOBIG", "larger than the size limit" },
-		{ DROPIPC_ETIMEDOUT, "DROPIPC_ETIMEDOUT", "timed out" },
-		{ DROPIPC_EINVAL, "DROPIPC_EINVAL", "failed validation" },
-		{ DROPIPC_EUNSUPPORTED, "DROPIPC_EUNSUPPORTED", "unsupported message type" },
-		{ DROPIPC_ECHILD, "DROPIPC_ECHILD", "child reported a setup failure" },
-		{ DROPIPC_ENOTPTY, "DROPIPC_ENOTPTY", "not a pseudoterminal master" },
-		{ DROPIPC_ECLOSED, "DROPIPC_ECLOSED", "unusable after an earlier error" },
-		{ DROPIPC_EDEAD, "DROPIPC_EDEAD", "child process died" },
-		{ DROPIPC_ENOEXEC, "DROPIPC_ENOEXEC", "without confirming its exec" },
+		{ DROPIPC_ERR_EOF, "DROPIPC_ERR_EOF", "end of stream" },
+		{ DROPIPC_ERR_TRUNC, "DROPIPC_ERR_TRUNC", "in the middle of a frame" },
+		{ DROPIPC_ERR_PROTO, "DROPIPC_ERR_PROTO", "protocol violation" },
+		{ DROPIPC_ERR_TOOBIG, "DROPIPC_ERR_TOOBIG", "larger than the size limit" },
+		{ DROPIPC_ERR_TIMEDOUT, "DROPIPC_ERR_TIMEDOUT", "timed out" },
+		{ DROPIPC_ERR_INVALID, "DROPIPC_ERR_INVALID", "failed validation" },
+		{ DROPIPC_ERR_UNSUPPORTED, "DROPIPC_ERR_UNSUPPORTED", "unsupported message type" },
+		{ DROPIPC_ERR_CHILD, "DROPIPC_ERR_CHILD", "child reported a setup failure" },
+		{ DROPIPC_ERR_NOTPTY, "DROPIPC_ERR_NOTPTY", "not a pseudoterminal master" },
+		{ DROPIPC_ERR_CLOSED, "DROPIPC_ERR_CLOSED", "unusable after an earlier error" },
+		{ DROPIPC_ERR_DEAD, "DROPIPC_ERR_DEAD", "child process died" },
+		{ DROPIPC_ERR_NOEXEC, "DROPIPC_ERR_NOEXEC", "without confirming its exec" },
 		{ -EPIPE, "EPIPE", "Broken pipe" },
 		{ -ENOMEM, "ENOMEM", "Cannot allocate memory" },
 		{ 0, "OK", "success" },
@@ -49,7 +49,7 @@ START_TEST(every_error_code_has_a_name_and_text)
 	}
 	/* The table above covers every code the header defines. */
 #define COUNT(name, value, text) +1
-	ck_assert_uint_eq(lib, 0 DROPIPC_ERRNO_MAP(COUNT));
+	ck_assert_uint_eq(lib, 0 DROPIPC_ERROR_MAP(COUNT));
 #undef COUNT
 }
 END_TEST
@@ -79,35 +79,35 @@ START_TEST(ends_are_close_on_exec)
 	ck_assert(!unit_cloexec(sv[0]));
 	ck_assert(!unit_cloexec(sv[1]));
 	ck_assert_int_eq(dropipc_parent_new(sv[0], &p), 0);
-	ck_assert_int_eq(dropipc_parent_fd(p), sv[0]);
+	ck_assert_int_eq(dropipc_conn_get_fd(dropipc_parent_conn(p)), sv[0]);
 	ck_assert(unit_cloexec(sv[0]));
 	ck_assert_int_eq(dropipc_child_new(sv[1], &c), 0);
-	ck_assert_int_eq(dropipc_child_fd(c), sv[1]);
+	ck_assert_int_eq(dropipc_conn_get_fd(dropipc_child_conn(c)), sv[1]);
 	ck_assert(unit_cloexec(sv[1]));
 	ck_assert_int_eq(dropipc_parent_send_args(p, test_example_args()), 0);
 	ck_assert_int_eq(dropipc_child_recv_args(c, &got), 0);
 	dropipc_args_free(got);
-	dropipc_child_close(c);
-	dropipc_parent_close(p);
+	dropipc_child_free(c);
+	dropipc_parent_free(p);
 
 	ck_assert_int_eq(dropipc_socketpair(&p, &fd), 0);
 	ck_assert(unit_cloexec(fd));
-	ck_assert(unit_cloexec(dropipc_parent_fd(p)));
+	ck_assert(unit_cloexec(dropipc_conn_get_fd(dropipc_parent_conn(p))));
 	close(fd);
-	dropipc_parent_close(p);
+	dropipc_parent_free(p);
 
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
-	ck_assert(unit_cloexec(dropipc_parent_fd(p)));
-	ck_assert(unit_cloexec(dropipc_child_fd(c)));
-	dropipc_child_close(c);
-	dropipc_parent_close(p);
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
+	ck_assert(unit_cloexec(dropipc_conn_get_fd(dropipc_parent_conn(p))));
+	ck_assert(unit_cloexec(dropipc_conn_get_fd(dropipc_child_conn(c))));
+	dropipc_child_free(c);
+	dropipc_parent_free(p);
 
 	ck_assert_int_eq(dropipc_parent_new(-1, &p), -EBADF);
 	ck_assert_ptr_null(p);
 	ck_assert_int_eq(dropipc_child_new(-1, &c), -EBADF);
 	ck_assert_ptr_null(c);
-	dropipc_parent_close(NULL);
-	dropipc_child_close(NULL);
+	dropipc_parent_free(NULL);
+	dropipc_child_free(NULL);
 }
 END_TEST
 

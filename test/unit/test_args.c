@@ -16,12 +16,12 @@ static dropipc_args *through_pair(const dropipc_args *args)
 	dropipc_child *c;
 	dropipc_args *got = (dropipc_args *)1;
 
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
 	ck_assert_int_eq(dropipc_parent_send_args(p, args), 0);
 	ck_assert_int_eq(dropipc_child_recv_args(c, &got), 0);
 	ck_assert_ptr_nonnull(got);
-	dropipc_child_close(c);
-	dropipc_parent_close(p);
+	dropipc_child_free(c);
+	dropipc_parent_free(p);
 	return got;
 }
 
@@ -62,10 +62,10 @@ START_TEST(new_args_are_empty)
 	ck_assert_uint_eq(dropipc_args_n_host_ports(a, DROPIPC_UDP), 0);
 	assert_exec(a, NULL, 0);
 	/* Empty is not valid: the first field that is wrong is named. */
-	ck_assert_int_eq(dropipc_args_validate(a, err, sizeof(err)), DROPIPC_EINVAL);
+	ck_assert_int_eq(dropipc_args_validate(a, err, sizeof(err)), DROPIPC_ERR_INVALID);
 	ck_assert_str_eq(err, "env_id: empty");
 	ck_assert_int_eq(dropipc_args_set_env_id(a, "e"), 0);
-	ck_assert_int_eq(dropipc_args_validate(a, err, sizeof(err)), DROPIPC_EINVAL);
+	ck_assert_int_eq(dropipc_args_validate(a, err, sizeof(err)), DROPIPC_ERR_INVALID);
 	ck_assert_str_eq(err, "config.net.mode: 0 is not a known mode");
 	ck_assert_int_eq(dropipc_args_set_net_mode(a, DROPIPC_NET_OFF), 0);
 	ck_assert_int_eq(dropipc_args_validate(a, err, sizeof(err)), 0);
@@ -472,14 +472,14 @@ START_TEST(exposed_vars_are_patterns)
 	ck_assert_int_eq(dropipc_args_add_exposed_var(a, "A=[bc]"), 0);
 	ck_assert_int_eq(dropipc_args_validate(a, err, sizeof(err)), 0);
 	ck_assert_int_eq(dropipc_args_add_exposed_var(a, ""), 0);
-	ck_assert_int_eq(dropipc_args_validate(a, err, sizeof(err)), DROPIPC_EINVAL);
+	ck_assert_int_eq(dropipc_args_validate(a, err, sizeof(err)), DROPIPC_ERR_INVALID);
 	ck_assert_msg(strstr(err, "config.environ.exposed_vars[") && strstr(err, "]: empty"), "%s",
 		      err);
 	dropipc_args_free(a);
 
 	a = test_new_example_args();
 	ck_assert_int_eq(dropipc_args_add_set_var(a, "A=B", "x"), 0);
-	ck_assert_int_eq(dropipc_args_validate(a, err, sizeof(err)), DROPIPC_EINVAL);
+	ck_assert_int_eq(dropipc_args_validate(a, err, sizeof(err)), DROPIPC_ERR_INVALID);
 	ck_assert_msg(strstr(err, "\"A=B\" contains '='"), "%s", err);
 	dropipc_args_free(a);
 }

@@ -29,7 +29,7 @@ static void assert_pty_arrives(dropipc_parent *p, dropipc_child *c)
 	close(m);
 	ck_assert_int_eq(dropipc_parent_recv_pty(p, &got), 0);
 	ck_assert_int_ge(got, 0);
-	ck_assert_str_eq(dropipc_parent_errmsg(p), "");
+	ck_assert_str_eq(dropipc_conn_get_errmsg(dropipc_parent_conn(p)), "");
 	close(got);
 }
 
@@ -51,14 +51,14 @@ static void assert_parent_closed(dropipc_parent *p, const char *earlier)
 	size_t n;
 	int fd;
 
-	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ECLOSED);
+	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ERR_CLOSED);
 	ck_assert_int_eq(fd, -1);
-	unit_assert_contains(dropipc_parent_errmsg(p), "recv pty: connection unusable after an earlier");
-	unit_assert_contains(dropipc_parent_errmsg(p), earlier);
-	ck_assert_int_eq(dropipc_parent_recv_files(p, &fl, &n), DROPIPC_ECLOSED);
-	ck_assert_int_eq(dropipc_parent_send_files(p, &f, 1), DROPIPC_ECLOSED);
-	unit_assert_contains(dropipc_parent_errmsg(p), "send files: connection unusable");
-	ck_assert_int_eq(dropipc_parent_send_args(p, test_example_args()), DROPIPC_ECLOSED);
+	unit_assert_contains(dropipc_conn_get_errmsg(dropipc_parent_conn(p)), "recv pty: connection unusable after an earlier");
+	unit_assert_contains(dropipc_conn_get_errmsg(dropipc_parent_conn(p)), earlier);
+	ck_assert_int_eq(dropipc_conn_recv_files(dropipc_parent_conn(p), &fl, &n), DROPIPC_ERR_CLOSED);
+	ck_assert_int_eq(dropipc_conn_send_files(dropipc_parent_conn(p), &f, 1), DROPIPC_ERR_CLOSED);
+	unit_assert_contains(dropipc_conn_get_errmsg(dropipc_parent_conn(p)), "send files: connection unusable");
+	ck_assert_int_eq(dropipc_parent_send_args(p, test_example_args()), DROPIPC_ERR_CLOSED);
 }
 
 /* Whether fd has something to read right now. */
@@ -69,7 +69,7 @@ static int readable(int fd)
 	return poll(&pfd, 1, 0) > 0;
 }
 
-/* ---- DROPIPC_EOF ----------------------------------------------------------- */
+/* ---- DROPIPC_ERR_EOF ----------------------------------------------------------- */
 
 START_TEST(eof_between_frames)
 {
@@ -80,27 +80,27 @@ START_TEST(eof_between_frames)
 	size_t n;
 	int fd = -2;
 
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
 	assert_pty_arrives(p, c);
-	dropipc_child_close(c);
-	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_EOF);
+	dropipc_child_free(c);
+	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ERR_EOF);
 	ck_assert_int_eq(fd, -1);
-	ck_assert_str_eq(dropipc_parent_errmsg(p), "recv pty: peer closed the connection");
+	ck_assert_str_eq(dropipc_conn_get_errmsg(dropipc_parent_conn(p)), "recv pty: peer closed the connection");
 	/* End of stream is not an error in a frame: it is reported again. */
-	ck_assert_int_eq(dropipc_parent_recv_files(p, &fl, &n), DROPIPC_EOF);
-	ck_assert_str_eq(dropipc_parent_errmsg(p), "recv files: peer closed the connection");
-	dropipc_parent_close(p);
+	ck_assert_int_eq(dropipc_conn_recv_files(dropipc_parent_conn(p), &fl, &n), DROPIPC_ERR_EOF);
+	ck_assert_str_eq(dropipc_conn_get_errmsg(dropipc_parent_conn(p)), "recv files: peer closed the connection");
+	dropipc_parent_free(p);
 
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
-	dropipc_parent_close(p);
-	ck_assert_int_eq(dropipc_child_recv_args(c, &args), DROPIPC_EOF);
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
+	dropipc_parent_free(p);
+	ck_assert_int_eq(dropipc_child_recv_args(c, &args), DROPIPC_ERR_EOF);
 	ck_assert_ptr_null(args);
-	ck_assert_str_eq(dropipc_child_errmsg(c), "recv args: peer closed the connection");
-	dropipc_child_close(c);
+	ck_assert_str_eq(dropipc_conn_get_errmsg(dropipc_child_conn(c)), "recv args: peer closed the connection");
+	dropipc_child_free(c);
 }
 END_TEST
 
-/* ---- DROPIPC_ETRUNC and DROPIPC_ECLOSED -------------------------------------- */
+/* ---- DROPIPC_ERR_TRUNC and DROPIPC_ERR_CLOSED -------------------------------------- */
 
 /* Writes the first `part` bytes of a pty frame, closes the child, expects ETRUNC. */
 static void truncated_after(size_t part)
@@ -114,15 +114,15 @@ static void truncated_after(size_t part)
 
 	unit_header_encode(&h, frame);
 	memcpy(frame + 16, pty_payload, sizeof(pty_payload));
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
-	ck_assert_int_eq(write(dropipc_child_fd(c), frame, part), (ssize_t)part);
-	dropipc_child_close(c);
-	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ETRUNC);
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
+	ck_assert_int_eq(write(dropipc_conn_get_fd(dropipc_child_conn(c)), frame, part), (ssize_t)part);
+	dropipc_child_free(c);
+	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ERR_TRUNC);
 	ck_assert_int_eq(fd, -1);
 	snprintf(want, sizeof(want), "recv pty: peer closed the connection after %zu bytes", part);
-	unit_assert_contains(dropipc_parent_errmsg(p), want);
-	assert_parent_closed(p, "DROPIPC_ETRUNC");
-	dropipc_parent_close(p);
+	unit_assert_contains(dropipc_conn_get_errmsg(dropipc_parent_conn(p)), want);
+	assert_parent_closed(p, "DROPIPC_ERR_TRUNC");
+	dropipc_parent_free(p);
 }
 
 START_TEST(etrunc_in_header)
@@ -152,28 +152,28 @@ START_TEST(eclosed_after_mid_frame_error)
 
 	unit_header_encode(&h, hdr);
 	memcpy(half, hdr, sizeof(half));
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
-	ck_assert_int_eq(dropipc_child_set_timeout(c, 20), 0);
-	ck_assert_int_eq(write(dropipc_parent_fd(p), half, sizeof(half)), (ssize_t)sizeof(half));
-	ck_assert_int_eq(dropipc_child_recv_args(c, &args), DROPIPC_ETIMEDOUT);
-	unit_assert_contains(dropipc_child_errmsg(c), "timed out after 8 bytes of the frame");
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
+	ck_assert_int_eq(dropipc_conn_set_timeout(dropipc_child_conn(c), 20000), 0);
+	ck_assert_int_eq(write(dropipc_conn_get_fd(dropipc_parent_conn(p)), half, sizeof(half)), (ssize_t)sizeof(half));
+	ck_assert_int_eq(dropipc_child_recv_args(c, &args), DROPIPC_ERR_TIMEDOUT);
+	unit_assert_contains(dropipc_conn_get_errmsg(dropipc_child_conn(c)), "timed out after 8 bytes of the frame");
 	/* The rest of the frame arrives; too late, the stream is lost. */
-	ck_assert_int_eq(write(dropipc_parent_fd(p), hdr + 8, 8), 8);
-	ck_assert_int_eq(dropipc_child_recv_args(c, &args), DROPIPC_ECLOSED);
+	ck_assert_int_eq(write(dropipc_conn_get_fd(dropipc_parent_conn(p)), hdr + 8, 8), 8);
+	ck_assert_int_eq(dropipc_child_recv_args(c, &args), DROPIPC_ERR_CLOSED);
 	ck_assert_ptr_null(args);
-	ck_assert_str_eq(dropipc_err_name(DROPIPC_ECLOSED), "DROPIPC_ECLOSED");
-	ck_assert_str_eq(dropipc_child_errmsg(c),
-			 "recv args: connection unusable after an earlier DROPIPC_ETIMEDOUT");
-	ck_assert_int_eq(dropipc_child_send_pty(c, 0), DROPIPC_ECLOSED);
-	ck_assert_int_eq(dropipc_child_send_files(c, &f, 1), DROPIPC_ECLOSED);
-	ck_assert_int_eq(dropipc_child_send_error(c, DROPIPC_STAGE_ARGS, 0, "x"), DROPIPC_ECLOSED);
-	unit_assert_contains(dropipc_child_errmsg(c), "send error: connection unusable");
-	dropipc_child_close(c);
-	dropipc_parent_close(p);
+	ck_assert_str_eq(dropipc_err_name(DROPIPC_ERR_CLOSED), "DROPIPC_ERR_CLOSED");
+	ck_assert_str_eq(dropipc_conn_get_errmsg(dropipc_child_conn(c)),
+			 "recv args: connection unusable after an earlier DROPIPC_ERR_TIMEDOUT");
+	ck_assert_int_eq(dropipc_child_send_pty(c, 0), DROPIPC_ERR_CLOSED);
+	ck_assert_int_eq(dropipc_conn_send_files(dropipc_child_conn(c), &f, 1), DROPIPC_ERR_CLOSED);
+	ck_assert_int_eq(dropipc_child_send_error(c, DROPIPC_STAGE_ARGS, 0, "x"), DROPIPC_ERR_CLOSED);
+	unit_assert_contains(dropipc_conn_get_errmsg(dropipc_child_conn(c)), "send error: connection unusable");
+	dropipc_child_free(c);
+	dropipc_parent_free(p);
 }
 END_TEST
 
-/* ---- DROPIPC_EPROTO ------------------------------------------------------------ */
+/* ---- DROPIPC_ERR_PROTO ------------------------------------------------------------ */
 
 /* Headers that break the stream: each on a fresh pair. */
 START_TEST(eproto_bad_header)
@@ -202,15 +202,15 @@ START_TEST(eproto_bad_header)
 		memcpy(h.magic, cases[i].magic, 4);
 		h.version = cases[i].version;
 		h.reserved = cases[i].reserved;
-		ck_assert_int_eq(dropipc_pair(&p, &c), 0);
-		unit_send_frame(dropipc_child_fd(c), &h, pty_payload, sizeof(pty_payload), NULL, 0);
-		ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_EPROTO);
+		ck_assert_int_eq(unit_pair(&p, &c), 0);
+		unit_send_frame(dropipc_conn_get_fd(dropipc_child_conn(c)), &h, pty_payload, sizeof(pty_payload), NULL, 0);
+		ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ERR_PROTO);
 		ck_assert_int_eq(fd, -1);
-		unit_assert_contains(dropipc_parent_errmsg(p), "recv pty: ");
-		unit_assert_contains(dropipc_parent_errmsg(p), cases[i].msg);
-		assert_parent_closed(p, "DROPIPC_EPROTO");
-		dropipc_child_close(c);
-		dropipc_parent_close(p);
+		unit_assert_contains(dropipc_conn_get_errmsg(dropipc_parent_conn(p)), "recv pty: ");
+		unit_assert_contains(dropipc_conn_get_errmsg(dropipc_parent_conn(p)), cases[i].msg);
+		assert_parent_closed(p, "DROPIPC_ERR_PROTO");
+		dropipc_child_free(c);
+		dropipc_parent_free(p);
 	}
 }
 END_TEST
@@ -234,18 +234,18 @@ START_TEST(eproto_bad_payload)
 	dropipc_parent *p;
 	dropipc_child *c;
 
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		int fd = -2;
 
-		unit_send_frame(dropipc_child_fd(c), NULL, cases[i].bytes, cases[i].len, NULL, 0);
-		ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_EPROTO);
+		unit_send_frame(dropipc_conn_get_fd(dropipc_child_conn(c)), NULL, cases[i].bytes, cases[i].len, NULL, 0);
+		ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ERR_PROTO);
 		ck_assert_int_eq(fd, -1);
-		unit_assert_contains(dropipc_parent_errmsg(p), cases[i].msg);
+		unit_assert_contains(dropipc_conn_get_errmsg(dropipc_parent_conn(p)), cases[i].msg);
 	}
 	assert_pty_arrives(p, c);
-	dropipc_child_close(c);
-	dropipc_parent_close(p);
+	dropipc_child_free(c);
+	dropipc_parent_free(p);
 }
 END_TEST
 
@@ -259,29 +259,29 @@ START_TEST(eproto_wrong_message)
 	int fd = -2, before;
 
 	ck_assert_int_ge(f.fd, 0);
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
-	ck_assert_int_eq(dropipc_child_send_files(c, &f, 1), 0);
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
+	ck_assert_int_eq(dropipc_conn_send_files(dropipc_child_conn(c), &f, 1), 0);
 	close(f.fd);
 	before = test_count_fds();
-	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_EPROTO);
+	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ERR_PROTO);
 	ck_assert_int_eq(fd, -1);
 	ck_assert_int_eq(test_count_fds(), before);
-	ck_assert_str_eq(dropipc_parent_errmsg(p), "recv pty: expected the pty message, got files");
+	ck_assert_str_eq(dropipc_conn_get_errmsg(dropipc_parent_conn(p)), "recv pty: expected the pty message, got files");
 	assert_pty_arrives(p, c);
 
 	/* A setup failure report is the child's to send, not the parent's. */
-	unit_send_frame(dropipc_parent_fd(p), NULL, "\x1a\x00", 2, NULL, 0);
-	ck_assert_int_eq(dropipc_child_recv_args(c, &args), DROPIPC_EPROTO);
+	unit_send_frame(dropipc_conn_get_fd(dropipc_parent_conn(p)), NULL, "\x1a\x00", 2, NULL, 0);
+	ck_assert_int_eq(dropipc_child_recv_args(c, &args), DROPIPC_ERR_PROTO);
 	ck_assert_ptr_null(args);
-	ck_assert_str_eq(dropipc_child_errmsg(c),
+	ck_assert_str_eq(dropipc_conn_get_errmsg(dropipc_child_conn(c)),
 			 "recv args: expected the child_args message, got error");
 	assert_args_arrive(p, c);
-	dropipc_child_close(c);
-	dropipc_parent_close(p);
+	dropipc_child_free(c);
+	dropipc_parent_free(p);
 }
 END_TEST
 
-/* ---- DROPIPC_ETOOBIG ------------------------------------------------------------ */
+/* ---- DROPIPC_ERR_TOOBIG ------------------------------------------------------------ */
 
 START_TEST(etoobig_header)
 {
@@ -291,20 +291,20 @@ START_TEST(etoobig_header)
 	uint8_t hdr[16];
 	int fd = -2;
 
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
-	ck_assert_int_eq(dropipc_parent_set_max_payload(p, 0), -EINVAL);
-	ck_assert_int_eq(dropipc_parent_set_max_payload(p, DROPIPC_MAX_PAYLOAD_LIMIT + 1), -EINVAL);
-	ck_assert_int_eq(dropipc_parent_set_max_payload(p, DROPIPC_MAX_PAYLOAD_LIMIT), 0);
-	ck_assert_int_eq(dropipc_parent_set_max_payload(p, 4096), 0);
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
+	ck_assert_int_eq(dropipc_conn_set_max_payload(dropipc_parent_conn(p), 0), -EINVAL);
+	ck_assert_int_eq(dropipc_conn_set_max_payload(dropipc_parent_conn(p), DROPIPC_MAX_PAYLOAD_LIMIT + 1), -EINVAL);
+	ck_assert_int_eq(dropipc_conn_set_max_payload(dropipc_parent_conn(p), DROPIPC_MAX_PAYLOAD_LIMIT), 0);
+	ck_assert_int_eq(dropipc_conn_set_max_payload(dropipc_parent_conn(p), 4096), 0);
 	unit_header_encode(&h, hdr);
-	unit_send_raw(dropipc_child_fd(c), hdr, sizeof(hdr), NULL, 0);
-	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ETOOBIG);
+	unit_send_raw(dropipc_conn_get_fd(dropipc_child_conn(c)), hdr, sizeof(hdr), NULL, 0);
+	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ERR_TOOBIG);
 	ck_assert_int_eq(fd, -1);
-	ck_assert_str_eq(dropipc_parent_errmsg(p),
+	ck_assert_str_eq(dropipc_conn_get_errmsg(dropipc_parent_conn(p)),
 			 "recv pty: payload of 4097 bytes exceeds the limit of 4096 bytes");
-	assert_parent_closed(p, "DROPIPC_ETOOBIG");
-	dropipc_child_close(c);
-	dropipc_parent_close(p);
+	assert_parent_closed(p, "DROPIPC_ERR_TOOBIG");
+	dropipc_child_free(c);
+	dropipc_parent_free(p);
 }
 END_TEST
 
@@ -323,9 +323,9 @@ static int toobig_under_rlimit(void *arg)
 
 	(void)arg;
 	unit_header_encode(&h, hdr);
-	UNIT_REQUIRE(dropipc_pair(&p, &c) == 0);
-	UNIT_REQUIRE(dropipc_parent_set_max_payload(p, 4096) == 0);
-	UNIT_REQUIRE(write(dropipc_child_fd(c), hdr, sizeof(hdr)) == (ssize_t)sizeof(hdr));
+	UNIT_REQUIRE(unit_pair(&p, &c) == 0);
+	UNIT_REQUIRE(dropipc_conn_set_max_payload(dropipc_parent_conn(p), 4096) == 0);
+	UNIT_REQUIRE(write(dropipc_conn_get_fd(dropipc_child_conn(c)), hdr, sizeof(hdr)) == (ssize_t)sizeof(hdr));
 	/* Room for what is mapped now and 256 MiB more: a 4 GiB buffer cannot fit. */
 	f = fopen("/proc/self/statm", "re");
 	UNIT_REQUIRE(f && fscanf(f, "%lu", &pages) == 1);
@@ -336,14 +336,14 @@ static int toobig_under_rlimit(void *arg)
 		 -1, 0);
 	UNIT_REQUIRE(m == MAP_FAILED); /* the limit bites */
 	r = dropipc_parent_recv_pty(p, &fd);
-	if (r != DROPIPC_ETOOBIG) {
-		fprintf(stderr, "recv pty: %s (%s)\n", dropipc_err_name(r), dropipc_parent_errmsg(p));
+	if (r != DROPIPC_ERR_TOOBIG) {
+		fprintf(stderr, "recv pty: %s (%s)\n", dropipc_err_name(r), dropipc_conn_get_errmsg(dropipc_parent_conn(p)));
 		return 1;
 	}
-	UNIT_REQUIRE(strcmp(dropipc_parent_errmsg(p),
+	UNIT_REQUIRE(strcmp(dropipc_conn_get_errmsg(dropipc_parent_conn(p)),
 			    "recv pty: payload of 4294967295 bytes exceeds the limit of 4096 bytes") == 0);
-	dropipc_child_close(c);
-	dropipc_parent_close(p);
+	dropipc_child_free(c);
+	dropipc_parent_free(p);
 	return 0;
 }
 
@@ -359,20 +359,20 @@ START_TEST(etoobig_on_send)
 	dropipc_parent *p;
 	dropipc_child *c;
 
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
-	ck_assert_int_eq(dropipc_parent_set_max_payload(p, 64), 0);
-	ck_assert_int_eq(dropipc_parent_send_args(p, test_example_args()), DROPIPC_ETOOBIG);
-	unit_assert_contains(dropipc_parent_errmsg(p), "send args: message of ");
-	unit_assert_contains(dropipc_parent_errmsg(p), "bytes exceeds the limit of 64 bytes");
-	ck_assert(!readable(dropipc_child_fd(c)));
-	ck_assert_int_eq(dropipc_parent_set_max_payload(p, DROPIPC_DEFAULT_MAX_PAYLOAD), 0);
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
+	ck_assert_int_eq(dropipc_conn_set_max_payload(dropipc_parent_conn(p), 64), 0);
+	ck_assert_int_eq(dropipc_parent_send_args(p, test_example_args()), DROPIPC_ERR_TOOBIG);
+	unit_assert_contains(dropipc_conn_get_errmsg(dropipc_parent_conn(p)), "send args: message of ");
+	unit_assert_contains(dropipc_conn_get_errmsg(dropipc_parent_conn(p)), "bytes exceeds the limit of 64 bytes");
+	ck_assert(!readable(dropipc_conn_get_fd(dropipc_child_conn(c))));
+	ck_assert_int_eq(dropipc_conn_set_max_payload(dropipc_parent_conn(p), DROPIPC_DEFAULT_MAX_PAYLOAD), 0);
 	assert_args_arrive(p, c);
-	dropipc_child_close(c);
-	dropipc_parent_close(p);
+	dropipc_child_free(c);
+	dropipc_parent_free(p);
 }
 END_TEST
 
-/* ---- DROPIPC_ETIMEDOUT ------------------------------------------------------------ */
+/* ---- DROPIPC_ERR_TIMEDOUT ------------------------------------------------------------ */
 
 START_TEST(etimedout_before_a_frame)
 {
@@ -381,22 +381,22 @@ START_TEST(etimedout_before_a_frame)
 	dropipc_args *args;
 	int fd = -2;
 
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
-	ck_assert_int_eq(dropipc_parent_set_timeout(p, -2), -EINVAL);
-	ck_assert_int_eq(dropipc_parent_set_timeout(p, 30), 0);
-	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ETIMEDOUT);
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
+	ck_assert_int_eq(dropipc_conn_set_timeout(NULL, 30000), -EINVAL);
+	ck_assert_int_eq(dropipc_conn_set_timeout(dropipc_parent_conn(p), 30000), 0);
+	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ERR_TIMEDOUT);
 	ck_assert_int_eq(fd, -1);
-	ck_assert_str_eq(dropipc_parent_errmsg(p), "recv pty: waiting for a frame: timed out");
-	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ETIMEDOUT);
+	ck_assert_str_eq(dropipc_conn_get_errmsg(dropipc_parent_conn(p)), "recv pty: waiting for a frame: timed out");
+	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ERR_TIMEDOUT);
 	/* Nothing of a frame was read: the next frame arrives fine. */
 	assert_pty_arrives(p, c);
 
-	ck_assert_int_eq(dropipc_child_set_timeout(c, 0), 0);
-	ck_assert_int_eq(dropipc_child_recv_args(c, &args), DROPIPC_ETIMEDOUT);
-	ck_assert_str_eq(dropipc_child_errmsg(c), "recv args: waiting for a frame: timed out");
+	ck_assert_int_eq(dropipc_conn_set_timeout(dropipc_child_conn(c), 0), 0);
+	ck_assert_int_eq(dropipc_child_recv_args(c, &args), DROPIPC_ERR_TIMEDOUT);
+	ck_assert_str_eq(dropipc_conn_get_errmsg(dropipc_child_conn(c)), "recv args: waiting for a frame: timed out");
 	assert_args_arrive(p, c);
-	dropipc_child_close(c);
-	dropipc_parent_close(p);
+	dropipc_child_free(c);
+	dropipc_parent_free(p);
 }
 END_TEST
 
@@ -412,18 +412,18 @@ START_TEST(etimedout_on_send)
 		ck_assert_int_eq(dropipc_args_add_exec_arg(
 					 a, "an argument long enough to fill the socket buffer fast"),
 				 0);
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
-	ck_assert_int_eq(dropipc_parent_set_timeout(p, 30), 0);
-	ck_assert_int_eq(dropipc_parent_send_args(p, a), DROPIPC_ETIMEDOUT);
-	unit_assert_contains(dropipc_parent_errmsg(p), "send args: send: timed out after ");
-	assert_parent_closed(p, "DROPIPC_ETIMEDOUT");
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
+	ck_assert_int_eq(dropipc_conn_set_timeout(dropipc_parent_conn(p), 30000), 0);
+	ck_assert_int_eq(dropipc_parent_send_args(p, a), DROPIPC_ERR_TIMEDOUT);
+	unit_assert_contains(dropipc_conn_get_errmsg(dropipc_parent_conn(p)), "send args: send: timed out after ");
+	assert_parent_closed(p, "DROPIPC_ERR_TIMEDOUT");
 	dropipc_args_free(a);
-	dropipc_child_close(c);
-	dropipc_parent_close(p);
+	dropipc_child_free(c);
+	dropipc_parent_free(p);
 }
 END_TEST
 
-/* ---- DROPIPC_EINVAL ----------------------------------------------------------------- */
+/* ---- DROPIPC_ERR_INVALID ----------------------------------------------------------------- */
 
 /* Breaks one field of a, built by the setters: case i of the table below. */
 static const char *break_args(dropipc_args *a, int i)
@@ -488,8 +488,8 @@ START_TEST(einval_validation)
 
 	ck_assert_int_eq(dropipc_args_validate(test_example_args(), err, sizeof(err)), 0);
 	ck_assert_str_eq(err, "");
-	ck_assert_int_eq(dropipc_args_validate(NULL, err, sizeof(err)), DROPIPC_EINVAL);
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	ck_assert_int_eq(dropipc_args_validate(NULL, err, sizeof(err)), DROPIPC_ERR_INVALID);
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
 	for (int i = 0;; i++) {
 		dropipc_args *got = (dropipc_args *)1, *a = test_new_example_args();
 		uint8_t *buf;
@@ -500,30 +500,30 @@ START_TEST(einval_validation)
 			dropipc_args_free(a);
 			break;
 		}
-		ck_assert_int_eq(dropipc_args_validate(a, err, sizeof(err)), DROPIPC_EINVAL);
+		ck_assert_int_eq(dropipc_args_validate(a, err, sizeof(err)), DROPIPC_ERR_INVALID);
 		ck_assert_str_eq(err, want);
-		ck_assert_int_eq(dropipc_args_validate(a, NULL, 0), DROPIPC_EINVAL);
+		ck_assert_int_eq(dropipc_args_validate(a, NULL, 0), DROPIPC_ERR_INVALID);
 
 		/* The sender refuses, and nothing reaches the socket. */
-		ck_assert_int_eq(dropipc_parent_send_args(p, a), DROPIPC_EINVAL);
+		ck_assert_int_eq(dropipc_parent_send_args(p, a), DROPIPC_ERR_INVALID);
 		snprintf(full, sizeof(full), "send args: %s", want);
-		ck_assert_str_eq(dropipc_parent_errmsg(p), full);
-		ck_assert(!readable(dropipc_child_fd(c)));
+		ck_assert_str_eq(dropipc_conn_get_errmsg(dropipc_parent_conn(p)), full);
+		ck_assert(!readable(dropipc_conn_get_fd(dropipc_child_conn(c))));
 
 		/* Sent anyway, by a peer that does not check: the receiver refuses. */
 		buf = unit_pack_args(a, &len);
-		unit_send_frame(dropipc_parent_fd(p), NULL, buf, len, NULL, 0);
+		unit_send_frame(dropipc_conn_get_fd(dropipc_parent_conn(p)), NULL, buf, len, NULL, 0);
 		free(buf);
-		ck_assert_int_eq(dropipc_child_recv_args(c, &got), DROPIPC_EINVAL);
+		ck_assert_int_eq(dropipc_child_recv_args(c, &got), DROPIPC_ERR_INVALID);
 		ck_assert_ptr_null(got);
 		snprintf(full, sizeof(full), "recv args: %s", want);
-		ck_assert_str_eq(dropipc_child_errmsg(c), full);
+		ck_assert_str_eq(dropipc_conn_get_errmsg(dropipc_child_conn(c)), full);
 		dropipc_args_free(a);
 	}
 	/* A refused message was a whole frame: the channel still works. */
 	assert_args_arrive(p, c);
-	dropipc_child_close(c);
-	dropipc_parent_close(p);
+	dropipc_child_free(c);
+	dropipc_parent_free(p);
 }
 END_TEST
 
@@ -537,7 +537,7 @@ START_TEST(einval_missing_submessages)
 	Dropipc__V1__Config cfg;
 	char want[64];
 
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
 	for (int i = 0; i < 3; i++) {
 		dropipc_args *got = (dropipc_args *)1;
 		const char *field = NULL;
@@ -562,16 +562,16 @@ START_TEST(einval_missing_submessages)
 			break;
 		}
 		buf = unit_pack_child_args(&m, &len);
-		unit_send_frame(dropipc_parent_fd(p), NULL, buf, len, NULL, 0);
+		unit_send_frame(dropipc_conn_get_fd(dropipc_parent_conn(p)), NULL, buf, len, NULL, 0);
 		free(buf);
-		ck_assert_int_eq(dropipc_child_recv_args(c, &got), DROPIPC_EINVAL);
+		ck_assert_int_eq(dropipc_child_recv_args(c, &got), DROPIPC_ERR_INVALID);
 		ck_assert_ptr_null(got);
 		snprintf(want, sizeof(want), "recv args: %s: missing", field);
-		ck_assert_str_eq(dropipc_child_errmsg(c), want);
+		ck_assert_str_eq(dropipc_conn_get_errmsg(dropipc_child_conn(c)), want);
 	}
 	assert_args_arrive(p, c);
-	dropipc_child_close(c);
-	dropipc_parent_close(p);
+	dropipc_child_free(c);
+	dropipc_parent_free(p);
 }
 END_TEST
 
@@ -586,15 +586,15 @@ START_TEST(empty_exec_args_are_valid)
 
 	ck_assert_int_eq(dropipc_args_set_exec_args(a, NULL), 0);
 	ck_assert_int_eq(dropipc_args_validate(a, err, sizeof(err)), 0);
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
 	ck_assert_int_eq(dropipc_parent_send_args(p, a), 0);
 	ck_assert_int_eq(dropipc_child_recv_args(c, &got), 0);
 	ck_assert_ptr_null(dropipc_args_exec_args(got, &n)[0]);
 	ck_assert_uint_eq(n, 0);
 	dropipc_args_free(got);
 	dropipc_args_free(a);
-	dropipc_child_close(c);
-	dropipc_parent_close(p);
+	dropipc_child_free(c);
+	dropipc_parent_free(p);
 }
 END_TEST
 
@@ -614,26 +614,26 @@ START_TEST(einval_nul_and_utf8)
 	at = memmem(buf, len, "/fs@root", 8);
 	ck_assert_ptr_nonnull(at);
 	at[3] = '\0';
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
-	unit_send_frame(dropipc_parent_fd(p), NULL, buf, len, NULL, 0);
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
+	unit_send_frame(dropipc_conn_get_fd(dropipc_parent_conn(p)), NULL, buf, len, NULL, 0);
 	free(buf);
-	ck_assert_int_eq(dropipc_child_recv_args(c, &got), DROPIPC_EINVAL);
-	ck_assert_str_eq(dropipc_child_errmsg(c),
+	ck_assert_int_eq(dropipc_child_recv_args(c, &got), DROPIPC_ERR_INVALID);
+	ck_assert_str_eq(dropipc_conn_get_errmsg(dropipc_child_conn(c)),
 			 "recv args: paths.fs_root: NUL byte at byte 3 of the string");
 
 	/* Invalid UTF-8: the setter takes it, the sender refuses it, and so does
 	 * the receiver. */
 	a = test_new_example_args();
 	ck_assert_int_eq(dropipc_args_set_exec_args(a, bad_exec), 0);
-	ck_assert_int_eq(dropipc_parent_send_args(p, a), DROPIPC_EINVAL);
-	unit_assert_contains(dropipc_parent_errmsg(p), "exec_args[1]: invalid UTF-8 at byte 3");
-	ck_assert(!readable(dropipc_child_fd(c)));
+	ck_assert_int_eq(dropipc_parent_send_args(p, a), DROPIPC_ERR_INVALID);
+	unit_assert_contains(dropipc_conn_get_errmsg(dropipc_parent_conn(p)), "exec_args[1]: invalid UTF-8 at byte 3");
+	ck_assert(!readable(dropipc_conn_get_fd(dropipc_child_conn(c))));
 	buf = unit_pack_args(a, &len);
 	dropipc_args_free(a);
-	unit_send_frame(dropipc_parent_fd(p), NULL, buf, len, NULL, 0);
+	unit_send_frame(dropipc_conn_get_fd(dropipc_parent_conn(p)), NULL, buf, len, NULL, 0);
 	free(buf);
-	ck_assert_int_eq(dropipc_child_recv_args(c, &got), DROPIPC_EINVAL);
-	ck_assert_str_eq(dropipc_child_errmsg(c),
+	ck_assert_int_eq(dropipc_child_recv_args(c, &got), DROPIPC_ERR_INVALID);
+	ck_assert_str_eq(dropipc_conn_get_errmsg(dropipc_child_conn(c)),
 			 "recv args: exec_args[1]: invalid UTF-8 at byte 3 of the string");
 
 	/* A surrogate, encoded: not UTF-8 either. */
@@ -641,18 +641,18 @@ START_TEST(einval_nul_and_utf8)
 	ck_assert_int_eq(dropipc_args_set_extends(a, "b\xed\xa0\x80"), 0);
 	buf = unit_pack_args(a, &len);
 	dropipc_args_free(a);
-	unit_send_frame(dropipc_parent_fd(p), NULL, buf, len, NULL, 0);
+	unit_send_frame(dropipc_conn_get_fd(dropipc_parent_conn(p)), NULL, buf, len, NULL, 0);
 	free(buf);
-	ck_assert_int_eq(dropipc_child_recv_args(c, &got), DROPIPC_EINVAL);
-	ck_assert_str_eq(dropipc_child_errmsg(c),
+	ck_assert_int_eq(dropipc_child_recv_args(c, &got), DROPIPC_ERR_INVALID);
+	ck_assert_str_eq(dropipc_conn_get_errmsg(dropipc_child_conn(c)),
 			 "recv args: config.extends: invalid UTF-8 at byte 1 of the string");
 	assert_args_arrive(p, c);
-	dropipc_child_close(c);
-	dropipc_parent_close(p);
+	dropipc_child_free(c);
+	dropipc_parent_free(p);
 }
 END_TEST
 
-/* ---- DROPIPC_EUNSUPPORTED ------------------------------------------------------------ */
+/* ---- DROPIPC_ERR_UNSUPPORTED ------------------------------------------------------------ */
 
 START_TEST(eunsupported_body)
 {
@@ -663,30 +663,30 @@ START_TEST(eunsupported_body)
 	dropipc_args *args;
 	int fd = -2, sent, before;
 
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
 	sent = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	ck_assert_int_ge(sent, 0);
-	unit_send_frame(dropipc_child_fd(c), NULL, field9, sizeof(field9), &sent, 1);
+	unit_send_frame(dropipc_conn_get_fd(dropipc_child_conn(c)), NULL, field9, sizeof(field9), &sent, 1);
 	close(sent);
 	before = test_count_fds();
-	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_EUNSUPPORTED);
+	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ERR_UNSUPPORTED);
 	ck_assert_int_eq(fd, -1);
 	ck_assert_int_eq(test_count_fds(), before);
-	ck_assert_str_eq(dropipc_parent_errmsg(p),
+	ck_assert_str_eq(dropipc_conn_get_errmsg(dropipc_parent_conn(p)),
 			 "recv pty: unsupported message: envelope field 9 is not known to "
 			 "protocol version 1");
 	assert_pty_arrives(p, c);
 
-	unit_send_frame(dropipc_parent_fd(p), NULL, field9, sizeof(field9), NULL, 0);
-	ck_assert_int_eq(dropipc_child_recv_args(c, &args), DROPIPC_EUNSUPPORTED);
-	unit_assert_contains(dropipc_child_errmsg(c), "envelope field 9 is not known");
+	unit_send_frame(dropipc_conn_get_fd(dropipc_parent_conn(p)), NULL, field9, sizeof(field9), NULL, 0);
+	ck_assert_int_eq(dropipc_child_recv_args(c, &args), DROPIPC_ERR_UNSUPPORTED);
+	unit_assert_contains(dropipc_conn_get_errmsg(dropipc_child_conn(c)), "envelope field 9 is not known");
 	assert_args_arrive(p, c);
-	dropipc_child_close(c);
-	dropipc_parent_close(p);
+	dropipc_child_free(c);
+	dropipc_parent_free(p);
 }
 END_TEST
 
-/* ---- DROPIPC_ECHILD ----------------------------------------------------------------- */
+/* ---- DROPIPC_ERR_CHILD ----------------------------------------------------------------- */
 
 START_TEST(echild_report)
 {
@@ -696,39 +696,39 @@ START_TEST(echild_report)
 	const char *msg = "x";
 	int fd = -2, err = 9;
 
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
-	ck_assert_int_eq(dropipc_parent_child_error(p, &stage, &err, &msg), -ENODATA);
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
+	ck_assert_int_eq(dropipc_parent_get_child_error(p, &stage, &err, &msg), -ENODATA);
 	ck_assert_int_eq(dropipc_child_send_error(c, DROPIPC_STAGE_EXEC, ENOENT, "execvp %s: %s",
 						  "nosuchcmd", strerror(ENOENT)),
 			 0);
-	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ECHILD);
+	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ERR_CHILD);
 	ck_assert_int_eq(fd, -1);
-	ck_assert_int_eq(dropipc_parent_child_error(p, &stage, &err, &msg), 0);
+	ck_assert_int_eq(dropipc_parent_get_child_error(p, &stage, &err, &msg), 0);
 	ck_assert_int_eq(stage, DROPIPC_STAGE_EXEC);
 	ck_assert_int_eq(err, ENOENT);
 	ck_assert_str_eq(msg, "execvp nosuchcmd: No such file or directory");
 	/* Any of the out-params may be NULL. */
-	ck_assert_int_eq(dropipc_parent_child_error(p, NULL, NULL, NULL), 0);
-	ck_assert_str_eq(dropipc_parent_errmsg(p),
+	ck_assert_int_eq(dropipc_parent_get_child_error(p, NULL, NULL, NULL), 0);
+	ck_assert_str_eq(dropipc_conn_get_errmsg(dropipc_parent_conn(p)),
 			 "recv pty: child setup failed at exec: execvp nosuchcmd: No such file or "
 			 "directory");
 
 	/* The peer's text is made safe to print, in the message and in the report. */
 	ck_assert_int_eq(dropipc_child_send_error(c, DROPIPC_STAGE_JAIL, 0, "mount\n\x1b[31m/x"), 0);
-	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ECHILD);
-	ck_assert_int_eq(dropipc_parent_child_error(p, &stage, &err, &msg), 0);
+	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ERR_CHILD);
+	ck_assert_int_eq(dropipc_parent_get_child_error(p, &stage, &err, &msg), 0);
 	ck_assert_int_eq(stage, DROPIPC_STAGE_JAIL);
 	ck_assert_int_eq(err, 0);
 	/* dropipc_text_sanitize() keeps newlines and tabs; the one-line error
 	 * message does not. */
 	ck_assert_str_eq(msg, "mount\n?[31m/x");
-	ck_assert_str_eq(dropipc_parent_errmsg(p), "recv pty: child setup failed at jail: mount??[31m/x");
+	ck_assert_str_eq(dropipc_conn_get_errmsg(dropipc_parent_conn(p)), "recv pty: child setup failed at jail: mount??[31m/x");
 
 	/* The next receive forgets the report. */
 	assert_pty_arrives(p, c);
-	ck_assert_int_eq(dropipc_parent_child_error(p, NULL, NULL, NULL), -ENODATA);
-	dropipc_child_close(c);
-	dropipc_parent_close(p);
+	ck_assert_int_eq(dropipc_parent_get_child_error(p, NULL, NULL, NULL), -ENODATA);
+	dropipc_child_free(c);
+	dropipc_parent_free(p);
 }
 END_TEST
 
@@ -743,23 +743,23 @@ START_TEST(echild_text_repaired)
 	const char *msg = NULL;
 	int fd;
 
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
 	ck_assert_int_eq(dropipc_child_send_error(c, DROPIPC_STAGE_EXEC, ENOENT,
 						  "execvp /tmp/caf\xe9: gone \xc2\x9b" "31m"),
 			 0);
-	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ECHILD);
-	ck_assert_int_eq(dropipc_parent_child_error(p, NULL, NULL, &msg), 0);
+	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ERR_CHILD);
+	ck_assert_int_eq(dropipc_parent_get_child_error(p, NULL, NULL, &msg), 0);
 	ck_assert_str_eq(msg, "execvp /tmp/caf?: gone ?31m");
-	ck_assert_str_eq(dropipc_parent_errmsg(p),
+	ck_assert_str_eq(dropipc_conn_get_errmsg(dropipc_parent_conn(p)),
 			 "recv pty: child setup failed at exec: execvp /tmp/caf?: gone ?31m");
-	dropipc_child_close(c);
-	dropipc_parent_close(p);
+	dropipc_child_free(c);
+	dropipc_parent_free(p);
 }
 END_TEST
 
 /*
  * After the pty: the child's ExecConfirm and then end of stream is a
- * successful exec; end of stream without it is DROPIPC_ENOEXEC; a report is
+ * successful exec; end of stream without it is DROPIPC_ERR_NOEXEC; a report is
  * a failure (before or after the confirmation); anything else a protocol
  * error.
  */
@@ -773,21 +773,21 @@ START_TEST(wait_exec_outcomes)
 	int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC), err;
 
 	ck_assert_int_ge(master, 0);
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
 	ck_assert_int_eq(dropipc_child_send_error(c, DROPIPC_STAGE_EXEC, ENOENT, "execvp x: gone"), 0);
-	ck_assert_int_eq(dropipc_parent_wait_exec(p), DROPIPC_ECHILD);
-	ck_assert_int_eq(dropipc_parent_child_error(p, NULL, NULL, &msg), 0);
+	ck_assert_int_eq(dropipc_parent_wait_exec(p), DROPIPC_ERR_CHILD);
+	ck_assert_int_eq(dropipc_parent_get_child_error(p, NULL, NULL, &msg), 0);
 	ck_assert_str_eq(msg, "execvp x: gone");
-	ck_assert_str_eq(dropipc_parent_errmsg(p), "wait exec: child setup failed at exec: execvp x: gone");
+	ck_assert_str_eq(dropipc_conn_get_errmsg(dropipc_parent_conn(p)), "wait exec: child setup failed at exec: execvp x: gone");
 
 	ck_assert_int_eq(dropipc_child_send_pty(c, master), 0);
-	ck_assert_int_eq(dropipc_parent_wait_exec(p), DROPIPC_EPROTO);
-	unit_assert_contains(dropipc_parent_errmsg(p), "wait exec: expected ");
-	unit_assert_contains(dropipc_parent_errmsg(p), ", got pty");
+	ck_assert_int_eq(dropipc_parent_wait_exec(p), DROPIPC_ERR_PROTO);
+	unit_assert_contains(dropipc_conn_get_errmsg(dropipc_parent_conn(p)), "wait exec: expected ");
+	unit_assert_contains(dropipc_conn_get_errmsg(dropipc_parent_conn(p)), ", got pty");
 
 	/* Without args that ask for it, the child confirms nothing. */
 	ck_assert_int_eq(dropipc_child_confirm_exec(c), 0);
-	ck_assert(!readable(dropipc_parent_fd(p)));
+	ck_assert(!readable(dropipc_conn_get_fd(dropipc_parent_conn(p))));
 
 	/* The library's args ask: confirmed, then the exec failed. */
 	ck_assert_int_eq(dropipc_parent_send_args(p, test_example_args()), 0);
@@ -796,8 +796,8 @@ START_TEST(wait_exec_outcomes)
 	ck_assert_int_eq(dropipc_child_confirm_exec(c), 0);
 	ck_assert_int_eq(dropipc_child_send_error(c, DROPIPC_STAGE_EXEC, EACCES, "execvp y: denied"),
 			 0);
-	ck_assert_int_eq(dropipc_parent_wait_exec(p), DROPIPC_ECHILD);
-	ck_assert_int_eq(dropipc_parent_child_error(p, &stage, &err, &msg), 0);
+	ck_assert_int_eq(dropipc_parent_wait_exec(p), DROPIPC_ERR_CHILD);
+	ck_assert_int_eq(dropipc_parent_get_child_error(p, &stage, &err, &msg), 0);
 	ck_assert_int_eq(stage, DROPIPC_STAGE_EXEC);
 	ck_assert_int_eq(err, EACCES);
 	ck_assert_str_eq(msg, "execvp y: denied");
@@ -805,28 +805,28 @@ START_TEST(wait_exec_outcomes)
 	/* Confirmed, then a message that is no report. */
 	ck_assert_int_eq(dropipc_child_confirm_exec(c), 0);
 	ck_assert_int_eq(dropipc_child_send_pty(c, master), 0);
-	ck_assert_int_eq(dropipc_parent_wait_exec(p), DROPIPC_EPROTO);
-	ck_assert_str_eq(dropipc_parent_errmsg(p),
+	ck_assert_int_eq(dropipc_parent_wait_exec(p), DROPIPC_ERR_PROTO);
+	ck_assert_str_eq(dropipc_conn_get_errmsg(dropipc_parent_conn(p)),
 			 "wait exec: expected end of stream or an error report, got pty");
 
 	/* Confirmed, then closed: the exec succeeded. */
 	ck_assert_int_eq(dropipc_child_confirm_exec(c), 0);
-	dropipc_child_close(c);
+	dropipc_child_free(c);
 	ck_assert_int_eq(dropipc_parent_wait_exec(p), 0);
-	ck_assert_str_eq(dropipc_parent_errmsg(p), "");
-	ck_assert_int_eq(dropipc_parent_child_error(p, NULL, NULL, NULL), -ENODATA);
-	dropipc_parent_close(p);
+	ck_assert_str_eq(dropipc_conn_get_errmsg(dropipc_parent_conn(p)), "");
+	ck_assert_int_eq(dropipc_parent_get_child_error(p, NULL, NULL, NULL), -ENODATA);
+	dropipc_parent_free(p);
 
 	/* Closed without a confirmation: the child never got to its exec. */
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
 	ck_assert_int_eq(dropipc_parent_send_args(p, test_example_args()), 0);
 	ck_assert_int_eq(dropipc_child_recv_args(c, &got), 0);
 	dropipc_args_free(got);
-	dropipc_child_close(c);
-	ck_assert_int_eq(dropipc_parent_wait_exec(p), DROPIPC_ENOEXEC);
-	ck_assert_str_eq(dropipc_parent_errmsg(p),
+	dropipc_child_free(c);
+	ck_assert_int_eq(dropipc_parent_wait_exec(p), DROPIPC_ERR_NOEXEC);
+	ck_assert_str_eq(dropipc_conn_get_errmsg(dropipc_parent_conn(p)),
 			 "wait exec: the channel closed before the child confirmed its exec");
-	dropipc_parent_close(p);
+	dropipc_parent_free(p);
 	close(master);
 }
 END_TEST
@@ -856,12 +856,12 @@ START_TEST(wait_exec_child_exits_after_pty)
 	ck_assert_int_eq(dropipc_socketpair(&p, &child_fd), 0);
 	pid = unit_fork(exits_after_pty, &child_fd);
 	close(child_fd);
-	ck_assert_int_eq(dropipc_parent_set_timeout(p, 10000), 0);
+	ck_assert_int_eq(dropipc_conn_set_timeout(dropipc_parent_conn(p), 10000000), 0);
 	ck_assert_int_eq(dropipc_parent_send_args(p, test_example_args()), 0);
 	ck_assert_int_eq(dropipc_parent_recv_pty(p, &master), 0);
-	ck_assert_int_eq(dropipc_parent_wait_exec(p), DROPIPC_ENOEXEC);
+	ck_assert_int_eq(dropipc_parent_wait_exec(p), DROPIPC_ERR_NOEXEC);
 	close(master);
-	dropipc_parent_close(p);
+	dropipc_parent_free(p);
 	unit_reap_ok(pid);
 }
 END_TEST
@@ -876,16 +876,16 @@ START_TEST(report_without_text)
 	const char *msg = NULL;
 	int err;
 
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
 	ck_assert_int_eq(dropipc_child_send_error(c, DROPIPC_STAGE_JAIL, EPERM, "%s", ""), 0);
-	ck_assert_int_eq(dropipc_parent_wait_exec(p), DROPIPC_ECHILD);
-	ck_assert_int_eq(dropipc_parent_child_error(p, &stage, &err, &msg), 0);
+	ck_assert_int_eq(dropipc_parent_wait_exec(p), DROPIPC_ERR_CHILD);
+	ck_assert_int_eq(dropipc_parent_get_child_error(p, &stage, &err, &msg), 0);
 	ck_assert_int_eq(stage, DROPIPC_STAGE_JAIL);
 	ck_assert_int_eq(err, EPERM);
 	ck_assert_str_eq(msg, "");
-	ck_assert_str_eq(dropipc_parent_errmsg(p), "wait exec: child setup failed at jail: ");
-	dropipc_child_close(c);
-	dropipc_parent_close(p);
+	ck_assert_str_eq(dropipc_conn_get_errmsg(dropipc_parent_conn(p)), "wait exec: child setup failed at jail: ");
+	dropipc_child_free(c);
+	dropipc_parent_free(p);
 }
 END_TEST
 
@@ -897,12 +897,12 @@ START_TEST(eof_with_data_unread)
 	dropipc_child *c;
 	int fd;
 
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
 	ck_assert_int_eq(dropipc_parent_send_args(p, test_example_args()), 0);
-	dropipc_child_close(c);
-	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_EOF);
-	ck_assert_str_eq(dropipc_parent_errmsg(p), "recv pty: peer closed the connection");
-	dropipc_parent_close(p);
+	dropipc_child_free(c);
+	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ERR_EOF);
+	ck_assert_str_eq(dropipc_conn_get_errmsg(dropipc_parent_conn(p)), "recv pty: peer closed the connection");
+	dropipc_parent_free(p);
 }
 END_TEST
 
@@ -928,10 +928,10 @@ START_TEST(echild_long_text)
 
 	memset(text, 'x', sizeof(text) - 1);
 	text[sizeof(text) - 1] = '\0';
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
 	ck_assert_int_eq(dropipc_child_send_error(c, DROPIPC_STAGE_PTY, EIO, "%s", text), 0);
-	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ECHILD);
-	ck_assert_int_eq(dropipc_parent_child_error(p, NULL, &err, &msg), 0);
+	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ERR_CHILD);
+	ck_assert_int_eq(dropipc_parent_get_child_error(p, NULL, &err, &msg), 0);
 	ck_assert_uint_eq(strlen(msg), 4096);
 	ck_assert_int_eq(err, EIO);
 
@@ -940,12 +940,12 @@ START_TEST(echild_long_text)
 		memset(text, 'x', sizeof(text) - 1);
 		memcpy(text + cuts[i].at, cuts[i].ch, strlen(cuts[i].ch));
 		ck_assert_int_eq(dropipc_child_send_error(c, DROPIPC_STAGE_PTY, EIO, "%s", text), 0);
-		ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ECHILD);
-		ck_assert_int_eq(dropipc_parent_child_error(p, NULL, NULL, &msg), 0);
+		ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ERR_CHILD);
+		ck_assert_int_eq(dropipc_parent_get_child_error(p, NULL, NULL, &msg), 0);
 		ck_assert_uint_eq(strlen(msg), cuts[i].len);
 	}
-	dropipc_child_close(c);
-	dropipc_parent_close(p);
+	dropipc_child_free(c);
+	dropipc_parent_free(p);
 }
 END_TEST
 
@@ -957,14 +957,14 @@ START_TEST(echild_instead_of_files)
 	dropipc_file *fl = (dropipc_file *)1;
 	size_t n = 9;
 
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
 	ck_assert_int_eq(dropipc_child_send_error(c, DROPIPC_STAGE_ARGS, EINVAL, "bad args"), 0);
-	ck_assert_int_eq(dropipc_parent_recv_files(p, &fl, &n), DROPIPC_ECHILD);
+	ck_assert_int_eq(dropipc_conn_recv_files(dropipc_parent_conn(p), &fl, &n), DROPIPC_ERR_CHILD);
 	ck_assert_ptr_null(fl);
 	ck_assert_uint_eq(n, 0);
-	ck_assert_str_eq(dropipc_parent_errmsg(p), "recv files: child setup failed at args: bad args");
-	dropipc_child_close(c);
-	dropipc_parent_close(p);
+	ck_assert_str_eq(dropipc_conn_get_errmsg(dropipc_parent_conn(p)), "recv files: child setup failed at args: bad args");
+	dropipc_child_free(c);
+	dropipc_parent_free(p);
 }
 END_TEST
 
@@ -978,23 +978,23 @@ START_TEST(epipe_without_sigpipe)
 
 	/* The default action would kill the test: the library must not raise it. */
 	signal(SIGPIPE, SIG_DFL);
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
-	dropipc_child_close(c);
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
+	dropipc_child_free(c);
 	ck_assert_int_eq(dropipc_parent_send_args(p, test_example_args()), -EPIPE);
 	ck_assert_str_eq(dropipc_err_name(-EPIPE), "EPIPE");
-	ck_assert_str_eq(dropipc_parent_errmsg(p), "send args: send: Broken pipe");
+	ck_assert_str_eq(dropipc_conn_get_errmsg(dropipc_parent_conn(p)), "send args: send: Broken pipe");
 	/* Nothing of the frame went out: the end is not marked broken. */
 	ck_assert_int_eq(dropipc_parent_send_args(p, test_example_args()), -EPIPE);
-	dropipc_parent_close(p);
+	dropipc_parent_free(p);
 
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
-	dropipc_parent_close(p);
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
+	dropipc_parent_free(p);
 	m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
 	ck_assert_int_ge(m, 0);
 	ck_assert_int_eq(dropipc_child_send_pty(c, m), -EPIPE);
-	ck_assert_str_eq(dropipc_child_errmsg(c), "send pty: send: Broken pipe");
+	ck_assert_str_eq(dropipc_conn_get_errmsg(dropipc_child_conn(c)), "send pty: send: Broken pipe");
 	close(m);
-	dropipc_child_close(c);
+	dropipc_child_free(c);
 }
 END_TEST
 
@@ -1006,23 +1006,23 @@ START_TEST(bad_arguments)
 
 	for (int i = 0; i <= DROPIPC_MAX_FDS; i++)
 		f[i] = (dropipc_file){ "f", 0 };
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
 	ck_assert_int_eq(dropipc_child_send_pty(c, -1), -EBADF);
-	ck_assert_str_eq(dropipc_child_errmsg(c), "send pty: master fd -1");
-	ck_assert_int_eq(dropipc_child_send_files(c, f, 0), -EINVAL);
-	ck_assert_int_eq(dropipc_child_send_files(c, f, DROPIPC_MAX_FDS + 1), -EINVAL);
-	ck_assert_str_eq(dropipc_child_errmsg(c), "send files: 17 files, not 1..16");
+	ck_assert_str_eq(dropipc_conn_get_errmsg(dropipc_child_conn(c)), "send pty: master fd -1");
+	ck_assert_int_eq(dropipc_conn_send_files(dropipc_child_conn(c), f, 0), -EINVAL);
+	ck_assert_int_eq(dropipc_conn_send_files(dropipc_child_conn(c), f, DROPIPC_MAX_FDS + 1), -EINVAL);
+	ck_assert_str_eq(dropipc_conn_get_errmsg(dropipc_child_conn(c)), "send files: 17 files, not 1..16");
 	f[1].name = "";
-	ck_assert_int_eq(dropipc_parent_send_files(p, f, 2), -EINVAL);
-	ck_assert_str_eq(dropipc_parent_errmsg(p), "send files: files[1]: no name");
+	ck_assert_int_eq(dropipc_conn_send_files(dropipc_parent_conn(p), f, 2), -EINVAL);
+	ck_assert_str_eq(dropipc_conn_get_errmsg(dropipc_parent_conn(p)), "send files: files[1]: no name");
 	f[1] = (dropipc_file){ "out", -1 };
-	ck_assert_int_eq(dropipc_parent_send_files(p, f, 2), -EBADF);
-	ck_assert_str_eq(dropipc_parent_errmsg(p), "send files: files[1] (out): fd -1");
-	ck_assert(!readable(dropipc_child_fd(c)));
-	ck_assert(!readable(dropipc_parent_fd(p)));
+	ck_assert_int_eq(dropipc_conn_send_files(dropipc_parent_conn(p), f, 2), -EBADF);
+	ck_assert_str_eq(dropipc_conn_get_errmsg(dropipc_parent_conn(p)), "send files: files[1] (out): fd -1");
+	ck_assert(!readable(dropipc_conn_get_fd(dropipc_child_conn(c))));
+	ck_assert(!readable(dropipc_conn_get_fd(dropipc_parent_conn(p))));
 	assert_pty_arrives(p, c);
-	dropipc_child_close(c);
-	dropipc_parent_close(p);
+	dropipc_child_free(c);
+	dropipc_parent_free(p);
 }
 END_TEST
 

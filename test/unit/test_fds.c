@@ -57,17 +57,17 @@ static void pass_files(const dropipc_file *f, const char *const *contents, size_
 	dropipc_file *got;
 	size_t m;
 
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
 	if (to_child)
-		ck_assert_int_eq(dropipc_parent_send_files(p, f, n), 0);
+		ck_assert_int_eq(dropipc_conn_send_files(dropipc_parent_conn(p), f, n), 0);
 	else
-		ck_assert_int_eq(dropipc_child_send_files(c, f, n), 0);
+		ck_assert_int_eq(dropipc_conn_send_files(dropipc_child_conn(c), f, n), 0);
 	for (size_t i = 0; i < n; i++)
 		close(f[i].fd);
 	if (to_child)
-		ck_assert_int_eq(dropipc_child_recv_files(c, &got, &m), 0);
+		ck_assert_int_eq(dropipc_conn_recv_files(dropipc_child_conn(c), &got, &m), 0);
 	else
-		ck_assert_int_eq(dropipc_parent_recv_files(p, &got, &m), 0);
+		ck_assert_int_eq(dropipc_conn_recv_files(dropipc_parent_conn(p), &got, &m), 0);
 	ck_assert_uint_eq(m, n);
 	for (size_t i = 0; i < n; i++) {
 		ck_assert_str_eq(got[i].name, f[i].name);
@@ -75,8 +75,8 @@ static void pass_files(const dropipc_file *f, const char *const *contents, size_
 		close(got[i].fd);
 	}
 	free(got);
-	dropipc_child_close(c);
-	dropipc_parent_close(p);
+	dropipc_child_free(c);
+	dropipc_parent_free(p);
 }
 
 START_TEST(file_child_to_parent)
@@ -149,18 +149,18 @@ static int child_exchanges_files(void *arg)
 	size_t n;
 	int r;
 
-	dropipc_parent_close(ctx->parent);
+	dropipc_parent_free(ctx->parent);
 	UNIT_REQUIRE(f.fd >= 0);
 	UNIT_REQUIRE(dropipc_child_new(ctx->fd, &c) == 0);
-	UNIT_REQUIRE(dropipc_child_set_timeout(c, 5000) == 0);
-	UNIT_REQUIRE(dropipc_child_send_files(c, &f, 1) == 0);
-	UNIT_REQUIRE(dropipc_child_recv_files(c, &got, &n) == 0);
+	UNIT_REQUIRE(dropipc_conn_set_timeout(dropipc_child_conn(c), 5000000) == 0);
+	UNIT_REQUIRE(dropipc_conn_send_files(dropipc_child_conn(c), &f, 1) == 0);
+	UNIT_REQUIRE(dropipc_conn_recv_files(dropipc_child_conn(c), &got, &n) == 0);
 	UNIT_REQUIRE(n == 1);
 	UNIT_REQUIRE(strcmp(got[0].name, "from-parent") == 0);
 	r = holds(got[0].fd, texts[1]);
 	close(got[0].fd);
 	free(got);
-	dropipc_child_close(c);
+	dropipc_child_free(c);
 	return r;
 }
 
@@ -175,17 +175,17 @@ START_TEST(files_two_processes)
 	ck_assert_int_eq(dropipc_socketpair(&ctx.parent, &ctx.fd), 0);
 	pid = unit_fork(child_exchanges_files, &ctx);
 	close(ctx.fd);
-	ck_assert_int_eq(dropipc_parent_set_timeout(ctx.parent, 5000), 0);
-	ck_assert_int_eq(dropipc_parent_recv_files(ctx.parent, &got, &n), 0);
+	ck_assert_int_eq(dropipc_conn_set_timeout(dropipc_parent_conn(ctx.parent), 5000000), 0);
+	ck_assert_int_eq(dropipc_conn_recv_files(dropipc_parent_conn(ctx.parent), &got, &n), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(got[0].name, "from-child");
 	assert_holds(got[0].fd, texts[0]);
 	close(got[0].fd);
 	free(got);
-	ck_assert_int_eq(dropipc_parent_send_files(ctx.parent, &f, 1), 0);
+	ck_assert_int_eq(dropipc_conn_send_files(dropipc_parent_conn(ctx.parent), &f, 1), 0);
 	close(f.fd);
 	unit_reap_ok(pid);
-	dropipc_parent_close(ctx.parent);
+	dropipc_parent_free(ctx.parent);
 }
 END_TEST
 
@@ -227,16 +227,16 @@ START_TEST(pty_in_process)
 	int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC), got = -2;
 
 	ck_assert_int_ge(m, 0);
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
 	ck_assert_int_eq(dropipc_child_send_pty(c, m), 0);
 	close(m);
 	ck_assert_int_eq(dropipc_parent_recv_pty(p, &got), 0);
 	ck_assert_int_ge(got, 0);
-	ck_assert_int_eq(dropipc_parent_child_error(p, NULL, NULL, NULL), -ENODATA);
+	ck_assert_int_eq(dropipc_parent_get_child_error(p, NULL, NULL, NULL), -ENODATA);
 	assert_pty_works(got);
 	close(got);
-	dropipc_child_close(c);
-	dropipc_parent_close(p);
+	dropipc_child_free(c);
+	dropipc_parent_free(p);
 }
 END_TEST
 
@@ -246,12 +246,12 @@ static int child_sends_pty(void *arg)
 	dropipc_child *c;
 	int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
 
-	dropipc_parent_close(ctx->parent);
+	dropipc_parent_free(ctx->parent);
 	UNIT_REQUIRE(m >= 0);
 	UNIT_REQUIRE(dropipc_child_new(ctx->fd, &c) == 0);
 	UNIT_REQUIRE(dropipc_child_send_pty(c, m) == 0);
 	close(m);
-	dropipc_child_close(c);
+	dropipc_child_free(c);
 	return 0;
 }
 
@@ -264,13 +264,13 @@ START_TEST(pty_two_processes)
 	ck_assert_int_eq(dropipc_socketpair(&ctx.parent, &ctx.fd), 0);
 	pid = unit_fork(child_sends_pty, &ctx);
 	close(ctx.fd);
-	ck_assert_int_eq(dropipc_parent_set_timeout(ctx.parent, 5000), 0);
+	ck_assert_int_eq(dropipc_conn_set_timeout(dropipc_parent_conn(ctx.parent), 5000000), 0);
 	ck_assert_int_eq(dropipc_parent_recv_pty(ctx.parent, &got), 0);
 	unit_reap_ok(pid);
 	/* The child is gone: the master the parent holds keeps the pty alive. */
 	assert_pty_works(got);
 	close(got);
-	dropipc_parent_close(ctx.parent);
+	dropipc_parent_free(ctx.parent);
 }
 END_TEST
 
@@ -289,29 +289,29 @@ START_TEST(not_a_pty_is_refused)
 	fds[2] = open("/dev/null", O_RDWR | O_CLOEXEC);
 	fds[3] = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	close(pipefd[1]);
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
 	for (int i = 0; i < 4; i++) {
 		ck_assert_int_ge(fds[i], 0);
 		ck_assert_int_eq(dropipc_child_send_pty(c, fds[i]), 0);
 		close(fds[i]);
 		before = test_count_fds();
 		got = -2;
-		ck_assert_int_eq(dropipc_parent_recv_pty(p, &got), DROPIPC_ENOTPTY);
+		ck_assert_int_eq(dropipc_parent_recv_pty(p, &got), DROPIPC_ERR_NOTPTY);
 		ck_assert_int_eq(got, -1);
 		ck_assert_int_eq(test_count_fds(), before);
-		unit_assert_contains(dropipc_parent_errmsg(p), "recv pty: ");
-		unit_assert_contains(dropipc_parent_errmsg(p), kinds[i]);
-		unit_assert_contains(dropipc_parent_errmsg(p), "not a pty master");
+		unit_assert_contains(dropipc_conn_get_errmsg(dropipc_parent_conn(p)), "recv pty: ");
+		unit_assert_contains(dropipc_conn_get_errmsg(dropipc_parent_conn(p)), kinds[i]);
+		unit_assert_contains(dropipc_conn_get_errmsg(dropipc_parent_conn(p)), "not a pty master");
 	}
 	m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
 	ck_assert_int_ge(m, 0);
 	ck_assert_int_eq(dropipc_child_send_pty(c, m), 0);
 	close(m);
 	ck_assert_int_eq(dropipc_parent_recv_pty(p, &got), 0);
-	ck_assert_str_eq(dropipc_parent_errmsg(p), "");
+	ck_assert_str_eq(dropipc_conn_get_errmsg(dropipc_parent_conn(p)), "");
 	close(got);
-	dropipc_child_close(c);
-	dropipc_parent_close(p);
+	dropipc_child_free(c);
+	dropipc_parent_free(p);
 }
 END_TEST
 
@@ -343,7 +343,7 @@ static void check_refused(dropipc_parent *p, int files, int code, const char *wh
 	size_t n = 99;
 
 	if (files) {
-		ck_assert_int_eq(dropipc_parent_recv_files(p, &fl, &n), code);
+		ck_assert_int_eq(dropipc_conn_recv_files(dropipc_parent_conn(p), &fl, &n), code);
 		ck_assert_ptr_null(fl);
 		ck_assert_uint_eq(n, 0);
 	} else {
@@ -351,7 +351,7 @@ static void check_refused(dropipc_parent *p, int files, int code, const char *wh
 		ck_assert_int_eq(got, -1);
 	}
 	ck_assert_int_eq(test_count_fds(), before);
-	unit_assert_contains(dropipc_parent_errmsg(p), what);
+	unit_assert_contains(dropipc_conn_get_errmsg(dropipc_parent_conn(p)), what);
 }
 
 /* Sends the child's frame (header h, payload, nfds fds), then check_refused(). */
@@ -362,7 +362,7 @@ static void expect_refused(dropipc_parent *p, dropipc_child *c, const struct uni
 	int fds[DROPIPC_MAX_FDS + 1];
 
 	open_fds(fds, nfds);
-	unit_send_frame(dropipc_child_fd(c), h, payload, len, fds, (size_t)nfds);
+	unit_send_frame(dropipc_conn_get_fd(dropipc_child_conn(c)), h, payload, len, fds, (size_t)nfds);
 	close_fds(fds, nfds);
 	check_refused(p, files, code, what);
 }
@@ -376,11 +376,11 @@ START_TEST(more_fds_than_the_header_announces)
 	uint8_t *pty = unit_pack_pty(0, &len);
 
 	h = unit_header(1, (uint32_t)len);
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
-	expect_refused(p, c, &h, pty, len, 2, 0, DROPIPC_EPROTO, "header announces 1 fds, 2 arrived");
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
+	expect_refused(p, c, &h, pty, len, 2, 0, DROPIPC_ERR_PROTO, "header announces 1 fds, 2 arrived");
 	free(pty);
-	dropipc_child_close(c);
-	dropipc_parent_close(p);
+	dropipc_child_free(c);
+	dropipc_parent_free(p);
 }
 END_TEST
 
@@ -395,18 +395,18 @@ START_TEST(more_fds_than_the_message_claims)
 	uint8_t *buf;
 	int fd, m;
 
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
 	buf = unit_pack_pty(0, &len);
-	expect_refused(p, c, NULL, buf, len, 2, 0, DROPIPC_EPROTO, "recv pty: expected 1 fd, got 2");
+	expect_refused(p, c, NULL, buf, len, 2, 0, DROPIPC_ERR_PROTO, "recv pty: expected 1 fd, got 2");
 	free(buf);
 	buf = unit_pack_files(names, idx, 1, &len);
-	expect_refused(p, c, NULL, buf, len, 2, 1, DROPIPC_EPROTO, "1 files named for 2 fds");
+	expect_refused(p, c, NULL, buf, len, 2, 1, DROPIPC_ERR_PROTO, "1 files named for 2 fds");
 	free(buf);
 	buf = unit_pack_files(names, idx, 2, &len);
-	expect_refused(p, c, NULL, buf, len, 2, 1, DROPIPC_EPROTO, "files[1].fd: fd index 0 claimed twice");
+	expect_refused(p, c, NULL, buf, len, 2, 1, DROPIPC_ERR_PROTO, "files[1].fd: fd index 0 claimed twice");
 	free(buf);
 	buf = unit_pack_pty(1, &len);
-	expect_refused(p, c, NULL, buf, len, 1, 0, DROPIPC_EPROTO,
+	expect_refused(p, c, NULL, buf, len, 1, 0, DROPIPC_ERR_PROTO,
 		       "master_fd: fd index 1 out of range (the frame has 1 fds)");
 	free(buf);
 	/* Whole frames were read: the next one arrives fine. */
@@ -416,8 +416,8 @@ START_TEST(more_fds_than_the_message_claims)
 	close(m);
 	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), 0);
 	close(fd);
-	dropipc_child_close(c);
-	dropipc_parent_close(p);
+	dropipc_child_free(c);
+	dropipc_parent_free(p);
 }
 END_TEST
 
@@ -431,18 +431,18 @@ START_TEST(fd_with_child_args_is_unclaimed)
 	uint8_t *buf = unit_pack_args(test_example_args(), &len);
 	int fd, before;
 
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
 	open_fds(&fd, 1);
-	unit_send_frame(dropipc_parent_fd(p), NULL, buf, len, &fd, 1);
+	unit_send_frame(dropipc_conn_get_fd(dropipc_parent_conn(p)), NULL, buf, len, &fd, 1);
 	close(fd);
 	before = test_count_fds();
-	ck_assert_int_eq(dropipc_child_recv_args(c, &got), DROPIPC_EPROTO);
+	ck_assert_int_eq(dropipc_child_recv_args(c, &got), DROPIPC_ERR_PROTO);
 	ck_assert_ptr_null(got);
 	ck_assert_int_eq(test_count_fds(), before);
-	unit_assert_contains(dropipc_child_errmsg(c), "recv args: fd index 0 claimed by no field");
+	unit_assert_contains(dropipc_conn_get_errmsg(dropipc_child_conn(c)), "recv args: fd index 0 claimed by no field");
 	free(buf);
-	dropipc_child_close(c);
-	dropipc_parent_close(p);
+	dropipc_child_free(c);
+	dropipc_parent_free(p);
 }
 END_TEST
 
@@ -457,13 +457,13 @@ START_TEST(more_fds_than_the_protocol_allows)
 	int fd;
 
 	h = unit_header(DROPIPC_MAX_FDS, (uint32_t)len);
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
-	expect_refused(p, c, &h, pty, len, DROPIPC_MAX_FDS + 1, 0, DROPIPC_EPROTO,
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
+	expect_refused(p, c, &h, pty, len, DROPIPC_MAX_FDS + 1, 0, DROPIPC_ERR_PROTO,
 		       "control data truncated");
-	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ECLOSED);
+	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ERR_CLOSED);
 	free(pty);
-	dropipc_child_close(c);
-	dropipc_parent_close(p);
+	dropipc_child_free(c);
+	dropipc_parent_free(p);
 }
 END_TEST
 
@@ -480,15 +480,15 @@ START_TEST(fds_after_the_first_byte)
 
 	h = unit_header(0, (uint32_t)len);
 	unit_header_encode(&h, hdr);
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
 	open_fds(&fd, 1);
-	unit_send_raw(dropipc_child_fd(c), hdr, sizeof(hdr), NULL, 0);
-	unit_send_raw(dropipc_child_fd(c), pty, len, &fd, 1);
+	unit_send_raw(dropipc_conn_get_fd(dropipc_child_conn(c)), hdr, sizeof(hdr), NULL, 0);
+	unit_send_raw(dropipc_conn_get_fd(dropipc_child_conn(c)), pty, len, &fd, 1);
 	close(fd);
-	check_refused(p, 0, DROPIPC_EPROTO, "1 fds arrived at byte 16 of the frame");
+	check_refused(p, 0, DROPIPC_ERR_PROTO, "1 fds arrived at byte 16 of the frame");
 	free(pty);
-	dropipc_child_close(c);
-	dropipc_parent_close(p);
+	dropipc_child_free(c);
+	dropipc_parent_free(p);
 }
 END_TEST
 

@@ -68,9 +68,9 @@ START_TEST(wire_type_named)
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 	ck_assert_int_eq(dropipc_child_new(sv[0], &c), 0);
 	unit_send_frame(sv[1], NULL, payload, sizeof(payload), NULL, 0);
-	ck_assert_int_eq(dropipc_child_recv_args(c, &args), DROPIPC_EPROTO);
-	ck_assert_str_eq(dropipc_child_errmsg(c), "recv args: paths.cwd: wire type 0, expected 2");
-	dropipc_child_close(c);
+	ck_assert_int_eq(dropipc_child_recv_args(c, &args), DROPIPC_ERR_PROTO);
+	ck_assert_str_eq(dropipc_conn_get_errmsg(dropipc_child_conn(c)), "recv args: paths.cwd: wire type 0, expected 2");
+	dropipc_child_free(c);
 	close(sv[1]);
 }
 END_TEST
@@ -190,10 +190,10 @@ START_TEST(decode_out_of_memory)
 	r = dropipc_child_recv_args(c, &args);
 	fail_from = 0;
 	ck_assert_msg(r == -ENOMEM, "got %s (%s), want ENOMEM", dropipc_err_name(r),
-		      dropipc_child_errmsg(c));
-	unit_assert_contains(dropipc_child_errmsg(c), "no memory to decode ChildArgs");
+		      dropipc_conn_get_errmsg(dropipc_child_conn(c)));
+	unit_assert_contains(dropipc_conn_get_errmsg(dropipc_child_conn(c)), "no memory to decode ChildArgs");
 	ck_assert_ptr_null(args);
-	dropipc_child_close(c);
+	dropipc_child_free(c);
 	close(sv[1]);
 	free(p);
 }

@@ -3,7 +3,7 @@
  * Event loops and waits: non-blocking ends fed in pieces (under a seccomp
  * filter that refuses every blocking call), the send queue, deadlines,
  * cancel from a thread or a signal handler; and (suite pidfd) the child's
- * death ending a receive with DROPIPC_EDEAD.
+ * death ending a receive with DROPIPC_ERR_DEAD.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -155,7 +155,7 @@ static int recv_files_nb(dropipc_parent *p, dropipc_file **files, size_t *n, lon
 
 	*again = 0;
 	for (;;) {
-		r = dropipc_parent_recv_files(p, files, n);
+		r = dropipc_conn_recv_files(dropipc_parent_conn(p), files, n);
 		if (r != -EAGAIN)
 			return r;
 		(*again)++;
@@ -175,18 +175,18 @@ static int pieces_receiver(void *arg)
 	int r;
 
 	UNIT_REQUIRE(dropipc_parent_new(ctx->sock, &p) == 0);
-	UNIT_REQUIRE(dropipc_parent_set_nonblocking(p, 1) == 0);
-	UNIT_REQUIRE(dropipc_parent_set_timeout(p, 8000) == 0);
+	UNIT_REQUIRE(dropipc_conn_set_nonblocking(dropipc_parent_conn(p), 1) == 0);
+	UNIT_REQUIRE(dropipc_conn_set_timeout(dropipc_parent_conn(p), 8000000) == 0);
 	UNIT_REQUIRE(read(ctx->go, buf, 1) == 1);
 	UNIT_REQUIRE(forbid_blocking() == 0);
 	/* The filter works: these would block, or could. */
 	UNIT_REQUIRE(poll(NULL, 0, 0) < 0 && errno == EPERM);
-	UNIT_REQUIRE(recvmsg(dropipc_parent_fd(p), &m, 0) < 0 && errno == EPERM);
+	UNIT_REQUIRE(recvmsg(dropipc_conn_get_fd(dropipc_parent_conn(p)), &m, 0) < 0 && errno == EPERM);
 
 	/* First frame: three fds with the first byte, then one byte at a time. */
 	r = recv_files_nb(p, &files, &n, &again);
 	if (r < 0)
-		fprintf(stderr, "recv files: %s\n", dropipc_parent_errmsg(p));
+		fprintf(stderr, "recv files: %s\n", dropipc_conn_get_errmsg(dropipc_parent_conn(p)));
 	UNIT_REQUIRE(r == 0);
 	UNIT_REQUIRE(again >= 10);
 	UNIT_REQUIRE(n == 3);
@@ -206,7 +206,7 @@ static int pieces_receiver(void *arg)
 	UNIT_REQUIRE(r == 0 && n == 1 && again >= 1);
 	close(files[0].fd);
 	free(files);
-	dropipc_parent_close(p);
+	dropipc_parent_free(p);
 	return 0;
 }
 
@@ -281,25 +281,25 @@ START_TEST(args_in_pieces_of_every_size)
 		size_t at = 0;
 		int r = -EAGAIN;
 
-		ck_assert_int_eq(dropipc_pair(&p, &c), 0);
-		ck_assert_int_eq(dropipc_child_set_nonblocking(c, 1), 0);
+		ck_assert_int_eq(unit_pair(&p, &c), 0);
+		ck_assert_int_eq(dropipc_conn_set_nonblocking(dropipc_child_conn(c), 1), 0);
 		while (at < len) {
 			size_t n = len - at < sizes[s] ? len - at : sizes[s];
 
 			ck_assert_int_eq(dropipc_child_recv_args(c, &got), -EAGAIN);
 			ck_assert_ptr_null(got);
-			ck_assert_str_eq(dropipc_child_errmsg(c), "");
-			ck_assert_int_eq(send_piece(dropipc_parent_fd(p), buf + at, n, NULL, 0), 0);
+			ck_assert_str_eq(dropipc_conn_get_errmsg(dropipc_child_conn(c)), "");
+			ck_assert_int_eq(send_piece(dropipc_conn_get_fd(dropipc_parent_conn(p)), buf + at, n, NULL, 0), 0);
 			at += n;
 		}
 		r = dropipc_child_recv_args(c, &got);
-		ck_assert_msg(r == 0, "pieces of %zu: %s", sizes[s], dropipc_child_errmsg(c));
+		ck_assert_msg(r == 0, "pieces of %zu: %s", sizes[s], dropipc_conn_get_errmsg(dropipc_child_conn(c)));
 		test_assert_args_equal(test_example_args(), got);
 		dropipc_args_free(got);
 		/* Nothing more: again, not a hang. */
 		ck_assert_int_eq(dropipc_child_recv_args(c, &got), -EAGAIN);
-		dropipc_child_close(c);
-		dropipc_parent_close(p);
+		dropipc_child_free(c);
+		dropipc_parent_free(p);
 	}
 	free(payload);
 	free(buf);
@@ -323,34 +323,34 @@ START_TEST(attribution_in_pieces)
 	buf = frame_bytes(payload, plen, 2, &len);
 
 	/* One fd with the first byte, one with the second. */
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
-	ck_assert_int_eq(dropipc_parent_set_nonblocking(p, 1), 0);
-	sock = dropipc_child_fd(c);
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
+	ck_assert_int_eq(dropipc_conn_set_nonblocking(dropipc_parent_conn(p), 1), 0);
+	sock = dropipc_conn_get_fd(dropipc_child_conn(c));
 	ck_assert_int_eq(send_piece(sock, buf, 1, &fd, 1), 0);
-	ck_assert_int_eq(dropipc_parent_recv_files(p, &files, &n), -EAGAIN);
+	ck_assert_int_eq(dropipc_conn_recv_files(dropipc_parent_conn(p), &files, &n), -EAGAIN);
 	ck_assert_int_eq(send_piece(sock, buf + 1, 1, &fd, 1), 0);
-	ck_assert_int_eq(dropipc_parent_recv_files(p, &files, &n), DROPIPC_EPROTO);
-	ck_assert_str_eq(dropipc_parent_errmsg(p),
+	ck_assert_int_eq(dropipc_conn_recv_files(dropipc_parent_conn(p), &files, &n), DROPIPC_ERR_PROTO);
+	ck_assert_str_eq(dropipc_conn_get_errmsg(dropipc_parent_conn(p)),
 			 "recv files: 1 fds arrived at byte 1 of the frame, not with its first byte");
 	ck_assert_ptr_null(files);
 	ck_assert_uint_eq(n, 0);
-	ck_assert_int_eq(dropipc_parent_recv_files(p, &files, &n), DROPIPC_ECLOSED);
-	dropipc_parent_close(p);
-	dropipc_child_close(c);
+	ck_assert_int_eq(dropipc_conn_recv_files(dropipc_parent_conn(p), &files, &n), DROPIPC_ERR_CLOSED);
+	dropipc_parent_free(p);
+	dropipc_child_free(c);
 
 	/* Two announced, one came: found once the header is complete. */
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
-	ck_assert_int_eq(dropipc_parent_set_nonblocking(p, 1), 0);
-	sock = dropipc_child_fd(c);
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
+	ck_assert_int_eq(dropipc_conn_set_nonblocking(dropipc_parent_conn(p), 1), 0);
+	sock = dropipc_conn_get_fd(dropipc_child_conn(c));
 	for (size_t i = 0; i < 15; i++) {
 		ck_assert_int_eq(send_piece(sock, buf + i, 1, i == 0 ? &fd : NULL, i == 0), 0);
-		ck_assert_int_eq(dropipc_parent_recv_files(p, &files, &n), -EAGAIN);
+		ck_assert_int_eq(dropipc_conn_recv_files(dropipc_parent_conn(p), &files, &n), -EAGAIN);
 	}
 	ck_assert_int_eq(send_piece(sock, buf + 15, 1, NULL, 0), 0);
-	ck_assert_int_eq(dropipc_parent_recv_files(p, &files, &n), DROPIPC_EPROTO);
-	ck_assert_str_eq(dropipc_parent_errmsg(p), "recv files: header announces 2 fds, 1 arrived");
-	dropipc_parent_close(p);
-	dropipc_child_close(c);
+	ck_assert_int_eq(dropipc_conn_recv_files(dropipc_parent_conn(p), &files, &n), DROPIPC_ERR_PROTO);
+	ck_assert_str_eq(dropipc_conn_get_errmsg(dropipc_parent_conn(p)), "recv files: header announces 2 fds, 1 arrived");
+	dropipc_parent_free(p);
+	dropipc_child_free(c);
 	close(fd);
 	free(payload);
 	free(buf);
@@ -366,28 +366,28 @@ START_TEST(events_and_deadline)
 	dropipc_args *got;
 	uint64_t dl, before, after;
 
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
-	ck_assert_int_eq(dropipc_child_set_nonblocking(c, 1), 0);
-	ck_assert_int_eq(dropipc_child_set_timeout(c, 50), 0);
-	ck_assert_int_eq(dropipc_child_events(c), POLLIN);
-	ck_assert_int_eq(dropipc_child_deadline(c, &dl), 0);
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
+	ck_assert_int_eq(dropipc_conn_set_nonblocking(dropipc_child_conn(c), 1), 0);
+	ck_assert_int_eq(dropipc_conn_set_timeout(dropipc_child_conn(c), 50000), 0);
+	ck_assert_int_eq(dropipc_conn_get_events(dropipc_child_conn(c)), POLLIN);
+	ck_assert_int_eq(dropipc_conn_get_deadline(dropipc_child_conn(c), &dl), 0);
 	ck_assert_uint_eq(dl, UINT64_MAX);
 
 	before = now_us();
 	ck_assert_int_eq(dropipc_child_recv_args(c, &got), -EAGAIN);
 	after = now_us();
-	ck_assert_int_eq(dropipc_child_deadline(c, &dl), 0);
+	ck_assert_int_eq(dropipc_conn_get_deadline(dropipc_child_conn(c), &dl), 0);
 	ck_assert_uint_ge(dl, before + 50000);
 	ck_assert_uint_le(dl, after + 50000);
 	/* Counted from the call that started the receive, not from this one. */
 	ck_assert_int_eq(dropipc_child_recv_args(c, &got), -EAGAIN);
-	ck_assert_int_eq(dropipc_child_deadline(c, &dl), 0);
+	ck_assert_int_eq(dropipc_conn_get_deadline(dropipc_child_conn(c), &dl), 0);
 	ck_assert_uint_le(dl, after + 50000);
 	while (now_us() <= dl)
 		sleep_ms(5);
-	ck_assert_int_eq(dropipc_child_recv_args(c, &got), DROPIPC_ETIMEDOUT);
-	ck_assert_str_eq(dropipc_child_errmsg(c), "recv args: waiting for a frame: timed out");
-	ck_assert_int_eq(dropipc_child_deadline(c, &dl), 0);
+	ck_assert_int_eq(dropipc_child_recv_args(c, &got), DROPIPC_ERR_TIMEDOUT);
+	ck_assert_str_eq(dropipc_conn_get_errmsg(dropipc_child_conn(c)), "recv args: waiting for a frame: timed out");
+	ck_assert_int_eq(dropipc_conn_get_deadline(dropipc_child_conn(c), &dl), 0);
 	ck_assert_uint_eq(dl, UINT64_MAX);
 
 	/* Nothing of a frame had come: the end still works, and the timeout
@@ -396,11 +396,11 @@ START_TEST(events_and_deadline)
 	ck_assert_int_eq(dropipc_child_recv_args(c, &got), 0);
 	test_assert_args_equal(test_example_args(), got);
 	dropipc_args_free(got);
-	ck_assert_int_eq(dropipc_child_set_nonblocking(c, 0), 0);
-	ck_assert_int_eq(dropipc_child_recv_args(c, &got), DROPIPC_ETIMEDOUT);
-	ck_assert_int_eq(dropipc_child_recv_args(c, &got), DROPIPC_ETIMEDOUT);
-	dropipc_child_close(c);
-	dropipc_parent_close(p);
+	ck_assert_int_eq(dropipc_conn_set_nonblocking(dropipc_child_conn(c), 0), 0);
+	ck_assert_int_eq(dropipc_child_recv_args(c, &got), DROPIPC_ERR_TIMEDOUT);
+	ck_assert_int_eq(dropipc_child_recv_args(c, &got), DROPIPC_ERR_TIMEDOUT);
+	dropipc_child_free(c);
+	dropipc_parent_free(p);
 }
 END_TEST
 
@@ -433,7 +433,7 @@ static int slow_reader(void *arg)
 	size_t n;
 
 	UNIT_REQUIRE(dropipc_child_new(ctx->sock, &c) == 0);
-	UNIT_REQUIRE(dropipc_child_set_timeout(c, 8000) == 0);
+	UNIT_REQUIRE(dropipc_conn_set_timeout(dropipc_child_conn(c), 8000000) == 0);
 	UNIT_REQUIRE(read(ctx->go, buf, 1) == 1);
 	UNIT_REQUIRE(dropipc_child_recv_args(c, &got) == 0);
 	{
@@ -446,13 +446,13 @@ static int slow_reader(void *arg)
 		UNIT_REQUIRE(strcmp(dropipc_args_env_id(got), dropipc_args_env_id(ctx->want)) == 0);
 	}
 	dropipc_args_free(got);
-	UNIT_REQUIRE(dropipc_child_recv_files(c, &files, &n) == 0);
+	UNIT_REQUIRE(dropipc_conn_recv_files(dropipc_child_conn(c), &files, &n) == 0);
 	UNIT_REQUIRE(n == 1 && strcmp(files[0].name, "queued") == 0);
 	UNIT_REQUIRE(pread(files[0].fd, text, sizeof(text) - 1, 0) == 14);
 	UNIT_REQUIRE(strcmp(text, "behind a frame") == 0);
 	close(files[0].fd);
 	free(files);
-	dropipc_child_close(c);
+	dropipc_child_free(c);
 	return 0;
 }
 
@@ -475,33 +475,33 @@ START_TEST(large_args_to_a_slow_reader)
 	close(child_fd);
 	close(go[0]);
 
-	ck_assert_int_eq(dropipc_parent_set_nonblocking(p, 1), 0);
-	ck_assert_int_eq(dropipc_parent_set_timeout(p, 20000), 0);
+	ck_assert_int_eq(dropipc_conn_set_nonblocking(dropipc_parent_conn(p), 1), 0);
+	ck_assert_int_eq(dropipc_conn_set_timeout(dropipc_parent_conn(p), 20000000), 0);
 	/* Nobody reads yet: a blocking send would hang here. */
 	ck_assert_int_eq(dropipc_parent_send_args(p, ctx.want), 0);
-	ck_assert_int_eq(dropipc_parent_events(p), POLLIN | POLLOUT);
-	ck_assert_int_eq(dropipc_parent_deadline(p, &dl), 0);
+	ck_assert_int_eq(dropipc_conn_get_events(dropipc_parent_conn(p)), POLLIN | POLLOUT);
+	ck_assert_int_eq(dropipc_conn_get_deadline(dropipc_parent_conn(p), &dl), 0);
 	ck_assert_uint_ne(dl, UINT64_MAX);
 	/* Queued behind it; the end keeps its own copy of the fd. */
 	f.fd = unit_tmpfile("behind a frame");
 	ck_assert_int_ge(f.fd, 0);
-	ck_assert_int_eq(dropipc_parent_send_files(p, &f, 1), 0);
+	ck_assert_int_eq(dropipc_conn_send_files(dropipc_parent_conn(p), &f, 1), 0);
 	close(f.fd);
-	ck_assert_int_eq(dropipc_parent_flush(p), -EAGAIN);
+	ck_assert_int_eq(dropipc_conn_flush(dropipc_parent_conn(p)), -EAGAIN);
 	ck_assert_int_eq(write(go[1], "g", 1), 1);
 
 	do {
-		struct pollfd pf = { .fd = dropipc_parent_fd(p), .events = (short)dropipc_parent_events(p) };
+		struct pollfd pf = { .fd = dropipc_conn_get_fd(dropipc_parent_conn(p)), .events = (short)dropipc_conn_get_events(dropipc_parent_conn(p)) };
 
 		ck_assert_int_ge(poll(&pf, 1, 5000), 1);
-		r = dropipc_parent_flush(p);
+		r = dropipc_conn_flush(dropipc_parent_conn(p));
 	} while (r == -EAGAIN);
-	ck_assert_msg(r == 0, "flush: %s", dropipc_parent_errmsg(p));
-	ck_assert_int_eq(dropipc_parent_events(p), POLLIN);
-	ck_assert_int_eq(dropipc_parent_deadline(p, &dl), 0);
+	ck_assert_msg(r == 0, "flush: %s", dropipc_conn_get_errmsg(dropipc_parent_conn(p)));
+	ck_assert_int_eq(dropipc_conn_get_events(dropipc_parent_conn(p)), POLLIN);
+	ck_assert_int_eq(dropipc_conn_get_deadline(dropipc_parent_conn(p), &dl), 0);
 	ck_assert_uint_eq(dl, UINT64_MAX);
 	unit_reap_ok(pid);
-	dropipc_parent_close(p);
+	dropipc_parent_free(p);
 	close(go[1]);
 	dropipc_args_free(a);
 }
@@ -516,19 +516,19 @@ START_TEST(queued_send_times_out)
 	dropipc_file f = { "x", 0 };
 
 	a = large_args(8000);
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
-	ck_assert_int_eq(dropipc_parent_set_nonblocking(p, 1), 0);
-	ck_assert_int_eq(dropipc_parent_set_timeout(p, 30), 0);
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
+	ck_assert_int_eq(dropipc_conn_set_nonblocking(dropipc_parent_conn(p), 1), 0);
+	ck_assert_int_eq(dropipc_conn_set_timeout(dropipc_parent_conn(p), 30000), 0);
 	ck_assert_int_eq(dropipc_parent_send_args(p, a), 0);
 	/* A second frame with an fd: its copy must not leak when it is dropped. */
-	ck_assert_int_eq(dropipc_parent_send_files(p, &f, 1), 0);
+	ck_assert_int_eq(dropipc_conn_send_files(dropipc_parent_conn(p), &f, 1), 0);
 	sleep_ms(40);
-	ck_assert_int_eq(dropipc_parent_flush(p), DROPIPC_ETIMEDOUT);
-	unit_assert_contains(dropipc_parent_errmsg(p), "flush: send: timed out after ");
-	ck_assert_int_eq(dropipc_parent_events(p), POLLIN);
-	ck_assert_int_eq(dropipc_parent_flush(p), DROPIPC_ECLOSED);
-	dropipc_parent_close(p);
-	dropipc_child_close(c);
+	ck_assert_int_eq(dropipc_conn_flush(dropipc_parent_conn(p)), DROPIPC_ERR_TIMEDOUT);
+	unit_assert_contains(dropipc_conn_get_errmsg(dropipc_parent_conn(p)), "flush: send: timed out after ");
+	ck_assert_int_eq(dropipc_conn_get_events(dropipc_parent_conn(p)), POLLIN);
+	ck_assert_int_eq(dropipc_conn_flush(dropipc_parent_conn(p)), DROPIPC_ERR_CLOSED);
+	dropipc_parent_free(p);
+	dropipc_child_free(c);
 	dropipc_args_free(a);
 }
 END_TEST
@@ -546,7 +546,7 @@ static void *cancel_later(void *arg)
 	struct canceller *k = arg;
 
 	sleep_ms(k->delay_ms);
-	dropipc_parent_cancel(k->parent);
+	dropipc_conn_cancel(dropipc_parent_conn(k->parent));
 	return NULL;
 }
 
@@ -564,13 +564,13 @@ START_TEST(cancel_from_another_thread)
 	dropipc_child *c;
 	int fd = -2, m;
 
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
 	cancel_in(&k, p, 50);
 	/* No timeout: only the cancel can end it (or the Check timeout fails it). */
 	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), -ECANCELED);
 	pthread_join(k.thread, NULL);
 	ck_assert_int_eq(fd, -1);
-	ck_assert_str_eq(dropipc_parent_errmsg(p), "recv pty: waiting for a frame: Operation canceled");
+	ck_assert_str_eq(dropipc_conn_get_errmsg(dropipc_parent_conn(p)), "recv pty: waiting for a frame: Operation canceled");
 
 	/* Before the first byte: the end still works. */
 	m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -582,15 +582,15 @@ START_TEST(cancel_from_another_thread)
 
 	/* A cancel with no call waiting ends the next one at once, even with a
 	 * frame there, which the call after it gets. */
-	ck_assert_int_eq(dropipc_parent_cancel(p), 0);
+	ck_assert_int_eq(dropipc_conn_cancel(dropipc_parent_conn(p)), 0);
 	m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
 	ck_assert_int_eq(dropipc_child_send_pty(c, m), 0);
 	close(m);
 	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), -ECANCELED);
 	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), 0);
 	close(fd);
-	dropipc_parent_close(p);
-	dropipc_child_close(c);
+	dropipc_parent_free(p);
+	dropipc_child_free(c);
 }
 END_TEST
 
@@ -604,16 +604,16 @@ START_TEST(cancel_in_the_middle_of_a_frame)
 	int fd;
 
 	unit_header_encode(&h, hdr);
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
-	ck_assert_int_eq(send_piece(dropipc_child_fd(c), hdr, 8, NULL, 0), 0);
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
+	ck_assert_int_eq(send_piece(dropipc_conn_get_fd(dropipc_child_conn(c)), hdr, 8, NULL, 0), 0);
 	cancel_in(&k, p, 50);
 	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), -ECANCELED);
 	pthread_join(k.thread, NULL);
-	ck_assert_str_eq(dropipc_parent_errmsg(p),
+	ck_assert_str_eq(dropipc_conn_get_errmsg(dropipc_parent_conn(p)),
 			 "recv pty: Operation canceled after 8 bytes of the frame");
-	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ECLOSED);
-	dropipc_parent_close(p);
-	dropipc_child_close(c);
+	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ERR_CLOSED);
+	dropipc_parent_free(p);
+	dropipc_child_free(c);
 }
 END_TEST
 
@@ -625,14 +625,14 @@ START_TEST(cancel_a_blocking_send)
 	dropipc_child *c;
 
 	a = large_args(8000);
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
 	cancel_in(&k, p, 50);
 	ck_assert_int_eq(dropipc_parent_send_args(p, a), -ECANCELED);
 	pthread_join(k.thread, NULL);
-	unit_assert_contains(dropipc_parent_errmsg(p), "send args: send: Operation canceled after ");
-	ck_assert_int_eq(dropipc_parent_send_args(p, a), DROPIPC_ECLOSED);
-	dropipc_parent_close(p);
-	dropipc_child_close(c);
+	unit_assert_contains(dropipc_conn_get_errmsg(dropipc_parent_conn(p)), "send args: send: Operation canceled after ");
+	ck_assert_int_eq(dropipc_parent_send_args(p, a), DROPIPC_ERR_CLOSED);
+	dropipc_parent_free(p);
+	dropipc_child_free(c);
 	dropipc_args_free(a);
 }
 END_TEST
@@ -642,7 +642,7 @@ static dropipc_child *signal_target;
 static void on_alarm(int sig)
 {
 	(void)sig;
-	dropipc_child_cancel(signal_target);
+	dropipc_conn_cancel(dropipc_child_conn(signal_target));
 }
 
 START_TEST(cancel_from_a_signal_handler)
@@ -653,7 +653,7 @@ START_TEST(cancel_from_a_signal_handler)
 	dropipc_child *c;
 	dropipc_args *got;
 
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
 	signal_target = c;
 	sigemptyset(&sa.sa_mask);
 	ck_assert_int_eq(sigaction(SIGALRM, &sa, NULL), 0);
@@ -664,8 +664,8 @@ START_TEST(cancel_from_a_signal_handler)
 	ck_assert_int_eq(dropipc_parent_send_args(p, test_example_args()), 0);
 	ck_assert_int_eq(dropipc_child_recv_args(c, &got), 0);
 	dropipc_args_free(got);
-	dropipc_parent_close(p);
-	dropipc_child_close(c);
+	dropipc_parent_free(p);
+	dropipc_child_free(c);
 }
 END_TEST
 
@@ -779,15 +779,15 @@ START_TEST(dead_child_with_its_end_in_a_partial_frame)
 	done = now_us();
 	/* The channel's own end is refused as soon as it arrives (even
 	 * before the death); the pidfd would end the wait otherwise. */
-	ck_assert_msg(r == DROPIPC_EPROTO, "got %s: %s", dropipc_err_name(r),
-		      dropipc_parent_errmsg(p));
+	ck_assert_msg(r == DROPIPC_ERR_PROTO, "got %s: %s", dropipc_err_name(r),
+		      dropipc_conn_get_errmsg(dropipc_parent_conn(p)));
 	ck_assert_int_eq(fd, -1);
-	unit_assert_contains(dropipc_parent_errmsg(p),
+	unit_assert_contains(dropipc_conn_get_errmsg(dropipc_parent_conn(p)),
 			     "recv pty: an fd of the frame is the other end of this channel");
-	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ECLOSED);
+	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ERR_CLOSED);
 	/* The child's end that came with the frame was closed (the fixture
 	 * counts fds). */
-	dropipc_parent_close(p);
+	dropipc_parent_free(p);
 	reap(pid);
 	ck_assert_uint_ne(d->died_us, 0);
 	ck_assert_msg(done < d->died_us + DEATH_BOUND_US, "ended %lld us after the death",
@@ -838,16 +838,16 @@ START_TEST(sigkill_while_waiting_for_the_pty)
 	p = parent_watching(sv[0], pid);
 	r = dropipc_parent_recv_pty(p, &fd);
 	done = now_us();
-	ck_assert_msg(r == DROPIPC_EDEAD, "got %s: %s", dropipc_err_name(r), dropipc_parent_errmsg(p));
+	ck_assert_msg(r == DROPIPC_ERR_DEAD, "got %s: %s", dropipc_err_name(r), dropipc_conn_get_errmsg(dropipc_parent_conn(p)));
 	ck_assert_msg(done - d->died_us < DEATH_BOUND_US, "ended %llu us after the death",
 		      (unsigned long long)(done - d->died_us));
-	ck_assert_str_eq(dropipc_parent_errmsg(p),
+	ck_assert_str_eq(dropipc_conn_get_errmsg(dropipc_parent_conn(p)),
 			 "recv pty: waiting for a frame: the child process died before the message arrived");
 	/* Nothing of a frame had come: EDEAD again, not ECLOSED. */
-	ck_assert_int_eq(dropipc_parent_wait_exec(p), DROPIPC_EDEAD);
+	ck_assert_int_eq(dropipc_parent_wait_exec(p), DROPIPC_ERR_DEAD);
 	kill(d->grandchild, SIGKILL);
 	reap(pid);
-	dropipc_parent_close(p);
+	dropipc_parent_free(p);
 	munmap(d, sizeof(*d));
 }
 END_TEST
@@ -863,9 +863,9 @@ START_TEST(sigkill_with_the_channel_closing)
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 	pid = start_doomed_child(sv, d, 0);
 	p = parent_watching(sv[0], pid);
-	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_EOF);
+	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ERR_EOF);
 	reap(pid);
-	dropipc_parent_close(p);
+	dropipc_parent_free(p);
 	munmap(d, sizeof(*d));
 }
 END_TEST
@@ -903,13 +903,13 @@ static void complete_frame_then_death(int nonblocking)
 	p = parent_watching(sv[0], pid);
 	/* Dead before the parent reads anything. */
 	reap(pid);
-	ck_assert_int_eq(dropipc_parent_set_nonblocking(p, nonblocking), 0);
+	ck_assert_int_eq(dropipc_conn_set_nonblocking(dropipc_parent_conn(p), nonblocking), 0);
 	r = dropipc_parent_recv_pty(p, &fd);
-	ck_assert_msg(r == 0, "got %s: %s", dropipc_err_name(r), dropipc_parent_errmsg(p));
+	ck_assert_msg(r == 0, "got %s: %s", dropipc_err_name(r), dropipc_conn_get_errmsg(dropipc_parent_conn(p)));
 	close(fd);
-	ck_assert_int_eq(dropipc_parent_wait_exec(p), DROPIPC_EDEAD);
+	ck_assert_int_eq(dropipc_parent_wait_exec(p), DROPIPC_ERR_DEAD);
 	kill(d->grandchild, SIGKILL);
-	dropipc_parent_close(p);
+	dropipc_parent_free(p);
 	munmap(d, sizeof(*d));
 }
 
@@ -932,7 +932,7 @@ START_TEST(set_pidfd_arguments)
 	int pidfd = pidfd_open_(getpid()), before;
 
 	ck_assert_int_ge(pidfd, 0);
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
 	ck_assert_int_eq(dropipc_parent_set_pidfd(p, -2), -EBADF);
 	before = test_count_fds();
 	ck_assert_int_eq(dropipc_parent_set_pidfd(p, pidfd), 0);
@@ -945,10 +945,10 @@ START_TEST(set_pidfd_arguments)
 	ck_assert_int_eq(dropipc_parent_set_pidfd(p, pidfd), 0);
 	close(pidfd);
 	/* This process is alive: a receive still times out as usual. */
-	ck_assert_int_eq(dropipc_parent_set_timeout(p, 20), 0);
-	ck_assert_int_eq(dropipc_parent_recv_pty(p, &pidfd), DROPIPC_ETIMEDOUT);
-	dropipc_parent_close(p);
-	dropipc_child_close(c);
+	ck_assert_int_eq(dropipc_conn_set_timeout(dropipc_parent_conn(p), 20000), 0);
+	ck_assert_int_eq(dropipc_parent_recv_pty(p, &pidfd), DROPIPC_ERR_TIMEDOUT);
+	dropipc_parent_free(p);
+	dropipc_child_free(c);
 }
 END_TEST
 

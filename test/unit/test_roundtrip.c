@@ -15,16 +15,16 @@ static void roundtrip_in_process(const dropipc_args *args)
 	dropipc_args *got = (dropipc_args *)1;
 	size_t n;
 
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
 	ck_assert_int_eq(dropipc_parent_send_args(p, args), 0);
 	ck_assert_int_eq(dropipc_child_recv_args(c, &got), 0);
-	ck_assert_str_eq(dropipc_child_errmsg(c), "");
+	ck_assert_str_eq(dropipc_conn_get_errmsg(dropipc_child_conn(c)), "");
 	test_assert_args_equal(args, got);
 	/* Ready for execvp: a NULL after the last argument. */
 	ck_assert_ptr_null(dropipc_args_exec_args(got, &n)[n]);
 	dropipc_args_free(got);
-	dropipc_child_close(c);
-	dropipc_parent_close(p);
+	dropipc_child_free(c);
+	dropipc_parent_free(p);
 }
 
 START_TEST(example_args_in_process)
@@ -72,7 +72,7 @@ START_TEST(several_frames_in_process)
 	dropipc_args *got, *a = test_new_example_args();
 
 	ck_assert_int_eq(dropipc_args_set_env_id(a, "second"), 0);
-	ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
 	ck_assert_int_eq(dropipc_parent_send_args(p, test_example_args()), 0);
 	ck_assert_int_eq(dropipc_parent_send_args(p, a), 0);
 	ck_assert_int_eq(dropipc_child_recv_args(c, &got), 0);
@@ -84,8 +84,8 @@ START_TEST(several_frames_in_process)
 	dropipc_args_free(got);
 	dropipc_args_free(NULL);
 	dropipc_args_free(a);
-	dropipc_child_close(c);
-	dropipc_parent_close(p);
+	dropipc_child_free(c);
+	dropipc_parent_free(p);
 }
 END_TEST
 
@@ -103,16 +103,16 @@ static int child_receives_args(void *arg)
 	dropipc_child *c;
 	dropipc_args *got;
 
-	dropipc_parent_close(ctx->parent);
+	dropipc_parent_free(ctx->parent);
 	UNIT_REQUIRE(dropipc_child_new(ctx->fd, &c) == 0);
-	UNIT_REQUIRE(dropipc_child_set_timeout(c, 5000) == 0);
+	UNIT_REQUIRE(dropipc_conn_set_timeout(dropipc_child_conn(c), 5000000) == 0);
 	if (dropipc_child_recv_args(c, &got) != 0) {
-		fprintf(stderr, "child: %s\n", dropipc_child_errmsg(c));
+		fprintf(stderr, "child: %s\n", dropipc_conn_get_errmsg(dropipc_child_conn(c)));
 		return 1;
 	}
 	test_assert_args_equal(ctx->want, got);
 	dropipc_args_free(got);
-	dropipc_child_close(c);
+	dropipc_child_free(c);
 	return 0;
 }
 
@@ -127,12 +127,12 @@ static void roundtrip_two_processes(const dropipc_args *args)
 	ctx.parent = p;
 	pid = unit_fork(child_receives_args, &ctx);
 	close(ctx.fd);
-	ck_assert_int_eq(dropipc_parent_set_timeout(p, 5000), 0);
+	ck_assert_int_eq(dropipc_conn_set_timeout(dropipc_parent_conn(p), 5000000), 0);
 	ck_assert_int_eq(dropipc_parent_send_args(p, args), 0);
 	/* The child closes its end when done: the parent sees end of stream. */
-	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_EOF);
+	ck_assert_int_eq(dropipc_parent_recv_pty(p, &fd), DROPIPC_ERR_EOF);
 	ck_assert_int_eq(fd, -1);
-	dropipc_parent_close(p);
+	dropipc_parent_free(p);
 	unit_reap_ok(pid);
 }
 

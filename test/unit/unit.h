@@ -25,6 +25,10 @@ Suite *suite_pidfd(void);
 int unit_pidfd_supported(void);
 Suite *suite_hardening(void);
 
+/* Both ends in this process: dropipc_socketpair() and dropipc_child_new()
+ * (1.0 has no dropipc_pair()). On failure both are NULL. */
+int unit_pair(dropipc_parent **parent, dropipc_child **child);
+
 /* A TCase with the fd-accounting fixture and a timeout, added to s. */
 TCase *unit_tcase(Suite *s, const char *name);
 

@@ -112,3 +112,17 @@ void unit_reap_ok(pid_t pid)
 	ck_assert_msg(WEXITSTATUS(status) == 0, "child process exited with status %d",
 		      WEXITSTATUS(status));
 }
+
+int unit_pair(dropipc_parent **parent, dropipc_child **child)
+{
+	int child_fd, r;
+
+	*child = NULL;
+	r = dropipc_socketpair(parent, &child_fd);
+	if (r < 0)
+		return r;
+	r = dropipc_child_new(child_fd, child);
+	if (r < 0)
+		*parent = dropipc_parent_free(*parent);
+	return r;
+}
