@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Error names and texts, stage names, and the fd flags of the channel. */
+/* Error names and texts, stage names, the fd flags of the channel, and the
+ * 1.0 conventions: NULL arguments, free returning NULL, the connection
+ * shared by both ends, time in microseconds. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "unit.h"
@@ -38,9 +41,13 @@ START_TEST(every_error_code_has_a_name_and_text)
 	for (size_t i = 0; i < n; i++) {
 		ck_assert_str_eq(dropipc_err_name(codes[i].code), codes[i].name);
 		unit_assert_contains(dropipc_strerror(codes[i].code), codes[i].text);
-		/* Library codes stay clear of -errno values. */
+		/* Library codes stay clear of -errno values, and their names
+		 * of errno names: DROPIPC_ERR_PROTO, not DROPIPC_EPROTO. */
 		if (strncmp(codes[i].name, "DROPIPC_", 8) == 0) {
 			ck_assert_int_lt(codes[i].code, -4000);
+			ck_assert_int_eq(strncmp(codes[i].name, "DROPIPC_ERR_", 12), 0);
+			for (int e = 1; e < 4000; e++)
+				ck_assert_str_ne(codes[i].name + 8, dropipc_err_name(-e));
 			lib++;
 		}
 		for (size_t j = 0; j < i; j++)
@@ -164,6 +171,170 @@ START_TEST(fd_inherit_moves_to_3_without_cloexec)
 }
 END_TEST
 
+/* One row per public call given NULL where the header says it checks: each
+ * returns -EINVAL (never crashes, never blocks), whatever end it is on. */
+START_TEST(null_objects_and_out_pointers_give_einval)
+{
+	dropipc_parent *p, *p2 = NULL;
+	dropipc_child *c;
+	dropipc_conn *pc, *cc;
+	dropipc_file *files = NULL, one = { "f", 0 };
+	dropipc_args *a = NULL;
+	uint64_t usec;
+	size_t n;
+	int fd = -1, m = -1;
+
+	UNIT_REQUIRE(unit_pair(&p, &c) == 0);
+	pc = dropipc_parent_conn(p);
+	cc = dropipc_child_conn(c);
+	{
+		const struct {
+			const char *call;
+			int r;
+		} calls[] = {
+#define ROW(expr) { #expr, (expr) }
+			ROW(dropipc_socketpair(NULL, &fd)),
+			ROW(dropipc_socketpair(&p2, NULL)),
+			ROW(dropipc_parent_new(-1, NULL)),
+			ROW(dropipc_child_new(-1, NULL)),
+			ROW(dropipc_conn_get_fd(NULL)),
+			ROW(dropipc_conn_set_timeout(NULL, 0)),
+			ROW(dropipc_conn_set_max_payload(NULL, 1)),
+			ROW(dropipc_conn_cancel(NULL)),
+			ROW(dropipc_conn_set_nonblocking(NULL, 0)),
+			ROW(dropipc_conn_set_nonblocking(pc, 2)),
+			ROW(dropipc_conn_set_nonblocking(cc, -1)),
+			ROW(dropipc_conn_get_events(NULL)),
+			ROW(dropipc_conn_get_deadline(NULL, &usec)),
+			ROW(dropipc_conn_get_deadline(pc, NULL)),
+			ROW(dropipc_conn_flush(NULL)),
+			ROW(dropipc_conn_send_files(NULL, &one, 1)),
+			ROW(dropipc_conn_send_files(cc, NULL, 1)),
+			ROW(dropipc_conn_recv_files(NULL, &files, &n)),
+			ROW(dropipc_conn_recv_files(pc, NULL, &n)),
+			ROW(dropipc_conn_recv_files(cc, &files, NULL)),
+			ROW(dropipc_parent_set_pidfd(NULL, -1)),
+			ROW(dropipc_parent_send_args(NULL, a)),
+			ROW(dropipc_parent_send_args(p, NULL)),
+			ROW(dropipc_parent_recv_pty(NULL, &m)),
+			ROW(dropipc_parent_recv_pty(p, NULL)),
+			ROW(dropipc_parent_wait_exec(NULL)),
+			ROW(dropipc_parent_get_child_error(NULL, NULL, NULL, NULL)),
+			ROW(dropipc_child_recv_args(NULL, &a)),
+			ROW(dropipc_child_recv_args(c, NULL)),
+			ROW(dropipc_child_send_pty(NULL, 0)),
+			ROW(dropipc_child_confirm_exec(NULL)),
+			ROW(dropipc_child_send_error(NULL, DROPIPC_STAGE_EXEC, 0, "x")),
+			ROW(dropipc_child_send_error(c, (dropipc_stage)99, 0, "x")),
+			ROW(dropipc_child_send_error(c, DROPIPC_STAGE_EXEC, 0, NULL)),
+#undef ROW
+		};
+
+		for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++)
+			ck_assert_msg(calls[i].r == -EINVAL, "%s: %d (%s), not -EINVAL", calls[i].call,
+				      calls[i].r, dropipc_err_name(calls[i].r));
+	}
+	/* Nothing was written where a pointer was given. */
+	ck_assert_int_eq(fd, -1);
+	ck_assert_ptr_null(p2);
+	ck_assert_ptr_null(files);
+	ck_assert_ptr_null(a);
+	/* Functions that return a pointer: NULL for NULL, and errmsg "". */
+	ck_assert_ptr_null(dropipc_parent_conn(NULL));
+	ck_assert_ptr_null(dropipc_child_conn(NULL));
+	ck_assert_str_eq(dropipc_conn_get_errmsg(NULL), "");
+	ck_assert_uint_eq(dropipc_text_sanitize(NULL, 5), 0);
+	/* The ends still work: nothing above touched them. */
+	ck_assert_int_eq(dropipc_child_send_error(c, DROPIPC_STAGE_JAIL, 0, "after"), 0);
+	ck_assert_int_eq(dropipc_parent_recv_pty(p, &m), DROPIPC_ERR_CHILD);
+	ck_assert_int_eq(m, -1);
+	p = dropipc_parent_free(p);
+	c = dropipc_child_free(c);
+}
+END_TEST
+
+/* free takes NULL and returns NULL, so `p = free(p)` twice is harmless. */
+START_TEST(free_returns_null_and_is_safe_twice)
+{
+	dropipc_parent *p;
+	dropipc_child *c;
+
+	UNIT_REQUIRE(unit_pair(&p, &c) == 0);
+	p = dropipc_parent_free(p);
+	ck_assert_ptr_null(p);
+	p = dropipc_parent_free(p);
+	ck_assert_ptr_null(p);
+	c = dropipc_child_free(c);
+	ck_assert_ptr_null(c);
+	ck_assert_ptr_null(dropipc_child_free(c));
+}
+END_TEST
+
+/* The connection is one object per end, the same for every call, and what
+ * is set on it holds for the end's own calls. */
+START_TEST(connection_is_shared_by_the_ends_calls)
+{
+	dropipc_parent *p;
+	dropipc_child *c;
+	dropipc_conn *pc, *cc;
+	int m = -1;
+
+	UNIT_REQUIRE(unit_pair(&p, &c) == 0);
+	pc = dropipc_parent_conn(p);
+	cc = dropipc_child_conn(c);
+	ck_assert_ptr_nonnull(pc);
+	ck_assert_ptr_eq(pc, dropipc_parent_conn(p));
+	ck_assert_ptr_ne(pc, cc);
+	ck_assert_int_ge(dropipc_conn_get_fd(pc), 0);
+	ck_assert_int_ne(dropipc_conn_get_fd(pc), dropipc_conn_get_fd(cc));
+	/* A role call's error shows on the connection's errmsg. */
+	ck_assert_int_eq(dropipc_child_send_pty(c, -1), -EBADF);
+	unit_assert_contains(dropipc_conn_get_errmsg(cc), "send pty: master fd -1");
+	ck_assert_str_eq(dropipc_conn_get_errmsg(pc), "");
+	/* A timeout set on the connection holds for recv_pty. */
+	ck_assert_int_eq(dropipc_conn_set_timeout(pc, 0), 0);
+	ck_assert_int_eq(dropipc_parent_recv_pty(p, &m), DROPIPC_ERR_TIMEDOUT);
+	unit_assert_contains(dropipc_conn_get_errmsg(pc), "recv pty");
+	dropipc_parent_free(p);
+	dropipc_child_free(c);
+}
+END_TEST
+
+/* Time is microseconds in and out: a 1 us timeout is not "at once" turned
+ * into forever, and a deadline is read in the same unit. */
+START_TEST(time_is_microseconds_in_and_out)
+{
+	dropipc_parent *p;
+	dropipc_child *c;
+	dropipc_conn *pc;
+	struct timespec ts;
+	uint64_t dl, now;
+	int m = -1;
+
+	UNIT_REQUIRE(unit_pair(&p, &c) == 0);
+	pc = dropipc_parent_conn(p);
+	ck_assert_int_eq(dropipc_conn_get_deadline(pc, &dl), 0);
+	ck_assert(dl == DROPIPC_TIMEOUT_INFINITE);
+	ck_assert_int_eq(dropipc_conn_set_timeout(pc, DROPIPC_TIMEOUT_INFINITE), 0);
+	/* Non-blocking, so that the receive leaves its deadline to read. */
+	ck_assert_int_eq(dropipc_conn_set_nonblocking(pc, 1), 0);
+	ck_assert_int_eq(dropipc_conn_set_timeout(pc, 30 * 1000000ull), 0);
+	ck_assert_int_eq(dropipc_parent_recv_pty(p, &m), -EAGAIN);
+	ck_assert_int_eq(dropipc_conn_get_deadline(pc, &dl), 0);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	/* 30 s from the receive, in microseconds (a generous lower bound). */
+	ck_assert_uint_gt(dl, now + 20 * 1000000ull);
+	ck_assert_uint_le(dl, now + 30 * 1000000ull);
+	/* A timeout under a millisecond still waits, then times out. */
+	ck_assert_int_eq(dropipc_conn_set_nonblocking(pc, 0), 0);
+	ck_assert_int_eq(dropipc_conn_set_timeout(pc, 1), 0);
+	ck_assert_int_eq(dropipc_parent_recv_pty(p, &m), DROPIPC_ERR_TIMEDOUT);
+	dropipc_parent_free(p);
+	dropipc_child_free(c);
+}
+END_TEST
+
 Suite *suite_api(void)
 {
 	Suite *s = suite_create("api");
@@ -175,5 +346,10 @@ Suite *suite_api(void)
 	tcase_add_test(tc, ends_are_close_on_exec);
 	tcase_add_test(tc, ends_adopt_only_unix_stream_sockets);
 	tcase_add_test(tc, fd_inherit_moves_to_3_without_cloexec);
+	tc = unit_tcase(s, "conventions");
+	tcase_add_test(tc, null_objects_and_out_pointers_give_einval);
+	tcase_add_test(tc, free_returns_null_and_is_safe_twice);
+	tcase_add_test(tc, connection_is_shared_by_the_ends_calls);
+	tcase_add_test(tc, time_is_microseconds_in_and_out);
 	return s;
 }
