@@ -5,7 +5,7 @@
 #   scripts/abi.sh check LIB    fails on an incompatible change; added
 #                               functions and new version nodes pass
 #   scripts/abi.sh update LIB   writes the baseline anew (a release only)
-# LIB is a libdropipc.so.0 built with debug info (RelWithDebInfo).
+# LIB is a libdropipc.so.1 built with debug info (RelWithDebInfo).
 set -eu
 cd "$(dirname "$0")/.."
 baseline=abi/libdropipc.abi

@@ -54,13 +54,13 @@ fi
 # some): dpkg-gensymbols prints the difference.
 if grep -q 'dpkg-gensymbols: warning' "$tmp/build.log"; then
 	sed -n '/dpkg-gensymbols: warning/,/^ *dh_/p' "$tmp/build.log" >&2
-	fail "debian/libdropipc0.symbols is out of date: add the new symbols (with the version that added them)"
+	fail "debian/libdropipc1.symbols is out of date: add the new symbols (with the version that added them)"
 fi
 changes=$(ls "$tmp"/*.changes)
 version=$(dpkg-parsechangelog -l "$tmp/src/debian/changelog" -S Version)
 arch=$(dpkg-architecture -qDEB_HOST_ARCH)
 multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
-runtime=$tmp/libdropipc0_${version}_$arch.deb
+runtime=$tmp/libdropipc1_${version}_$arch.deb
 dev=$tmp/libdropipc-dev_${version}_$arch.deb
 demo=$tmp/dropipc-demo_${version}_$arch.deb
 for deb in "$runtime" "$dev"; do
@@ -89,9 +89,9 @@ has() {
 }
 contents "$runtime" >"$tmp/runtime.list"
 contents "$dev" >"$tmp/dev.list"
-has runtime "/usr/lib/$multiarch/libdropipc.so.0"
+has runtime "/usr/lib/$multiarch/libdropipc.so.1"
 has runtime "/usr/lib/$multiarch/libdropipc.so.$version"
-! grep -q '\.so$\|\.a$\|/include/' "$tmp/runtime.list" || fail "libdropipc0 holds development files"
+! grep -q '\.so$\|\.a$\|/include/' "$tmp/runtime.list" || fail "libdropipc1 holds development files"
 has dev /usr/include/dropipc/dropipc.h
 has dev "/usr/lib/$multiarch/libdropipc.so"
 has dev "/usr/lib/$multiarch/libdropipc.a"
@@ -111,7 +111,7 @@ case " ${DEB_BUILD_PROFILES:-} " in
 	has demo /usr/share/man/man1/dropipc-demo.1.gz
 	;;
 esac
-echo "ok: libdropipc0, libdropipc-dev$([ -f "$demo" ] && echo ", dropipc-demo") hold what they should"
+echo "ok: libdropipc1, libdropipc-dev$([ -f "$demo" ] && echo ", dropipc-demo") hold what they should"
 
 # 5. The runtime and -dev packages in a root of their own.
 root=$tmp/root
@@ -146,7 +146,7 @@ sed -n '/<!-- example: launcher.c -->/,/^```$/p' "$src/README.md" | sed '1,2d;$d
 	fail "the README's example does not build against the packages"
 LD_LIBRARY_PATH=$libdir
 export LD_LIBRARY_PATH
-ldd "$tmp/ex/launcher" | grep -qF "libdropipc.so.0 => $libdir/libdropipc.so.0" ||
+ldd "$tmp/ex/launcher" | grep -qF "libdropipc.so.1 => $libdir/libdropipc.so.1" ||
 	fail "the example does not load the packaged library: $(ldd "$tmp/ex/launcher" | grep dropipc)"
 status=0
 out=$("$tmp/ex/launcher" sh -c 'echo hello from the pty; exit 3' </dev/null 2>&1) || status=$?

@@ -86,8 +86,8 @@ echo "ok: find_package consumer: $out"
 # 3. The shared library: SONAME, the symlink users link with, the exports.
 lib=$libdir/libdropipc.so
 soname=$(readelf -d "$lib" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
-[ "$soname" = libdropipc.so.0 ] || fail "SONAME is '$soname', not libdropipc.so.0"
-[ -e "$libdir/libdropipc.so.0" ] || fail "no $libdir/libdropipc.so.0"
+[ "$soname" = libdropipc.so.1 ] || fail "SONAME is '$soname', not libdropipc.so.1"
+[ -e "$libdir/libdropipc.so.1" ] || fail "no $libdir/libdropipc.so.1"
 echo "ok: SONAME $soname"
 
 # The public API: every dropipc_* function the installed header exports.

@@ -29,11 +29,11 @@ cmake -S "$src" -B "$work/build-new" -DDROPIPC_BUILD_DEMO=OFF -DDROPIPC_BUILD_BE
 	-DDROPIPC_BUILD_TESTS=OFF -DDROPIPC_PROTO_DIR="$work/proto" >/dev/null
 cmake --build "$work/build-new" -j2 >/dev/null
 cmake --install "$work/build-new" --prefix "$work/new" >/dev/null
-new_lib=$(dirname "$(find "$work/new" -name 'libdropipc.so.0' | head -1)")
+new_lib=$(dirname "$(find "$work/new" -name 'libdropipc.so.1' | head -1)")
 grep -q added_to_config "$work/build-new/lib/gen/dropipc/v1/dropipc.pb-c.h" ||
 	{ echo "schema_growth: the new library was not built from the grown schema" >&2; exit 1; }
 soname() { readelf -d "$1" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p'; }
-[ "$(soname "$old_lib/libdropipc.so.0")" = "$(soname "$new_lib/libdropipc.so.0")" ] ||
+[ "$(soname "$old_lib/libdropipc.so.1")" = "$(soname "$new_lib/libdropipc.so.1")" ] ||
 	{ echo "schema_growth: SONAME changed" >&2; exit 1; }
 
 run() { # PARENT_LIBDIR CHILD_LIBDIR what

@@ -27,7 +27,7 @@ tr '\n' ' ' <"$header" | grep -o 'DROPIPC_EXPORT [^;]*;' |
 cp "$tmp/header" "$tmp/functions"
 if [ -n "$lib" ]; then
 	[ -f "$lib" ] || { echo "FAIL: no library $lib" >&2; exit 1; }
-	# "T dropipc_args_new@@DROPIPC_0.2": the API functions, not the
+	# "T dropipc_args_new@@DROPIPC_1.0": the API functions, not the
 	# generated protobuf-c symbols (dropipc__v1__*).
 	nm -D --defined-only "$lib" | awk '$2 == "T" || $2 == "W" || $2 == "i" { print $3 }' |
 		sed 's/@.*//' | grep '^dropipc_[a-z0-9]' | sort -u >"$tmp/exported" || true
