@@ -188,7 +188,7 @@ static int check_pty_master(struct dropipc__conn *c, int fd)
 
 int dropipc_parent_recv_pty(dropipc_parent *parent, int *master_fd)
 {
-	struct dropipc__conn *c = parent->conn;
+	struct dropipc__conn *c;
 	struct dropipc__frame f;
 	ProtobufCMessage *m;
 	Dropipc__V1__PtyHandoff *pty;
@@ -196,6 +196,7 @@ int dropipc_parent_recv_pty(dropipc_parent *parent, int *master_fd)
 
 	if (!parent || !master_fd)
 		return -EINVAL;
+	c = parent->conn;
 	*master_fd = -1;
 	r = begin_recv(parent, "recv pty");
 	if (r < 0)

@@ -108,6 +108,12 @@ def check(cond, what, detail=""):
         sys.exit(1)
 
 
+def class_name(lang, cls):
+    """The error class as each reader prints it: C 1.0 names its codes
+    DROPIPC_ERR_*, the Go and Python packages keep their DROPIPC_E* names."""
+    return ("DROPIPC_ERR_" if lang == "c" else "DROPIPC_E") + cls
+
+
 def peers(work):
     """The old-schema Go and Python children (the peers) read a newer writer."""
     import socket
@@ -161,13 +167,13 @@ def peers(work):
                           "%s\n---\n%s" % (got.decode(), want.decode()))
                 elif case == "new-body":
                     msg = ("recv args: unsupported message: envelope field 9 is not "
-                           "known to protocol version 1 [DROPIPC_ERR_UNSUPPORTED]")
+                           "known to protocol version 1 [%s]" % class_name(lang, "UNSUPPORTED"))
                     check(msg.encode() in err, what + ": " + msg, err.decode())
                     check(result is not None and result.child_error is not None,
                           what + ": the reader reports it", repr(result))
                 else:
                     msg = ("recv args: peer speaks protocol version 2, this end speaks "
-                           "version 1 [DROPIPC_ERR_PROTO]")
+                           "version 1 [%s]" % class_name(lang, "PROTO"))
                     check(msg.encode() in err, what + ": " + msg, err.decode())
                 check(proc.returncode in (0, 125), what + ": no crash", err.decode())
                 print("ok: %s" % what)
