@@ -107,7 +107,7 @@ case " ${DEB_BUILD_PROFILES:-} " in
 	[ -f "$demo" ] || fail "no $(basename "$demo")"
 	contents "$demo" >"$tmp/demo.list"
 	has demo /usr/bin/dropipc-demo
-	has demo /usr/bin/dropipc-demo-child
+	has demo /usr/libexec/dropipc/dropipc-demo-child
 	has demo /usr/share/man/man1/dropipc-demo.1.gz
 	;;
 esac

@@ -151,3 +151,36 @@ if [ -z "$san" ]; then
 		fail "static README example: exit $status, said: $out"
 	echo "ok: the README's example, linked with pkg-config --static, runs"
 fi
+
+# 6. The installed demo (where it is built), from this prefix outside the
+# system paths: it finds libdropipc through its RUNPATH ($ORIGIN-relative)
+# and its child in libexec/dropipc, with no LD_LIBRARY_PATH.
+demo=$prefix/bin/dropipc-demo
+if [ -x "$demo" ]; then
+	child=$(find "$prefix" -path '*/libexec/dropipc/dropipc-demo-child')
+	[ -n "$child" ] || fail "dropipc-demo-child is not installed to libexec/dropipc"
+	[ ! -e "$prefix/bin/dropipc-demo-child" ] || fail "dropipc-demo-child installed to bin"
+	for prog in "$demo" "$child"; do
+		runpath=$(readelf -d "$prog" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p')
+		case $runpath in
+		'$ORIGIN/'*) ;;
+		*) fail "$prog: RUNPATH '$runpath', not \$ORIGIN-relative" ;;
+		esac
+		[ "$(dirname "$prog")/${runpath#\$ORIGIN/}" -ef "$libdir" ] ||
+			fail "$prog: RUNPATH $runpath is not $libdir"
+	done
+	env -u LD_LIBRARY_PATH "$demo" --help >"$tmp/demo-help" 2>&1 ||
+		fail "installed dropipc-demo --help: $(cat "$tmp/demo-help")"
+	grep -q 'dropipc-demo' "$tmp/demo-help" || fail "installed dropipc-demo --help said: $(cat "$tmp/demo-help")"
+	echo "ok: the installed dropipc-demo and its child: RUNPATH \$ORIGIN-relative; --help runs without LD_LIBRARY_PATH"
+	if unshare -Ur true 2>/dev/null; then
+		status=0
+		out=$(env -u LD_LIBRARY_PATH "$demo" -- sh -c 'echo hello from the installed demo; exit 4' \
+			</dev/null 2>&1) || status=$?
+		[ "$status" = 4 ] && echo "$out" | grep -q 'hello from the installed demo' ||
+			fail "installed dropipc-demo: exit $status, said: $out"
+		echo "ok: the installed dropipc-demo runs a command through its installed child"
+	else
+		echo "not run: the installed demo's handshake (no user namespaces here: unshare -Ur fails)"
+	fi
+fi
