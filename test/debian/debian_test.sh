@@ -210,10 +210,10 @@ sed -n '/<!-- example: launcher.c -->/,/^```$/p' "$src/README.md" | sed '1,2d;$d
 (cd "$tmp/ex" && "$cc" -std=c11 -Wall -Wextra -Werror launcher.c -o launcher $cflags $libs) ||
 	fail "the README's example does not build against the packages"
 status=0
-out=$(LD_LIBRARY_PATH=$libdir "$tmp/ex/launcher" sh -c 'echo hello from the pty; exit 3' </dev/null 2>&1) || status=$?
+out=$(LD_LIBRARY_PATH=$libdir "$tmp/ex/launcher" sh -c 'echo hello from the child; exit 3' </dev/null 2>&1) || status=$?
 LD_LIBRARY_PATH=$libdir ldd "$tmp/ex/launcher" | grep -qF "libdropipc.so.0 => $libdir/libdropipc.so.0" ||
 	fail "the example does not load the packaged library: $(LD_LIBRARY_PATH=$libdir ldd "$tmp/ex/launcher" | grep dropipc)"
-[ "$status" = 3 ] && echo "$out" | grep -q 'hello from the pty' ||
+[ "$status" = 3 ] && echo "$out" | grep -q 'hello from the child' ||
 	fail "README example: exit $status, said: $out"
 echo "ok: the README's example builds against the packages and runs: $(echo "$out" | tr -d '\r' | head -c 60)"
 # ... and linked statically as the README says: no libdropipc.so loaded.
@@ -230,8 +230,8 @@ realcc=$cc
 ldd "$tmp/ex-static/launcher" | grep -q libdropipc &&
 	fail "the README's static link loads libdropipc.so: $(ldd "$tmp/ex-static/launcher")"
 status=0
-out=$("$tmp/ex-static/launcher" sh -c 'echo hello from the pty; exit 3' </dev/null 2>&1) || status=$?
-[ "$status" = 3 ] && echo "$out" | grep -q 'hello from the pty' ||
+out=$("$tmp/ex-static/launcher" sh -c 'echo hello from the child; exit 3' </dev/null 2>&1) || status=$?
+[ "$status" = 3 ] && echo "$out" | grep -q 'hello from the child' ||
 	fail "README example, static: exit $status, said: $out"
 echo "ok: the README's example, linked statically against libdropipc-dev's libdropipc.a, runs; ldd shows no libdropipc"
 

@@ -155,8 +155,8 @@ sed -n '/<!-- example: launcher.c -->/,/^```$/p' "$readme" | sed '1,2d;$d' >"$tm
 (cd "$tmp/ex" && "$cc" -std=c11 -Wall -Wextra -Werror $cflags launcher.c -o launcher \
 	$(pkg-config --cflags --libs dropipc) -Wl,-rpath,"$libdir")
 status=0
-out=$("$tmp/ex/launcher" sh -c 'echo hello from the pty; exit 3' </dev/null 2>&1) || status=$?
-[ "$status" = 3 ] && echo "$out" | grep -q 'hello from the pty' ||
+out=$("$tmp/ex/launcher" sh -c 'echo hello from the child; exit 3' </dev/null 2>&1) || status=$?
+[ "$status" = 3 ] && echo "$out" | grep -q 'hello from the child' ||
 	fail "README example: exit $status, said: $out"
 status=0
 out=$("$tmp/ex/launcher" nosuchcmd </dev/null 2>&1) || status=$?
@@ -176,8 +176,8 @@ if [ -z "$san" ]; then
 	ldd "$tmp/ex/launcher" | grep -q 'libdropipc' &&
 		fail "the README's static link still loads libdropipc.so: $(ldd "$tmp/ex/launcher")"
 	status=0
-	out=$("$tmp/ex/launcher" sh -c 'echo hello from the pty; exit 3' </dev/null 2>&1) || status=$?
-	[ "$status" = 3 ] && echo "$out" | grep -q 'hello from the pty' ||
+	out=$("$tmp/ex/launcher" sh -c 'echo hello from the child; exit 3' </dev/null 2>&1) || status=$?
+	[ "$status" = 3 ] && echo "$out" | grep -q 'hello from the child' ||
 		fail "static README example: exit $status, said: $out"
 	echo "ok: the README's example, linked statically as the README says, runs; ldd shows no libdropipc"
 fi
