@@ -196,7 +196,7 @@ if [ -x "$demo" ]; then
 		'$ORIGIN/'*) ;;
 		*) fail "$prog: RUNPATH '$runpath', not \$ORIGIN-relative" ;;
 		esac
-		[ "$(dirname "$prog")/${runpath#\$ORIGIN/}" -ef "$libdir" ] ||
+		[ "$(realpath -m "$(dirname "$prog")/${runpath#\$ORIGIN/}")" = "$(realpath "$libdir")" ] ||
 			fail "$prog: RUNPATH $runpath is not $libdir"
 	done
 	env -u LD_LIBRARY_PATH "$demo" --help >"$tmp/demo-help" 2>&1 ||
