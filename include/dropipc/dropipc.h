@@ -9,9 +9,10 @@
  * jail, creates a pseudoterminal, sends its master fd back and execs the
  * command. The wire format is protobuf, defined in dropipc/v1/dropipc.proto
  * (installed under `pkg-config --variable=protodir dropipc`, for peers in
- * other languages); the framing is in PROTOCOL.md (installed with the
- * development package's documentation). This header is the whole C API: the
- * protobuf structs stay inside the library.
+ * other languages); the framing is in PROTOCOL.md (installed beside the
+ * schema as share/dropipc/PROTOCOL.md, /usr/share/dropipc/PROTOCOL.md from
+ * the Debian package). This header is the whole C API: the protobuf structs
+ * stay inside the library.
  *
  * The objects: a dropipc_parent and a dropipc_child are the two ends of one
  * channel, typed by role, so that calling the other role's operation is a

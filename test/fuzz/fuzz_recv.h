@@ -17,8 +17,8 @@
 enum fuzz_recv_kind {
 	FUZZ_PARENT_PTY = 0,	/* dropipc_parent_recv_pty */
 	FUZZ_CHILD_ARGS = 1,	/* dropipc_child_recv_args */
-	FUZZ_PARENT_FILES = 2,	/* dropipc_parent_recv_files */
-	FUZZ_CHILD_FILES = 3,	/* dropipc_child_recv_files */
+	FUZZ_PARENT_FILES = 2,	/* dropipc_conn_recv_files on the parent's end */
+	FUZZ_CHILD_FILES = 3,	/* dropipc_conn_recv_files on the child's end */
 };
 
 /*
