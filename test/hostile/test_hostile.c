@@ -60,6 +60,10 @@ struct attack_case {
 	 */
 	int after;
 	int max_ms; /* the receive returns within this, if not 0 */
+	/* The close of a received fd stays stuck in the library's helper
+	 * process until the attacker dies: one more child, and one more fd
+	 * (its pidfd), until then. */
+	int held;
 };
 
 /* The attacked end: a parent or a child, and the attacker's pid. */
@@ -182,9 +186,62 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Threads of this process, from /proc/self/status. */
+static int count_threads(void)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	char line[256];
+	int n = -1;
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Threads: %d", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+/* Child processes of this process (zombies too), from
+ * /proc/self/task/TID/children. */
+static int count_children(void)
+{
+	char path[64];
+	int n = 0, c;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
+	f = fopen(path, "re");
+	ck_assert_ptr_nonnull(f);
+	while ((c = fgetc(f)) != EOF)
+		n += c == ' ';
+	fclose(f);
+	return n;
+}
+
+/*
+ * Waits (10 s at most) until the library's helper process has ended and
+ * been reaped: the library reaps it in its next call that closes or
+ * receives, or frees an end; here, freeing a new pair.
+ */
+static void settle_helper(int children)
+{
+	for (int i = 0; i < 1000; i++) {
+		dropipc_parent *p;
+		dropipc_child *c;
+
+		ck_assert_int_eq(dropipc_pair(&p, &c), 0);
+		dropipc_child_close(c);
+		dropipc_parent_close(p);
+		if (count_children() <= children)
+			return;
+		usleep(10000);
+	}
+	ck_abort_msg("the helper process is still there 10 s after the attacker died");
+}
+
 static void run_case(const struct attack_case *c)
 {
-	int before = test_count_fds(), r;
+	int before = test_count_fds(), threads = count_threads(), children = count_children(), r;
 	long long start;
 	struct peer p;
 
@@ -207,9 +264,13 @@ static void run_case(const struct attack_case *c)
 		ck_assert_int_eq(err, ENOENT);
 	}
 	/* Only the end's own fds (its socket and its cancel eventfd) are left:
-	 * every fd that came was closed. */
-	ck_assert_msg(test_count_fds() == before + 2, "%s: %d fds open, want %d", c->attack,
-		      test_count_fds(), before + 2);
+	 * every fd that came was closed (or, stuck, is being closed by the
+	 * helper, whose pidfd is the one more). No thread was started; the
+	 * attacker and, while stuck, the helper are the only children. */
+	ck_assert_msg(test_count_fds() == before + 2 + c->held, "%s: %d fds open, want %d",
+		      c->attack, test_count_fds(), before + 2 + c->held);
+	ck_assert_int_eq(count_threads(), threads);
+	ck_assert_int_eq(count_children(), children + 1 + c->held);
 	if (c->after) {
 		peer_set_timeout(&p, AFTER_TIMEOUT_MS);
 		r = peer_recv(&p, c->role);
@@ -217,13 +278,16 @@ static void run_case(const struct attack_case *c)
 			      dropipc_err_name(r), peer_errmsg(&p), dropipc_err_name(c->after));
 	}
 	peer_stop(&p);
+	if (c->held)
+		settle_helper(children);
+	ck_assert_int_eq(count_children(), children);
 	ck_assert_int_eq(test_count_fds(), before);
 }
 
 #define ATTACK(name, role, want, msg, after)                                         \
 	START_TEST(test_##name)                                                      \
 	{                                                                            \
-		run_case(&(struct attack_case){ #name, role, 0, 0, want, msg, after, 0 }); \
+		run_case(&(struct attack_case){ #name, role, 0, 0, want, msg, after, 0, 0 }); \
 	}                                                                            \
 	END_TEST
 
@@ -232,7 +296,16 @@ static void run_case(const struct attack_case *c)
 	START_TEST(test_##name)                                                       \
 	{                                                                             \
 		run_case(&(struct attack_case){ #name, role, timeout_ms, 0, want, msg, after, \
-						max_ms });                            \
+						max_ms, 0 });                         \
+	}                                                                             \
+	END_TEST
+
+/* The same, for an attack that leaves the helper stuck in a close. */
+#define ATTACK_HELD(name, role, timeout_ms, max_ms, want, msg, after)                 \
+	START_TEST(test_##name)                                                       \
+	{                                                                             \
+		run_case(&(struct attack_case){ #name, role, timeout_ms, 0, want, msg, after, \
+						max_ms, 1 });                         \
 	}                                                                             \
 	END_TEST
 
@@ -345,8 +418,21 @@ ATTACK_BOUNDED(linger_error, RECV_PTY, TIMEOUT_MS, 1000, DROPIPC_ECHILD,
  * releases it). */
 ATTACK_BOUNDED(linger_beyond_16, RECV_PTY, TIMEOUT_MS, 1000, DROPIPC_EPROTO,
 	       "control data truncated after 16 fds: the peer sent more than 16", DROPIPC_ECLOSED)
-ATTACK_BOUNDED(linger_in_unix, RECV_PTY, TIMEOUT_MS, 1000, DROPIPC_ENOTPTY,
-	       "the fd sent as pty master is a socket", DROPIPC_ETIMEDOUT)
+ATTACK_HELD(linger_in_unix, RECV_PTY, TIMEOUT_MS, 1000, DROPIPC_ENOTPTY,
+	    "the fd sent as pty master is a socket", DROPIPC_ETIMEDOUT)
+
+/*
+ * A pipe whose mutex the attacker's splice() holds (pipe_release() waits
+ * for it, in state D): as the pty master, with an error report, as the
+ * 17th fd. The receive returns within 1 s; the helper process holds the
+ * close until the attacker dies.
+ */
+ATTACK_HELD(splice_pty, RECV_PTY, TIMEOUT_MS, 1000, DROPIPC_ENOTPTY,
+	    "the fd sent as pty master is a pipe", DROPIPC_ETIMEDOUT)
+ATTACK_HELD(splice_error, RECV_PTY, TIMEOUT_MS, 1000, DROPIPC_ECHILD,
+	    "child setup failed at exec: held", DROPIPC_ETIMEDOUT)
+ATTACK_HELD(splice_beyond_16, RECV_PTY, TIMEOUT_MS, 1000, DROPIPC_EPROTO,
+	    "control data truncated after 16 fds: the peer sent more than 16", DROPIPC_ECLOSED)
 
 /*
  * The channel's own other end, attached to the first byte of a frame whose
@@ -385,24 +471,9 @@ END_TEST
  * helper thread and the receive returns within 1 s of the frame's arrival;
  * the helper waits until the server dies with the attacker, and ends.
  */
-/* Threads of this process, from /proc/self/status. */
-static int count_threads(void)
-{
-	FILE *f = fopen("/proc/self/status", "re");
-	char line[256];
-	int n = -1;
-
-	ck_assert_ptr_nonnull(f);
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Threads: %d", &n) == 1)
-			break;
-	fclose(f);
-	return n;
-}
-
 START_TEST(test_fuse_pty)
 {
-	int before = test_count_fds(), threads = count_threads(), r;
+	int before = test_count_fds(), threads = count_threads(), children = count_children(), r;
 	struct pollfd pf;
 	long long start;
 	struct peer p;
@@ -418,15 +489,15 @@ START_TEST(test_fuse_pty)
 	assert_outcome("fuse_pty", r, peer_errmsg(&p), DROPIPC_ENOTPTY,
 		       "the fd sent as pty master is a regular file");
 	/* close() takes the fd out of the table before it waits: only the
-	 * end's socket is left; the helper thread waits for the FLUSH. */
-	ck_assert_int_eq(test_count_fds(), before + 2);
-	ck_assert_int_eq(count_threads(), threads + 1);
+	 * end's socket and eventfd are left, and the pidfd of the helper
+	 * process, which waits for the FLUSH. No thread. */
+	ck_assert_int_eq(test_count_fds(), before + 3);
+	ck_assert_int_eq(count_threads(), threads);
+	ck_assert_int_eq(count_children(), children + 2);
 	peer_stop(&p);
-	ck_assert_int_eq(test_count_fds(), before);
 	/* The server died with the attacker: the FLUSH failed, the helper ended. */
-	for (int i = 0; i < 500 && count_threads() != threads; i++)
-		usleep(10000);
-	ck_assert_msg(count_threads() == threads, "the helper is still stuck 5 s after the server died");
+	settle_helper(children);
+	ck_assert_int_eq(test_count_fds(), before);
 }
 END_TEST
 
@@ -801,7 +872,7 @@ static void huge_length(size_t length, size_t max, const char *msg)
 
 	snprintf(attack, sizeof(attack), "len=%zu", length);
 	run_case(&(struct attack_case){ attack, RECV_PTY, 0, max, DROPIPC_ETOOBIG, msg,
-					DROPIPC_ECLOSED, 0 });
+					DROPIPC_ECLOSED, 0, 0 });
 	if (ASAN || no_rlimit())
 		return; /* AddressSanitizer and valgrind reserve huge address space */
 	peer_start(&p, attack, RECV_PTY);
@@ -930,6 +1001,9 @@ int main(void)
 	tcase_add_test(tc, test_linger_error);
 	tcase_add_test(tc, test_linger_beyond_16);
 	tcase_add_test(tc, test_linger_in_unix);
+	tcase_add_test(tc, test_splice_pty);
+	tcase_add_test(tc, test_splice_error);
+	tcase_add_test(tc, test_splice_beyond_16);
 	tcase_add_test(tc, test_own_end_partial);
 
 	{
