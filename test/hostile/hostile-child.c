@@ -307,9 +307,13 @@ static void linger(const char *how)
 		envelope(&env, ENV_PTY, &msg);
 		header(frame, "DIPC", 1, (uint16_t)(n > 16 ? 16 : n), (uint32_t)env.n, 0);
 		memcpy(frame + HEADER_SIZE, env.b, env.n);
-		send_raw(frame, HEADER_SIZE + env.n, many, (size_t)n);
+		/* The Unix socket goes with the first byte and this process
+		 * closes its copy before the rest: the parent's close is last. */
+		send_raw(frame, n > 16 ? HEADER_SIZE + env.n : 1, many, (size_t)n);
 		for (int i = 0; i < (n > 16 ? 16 : n); i++)
 			close(many[i]);
+		if (n == 1)
+			send_raw(frame + 1, HEADER_SIZE + env.n - 1, NULL, 0);
 	} else {
 		put_uint(&msg, 1, 4);
 		put_uint(&msg, 2, ENOENT);
@@ -543,10 +547,11 @@ static void fuse_pty(void)
 
 /* ---- pipes held by splice() ------------------------------------------------ */
 
-/* Whether process pid sits in system call nr (from /proc/PID/syscall). */
-static int in_syscall(pid_t pid, long nr)
+/* Whether process pid sleeps in system call nr (from /proc/PID/syscall
+ * and the state in /proc/PID/stat). */
+static int asleep_in(pid_t pid, long nr)
 {
-	char path[64];
+	char path[64], state = '?';
 	long cur = -1;
 	FILE *f;
 
@@ -557,7 +562,14 @@ static int in_syscall(pid_t pid, long nr)
 	if (fscanf(f, "%ld", &cur) != 1)
 		cur = -1;
 	fclose(f);
-	return cur == nr;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%*d (%*[^)]) %c", &state) != 1)
+		state = '?';
+	fclose(f);
+	return cur == nr && state == 'S';
 }
 
 /*
@@ -589,43 +601,64 @@ static int held_pipe(void)
 	close(s[0]);
 	if (keep < 0)
 		keep = s[1];
-	/* Until the holder sits in splice, holding the lock (2 s at most). */
-	for (int i = 0; i < 200 && !in_syscall(holder, SYS_splice); i++)
-		usleep(10000);
+	/* Until the holder sleeps in splice, waiting for data with the lock
+	 * held (2 s at most). */
+	for (int i = 0; i < 200 && !asleep_in(holder, SYS_splice); i++)
+		usleep(1000);
 	return p[0];
 }
 
-/* The held pipe as the pty master, with an error report, or as the 17th
- * fd of a frame; this process keeps no copy, so the parent's close is the
- * last. */
+/*
+ * The held pipe as the pty master, with an error report, or as the 17th
+ * fd of a frame. The parent's close must be the last one (only the last
+ * takes the lock): a sender process B, the only other holder, closes its
+ * copy before the frame is complete (it sends the first byte with the fd,
+ * closes it, then the rest), so the parent, which closes only once the
+ * frame is complete or failed, closes last. The 17th fd is closed as it
+ * arrives: there B may close last and wait in its stead. B, not this
+ * process, is the one that may wait, so that killing this process (and
+ * with it the holder) always works.
+ */
 static void splice_attack(const char *how)
 {
 	struct buf msg = { .n = 0 }, env;
 	uint8_t frame[HEADER_SIZE + 64];
-	int fd = held_pipe();
+	size_t len, first = 1;
+	int fd = held_pipe(), many[17], n = 1;
+	pid_t sender = fork();
 
-	if (!strcmp(how, "pty")) {
-		send_pty(fd, 0);
-	} else if (!strcmp(how, "error")) {
+	if (sender < 0)
+		die("fork");
+	if (sender > 0) {
+		close(fd);
+		return;
+	}
+	if (!strcmp(how, "error")) {
 		put_uint(&msg, 1, 4);
 		put_uint(&msg, 2, ENOENT);
 		put_str(&msg, 3, "held");
 		envelope(&env, ENV_ERROR, &msg);
-		send_frame(&env, &fd, 1);
 	} else {
-		int many[17];
-
+		envelope(&env, ENV_PTY, &msg);
+	}
+	many[0] = fd;
+	if (!strcmp(how, "beyond_16")) {
 		for (int i = 0; i < 16; i++)
 			many[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		many[16] = fd;
-		envelope(&env, ENV_PTY, &msg);
-		header(frame, "DIPC", 1, 16, (uint32_t)env.n, 0);
-		memcpy(frame + HEADER_SIZE, env.b, env.n);
-		send_raw(frame, HEADER_SIZE + env.n, many, 17);
-		for (int i = 0; i < 16; i++)
-			close(many[i]);
+		n = 17;
 	}
-	close(fd);
+	header(frame, "DIPC", 1, (uint16_t)(n > 16 ? 16 : n), (uint32_t)env.n, 0);
+	memcpy(frame + HEADER_SIZE, env.b, env.n);
+	len = HEADER_SIZE + env.n;
+	if (n > 16)
+		first = len;
+	send_raw(frame, first, many, (size_t)n);
+	for (int i = 0; i < n; i++)
+		close(many[i]);
+	if (first < len)
+		send_raw(frame + first, len - first, NULL, 0);
+	_exit(0);
 }
 
 /* ---- floods ------------------------------------------------------------------ */
