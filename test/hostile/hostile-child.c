@@ -663,20 +663,23 @@ static void splice_attack(const char *how)
 
 /* ---- floods ------------------------------------------------------------------ */
 
-/* A pty frame carrying fd, as send_pty() but giving up quietly once the
- * parent stops reading (or refuses more fds in flight). */
-static int try_send_pty(int fd)
+/* A pty frame carrying fd, whose first byte goes with fd; this process's
+ * copy is closed before the rest, so that the parent's close is the last. */
+static int send_pty_last(int fd)
 {
 	struct buf pty = { .n = 0 }, env;
 	uint8_t frame[HEADER_SIZE + 16];
+	ssize_t n;
 
 	envelope(&env, ENV_PTY, &pty);
 	header(frame, "DIPC", 1, 1, (uint32_t)env.n, 0);
 	memcpy(frame + HEADER_SIZE, env.b, env.n);
-	return raw_send(sock, frame, HEADER_SIZE + env.n, &fd, 1, MSG_NOSIGNAL) ==
-			       (ssize_t)(HEADER_SIZE + env.n)
-		       ? 0
-		       : -1;
+	n = raw_send(sock, frame, 1, &fd, 1, MSG_NOSIGNAL);
+	close(fd);
+	if (n != 1)
+		return -1;
+	n = raw_send(sock, frame + 1, HEADER_SIZE + env.n - 1, NULL, 0, MSG_NOSIGNAL);
+	return n == (ssize_t)(HEADER_SIZE + env.n - 1) ? 0 : -1;
 }
 
 /* One frame with 253 fds of the FUSE file (the header announces 16). */
@@ -702,20 +705,17 @@ static void fuse_frames(void)
 {
 	fuse_start();
 	for (int i = 0; i < 2000; i++) {
-		int fd = fuse_open(), r = try_send_pty(fd);
-
-		close(fd);
-		if (r < 0)
+		if (send_pty_last(fuse_open()) < 0)
 			break;
 	}
 }
 
 /* 2000 pty frames, each with a Unix socket; the first one's queue holds a
  * lingering TCP socket (whose close waits without end). */
-static void linger_frames(void)
+static void frames_linger(void)
 {
 	for (int i = 0; i < 2000; i++) {
-		int sv[2], r;
+		int sv[2];
 
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 			die("socketpair");
@@ -726,10 +726,8 @@ static void linger_frames(void)
 				die("queueing the linger socket");
 			close(l);
 		}
-		r = try_send_pty(sv[0]);
-		close(sv[0]);
 		close(sv[1]);
-		if (r < 0)
+		if (send_pty_last(sv[0]) < 0)
 			break;
 	}
 }
@@ -1062,8 +1060,8 @@ int main(int argc, char **argv)
 		fuse_flood();
 	else if (!strcmp(a, "fuse_frames"))
 		fuse_frames();
-	else if (!strcmp(a, "linger_frames"))
-		linger_frames();
+	else if (!strcmp(a, "frames_linger"))
+		frames_linger();
 	else if (!strcmp(a, "own_end_queued"))
 		own_end_queued();
 	else if (!strcmp(a, "never_reads"))

@@ -515,6 +515,106 @@ START_TEST(test_fuse_pty)
 }
 END_TEST
 
+/*
+ * One frame with 253 fds of that FUSE file (its header announces 16): the
+ * receive takes all 253 (the kernel would drop those past its buffer in the
+ * parent's thread) and fails at once; the one helper process closes them,
+ * stuck in the first FLUSH, the 252 others still in the table behind it.
+ * No thread at all.
+ */
+START_TEST(test_fuse_flood)
+{
+	int before = test_count_fds(), threads = count_threads(), children = count_children(), r;
+	struct pollfd pf;
+	long long start;
+	struct peer p;
+
+	peer_start(&p, "fuse_flood", RECV_PTY);
+	peer_set_timeout(&p, TIMEOUT_MS);
+	pf = (struct pollfd){ .fd = dropipc_parent_fd(p.parent), .events = POLLIN };
+	ck_assert_int_eq(poll(&pf, 1, 10000), 1);
+	start = now_ms();
+	r = peer_recv(&p, RECV_PTY);
+	ck_assert_msg(now_ms() - start <= 1000, "fuse_flood: the receive took %lld ms, bound 1000 ms",
+		      now_ms() - start);
+	assert_outcome("fuse_flood", r, peer_errmsg(&p), DROPIPC_EPROTO,
+		       "control data truncated after 16 fds: the peer sent more than 16");
+	ck_assert_int_eq(count_threads(), threads);
+	ck_assert_int_eq(count_children(), children + 2);
+	ck_assert_int_eq(test_count_fds(), before + 2 + 1 + 252);
+	/* 253 parked: the end takes no more. */
+	r = peer_recv(&p, RECV_PTY);
+	ck_assert_int_eq(r, DROPIPC_ECLOSED);
+	peer_stop(&p);
+	settle_helper(children);
+	ck_assert_int_eq(test_count_fds(), before);
+}
+END_TEST
+
+/*
+ * 2000 frames, each with one fd whose close sticks (attack "fuse_frames":
+ * a file of that FUSE server; "frames_linger": Unix sockets, the first of
+ * which holds a lingering TCP socket), received one after the other, as a
+ * launcher that retries after DROPIPC_ENOTPTY would. The first close sticks
+ * in the helper, the next ones wait in the end's queue; with
+ * DROPIPC_MAX_PARKED_FDS waiting, the end refuses every receive. Across all
+ * 2000 receives: no thread, at most the attacker and one helper as
+ * children, at most 64 parked fds and the helper's pidfd.
+ */
+static void flood(const char *attack, const char *kind)
+{
+	int before = test_count_fds(), threads = count_threads(), children = count_children();
+	int notpty = 0, refused = 0, most = 0, r;
+	long long start, took;
+	struct peer p;
+
+	peer_start(&p, attack, RECV_PTY);
+	peer_set_timeout(&p, 10000); /* the first frame: a FUSE mount takes its time */
+	start = now_ms();
+	for (int i = 0; i < 2000; i++) {
+		r = peer_recv(&p, RECV_PTY);
+		if (r == DROPIPC_ENOTPTY) {
+			ck_assert_msg(refused == 0, "%s: a receive after the end refused", attack);
+			ck_assert_msg(strstr(peer_errmsg(&p), kind), "%s: %s", attack, peer_errmsg(&p));
+			notpty++;
+		} else {
+			ck_assert_msg(r == DROPIPC_ECLOSED, "%s: receive %d got %s (%s)", attack, i,
+				      dropipc_err_name(r), peer_errmsg(&p));
+			if (refused++ == 0)
+				ck_assert_msg(strstr(peer_errmsg(&p),
+						     "64 fds the peer sent still wait to be closed"),
+					      "%s: %s", attack, peer_errmsg(&p));
+		}
+		if (test_count_fds() > most)
+			most = test_count_fds();
+		ck_assert_int_eq(count_threads(), threads);
+		ck_assert_int_le(count_children(), children + 2);
+	}
+	took = now_ms() - start;
+	ck_assert_int_eq(notpty, DROPIPC_MAX_PARKED_FDS);
+	ck_assert_int_eq(refused, 2000 - DROPIPC_MAX_PARKED_FDS);
+	ck_assert_msg(most <= before + 2 + 1 + DROPIPC_MAX_PARKED_FDS, "%s: %d fds at most, bound %d",
+		      attack, most, before + 2 + 1 + DROPIPC_MAX_PARKED_FDS);
+	ck_assert_msg(took <= 15000, "%s: 2000 receives took %lld ms", attack, took);
+	fprintf(stderr, "%s: 2000 receives in %lld ms, %d fds at most (%d before), %d refused\n",
+		attack, took, most, before, refused);
+	peer_stop(&p);
+	settle_helper(children);
+	ck_assert_int_eq(test_count_fds(), before);
+}
+
+START_TEST(test_fuse_frames)
+{
+	flood("fuse_frames", "the fd sent as pty master is a regular file");
+}
+END_TEST
+
+START_TEST(test_linger_frames)
+{
+	flood("frames_linger", "the fd sent as pty master is a socket");
+}
+END_TEST
+
 /* Whether a child can mount FUSE in a user namespace here; if not, why. */
 static int fuse_available(char *why, size_t len)
 {
@@ -1018,6 +1118,7 @@ int main(void)
 	tcase_add_test(tc, test_splice_pty);
 	tcase_add_test(tc, test_splice_error);
 	tcase_add_test(tc, test_splice_beyond_16);
+	tcase_add_test(tc, test_linger_frames);
 	tcase_add_test(tc, test_own_end_partial);
 
 	{
@@ -1026,6 +1127,8 @@ int main(void)
 		if (fuse_available(why, sizeof(why))) {
 			tc = tcase(s, "fuse");
 			tcase_add_test(tc, test_fuse_pty);
+			tcase_add_test(tc, test_fuse_flood);
+			tcase_add_test(tc, test_fuse_frames);
 		} else {
 			test_skip_case("fuse", why);
 		}
