@@ -19,7 +19,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <stddef.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -615,6 +621,278 @@ START_TEST(test_linger_frames)
 }
 END_TEST
 
+/* ---- the launcher, after a close got stuck ------------------------------------ */
+
+/* What the launcher sub-process saw. */
+struct launcher_report {
+	int r, threads, children, unshare_r;
+	long long ms;
+	pid_t attacker;
+};
+
+/*
+ * A launcher in a sub-process: receives the splice-held pipe as its pty
+ * (the close sticks in the helper), then calls unshare(CLONE_NEWUSER) and
+ * exits with the close still stuck. No Check assertions in here.
+ */
+static __attribute__((noreturn)) void launcher(int report)
+{
+	struct launcher_report rep = { 0 };
+	dropipc_parent *p;
+	long long start;
+	int cfd, fd;
+
+	if (dropipc_socketpair(&p, &cfd) < 0)
+		_exit(1);
+	rep.attacker = fork();
+	if (rep.attacker < 0)
+		_exit(1);
+	if (rep.attacker == 0) {
+		if (dropipc_child_fd_inherit(cfd) == 0)
+			execl(HOSTILE_CHILD, "hostile-child", "splice_pty", (char *)NULL);
+		_exit(127);
+	}
+	close(cfd);
+	dropipc_parent_set_timeout(p, TIMEOUT_MS);
+	start = now_ms();
+	rep.r = dropipc_parent_recv_pty(p, &fd);
+	rep.ms = now_ms() - start;
+	rep.threads = count_threads();
+	rep.children = count_children();
+	rep.unshare_r = unshare(CLONE_NEWUSER) == 0 ? 0 : -errno;
+	if (write(report, &rep, sizeof(rep)) != (ssize_t)sizeof(rep))
+		_exit(1);
+	_exit(0);
+}
+
+/* Whether this process may create a user namespace at all (in a fork). */
+static int userns_allowed(void)
+{
+	int status;
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(unshare(CLONE_NEWUSER) == 0 ? 0 : 1);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/*
+ * A close stuck in the helper (the splice-held pipe) leaves the launcher as
+ * it was: single-threaded, so that unshare(CLONE_NEWUSER) works, and free
+ * to exit at once. What it does not end: the helper shares the fd table, so
+ * the launcher's fds (here the write end of the report pipe) stay open
+ * until the attacker dies and the helper's close returns.
+ */
+START_TEST(test_launcher_after_stuck_close)
+{
+	int rp[2], pidfd, status, userns = userns_allowed();
+	struct launcher_report rep;
+	struct pollfd pf;
+	long long start;
+	ssize_t n;
+	pid_t pid, w;
+
+	/* The launcher's orphans (its helper, the attacker) come back here. */
+	ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+	ck_assert_int_eq(pipe2(rp, O_CLOEXEC), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(rp[0]);
+		launcher(rp[1]);
+	}
+	close(rp[1]);
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	ck_assert_int_ge(pidfd, 0);
+	pf = (struct pollfd){ .fd = rp[0], .events = POLLIN };
+	ck_assert_int_eq(poll(&pf, 1, 10000), 1);
+	n = read(rp[0], &rep, sizeof(rep));
+	ck_assert_int_eq(n, sizeof(rep));
+	start = now_ms();
+	pf = (struct pollfd){ .fd = pidfd, .events = POLLIN };
+	ck_assert_msg(poll(&pf, 1, 5000) == 1, "the launcher did not exit within 5 s");
+	fprintf(stderr, "launcher: receive %lld ms, exit after %lld ms, unshare %s\n", rep.ms,
+		now_ms() - start, rep.unshare_r ? strerror(-rep.unshare_r) : "ok");
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(pidfd);
+	assert_outcome("launcher", rep.r, "", DROPIPC_ENOTPTY, "");
+	ck_assert_msg(rep.ms <= 1000, "the receive took %lld ms", rep.ms);
+	ck_assert_int_eq(rep.threads, 1);
+	ck_assert_int_eq(rep.children, 2); /* the attacker and the helper */
+	if (userns)
+		ck_assert_msg(rep.unshare_r == 0, "unshare(CLONE_NEWUSER): %s",
+			      strerror(-rep.unshare_r));
+	else
+		fprintf(stderr, "launcher: no user namespaces here, the unshare is not checked\n");
+	/* The helper holds the launcher's fd table: no end-of-file yet. */
+	pf = (struct pollfd){ .fd = rp[0], .events = POLLIN };
+	ck_assert_int_eq(poll(&pf, 1, 100), 0);
+	/* The attacker dies, and with it the splice: the helper's close
+	 * returns, it exits (an orphan, reaped here) and the table closes. */
+	kill(rep.attacker, SIGKILL);
+	ck_assert_int_eq(poll(&pf, 1, 10000), 1);
+	ck_assert(pf.revents & POLLHUP);
+	close(rp[0]);
+	for (int i = 0; i < 1000; i++) {
+		w = waitpid(-1, &status, __WALL | WNOHANG);
+		if (w < 0 && errno == ECHILD)
+			break;
+		if (w == 0)
+			usleep(10000);
+	}
+	ck_assert_msg(waitpid(-1, &status, __WALL | WNOHANG) < 0 && errno == ECHILD,
+		      "an orphan of the launcher is still there after 10 s");
+}
+END_TEST
+
+/* ---- the channel's own end, unseen ---------------------------------------------- */
+
+/*
+ * The child's end inside another Unix socket's queue, that socket with the
+ * first byte of a frame, then death: nothing the parent holds shows the
+ * end. The pidfd does: DROPIPC_EDEAD within 1 s, with no timeout set.
+ */
+START_TEST(test_own_end_queued)
+{
+	int before = test_count_fds(), pidfd, fd = 99, r;
+	long long start;
+	struct peer p;
+
+	peer_start(&p, "own_end_queued", RECV_PTY);
+	pidfd = (int)syscall(SYS_pidfd_open, p.pid, 0);
+	ck_assert_int_ge(pidfd, 0);
+	ck_assert_int_eq(dropipc_parent_set_pidfd(p.parent, pidfd), 0);
+	close(pidfd);
+	start = now_ms();
+	r = dropipc_parent_recv_pty(p.parent, &fd);
+	ck_assert_msg(now_ms() - start <= 1000, "own_end_queued: %lld ms", now_ms() - start);
+	assert_outcome("own_end_queued", r, dropipc_parent_errmsg(p.parent), DROPIPC_EDEAD,
+		       "recv pty: the child process died 17 bytes into a frame");
+	ck_assert_int_eq(fd, -1);
+	peer_stop(&p);
+	ck_assert_int_eq(test_count_fds(), before);
+}
+END_TEST
+
+/* The deadline of a non-blocking receive that got the first byte of the
+ * same attack's frame, with timeout `set` (or none set), in ms from now. */
+static long long queued_deadline(int set, int has_set)
+{
+	struct pollfd pf;
+	uint64_t usec;
+	struct timespec ts;
+	long long left;
+	struct peer p;
+	int fd;
+
+	peer_start(&p, "own_end_queued", RECV_PTY);
+	if (has_set)
+		peer_set_timeout(&p, set);
+	ck_assert_int_eq(dropipc_parent_set_nonblocking(p.parent, 1), 0);
+	pf = (struct pollfd){ .fd = dropipc_parent_fd(p.parent), .events = POLLIN };
+	ck_assert_int_eq(poll(&pf, 1, 5000), 1);
+	ck_assert_int_eq(dropipc_parent_recv_pty(p.parent, &fd), -EAGAIN);
+	ck_assert_int_eq(dropipc_parent_deadline(p.parent, &usec), 0);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	left = usec == UINT64_MAX ? -1
+				  : ((long long)usec - ((long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000)) /
+					    1000;
+	peer_stop(&p);
+	return left;
+}
+
+/* Without a pidfd that wait would end only by a timeout: a parent end
+ * without a pidfd or a timeout has DROPIPC_DEFAULT_TIMEOUT_MS; -1 set on
+ * purpose waits for ever. */
+START_TEST(test_own_end_queued_default_timeout)
+{
+	int before = test_count_fds();
+	long long left = queued_deadline(0, 0);
+
+	ck_assert_msg(left > DROPIPC_DEFAULT_TIMEOUT_MS - 2000 && left <= DROPIPC_DEFAULT_TIMEOUT_MS,
+		      "deadline in %lld ms, want about %d", left, DROPIPC_DEFAULT_TIMEOUT_MS);
+	ck_assert_int_eq(queued_deadline(-1, 1), -1);
+	ck_assert_int_eq(test_count_fds(), before);
+}
+END_TEST
+
+/* A seccomp filter that makes socket(AF_NETLINK, ...) fail with EPERM. */
+static int deny_netlink(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_NETLINK, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * The own-end check asks no one: under a filter that denies netlink
+ * sockets, the child's end attached to a partial frame is still refused
+ * (DROPIPC_EPROTO, not a timeout), within 1 s of a 10 s timeout. In a
+ * sub-process, which the filter stays with; exit codes say what failed.
+ */
+START_TEST(test_own_end_no_netlink)
+{
+	int status;
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		dropipc_parent *p;
+		int cfd, fd, s, r;
+		long long start;
+		pid_t a;
+
+		if (deny_netlink() < 0)
+			_exit(10);
+		s = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (s >= 0 || errno != EPERM)
+			_exit(11);
+		if (dropipc_socketpair(&p, &cfd) < 0)
+			_exit(12);
+		a = fork();
+		if (a == 0) {
+			if (dropipc_child_fd_inherit(cfd) == 0)
+				execl(HOSTILE_CHILD, "hostile-child", "own_end_partial", (char *)NULL);
+			_exit(127);
+		}
+		close(cfd);
+		dropipc_parent_set_timeout(p, 10000);
+		start = now_ms();
+		r = dropipc_parent_recv_pty(p, &fd);
+		if (r != DROPIPC_EPROTO ||
+		    !strstr(dropipc_parent_errmsg(p), "is the other end of this channel")) {
+			fprintf(stderr, "got %s: %s\n", dropipc_err_name(r), dropipc_parent_errmsg(p));
+			_exit(13);
+		}
+		if (now_ms() - start > 1000)
+			_exit(14);
+		kill(a, SIGKILL);
+		waitpid(a, NULL, 0);
+		dropipc_parent_close(p);
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "the sub-process failed: status 0x%x (exit 10: no filter, 11: netlink not "
+		      "denied, 13: wrong outcome, 14: too slow)",
+		      status);
+}
+END_TEST
+
 /* Whether a child can mount FUSE in a user namespace here; if not, why. */
 static int fuse_available(char *why, size_t len)
 {
@@ -858,6 +1136,71 @@ START_TEST(test_never_reads)
 	/* Cut in the middle of a frame: the connection is done. */
 	r = dropipc_parent_send_args(p.parent, args);
 	ck_assert_int_eq(r, DROPIPC_ECLOSED);
+	peer_stop(&p);
+	dropipc_args_free(args);
+	ck_assert_int_eq(test_count_fds(), before);
+}
+END_TEST
+
+/* ---- the non-blocking send queue ------------------------------------------------ */
+
+/*
+ * A child that never reads, and a non-blocking parent that sends 16 fds at
+ * a time: the socket takes what its buffer holds, the end's queue keeps
+ * copies of at most DROPIPC_MAX_QUEUED_FDS fds; the send past that fails
+ * with -ENOBUFS and keeps nothing (the fd count does not move).
+ */
+START_TEST(test_send_flood_fds)
+{
+	int before = test_count_fds(), devnull = open("/dev/null", O_RDONLY | O_CLOEXEC), r = 0;
+	dropipc_file files[16];
+	struct peer p;
+	int sent = 0, at_full;
+
+	ck_assert_int_ge(devnull, 0);
+	for (int i = 0; i < 16; i++)
+		files[i] = (dropipc_file){ "f", devnull };
+	peer_start(&p, "never_reads", RECV_PTY);
+	ck_assert_int_eq(dropipc_parent_set_nonblocking(p.parent, 1), 0);
+	for (int i = 0; i < 2000 && r == 0; i++) {
+		r = dropipc_parent_send_files(p.parent, files, 16);
+		sent += r == 0;
+	}
+	assert_outcome("send_flood_fds", r, dropipc_parent_errmsg(p.parent), -ENOBUFS,
+		       "send files: send queue full: ");
+	ck_assert_msg(strstr(dropipc_parent_errmsg(p.parent), "64 fds wait for the peer"),
+		      "%s", dropipc_parent_errmsg(p.parent));
+	at_full = test_count_fds();
+	ck_assert_int_le(at_full, before + 1 + 2 + DROPIPC_MAX_QUEUED_FDS);
+	ck_assert_int_eq(dropipc_parent_send_files(p.parent, files, 16), -ENOBUFS);
+	ck_assert_int_eq(test_count_fds(), at_full);
+	fprintf(stderr, "send_flood_fds: %d frames of 16 fds taken, then -ENOBUFS, %d fds open\n",
+		sent, at_full - before);
+	peer_stop(&p);
+	close(devnull);
+	ck_assert_int_eq(test_count_fds(), before);
+}
+END_TEST
+
+static dropipc_args *big_args(void);
+
+/* The same with bytes: frames of about 800 KiB fill the queue's 4 MiB. */
+START_TEST(test_send_flood_bytes)
+{
+	int before = test_count_fds(), r = 0, sent = 0;
+	dropipc_args *args = big_args();
+	struct peer p;
+
+	peer_start(&p, "never_reads", RECV_PTY);
+	ck_assert_int_eq(dropipc_parent_set_nonblocking(p.parent, 1), 0);
+	for (int i = 0; i < 2000 && r == 0; i++) {
+		r = dropipc_parent_send_args(p.parent, args);
+		sent += r == 0;
+	}
+	assert_outcome("send_flood_bytes", r, dropipc_parent_errmsg(p.parent), -ENOBUFS,
+		       "send args: send queue full: ");
+	/* The socket's buffer, then at most 4 MiB of 800 KiB frames. */
+	ck_assert_int_le(sent, 2 + (int)(DROPIPC_MAX_QUEUED_BYTES / (800 * 1024)) + 1);
 	peer_stop(&p);
 	dropipc_args_free(args);
 	ck_assert_int_eq(test_count_fds(), before);
@@ -1119,7 +1462,18 @@ int main(void)
 	tcase_add_test(tc, test_splice_error);
 	tcase_add_test(tc, test_splice_beyond_16);
 	tcase_add_test(tc, test_linger_frames);
+
+	tc = tcase(s, "ownend");
 	tcase_add_test(tc, test_own_end_partial);
+	tcase_add_test(tc, test_own_end_queued);
+	tcase_add_test(tc, test_own_end_queued_default_timeout);
+	tcase_add_test(tc, test_own_end_no_netlink);
+
+	/* The launcher after a stuck close: valgrind runs no process that
+	 * shares the fd table (the library then closes inline, and this
+	 * launcher would wait in state D): not labelled "library". */
+	tc = tcase(s, "launcher");
+	tcase_add_test(tc, test_launcher_after_stuck_close);
 
 	{
 		char why[256] = "";
@@ -1138,6 +1492,10 @@ int main(void)
 	tcase_add_test(tc, test_report_frame_errors);
 	tcase_add_test(tc, test_report_message_errors);
 	tcase_add_test(tc, test_report_not_after_eof);
+
+	tc = tcase(s, "sendq");
+	tcase_add_test(tc, test_send_flood_fds);
+	tcase_add_test(tc, test_send_flood_bytes);
 
 	tc = tcase(s, "time");
 	tcase_add_test(tc, test_slow);
