@@ -368,14 +368,15 @@ DROPIPC_EXPORT int dropipc_child_fd(const dropipc_child *child);
  * (not per system call); it holds for every later call until it is set
  * again. A child that lives on and sends nothing (or hands its end to a
  * process of its own) is ended by the timeout only: the pidfd sees deaths,
- * not silence. A launcher facing a hostile child sets one. A receive that has not completed a frame by then fails with
- * DROPIPC_ETIMEDOUT. -1 waits forever; 0 fails at once when nothing is
- * there. The default: forever on a child end and on a parent end with a
- * pidfd attached; DROPIPC_DEFAULT_TIMEOUT_MS (30 s) on a parent end
- * without one, since a child can hide its death (its end inside another
- * socket's queue keeps the channel open): set -1 to wait forever there. A timeout before the first byte of a frame leaves the
- * connection usable; one in the middle of a frame does not (later calls
- * fail with DROPIPC_ECLOSED).
+ * not silence. A launcher facing a hostile child sets one. A receive that
+ * has not completed a frame by then fails with DROPIPC_ETIMEDOUT. -1 waits
+ * forever; 0 fails at once when nothing is there. The default: forever on
+ * a child end and on a parent end with a pidfd attached;
+ * DROPIPC_DEFAULT_TIMEOUT_MS (30 s) on a parent end without one, since a
+ * child can hide its death (its end inside another socket's queue keeps
+ * the channel open): set -1 to wait forever there. A timeout before the
+ * first byte of a frame leaves the connection usable; one in the middle of
+ * a frame does not (later calls fail with DROPIPC_ECLOSED).
  */
 DROPIPC_EXPORT int dropipc_parent_set_timeout(dropipc_parent *parent, int timeout_ms);
 DROPIPC_EXPORT int dropipc_child_set_timeout(dropipc_child *child, int timeout_ms);
@@ -603,9 +604,12 @@ DROPIPC_EXPORT int dropipc_child_recv_files(dropipc_child *child,
  * - The timeout still holds, counted from the call that started the
  *   receive or the send: once dropipc_*_deadline() has passed, the call
  *   returns DROPIPC_ETIMEDOUT.
- * - No call waits on the socket. Closing a rejected fd that a file system
- *   serves (FUSE, NFS) or a Unix socket is handed to a helper thread; a
- *   receive waits for it at most 100 ms.
+ * - No call waits on the socket. Closing a rejected fd goes by the end's
+ *   close policy (dropipc_parent_set_close()): by default a helper
+ *   process, which the call that starts it waits for at most 100 ms.
+ * - A send that would queue more than DROPIPC_MAX_QUEUED_BYTES or
+ *   DROPIPC_MAX_QUEUED_FDS for a peer that does not read fails with
+ *   -ENOBUFS and queues nothing.
  * - The end's events cover its socket only: watch the child's pidfd in the
  *   same loop (a receive called after the child died returns DROPIPC_EDEAD
  *   when the pidfd is attached).
