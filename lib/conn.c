@@ -45,6 +45,13 @@ const char *dropipc_conn_get_errmsg(const dropipc_conn *conn)
 	return dropipc__conn_errmsg(conn->c);
 }
 
+int dropipc_conn_set_close(dropipc_conn *conn, int mode, dropipc_close_fn *fn, void *data)
+{
+	if (!conn)
+		return -EINVAL;
+	return dropipc__conn_set_close(conn->c, mode, fn, data);
+}
+
 int dropipc_conn_cancel(dropipc_conn *conn)
 {
 	if (!conn)

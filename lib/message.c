@@ -303,7 +303,7 @@ int dropipc__recv_message(struct dropipc__conn *c, uint32_t want,
 		if (r < 0)
 			goto fail;
 		/* The report is what counts; fds that came with it are dropped. */
-		dropipc__frame_close_fds(f);
+		dropipc__frame_close_fds(c, f);
 		dropipc__message_free(*report);
 		*report = (Dropipc__V1__ChildError *)m;
 		text = (*report)->message;
@@ -335,7 +335,7 @@ int dropipc__recv_message(struct dropipc__conn *c, uint32_t want,
 	return 0;
 
 fail:
-	dropipc__frame_close_fds(f);
+	dropipc__frame_close_fds(c, f);
 	return r;
 }
 
@@ -363,7 +363,7 @@ int dropipc__frame_finish(struct dropipc__conn *c, struct dropipc__frame *f)
 			r = dropipc__conn_fail(c, DROPIPC_ERR_PROTO, "fd index %zu claimed by no field",
 					       i);
 	}
-	dropipc__frame_close_fds(f);
+	dropipc__frame_close_fds(c, f);
 	return r;
 }
 
@@ -455,10 +455,10 @@ int dropipc__recv_files(struct dropipc__conn *c, dropipc_file **files, size_t *n
 out:
 	if (out) {
 		for (i = 0; i < msg->n_files; i++)
-			dropipc__fd_close_untrusted(out[i].fd);
+			dropipc__conn_close_untrusted(c, &out[i].fd, 1);
 		free(out);
 	}
-	dropipc__frame_close_fds(&f);
+	dropipc__frame_close_fds(c, &f);
 	dropipc__message_free(msg);
 	return r;
 }

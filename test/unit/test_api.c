@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,7 +43,7 @@ START_TEST(every_error_code_has_a_name_and_text)
 		ck_assert_str_eq(dropipc_err_name(codes[i].code), codes[i].name);
 		unit_assert_contains(dropipc_strerror(codes[i].code), codes[i].text);
 		/* Library codes stay clear of -errno values, and their names
-		 * of errno names: DROPIPC_ERR_PROTO, not DROPIPC_EPROTO. */
+		 * of errno names: DROPIPC_ERR_PROTO, not DROPIPC_ERR_PROTO. */
 		if (strncmp(codes[i].name, "DROPIPC_", 8) == 0) {
 			ck_assert_int_lt(codes[i].code, -4000);
 			ck_assert_int_eq(strncmp(codes[i].name, "DROPIPC_ERR_", 12), 0);
@@ -201,6 +202,9 @@ START_TEST(null_objects_and_out_pointers_give_einval)
 			ROW(dropipc_conn_set_timeout(NULL, 0)),
 			ROW(dropipc_conn_set_max_payload(NULL, 1)),
 			ROW(dropipc_conn_cancel(NULL)),
+			ROW(dropipc_conn_set_close(NULL, DROPIPC_CLOSE_INLINE, NULL, NULL)),
+			ROW(dropipc_conn_set_close(pc, 7, NULL, NULL)),
+			ROW(dropipc_conn_set_close(pc, DROPIPC_CLOSE_CALLBACK, NULL, NULL)),
 			ROW(dropipc_conn_set_nonblocking(NULL, 0)),
 			ROW(dropipc_conn_set_nonblocking(pc, 2)),
 			ROW(dropipc_conn_set_nonblocking(cc, -1)),
@@ -214,6 +218,7 @@ START_TEST(null_objects_and_out_pointers_give_einval)
 			ROW(dropipc_conn_recv_files(pc, NULL, &n)),
 			ROW(dropipc_conn_recv_files(cc, &files, NULL)),
 			ROW(dropipc_parent_set_pidfd(NULL, -1)),
+			ROW(dropipc_parent_set_peer(NULL, 0)),
 			ROW(dropipc_parent_send_args(NULL, a)),
 			ROW(dropipc_parent_send_args(p, NULL)),
 			ROW(dropipc_parent_recv_pty(NULL, &m)),
@@ -337,6 +342,59 @@ START_TEST(time_is_microseconds_in_and_out)
 }
 END_TEST
 
+struct closed {
+	int calls;
+	int fifo;
+};
+
+static void close_cb(int fd, void *data)
+{
+	struct closed *c = data;
+	struct stat st;
+
+	c->calls++;
+	if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode))
+		c->fifo++;
+	close(fd);
+}
+
+/* The close policy is set on the connection: a callback gets the fd the
+ * parent rejects (a pipe sent as the pty master), inline closes it here. */
+START_TEST(close_policy_on_the_connection)
+{
+	struct closed got = { 0, 0 };
+	dropipc_parent *p;
+	dropipc_child *c;
+	int pipefd[2], m = -1, before = test_count_fds();
+
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
+	ck_assert_int_eq(pipe2(pipefd, O_CLOEXEC), 0);
+	ck_assert_int_eq(dropipc_conn_set_close(dropipc_parent_conn(p), DROPIPC_CLOSE_INLINE,
+						close_cb, &got),
+			 -EINVAL);
+	ck_assert_int_eq(dropipc_conn_set_close(dropipc_parent_conn(p), DROPIPC_CLOSE_CALLBACK,
+						close_cb, &got),
+			 0);
+	ck_assert_int_eq(dropipc_child_send_pty(c, pipefd[0]), 0);
+	ck_assert_int_eq(dropipc_parent_recv_pty(p, &m), DROPIPC_ERR_NOTPTY);
+	ck_assert_int_eq(m, -1);
+	ck_assert_int_eq(got.calls, 1);
+	ck_assert_int_eq(got.fifo, 1);
+	/* Inline: closed in this thread, nothing left open after the call. */
+	ck_assert_int_eq(dropipc_conn_set_close(dropipc_parent_conn(p), DROPIPC_CLOSE_INLINE, NULL,
+						NULL),
+			 0);
+	ck_assert_int_eq(dropipc_child_send_pty(c, pipefd[0]), 0);
+	ck_assert_int_eq(dropipc_parent_recv_pty(p, &m), DROPIPC_ERR_NOTPTY);
+	ck_assert_int_eq(got.calls, 1);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	dropipc_parent_free(p);
+	dropipc_child_free(c);
+	ck_assert_int_eq(test_count_fds(), before);
+}
+END_TEST
+
 Suite *suite_api(void)
 {
 	Suite *s = suite_create("api");
@@ -353,5 +411,6 @@ Suite *suite_api(void)
 	tcase_add_test(tc, free_returns_null_and_is_safe_twice);
 	tcase_add_test(tc, connection_is_shared_by_the_ends_calls);
 	tcase_add_test(tc, time_is_microseconds_in_and_out);
+	tcase_add_test(tc, close_policy_on_the_connection);
 	return s;
 }
