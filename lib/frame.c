@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The connection: frames and fds over a SOCK_STREAM Unix socket.
+ * The frame codec: frames and fds over the connection's SOCK_STREAM Unix
+ * socket.
  *
  * A frame is a 16-byte header (magic "DIPC", version, fd count, payload
  * length, reserved; little-endian) and the payload. fds travel as SCM_RIGHTS
@@ -11,147 +12,46 @@
  * Every system call on the socket is non-blocking (MSG_DONTWAIT; the file's
  * own flags are left alone, the child may share them). A receive is a state
  * machine kept in the connection (rx), fed by whatever the socket has; a
- * send that the socket does not take at once is queued (tx). A blocking call
- * is the same step in a loop around poll() on the socket, the cancel eventfd
- * and the child's pidfd, so that neither a half-sent frame nor a dead child
- * can hold it past its deadline, and another thread or a signal handler can
- * end it.
+ * send goes through the queue (tx), which the socket drains. A blocking
+ * call is the same step in a loop around dropipc__conn_wait() (conn.c).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
-#include <stdatomic.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "conn.h"
 
-#define NO_DEADLINE UINT64_MAX
-
-/* The frame being received. */
-struct rx_state {
-	bool active;	   /* a receive has started: its deadline runs */
-	uint64_t deadline; /* CLOCK_MONOTONIC, microseconds */
-	size_t got;	   /* bytes of the frame read so far, header included */
-	uint32_t len;	   /* the payload's length, once the header is in */
-	uint8_t hdr[DROPIPC_HEADER_SIZE];
-	struct dropipc__frame fds; /* the fds that came with the first byte */
-};
-
-/* A frame in the send queue: bytes [at, at + len) of the queue's buffer. */
-struct tx_frame {
-	size_t at, len;
-	uint64_t deadline;
-	/* Our own copies of the fds, until the frame's first byte is out. */
-	size_t nfds;
-	int fds[DROPIPC_MAX_FDS];
-};
-
-/* Frames the socket has not taken yet; empty when head == len. */
-struct tx_queue {
-	uint8_t *buf;
-	size_t head, len, cap;
-	struct tx_frame *frames;
-	size_t cur, n, nalloc; /* frames[cur] holds byte head */
-	size_t nfds;	       /* fd copies the queue holds */
-};
-
-struct dropipc__conn {
-	int fd;
-	int timeout_ms;
-	bool timeout_set; /* by the caller: no default applies */
-	bool parent;	  /* a parent end: the default timeout, the peer check */
-	/* This socket and the channel's other end, never to be received. */
-	struct dropipc__inode own, peer;
-	bool peer_known;
-	struct dropipc__closer *closer;
-	size_t max_payload;
-	bool nonblocking;
-	/* The error that desynchronized the stream, or 0. */
-	int broken;
-	const char *op;
-	/* Set by cancel (any thread, or a signal handler); cancel_fd, an
-	 * eventfd, wakes the poll. */
-	atomic_int cancelled;
-	int cancel_fd;
-	int pidfd; /* the child's, on the parent's end; -1 if none */
-	uint8_t *sendbuf;
-	size_t sendcap;
-	uint8_t *recvbuf;
-	size_t recvcap;
-	struct rx_state rx;
-	struct tx_queue tx;
-	char errmsg[DROPIPC_ERRMSG_SIZE];
-};
-
-/* ---- the connection ----------------------------------------------------- */
-
-/* The channel must be a Unix stream socket: exact reads depend on it. */
-static int check_socket(int fd)
+/* An error in the middle of a frame: the stream cannot be resynchronized. */
+static int fail_broken(struct dropipc__conn *c, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int fail_broken(struct dropipc__conn *c, int code, const char *fmt, ...)
 {
-	int type = 0, domain = 0;
-	socklen_t len = sizeof(int);
+	va_list ap;
 
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
-		return -errno;
-	len = sizeof(int);
-	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0)
-		return -errno;
-	return type == SOCK_STREAM && domain == AF_UNIX ? 0 : -EPROTOTYPE;
+	va_start(ap, fmt);
+	dropipc__conn_vfail_broken(c, code, fmt, ap);
+	va_end(ap);
+	return code;
 }
 
-int dropipc__conn_new(int fd, struct dropipc__conn **out)
+/* Frees a buffer past DROPIPC__KEEP_BUFFER bytes; the next use allocates
+ * what it needs. */
+static void buffer_shrink(uint8_t **buf, size_t *cap)
 {
-	struct dropipc__conn *c = NULL;
-	int r;
-
-	*out = NULL;
-	if (fd < 0)
-		return -EBADF;
-	r = check_socket(fd);
-	if (r < 0)
-		goto fail;
-	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
-		r = -errno;
-		goto fail;
-	}
-	c = calloc(1, sizeof(*c));
-	if (!c) {
-		r = -ENOMEM;
-		goto fail;
-	}
-	r = dropipc__fd_inode(fd, &c->own);
-	if (r < 0 || (r = dropipc__closer_new(&c->closer)) < 0) {
-		free(c);
-		goto fail;
-	}
-	c->cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (c->cancel_fd < 0) {
-		r = -errno;
-		dropipc__closer_free(c->closer);
-		free(c);
-		goto fail;
-	}
-	c->fd = fd;
-	c->timeout_ms = -1;
-	c->max_payload = DROPIPC_DEFAULT_MAX_PAYLOAD;
-	c->op = "";
-	c->pidfd = -1;
-	atomic_init(&c->cancelled, 0);
-	*out = c;
-	return 0;
-
-fail:
-	close(fd);
-	return r;
+	if (*cap <= DROPIPC__KEEP_BUFFER)
+		return;
+	free(*buf);
+	*buf = NULL;
+	*cap = 0;
 }
 
 static void tx_clear(struct tx_queue *tx)
@@ -164,6 +64,7 @@ static void tx_clear(struct tx_queue *tx)
 	tx->head = tx->len = 0;
 	tx->cur = tx->n = 0;
 	tx->nfds = 0;
+	buffer_shrink(&tx->buf, &tx->cap);
 }
 
 static void rx_reset(struct dropipc__conn *c)
@@ -176,213 +77,12 @@ static void rx_reset(struct dropipc__conn *c)
 	rx->len = 0;
 }
 
-void dropipc__conn_free(struct dropipc__conn *c)
-{
-	if (!c)
-		return;
-	rx_reset(c);
-	tx_clear(&c->tx);
-	dropipc__closer_free(c->closer);
-	close(c->fd);
-	close(c->cancel_fd);
-	if (c->pidfd >= 0)
-		close(c->pidfd);
-	free(c->tx.buf);
-	free(c->tx.frames);
-	free(c->sendbuf);
-	free(c->recvbuf);
-	free(c);
-}
-
-int dropipc__conn_fd(const struct dropipc__conn *c)
-{
-	return c->fd;
-}
-
-int dropipc__conn_set_timeout(struct dropipc__conn *c, int timeout_ms)
-{
-	if (timeout_ms < -1)
-		return -EINVAL;
-	c->timeout_ms = timeout_ms;
-	c->timeout_set = true;
-	return 0;
-}
-
-/* The timeout in force: the caller's, or the default (see the header). */
-static int timeout_of(const struct dropipc__conn *c)
-{
-	if (c->timeout_set)
-		return c->timeout_ms;
-	return c->parent && c->pidfd < 0 ? (int)(DROPIPC_DEFAULT_TIMEOUT / 1000) : -1;
-}
-
-void dropipc__conn_set_parent(struct dropipc__conn *c)
-{
-	c->parent = true;
-}
-
-int dropipc__conn_set_peer(struct dropipc__conn *c, int peer_fd)
-{
-	struct dropipc__inode ino;
-	int r;
-
-	if (peer_fd < 0) {
-		c->peer_known = false;
-		return 0;
-	}
-	r = check_socket(peer_fd);
-	if (r == 0)
-		r = dropipc__fd_inode(peer_fd, &ino);
-	if (r < 0)
-		return r;
-	c->peer = ino;
-	c->peer_known = true;
-	return 0;
-}
-
-int dropipc__conn_set_close(struct dropipc__conn *c, int mode, dropipc_close_fn *fn, void *data)
-{
-	return dropipc__closer_set(c->closer, mode, fn, data);
-}
-
-void dropipc__conn_close_untrusted(struct dropipc__conn *c, int *fds, size_t n)
-{
-	dropipc__close_untrusted(c->closer, fds, n);
-}
-
-int dropipc__conn_set_max_payload(struct dropipc__conn *c, size_t bytes)
-{
-	if (bytes == 0 || bytes > DROPIPC_MAX_PAYLOAD_LIMIT)
-		return -EINVAL;
-	c->max_payload = bytes;
-	return 0;
-}
-
-size_t dropipc__conn_max_payload(const struct dropipc__conn *c)
-{
-	return c->max_payload;
-}
-
-int dropipc__conn_set_nonblocking(struct dropipc__conn *c, bool on)
-{
-	c->nonblocking = on;
-	return 0;
-}
-
-int dropipc__conn_set_pidfd(struct dropipc__conn *c, int pidfd)
-{
-	int copy = -1;
-
-	if (pidfd < -1)
-		return -EBADF;
-	if (pidfd >= 0) {
-		copy = fcntl(pidfd, F_DUPFD_CLOEXEC, 3);
-		if (copy < 0)
-			return -errno;
-	}
-	if (c->pidfd >= 0)
-		close(c->pidfd);
-	c->pidfd = copy;
-	return 0;
-}
-
-int dropipc__conn_cancel(struct dropipc__conn *c)
-{
-	uint64_t one = 1;
-	int saved = errno;
-	ssize_t n;
-
-	atomic_store(&c->cancelled, 1);
-	do
-		n = write(c->cancel_fd, &one, sizeof(one));
-	while (n < 0 && errno == EINTR);
-	/* A signal handler must leave errno as it found it. */
-	errno = saved;
-	return 0;
-}
-
-/* Takes a pending cancel: whether there was one. */
-static bool cancel_take(struct dropipc__conn *c)
-{
-	uint64_t v;
-
-	if (!atomic_load_explicit(&c->cancelled, memory_order_relaxed) ||
-	    !atomic_exchange(&c->cancelled, 0))
-		return false;
-	/* Its wake-up is spent too (a late one only wakes a poll for nothing). */
-	while (read(c->cancel_fd, &v, sizeof(v)) < 0 && errno == EINTR)
-		;
-	return true;
-}
-
-const char *dropipc__conn_errmsg(const struct dropipc__conn *c)
-{
-	return c->errmsg;
-}
-
-int dropipc__conn_vfail(struct dropipc__conn *c, int code, const char *fmt, va_list ap)
-{
-	int n = snprintf(c->errmsg, sizeof(c->errmsg), "%s: ", c->op);
-
-	if (n < 0 || (size_t)n >= sizeof(c->errmsg))
-		n = 0;
-	vsnprintf(c->errmsg + n, sizeof(c->errmsg) - n, fmt, ap);
-	return code;
-}
-
-int dropipc__conn_fail(struct dropipc__conn *c, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	dropipc__conn_vfail(c, code, fmt, ap);
-	va_end(ap);
-	return code;
-}
-
-void dropipc__conn_clear_error(struct dropipc__conn *c)
-{
-	c->errmsg[0] = '\0';
-}
-
-int dropipc__conn_broken(const struct dropipc__conn *c)
-{
-	return c->broken;
-}
-
-void dropipc__conn_set_broken(struct dropipc__conn *c, int code)
-{
-	c->broken = code;
-}
-
-int dropipc__conn_begin(struct dropipc__conn *c, const char *op)
-{
-	c->op = op;
-	dropipc__conn_clear_error(c);
-	if (c->broken)
-		return dropipc__conn_fail(c, DROPIPC_ERR_CLOSED, "connection unusable after an earlier %s",
-					  dropipc_err_name(c->broken));
-	return 0;
-}
-
-/* An error in the middle of a frame: the stream cannot be resynchronized. */
-static int fail_broken(struct dropipc__conn *c, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail_broken(struct dropipc__conn *c, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	dropipc__conn_vfail(c, code, fmt, ap);
-	va_end(ap);
-	c->broken = code;
-	return code;
-}
-
 uint8_t *dropipc__conn_send_buffer(struct dropipc__conn *c, size_t n)
 {
 	uint8_t *p;
 
+	if (n <= DROPIPC__KEEP_BUFFER)
+		buffer_shrink(&c->sendbuf, &c->sendcap);
 	if (n <= c->sendcap)
 		return c->sendbuf;
 	p = realloc(c->sendbuf, n);
@@ -393,97 +93,15 @@ uint8_t *dropipc__conn_send_buffer(struct dropipc__conn *c, size_t n)
 	return p;
 }
 
-/* ---- waiting -------------------------------------------------------------- */
-
-static uint64_t now_us(void)
+/* Drops what the codec holds: the partial frame, the queue, the buffers. */
+void dropipc__frame_state_free(struct dropipc__conn *c)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static uint64_t deadline_after(int timeout_ms)
-{
-	return timeout_ms < 0 ? NO_DEADLINE : now_us() + (uint64_t)timeout_ms * 1000u;
-}
-
-static bool deadline_passed(uint64_t deadline)
-{
-	return deadline != NO_DEADLINE && now_us() >= deadline;
-}
-
-/* Milliseconds left for poll(), rounded up; -1 for none, 0 once passed. */
-static int deadline_left_ms(uint64_t deadline)
-{
-	uint64_t now;
-
-	if (deadline == NO_DEADLINE)
-		return -1;
-	now = now_us();
-	if (now >= deadline)
-		return 0;
-	if ((deadline - now) / 1000u >= INT_MAX)
-		return INT_MAX;
-	return (int)((deadline - now + 999u) / 1000u);
-}
-
-/* What wait_ready() saw on the pidfd: the child is dead. */
-#define WAIT_DEAD 1
-
-/* Whether the child's pidfd says it has died (never waits). */
-static bool child_dead(const struct dropipc__conn *c)
-{
-	struct pollfd p = { .fd = c->pidfd, .events = POLLIN };
-
-	if (c->pidfd < 0)
-		return false;
-	while (poll(&p, 1, 0) < 0)
-		if (errno != EINTR)
-			return false;
-	return p.revents != 0;
-}
-
-/*
- * Waits until the socket is ready for events: 0; WAIT_DEAD when the child's
- * pidfd fires first; -ECANCELED, DROPIPC_ERR_TIMEDOUT or -errno.
- */
-static int wait_ready(struct dropipc__conn *c, short events, uint64_t deadline)
-{
-	struct pollfd p[3] = {
-		{ .fd = c->fd, .events = events },
-		{ .fd = c->cancel_fd, .events = POLLIN },
-		{ .fd = c->pidfd, .events = POLLIN },
-	};
-	nfds_t n = c->pidfd >= 0 ? 3 : 2;
-	int left, r;
-
-	for (;;) {
-		if (cancel_take(c))
-			return -ECANCELED;
-		left = deadline_left_ms(deadline);
-		if (left == 0)
-			return DROPIPC_ERR_TIMEDOUT;
-		r = poll(p, n, left);
-		if (r < 0 && errno != EINTR)
-			return -errno;
-		if (r <= 0)
-			continue;
-		/* A cancel is taken at the top of the loop; a stale wake-up only
-		 * needs draining. */
-		if (p[1].revents) {
-			uint64_t v;
-
-			while (read(c->cancel_fd, &v, sizeof(v)) < 0 && errno == EINTR)
-				;
-			if (cancel_take(c))
-				return -ECANCELED;
-		}
-		if (n == 3 && p[2].revents)
-			return WAIT_DEAD;
-		if (p[0].revents)
-			return 0;
-	}
+	rx_reset(c);
+	tx_clear(&c->tx);
+	free(c->tx.buf);
+	free(c->tx.frames);
+	free(c->sendbuf);
+	free(c->recvbuf);
 }
 
 /* ---- the header ----------------------------------------------------------- */
@@ -583,12 +201,11 @@ static bool tx_empty(const struct tx_queue *tx)
 }
 
 /*
- * Queues a frame (header hdr, then payload), of which sent bytes already
- * went (then the queue is empty); fds, which go with its first byte, are
- * copied (F_DUPFD_CLOEXEC) unless sent > 0. Nothing is queued on failure.
+ * Queues a frame (header hdr, then payload); fds, which go with its first
+ * byte, are copied (F_DUPFD_CLOEXEC). Nothing is queued on failure.
  */
 static int tx_append(struct dropipc__conn *c, const uint8_t *hdr, const uint8_t *payload,
-		     size_t len, const int *fds, size_t nfds, size_t sent, uint64_t deadline)
+		     size_t len, const int *fds, size_t nfds, uint64_t deadline)
 {
 	struct tx_queue *tx = &c->tx;
 	size_t total = DROPIPC_HEADER_SIZE + len;
@@ -625,7 +242,7 @@ static int tx_append(struct dropipc__conn *c, const uint8_t *hdr, const uint8_t 
 	fr->len = total;
 	fr->deadline = deadline;
 	fr->nfds = 0;
-	for (size_t i = 0; sent == 0 && i < nfds; i++) {
+	for (size_t i = 0; i < nfds; i++) {
 		int fd = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
 
 		if (fd < 0) {
@@ -641,8 +258,6 @@ static int tx_append(struct dropipc__conn *c, const uint8_t *hdr, const uint8_t 
 	memcpy(tx->buf + tx->len, hdr, DROPIPC_HEADER_SIZE);
 	if (len > 0)
 		memcpy(tx->buf + tx->len + DROPIPC_HEADER_SIZE, payload, len);
-	if (tx->n == 0)
-		tx->head = sent;
 	tx->len += total;
 	tx->n++;
 	return 0;
@@ -729,29 +344,26 @@ static int tx_drain(struct dropipc__conn *c)
 		if (r != -EAGAIN)
 			return r;
 		if (c->nonblocking)
-			return deadline_passed(tx_deadline(&c->tx)) ? tx_abort(c, DROPIPC_ERR_TIMEDOUT)
+			return dropipc__deadline_passed(tx_deadline(&c->tx)) ? tx_abort(c, DROPIPC_ERR_TIMEDOUT)
 								     : -EAGAIN;
-		r = wait_ready(c, POLLOUT, tx_deadline(&c->tx));
-		if (r == WAIT_DEAD)
+		r = dropipc__conn_wait(c, POLLOUT, tx_deadline(&c->tx));
+		if (r == DROPIPC__WAIT_DEAD)
 			r = DROPIPC_ERR_DEAD;
 		if (r < 0)
 			return tx_abort(c, r);
 	}
 }
 
+/*
+ * One send path: the frame goes into the queue (the payload copied, the fds
+ * duplicated), and the queue drains into the socket; a blocking end waits
+ * until it is empty, a non-blocking one leaves the rest for flush.
+ */
 int dropipc__frame_send(struct dropipc__conn *c, const uint8_t *payload, size_t len,
 			const int *fds, size_t nfds)
 {
-	union ctrl_buf ctrl;
 	uint8_t hdr[DROPIPC_HEADER_SIZE];
-	struct iovec iov[2] = {
-		{ .iov_base = hdr, .iov_len = sizeof(hdr) },
-		{ .iov_base = (void *)payload, .iov_len = len },
-	};
-	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
-	uint64_t deadline;
-	size_t sent = 0, total = sizeof(hdr) + len;
-	ssize_t n;
+	size_t total = sizeof(hdr) + len;
 	int r;
 
 	if (len > UINT32_MAX || len > c->max_payload)
@@ -761,76 +373,22 @@ int dropipc__frame_send(struct dropipc__conn *c, const uint8_t *payload, size_t 
 	if (nfds > DROPIPC_MAX_FDS)
 		return dropipc__conn_fail(c, -EINVAL, "%zu fds, the maximum is %d", nfds,
 					  DROPIPC_MAX_FDS);
-	if (!c->nonblocking && cancel_take(c))
+	if (!c->nonblocking && dropipc__conn_cancel_take(c))
 		return dropipc__conn_fail(c, -ECANCELED, "send: %s", dropipc_strerror(-ECANCELED));
 	header_encode(hdr, (uint32_t)len, (uint16_t)nfds);
-	deadline = deadline_after(timeout_of(c));
-	if (!tx_empty(&c->tx)) {
-		/* Behind frames queued earlier. */
-		r = tx_append(c, hdr, payload, len, fds, nfds, 0, deadline);
-		if (r == -ENOBUFS)
-			return dropipc__conn_fail(c, r,
-						  "send queue full: %zu bytes and %zu fds wait for the peer, "
-						  "the limits are %u bytes and %d fds",
-						  c->tx.len - c->tx.head, c->tx.nfds,
-						  DROPIPC_MAX_QUEUED_BYTES, DROPIPC_MAX_QUEUED_FDS);
-		if (r < 0)
-			return dropipc__conn_fail(c, r, "queueing a frame of %zu bytes: %s", total,
-						  dropipc_strerror(r));
-		r = tx_drain(c);
-		return r == -EAGAIN ? 0 : r;
-	}
-
-	/* The common case: straight from the caller's buffer, no copy. */
-	attach_fds(&msg, &ctrl, fds, nfds);
-	while (sent < total) {
-		n = sendmsg(c->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK) {
-				r = -errno;
-				goto fail;
-			}
-			if (c->nonblocking) {
-				/* The rest waits in the queue, for flush. */
-				r = tx_append(c, hdr, payload, len, fds, nfds, sent, deadline);
-				if (r < 0)
-					goto fail;
-				if (deadline_passed(deadline))
-					return tx_abort(c, DROPIPC_ERR_TIMEDOUT);
-				return 0;
-			}
-			r = wait_ready(c, POLLOUT, deadline);
-			if (r == 0)
-				continue;
-			if (r == WAIT_DEAD)
-				r = DROPIPC_ERR_DEAD;
-			goto fail;
-		}
-		/* The fds went with the first byte: never send them twice. */
-		msg.msg_control = NULL;
-		msg.msg_controllen = 0;
-		sent += (size_t)n;
-		while (n > 0 && msg.msg_iovlen > 0) {
-			size_t step = (size_t)n < msg.msg_iov->iov_len ? (size_t)n : msg.msg_iov->iov_len;
-
-			msg.msg_iov->iov_base = (uint8_t *)msg.msg_iov->iov_base + step;
-			msg.msg_iov->iov_len -= step;
-			n -= (ssize_t)step;
-			if (msg.msg_iov->iov_len == 0) {
-				msg.msg_iov++;
-				msg.msg_iovlen--;
-			}
-		}
-	}
-	return 0;
-
-fail:
-	if (sent == 0)
-		return dropipc__conn_fail(c, r, "send: %s", dropipc_strerror(r));
-	return fail_broken(c, r, "send: %s after %zu of %zu bytes", dropipc_strerror(r), sent,
-			   total);
+	r = tx_append(c, hdr, payload, len, fds, nfds,
+		      dropipc__deadline_after(dropipc__conn_timeout(c)));
+	if (r == -ENOBUFS)
+		return dropipc__conn_fail(c, r,
+					  "send queue full: %zu bytes and %zu fds wait for the peer, "
+					  "the limits are %u bytes and %d fds",
+					  c->tx.len - c->tx.head, c->tx.nfds, DROPIPC_MAX_QUEUED_BYTES,
+					  DROPIPC_MAX_QUEUED_FDS);
+	if (r < 0)
+		return dropipc__conn_fail(c, r, "queueing a frame of %zu bytes: %s", total,
+					  dropipc_strerror(r));
+	r = tx_drain(c);
+	return r == -EAGAIN ? 0 : r;
 }
 
 int dropipc__conn_flush(struct dropipc__conn *c)
@@ -840,7 +398,7 @@ int dropipc__conn_flush(struct dropipc__conn *c)
 	if (tx_empty(&c->tx))
 		return 0;
 	r = tx_flush(c);
-	if (r == -EAGAIN && deadline_passed(tx_deadline(&c->tx)))
+	if (r == -EAGAIN && dropipc__deadline_passed(tx_deadline(&c->tx)))
 		return tx_abort(c, DROPIPC_ERR_TIMEDOUT);
 	return r;
 }
@@ -1093,7 +651,11 @@ int dropipc__frame_recv(struct dropipc__conn *c, struct dropipc__frame *f)
 	f->nfds = 0;
 	if (!rx->active) {
 		rx->active = true;
-		rx->deadline = deadline_after(timeout_of(c));
+		rx->deadline = dropipc__deadline_after(dropipc__conn_timeout(c));
+		/* The last payload is the caller's no longer: a buffer a large
+		 * frame grew goes, so that one frame does not keep its size for
+		 * the connection's life. */
+		buffer_shrink(&c->recvbuf, &c->recvcap);
 	}
 	/* What this end's peer parked for the helper is bounded: past the
 	 * limit, no receive brings more. */
@@ -1105,7 +667,7 @@ int dropipc__frame_recv(struct dropipc__conn *c, struct dropipc__frame *f)
 				parked, DROPIPC__MAX_PARKED);
 		goto fail;
 	}
-	if (!c->nonblocking && cancel_take(c)) {
+	if (!c->nonblocking && dropipc__conn_cancel_take(c)) {
 		r = rx_wait_failed(c, -ECANCELED);
 		goto fail;
 	}
@@ -1115,16 +677,16 @@ int dropipc__frame_recv(struct dropipc__conn *c, struct dropipc__frame *f)
 			break;
 		if (c->nonblocking) {
 			/* Whatever the child sent before it died has been read. */
-			if (child_dead(c))
+			if (dropipc__conn_child_dead(c))
 				r = rx_wait_failed(c, DROPIPC_ERR_DEAD);
-			else if (deadline_passed(rx->deadline))
+			else if (dropipc__deadline_passed(rx->deadline))
 				r = rx_wait_failed(c, DROPIPC_ERR_TIMEDOUT);
 			if (r != -EAGAIN)
 				goto fail;
 			return -EAGAIN;
 		}
-		r = wait_ready(c, POLLIN, rx->deadline);
-		if (r == WAIT_DEAD) {
+		r = dropipc__conn_wait(c, POLLIN, rx->deadline);
+		if (r == DROPIPC__WAIT_DEAD) {
 			/* Frames it completed before it died still count. */
 			r = rx_step(c);
 			if (r == -EAGAIN)

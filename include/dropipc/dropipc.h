@@ -483,7 +483,7 @@ DROPIPC_EXPORT int dropipc_conn_cancel(dropipc_conn *conn);
  *   which is then fn's to close.
  * Returns 0, or -EINVAL for an unknown mode or a fn that does not fit it.
  */
-typedef void dropipc_close_fn(int fd, void *data);
+typedef void(dropipc_close_fn)(int fd, void *data);
 #define DROPIPC_CLOSE_HELPER 0
 #define DROPIPC_CLOSE_INLINE 1
 #define DROPIPC_CLOSE_CALLBACK 2

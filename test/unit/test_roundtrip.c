@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* ChildArgs sent by the parent end arrive unchanged at the child end. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "unit.h"
+/* The connection's buffers, to see them shrink. */
+#include "conn.h"
 
 /* Sends args from one end of a pair and checks what the other receives. */
 static void roundtrip_in_process(const dropipc_args *args)
@@ -159,6 +162,63 @@ START_TEST(large_args_two_processes)
 }
 END_TEST
 
+/* A large frame grows the receive buffer (and the sender's); the next,
+ * small, frame finds both back at most DROPIPC__KEEP_BUFFER. */
+START_TEST(buffers_shrink_after_a_large_frame)
+{
+	dropipc_parent *p;
+	dropipc_child *c;
+	dropipc_args *a = NULL, *got = NULL;
+	dropipc_file one = { "small", 0 }, *files = NULL;
+	size_t big = 300 * 1024, n = 0;
+	char *id = malloc(big + 1);
+	const struct dropipc__conn *pc, *cc;
+
+	ck_assert_ptr_nonnull(id);
+	memset(id, 'x', big);
+	id[big] = '\0';
+	ck_assert_int_eq(unit_pair(&p, &c), 0);
+	pc = dropipc_parent_conn(p)->c;
+	cc = dropipc_child_conn(c)->c;
+	ck_assert_int_eq(dropipc_args_new(&a), 0);
+	ck_assert_int_eq(dropipc_args_set_env_id(a, id), 0);
+	ck_assert_int_eq(dropipc_args_set_net_mode(a, DROPIPC_NET_OFF), 0);
+	/* The frame is larger than the socket pair holds: both ends
+	 * non-blocking, the parent flushing while the child receives. */
+	ck_assert_int_eq(dropipc_conn_set_nonblocking(dropipc_parent_conn(p), 1), 0);
+	ck_assert_int_eq(dropipc_conn_set_nonblocking(dropipc_child_conn(c), 1), 0);
+	ck_assert_int_eq(dropipc_parent_send_args(p, a), 0);
+	for (;;) {
+		int r = dropipc_child_recv_args(c, &got);
+
+		if (r == 0)
+			break;
+		ck_assert_int_eq(r, -EAGAIN);
+		r = dropipc_conn_flush(dropipc_parent_conn(p));
+		ck_assert(r == 0 || r == -EAGAIN);
+	}
+	ck_assert_int_eq(dropipc_conn_flush(dropipc_parent_conn(p)), 0);
+	ck_assert_uint_ge(cc->recvcap, big);
+	ck_assert_uint_ge(pc->sendcap, big);
+	/* A small frame each way: both buffers are back under the bound. */
+	ck_assert_int_eq(dropipc_conn_set_nonblocking(dropipc_parent_conn(p), 0), 0);
+	ck_assert_int_eq(dropipc_conn_set_nonblocking(dropipc_child_conn(c), 0), 0);
+	ck_assert_int_eq(dropipc_conn_send_files(dropipc_parent_conn(p), &one, 1), 0);
+	ck_assert_int_eq(dropipc_conn_recv_files(dropipc_child_conn(c), &files, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	close(files[0].fd);
+	free(files);
+	ck_assert_uint_le(cc->recvcap, DROPIPC__KEEP_BUFFER);
+	ck_assert_uint_le(pc->sendcap, DROPIPC__KEEP_BUFFER);
+	ck_assert_uint_le(pc->tx.cap, DROPIPC__KEEP_BUFFER);
+	dropipc_args_free(got);
+	dropipc_args_free(a);
+	dropipc_parent_free(p);
+	dropipc_child_free(c);
+	free(id);
+}
+END_TEST
+
 Suite *suite_roundtrip(void)
 {
 	Suite *s = suite_create("roundtrip");
@@ -168,6 +228,7 @@ Suite *suite_roundtrip(void)
 	tcase_add_test(tc, every_net_field_in_process);
 	tcase_add_test(tc, no_exec_args_in_process);
 	tcase_add_test(tc, several_frames_in_process);
+	tcase_add_test(tc, buffers_shrink_after_a_large_frame);
 	tc = unit_tcase(s, "two_processes");
 	tcase_add_test(tc, example_args_two_processes);
 	tcase_add_test(tc, large_args_two_processes);
