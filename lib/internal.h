@@ -3,13 +3,14 @@
  * Declarations shared between the library's layers, bottom-up:
  *   fd.c       fds from the peer: their type and inode, closing them (helper process)
  *   text.c     text from the peer: sanitizing, cutting at character boundaries
- *   frame.c    the connection: frames and fds over the socket
+ *   conn.c     the connection: settings, errors, cancel, pidfd, waits, and
+ *              its public calls (dropipc_conn_*); conn.h is its state
+ *   frame.c    the frame codec: header, send queue, receive
  *   wire.c     the protobuf wire format: envelope unwrap, string checks
  *   message.c  messages: pack, unpack into an arena, claim fds
  *   validate.c ChildArgs validation
  *   args.c     ChildArgs, the library's own type over the protobuf one
  *   spawn.c    dropipc_spawn(): clone3, id maps, fds, exec status
- *   conn.c     the public connection: what both ends do alike
  *   parent.c, child.c  the two public ends
  *   error.c    error codes and names
  * Nothing here is exported: the library is built with hidden visibility.
@@ -103,7 +104,7 @@ size_t dropipc__utf8_cut(const char *s, size_t len, size_t max);
  * surrogates and values past U+10FFFF are not valid). */
 size_t dropipc__utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
 
-/* ---- frame.c: the connection ------------------------------------------- */
+/* ---- conn.c, frame.c: the connection and its frames ------------------------------------------- */
 
 struct dropipc__conn;
 
