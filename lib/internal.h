@@ -104,7 +104,7 @@ size_t dropipc__utf8_cut(const char *s, size_t len, size_t max);
  * surrogates and values past U+10FFFF are not valid). */
 size_t dropipc__utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
 
-/* ---- conn.c, frame.c: the connection and its frames ------------------------------------------- */
+/* ---- conn.c, frame.c: the connection and its frames ------------------ */
 
 struct dropipc__conn;
 
