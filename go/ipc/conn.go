@@ -40,46 +40,18 @@ const (
 
 var magic = []byte("DIPC")
 
+// conn is one end's connection; the end copies its settings in at the
+// start of each call.
 type conn struct {
 	c          *net.UnixConn
 	timeout    time.Duration // < 0: forever
+	rdl, wdl   time.Time     // SetDeadline's; zero: none
 	maxPayload int
 	broken     string
 	op         string
 }
 
-func newConn(f *os.File) (*conn, error) {
-	defer f.Close()
-	// FileConn dups f close-on-exec; the original is closed above.
-	c, err := net.FileConn(f)
-	if err != nil {
-		return nil, err
-	}
-	uc, ok := c.(*net.UnixConn)
-	if !ok {
-		c.Close()
-		return nil, fmt.Errorf("fd %d is not a Unix socket", f.Fd())
-	}
-	return &conn{c: uc, timeout: -1, maxPayload: DefaultMaxPayload}, nil
-}
-
 func (c *conn) close() error { return c.c.Close() }
-
-func (c *conn) setTimeout(d time.Duration) error {
-	if d < 0 {
-		d = -1
-	}
-	c.timeout = d
-	return nil
-}
-
-func (c *conn) setMaxPayload(n int) error {
-	if n < 1 || n > MaxPayloadLimit {
-		return newError("EINVAL", fmt.Sprintf("max payload %d", n))
-	}
-	c.maxPayload = n
-	return nil
-}
 
 func (c *conn) begin(op string) error {
 	c.op = op
@@ -93,32 +65,42 @@ func (c *conn) fail(name, format string, a ...interface{}) *Error {
 	return newError(name, c.op+": "+fmt.Sprintf(format, a...))
 }
 
-// failBroken is an error in the middle of a frame: the stream is lost.
-func (c *conn) failBroken(name, format string, a ...interface{}) *Error {
-	c.broken = name
-	return c.fail(name, format, a...)
+// failCause is fail with the error that caused it, kept for errors.Is.
+func (c *conn) failCause(cause error, name, format string, a ...interface{}) *Error {
+	return newError(name, c.op+": "+fmt.Sprintf(format, a...), cause)
 }
 
-func (c *conn) deadline() time.Time {
+// failBroken is an error in the middle of a frame: the stream is lost.
+func (c *conn) failBroken(cause error, name, format string, a ...interface{}) *Error {
+	c.broken = name
+	return c.failCause(cause, name, format, a...)
+}
+
+// deadline is the earlier of the timeout's and SetDeadline's (dl).
+func (c *conn) deadline(dl time.Time) time.Time {
 	if c.timeout < 0 {
-		return time.Time{}
+		return dl
 	}
-	return time.Now().Add(c.timeout)
+	t := time.Now().Add(c.timeout)
+	if !dl.IsZero() && dl.Before(t) {
+		return dl
+	}
+	return t
 }
 
 // ioFail turns an I/O error at byte pos of a frame into an *Error.
 func (c *conn) ioFail(err error, what string, pos int) *Error {
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		if pos == 0 {
-			return c.fail("DROPIPC_ETIMEDOUT", "%s: timed out", what)
+			return c.failCause(err, "DROPIPC_ETIMEDOUT", "%s: timed out", what)
 		}
-		return c.failBroken("DROPIPC_ETIMEDOUT", "timed out after %d bytes of the frame", pos)
+		return c.failBroken(err, "DROPIPC_ETIMEDOUT", "timed out after %d bytes of the frame", pos)
 	}
 	name, text := errnoName(err)
 	if pos == 0 {
-		return c.fail(name, "%s: %s", what, text)
+		return c.failCause(err, name, "%s: %s", what, text)
 	}
-	return c.failBroken(name, "%s after %d bytes of the frame", text, pos)
+	return c.failBroken(err, name, "%s after %d bytes of the frame", text, pos)
 }
 
 func (c *conn) sendFrame(payload []byte, fds []int) error {
@@ -139,7 +121,7 @@ func (c *conn) sendFrame(payload []byte, fds []int) error {
 	if len(fds) > 0 {
 		oob = syscall.UnixRights(fds...)
 	}
-	c.c.SetWriteDeadline(c.deadline())
+	c.c.SetWriteDeadline(c.deadline(c.wdl))
 	// The fds go with the first byte; the rest, if any, without them.
 	n, _, err := c.c.WriteMsgUnix(buf, oob, nil)
 	for err == nil && n < len(buf) {
@@ -149,13 +131,13 @@ func (c *conn) sendFrame(payload []byte, fds []int) error {
 	}
 	if err != nil {
 		if errors.Is(err, os.ErrDeadlineExceeded) && n == 0 {
-			return c.fail("DROPIPC_ETIMEDOUT", "send: timed out")
+			return c.failCause(err, "DROPIPC_ETIMEDOUT", "send: timed out")
 		}
 		name, text := errnoName(err)
 		if n == 0 {
-			return c.fail(name, "send: %s", text)
+			return c.failCause(err, name, "send: %s", text)
 		}
-		return c.failBroken(name, "send: %s after %d of %d bytes", text, n, len(buf))
+		return c.failBroken(err, name, "send: %s after %d of %d bytes", text, n, len(buf))
 	}
 	return nil
 }
@@ -180,15 +162,15 @@ func (c *conn) recvExact(buf []byte, at int, fds *[]int) error {
 				arrived += len(rights)
 			}
 			if perr != nil {
-				return c.failBroken("DROPIPC_EPROTO", "ancillary data other than SCM_RIGHTS")
+				return c.failBroken(nil, "DROPIPC_EPROTO", "ancillary data other than SCM_RIGHTS")
 			}
 		}
 		if flags&syscall.MSG_CTRUNC != 0 {
-			return c.failBroken("DROPIPC_EPROTO", "control data truncated after %d fds: the peer "+
+			return c.failBroken(nil, "DROPIPC_EPROTO", "control data truncated after %d fds: the peer "+
 				"sent more than %d, or this process is out of fds (RLIMIT_NOFILE)", arrived, MaxFds)
 		}
 		if arrived > 0 && pos > 0 {
-			return c.failBroken("DROPIPC_EPROTO",
+			return c.failBroken(nil, "DROPIPC_EPROTO",
 				"%d fds arrived at byte %d of the frame, not with its first byte", arrived, pos)
 		}
 		// A peer that closed with our data unread closed all the same.
@@ -196,7 +178,7 @@ func (c *conn) recvExact(buf []byte, at int, fds *[]int) error {
 			if pos == 0 {
 				return c.fail("DROPIPC_EOF", "peer closed the connection")
 			}
-			return c.failBroken("DROPIPC_ETRUNC",
+			return c.failBroken(nil, "DROPIPC_ETRUNC",
 				"peer closed the connection after %d bytes of the frame", pos)
 		}
 		if err != nil {
@@ -223,7 +205,7 @@ func (c *conn) recvFrame() (payload []byte, fds []int, err error) {
 			fds = nil
 		}
 	}()
-	c.c.SetReadDeadline(c.deadline())
+	c.c.SetReadDeadline(c.deadline(c.rdl))
 	hdr := make([]byte, HeaderSize)
 	if err = c.recvExact(hdr, 0, &fds); err != nil {
 		return nil, fds, err
@@ -234,19 +216,19 @@ func (c *conn) recvFrame() (payload []byte, fds []int, err error) {
 	reserved := binary.LittleEndian.Uint32(hdr[12:])
 	switch {
 	case string(hdr[:4]) != string(magic):
-		err = c.failBroken("DROPIPC_EPROTO", "bad magic % x (expected \"DIPC\")", hdr[:4])
+		err = c.failBroken(nil, "DROPIPC_EPROTO", "bad magic % x (expected \"DIPC\")", hdr[:4])
 	case version != Version:
-		err = c.failBroken("DROPIPC_EPROTO",
+		err = c.failBroken(nil, "DROPIPC_EPROTO",
 			"peer speaks protocol version %d, this end speaks version %d", version, Version)
 	case reserved != 0:
-		err = c.failBroken("DROPIPC_EPROTO", "reserved header field is 0x%x, not 0", reserved)
+		err = c.failBroken(nil, "DROPIPC_EPROTO", "reserved header field is 0x%x, not 0", reserved)
 	case nfds > MaxFds:
-		err = c.failBroken("DROPIPC_EPROTO", "header announces %d fds, the maximum is %d", nfds, MaxFds)
+		err = c.failBroken(nil, "DROPIPC_EPROTO", "header announces %d fds, the maximum is %d", nfds, MaxFds)
 	case uint64(length) > uint64(c.maxPayload):
-		err = c.failBroken("DROPIPC_ETOOBIG", "payload of %d bytes exceeds the limit of %d bytes",
+		err = c.failBroken(nil, "DROPIPC_ETOOBIG", "payload of %d bytes exceeds the limit of %d bytes",
 			length, c.maxPayload)
 	case nfds != len(fds):
-		err = c.failBroken("DROPIPC_EPROTO", "header announces %d fds, %d arrived", nfds, len(fds))
+		err = c.failBroken(nil, "DROPIPC_EPROTO", "header announces %d fds, %d arrived", nfds, len(fds))
 	}
 	if err != nil {
 		return nil, fds, err
@@ -310,41 +292,57 @@ func envelopeBody(b []byte) (protoreflect.FieldDescriptor, []byte, *Error) {
 	return body, data, nil
 }
 
-// sanitize replaces control characters with '?', one per UTF-8 byte as the
-// C library does: C0 and DEL one, C1 (U+0080..U+009F, CSI among them) two.
-func sanitize(s string) string {
+// Sanitize makes a text from the sandbox safe to print, as the C
+// library's dropipc_text_sanitize: every byte that is not part of valid
+// UTF-8 and every control character (C0 but '\n' and '\t', DEL, C1
+// U+0080..U+009F, CSI among them) becomes one '?' per character.
+func Sanitize(s string) string {
 	var b strings.Builder
-	for _, c := range s {
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
-		case c < 0x20 || c == 0x7f:
-			b.WriteString("?")
-		case c >= 0x80 && c <= 0x9f:
-			b.WriteString("??")
+		case r == utf8.RuneError && size <= 1:
+			b.WriteByte('?')
+			size = 1
+		case (r < 0x20 && r != '\n' && r != '\t') || (r >= 0x7f && r <= 0x9f):
+			b.WriteByte('?')
 		default:
-			b.WriteRune(c)
+			b.WriteString(s[i : i+size])
 		}
+		i += size
 	}
 	return b.String()
 }
 
+// errmsgQuote is how much of a report an error message quotes (C's
+// DROPIPC_ERRMSG_QUOTE).
+const errmsgQuote = 400
+
 func (c *conn) childFailed(e *pb.ChildError) *Error {
 	ce := &ChildError{Stage: Stage(e.Stage), Errno: syscall.Errno(e.ErrnoValue),
-		Message: sanitize(cut(e.Message))}
-	err := c.fail("DROPIPC_ECHILD", "child setup failed at %s: %s", ce.Stage, ce.Message)
+		Message: Sanitize(cut(e.Message, MaxErrorText))}
+	// The error message is one line.
+	line := strings.NewReplacer("\n", "?", "\t", "?").Replace(cut(ce.Message, errmsgQuote))
+	err := c.fail("DROPIPC_ECHILD", "child setup failed at %s: %s", ce.Stage, line)
 	err.Child = ce
 	return err
 }
 
-// cut shortens a text to MaxErrorText bytes, never inside a UTF-8 character.
-func cut(s string) string {
-	if len(s) <= MaxErrorText {
+// cut shortens a text to max bytes, never inside a UTF-8 character (as
+// the C library's: a cut that would split one goes back over its
+// continuation bytes, up to 3).
+func cut(s string, max int) string {
+	if len(s) <= max {
 		return s
 	}
-	s = s[:MaxErrorText]
-	for len(s) > 0 && !utf8.ValidString(s) {
-		s = s[:len(s)-1]
+	at := max
+	for back := 0; at > 0 && back < 3 && s[at]&0xc0 == 0x80; back++ {
+		at--
 	}
-	return s
+	if s[at]&0xc0 == 0x80 {
+		at = max
+	}
+	return s[:at]
 }
 
 // recvMessage receives a frame whose body must be `want`, unmarshalled into
@@ -379,67 +377,14 @@ func (c *conn) recvMessage(want protoreflect.Name, msg proto.Message) (fds []int
 }
 
 func (c *conn) unpack(msg proto.Message, data []byte) error {
+	md := msg.ProtoReflect().Descriptor()
+	if name, text := wireCheck(md, data); name != "" {
+		return c.fail(name, "%s", text)
+	}
 	if err := proto.Unmarshal(data, msg); err != nil {
-		md := msg.ProtoReflect().Descriptor()
-		if bad := badUTF8(md, data, ""); bad != "" {
-			return c.fail("DROPIPC_EINVAL", "%s", bad)
-		}
 		return c.fail("DROPIPC_EPROTO", "%s does not unpack", md.Name())
 	}
 	return nil
-}
-
-// badUTF8 names the first string of a message that Unmarshal refused that
-// is not UTF-8, as the C library does, or returns "".
-func badUTF8(md protoreflect.MessageDescriptor, b []byte, path string) string {
-	seen := map[protowire.Number]int{}
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return ""
-		}
-		b = b[n:]
-		if typ != protowire.BytesType {
-			if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
-				return ""
-			}
-			b = b[n:]
-			continue
-		}
-		v, n := protowire.ConsumeBytes(b)
-		if n < 0 {
-			return ""
-		}
-		b = b[n:]
-		fd := md.Fields().ByNumber(num)
-		if fd == nil {
-			continue
-		}
-		k := seen[num]
-		seen[num] = k + 1
-		name := string(fd.Name())
-		if path != "" {
-			name = path + "." + name
-		}
-		if fd.Cardinality() == protoreflect.Repeated {
-			name = fmt.Sprintf("%s[%d]", name, k)
-		}
-		switch fd.Kind() {
-		case protoreflect.StringKind:
-			for i := 0; i < len(v); {
-				r, size := utf8.DecodeRune(v[i:])
-				if r == utf8.RuneError && size == 1 {
-					return fmt.Sprintf("%s: invalid UTF-8 at byte %d of the string", name, i)
-				}
-				i += size
-			}
-		case protoreflect.MessageKind:
-			if s := badUTF8(fd.Message(), v, name); s != "" {
-				return s
-			}
-		}
-	}
-	return ""
 }
 
 func (c *conn) claim(fds []int, idx uint32, what string) (int, error) {
