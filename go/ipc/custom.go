@@ -48,60 +48,54 @@ func checkCustomType(t string) string {
 	return ""
 }
 
-func sendCustom(c *conn, m Custom) error {
-	if why := checkCustomType(m.Type); why != "" {
-		return c.failCause(syscall.EINVAL, "EINVAL", "%s", why)
+// namedToProto names the files of a frame: files[i] is fd index i.
+func namedToProto(c *conn, files []NamedFile) ([]*pb.File, []int, error) {
+	if len(files) > MaxFds {
+		return nil, nil, c.failCause(syscall.EINVAL, "EINVAL", "%d files, not 1..%d", len(files), MaxFds)
 	}
-	if len(m.Files) > MaxFds {
-		return c.failCause(syscall.EINVAL, "EINVAL", "%d files, the maximum is %d", len(m.Files), MaxFds)
-	}
-	msg := &pb.Custom{Type: m.Type, Data: m.Data}
+	var out []*pb.File
 	var fds []int
-	for i, f := range m.Files {
+	for i, f := range files {
 		if f.Name == "" {
-			return c.failCause(syscall.EINVAL, "EINVAL", "files[%d]: no name", i)
+			return nil, nil, c.failCause(syscall.EINVAL, "EINVAL", "files[%d]: no name", i)
 		}
 		if at, nul := badText([]byte(f.Name), true); at >= 0 {
 			what := "invalid UTF-8"
 			if nul {
 				what = "NUL byte"
 			}
-			return c.failCause(syscall.EINVAL, "EINVAL", "files[%d].name: %s at byte %d", i, what, at)
+			return nil, nil, c.failCause(syscall.EINVAL, "EINVAL", "files[%d].name: %s at byte %d", i, what, at)
 		}
 		if f.File == nil {
-			return c.failCause(syscall.EBADF, "EBADF", "files[%d] (%s): no file", i, f.Name)
+			return nil, nil, c.failCause(syscall.EBADF, "EBADF", "files[%d] (%s): no file", i, f.Name)
 		}
-		msg.Files = append(msg.Files, &pb.File{Name: f.Name, Fd: uint32(i)})
+		out = append(out, &pb.File{Name: f.Name, Fd: uint32(i)})
 		fds = append(fds, int(f.File.Fd()))
 	}
-	return c.sendEnvelope(&pb.Envelope{Body: &pb.Envelope_Custom{Custom: msg}}, fds)
+	return out, fds, nil
 }
 
-// recvCustom receives a Custom message; every fd of the frame must be
-// named by exactly one file, and each file is the caller's to close.
-func recvCustom(c *conn) (*Custom, error) {
-	msg := &pb.Custom{}
-	fds, err := c.recvMessage("custom", msg)
-	if err != nil {
-		return nil, err
+// namedFromProto claims the frame's fds for the named files, as the C
+// library does: as many files as fds, each name not empty, each fd claimed
+// once. On failure every fd is closed; on success each file is the
+// caller's.
+func namedFromProto(c *conn, files []*pb.File, fds []int) ([]NamedFile, error) {
+	var err error
+	if len(files) != len(fds) {
+		err = c.fail("DROPIPC_EPROTO", "%d files named for %d fds", len(files), len(fds))
 	}
-	if why := checkCustomType(msg.Type); why != "" {
-		closeFds(fds)
-		return nil, c.fail("DROPIPC_EPROTO", "%s", why)
+	for i := 0; err == nil && i < len(files); i++ {
+		if files[i].Name == "" {
+			err = c.fail("DROPIPC_EINVAL", "files[%d].name: empty", i)
+		}
 	}
-	m := &Custom{Type: msg.Type, Data: msg.Data}
-	got := make([]int, 0, len(msg.Files))
-	for i, f := range msg.Files {
-		if f.Name == "" {
-			err = c.fail("DROPIPC_EPROTO", "files[%d]: no name", i)
-			break
+	got := make([]int, 0, len(files))
+	for i := 0; err == nil && i < len(files); i++ {
+		var fd int
+		// The label is not the name: that is the peer's text.
+		if fd, err = c.claim(fds, files[i].Fd, fmt.Sprintf("files[%d].fd", i)); err == nil {
+			got = append(got, fd)
 		}
-		fd, cerr := c.claim(fds, f.Fd, fmt.Sprintf("files[%d] (%s)", i, f.Name))
-		if cerr != nil {
-			err = cerr
-			break
-		}
-		got = append(got, fd)
 	}
 	if ferr := c.finish(fds); err == nil {
 		err = ferr
@@ -110,10 +104,111 @@ func recvCustom(c *conn) (*Custom, error) {
 		closeFds(got)
 		return nil, err
 	}
+	out := make([]NamedFile, len(got))
 	for i, fd := range got {
-		m.Files = append(m.Files, NamedFile{Name: msg.Files[i].Name, File: os.NewFile(uintptr(fd), msg.Files[i].Name)})
+		out[i] = NamedFile{Name: files[i].Name, File: os.NewFile(uintptr(fd), files[i].Name)}
 	}
-	return m, nil
+	return out, nil
+}
+
+func sendCustom(c *conn, m Custom) error {
+	if why := checkCustomType(m.Type); why != "" {
+		return c.failCause(syscall.EINVAL, "EINVAL", "%s", why)
+	}
+	files, fds, err := namedToProto(c, m.Files)
+	if err != nil {
+		return err
+	}
+	msg := &pb.Custom{Type: m.Type, Data: m.Data, Files: files}
+	return c.sendEnvelope(&pb.Envelope{Body: &pb.Envelope_Custom{Custom: msg}}, fds)
+}
+
+// recvCustom receives a Custom message.
+func recvCustom(c *conn) (*Custom, error) {
+	msg := &pb.Custom{}
+	fds, err := c.recvMessage("custom", msg)
+	if err != nil {
+		return nil, err
+	}
+	if why := checkCustomType(msg.Type); why != "" {
+		closeFds(fds)
+		return nil, c.fail("DROPIPC_EINVAL", "%s", why)
+	}
+	files, err := namedFromProto(c, msg.Files, fds)
+	if err != nil {
+		return nil, err
+	}
+	return &Custom{Type: msg.Type, Data: msg.Data, Files: files}, nil
+}
+
+func sendFiles(c *conn, files []NamedFile) error {
+	if len(files) == 0 {
+		return c.failCause(syscall.EINVAL, "EINVAL", "0 files, not 1..%d", MaxFds)
+	}
+	pf, fds, err := namedToProto(c, files)
+	if err != nil {
+		return err
+	}
+	return c.sendEnvelope(&pb.Envelope{Body: &pb.Envelope_Files{Files: &pb.Files{Files: pf}}}, fds)
+}
+
+func recvFiles(c *conn) ([]NamedFile, error) {
+	msg := &pb.Files{}
+	fds, err := c.recvMessage("files", msg)
+	if err != nil {
+		return nil, err
+	}
+	if len(msg.Files) == 0 {
+		closeFds(fds)
+		return nil, c.fail("DROPIPC_EPROTO", "0 files named for %d fds", len(fds))
+	}
+	return namedFromProto(c, msg.Files, fds)
+}
+
+// SendFiles sends named files (1 to MaxFds: pipes, a pidfd, ...) to the
+// child; the files stay the caller's.
+func (p *ParentEnd) SendFiles(files []NamedFile) error {
+	c, err := p.begin("send files")
+	if err != nil {
+		return err
+	}
+	return sendFiles(c, files)
+}
+
+// RecvFiles waits for named files from the child; each is the caller's to
+// close. A child's report instead is ErrChild (see ChildError).
+func (p *ParentEnd) RecvFiles() ([]NamedFile, error) {
+	p.child = nil
+	c, err := p.begin("recv files")
+	if err != nil {
+		return nil, err
+	}
+	files, err := recvFiles(c)
+	p.noteChild(err)
+	return files, err
+}
+
+// SendFiles sends named files to the parent; the files stay the caller's.
+func (ch *ChildEnd) SendFiles(files []NamedFile) error {
+	c, err := ch.begin("send files")
+	if err != nil {
+		return err
+	}
+	return sendFiles(c, files)
+}
+
+// RecvFiles waits for named files from the parent; each is the caller's
+// to close.
+func (ch *ChildEnd) RecvFiles() ([]NamedFile, error) {
+	c, err := ch.begin("recv files")
+	if err != nil {
+		return nil, err
+	}
+	files, err := recvFiles(c)
+	if errors.Is(err, ErrChild) {
+		return nil, c.fail("DROPIPC_EPROTO", "expected the files message, got error")
+	}
+	return files, err
 }
 
 // SendCustom sends a launcher's own message to the child; the files stay

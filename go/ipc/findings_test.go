@@ -421,3 +421,29 @@ var (
 	_ func(uintptr) *ParentEnd = NewParentEnd
 	_ func(uintptr) *ChildEnd  = NewChildEnd
 )
+
+// Named files both ways; an empty list is refused on send.
+func TestFiles(t *testing.T) {
+	p, c := pair(t)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := c.SendFiles([]NamedFile{{Name: "stdout", File: w}}); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	files, err := p.RecvFiles()
+	if err != nil || len(files) != 1 || files[0].Name != "stdout" {
+		t.Fatalf("RecvFiles: %+v, %v", files, err)
+	}
+	files[0].File.Write([]byte("x"))
+	files[0].File.Close()
+	if buf, _ := io.ReadAll(r); string(buf) != "x" {
+		t.Fatalf("read %q through the received file", buf)
+	}
+	if err := p.SendFiles(nil); Name(err) != "EINVAL" {
+		t.Fatalf("SendFiles(nil): %v, want EINVAL", err)
+	}
+}
