@@ -219,6 +219,13 @@ int dropipc__send_files(struct dropipc__conn *c, const dropipc_file *files, size
 int dropipc__recv_files(struct dropipc__conn *c, dropipc_file **files, size_t *n,
 			Dropipc__V1__ChildError **report);
 
+/* Most bytes of a Custom message's type. */
+#define DROPIPC_MAX_CUSTOM_TYPE 256
+int dropipc__send_custom(struct dropipc__conn *c, const char *type, const void *data, size_t len,
+			 const dropipc_file *files, size_t n);
+int dropipc__recv_custom(struct dropipc__conn *c, dropipc_custom **out,
+			 Dropipc__V1__ChildError **report);
+
 /* ---- validate.c, args.c: ChildArgs ------------------------------------- */
 
 /* Checks msg as dropipc_args_validate() says. */

@@ -428,6 +428,44 @@ DROPIPC_EXPORT int dropipc_parent_recv_files(dropipc_parent *parent,
 DROPIPC_EXPORT int dropipc_child_recv_files(dropipc_child *child,
 					    dropipc_file **files, size_t *n);
 
+/*
+ * A launcher's own message (Envelope.custom): a type that names it
+ * ("org.example.launcher.Limits/1": 1..256 bytes of printable ASCII,
+ * 0x21..0x7e), data in whatever encoding the type says, and 0..16 named
+ * fds, checked as Files' are. Send one only to a peer known to expect it
+ * (the launcher's own agreement); an older peer reports it unsupported
+ * (DROPIPC_EUNSUPPORTED), and a peer expecting another message a
+ * protocol error. The sender's data and fds stay the caller's.
+ */
+DROPIPC_EXPORT int dropipc_parent_send_custom(dropipc_parent *parent, const char *type,
+					      const void *data, size_t len,
+					      const dropipc_file *files, size_t n);
+DROPIPC_EXPORT int dropipc_child_send_custom(dropipc_child *child, const char *type,
+					     const void *data, size_t len,
+					     const dropipc_file *files, size_t n);
+
+/*
+ * A received Custom message: one allocation with free() semantics (type,
+ * data and names included), made by the library only (the struct may grow
+ * at the end). data is followed by a NUL byte not counted in len; each fd
+ * of files is the caller's to close.
+ */
+typedef struct dropipc_custom {
+	const char *type;
+	const void *data;
+	size_t len;
+	dropipc_file *files;
+	size_t n_files;
+} dropipc_custom;
+
+/*
+ * Receives a Custom frame into *msg (NULL on failure, when every fd that
+ * arrived has been closed). On the parent's end, DROPIPC_ECHILD means the
+ * child reported a setup failure instead.
+ */
+DROPIPC_EXPORT int dropipc_parent_recv_custom(dropipc_parent *parent, dropipc_custom **msg);
+DROPIPC_EXPORT int dropipc_child_recv_custom(dropipc_child *child, dropipc_custom **msg);
+
 /* ------------------------------------------------------------------------ */
 /* Event loops: non-blocking ends                                            */
 
