@@ -178,11 +178,17 @@ func validateFields(a *pb.ChildArgs) error {
 		return invalid("env_id: empty")
 	case a.Paths == nil:
 		return invalid("paths: missing")
-	case a.Config == nil:
-		return invalid("config: missing")
 	}
 	// No exec args is fine: the child runs the user's shell, as Drop does.
+	switch a.Pty {
+	case pb.PtyMode_PTY_AUTO, pb.PtyMode_PTY_ALWAYS, pb.PtyMode_PTY_NEVER:
+	default:
+		return invalid("pty: %d is not a known mode", a.Pty)
+	}
 	cfg := a.Config
+	if cfg == nil {
+		return invalid("config: missing")
+	}
 	for i, m := range cfg.Mounts {
 		if err := checkPath(string(m.Source), fmt.Sprintf("mounts[%d].source", i)); err != nil {
 			return err

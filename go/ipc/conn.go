@@ -263,6 +263,11 @@ func envelopeBody(b []byte) (protoreflect.FieldDescriptor, []byte, *Error) {
 			return nil, nil, newError("DROPIPC_EPROTO", fmt.Sprintf(
 				"payload is not a protobuf Envelope: %v at byte %d", protowire.ParseError(n), at))
 		}
+		// Groups are refused, as at every depth (wire.go).
+		if typ == protowire.StartGroupType || typ == protowire.EndGroupType {
+			return nil, nil, newError("DROPIPC_EPROTO", fmt.Sprintf(
+				"payload is not a protobuf Envelope: unsupported wire type (groups) at byte %d", at+n))
+		}
 		m := protowire.ConsumeFieldValue(num, typ, b[at+n:])
 		if m < 0 {
 			return nil, nil, newError("DROPIPC_EPROTO", fmt.Sprintf(
@@ -369,8 +374,8 @@ func (c *conn) recvMessage(want protoreflect.Name, msg proto.Message) (fds []int
 		return fds, c.fail(e.Name, "%s", e.Msg)
 	}
 	if body.Name() == "error" && want != "error" {
-		ce := &pb.ChildError{}
-		if err := c.unpack(ce, data); err != nil {
+		ce, err := c.unpackReport(data)
+		if err != nil {
 			return fds, err
 		}
 		return fds, c.childFailed(ce)
@@ -379,6 +384,14 @@ func (c *conn) recvMessage(want protoreflect.Name, msg proto.Message) (fds []int
 		return fds, c.fail("DROPIPC_EPROTO", "expected the %s message, got %s", want, body.Name())
 	}
 	return fds, c.unpack(msg, data)
+}
+
+// unpackReport checks and decodes a ChildError (see unpackReport).
+func (c *conn) unpackReport(data []byte) (*pb.ChildError, error) {
+	if name, text := wireCheck(childErrorDesc, data); name != "" {
+		return nil, c.fail(name, "%s", text)
+	}
+	return unpackReport(data), nil
 }
 
 func (c *conn) unpack(msg proto.Message, data []byte) error {

@@ -328,8 +328,8 @@ func (p *ParentEnd) WaitExec() error {
 		return c.fail("DROPIPC_EPROTO", "expected end of stream after the exec confirmation, got %s",
 			body.Name())
 	}
-	ce := &pb.ChildError{}
-	if err := c.unpack(ce, data); err != nil {
+	ce, err := c.unpackReport(data)
+	if err != nil {
 		return err
 	}
 	cerr := c.childFailed(ce)

@@ -16,7 +16,16 @@ import (
 // library's (lib/wire.c).
 const maxDepth = 8
 
-var customDesc = (&pb.Custom{}).ProtoReflect().Descriptor()
+var (
+	customDesc     = (&pb.Custom{}).ProtoReflect().Descriptor()
+	childErrorDesc = (&pb.ChildError{}).ProtoReflect().Descriptor()
+)
+
+// isReportText says whether fd of md is a report's text: the one string a
+// receiver takes whatever its bytes (but NUL), to sanitize it.
+func isReportText(md protoreflect.MessageDescriptor, fd protoreflect.FieldDescriptor) bool {
+	return md.FullName() == childErrorDesc.FullName() && fd.Name() == "message"
+}
 
 // wireType is the wire type a field of this kind is sent with (numbers
 // unpacked).
@@ -38,7 +47,8 @@ func wireType(fd protoreflect.FieldDescriptor) protowire.Type {
 // (3, 4) anywhere, or a known field of the wrong wire type at any depth,
 // is a protocol error (ErrProto); a NUL byte in a bytes field (an OS
 // string; Custom's data is any bytes) or a NUL or invalid UTF-8 in a
-// string field is ErrInvalid. The error names the field
+// string field is ErrInvalid (a report's text may be any bytes but NUL:
+// it is sanitized). The error names the field
 // ("config.mounts[0].rw: wire type 2, expected 0"). What it returns is the
 // Name and the text.
 func wireCheck(md protoreflect.MessageDescriptor, b []byte) (string, string) {
@@ -114,7 +124,7 @@ func checkMessage(md protoreflect.MessageDescriptor, b []byte, depth int, path s
 				return "DROPIPC_EINVAL", fmt.Sprintf("%s: NUL byte at byte %d", name, i)
 			}
 		case protoreflect.StringKind:
-			if i, nul := badText(v, true); i >= 0 {
+			if i, nul := badText(v, !isReportText(md, fd)); i >= 0 {
 				what := "invalid UTF-8"
 				if nul {
 					what = "NUL byte"
@@ -128,4 +138,30 @@ func checkMessage(md protoreflect.MessageDescriptor, b []byte, depth int, path s
 
 func notProtobuf(path, why string) (string, string) {
 	return "DROPIPC_EPROTO", strings.TrimPrefix(path+": not valid protobuf: "+why, ": ")
+}
+
+// unpackReport decodes a ChildError whose bytes passed wireCheck: by hand,
+// as proto.Unmarshal refuses a text that is not UTF-8, which a report's
+// may be (the receiver sanitizes it).
+func unpackReport(b []byte) *pb.ChildError {
+	e := &pb.ChildError{}
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		b = b[n:]
+		switch {
+		case num == 1 && typ == protowire.VarintType:
+			v, m := protowire.ConsumeVarint(b)
+			e.Stage, n = pb.ChildError_Stage(int32(v)), m
+		case num == 2 && typ == protowire.VarintType:
+			v, m := protowire.ConsumeVarint(b)
+			e.ErrnoValue, n = int32(v), m
+		case num == 3 && typ == protowire.BytesType:
+			v, m := protowire.ConsumeBytes(b)
+			e.Message, n = string(v), m
+		default:
+			n = protowire.ConsumeFieldValue(num, typ, b)
+		}
+		b = b[n:]
+	}
+	return e
 }

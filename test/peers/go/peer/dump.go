@@ -118,5 +118,9 @@ func writeDumpEnv(envVar string, a *ipc.ChildArgs) error {
 	if err != nil {
 		return err
 	}
+	// An all-0 term_size is written as absent (docs/PROTOCOL.md).
+	if ts := m.TermSize; ts != nil && ts.Rows == 0 && ts.Cols == 0 && ts.XPixels == 0 && ts.YPixels == 0 {
+		m.TermSize = nil
+	}
 	return os.WriteFile(path, dump(m), 0o644)
 }
