@@ -111,8 +111,8 @@ func checkPath(p, field string) error {
 	switch {
 	case p == "":
 		return invalid("config.%s: empty", field)
-	case p[0] != '/' && p[0] != '~':
-		return invalid("config.%s: path starts with neither '/' nor '~/': %s", field, p)
+	case p != "~" && !strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "~/"):
+		return invalid("config.%s: path must start with / or ~/: %s", field, p)
 	case !normalized(p):
 		return invalid("config.%s: path is not normalized: %s", field, p)
 	}
