@@ -181,9 +181,9 @@ func (c *conn) recvExact(buf []byte, at int, fds *[]int) error {
 		// A peer that closed with our data unread closed all the same.
 		if errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || (err == nil && n == 0) {
 			if pos == 0 {
-				return c.fail("DROPIPC_EOF", "peer closed the connection")
+				return c.failCause(err, "DROPIPC_EOF", "peer closed the connection")
 			}
-			return c.failBroken(nil, "DROPIPC_ETRUNC",
+			return c.failBroken(err, "DROPIPC_ETRUNC",
 				"peer closed the connection after %d bytes of the frame", pos)
 		}
 		if err != nil {
