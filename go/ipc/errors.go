@@ -62,6 +62,16 @@ func (e *Error) Is(target error) bool {
 	return false
 }
 
+// As finds target's type among the causes (errors.As(err, &errno)).
+func (e *Error) As(target interface{}) bool {
+	for _, c := range e.causes {
+		if errors.As(c, target) {
+			return true
+		}
+	}
+	return false
+}
+
 // The errno names a channel's system calls can give (Go has no table);
 // another errno is named "errno N" and still kept for errors.Is.
 var errnoNames = map[syscall.Errno]string{

@@ -411,8 +411,10 @@ func TestErrnoKept(t *testing.T) {
 		t.Fatalf("a pipe as the end: %v, want ENOTSOCK", err)
 	}
 	err = (&conn{op: "x"}).ioFail(syscall.Errno(133), "read", 0)
-	if !errors.Is(err, syscall.Errno(133)) || Name(err) != "errno 133" {
-		t.Fatalf("errno 133: %v (%s)", err, Name(err))
+	var errno syscall.Errno
+	if !errors.Is(err, syscall.Errno(133)) || Name(err) != "errno 133" ||
+		!errors.As(err, &errno) || errno != 133 {
+		t.Fatalf("errno 133: %v (%s), As gives %d", err, Name(err), errno)
 	}
 }
 
