@@ -8,10 +8,15 @@
 //
 // The parent starts the child (this program's child by default) with the
 // channel as fd 3 and its own stdin, stdout and stderr, sends the example
-// ChildArgs and exits with the child's exit code. At a terminal (fd 0, 1
-// or 2 is one) the child sends a pty, which the parent relays to stdout
-// until EIO; otherwise the child sends none and the command writes to the
-// parent's stdout and stderr itself. Handshake failures print one line,
+// ChildArgs (pty PTY_AUTO; its own working directory as paths.cwd; at a
+// terminal, its size) and exits with the child's exit code. At a terminal
+// (fd 0, 1 or 2 is one) the child sends a pty whose slave replaces only
+// the fds that are terminals; the parent relays its stdin to the master
+// and the master to its stdout until EIO. Otherwise the child sends none
+// and the command uses the parent's stdin, stdout and stderr itself.
+// Without a COMMAND the child runs $SHELL of the new environment (else
+// /bin/sh), looked up, as every command, in that environment's PATH only.
+// Handshake failures print one line,
 // "dropipc-peer-go: WHAT FAILED [CLASS]" (for a child's report
 // "dropipc-peer-go: child setup failed at STAGE: TEXT"), and exit 125.
 // DROPIPC_DUMP_SENT and DROPIPC_DUMP_ARGS name files for the dumps.
