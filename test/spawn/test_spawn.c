@@ -62,15 +62,35 @@ struct probe {
 	siginfo_t exit;
 };
 
-static dropipc_spawn_attr *attr_new(const char *mode)
-{
-	const char *argv[] = { SPAWN_PROBE, mode, NULL };
-	dropipc_spawn_attr *attr;
+/* The options of one spawn, what they point to, and its message. */
+struct spawn {
+	dropipc_spawn_options o;
+	const char *argv[4];
+	char err[512];
+};
 
-	ck_assert_int_eq(dropipc_spawn_attr_new(&attr), 0);
-	ck_assert_int_eq(dropipc_spawn_attr_set_program(attr, SPAWN_PROBE), 0);
-	ck_assert_int_eq(dropipc_spawn_attr_set_argv(attr, argv), 0);
-	return attr;
+/* The probe in `mode`, every other option at its zero default. */
+static void spawn_init(struct spawn *sp, const char *mode)
+{
+	memset(sp, 0, sizeof(*sp));
+	sp->argv[0] = SPAWN_PROBE;
+	sp->argv[1] = mode;
+	sp->o.size = sizeof(sp->o);
+	sp->o.path = SPAWN_PROBE;
+	sp->o.argv = sp->argv;
+	strcpy(sp->err, "(untouched)");
+}
+
+/* dropipc_spawn() with sp's options, which it must leave as they were. */
+static int spawn(struct spawn *sp, dropipc_parent **parent, pid_t *pid, int *pidfd)
+{
+	dropipc_spawn_options before = sp->o;
+	const void *argv0 = sp->argv[0], *argv1 = sp->argv[1];
+	int r = dropipc_spawn(&sp->o, parent, pid, pidfd, sp->err, sizeof(sp->err));
+
+	ck_assert(memcmp(&before, &sp->o, sizeof(before)) == 0);
+	ck_assert(sp->argv[0] == argv0 && sp->argv[1] == argv1);
+	return r;
 }
 
 static size_t read_all(int fd, char *buf, size_t cap)
@@ -90,7 +110,7 @@ static size_t read_all(int fd, char *buf, size_t cap)
 
 /* Spawns the probe (its stdout a pipe), reads all it says and reaps it
  * through the pidfd. Returns dropipc_spawn()'s result. */
-static int run_probe(dropipc_spawn_attr *attr, struct probe *pr)
+static int run_probe(struct spawn *sp, struct probe *pr)
 {
 	dropipc_parent *parent;
 	int out[2], pidfd, r;
@@ -98,8 +118,12 @@ static int run_probe(dropipc_spawn_attr *attr, struct probe *pr)
 
 	memset(pr, 0, sizeof(*pr));
 	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
-	ck_assert_int_eq(dropipc_spawn_attr_set_stdio(attr, -1, out[1], -1), 0);
-	r = dropipc_spawn(attr, &parent, &pid, &pidfd);
+	sp->o.flags |= DROPIPC_SPAWN_STDIO;
+	sp->o.stdio[0] = -1;
+	sp->o.stdio[1] = out[1];
+	sp->o.stdio[2] = -1;
+	r = spawn(sp, &parent, &pid, &pidfd);
+	sp->o.flags &= ~DROPIPC_SPAWN_STDIO;
 	close(out[1]);
 	if (r < 0) {
 		ck_assert_ptr_null(parent);
@@ -163,7 +187,7 @@ static void own_ns(const char *name, char *buf, size_t len)
 
 START_TEST(test_basic)
 {
-	dropipc_spawn_attr *attr = attr_new("report");
+	struct spawn sp;
 	sigset_t usr2, old;
 	unsigned long long blk;
 	struct probe pr;
@@ -173,12 +197,14 @@ START_TEST(test_basic)
 	sigemptyset(&usr2);
 	sigaddset(&usr2, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &usr2, &old);
-	ck_assert_int_eq(run_probe(attr, &pr), 0);
+	spawn_init(&sp, "report");
+	sp.o.flags = DROPIPC_SPAWN_KEEP_SIGNALS;
+	ck_assert_int_eq(run_probe(&sp, &pr), 0);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	assert_exited_0(&pr);
 	ck_assert_str_eq(pr.chan, "hello");
 	ck_assert_str_eq(field(&pr, "fds"), "0 1 2 3");
-	ck_assert_str_eq(dropipc_spawn_attr_errmsg(attr), "");
+	ck_assert_str_eq(sp.err, "");
 	blk = strtoull(field(&pr, "sigblk"), NULL, 16);
 	ck_assert_msg(blk == 1ull << (SIGUSR2 - 1), "sigblk %llx", blk);
 	/* No namespace asked, none created. */
@@ -187,23 +213,22 @@ START_TEST(test_basic)
 		snprintf(key, sizeof(key), "ns_%s", ns_names[i]);
 		ck_assert_str_eq(field(&pr, key), ns);
 	}
-	dropipc_spawn_attr_free(attr);
 }
 END_TEST
 
 /* With pidfd NULL the caller gets no pidfd; it still reaps by pid. */
 START_TEST(test_no_pidfd)
 {
-	dropipc_spawn_attr *attr = attr_new("exit");
+	struct spawn sp;
 	dropipc_parent *parent;
 	int status;
 	pid_t pid;
 
-	ck_assert_int_eq(dropipc_spawn(attr, &parent, &pid, NULL), 0);
+	spawn_init(&sp, "exit");
+	ck_assert_int_eq(spawn(&sp, &parent, &pid, NULL), 0);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	dropipc_parent_close(parent);
-	dropipc_spawn_attr_free(attr);
 }
 END_TEST
 
@@ -228,9 +253,11 @@ static int fd_is_free(int fd)
 START_TEST(test_fds)
 {
 	static const int at[3] = { 6, 4, 5 };
-	dropipc_spawn_attr *attr = attr_new("report");
+	struct spawn sp;
 	int saved[3], leak;
 	struct probe pr;
+
+	spawn_init(&sp, "report");
 
 	/* What the test runner left at 4-6 waits above, until the end. */
 	for (int i = 0; i < 3; i++) {
@@ -249,11 +276,12 @@ START_TEST(test_fds)
 		close(m);
 		ck_assert_int_eq(dup3(high, at[i], O_CLOEXEC), at[i]);
 		close(high);
-		ck_assert_int_eq(dropipc_spawn_attr_add_fd(attr, at[i]), 0);
 	}
+	sp.o.fds = at;
+	sp.o.n_fds = 3;
 	leak = open("/dev/null", O_RDONLY); /* not close-on-exec, not passed */
 	ck_assert_int_ge(leak, 0);
-	ck_assert_int_eq(run_probe(attr, &pr), 0);
+	ck_assert_int_eq(run_probe(&sp, &pr), 0);
 	assert_exited_0(&pr);
 	ck_assert_str_eq(pr.chan, "hello");
 	ck_assert_str_eq(field(&pr, "fds"), "0 1 2 3 4 5 6");
@@ -271,15 +299,14 @@ START_TEST(test_fds)
 			ck_assert_int_eq(dup2(saved[i], 4 + i), 4 + i);
 			close(saved[i]);
 		}
-	dropipc_spawn_attr_free(attr);
 }
 END_TEST
 
 /* stdin from a file, stderr to the same pipe as stdout. */
 START_TEST(test_stdio)
 {
-	dropipc_spawn_attr *attr = attr_new("report");
 	const char *argv[] = { "/bin/sh", "-c", "cat; echo err >&2", NULL };
+	struct spawn sp;
 	dropipc_parent *parent;
 	int in = memfd("stdin"), out[2], pidfd;
 	char buf[64];
@@ -289,10 +316,13 @@ START_TEST(test_stdio)
 	ck_assert_int_eq(write(in, "from stdin\n", 11), 11);
 	ck_assert_int_eq(lseek(in, 0, SEEK_SET), 0);
 	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
-	ck_assert_int_eq(dropipc_spawn_attr_set_program(attr, "/bin/sh"), 0);
-	ck_assert_int_eq(dropipc_spawn_attr_set_argv(attr, argv), 0);
-	ck_assert_int_eq(dropipc_spawn_attr_set_stdio(attr, in, out[1], out[1]), 0);
-	ck_assert_int_eq(dropipc_spawn(attr, &parent, &pid, &pidfd), 0);
+	spawn_init(&sp, "report");
+	sp.o.path = "/bin/sh";
+	sp.o.argv = argv;
+	sp.o.flags = DROPIPC_SPAWN_STDIO;
+	sp.o.stdio[0] = in;
+	sp.o.stdio[1] = sp.o.stdio[2] = out[1];
+	ck_assert_int_eq(spawn(&sp, &parent, &pid, &pidfd), 0);
 	close(out[1]);
 	read_all(out[0], buf, sizeof(buf));
 	ck_assert_str_eq(buf, "from stdin\nerr\n");
@@ -302,7 +332,6 @@ START_TEST(test_stdio)
 	close(in);
 	close(pidfd);
 	dropipc_parent_close(parent);
-	dropipc_spawn_attr_free(attr);
 }
 END_TEST
 
@@ -310,21 +339,20 @@ END_TEST
 
 START_TEST(test_exec_enoent)
 {
-	dropipc_spawn_attr *attr = attr_new("report");
+	struct spawn sp;
 	struct probe pr;
 
-	ck_assert_int_eq(dropipc_spawn_attr_set_program(attr, "/no/such/program"), 0);
-	ck_assert_int_eq(run_probe(attr, &pr), -ENOENT);
-	ck_assert_str_eq(dropipc_spawn_attr_errmsg(attr),
-			 "exec /no/such/program: No such file or directory");
-	dropipc_spawn_attr_free(attr);
+	spawn_init(&sp, "report");
+	sp.o.path = "/no/such/program";
+	ck_assert_int_eq(run_probe(&sp, &pr), -ENOENT);
+	ck_assert_str_eq(sp.err, "exec /no/such/program: No such file or directory");
 }
 END_TEST
 
 START_TEST(test_exec_eacces)
 {
-	dropipc_spawn_attr *attr = attr_new("report");
 	char path[] = "/tmp/dropipc-spawn-XXXXXX", want[128];
+	struct spawn sp;
 	struct probe pr;
 	int fd = mkostemp(path, O_CLOEXEC);
 
@@ -332,50 +360,165 @@ START_TEST(test_exec_eacces)
 	ck_assert_int_eq(write(fd, "#!/bin/sh\n", 10), 10);
 	close(fd);
 	ck_assert_int_eq(chmod(path, 0644), 0);
-	ck_assert_int_eq(dropipc_spawn_attr_set_program(attr, path), 0);
-	ck_assert_int_eq(run_probe(attr, &pr), -EACCES);
+	spawn_init(&sp, "report");
+	sp.o.path = path;
+	ck_assert_int_eq(run_probe(&sp, &pr), -EACCES);
 	snprintf(want, sizeof(want), "exec %s: Permission denied", path);
-	ck_assert_str_eq(dropipc_spawn_attr_errmsg(attr), want);
+	ck_assert_str_eq(sp.err, want);
 	unlink(path);
-	dropipc_spawn_attr_free(attr);
 }
 END_TEST
 
 /* A bad fd to pass fails in the child, before the exec. */
 START_TEST(test_bad_fd)
 {
-	dropipc_spawn_attr *attr = attr_new("report");
+	static const int fd = 900;
+	struct spawn sp;
 	struct probe pr;
-	int fd = 900;
 
 	ck_assert(fd_is_free(fd));
-	ck_assert_int_eq(dropipc_spawn_attr_add_fd(attr, fd), 0);
-	ck_assert_int_eq(run_probe(attr, &pr), -EBADF);
-	ck_assert_str_eq(dropipc_spawn_attr_errmsg(attr), "child: pass fd 900: Bad file descriptor");
-	dropipc_spawn_attr_free(attr);
+	spawn_init(&sp, "report");
+	sp.o.fds = &fd;
+	sp.o.n_fds = 1;
+	ck_assert_int_eq(run_probe(&sp, &pr), -EBADF);
+	ck_assert_str_eq(sp.err, "child: pass fd 900: Bad file descriptor");
 }
 END_TEST
 
-START_TEST(test_bad_attr)
+/* A refused call: code, and the message in sp->err; nothing started. */
+static void assert_refused(struct spawn *sp, int code, const char *msg)
 {
-	dropipc_spawn_attr *attr;
 	dropipc_parent *parent = (dropipc_parent *)1;
 	pid_t pid = 1;
+	int pidfd = 1;
 
-	ck_assert_int_eq(dropipc_spawn_attr_new(&attr), 0);
-	ck_assert_int_eq(dropipc_spawn(attr, &parent, &pid, NULL), -EINVAL);
+	ck_assert_int_eq(spawn(sp, &parent, &pid, &pidfd), code);
 	ck_assert_ptr_null(parent);
 	ck_assert_int_eq(pid, -1);
-	ck_assert_str_eq(dropipc_spawn_attr_errmsg(attr), "spawn: no program set");
-	ck_assert_int_eq(dropipc_spawn_attr_set_program(attr, SPAWN_PROBE), 0);
-	ck_assert_int_eq(dropipc_spawn_attr_add_uid_map(attr, 0, 0, 1), 0);
-	ck_assert_int_eq(dropipc_spawn(attr, &parent, &pid, NULL), -EINVAL);
-	ck_assert_int_eq(dropipc_spawn_attr_set_namespaces(attr, 0x80), -EINVAL);
-	ck_assert_int_eq(dropipc_spawn_attr_add_fd(attr, -1), -EBADF);
-	ck_assert_int_eq(dropipc_spawn_attr_set_stdio(attr, -2, -1, -1), -EBADF);
-	ck_assert_int_eq(dropipc_spawn_attr_add_ambient_cap(attr, 64), -EINVAL);
-	dropipc_spawn_attr_free(attr);
-	dropipc_spawn_attr_free(NULL);
+	ck_assert_int_eq(pidfd, -1);
+	ck_assert_str_eq(sp->err, msg);
+}
+
+START_TEST(test_bad_options)
+{
+	static const dropipc_id_map map = { 0, 0, 1 }, map0 = { 0, 0, 0 };
+	static const int bad_fd = -1;
+	struct spawn sp;
+	char want[160];
+
+	spawn_init(&sp, "report");
+	sp.o.path = NULL;
+	assert_refused(&sp, -EINVAL, "spawn: no path");
+	sp.o.path = "";
+	assert_refused(&sp, -EINVAL, "spawn: no path");
+
+	spawn_init(&sp, "report");
+	sp.o.uid_map = &map;
+	sp.o.n_uid_map = 1;
+	assert_refused(&sp, -EINVAL, "spawn: id maps and setgroups need DROPIPC_NS_USER");
+	spawn_init(&sp, "report");
+	sp.o.flags = DROPIPC_SPAWN_DENY_SETGROUPS;
+	assert_refused(&sp, -EINVAL, "spawn: id maps and setgroups need DROPIPC_NS_USER");
+	spawn_init(&sp, "report");
+	sp.o.namespaces = DROPIPC_NS_USER;
+	sp.o.gid_map = &map0;
+	sp.o.n_gid_map = 1;
+	assert_refused(&sp, -EINVAL, "spawn: gid_map[0]: count 0");
+	sp.o.gid_map = NULL;
+	assert_refused(&sp, -EINVAL, "spawn: gid_map is NULL with 1 lines");
+
+	spawn_init(&sp, "report");
+	sp.o.namespaces = 0x80;
+	assert_refused(&sp, -EINVAL, "spawn: unknown namespaces 0x80");
+	spawn_init(&sp, "report");
+	sp.o.flags = DROPIPC_SPAWN_NEW_SESSION | 0x40000000u;
+	assert_refused(&sp, -EINVAL, "spawn: unknown flags 0x40000000");
+
+	spawn_init(&sp, "report");
+	sp.o.fds = &bad_fd;
+	sp.o.n_fds = 1;
+	assert_refused(&sp, -EBADF, "spawn: fds[0] is -1");
+	sp.o.fds = NULL;
+	assert_refused(&sp, -EINVAL, "spawn: fds is NULL with 1 fds");
+	spawn_init(&sp, "report");
+	sp.o.flags = DROPIPC_SPAWN_STDIO;
+	sp.o.stdio[0] = -2;
+	assert_refused(&sp, -EBADF, "spawn: stdio[0] is -2");
+	spawn_init(&sp, "report");
+	sp.o.pdeathsig = 65;
+	assert_refused(&sp, -EINVAL, "spawn: pdeathsig 65 is no signal");
+
+	spawn_init(&sp, "report");
+	sp.o.size = offsetof(dropipc_spawn_options, flags);
+	snprintf(want, sizeof(want), "spawn: options size %zu is smaller than the first version's %zu",
+		 sp.o.size, sizeof(sp.o));
+	assert_refused(&sp, -EINVAL, want);
+	sp.o.size = 0;
+	snprintf(want, sizeof(want), "spawn: options size 0 is smaller than the first version's %zu",
+		 sizeof(sp.o));
+	assert_refused(&sp, -EINVAL, want);
+	sp.o.size = (size_t)-1;
+	snprintf(want, sizeof(want), "spawn: options size %zu is past 4096", (size_t)-1);
+	assert_refused(&sp, -EINVAL, want);
+}
+END_TEST
+
+/* A caller built with a later, larger version: accepted while its new
+ * fields are zero, refused (naming the byte) when one is not. */
+START_TEST(test_larger_options)
+{
+	/* The options, then 24 bytes of a later version's fields. */
+	_Alignas(dropipc_spawn_options) unsigned char buf[sizeof(dropipc_spawn_options) + 24];
+	dropipc_spawn_options *o = (dropipc_spawn_options *)(void *)buf;
+	const size_t known = sizeof(dropipc_spawn_options);
+	dropipc_parent *parent;
+	struct spawn sp;
+	char want[160];
+	int status;
+	pid_t pid;
+
+	spawn_init(&sp, "exit");
+	memset(buf, 0, sizeof(buf));
+	memcpy(buf, &sp.o, known);
+	o->size = sizeof(buf);
+	ck_assert_int_eq(dropipc_spawn(o, &parent, &pid, NULL, sp.err, sizeof(sp.err)), 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	dropipc_parent_close(parent);
+
+	buf[known + 9] = 1;
+	ck_assert_int_eq(dropipc_spawn(o, &parent, &pid, NULL, sp.err, sizeof(sp.err)), -EINVAL);
+	ck_assert_ptr_null(parent);
+	snprintf(want, sizeof(want),
+		 "spawn: options byte %zu is not zero, and this version knows %zu bytes", known + 9,
+		 known);
+	ck_assert_str_eq(sp.err, want);
+}
+END_TEST
+
+/* NULL for the options or a required out-pointer is -EINVAL, not a crash;
+ * errbuf may be NULL, and a short one is cut, NUL-terminated. */
+START_TEST(test_null_args)
+{
+	struct spawn sp;
+	dropipc_parent *parent = (dropipc_parent *)1;
+	pid_t pid = 1;
+	char small[8];
+
+	spawn_init(&sp, "exit");
+	ck_assert_int_eq(dropipc_spawn(NULL, &parent, &pid, NULL, sp.err, sizeof(sp.err)), -EINVAL);
+	ck_assert_str_eq(sp.err, "spawn: opts is NULL");
+	ck_assert_ptr_null(parent);
+	ck_assert_int_eq(pid, -1);
+	ck_assert_int_eq(dropipc_spawn(&sp.o, NULL, &pid, NULL, sp.err, sizeof(sp.err)), -EINVAL);
+	ck_assert_str_eq(sp.err, "spawn: parent is NULL");
+	ck_assert_int_eq(dropipc_spawn(&sp.o, &parent, NULL, NULL, sp.err, sizeof(sp.err)), -EINVAL);
+	ck_assert_str_eq(sp.err, "spawn: pid is NULL");
+	ck_assert_int_eq(dropipc_spawn(NULL, NULL, NULL, NULL, NULL, 0), -EINVAL);
+	sp.o.path = "/no/such/program";
+	ck_assert_int_eq(dropipc_spawn(&sp.o, &parent, &pid, NULL, NULL, 0), -ENOENT);
+	ck_assert_int_eq(dropipc_spawn(&sp.o, &parent, &pid, NULL, small, sizeof(small)), -ENOENT);
+	ck_assert_str_eq(small, "exec /n");
 }
 END_TEST
 
@@ -411,16 +554,20 @@ static const char *probe_userns(void)
  * (As root, "itself" is 0 too.) */
 static void check_ns(uint32_t uid_inside, uint32_t gid_inside)
 {
-	dropipc_spawn_attr *attr = attr_new("report");
 	uint32_t uid = getuid(), gid = getgid();
+	dropipc_id_map uid_map = { uid_inside, uid, 1 }, gid_map = { gid_inside, gid, 1 };
+	struct spawn sp;
 	struct probe pr;
 	char want[64], ns[128], key[32];
 
-	ck_assert_int_eq(dropipc_spawn_attr_set_namespaces(attr, ALL_NS), 0);
-	ck_assert_int_eq(dropipc_spawn_attr_add_uid_map(attr, uid_inside, uid, 1), 0);
-	ck_assert_int_eq(dropipc_spawn_attr_add_gid_map(attr, gid_inside, gid, 1), 0);
-	ck_assert_int_eq(dropipc_spawn_attr_set_deny_setgroups(attr, 1), 0);
-	ck_assert_int_eq(run_probe(attr, &pr), 0);
+	spawn_init(&sp, "report");
+	sp.o.namespaces = ALL_NS;
+	sp.o.uid_map = &uid_map;
+	sp.o.n_uid_map = 1;
+	sp.o.gid_map = &gid_map;
+	sp.o.n_gid_map = 1;
+	sp.o.flags = DROPIPC_SPAWN_DENY_SETGROUPS;
+	ck_assert_int_eq(run_probe(&sp, &pr), 0);
 	assert_exited_0(&pr);
 	ck_assert_str_eq(pr.chan, "hello");
 	snprintf(want, sizeof(want), "%u", uid_inside);
@@ -438,7 +585,6 @@ static void check_ns(uint32_t uid_inside, uint32_t gid_inside)
 		snprintf(key, sizeof(key), "ns_%s", ns_names[i]);
 		ck_assert_str_ne(field(&pr, key), ns);
 	}
-	dropipc_spawn_attr_free(attr);
 }
 
 START_TEST(test_ns_ids_itself)
@@ -457,17 +603,18 @@ END_TEST
  * killed and reaped (the teardown checks). */
 START_TEST(test_ns_bad_map)
 {
-	dropipc_spawn_attr *attr = attr_new("report");
+	const dropipc_id_map map[2] = { { 0, getuid(), 1 }, { 0, getuid() + 1, 1 } };
+	struct spawn sp;
 	struct probe pr;
 
-	ck_assert_int_eq(dropipc_spawn_attr_set_namespaces(attr, DROPIPC_NS_USER), 0);
-	ck_assert_int_eq(dropipc_spawn_attr_add_uid_map(attr, 0, getuid(), 1), 0);
-	ck_assert_int_eq(dropipc_spawn_attr_add_uid_map(attr, 0, getuid() + 1, 1), 0);
-	ck_assert_int_eq(run_probe(attr, &pr), -EINVAL);
-	ck_assert_msg(strncmp(dropipc_spawn_attr_errmsg(attr), "write /proc/", 12) == 0 &&
-			      strstr(dropipc_spawn_attr_errmsg(attr), "/uid_map: Invalid argument"),
-		      "%s", dropipc_spawn_attr_errmsg(attr));
-	dropipc_spawn_attr_free(attr);
+	spawn_init(&sp, "report");
+	sp.o.namespaces = DROPIPC_NS_USER;
+	sp.o.uid_map = map;
+	sp.o.n_uid_map = 2;
+	ck_assert_int_eq(run_probe(&sp, &pr), -EINVAL);
+	ck_assert_msg(strncmp(sp.err, "write /proc/", 12) == 0 &&
+			      strstr(sp.err, "/uid_map: Invalid argument"),
+		      "%s", sp.err);
 }
 END_TEST
 
@@ -477,22 +624,23 @@ END_TEST
  * but the ambient ones. */
 static unsigned long long capeff(int ambient_cap)
 {
-	dropipc_spawn_attr *attr = attr_new("report");
-	unsigned long long eff;
+	const dropipc_id_map uid_map = { 1000, getuid(), 1 }, gid_map = { 1000, getgid(), 1 };
+	struct spawn sp;
 	struct probe pr;
 
-	ck_assert_int_eq(dropipc_spawn_attr_set_namespaces(attr, DROPIPC_NS_USER), 0);
-	ck_assert_int_eq(dropipc_spawn_attr_add_uid_map(attr, 1000, getuid(), 1), 0);
-	ck_assert_int_eq(dropipc_spawn_attr_add_gid_map(attr, 1000, getgid(), 1), 0);
-	ck_assert_int_eq(dropipc_spawn_attr_set_deny_setgroups(attr, 1), 0);
+	spawn_init(&sp, "report");
+	sp.o.namespaces = DROPIPC_NS_USER;
+	sp.o.uid_map = &uid_map;
+	sp.o.n_uid_map = 1;
+	sp.o.gid_map = &gid_map;
+	sp.o.n_gid_map = 1;
+	sp.o.flags = DROPIPC_SPAWN_DENY_SETGROUPS;
 	if (ambient_cap >= 0)
-		ck_assert_int_eq(dropipc_spawn_attr_add_ambient_cap(attr, ambient_cap), 0);
-	ck_assert_int_eq(run_probe(attr, &pr), 0);
+		sp.o.caps = UINT64_C(1) << ambient_cap;
+	ck_assert_int_eq(run_probe(&sp, &pr), 0);
 	assert_exited_0(&pr);
 	ck_assert_str_eq(field(&pr, "uid"), "1000");
-	eff = strtoull(field(&pr, "capeff"), NULL, 16);
-	dropipc_spawn_attr_free(attr);
-	return eff;
+	return strtoull(field(&pr, "capeff"), NULL, 16);
 }
 
 START_TEST(test_cap_ambient)
@@ -526,18 +674,19 @@ static int orphan_status(unsigned int namespaces, int pdeathsig, int wait_ms, in
 	mid = fork();
 	ck_assert_int_ge(mid, 0);
 	if (mid == 0) {
-		dropipc_spawn_attr *attr;
+		const char *argv[] = { SPAWN_PROBE, "sleep", NULL };
+		const dropipc_spawn_options o = {
+			.size = sizeof(o),
+			.path = SPAWN_PROBE,
+			.argv = argv,
+			.namespaces = namespaces,
+			.pdeathsig = pdeathsig,
+		};
 		dropipc_parent *parent;
 		pid_t pid = -1;
 
 		close(pp[0]);
-		if (dropipc_spawn_attr_new(&attr) == 0 &&
-		    dropipc_spawn_attr_set_program(attr, SPAWN_PROBE) == 0 &&
-		    dropipc_spawn_attr_set_argv(attr, (const char *[]){ SPAWN_PROBE, "sleep", NULL }) ==
-			    0 &&
-		    dropipc_spawn_attr_set_pdeathsig(attr, pdeathsig) == 0 &&
-		    dropipc_spawn_attr_set_namespaces(attr, namespaces) == 0 &&
-		    dropipc_spawn(attr, &parent, &pid, NULL) < 0)
+		if (dropipc_spawn(&o, &parent, &pid, NULL, NULL, 0) < 0)
 			pid = -1;
 		if (write(pp[1], &pid, sizeof(pid)) != sizeof(pid))
 			_exit(2);
@@ -621,9 +770,10 @@ START_TEST(test_threads)
 {
 	const char *env = getenv("DROPIPC_SPAWN_COUNT");
 	int count = env ? atoi(env) : 1000;
-	dropipc_spawn_attr *attr = attr_new("exit");
+	struct spawn sp;
 	pthread_t th[8];
 
+	spawn_init(&sp, "exit");
 	ck_assert_int_gt(count, 0);
 	atomic_store(&stop_churn, 0);
 	for (int i = 0; i < 8; i++)
@@ -634,8 +784,8 @@ START_TEST(test_threads)
 		int pidfd, r;
 		pid_t pid;
 
-		r = dropipc_spawn(attr, &parent, &pid, &pidfd);
-		ck_assert_msg(r == 0, "spawn %d: %s", i, dropipc_spawn_attr_errmsg(attr));
+		r = dropipc_spawn(&sp.o, &parent, &pid, &pidfd, sp.err, sizeof(sp.err));
+		ck_assert_msg(r == 0, "spawn %d: %s", i, sp.err);
 		ck_assert_int_eq(waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED), 0);
 		ck_assert_msg(si.si_code == CLD_EXITED && si.si_status == 0, "spawn %d: code %d status %d",
 			      i, si.si_code, si.si_status);
@@ -645,7 +795,6 @@ START_TEST(test_threads)
 	atomic_store(&stop_churn, 1);
 	for (int i = 0; i < 8; i++)
 		ck_assert_int_eq(pthread_join(th[i], NULL), 0);
-	dropipc_spawn_attr_free(attr);
 }
 END_TEST
 
@@ -678,7 +827,9 @@ int main(void)
 	tcase_add_test(tc, test_exec_enoent);
 	tcase_add_test(tc, test_exec_eacces);
 	tcase_add_test(tc, test_bad_fd);
-	tcase_add_test(tc, test_bad_attr);
+	tcase_add_test(tc, test_bad_options);
+	tcase_add_test(tc, test_larger_options);
+	tcase_add_test(tc, test_null_args);
 	tc = tcase(s, "pdeath", 60);
 	tcase_add_test(tc, test_pdeathsig);
 	tcase_add_test(tc, test_no_pdeathsig);
