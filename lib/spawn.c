@@ -8,7 +8,11 @@
  * Between clone and exec the child is a copy of one thread of a possibly
  * multithreaded parent, whose other threads may have held any lock: it
  * makes system calls and async-signal-safe calls only, on memory prepared
- * before the clone, and allocates nothing.
+ * before the clone, and allocates nothing. It runs with every signal
+ * blocked, and leaves the launcher's signal and capability state behind:
+ * default dispositions, an empty mask, inheritable and ambient sets of
+ * exactly the caps asked for (unless the caller keeps its own), as
+ * posix_spawn()'s SETSIGDEF and SETSIGMASK and capsh --inh do.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -65,7 +69,15 @@ _Static_assert(sizeof(dropipc_spawn_options) == OPTIONS_SIZE_VER0,
 /* ---- the child, between clone and exec ---------------------------------- */
 
 /* The step of the child that failed, in its report on the err pipe. */
-enum step { STEP_PDEATHSIG = 1, STEP_SETSID, STEP_FD, STEP_CAPS, STEP_AMBIENT, STEP_EXEC };
+enum step {
+	STEP_PDEATHSIG = 1,
+	STEP_SETSID,
+	STEP_FD,
+	STEP_CAPS,
+	STEP_AMBIENT,
+	STEP_EXEC,
+	STEP_AMBIENT_CLEAR,
+};
 
 struct report {
 	int step, err, arg;
@@ -81,10 +93,10 @@ struct plan {
 	const int *targets;
 	int *moved;
 	int n_targets;
-	int pdeathsig, new_session;
-	uint64_t ambient;
+	int pdeathsig, new_session, keep_signals, keep_caps;
+	uint64_t caps;
 	unsigned int nofile; /* for closing fds without close_range() */
-	sigset_t mask;
+	sigset_t mask;	     /* the caller's */
 };
 
 static _Noreturn void child_fail(int err_fd, int step, int err, int arg)
@@ -105,24 +117,64 @@ static void close_range_(const struct plan *p, unsigned int from, unsigned int t
 		close((int)fd);
 }
 
+/* Every signal to its default disposition; with keep, only those with a
+ * handler (the caller's handlers must not run here, and the exec would
+ * reset them anyway), and the ignored ones stay ignored. */
+static void reset_signals(int keep)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL }, sa;
+
+	for (int sig = 1; sig < NSIG; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		/* Errors are for the signals libc keeps to itself, whose
+		 * handlers the exec resets. */
+		if (!keep || (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_IGN &&
+			      sa.sa_handler != SIG_DFL))
+			sigaction(sig, &dfl, NULL);
+	}
+}
+
+/* The inheritable set: caps, or with keep the caller's and caps. The
+ * ambient set: the same (a cap must be inheritable to be ambient). */
+static void set_caps(const struct plan *p, int err_fd)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+	uint64_t inh;
+
+	if (p->keep_caps && !p->caps)
+		return;
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		child_fail(err_fd, STEP_CAPS, errno, 0);
+	inh = (p->keep_caps ? data[0].inheritable | (uint64_t)data[1].inheritable << 32 : 0) | p->caps;
+	if (inh != (data[0].inheritable | (uint64_t)data[1].inheritable << 32)) {
+		data[0].inheritable = (uint32_t)inh;
+		data[1].inheritable = (uint32_t)(inh >> 32);
+		if (syscall(SYS_capset, &hdr, data) < 0)
+			child_fail(err_fd, STEP_CAPS, errno, 0);
+	}
+	/* EINVAL: a kernel without ambient capabilities, so none to clear. */
+	if (!p->keep_caps && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 &&
+	    (errno != EINVAL || p->caps))
+		child_fail(err_fd, STEP_AMBIENT_CLEAR, errno, 0);
+	for (int c = 0; c < 64; c++)
+		if ((p->caps & (UINT64_C(1) << c)) &&
+		    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
+			child_fail(err_fd, STEP_AMBIENT, errno, c);
+}
+
 static _Noreturn void child_run(const struct plan *p)
 {
 	int err_fd = p->err_w, hi = p->n_targets;
-	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	struct pollfd pfd = { .fd = p->sync_r, .events = POLLIN };
+	sigset_t none;
 	char go;
 	ssize_t n;
 
 	close(p->sync_w);
-	/* The parent's handlers must not run here: all signals are blocked
-	 * until the exec, and the exec'd program starts with the defaults. */
-	for (int sig = 1; sig < NSIG; sig++) {
-		struct sigaction sa;
-
-		if (sig != SIGKILL && sig != SIGSTOP && sigaction(sig, NULL, &sa) == 0 &&
-		    sa.sa_handler != SIG_IGN && sa.sa_handler != SIG_DFL)
-			sigaction(sig, &dfl, NULL);
-	}
+	/* Every signal stays blocked until the exec. */
+	reset_signals(p->keep_signals);
 	if (p->pdeathsig && prctl(PR_SET_PDEATHSIG, p->pdeathsig, 0, 0, 0) < 0)
 		child_fail(err_fd, STEP_PDEATHSIG, errno, p->pdeathsig);
 	do
@@ -153,23 +205,9 @@ static _Noreturn void child_run(const struct plan *p)
 	close_range_(p, (unsigned int)hi, (unsigned int)err_fd - 1);
 	close_range_(p, (unsigned int)err_fd + 1, ~0U);
 
-	if (p->ambient) {
-		struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-		struct __user_cap_data_struct data[2];
-
-		if (syscall(SYS_capget, &hdr, data) < 0)
-			child_fail(err_fd, STEP_CAPS, errno, 0);
-		for (int c = 0; c < 64; c++)
-			if (p->ambient & (UINT64_C(1) << c))
-				data[c / 32].inheritable |= UINT32_C(1) << (c % 32);
-		if (syscall(SYS_capset, &hdr, data) < 0)
-			child_fail(err_fd, STEP_CAPS, errno, 0);
-		for (int c = 0; c < 64; c++)
-			if ((p->ambient & (UINT64_C(1) << c)) &&
-			    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
-				child_fail(err_fd, STEP_AMBIENT, errno, c);
-	}
-	sigprocmask(SIG_SETMASK, &p->mask, NULL);
+	set_caps(p, err_fd);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, p->keep_signals ? &p->mask : &none, NULL);
 	execve(p->program, p->argv, p->envp);
 	child_fail(err_fd, STEP_EXEC, errno, 0);
 }
@@ -301,6 +339,8 @@ static int child_failed(struct call *c, const struct report *rep)
 		return fail(c, code, "child: capset: %s", e);
 	case STEP_AMBIENT:
 		return fail(c, code, "child: raise ambient capability %d: %s", rep->arg, e);
+	case STEP_AMBIENT_CLEAR:
+		return fail(c, code, "child: clear the ambient capabilities: %s", e);
 	}
 	return fail(c, -EIO, "child: unknown step %d failed: %s", rep->step, e);
 }
@@ -498,7 +538,9 @@ int dropipc_spawn(const dropipc_spawn_options *opts, dropipc_parent **parent, pi
 	pl.err_w = err_p[1];
 	pl.pdeathsig = opts->pdeathsig;
 	pl.new_session = !!(opts->flags & DROPIPC_SPAWN_NEW_SESSION);
-	pl.ambient = opts->caps;
+	pl.keep_signals = !!(opts->flags & DROPIPC_SPAWN_KEEP_SIGNALS);
+	pl.keep_caps = !!(opts->flags & DROPIPC_SPAWN_KEEP_CAPS);
+	pl.caps = opts->caps;
 	pl.nofile = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < INT32_MAX
 			    ? (unsigned int)rl.rlim_cur
 			    : 1u << 20;

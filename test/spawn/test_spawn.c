@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -32,6 +33,8 @@
 #ifndef P_PIDFD
 #define P_PIDFD 3
 #endif
+#define CAP_CHOWN_BIT 0
+#define CAP_NET_ADMIN_BIT 12
 #define CAP_SYS_ADMIN_BIT 21
 
 /* ---- fixtures ------------------------------------------------------------ */
@@ -183,36 +186,130 @@ static void own_ns(const char *name, char *buf, size_t len)
 	buf[n] = '\0';
 }
 
+/* ---- signal state ---------------------------------------------------------- */
+
+/* What a launcher's signal state may look like: some signals blocked,
+ * some ignored, a handler. */
+struct sigstate {
+	sigset_t mask;
+	struct sigaction act[4];
+};
+
+static const int ignored_sigs[3] = { SIGPIPE, SIGHUP, SIGQUIT };
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+}
+
+static void dirty_signals(struct sigstate *saved)
+{
+	struct sigaction ign = { .sa_handler = SIG_IGN }, handler = { .sa_handler = on_usr1 };
+	sigset_t block;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGUSR2);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	ck_assert_int_eq(pthread_sigmask(SIG_BLOCK, &block, &saved->mask), 0);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(sigaction(ignored_sigs[i], &ign, &saved->act[i]), 0);
+	ck_assert_int_eq(sigaction(SIGUSR1, &handler, &saved->act[3]), 0);
+}
+
+static void restore_signals(const struct sigstate *saved)
+{
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(sigaction(ignored_sigs[i], &saved->act[i], NULL), 0);
+	ck_assert_int_eq(sigaction(SIGUSR1, &saved->act[3], NULL), 0);
+	ck_assert_int_eq(pthread_sigmask(SIG_SETMASK, &saved->mask, NULL), 0);
+}
+
+/* A "SigBlk"-style mask of the calling thread's blocked signals. */
+static unsigned long long blocked_now(void)
+{
+	unsigned long long m = 0;
+	sigset_t cur;
+
+	pthread_sigmask(SIG_SETMASK, NULL, &cur);
+	for (int sig = 1; sig <= 64; sig++)
+		if (sigismember(&cur, sig) == 1)
+			m |= 1ull << (sig - 1);
+	return m;
+}
+
+/* The "SigIgn" field of this process's /proc/self/status, as a number. */
+static unsigned long long own_status_hex(const char *name)
+{
+	char line[256];
+	size_t len = strlen(name);
+	unsigned long long v = ~0ull;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, name, len) == 0 && line[len] == ':')
+			v = strtoull(line + len + 1, NULL, 16);
+	fclose(f);
+	ck_assert_msg(v != ~0ull, "no %s in /proc/self/status", name);
+	return v;
+}
+
 /* ---- basic: the channel, stdio and nothing else ---------------------------- */
 
+/* With DROPIPC_SPAWN_KEEP_SIGNALS the caller's signal mask and ignored
+ * signals reach the exec'd program as they were; a handler cannot. */
 START_TEST(test_basic)
 {
+	unsigned long long blk, ign, want_blk, want_ign;
+	struct sigstate saved;
 	struct spawn sp;
-	sigset_t usr2, old;
-	unsigned long long blk;
 	struct probe pr;
 	char ns[128], key[32];
 
-	/* The caller's signal mask reaches the exec'd program as it was. */
-	sigemptyset(&usr2);
-	sigaddset(&usr2, SIGUSR2);
-	pthread_sigmask(SIG_BLOCK, &usr2, &old);
+	dirty_signals(&saved);
+	want_blk = blocked_now();
+	want_ign = own_status_hex("SigIgn");
 	spawn_init(&sp, "report");
 	sp.o.flags = DROPIPC_SPAWN_KEEP_SIGNALS;
 	ck_assert_int_eq(run_probe(&sp, &pr), 0);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	restore_signals(&saved);
 	assert_exited_0(&pr);
 	ck_assert_str_eq(pr.chan, "hello");
 	ck_assert_str_eq(field(&pr, "fds"), "0 1 2 3");
 	ck_assert_str_eq(sp.err, "");
 	blk = strtoull(field(&pr, "sigblk"), NULL, 16);
-	ck_assert_msg(blk == 1ull << (SIGUSR2 - 1), "sigblk %llx", blk);
+	ign = strtoull(field(&pr, "sigign"), NULL, 16);
+	ck_assert_msg(blk == want_blk && (blk & 1ull << (SIGUSR2 - 1)), "sigblk %llx, want %llx",
+		      blk, want_blk);
+	ck_assert_msg(ign == want_ign && (ign & 1ull << (SIGPIPE - 1)) && !(ign & 1ull << (SIGUSR1 - 1)),
+		      "sigign %llx, want %llx", ign, want_ign);
 	/* No namespace asked, none created. */
 	for (size_t i = 0; i < sizeof(ns_names) / sizeof(ns_names[0]); i++) {
 		own_ns(ns_names[i], ns, sizeof(ns));
 		snprintf(key, sizeof(key), "ns_%s", ns_names[i]);
 		ck_assert_str_eq(field(&pr, key), ns);
 	}
+}
+END_TEST
+
+/* By default the child starts with no signal blocked and none ignored,
+ * whatever the caller blocks and ignores. */
+START_TEST(test_signals_clean)
+{
+	struct sigstate saved;
+	struct spawn sp;
+	struct probe pr;
+
+	dirty_signals(&saved);
+	ck_assert_uint_ne(blocked_now(), 0);
+	ck_assert_uint_ne(own_status_hex("SigIgn"), 0);
+	spawn_init(&sp, "report");
+	ck_assert_int_eq(run_probe(&sp, &pr), 0);
+	restore_signals(&saved);
+	assert_exited_0(&pr);
+	ck_assert_str_eq(field(&pr, "sigblk"), "0000000000000000");
+	ck_assert_str_eq(field(&pr, "sigign"), "0000000000000000");
 }
 END_TEST
 
@@ -640,6 +737,8 @@ static unsigned long long capeff(int ambient_cap)
 	ck_assert_int_eq(run_probe(&sp, &pr), 0);
 	assert_exited_0(&pr);
 	ck_assert_str_eq(field(&pr, "uid"), "1000");
+	ck_assert_uint_eq(strtoull(field(&pr, "capinh"), NULL, 16), sp.o.caps);
+	ck_assert_uint_eq(strtoull(field(&pr, "capamb"), NULL, 16), sp.o.caps);
 	return strtoull(field(&pr, "capeff"), NULL, 16);
 }
 
@@ -656,6 +755,121 @@ START_TEST(test_cap_none)
 	unsigned long long eff = capeff(-1);
 
 	ck_assert_msg(eff == 0, "CapEff %llx", eff);
+}
+END_TEST
+
+/* ---- capability state of a child in the caller's namespaces ---------------- */
+
+/* This process's permitted and inheritable sets. */
+static void own_caps(uint64_t *prm, uint64_t *inh)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	ck_assert_int_eq(syscall(SYS_capget, &hdr, d), 0);
+	*prm = d[0].permitted | (uint64_t)d[1].permitted << 32;
+	*inh = d[0].inheritable | (uint64_t)d[1].inheritable << 32;
+}
+
+static void set_own_inheritable(uint64_t inh)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	ck_assert_int_eq(syscall(SYS_capget, &hdr, d), 0);
+	d[0].inheritable = (uint32_t)inh;
+	d[1].inheritable = (uint32_t)(inh >> 32);
+	ck_assert_msg(syscall(SYS_capset, &hdr, d) == 0, "capset: %s", strerror(errno));
+}
+
+static uint64_t saved_inh;
+static int inh_raised;
+
+/* Raises this process's inheritable set to its permitted set, and
+ * CAP_CHOWN as ambient, as a launcher running with capabilities might. */
+static uint64_t raise_own_caps(void)
+{
+	uint64_t prm, inh;
+
+	own_caps(&prm, &saved_inh);
+	inh_raised = 1;
+	set_own_inheritable(prm);
+	own_caps(&prm, &inh);
+	ck_assert_uint_eq(inh, prm);
+	ck_assert_int_eq(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_CHOWN_BIT, 0, 0), 0);
+	return inh;
+}
+
+static void caps_teardown(void)
+{
+	if (inh_raised) {
+		prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+		set_own_inheritable(saved_inh);
+		inh_raised = 0;
+	}
+	teardown();
+}
+
+/* The probe's inheritable and ambient sets. */
+static void probe_caps(struct spawn *sp, uint64_t *inh, uint64_t *amb)
+{
+	struct probe pr;
+
+	ck_assert_int_eq(run_probe(sp, &pr), 0);
+	assert_exited_0(&pr);
+	*inh = strtoull(field(&pr, "capinh"), NULL, 16);
+	*amb = strtoull(field(&pr, "capamb"), NULL, 16);
+}
+
+/* Whatever the caller's inheritable and ambient sets, the child's are
+ * exactly the caps asked for: none, or two. */
+START_TEST(test_caps_clean)
+{
+	const uint64_t two = UINT64_C(1) << CAP_SYS_ADMIN_BIT | UINT64_C(1) << CAP_NET_ADMIN_BIT;
+	uint64_t raised = raise_own_caps(), inh, amb;
+	struct spawn sp;
+
+	ck_assert_uint_ne(raised, 0);
+	spawn_init(&sp, "report");
+	probe_caps(&sp, &inh, &amb);
+	ck_assert_msg(inh == 0 && amb == 0, "CapInh %llx CapAmb %llx, the caller's %llx",
+		      (unsigned long long)inh, (unsigned long long)amb, (unsigned long long)raised);
+	sp.o.caps = two;
+	probe_caps(&sp, &inh, &amb);
+	ck_assert_msg(inh == two && amb == two, "CapInh %llx CapAmb %llx, asked %llx",
+		      (unsigned long long)inh, (unsigned long long)amb, (unsigned long long)two);
+}
+END_TEST
+
+/* DROPIPC_SPAWN_KEEP_CAPS: the caller's sets, the asked caps on top. */
+START_TEST(test_caps_keep)
+{
+	uint64_t raised = raise_own_caps(), inh, amb;
+	struct spawn sp;
+
+	spawn_init(&sp, "report");
+	sp.o.flags = DROPIPC_SPAWN_KEEP_CAPS;
+	probe_caps(&sp, &inh, &amb);
+	ck_assert_uint_eq(inh, raised);
+	ck_assert_uint_eq(amb, UINT64_C(1) << CAP_CHOWN_BIT);
+	sp.o.caps = UINT64_C(1) << CAP_SYS_ADMIN_BIT;
+	probe_caps(&sp, &inh, &amb);
+	ck_assert_uint_eq(inh, raised);
+	ck_assert_uint_eq(amb, UINT64_C(1) << CAP_CHOWN_BIT | UINT64_C(1) << CAP_SYS_ADMIN_BIT);
+}
+END_TEST
+
+/* A cap the child does not have (past the last one the kernel knows)
+ * fails the spawn, naming it. */
+START_TEST(test_caps_unknown)
+{
+	struct spawn sp;
+	struct probe pr;
+
+	spawn_init(&sp, "report");
+	sp.o.caps = UINT64_C(1) << 63;
+	ck_assert_int_eq(run_probe(&sp, &pr), -EINVAL);
+	ck_assert_str_eq(sp.err, "child: raise ambient capability 63: Invalid argument");
 }
 END_TEST
 
@@ -798,6 +1012,23 @@ START_TEST(test_threads)
 }
 END_TEST
 
+/* Why this process cannot raise its inheritable set to show that the
+ * child's is cleared (it has no permitted capability: not root), or NULL. */
+static const char *probe_caps_here(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+	uint64_t need = UINT64_C(1) << CAP_CHOWN_BIT | UINT64_C(1) << CAP_SYS_ADMIN_BIT |
+			UINT64_C(1) << CAP_NET_ADMIN_BIT;
+
+	if (syscall(SYS_capget, &hdr, d) < 0)
+		return "capget failed";
+	if (((d[0].permitted | (uint64_t)d[1].permitted << 32) & need) != need)
+		return "not running with CAP_CHOWN, CAP_NET_ADMIN and CAP_SYS_ADMIN permitted "
+		       "(run as root)";
+	return NULL;
+}
+
 /* ---- runner ----------------------------------------------------------------- */
 
 static TCase *tcase(Suite *s, const char *name, int timeout)
@@ -813,6 +1044,7 @@ static TCase *tcase(Suite *s, const char *name, int timeout)
 int main(void)
 {
 	const char *only = getenv("CK_RUN_CASE");
+	const char *caps_refused = probe_caps_here();
 	Suite *s = suite_create("spawn");
 	SRunner *sr;
 	TCase *tc;
@@ -820,6 +1052,7 @@ int main(void)
 
 	tc = tcase(s, "basic", 30);
 	tcase_add_test(tc, test_basic);
+	tcase_add_test(tc, test_signals_clean);
 	tcase_add_test(tc, test_no_pidfd);
 	tcase_add_test(tc, test_fds);
 	tcase_add_test(tc, test_stdio);
@@ -833,6 +1066,19 @@ int main(void)
 	tc = tcase(s, "pdeath", 60);
 	tcase_add_test(tc, test_pdeathsig);
 	tcase_add_test(tc, test_no_pdeathsig);
+	if (caps_refused) {
+		printf("SKIPPED capstate: %s\n", caps_refused);
+		if (only && strcmp(only, "capstate") == 0)
+			return 77;
+	} else {
+		tc = tcase_create("capstate");
+		tcase_add_checked_fixture(tc, setup, caps_teardown);
+		tcase_set_timeout(tc, 30);
+		suite_add_tcase(s, tc);
+		tcase_add_test(tc, test_caps_clean);
+		tcase_add_test(tc, test_caps_keep);
+		tcase_add_test(tc, test_caps_unknown);
+	}
 	tc = tcase(s, "threads", 600);
 	tcase_add_test(tc, test_threads);
 
