@@ -257,66 +257,11 @@ static pid_t clone_pidfd(uint64_t flags, int *pidfd)
 #endif
 }
 
-/* "inside outside count\n" per line, as /proc/PID/uid_map takes them. */
-static char *map_text(const dropipc_id_map *m, size_t n)
-{
-	char *s = malloc(n * 33 + 1), *p = s;
-
-	if (!s)
-		return NULL;
-	*p = '\0';
-	for (size_t i = 0; i < n; i++)
-		p += sprintf(p, "%u %u %u\n", m[i].inside, m[i].outside, m[i].count);
-	return s;
-}
-
-/* Writes text to /proc/pid/file in one write(), as the kernel requires. */
-static int write_proc(struct call *c, pid_t pid, const char *file, const char *text)
-{
-	char path[64];
-	size_t len = strlen(text);
-	ssize_t n;
-	int fd, r;
-
-	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
-	do
-		fd = open(path, O_WRONLY | O_CLOEXEC);
-	while (fd < 0 && errno == EINTR);
-	if (fd < 0)
-		return fail(c, -errno, "open %s: %s", path, strerror(errno));
-	do
-		n = write(fd, text, len);
-	while (n < 0 && errno == EINTR);
-	r = n < 0 ? -errno : 0;
-	close(fd);
-	if (r < 0)
-		return fail(c, r, "write %s: %s", path, strerror(-r));
-	if ((size_t)n != len)
-		return fail(c, -EIO, "write %s: wrote %zd of %zu bytes", path, n, len);
-	return 0;
-}
-
 static int write_maps(struct call *c, pid_t pid)
 {
-	const dropipc_spawn_options *o = c->o;
-	char *text[2] = { NULL, NULL };
-	int r = -ENOMEM;
+	int r = dropipc__write_id_maps(pid, c->o, c->errbuf, c->errbuf ? c->errlen : 0);
 
-	if ((o->n_uid_map && !(text[0] = map_text(o->uid_map, o->n_uid_map))) ||
-	    (o->n_gid_map && !(text[1] = map_text(o->gid_map, o->n_gid_map)))) {
-		fail(c, r, "spawn: id maps: %s", strerror(-r));
-		goto out;
-	}
-	r = 0;
-	if (o->flags & DROPIPC_SPAWN_DENY_SETGROUPS)
-		r = write_proc(c, pid, "setgroups", "deny");
-	if (r == 0 && text[0])
-		r = write_proc(c, pid, "uid_map", text[0]);
-	if (r == 0 && text[1])
-		r = write_proc(c, pid, "gid_map", text[1]);
-out:
-	free(text[0]);
-	free(text[1]);
+	c->failed = r < 0;
 	return r;
 }
 

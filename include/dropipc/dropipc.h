@@ -599,10 +599,18 @@ DROPIPC_EXPORT int dropipc_child_cancel(dropipc_child *child);
  * caller's, and stdio[] is not read). */
 #define DROPIPC_SPAWN_STDIO 0x04u
 /* Write the id maps with the setuid helpers /usr/bin/newuidmap and
- * /usr/bin/newgidmap, as rootless podman and crun do: an unprivileged
- * caller can then map several ranges, those /etc/subuid and /etc/subgid
- * give it. Without it the parent writes /proc/PID/uid_map and gid_map
- * itself. */
+ * /usr/bin/newgidmap (the uidmap package), as rootless podman and crun do:
+ * an unprivileged caller can then map several ranges, those /etc/subuid
+ * and /etc/subgid give it (and its own id). The parent runs each with
+ * fds 0-2 only, default signals and an environment of its own, and waits
+ * for it; one that fails makes the spawn fail with -EPERM and a message
+ * naming it, with its exit status and what it wrote (sanitized), e.g.
+ * "/usr/bin/newuidmap for pid 42: exit status 1: newuidmap: uid range
+ * [1-6) -> [4000000000-4000000005) not allowed". newgidmap writes "allow"
+ * to setgroups when a subgid range is mapped, which DENY_SETGROUPS would
+ * have made impossible. Without the flag the parent writes
+ * /proc/PID/uid_map and gid_map itself, which takes one line (the caller's
+ * own id) from an unprivileged caller. */
 #define DROPIPC_SPAWN_ID_MAP_HELPERS 0x08u
 /* Keep the caller's signal mask and ignored signals for the child (its
  * handlers cannot survive the exec and are reset either way). */

@@ -758,6 +758,130 @@ START_TEST(test_cap_none)
 }
 END_TEST
 
+/* ---- id maps through newuidmap and newgidmap -------------------------------- */
+
+/* Why newuidmap and newgidmap cannot run here, or NULL. */
+static const char *probe_helpers(void)
+{
+	static const char *const helpers[] = { "/usr/bin/newuidmap", "/usr/bin/newgidmap" };
+	static char why[256];
+	struct stat st;
+
+	for (int i = 0; i < 2; i++) {
+		if (stat(helpers[i], &st) < 0) {
+			snprintf(why, sizeof(why), "%s: %s (the uidmap package)", helpers[i],
+				 strerror(errno));
+			return why;
+		}
+		if (!(st.st_mode & S_ISUID) || st.st_uid != 0) {
+			snprintf(why, sizeof(why), "%s is not setuid root", helpers[i]);
+			return why;
+		}
+	}
+	return NULL;
+}
+
+/* Spawns the probe in a new user namespace with these maps (helpers or
+ * not); on success checks the maps it sees. Returns the spawn's result. */
+static int run_mapped(const dropipc_id_map *uid_map, size_t n_uid, const dropipc_id_map *gid_map,
+		      size_t n_gid, unsigned int flags, struct spawn *sp)
+{
+	struct probe pr;
+	char want[256];
+	size_t len = 0;
+	int r;
+
+	spawn_init(sp, "report");
+	sp->o.namespaces = DROPIPC_NS_USER;
+	sp->o.uid_map = uid_map;
+	sp->o.n_uid_map = n_uid;
+	sp->o.gid_map = gid_map;
+	sp->o.n_gid_map = n_gid;
+	sp->o.flags = flags;
+	r = run_probe(sp, &pr);
+	if (r < 0)
+		return r;
+	assert_exited_0(&pr);
+	ck_assert_str_eq(pr.chan, "hello");
+	for (size_t i = 0; i < n_uid; i++)
+		len += (size_t)snprintf(want + len, sizeof(want) - len, "%s%u %u %u", i ? ";" : "",
+					uid_map[i].inside, uid_map[i].outside, uid_map[i].count);
+	ck_assert_str_eq(field(&pr, "uid_map"), want);
+	len = 0;
+	for (size_t i = 0; i < n_gid; i++)
+		len += (size_t)snprintf(want + len, sizeof(want) - len, "%s%u %u %u", i ? ";" : "",
+					gid_map[i].inside, gid_map[i].outside, gid_map[i].count);
+	ck_assert_str_eq(field(&pr, "gid_map"), want);
+	return 0;
+}
+
+/* The caller's own ids, which the helpers map for anyone. */
+START_TEST(test_helpers_own_ids)
+{
+	const dropipc_id_map uid_map = { 0, getuid(), 1 }, gid_map = { 0, getgid(), 1 };
+	struct spawn sp;
+
+	ck_assert_msg(run_mapped(&uid_map, 1, &gid_map, 1, DROPIPC_SPAWN_ID_MAP_HELPERS, &sp) == 0,
+		      "%s", sp.err);
+	ck_assert_str_eq(sp.err, "");
+}
+END_TEST
+
+/* A range /etc/subuid does not give the caller: the helper's own words
+ * and exit status, naming it; the child is killed and reaped. */
+START_TEST(test_helpers_refused)
+{
+	const dropipc_id_map uid_map[2] = { { 0, getuid(), 1 }, { 1, 4000000000u, 5 } };
+	const dropipc_id_map gid_map = { 0, getgid(), 1 };
+	char want[128];
+	struct spawn sp;
+
+	ck_assert_int_eq(run_mapped(uid_map, 2, &gid_map, 1, DROPIPC_SPAWN_ID_MAP_HELPERS, &sp),
+			 -EPERM);
+	snprintf(want, sizeof(want), "/usr/bin/newuidmap for pid ");
+	ck_assert_msg(strncmp(sp.err, want, strlen(want)) == 0 &&
+			      strstr(sp.err, ": exit status 1: newuidmap: ") &&
+			      strstr(sp.err, "4000000000"),
+		      "%s", sp.err);
+	for (const char *c = sp.err; *c; c++)
+		ck_assert_msg(*c >= 0x20 && *c < 0x7f, "control character in: %s", sp.err);
+}
+END_TEST
+
+/* The subordinate range of the user this runs as, from the environment
+ * rootless.sh sets: "start count". */
+static int subid_range(const char *name, uint32_t *start, uint32_t *count)
+{
+	const char *v = getenv(name);
+
+	return v && sscanf(v, "%u %u", start, count) == 2 && *count > 0;
+}
+
+/* As an unprivileged user with subordinate ids (rootless.sh sets it up):
+ * 0 is the user, 1-count its range, for uids and gids. Through the helpers
+ * the two-range maps work; written to /proc they are refused, clearly. */
+START_TEST(test_rootless_ranges)
+{
+	uint32_t us, uc, gs, gc;
+	struct spawn sp;
+
+	ck_assert(subid_range("DROPIPC_TEST_SUBUID", &us, &uc));
+	ck_assert(subid_range("DROPIPC_TEST_SUBGID", &gs, &gc));
+	ck_assert_uint_ne(getuid(), 0);
+	{
+		const dropipc_id_map uid_map[2] = { { 0, getuid(), 1 }, { 1, us, uc } };
+		const dropipc_id_map gid_map[2] = { { 0, getgid(), 1 }, { 1, gs, gc } };
+
+		ck_assert_msg(run_mapped(uid_map, 2, gid_map, 2, DROPIPC_SPAWN_ID_MAP_HELPERS, &sp) == 0,
+			      "%s", sp.err);
+		ck_assert_int_eq(run_mapped(uid_map, 2, gid_map, 2, 0, &sp), -EPERM);
+		ck_assert_msg(strncmp(sp.err, "write /proc/", 12) == 0 &&
+				      strstr(sp.err, "/uid_map: Operation not permitted"),
+			      "%s", sp.err);
+	}
+}
+END_TEST
+
 /* ---- capability state of a child in the caller's namespaces ---------------- */
 
 /* This process's permitted and inheritable sets. */
@@ -1044,7 +1168,7 @@ static TCase *tcase(Suite *s, const char *name, int timeout)
 int main(void)
 {
 	const char *only = getenv("CK_RUN_CASE");
-	const char *caps_refused = probe_caps_here();
+	const char *caps_refused = probe_caps_here(), *helpers_refused;
 	Suite *s = suite_create("spawn");
 	SRunner *sr;
 	TCase *tc;
@@ -1096,6 +1220,25 @@ int main(void)
 		tc = tcase(s, "caps", 30);
 		tcase_add_test(tc, test_cap_ambient);
 		tcase_add_test(tc, test_cap_none);
+	}
+	helpers_refused = userns_refused ? userns_refused : probe_helpers();
+	if (helpers_refused) {
+		printf("SKIPPED helpers and rootless: %s\n", helpers_refused);
+		if (only && (strcmp(only, "helpers") == 0 || strcmp(only, "rootless") == 0))
+			return 77;
+	} else {
+		tc = tcase(s, "helpers", 30);
+		tcase_add_test(tc, test_helpers_own_ids);
+		tcase_add_test(tc, test_helpers_refused);
+	}
+	/* Only rootless.sh, as a user it made, runs this one. */
+	if (!helpers_refused && subid_range("DROPIPC_TEST_SUBUID", &(uint32_t){ 0 }, &(uint32_t){ 0 })) {
+		tc = tcase(s, "rootless", 30);
+		tcase_add_test(tc, test_rootless_ranges);
+	} else if (only && strcmp(only, "rootless") == 0) {
+		printf("SKIPPED rootless: run by test/spawn/rootless.sh, as a user with subordinate "
+		       "ids (DROPIPC_TEST_SUBUID and DROPIPC_TEST_SUBGID unset)\n");
+		return 77;
 	}
 
 	sr = srunner_create(s);
