@@ -670,13 +670,15 @@ typedef struct dropipc_spawn_options {
  * child should. In a new PID namespace only SIGKILL ends the child (it is
  * PID 1 there).
  *
- * Returns 0 once the child has exec'd: the exec-status pipe, close-on-exec
- * in the child, closed without a report, so no step and no exec failed.
- * That is all a success says: the program may exit at once, and its wait
- * status is the truth from then on. On success *parent is the parent's end
- * (with the child's pidfd attached, see dropipc_parent_set_pidfd()), *pid
- * the child's pid and *pidfd (if not NULL) a close-on-exec pidfd the caller
- * owns. The caller reaps the child (waitpid() or waitid(P_PIDFD)).
+ * Returns 0 when no exec error was reported: the exec-status pipe,
+ * close-on-exec in the child, closed without a report, which means the
+ * exec succeeded (or the child was killed before it, by someone else).
+ * That is all a success says: the program may fail or exit at once, and
+ * the wait status is the truth from then on. On success *parent is the
+ * parent's end (with the child's pidfd attached, see
+ * dropipc_parent_set_pidfd()), *pid the child's pid and *pidfd (if not
+ * NULL) a close-on-exec pidfd the caller owns. The caller reaps the child
+ * (waitpid() or waitid(P_PIDFD)).
  *
  * On failure it returns a negative error code, writes a message naming
  * what failed to errbuf (if not NULL; errlen bytes, NUL-terminated, e.g.
@@ -687,8 +689,9 @@ typedef struct dropipc_spawn_options {
  * -EINVAL: opts, parent or pid NULL, a size smaller than the first
  * version's (or larger, with a non-zero byte past what this version
  * knows), an unknown flag or namespace bit, no path, a map line of count
- * 0, or maps or DENY_SETGROUPS without DROPIPC_NS_USER. -EBADF: a negative
- * fd in fds or stdio (but -1 in stdio).
+ * 0, maps or DENY_SETGROUPS without DROPIPC_NS_USER, a pdeathsig that is
+ * no signal. -EBADF: a negative fd in fds or stdio (but -1 in stdio).
+ * -EPERM: an id map the kernel or a helper refused.
  *
  * Safe in a multithreaded parent: between clone and exec the child makes
  * only async-signal-safe calls. But a process that another thread forks

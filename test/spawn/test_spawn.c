@@ -466,6 +466,50 @@ START_TEST(test_exec_eacces)
 }
 END_TEST
 
+/* A success says only that the exec succeeded: a program that fails at
+ * once is a success, and its wait status tells the rest. */
+START_TEST(test_success_is_exec)
+{
+	const char *argv[] = { "/bin/sh", "-c", "exit 3", NULL };
+	struct spawn sp;
+	dropipc_parent *parent;
+	siginfo_t si;
+	int pidfd;
+	pid_t pid;
+
+	spawn_init(&sp, "exit");
+	sp.o.path = argv[0];
+	sp.o.argv = argv;
+	ck_assert_int_eq(spawn(&sp, &parent, &pid, &pidfd), 0);
+	ck_assert_str_eq(sp.err, "");
+	ck_assert_int_eq(waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED), 0);
+	ck_assert(si.si_code == CLD_EXITED && si.si_status == 3);
+	close(pidfd);
+	dropipc_parent_close(parent);
+}
+END_TEST
+
+/* A script whose interpreter is missing fails in the exec itself. */
+START_TEST(test_exec_no_interpreter)
+{
+	char path[] = "/tmp/dropipc-spawn-XXXXXX", want[128];
+	struct spawn sp;
+	struct probe pr;
+	int fd = mkostemp(path, O_CLOEXEC);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "#!/no/such/interpreter\n", 23), 23);
+	close(fd);
+	ck_assert_int_eq(chmod(path, 0755), 0);
+	spawn_init(&sp, "report");
+	sp.o.path = path;
+	ck_assert_int_eq(run_probe(&sp, &pr), -ENOENT);
+	snprintf(want, sizeof(want), "exec %s: No such file or directory", path);
+	ck_assert_str_eq(sp.err, want);
+	unlink(path);
+}
+END_TEST
+
 /* A bad fd to pass fails in the child, before the exec. */
 START_TEST(test_bad_fd)
 {
@@ -1183,6 +1227,8 @@ int main(void)
 	tc = tcase(s, "exec", 30);
 	tcase_add_test(tc, test_exec_enoent);
 	tcase_add_test(tc, test_exec_eacces);
+	tcase_add_test(tc, test_success_is_exec);
+	tcase_add_test(tc, test_exec_no_interpreter);
 	tcase_add_test(tc, test_bad_fd);
 	tcase_add_test(tc, test_bad_options);
 	tcase_add_test(tc, test_larger_options);
