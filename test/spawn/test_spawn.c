@@ -446,23 +446,30 @@ START_TEST(test_exec_enoent)
 }
 END_TEST
 
-START_TEST(test_exec_eacces)
+/* A script holding text, with mode, whose exec fails with err. */
+static void assert_script_exec_fails(const char *text, mode_t mode, int err)
 {
 	char path[] = "/tmp/dropipc-spawn-XXXXXX", want[128];
 	struct spawn sp;
 	struct probe pr;
 	int fd = mkostemp(path, O_CLOEXEC);
+	size_t len = strlen(text);
 
 	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, "#!/bin/sh\n", 10), 10);
+	ck_assert_int_eq(write(fd, text, len), (ssize_t)len);
 	close(fd);
-	ck_assert_int_eq(chmod(path, 0644), 0);
+	ck_assert_int_eq(chmod(path, mode), 0);
 	spawn_init(&sp, "report");
 	sp.o.path = path;
-	ck_assert_int_eq(run_probe(&sp, &pr), -EACCES);
-	snprintf(want, sizeof(want), "exec %s: Permission denied", path);
+	ck_assert_int_eq(run_probe(&sp, &pr), -err);
+	snprintf(want, sizeof(want), "exec %s: %s", path, strerror(err));
 	ck_assert_str_eq(sp.err, want);
 	unlink(path);
+}
+
+START_TEST(test_exec_eacces)
+{
+	assert_script_exec_fails("#!/bin/sh\n", 0644, EACCES);
 }
 END_TEST
 
@@ -492,21 +499,7 @@ END_TEST
 /* A script whose interpreter is missing fails in the exec itself. */
 START_TEST(test_exec_no_interpreter)
 {
-	char path[] = "/tmp/dropipc-spawn-XXXXXX", want[128];
-	struct spawn sp;
-	struct probe pr;
-	int fd = mkostemp(path, O_CLOEXEC);
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, "#!/no/such/interpreter\n", 23), 23);
-	close(fd);
-	ck_assert_int_eq(chmod(path, 0755), 0);
-	spawn_init(&sp, "report");
-	sp.o.path = path;
-	ck_assert_int_eq(run_probe(&sp, &pr), -ENOENT);
-	snprintf(want, sizeof(want), "exec %s: No such file or directory", path);
-	ck_assert_str_eq(sp.err, want);
-	unlink(path);
+	assert_script_exec_fails("#!/no/such/interpreter\n", 0755, ENOENT);
 }
 END_TEST
 
