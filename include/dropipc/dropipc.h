@@ -21,7 +21,8 @@
  *   dropipc_strerror() and dropipc_err_name() describe any of them.
  * - Each end keeps a message with context for its last error
  *   (dropipc_parent_errmsg(), dropipc_child_errmsg()), for example
- *   "recv pty: expected 1 fd, got 2".
+ *   "recv pty: expected 1 fd, got 2". dropipc_spawn(), which has no end
+ *   until it succeeds, writes its message to a buffer of the caller's.
  * - The peer is not trusted: every frame is checked before it is used, and
  *   every fd of a frame that is rejected, or that no field claims, is closed.
  * - All fds the library creates or receives are close-on-exec.
