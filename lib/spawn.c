@@ -117,21 +117,33 @@ static void close_range_(const struct plan *p, unsigned int from, unsigned int t
 		close((int)fd);
 }
 
+/* sig to its default disposition with the raw system call: libc refuses
+ * to touch the signals it keeps for itself (32 and 33 with glibc), which a
+ * launcher may have inherited ignored. The kernel's struct sigaction,
+ * zeroed, is SIG_DFL (0) with no flag and an empty mask, whatever the
+ * architecture's order of its fields. */
+static void default_signal(int sig)
+{
+	uint64_t ksa[8] = { 0 };
+
+	syscall(SYS_rt_sigaction, sig, ksa, NULL, (size_t)(NSIG / 8));
+}
+
 /* Every signal to its default disposition; with keep, only those with a
  * handler (the caller's handlers must not run here, and the exec would
  * reset them anyway), and the ignored ones stay ignored. */
 static void reset_signals(int keep)
 {
-	struct sigaction dfl = { .sa_handler = SIG_DFL }, sa;
+	struct sigaction sa;
 
 	for (int sig = 1; sig < NSIG; sig++) {
 		if (sig == SIGKILL || sig == SIGSTOP)
 			continue;
-		/* Errors are for the signals libc keeps to itself, whose
-		 * handlers the exec resets. */
+		/* With keep, libc's own signals fail sigaction(): their
+		 * handlers, if any, go with the exec. */
 		if (!keep || (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_IGN &&
 			      sa.sa_handler != SIG_DFL))
-			sigaction(sig, &dfl, NULL);
+			default_signal(sig);
 	}
 }
 
