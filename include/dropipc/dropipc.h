@@ -608,11 +608,10 @@ DROPIPC_EXPORT int dropipc_child_cancel(dropipc_child *child);
  * for it; one that fails makes the spawn fail with -EPERM and a message
  * naming it, with its exit status and what it wrote (sanitized), e.g.
  * "/usr/bin/newuidmap for pid 42: exit status 1: newuidmap: uid range
- * [1-6) -> [4000000000-4000000005) not allowed". newgidmap writes "allow"
- * to setgroups when a subgid range is mapped, which DENY_SETGROUPS would
- * have made impossible. Without the flag the parent writes
- * /proc/PID/uid_map and gid_map itself, which takes one line (the caller's
- * own id) from an unprivileged caller. */
+ * [1-6) -> [4000000000-4000000005) not allowed". With DENY_SETGROUPS the
+ * parent writes "deny" itself before newgidmap runs. Without the flag the
+ * parent writes /proc/PID/uid_map and gid_map itself, which takes one line
+ * (the caller's own id) from an unprivileged caller. */
 #define DROPIPC_SPAWN_ID_MAP_HELPERS 0x08u
 /* Keep the caller's signal mask and ignored signals for the child (its
  * handlers cannot survive the exec and are reset either way). */

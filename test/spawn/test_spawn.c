@@ -933,6 +933,11 @@ START_TEST(test_rootless_ranges)
 		ck_assert_msg(strncmp(sp.err, "write /proc/", 12) == 0 &&
 				      strstr(sp.err, "/uid_map: Operation not permitted"),
 			      "%s", sp.err);
+		/* setgroups denied first, then the helpers: they still map. */
+		ck_assert_msg(run_mapped(uid_map, 2, gid_map, 2,
+					 DROPIPC_SPAWN_ID_MAP_HELPERS | DROPIPC_SPAWN_DENY_SETGROUPS,
+					 &sp) == 0,
+			      "%s", sp.err);
 	}
 }
 END_TEST
@@ -989,7 +994,8 @@ static void caps_teardown(void)
 	teardown();
 }
 
-/* The probe's inheritable and ambient sets. */
+/* The probe's inheritable and ambient sets; its bounding set is the
+ * caller's. */
 static void probe_caps(struct spawn *sp, uint64_t *inh, uint64_t *amb)
 {
 	struct probe pr;
@@ -998,6 +1004,7 @@ static void probe_caps(struct spawn *sp, uint64_t *inh, uint64_t *amb)
 	assert_exited_0(&pr);
 	*inh = strtoull(field(&pr, "capinh"), NULL, 16);
 	*amb = strtoull(field(&pr, "capamb"), NULL, 16);
+	ck_assert_uint_eq(strtoull(field(&pr, "capbnd"), NULL, 16), own_status_hex("CapBnd"));
 }
 
 /* Whatever the caller's inheritable and ambient sets, the child's are
