@@ -692,7 +692,8 @@ typedef struct dropipc_spawn_options {
  * knows), an unknown flag or namespace bit, no path, a map line of count
  * 0, maps or DENY_SETGROUPS without DROPIPC_NS_USER, a pdeathsig that is
  * no signal. -EBADF: a negative fd in fds or stdio (but -1 in stdio).
- * -EPERM: an id map the kernel or a helper refused.
+ * -EPERM: a helper refused an id map, or the kernel refused one written to
+ * /proc (it says -EINVAL for a malformed one, e.g. overlapping lines).
  *
  * Safe in a multithreaded parent: between clone and exec the child makes
  * only async-signal-safe calls. But a process that another thread forks
