@@ -468,6 +468,15 @@ int dropipc_conn_send_files(dropipc_conn *conn, const dropipc_file *files, size_
 	return r < 0 ? r : dropipc__send_files(conn->c, files, n);
 }
 
+/* A new receive on the parent's end forgets the child's last report. */
+static void forget_report(dropipc_conn *conn)
+{
+	if (conn->report) {
+		dropipc__message_free(*conn->report);
+		*conn->report = NULL;
+	}
+}
+
 int dropipc_conn_recv_files(dropipc_conn *conn, dropipc_file **files, size_t *n)
 {
 	int r;
@@ -476,13 +485,32 @@ int dropipc_conn_recv_files(dropipc_conn *conn, dropipc_file **files, size_t *n)
 		return -EINVAL;
 	*files = NULL;
 	*n = 0;
-	if (conn->report) {
-		/* A new receive forgets the child's last report. */
-		dropipc__message_free(*conn->report);
-		*conn->report = NULL;
-	}
+	forget_report(conn);
 	r = dropipc__conn_begin(conn->c, "recv files");
 	if (r < 0)
 		return r;
 	return dropipc__recv_files(conn->c, files, n, conn->report);
+}
+
+int dropipc_conn_send_custom(dropipc_conn *conn, const char *type, const void *data, size_t len,
+			     const dropipc_file *files, size_t n)
+{
+	int r;
+
+	if (!conn || !type || (!data && len) || (!files && n))
+		return -EINVAL;
+	r = dropipc__conn_begin(conn->c, "send custom");
+	return r < 0 ? r : dropipc__send_custom(conn->c, type, data, len, files, n);
+}
+
+int dropipc_conn_recv_custom(dropipc_conn *conn, dropipc_custom **msg)
+{
+	int r;
+
+	if (!conn || !msg)
+		return -EINVAL;
+	*msg = NULL;
+	forget_report(conn);
+	r = dropipc__conn_begin(conn->c, "recv custom");
+	return r < 0 ? r : dropipc__recv_custom(conn->c, msg, conn->report);
 }

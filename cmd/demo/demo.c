@@ -56,6 +56,8 @@ struct opts {
 	size_t child_argc;
 	const char *state, *env_id;
 	bool ports; /* some -p or --host-port */
+	dropipc_pty_mode pty; /* --pty */
+	bool term_size;	      /* --term-size given */
 };
 
 enum phase { NET, SEND, PTY, EXEC, RUN };
@@ -193,8 +195,13 @@ static void usage(FILE *f)
 		"  --set NAME=VALUE        set NAME ($VAR expanded; an empty VALUE removes it)\n"
 		"  -p, --publish [HOSTIP:]HOSTPORT:GUESTPORT[/udp]   publish a sandbox port\n"
 		"                          (HOSTIP default 127.0.0.1; [::1] for IPv6); --net isolated\n"
+		"  -p auto[/udp]           publish every port the sandbox listens on (pasta's auto)\n"
 		"  --host-port HOSTPORT[:GUESTPORT][/udp]   reach a host port from the sandbox;\n"
 		"                          --net isolated\n"
+		"  --host-port auto[/udp]  reach every host port from the sandbox (pasta's auto)\n"
+		"  --pty auto|always|never give the command a pty: with a terminal (auto, the\n"
+		"                          default), always, never\n"
+		"  --term-size ROWSxCOLS   the pty's size (default: this terminal's)\n"
 		"  --timeout MS            time limit for the setup (default %d)\n"
 		"  --child PROGRAM [ARGS...]   run PROGRAM as the child instead of %s\n"
 		"Exit status: the command's, 128+N if it was killed by signal N, %d if the\n"
@@ -227,7 +234,15 @@ static int parse_port(const char *s, unsigned *port)
 	return 0;
 }
 
-/* [HOSTIP:]HOSTPORT:GUESTPORT[/udp] */
+static dropipc_net_mode net_mode(const dropipc_args *a)
+{
+	dropipc_net_mode mode = DROPIPC_NET_MODE_UNSPECIFIED;
+
+	dropipc_args_get_net_mode(a, &mode);
+	return mode;
+}
+
+/* [HOSTIP:]HOSTPORT:GUESTPORT[/udp], or auto[/udp]: every port (pasta's auto) */
 static int parse_publish(dropipc_args *a, const char *spec)
 {
 	char buf[256], *ip = "127.0.0.1", *rest, *colon, *slash;
@@ -241,6 +256,11 @@ static int parse_publish(dropipc_args *a, const char *spec)
 		t = slash[1] == 'u' ? DROPIPC_UDP : DROPIPC_TCP;
 		*slash = '\0';
 	}
+	if (!strcmp(buf, "auto"))
+		return dropipc_args_add_net_published_port(a, t, "", 0, 0,
+							   DROPIPC_PUBLISHED_PORT_AUTO) < 0
+			       ? bad_usage("-p %s: bad value", spec)
+			       : 0;
 	rest = buf;
 	if (buf[0] == '[') {
 		char *close = strchr(buf, ']');
@@ -262,12 +282,13 @@ static int parse_publish(dropipc_args *a, const char *spec)
 	*colon = '\0';
 	if (parse_port(rest, &hp) < 0 || parse_port(colon + 1, &gp) < 0)
 		return bad_usage("-p %s: ports are numbers in 1..65535", spec);
-	if (dropipc_args_add_published_port(a, t, 0, ip, hp, gp) < 0)
+	if (dropipc_args_add_net_published_port(a, t, ip, hp, gp, 0) < 0)
 		return bad_usage("-p %s: bad value", spec);
 	return 0;
 }
 
-/* HOSTPORT[:GUESTPORT][/udp]; without GUESTPORT, the same port (auto). */
+/* HOSTPORT[:GUESTPORT][/udp]; without GUESTPORT, the same port; or
+ * auto[/udp]: every port (pasta's auto). */
 static int parse_host_port(dropipc_args *a, const char *spec)
 {
 	char buf[64], *colon, *slash;
@@ -281,12 +302,16 @@ static int parse_host_port(dropipc_args *a, const char *spec)
 		t = slash[1] == 'u' ? DROPIPC_UDP : DROPIPC_TCP;
 		*slash = '\0';
 	}
+	if (!strcmp(buf, "auto"))
+		return dropipc_args_add_net_host_port(a, t, 0, 0, DROPIPC_HOST_PORT_AUTO) < 0
+			       ? bad_usage("--host-port %s: bad value", spec)
+			       : 0;
 	colon = strchr(buf, ':');
 	if (colon)
 		*colon = '\0';
 	if (parse_port(buf, &hp) < 0 || (colon && parse_port(colon + 1, &gp) < 0))
 		return bad_usage("--host-port %s: ports are numbers in 1..65535", spec);
-	if (dropipc_args_add_host_port(a, t, 0, hp, colon ? gp : hp) < 0)
+	if (dropipc_args_add_net_host_port(a, t, hp, colon ? gp : hp, 0) < 0)
 		return bad_usage("--host-port %s: bad value", spec);
 	return 0;
 }
@@ -331,7 +356,7 @@ static const char *need(int argc, char **argv, int *i)
 
 static int parse_opts(int argc, char **argv, struct opts *o, dropipc_args *a)
 {
-	dropipc_net_mode net = DROPIPC_NET_OFF;
+	dropipc_net_mode net = DROPIPC_NET_MODE_OFF;
 	const char *v;
 	int i;
 
@@ -368,21 +393,23 @@ static int parse_opts(int argc, char **argv, struct opts *o, dropipc_args *a)
 			if (!(v = need(argc, argv, &i)))
 				return -1;
 			if (!strcmp(v, "off"))
-				net = DROPIPC_NET_OFF;
+				net = DROPIPC_NET_MODE_OFF;
 			else if (!strcmp(v, "isolated"))
-				net = DROPIPC_NET_ISOLATED;
+				net = DROPIPC_NET_MODE_ISOLATED;
 			else if (!strcmp(v, "unjailed"))
-				net = DROPIPC_NET_UNJAILED;
+				net = DROPIPC_NET_MODE_UNJAILED;
 			else
 				return bad_usage("--net %s: off, isolated or unjailed", v);
 		} else if (!strcmp(s, "--mount")) {
 			if (!(v = need(argc, argv, &i)) || parse_mount(a, v) < 0)
 				return -1;
 		} else if (!strcmp(s, "--block")) {
-			if (!(v = need(argc, argv, &i)) || dropipc_args_add_blocked_path(a, v) < 0)
+			if (!(v = need(argc, argv, &i)) ||
+			    dropipc_args_add_list(a, DROPIPC_LIST_BLOCKED_PATHS, v) < 0)
 				return -1;
 		} else if (!strcmp(s, "--expose")) {
-			if (!(v = need(argc, argv, &i)) || dropipc_args_add_exposed_var(a, v) < 0)
+			if (!(v = need(argc, argv, &i)) ||
+			    dropipc_args_add_list(a, DROPIPC_LIST_ENVIRON_EXPOSED_VARS, v) < 0)
 				return -1;
 		} else if (!strcmp(s, "--set")) {
 			char name[256];
@@ -394,7 +421,7 @@ static int parse_opts(int argc, char **argv, struct opts *o, dropipc_args *a)
 			if (!eq || eq == v || eq - v >= (long)sizeof(name))
 				return bad_usage("--set %s: NAME=VALUE expected", v);
 			snprintf(name, sizeof(name), "%.*s", (int)(eq - v), v);
-			if (dropipc_args_add_set_var(a, name, eq + 1) < 0)
+			if (dropipc_args_add_environ_set_var(a, name, eq + 1) < 0)
 				return bad_usage("--set %s: bad value", v);
 		} else if (!strcmp(s, "-p") || !strcmp(s, "--publish")) {
 			if (!(v = need(argc, argv, &i)) || parse_publish(a, v) < 0)
@@ -404,6 +431,29 @@ static int parse_opts(int argc, char **argv, struct opts *o, dropipc_args *a)
 			if (!(v = need(argc, argv, &i)) || parse_host_port(a, v) < 0)
 				return -1;
 			o->ports = true;
+		} else if (!strcmp(s, "--pty")) {
+			if (!(v = need(argc, argv, &i)))
+				return -1;
+			if (!strcmp(v, "auto"))
+				o->pty = DROPIPC_PTY_AUTO;
+			else if (!strcmp(v, "always"))
+				o->pty = DROPIPC_PTY_ALWAYS;
+			else if (!strcmp(v, "never"))
+				o->pty = DROPIPC_PTY_NEVER;
+			else
+				return bad_usage("--pty %s: auto, always or never", v);
+			dropipc_args_set_pty(a, o->pty);
+		} else if (!strcmp(s, "--term-size")) {
+			unsigned rows, cols;
+			char end;
+
+			if (!(v = need(argc, argv, &i)))
+				return -1;
+			if (sscanf(v, "%ux%u%c", &rows, &cols, &end) != 2 || !rows || !cols ||
+			    rows > 65535 || cols > 65535)
+				return bad_usage("--term-size %s: ROWSxCOLS expected", v);
+			dropipc_args_set_term_size(a, rows, cols, 0, 0);
+			o->term_size = true;
 		} else if (!strcmp(s, "--child")) {
 			o->child_argv = &argv[i + 1];
 			while (i + 1 < argc && strcmp(argv[i + 1], "--")) {
@@ -419,16 +469,16 @@ static int parse_opts(int argc, char **argv, struct opts *o, dropipc_args *a)
 			return bad_usage("unknown option %s", s);
 		}
 	}
-	if (o->ports && net != DROPIPC_NET_ISOLATED)
+	if (o->ports && net != DROPIPC_NET_MODE_ISOLATED)
 		return bad_usage("port forwarding (-p, --host-port) needs --net isolated: "
 				 "with --net %s there is nothing to forward through",
-				 net == DROPIPC_NET_OFF ? "off" : "unjailed");
+				 net == DROPIPC_NET_MODE_OFF ? "off" : "unjailed");
 	if (o->default_vars)
 		for (size_t k = 0; k < sizeof(default_vars) / sizeof(default_vars[0]); k++)
-			dropipc_args_add_exposed_var(a, default_vars[k]);
+			dropipc_args_add_list(a, DROPIPC_LIST_ENVIRON_EXPOSED_VARS, default_vars[k]);
 	dropipc_args_set_net_mode(a, net);
 	for (; i < argc; i++)
-		if (dropipc_args_add_exec_arg(a, argv[i]) < 0)
+		if (dropipc_args_add_list(a, DROPIPC_LIST_EXEC_ARGS, argv[i]) < 0)
 			return bad_usage("%s: bad argument", argv[i]);
 	return 0;
 }
@@ -724,8 +774,17 @@ static int make_stdio(struct demo *d, int *in, int *out, int *err)
 {
 	int p[3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } };
 
-	d->tty = isatty(STDIN_FILENO) || isatty(STDOUT_FILENO) || isatty(STDERR_FILENO);
+	/* The child makes a pty as ChildArgs.pty says: auto, when it gets a
+	 * terminal among fds 0-2. */
+	d->tty = d->o.pty == DROPIPC_PTY_ALWAYS ||
+		 (d->o.pty == DROPIPC_PTY_AUTO &&
+		  (isatty(STDIN_FILENO) || isatty(STDOUT_FILENO) || isatty(STDERR_FILENO)));
 	if (d->tty) {
+		struct winsize ws;
+
+		if (!d->o.term_size && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+			dropipc_args_set_term_size(d->a, ws.ws_row, ws.ws_col, ws.ws_xpixel,
+						   ws.ws_ypixel);
 		int t = isatty(STDIN_FILENO) ? STDIN_FILENO : isatty(STDOUT_FILENO) ? STDOUT_FILENO
 										: STDERR_FILENO;
 
@@ -755,14 +814,18 @@ static int make_stdio(struct demo *d, int *in, int *out, int *err)
 
 static int spawn_child(struct demo *d)
 {
-	static const int caps[] = { CAP_SYS_ADMIN, CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_NET_ADMIN };
+	static const uint64_t caps = UINT64_C(1) << CAP_SYS_ADMIN | UINT64_C(1) << CAP_DAC_OVERRIDE |
+				     UINT64_C(1) << CAP_FOWNER | UINT64_C(1) << CAP_NET_ADMIN;
 	static char *argv[256];
 	char path[PATH_MAX];
 	unsigned ns = DROPIPC_NS_USER | DROPIPC_NS_MOUNT | DROPIPC_NS_PID | DROPIPC_NS_IPC |
 		      DROPIPC_NS_CGROUP;
 	uid_t uid = getuid();
 	gid_t gid = getgid();
-	dropipc_spawn_attr *attr = NULL;
+	dropipc_id_map uid_map = { d->o.root ? 0 : uid, uid, 1 };
+	dropipc_id_map gid_map = { d->o.root ? 0 : gid, gid, 1 };
+	dropipc_spawn_options opts;
+	char msg[512];
 	int in = -1, out = -1, err = -1, r;
 
 	r = d->o.child_argv ? find_in_path(d->o.child_argv[0], path, sizeof(path))
@@ -776,38 +839,27 @@ static int spawn_child(struct demo *d)
 		memcpy(argv + 1, d->o.child_argv + 1, (d->o.child_argc - 1) * sizeof(char *));
 	else if (d->o.verbose)
 		argv[1] = "--verbose";
-	if (dropipc_args_net_mode(d->a) != DROPIPC_NET_UNJAILED)
+	if (net_mode(d->a) != DROPIPC_NET_MODE_UNJAILED)
 		ns |= DROPIPC_NS_NET;
 	if (make_stdio(d, &in, &out, &err) < 0)
 		goto out;
-	r = dropipc_spawn_attr_new(&attr);
-	if (r == 0)
-		r = dropipc_spawn_attr_set_program(attr, path);
-	if (r == 0)
-		r = dropipc_spawn_attr_set_argv(attr, (const char *const *)argv);
-	if (r == 0)
-		r = dropipc_spawn_attr_set_namespaces(attr, ns);
-	if (r == 0)
-		r = dropipc_spawn_attr_add_uid_map(attr, d->o.root ? 0 : uid, uid, 1);
-	if (r == 0)
-		r = dropipc_spawn_attr_add_gid_map(attr, d->o.root ? 0 : gid, gid, 1);
-	if (r == 0)
-		r = dropipc_spawn_attr_set_deny_setgroups(attr, 1);
-	for (size_t i = 0; r == 0 && i < sizeof(caps) / sizeof(caps[0]); i++)
-		r = dropipc_spawn_attr_add_ambient_cap(attr, caps[i]);
-	if (r == 0)
-		r = dropipc_spawn_attr_set_stdio(attr, in, out, err);
-	if (r == 0)
-		r = dropipc_spawn_attr_set_pdeathsig(attr, SIGKILL);
-	if (r == 0)
-		r = dropipc_spawn_attr_set_new_session(attr, 1);
+	opts = (dropipc_spawn_options){
+		.size = sizeof(opts),
+		.path = path,
+		.argv = (const char *const *)argv,
+		.namespaces = ns,
+		.uid_map = &uid_map,
+		.n_uid_map = 1,
+		.gid_map = &gid_map,
+		.n_gid_map = 1,
+		.caps = caps,
+		.flags = DROPIPC_SPAWN_DENY_SETGROUPS | DROPIPC_SPAWN_NEW_SESSION | DROPIPC_SPAWN_STDIO,
+		.stdio = { in, out, err },
+		.pdeathsig = SIGKILL,
+	};
+	r = dropipc_spawn(&opts, &d->parent, &d->pid, &d->pidfd, msg, sizeof(msg));
 	if (r < 0) {
-		say("spawn attributes: %s", dropipc_strerror(r));
-		goto out;
-	}
-	r = dropipc_spawn(attr, &d->parent, &d->pid, &d->pidfd);
-	if (r < 0) {
-		say("start %s: %s", path, dropipc_spawn_attr_errmsg(attr));
+		say("start %s: %s", path, msg);
 		if (r == -EPERM || r == -EINVAL || r == -ENOSPC)
 			say("user namespaces are needed (unprivileged_userns_clone, "
 			    "max_user_namespaces, or a container that allows them)");
@@ -823,7 +875,6 @@ out:
 		close(out);
 	if (err >= 0 && err != out)
 		close(err);
-	dropipc_spawn_attr_free(attr);
 	return r < 0 ? -1 : 0;
 }
 
@@ -1231,7 +1282,7 @@ int main(int argc, char **argv)
 	if (d.err >= 0)
 		watch(&d, d.err, T_ERR, EPOLLIN);
 	/* The network first: the command must not start before it exists. */
-	if (dropipc_args_net_mode(d.a) == DROPIPC_NET_ISOLATED) {
+	if (net_mode(d.a) == DROPIPC_NET_MODE_ISOLATED) {
 		d.phase = NET;
 		d.pasta_deadline = now_ms() + d.o.timeout_ms;
 		if (pasta_start(&d.pasta, d.a, d.pid, d.run, getuid() == 0, d.o.verbose) < 0) {

@@ -200,146 +200,49 @@ DROPIPC_EXPORT size_t dropipc_text_sanitize(char *text, size_t len);
  *
  * The parent builds one with dropipc_args_new() and the setters; the child
  * gets one from dropipc_child_recv_args(). Both are freed with
- * dropipc_args_free(). Setters copy their strings; getters return strings
- * owned by the object, NUL-terminated, valid until it is freed or the same
- * field is set again. Setters fail with -EINVAL for a NULL string and
- * -ENOMEM; values are checked by dropipc_args_validate() (and by every
- * send), which names the field that is wrong.
+ * dropipc_args_free(). The accessors are generated from the .proto, one
+ * rule per field shape (<dropipc/dropipc-args.h>, included below; each
+ * one's comment is its field's in the .proto), and follow these rules:
+ * - Getters are dropipc_args_get_*, setters dropipc_args_set_* (a single
+ *   field) or dropipc_args_add_* (one more element of a repeated one).
+ * - Setters copy their strings; getters return strings owned by the
+ *   object, NUL-terminated, valid until it is freed or the same field is
+ *   set again. OS strings (paths, arguments, variables: bytes in the
+ *   schema) may hold any byte but NUL; text (env_id, extends, host_ip)
+ *   must be UTF-8, which dropipc_args_validate() checks.
+ * - A NULL args, string or out pointer, a flag bit or enum value this
+ *   version does not know: -EINVAL, or NULL from a getter that returns a
+ *   pointer. Never a crash.
+ * - Out of range: an indexed getter returns -ERANGE for i past the end and
+ *   leaves the out pointers untouched; to walk a list, call it with i = 0,
+ *   1, ... until -ERANGE.
+ * - Out of memory: -ENOMEM.
+ * Values are checked by dropipc_args_validate() (and by every send), which
+ * names the field that is wrong. No struct here grows with the schema: a
+ * field added later gets new functions, and a program built against this
+ * header keeps working with a library built from a grown schema.
  */
 typedef struct dropipc_args dropipc_args;
 
-/* The filesystem locations of Paths, numbered as in the .proto. */
-typedef enum {
-	DROPIPC_PATH_CWD = 1,	     /* where the user started from */
-	DROPIPC_PATH_DROP_HOME = 2,  /* top of the launcher's state */
-	DROPIPC_PATH_ENV = 3,	     /* this environment's state */
-	DROPIPC_PATH_FS_ROOT = 4,    /* where the new root is assembled */
-	DROPIPC_PATH_HOST_HOME = 5,  /* the user's home on the host */
-	DROPIPC_PATH_HOME = 6,	     /* mounted at host_home in the jail */
-	DROPIPC_PATH_ETC = 7,	     /* top layer of the /etc overlay */
-	DROPIPC_PATH_VAR = 8,	     /* mounted as /var */
-	DROPIPC_PATH_TMP = 9,	     /* mounted as /tmp */
-	DROPIPC_PATH_RUN = 10,	     /* per-instance scratch */
-	DROPIPC_PATH_EMPTY_DIR = 11, /* mounted over blocked directories */
-	DROPIPC_PATH_EMPTY_FILE = 12 /* mounted over blocked files */
-} dropipc_path;
+#include <dropipc/dropipc-args.h>
 
-/* How the jail reaches the network (Net.Mode). */
-typedef enum {
-	DROPIPC_NET_UNSPECIFIED = 0, /* invalid: refused by validation */
-	DROPIPC_NET_OFF = 1,	     /* a network namespace with only lo */
-	DROPIPC_NET_ISOLATED = 2,    /* own namespace, user-mode networking */
-	DROPIPC_NET_UNJAILED = 3     /* the host's network */
-} dropipc_net_mode;
-
-/* Transport of a port forward. */
-typedef enum { DROPIPC_TCP = 0, DROPIPC_UDP = 1 } dropipc_transport;
-
-/* Flags of a mount: read-write (read-only without), and overlay. */
-#define DROPIPC_MOUNT_RW 1u
-#define DROPIPC_MOUNT_OVERLAY 2u
-
-/* Flag of a port forward: the launcher picks the free port. */
-#define DROPIPC_PORT_AUTO 1u
-
-/* A new, empty ChildArgs (net mode unspecified, no command). */
+/* A new, empty ChildArgs (net mode unspecified, no command). -EINVAL for a
+ * NULL args, -ENOMEM. */
 DROPIPC_EXPORT int dropipc_args_new(dropipc_args **args);
 
-/* Frees args and everything in it. NULL is allowed. */
-DROPIPC_EXPORT void dropipc_args_free(dropipc_args *args);
-
-/* The environment's id (not empty). */
-DROPIPC_EXPORT int dropipc_args_set_env_id(dropipc_args *args, const char *env_id);
-DROPIPC_EXPORT const char *dropipc_args_env_id(const dropipc_args *args);
-
-/* One of the Paths: an absolute host path. The getter returns "" for a path
- * not set, NULL for a `which` this version does not know. */
-DROPIPC_EXPORT int dropipc_args_set_path(dropipc_args *args, dropipc_path which,
-					 const char *path);
-DROPIPC_EXPORT const char *dropipc_args_path(const dropipc_args *args, dropipc_path which);
-
-/* Config.extends: the name of the config this one extends ("" for none). */
-DROPIPC_EXPORT int dropipc_args_set_extends(dropipc_args *args, const char *name);
-DROPIPC_EXPORT const char *dropipc_args_extends(const dropipc_args *args);
-
-/* Config.mounts: a bind mount from source (host) to target (jail), flags
- * DROPIPC_MOUNT_*. The getter returns -ERANGE for i past the end; any of
- * the out pointers may be NULL. */
-DROPIPC_EXPORT int dropipc_args_add_mount(dropipc_args *args, const char *source,
-					  const char *target, unsigned int flags);
-DROPIPC_EXPORT size_t dropipc_args_n_mounts(const dropipc_args *args);
-DROPIPC_EXPORT int dropipc_args_mount(const dropipc_args *args, size_t i, const char **source,
-				      const char **target, unsigned int *flags);
-
-/* Config.blocked_paths: a path hidden in the jail. NULL past the end. */
-DROPIPC_EXPORT int dropipc_args_add_blocked_path(dropipc_args *args, const char *path);
-DROPIPC_EXPORT size_t dropipc_args_n_blocked_paths(const dropipc_args *args);
-DROPIPC_EXPORT const char *dropipc_args_blocked_path(const dropipc_args *args, size_t i);
-
-/* Config.environ.exposed_vars: a glob pattern (fnmatch(3)) of host
- * variables kept in the jail, e.g. "LC_*". NULL past the end. */
-DROPIPC_EXPORT int dropipc_args_add_exposed_var(dropipc_args *args, const char *pattern);
-DROPIPC_EXPORT size_t dropipc_args_n_exposed_vars(const dropipc_args *args);
-DROPIPC_EXPORT const char *dropipc_args_exposed_var(const dropipc_args *args, size_t i);
-
-/* Config.environ.set_vars: a variable set in the jail (name without '=';
- * the value may hold $VAR references; an empty value removes it). The
- * getter returns -ERANGE for i past the end. */
-DROPIPC_EXPORT int dropipc_args_add_set_var(dropipc_args *args, const char *name,
-					    const char *value);
-DROPIPC_EXPORT size_t dropipc_args_n_set_vars(const dropipc_args *args);
-DROPIPC_EXPORT int dropipc_args_set_var(const dropipc_args *args, size_t i, const char **name,
-					const char **value);
-
-/* Config.net.mode. */
-DROPIPC_EXPORT int dropipc_args_set_net_mode(dropipc_args *args, dropipc_net_mode mode);
-DROPIPC_EXPORT dropipc_net_mode dropipc_args_net_mode(const dropipc_args *args);
-
-/*
- * Config.net.{tcp,udp}_published_ports: a port of the jail (guest_port)
- * published on the host at host_ip:host_port. host_ip "" (or NULL) means
- * the launcher's default. With DROPIPC_PORT_AUTO the launcher picks the
- * host port, and host_port must be 0. The getter returns -ERANGE for i past
- * the end; any of the out pointers may be NULL.
- */
-DROPIPC_EXPORT int dropipc_args_add_published_port(dropipc_args *args, dropipc_transport t,
-						   unsigned int flags, const char *host_ip,
-						   unsigned int host_port, unsigned int guest_port);
-DROPIPC_EXPORT size_t dropipc_args_n_published_ports(const dropipc_args *args,
-						     dropipc_transport t);
-DROPIPC_EXPORT int dropipc_args_published_port(const dropipc_args *args, dropipc_transport t,
-					       size_t i, unsigned int *flags, const char **host_ip,
-					       unsigned int *host_port, unsigned int *guest_port);
-
-/*
- * Config.net.{tcp,udp}_host_ports: a port of the host (host_port) made
- * reachable from the jail at guest_port. With DROPIPC_PORT_AUTO the jail
- * port is the host port, and guest_port must be 0.
- */
-DROPIPC_EXPORT int dropipc_args_add_host_port(dropipc_args *args, dropipc_transport t,
-					      unsigned int flags, unsigned int host_port,
-					      unsigned int guest_port);
-DROPIPC_EXPORT size_t dropipc_args_n_host_ports(const dropipc_args *args, dropipc_transport t);
-DROPIPC_EXPORT int dropipc_args_host_port(const dropipc_args *args, dropipc_transport t,
-					  size_t i, unsigned int *flags, unsigned int *host_port,
-					  unsigned int *guest_port);
-
-/*
- * ExecArgs: the command. set_exec_args replaces them with argv, a
- * NULL-terminated array (NULL or empty: no command, the user's shell);
- * add_exec_arg appends one. exec_args returns them NULL-terminated, ready
- * for execvp(), and their number in *n (if not NULL).
- */
-DROPIPC_EXPORT int dropipc_args_set_exec_args(dropipc_args *args, const char *const *argv);
-DROPIPC_EXPORT int dropipc_args_add_exec_arg(dropipc_args *args, const char *arg);
-DROPIPC_EXPORT char *const *dropipc_args_exec_args(const dropipc_args *args, size_t *n);
+/* Frees args and everything in it. NULL is allowed. Returns NULL, for
+ * `args = dropipc_args_free(args);`. */
+DROPIPC_EXPORT dropipc_args *dropipc_args_free(dropipc_args *args);
 
 /*
  * Checks args as both ends do: env_id not empty; a known net mode; ports in
- * 1..65535 (0 only where auto allows); host_ip empty or an IP literal;
- * mounts with source and target; blocked paths and exposed patterns not
- * empty; set_vars names not empty and without '='; strings valid UTF-8.
- * Returns 0 or DROPIPC_ERR_INVALID, with a message naming the field in errbuf
+ * 1..65535, or auto with both ports 0 (and host_ip empty); host_ip empty or
+ * an IP literal; mounts with source and target; blocked paths and exposed
+ * patterns not empty; set_vars names not empty and without '='; text
+ * fields (env_id, extends, host_ip) valid UTF-8. OS strings (paths,
+ * arguments, variables) are bytes: any byte but NUL.
+ * Returns 0 or DROPIPC_ERR_INVALID (-EINVAL for a NULL args), with a message
+ * naming the field in errbuf
  * (if not NULL), e.g. "config.net.tcp_published_ports[1].guest_port: 70000
  * is not in 1..65535".
  */
@@ -563,6 +466,44 @@ DROPIPC_EXPORT int dropipc_conn_send_files(dropipc_conn *conn, const dropipc_fil
 DROPIPC_EXPORT int dropipc_conn_recv_files(dropipc_conn *conn, dropipc_file **files, size_t *n);
 
 /* ------------------------------------------------------------------------ */
+/* A launcher's own messages (Custom), in either direction                   */
+
+/*
+ * A launcher's own message (Envelope.custom): a type that names it
+ * ("org.example.launcher.Limits/1": 1..256 bytes of printable ASCII,
+ * 0x21..0x7e), data in whatever encoding the type says, and 0..16 named
+ * fds, checked as Files' are. Send one only to a peer known to expect it
+ * (the launcher's own agreement); an older peer reports it unsupported
+ * (DROPIPC_ERR_UNSUPPORTED), and a peer expecting another message a
+ * protocol error. The sender's data and fds stay the caller's. data may be
+ * NULL when len is 0, files when n is 0.
+ */
+DROPIPC_EXPORT int dropipc_conn_send_custom(dropipc_conn *conn, const char *type,
+					    const void *data, size_t len,
+					    const dropipc_file *files, size_t n);
+
+/*
+ * A received Custom message: one allocation with free() semantics (type,
+ * data and names included), made by the library only (the struct may grow
+ * at the end). data is followed by a NUL byte not counted in len; each fd
+ * of files is the caller's to close.
+ */
+typedef struct dropipc_custom {
+	const char *type;
+	const void *data;
+	size_t len;
+	dropipc_file *files;
+	size_t n_files;
+} dropipc_custom;
+
+/*
+ * Receives a Custom frame into *msg (NULL on failure, when every fd that
+ * arrived has been closed). On the parent's end, DROPIPC_ERR_CHILD means
+ * the child reported a setup failure instead.
+ */
+DROPIPC_EXPORT int dropipc_conn_recv_custom(dropipc_conn *conn, dropipc_custom **msg);
+
+/* ------------------------------------------------------------------------ */
 /* The handshake                                                             */
 
 /*
@@ -687,15 +628,7 @@ DROPIPC_EXPORT int dropipc_parent_get_child_error(const dropipc_parent *parent,
 /* ------------------------------------------------------------------------ */
 /* Starting the child                                                        */
 
-/*
- * How to start the child: what Go's exec.Cmd with SysProcAttr and
- * ExtraFiles does for Drop. Build one with dropipc_spawn_attr_new() and the
- * setters (strings and arrays are copied), pass it to dropipc_spawn(), free
- * it with dropipc_spawn_attr_free().
- */
-typedef struct dropipc_spawn_attr dropipc_spawn_attr;
-
-/* Namespaces for dropipc_spawn_attr_set_namespaces(). */
+/* Namespaces for dropipc_spawn_options.namespaces. */
 #define DROPIPC_NS_USER 0x01u
 #define DROPIPC_NS_MOUNT 0x02u
 #define DROPIPC_NS_PID 0x04u
@@ -704,73 +637,118 @@ typedef struct dropipc_spawn_attr dropipc_spawn_attr;
 #define DROPIPC_NS_NET 0x20u
 #define DROPIPC_NS_CGROUP 0x40u
 
-DROPIPC_EXPORT int dropipc_spawn_attr_new(dropipc_spawn_attr **attr);
-DROPIPC_EXPORT void dropipc_spawn_attr_free(dropipc_spawn_attr *attr);
+/* Flags for dropipc_spawn_options.flags. */
+/* Write "deny" to the child's setgroups before its gid_map (needed for an
+ * unprivileged gid_map written to /proc). */
+#define DROPIPC_SPAWN_DENY_SETGROUPS 0x01u
+/* The child starts a new session (setsid()). */
+#define DROPIPC_SPAWN_NEW_SESSION 0x02u
+/* stdio[] gives the child's fds 0, 1 and 2 (without it, all three are the
+ * caller's, and stdio[] is not read). */
+#define DROPIPC_SPAWN_STDIO 0x04u
+/* Write the id maps with the setuid helpers /usr/bin/newuidmap and
+ * /usr/bin/newgidmap (the uidmap package), as rootless podman and crun do:
+ * an unprivileged caller can then map several ranges, those /etc/subuid
+ * and /etc/subgid give it (and its own id). The parent runs each with
+ * fds 0-2 only, default signals and an environment of its own, and waits
+ * for it; one that fails makes the spawn fail with -EPERM and a message
+ * naming it, with its exit status and what it wrote (sanitized), e.g.
+ * "/usr/bin/newuidmap for pid 42: exit status 1: newuidmap: uid range
+ * [1-6) -> [4000000000-4000000005) not allowed". With DENY_SETGROUPS the
+ * parent writes "deny" itself before newgidmap runs. Without the flag the
+ * parent writes /proc/PID/uid_map and gid_map itself, which takes one line
+ * (the caller's own id) from an unprivileged caller. */
+#define DROPIPC_SPAWN_ID_MAP_HELPERS 0x08u
+/* Keep the caller's signal mask and ignored signals for the child (its
+ * handlers cannot survive the exec and are reset either way). */
+#define DROPIPC_SPAWN_KEEP_SIGNALS 0x10u
+/* Keep the caller's inheritable and ambient capabilities for the child
+ * (caps is raised on top of them). */
+#define DROPIPC_SPAWN_KEEP_CAPS 0x20u
 
-/* The program to exec (a path: no PATH lookup) and its argv and envp
- * (NULL-terminated; envp NULL: the caller's environ). */
-DROPIPC_EXPORT int dropipc_spawn_attr_set_program(dropipc_spawn_attr *attr, const char *path);
-DROPIPC_EXPORT int dropipc_spawn_attr_set_argv(dropipc_spawn_attr *attr,
-					       const char *const *argv);
-DROPIPC_EXPORT int dropipc_spawn_attr_set_envp(dropipc_spawn_attr *attr,
-					       const char *const *envp);
-
-/* The namespaces to create, DROPIPC_NS_* or'ed together. */
-DROPIPC_EXPORT int dropipc_spawn_attr_set_namespaces(dropipc_spawn_attr *attr,
-						     unsigned int namespaces);
-
-/*
- * One line of the child's uid_map or gid_map: count ids from `outside` (in
- * the parent's namespace) appear as `inside`. The parent writes the maps
- * before the child goes on. deny_setgroups writes "deny" to setgroups first
- * (needed for an unprivileged gid_map).
- */
-DROPIPC_EXPORT int dropipc_spawn_attr_add_uid_map(dropipc_spawn_attr *attr, uint32_t inside,
-						  uint32_t outside, uint32_t count);
-DROPIPC_EXPORT int dropipc_spawn_attr_add_gid_map(dropipc_spawn_attr *attr, uint32_t inside,
-						  uint32_t outside, uint32_t count);
-DROPIPC_EXPORT int dropipc_spawn_attr_set_deny_setgroups(dropipc_spawn_attr *attr, int deny);
-
-/* A capability (CAP_*) raised as ambient for the child's exec. */
-DROPIPC_EXPORT int dropipc_spawn_attr_add_ambient_cap(dropipc_spawn_attr *attr, int cap);
-
-/* An fd passed to the child at 4, 5, ... in the order added; every other
- * fd but 0-3 is closed in the child. fd stays the caller's. */
-DROPIPC_EXPORT int dropipc_spawn_attr_add_fd(dropipc_spawn_attr *attr, int fd);
-
-/* The child's fds 0, 1 and 2; -1 for one keeps the caller's. */
-DROPIPC_EXPORT int dropipc_spawn_attr_set_stdio(dropipc_spawn_attr *attr, int in, int out,
-						int err);
-
-/* The signal the child gets when the parent dies (0, the default: none).
- * As PR_SET_PDEATHSIG works, "the parent" is the thread that called
- * dropipc_spawn(): call it from a thread that lives as long as the child
- * should. In a new PID namespace only SIGKILL ends the child (it is PID 1). */
-DROPIPC_EXPORT int dropipc_spawn_attr_set_pdeathsig(dropipc_spawn_attr *attr, int sig);
-
-/* Whether the child starts a new session (setsid()). */
-DROPIPC_EXPORT int dropipc_spawn_attr_set_new_session(dropipc_spawn_attr *attr, int on);
-
-/* The message for the last dropipc_spawn() error with this attr, e.g.
- * "exec /no/such: No such file or directory"; "" if none. */
-DROPIPC_EXPORT const char *dropipc_spawn_attr_errmsg(const dropipc_spawn_attr *attr);
+/* One line of a uid_map or gid_map: count ids from `outside` (in the
+ * caller's user namespace) appear as `inside` in the child's. */
+typedef struct dropipc_id_map {
+	uint32_t inside, outside, count;
+} dropipc_id_map;
 
 /*
- * Starts the child as attr says, with its end of a new channel as fd 3, and
- * returns once it has exec'd. On success *parent is the parent's end (with
- * the child's pidfd attached, see dropipc_parent_set_pidfd()), *pid the
- * child's pid and *pidfd (if not NULL) a close-on-exec pidfd the caller
- * owns. The caller reaps the child (waitpid() or waitid(P_PIDFD)). A failure
- * of the exec itself (-ENOENT, -EACCES, ...) is this call's own result,
- * with a message naming the program; on any failure the child is reaped
- * and nothing is left open. Safe in a multithreaded parent: between clone
- * and exec the child only makes async-signal-safe calls. But a process that
- * another thread forks meanwhile, and that neither execs nor exits, holds
- * the exec-status pipe, and this call waits for it (as Go's os/exec without
- * its ForkLock would); fork only to exec in a launcher that spawns.
+ * How to start the child: what Go's exec.Cmd with SysProcAttr and
+ * ExtraFiles does for Drop. The caller owns it and everything it points
+ * to; dropipc_spawn() only reads them, and keeps nothing after it returns.
+ * Zero it, then set size, path and argv: every other field's zero is the
+ * default (no namespace, no map, no capability, no extra fd, the caller's
+ * stdio, no parent-death signal, no flag). Fields are never reordered: a
+ * later version only adds fields at the end, and size tells the library
+ * which version the caller was built with.
  */
-DROPIPC_EXPORT int dropipc_spawn(dropipc_spawn_attr *attr, dropipc_parent **parent, pid_t *pid,
-				 int *pidfd);
+typedef struct dropipc_spawn_options {
+	size_t size;		   /* sizeof(dropipc_spawn_options) */
+	const char *path;	   /* the program to exec: a path, no PATH lookup */
+	const char *const *argv;   /* NULL-terminated; NULL: { path, NULL } */
+	const char *const *envp;   /* NULL-terminated; NULL: the caller's environ */
+	const dropipc_id_map *uid_map; /* n_uid_map lines (DROPIPC_NS_USER only) */
+	size_t n_uid_map;
+	const dropipc_id_map *gid_map; /* n_gid_map lines (DROPIPC_NS_USER only) */
+	size_t n_gid_map;
+	const int *fds;		   /* passed at 4, 5, ... in order; stay the caller's */
+	size_t n_fds;
+	uint64_t caps;		   /* bit 1 << CAP_x: raised inheritable and ambient */
+	unsigned int namespaces;   /* DROPIPC_NS_* to create */
+	unsigned int flags;	   /* DROPIPC_SPAWN_* */
+	int stdio[3];		   /* with DROPIPC_SPAWN_STDIO: fds 0-2, -1 keeps the caller's */
+	int pdeathsig;		   /* signal on the parent's death (0: none), see below */
+} dropipc_spawn_options;
+
+/*
+ * Starts the child as opts says, with its end of a new channel as fd 3 and
+ * every other fd but 0-2 and the extra ones closed.
+ *
+ * The child starts clean, whatever the caller's state: every signal
+ * unblocked and at its default disposition (unless
+ * DROPIPC_SPAWN_KEEP_SIGNALS), the inheritable and ambient capability sets
+ * exactly opts->caps (unless DROPIPC_SPAWN_KEEP_CAPS). The bounding set is
+ * the caller's. The parent writes the id maps (itself, or with
+ * DROPIPC_SPAWN_ID_MAP_HELPERS through newuidmap and newgidmap) while the
+ * child waits, before it goes on.
+ *
+ * pdeathsig: as PR_SET_PDEATHSIG works, "the parent" is the thread that
+ * calls dropipc_spawn(): call it from a thread that lives as long as the
+ * child should. In a new PID namespace only SIGKILL ends the child (it is
+ * PID 1 there).
+ *
+ * Returns 0 when no exec error was reported: the exec-status pipe,
+ * close-on-exec in the child, closed without a report, which means the
+ * exec succeeded (or the child was killed before it, by someone else).
+ * That is all a success says: the program may fail or exit at once, and
+ * the wait status is the truth from then on. On success *parent is the
+ * parent's end (with the child's pidfd attached, see
+ * dropipc_parent_set_pidfd()), *pid the child's pid and *pidfd (if not
+ * NULL) a close-on-exec pidfd the caller owns. The caller reaps the child
+ * (waitpid() or waitid(P_PIDFD)).
+ *
+ * On failure it returns a negative error code, writes a message naming
+ * what failed to errbuf (if not NULL; errlen bytes, NUL-terminated, e.g.
+ * "exec /no/such: No such file or directory"), and leaves *parent NULL,
+ * *pid -1 and *pidfd -1; a child already started is killed and reaped and
+ * nothing is left open. A failure of the exec itself (-ENOENT, -EACCES,
+ * ...) or of a step before it in the child is this call's own result.
+ * -EINVAL: opts, parent or pid NULL, a size smaller than the first
+ * version's (or larger, with a non-zero byte past what this version
+ * knows), an unknown flag or namespace bit, no path, a map line of count
+ * 0, maps or DENY_SETGROUPS without DROPIPC_NS_USER, a pdeathsig that is
+ * no signal. -EBADF: a negative fd in fds or stdio (but -1 in stdio).
+ * -EPERM: a helper refused an id map, or the kernel refused one written to
+ * /proc (it says -EINVAL for a malformed one, e.g. overlapping lines).
+ *
+ * Safe in a multithreaded parent: between clone and exec the child makes
+ * only async-signal-safe calls. But a process that another thread forks
+ * meanwhile, and that neither execs nor exits, holds the exec-status pipe,
+ * and this call waits for it (as Go's os/exec without its ForkLock would);
+ * fork only to exec in a launcher that spawns.
+ */
+DROPIPC_EXPORT int dropipc_spawn(const dropipc_spawn_options *opts, dropipc_parent **parent,
+				 pid_t *pid, int *pidfd, char *errbuf, size_t errlen);
 
 #ifdef __cplusplus
 }

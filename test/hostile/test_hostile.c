@@ -354,7 +354,7 @@ ATTACK(not_protobuf, RECV_PTY, DROPIPC_ERR_PROTO, "payload is not a protobuf Env
 ATTACK(wrong_type, RECV_PTY, DROPIPC_ERR_PROTO, "expected the pty message, got child_args",
        DROPIPC_ERR_TIMEDOUT)
 ATTACK(unknown_body, RECV_PTY, DROPIPC_ERR_UNSUPPORTED,
-       "unsupported message: envelope field 6 is not known", DROPIPC_ERR_TIMEDOUT)
+       "unsupported message: envelope field 7 is not known", DROPIPC_ERR_TIMEDOUT)
 ATTACK(two_bodies, RECV_PTY, DROPIPC_ERR_PROTO, "envelope has 2 bodies, not 1", DROPIPC_ERR_TIMEDOUT)
 ATTACK(error_escape, RECV_PTY, DROPIPC_ERR_CHILD,
        "child setup failed at exec: ?[2J?]0;pwned? gone?", DROPIPC_ERR_TIMEDOUT)
@@ -660,7 +660,7 @@ static __attribute__((noreturn)) void launcher(int report)
 		_exit(127);
 	}
 	close(cfd);
-	dropipc_conn_set_timeout(dropipc_parent_conn(p), TIMEOUT_MS);
+	dropipc_conn_set_timeout(dropipc_parent_conn(p), TIMEOUT_MS * 1000);
 	start = now_ms();
 	rep.r = dropipc_parent_recv_pty(p, &fd);
 	rep.ms = now_ms() - start;
@@ -1118,11 +1118,11 @@ static dropipc_args *big_args(void)
 	char *s = malloc(LEN + 1);
 
 	ck_assert_ptr_nonnull(s);
-	ck_assert_int_eq(dropipc_args_set_exec_args(args, NULL), 0);
+	ck_assert_int_eq(dropipc_args_set_list(args, DROPIPC_LIST_EXEC_ARGS, NULL), 0);
 	for (int i = 0; i < N; i++) {
 		memset(s, 'a' + i % 26, LEN);
 		s[LEN] = '\0';
-		ck_assert_int_eq(dropipc_args_add_exec_arg(args, s), 0);
+		ck_assert_int_eq(dropipc_args_add_list(args, DROPIPC_LIST_EXEC_ARGS, s), 0);
 	}
 	free(s);
 	return args;
