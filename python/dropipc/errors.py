@@ -118,7 +118,7 @@ def error_class(name: str) -> Type[IpcError]:
     base = type(OSError(err, "")) if isinstance(err, int) else OSError
     if base is OSError:
         return IpcError
-    cls = type("Ipc" + base.__name__, (IpcError, base), {"__doc__": name + ": " + base.__doc__})
+    cls = type("Ipc" + base.__name__, (IpcError, base), {"__doc__": "%s: %s" % (name, base.__doc__)})
     _CLASSES[name] = cls
     return cls
 

@@ -282,7 +282,7 @@ class _Conn:
             msg.ParseFromString(data)
         except DecodeError:
             self.fail("DROPIPC_EPROTO", "%s does not unpack" % cls.DESCRIPTOR.name)
-        return msg
+        return msg  # type: ignore[no-any-return]  # Message is Any without stubs
 
 
 def _claim(conn: _Conn, fds: List[int], idx: int, what: str) -> int:

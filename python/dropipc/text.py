@@ -57,11 +57,16 @@ def sanitize(text: T) -> T:
     os.fsencode would give it (a byte that surrogateescape kept is a byte)."""
     if isinstance(text, bytes):
         return _sanitize_bytes(text)
+    return _sanitize_bytes(_fsbytes(text)).decode("utf-8")
+
+
+def _fsbytes(text: str) -> bytes:
+    """text's bytes as os.fsencode gives them (other lone surrogates, not
+    UTF-8 either, as their UTF-8 form)."""
     try:
-        raw = text.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:  # other lone surrogates: not UTF-8 either
-        raw = text.encode("utf-8", "surrogatepass")
-    return _sanitize_bytes(raw).decode("utf-8")
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
 
 
 def utf8_cut(s: bytes, limit: int) -> bytes:
@@ -79,15 +84,11 @@ def valid_utf8(text: Union[str, bytes]) -> str:
     """text as valid UTF-8 for a protobuf string: each byte that is not part
     of valid UTF-8 becomes '?' (a str is taken as os.fsencode gives it);
     the rest, control characters included, stays."""
-    if isinstance(text, str):
-        try:
-            text = text.encode("utf-8", "surrogateescape")
-        except UnicodeEncodeError:
-            text = text.encode("utf-8", "surrogatepass")
+    raw = _fsbytes(text) if isinstance(text, str) else text
     out = bytearray()
     i = 0
-    while i < len(text):
-        _, n = utf8_decode(text, i)
-        out += text[i:i + n] if n else b"?"
+    while i < len(raw):
+        _, n = utf8_decode(raw, i)
+        out += raw[i:i + n] if n else b"?"
         i += n or 1
     return out.decode("utf-8")

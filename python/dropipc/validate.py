@@ -4,7 +4,7 @@ before sending, the receiver before handing the message over. Each failure
 raises InvalidMessage (DROPIPC_EINVAL) naming the field, e.g.
 "config.net.tcp_published_ports[1].guest_port: 70000 is not in 1..65535"."""
 import ipaddress
-from typing import Iterator, NoReturn, Tuple, Union
+from typing import Iterator, List, NoReturn, Tuple, Union
 
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
@@ -27,10 +27,16 @@ def show(b: bytes) -> str:
     return sanitize(b).decode("utf-8")
 
 
+def _number(f: FieldDescriptor) -> int:
+    return int(f.number)
+
+
 def leaves(msg: Message, prefix: str = "") -> Iterator[Tuple[str, FieldDescriptor, object]]:
     """Yields (path, field, value) of every scalar of msg, in dump order:
     field numbers, depth first, absent submessages left out."""
-    for f in sorted(msg.DESCRIPTOR.fields, key=lambda f: f.number):
+    by_number: List[FieldDescriptor] = list(msg.DESCRIPTOR.fields)
+    by_number.sort(key=_number)
+    for f in by_number:
         path = prefix + f.name
         value = getattr(msg, f.name)
         is_msg = f.type == FieldDescriptor.TYPE_MESSAGE

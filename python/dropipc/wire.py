@@ -4,7 +4,7 @@ envelope's body without unpacking the envelope, and the walk that refuses
 what protobuf's own parser would let through (groups, a known field of the
 wrong wire type, at every depth) or turn into an unnamed error (a string
 that is not UTF-8 or holds a NUL)."""
-from typing import Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
@@ -140,7 +140,7 @@ def _path(trail: List[str]) -> str:
 def _check(desc: Descriptor, data: bytes, trail: List[str]) -> None:
     if len(trail) > MAX_DEPTH:
         raise error("DROPIPC_EPROTO", "%s: nested too deeply" % _path(trail))
-    seen: dict = {}
+    seen: Dict[int, int] = {}
     try:
         for number, wt, chunk in fields(data):
             f = desc.fields_by_number.get(number)

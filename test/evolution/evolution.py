@@ -138,7 +138,7 @@ def peers(work):
                 b.close()
                 a.sendall(data)
                 end = dropipc.ParentEnd(a)
-                end.set_timeout(TIMEOUT * 1000)
+                end.settimeout(TIMEOUT)
                 try:
                     result = None
                     # Not at a terminal: the child sends no pty. The raw

@@ -93,8 +93,8 @@ def parent(argv):
             die("unknown argument %s" % a)
     if not child:
         child = [sys.executable, os.path.abspath(__file__), "child"]
-    if not command:
-        command = ["/bin/sh"]
+    if command is None:
+        command = []  # the child runs the user's shell
 
     end, child_end = dropipc.new_parent_child_socket()
     cfd = child_end.fileno()
