@@ -32,6 +32,9 @@ enum list {
 struct dropipc_args {
 	Dropipc__V1__ChildArgs *msg;
 	void *arena; /* the arena's first object: this struct, or msg */
+	/* exec_args as C strings, NULL-terminated for execvp(), kept in step
+	 * with msg->exec_args (bytes on the wire). */
+	char **argv;
 	/* Room in each repeated field's array; an array that came off the
 	 * wire has exactly its count (and is copied on the first add). */
 	size_t cap[N_LISTS];
@@ -54,6 +57,29 @@ static char *copy(dropipc_args *a, const char *s)
 	return p ? memcpy(p, s, n) : NULL;
 }
 
+static int set_string(dropipc_args *a, char **field, const char *s);
+
+/* Sets *field to a copy of s, NUL-terminated like every bytes field the
+ * library holds. */
+static int set_bytes(dropipc_args *a, ProtobufCBinaryData *field, const char *s)
+{
+	char *p;
+	int r = set_string(a, &p, s);
+
+	if (r == 0) {
+		field->data = (uint8_t *)p;
+		field->len = strlen(p);
+	}
+	return r;
+}
+
+/* A bytes field as a C string: received ones are NUL-terminated in the
+ * arena (message.c), set ones by set_bytes(). */
+static const char *str(const ProtobufCBinaryData *b)
+{
+	return b->data ? (const char *)b->data : "";
+}
+
 /* Sets *field to a copy of s. */
 static int set_string(dropipc_args *a, char **field, const char *s)
 {
@@ -73,24 +99,30 @@ static int set_string(dropipc_args *a, char **field, const char *s)
  * with n elements, and returns where it goes. extra is 1 for exec_args,
  * which keep a NULL after the last one.
  */
-static void **grow(dropipc_args *a, enum list l, void ***arr, size_t n, size_t extra)
+static void *grow_sized(dropipc_args *a, enum list l, void **arr, size_t n, size_t extra,
+			size_t size)
 {
 	size_t cap = a->cap[l];
-	void **p;
+	char *p;
 
 	if (n + extra + 1 > cap) {
 		cap = cap ? 2 * cap : 4;
 		if (cap < n + extra + 1)
 			cap = 2 * (n + extra + 1);
-		p = alloc(a, cap * sizeof(void *));
+		p = alloc(a, cap * size);
 		if (!p)
 			return NULL;
 		if (n)
-			memcpy(p, *arr, n * sizeof(void *));
+			memcpy(p, *arr, n * size);
 		*arr = p;
 		a->cap[l] = cap;
 	}
-	return *arr + n;
+	return (char *)*arr + n * size;
+}
+
+static void **grow(dropipc_args *a, enum list l, void ***arr, size_t n, size_t extra)
+{
+	return grow_sized(a, l, (void **)arr, n, extra, sizeof(void *));
 }
 
 /* The optional submessages, made on first use; NULL if out of memory. */
@@ -151,16 +183,16 @@ int dropipc__args_wrap(Dropipc__V1__ChildArgs *msg, dropipc_args **args)
 	if (!a)
 		return -ENOMEM;
 	*a = (dropipc_args){ .msg = msg, .arena = msg };
-	/* exec_args always end with NULL, ready for execvp: room for exactly
-	 * that, as a received args is seldom added to. */
+	/* exec_args as C strings ending with NULL, ready for execvp: room for
+	 * exactly that, as a received args is seldom added to. */
 	argv = dropipc__message_alloc(msg, (msg->n_exec_args + 1) * sizeof(char *));
 	if (!argv || complete(a) < 0)
 		return -ENOMEM;
-	if (msg->n_exec_args)
-		memcpy(argv, msg->exec_args, msg->n_exec_args * sizeof(char *));
+	for (size_t i = 0; i < msg->n_exec_args; i++)
+		argv[i] = (char *)str(&msg->exec_args[i]);
 	argv[msg->n_exec_args] = NULL;
-	msg->exec_args = argv;
-	a->cap[L_EXEC] = msg->n_exec_args + 1;
+	a->argv = argv;
+	a->cap[L_EXEC] = msg->n_exec_args;
 	*args = a;
 	return 0;
 }
@@ -189,28 +221,28 @@ const char *dropipc_args_env_id(const dropipc_args *args)
 }
 
 /* Paths' fields are its strings 1..12 in order: the descriptor finds them. */
-static char **path_field(const dropipc_args *args, dropipc_path which)
+static ProtobufCBinaryData *path_field(const dropipc_args *args, dropipc_path which)
 {
 	const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(
 		&dropipc__v1__paths__descriptor, (unsigned)which);
 
-	if (!f || f->type != PROTOBUF_C_TYPE_STRING)
+	if (!f || f->type != PROTOBUF_C_TYPE_BYTES)
 		return NULL;
-	return (char **)((char *)args->msg->paths + f->offset);
+	return (ProtobufCBinaryData *)((char *)args->msg->paths + f->offset);
 }
 
 int dropipc_args_set_path(dropipc_args *args, dropipc_path which, const char *path)
 {
-	char **field = path_field(args, which);
+	ProtobufCBinaryData *field = path_field(args, which);
 
-	return field ? set_string(args, field, path) : -EINVAL;
+	return field ? set_bytes(args, field, path) : -EINVAL;
 }
 
 const char *dropipc_args_path(const dropipc_args *args, dropipc_path which)
 {
-	char **field = path_field(args, which);
+	ProtobufCBinaryData *field = path_field(args, which);
 
-	return field ? *field : NULL;
+	return field ? str(field) : NULL;
 }
 
 int dropipc_args_set_extends(dropipc_args *args, const char *name)
@@ -234,37 +266,34 @@ dropipc_net_mode dropipc_args_net_mode(const dropipc_args *args)
 	return (dropipc_net_mode)args->msg->config->net->mode;
 }
 
-/* ---- string lists ---------------------------------------------------------- */
+/* ---- bytes lists ---------------------------------------------------------- */
 
-static int add_string(dropipc_args *a, enum list l, char ***arr, size_t *n, const char *s)
+static int add_bytes(dropipc_args *a, enum list l, ProtobufCBinaryData **arr, size_t *n,
+		     const char *s)
 {
-	size_t extra = l == L_EXEC;
-	char **slot;
-	char *p;
+	ProtobufCBinaryData *slot;
 
 	if (!s)
 		return -EINVAL;
-	p = copy(a, s);
-	slot = p ? (char **)grow(a, l, (void ***)arr, *n, extra) : NULL;
+	slot = grow_sized(a, l, (void **)arr, *n, 0, sizeof(**arr));
 	if (!slot)
 		return -ENOMEM;
-	slot[0] = p;
-	if (extra)
-		slot[1] = NULL;
+	if (set_bytes(a, slot, s) < 0)
+		return -ENOMEM;
 	(*n)++;
 	return 0;
 }
 
-static const char *string_at(char *const *arr, size_t n, size_t i)
+static const char *bytes_at(const ProtobufCBinaryData *arr, size_t n, size_t i)
 {
-	return i < n ? arr[i] : NULL;
+	return i < n ? str(&arr[i]) : NULL;
 }
 
 int dropipc_args_add_blocked_path(dropipc_args *args, const char *path)
 {
 	Dropipc__V1__Config *c = args->msg->config;
 
-	return add_string(args, L_BLOCKED, &c->blocked_paths, &c->n_blocked_paths, path);
+	return add_bytes(args, L_BLOCKED, &c->blocked_paths, &c->n_blocked_paths, path);
 }
 
 size_t dropipc_args_n_blocked_paths(const dropipc_args *args)
@@ -276,7 +305,7 @@ const char *dropipc_args_blocked_path(const dropipc_args *args, size_t i)
 {
 	const Dropipc__V1__Config *c = args->msg->config;
 
-	return string_at(c->blocked_paths, c->n_blocked_paths, i);
+	return bytes_at(c->blocked_paths, c->n_blocked_paths, i);
 }
 
 int dropipc_args_add_exposed_var(dropipc_args *args, const char *pattern)
@@ -285,7 +314,7 @@ int dropipc_args_add_exposed_var(dropipc_args *args, const char *pattern)
 
 	if (!e)
 		return -ENOMEM;
-	return add_string(args, L_EXPOSED, &e->exposed_vars, &e->n_exposed_vars, pattern);
+	return add_bytes(args, L_EXPOSED, &e->exposed_vars, &e->n_exposed_vars, pattern);
 }
 
 size_t dropipc_args_n_exposed_vars(const dropipc_args *args)
@@ -299,39 +328,59 @@ const char *dropipc_args_exposed_var(const dropipc_args *args, size_t i)
 {
 	const Dropipc__V1__Environ *e = args->msg->config->environ;
 
-	return e ? string_at(e->exposed_vars, e->n_exposed_vars, i) : NULL;
+	return e ? bytes_at(e->exposed_vars, e->n_exposed_vars, i) : NULL;
 }
 
 int dropipc_args_set_exec_args(dropipc_args *args, const char *const *argv)
 {
 	Dropipc__V1__ChildArgs *m = args->msg;
+	ProtobufCBinaryData *arr;
 	size_t n = 0;
-	char **arr;
+	char **cs;
 
 	while (argv && argv[n])
 		n++;
-	/* A new array, filled before it replaces the old one: the old command
+	/* New arrays, filled before they replace the old ones: the old command
 	 * stays whole on failure, and argv may be the args' own. */
-	arr = alloc(args, (n + 1) * sizeof(char *));
-	if (!arr)
+	arr = alloc(args, (n ? n : 1) * sizeof(*arr));
+	cs = alloc(args, (n + 1) * sizeof(char *));
+	if (!arr || !cs)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		arr[i] = copy(args, argv[i]);
-		if (!arr[i])
+		if (set_bytes(args, &arr[i], argv[i]) < 0)
 			return -ENOMEM;
+		cs[i] = (char *)arr[i].data;
 	}
-	arr[n] = NULL;
+	cs[n] = NULL;
 	m->exec_args = arr;
 	m->n_exec_args = n;
-	args->cap[L_EXEC] = n + 1;
+	args->argv = cs;
+	args->cap[L_EXEC] = n;
 	return 0;
 }
 
 int dropipc_args_add_exec_arg(dropipc_args *args, const char *arg)
 {
 	Dropipc__V1__ChildArgs *m = args->msg;
+	size_t n = m->n_exec_args, cap = args->cap[L_EXEC];
+	char **cs = args->argv;
 
-	return add_string(args, L_EXEC, &m->exec_args, &m->n_exec_args, arg);
+	if (add_bytes(args, L_EXEC, &m->exec_args, &m->n_exec_args, arg) < 0)
+		return arg ? -ENOMEM : -EINVAL;
+	/* argv grows with the bytes array, with room for its NULL. */
+	if (args->cap[L_EXEC] != cap) {
+		cs = alloc(args, (args->cap[L_EXEC] + 1) * sizeof(char *));
+		if (!cs) {
+			m->n_exec_args--;
+			return -ENOMEM;
+		}
+		if (n)
+			memcpy(cs, args->argv, n * sizeof(char *));
+		args->argv = cs;
+	}
+	cs[n] = (char *)m->exec_args[n].data;
+	cs[n + 1] = NULL;
+	return 0;
 }
 
 char *const *dropipc_args_exec_args(const dropipc_args *args, size_t *n)
@@ -341,7 +390,7 @@ char *const *dropipc_args_exec_args(const dropipc_args *args, size_t *n)
 
 	if (n)
 		*n = m->n_exec_args;
-	return m->exec_args ? m->exec_args : none;
+	return args->argv ? args->argv : none;
 }
 
 /* ---- mounts and variables -------------------------------------------------- */
@@ -358,7 +407,7 @@ int dropipc_args_add_mount(dropipc_args *args, const char *source, const char *t
 	if (!m)
 		return -ENOMEM;
 	dropipc__v1__mount__init(m);
-	if (set_string(args, &m->source, source) < 0 || set_string(args, &m->target, target) < 0)
+	if (set_bytes(args, &m->source, source) < 0 || set_bytes(args, &m->target, target) < 0)
 		return -ENOMEM;
 	m->rw = (flags & DROPIPC_MOUNT_RW) != 0;
 	m->overlay = (flags & DROPIPC_MOUNT_OVERLAY) != 0;
@@ -385,9 +434,9 @@ int dropipc_args_mount(const dropipc_args *args, size_t i, const char **source,
 		return -ERANGE;
 	m = c->mounts[i];
 	if (source)
-		*source = m->source;
+		*source = str(&m->source);
 	if (target)
-		*target = m->target;
+		*target = str(&m->target);
 	if (flags)
 		*flags = (m->rw ? DROPIPC_MOUNT_RW : 0) | (m->overlay ? DROPIPC_MOUNT_OVERLAY : 0);
 	return 0;
@@ -404,7 +453,7 @@ int dropipc_args_add_set_var(dropipc_args *args, const char *name, const char *v
 	if (!v)
 		return -ENOMEM;
 	dropipc__v1__set_var__init(v);
-	if (set_string(args, &v->name, name) < 0 || set_string(args, &v->value, value) < 0)
+	if (set_bytes(args, &v->name, name) < 0 || set_bytes(args, &v->value, value) < 0)
 		return -ENOMEM;
 	slot = (Dropipc__V1__SetVar **)grow(args, L_SET_VARS, (void ***)&e->set_vars,
 					    e->n_set_vars, 0);
@@ -430,9 +479,9 @@ int dropipc_args_set_var(const dropipc_args *args, size_t i, const char **name,
 	if (!e || i >= e->n_set_vars)
 		return -ERANGE;
 	if (name)
-		*name = e->set_vars[i]->name;
+		*name = str(&e->set_vars[i]->name);
 	if (value)
-		*value = e->set_vars[i]->value;
+		*value = str(&e->set_vars[i]->value);
 	return 0;
 }
 

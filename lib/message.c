@@ -88,24 +88,35 @@ static void *take(struct arena *a, size_t need)
 	return p;
 }
 
+/*
+ * Every object is followed by a zero byte: protobuf-c copies a bytes
+ * field's len bytes into an object of exactly len bytes, so the field comes
+ * out NUL-terminated, a C string the getters can return as it is (a NUL
+ * inside was refused before the decode, wire.c).
+ */
 static void *arena_alloc(void *data, size_t size)
 {
 	struct arena *a = data;
-	size_t need = align_up(size ? size : 1);
+	size_t need = align_up(size + 1);
+	unsigned char *p;
 	struct chunk *c;
 
 	if (need >= LARGE_BLOCK) {
 		c = chunk_new(a, need, true);
-		return c ? c->data : NULL;
+		p = c ? c->data : NULL;
+	} else {
+		if (need > a->left) {
+			c = chunk_new(a, need > a->next_size ? need : a->next_size, false);
+			if (!c)
+				return NULL;
+			a->cur = c->data;
+			a->left = c->size;
+		}
+		p = take(a, need);
 	}
-	if (need > a->left) {
-		c = chunk_new(a, need > a->next_size ? need : a->next_size, false);
-		if (!c)
-			return NULL;
-		a->cur = c->data;
-		a->left = c->size;
-	}
-	return take(a, need);
+	if (p)
+		p[size] = 0;
+	return p;
 }
 
 /* Objects in regions go when the arena goes; a large block goes now. */

@@ -193,8 +193,10 @@ static void usage(FILE *f)
 		"  --set NAME=VALUE        set NAME ($VAR expanded; an empty VALUE removes it)\n"
 		"  -p, --publish [HOSTIP:]HOSTPORT:GUESTPORT[/udp]   publish a sandbox port\n"
 		"                          (HOSTIP default 127.0.0.1; [::1] for IPv6); --net isolated\n"
+		"  -p auto[/udp]           publish every port the sandbox listens on (pasta's auto)\n"
 		"  --host-port HOSTPORT[:GUESTPORT][/udp]   reach a host port from the sandbox;\n"
 		"                          --net isolated\n"
+		"  --host-port auto[/udp]  reach every host port from the sandbox (pasta's auto)\n"
 		"  --timeout MS            time limit for the setup (default %d)\n"
 		"  --child PROGRAM [ARGS...]   run PROGRAM as the child instead of %s\n"
 		"Exit status: the command's, 128+N if it was killed by signal N, %d if the\n"
@@ -227,7 +229,7 @@ static int parse_port(const char *s, unsigned *port)
 	return 0;
 }
 
-/* [HOSTIP:]HOSTPORT:GUESTPORT[/udp] */
+/* [HOSTIP:]HOSTPORT:GUESTPORT[/udp], or auto[/udp]: every port (pasta's auto) */
 static int parse_publish(dropipc_args *a, const char *spec)
 {
 	char buf[256], *ip = "127.0.0.1", *rest, *colon, *slash;
@@ -241,6 +243,10 @@ static int parse_publish(dropipc_args *a, const char *spec)
 		t = slash[1] == 'u' ? DROPIPC_UDP : DROPIPC_TCP;
 		*slash = '\0';
 	}
+	if (!strcmp(buf, "auto"))
+		return dropipc_args_add_published_port(a, t, DROPIPC_PORT_AUTO, NULL, 0, 0) < 0
+			       ? bad_usage("-p %s: bad value", spec)
+			       : 0;
 	rest = buf;
 	if (buf[0] == '[') {
 		char *close = strchr(buf, ']');
@@ -267,7 +273,8 @@ static int parse_publish(dropipc_args *a, const char *spec)
 	return 0;
 }
 
-/* HOSTPORT[:GUESTPORT][/udp]; without GUESTPORT, the same port (auto). */
+/* HOSTPORT[:GUESTPORT][/udp]; without GUESTPORT, the same port; or
+ * auto[/udp]: every port (pasta's auto). */
 static int parse_host_port(dropipc_args *a, const char *spec)
 {
 	char buf[64], *colon, *slash;
@@ -281,6 +288,10 @@ static int parse_host_port(dropipc_args *a, const char *spec)
 		t = slash[1] == 'u' ? DROPIPC_UDP : DROPIPC_TCP;
 		*slash = '\0';
 	}
+	if (!strcmp(buf, "auto"))
+		return dropipc_args_add_host_port(a, t, DROPIPC_PORT_AUTO, 0, 0) < 0
+			       ? bad_usage("--host-port %s: bad value", spec)
+			       : 0;
 	colon = strchr(buf, ':');
 	if (colon)
 		*colon = '\0';

@@ -46,8 +46,9 @@ static int add(struct argv *av, const char *fmt, ...)
 	return 0;
 }
 
-/* Published: HOSTIP/HOSTPORT[:GUESTPORT], or auto. Drop always writes the
- * host IP; the demo's default one is 127.0.0.1. */
+/* Published: HOSTIP/HOSTPORT[:GUESTPORT], or auto (Drop's and pasta's:
+ * every port, `-t auto`). Drop always writes the host IP; the demo's
+ * default one is 127.0.0.1. */
 static int published(struct argv *av, const dropipc_args *a, dropipc_transport t)
 {
 	size_t n = dropipc_args_n_published_ports(a, t);
@@ -71,7 +72,7 @@ static int published(struct argv *av, const dropipc_args *a, dropipc_transport t
 }
 
 /* Host ports: GUESTPORT[:HOSTPORT] (pasta's order: the namespace's first),
- * or auto. */
+ * or auto (every port, `-T auto`). */
 static int host(struct argv *av, const dropipc_args *a, dropipc_transport t)
 {
 	size_t n = dropipc_args_n_host_ports(a, t);

@@ -192,7 +192,8 @@ typedef enum { DROPIPC_TCP = 0, DROPIPC_UDP = 1 } dropipc_transport;
 #define DROPIPC_MOUNT_RW 1u
 #define DROPIPC_MOUNT_OVERLAY 2u
 
-/* Flag of a port forward: the launcher picks the free port. */
+/* Flag of a port forward: Drop's auto, every port (pasta's `auto`); the
+ * ports are then 0 and host_ip empty. */
 #define DROPIPC_PORT_AUTO 1u
 
 /* A new, empty ChildArgs (net mode unspecified, no command). */
@@ -251,8 +252,8 @@ DROPIPC_EXPORT dropipc_net_mode dropipc_args_net_mode(const dropipc_args *args);
 /*
  * Config.net.{tcp,udp}_published_ports: a port of the jail (guest_port)
  * published on the host at host_ip:host_port. host_ip "" (or NULL) means
- * the launcher's default. With DROPIPC_PORT_AUTO the launcher picks the
- * host port, and host_port must be 0. The getter returns -ERANGE for i past
+ * the launcher's default. With DROPIPC_PORT_AUTO every port the jail
+ * listens on is published; host_ip must then be empty and both ports 0. The getter returns -ERANGE for i past
  * the end; any of the out pointers may be NULL.
  */
 DROPIPC_EXPORT int dropipc_args_add_published_port(dropipc_args *args, dropipc_transport t,
@@ -266,8 +267,8 @@ DROPIPC_EXPORT int dropipc_args_published_port(const dropipc_args *args, dropipc
 
 /*
  * Config.net.{tcp,udp}_host_ports: a port of the host (host_port) made
- * reachable from the jail at guest_port. With DROPIPC_PORT_AUTO the jail
- * port is the host port, and guest_port must be 0.
+ * reachable from the jail at guest_port. With DROPIPC_PORT_AUTO every port
+ * the host listens on is forwarded; both ports must then be 0.
  */
 DROPIPC_EXPORT int dropipc_args_add_host_port(dropipc_args *args, dropipc_transport t,
 					      unsigned int flags, unsigned int host_port,
@@ -289,9 +290,11 @@ DROPIPC_EXPORT char *const *dropipc_args_exec_args(const dropipc_args *args, siz
 
 /*
  * Checks args as both ends do: env_id not empty; a known net mode; ports in
- * 1..65535 (0 only where auto allows); host_ip empty or an IP literal;
- * mounts with source and target; blocked paths and exposed patterns not
- * empty; set_vars names not empty and without '='; strings valid UTF-8.
+ * 1..65535, or auto with both ports 0 (and host_ip empty); host_ip empty or
+ * an IP literal; mounts with source and target; blocked paths and exposed
+ * patterns not empty; set_vars names not empty and without '='; text
+ * fields (env_id, extends, host_ip) valid UTF-8. OS strings (paths,
+ * arguments, variables) are bytes: any byte but NUL.
  * Returns 0 or DROPIPC_EINVAL, with a message naming the field in errbuf
  * (if not NULL), e.g. "config.net.tcp_published_ports[1].guest_port: 70000
  * is not in 1..65535".

@@ -76,11 +76,11 @@ def _check_port(lst: str, i: int, name: str, port: int) -> None:
 
 def _check_auto(lst: str, i: int, p: Port) -> None:
     """Drop's auto: every port, so no port and no address."""
+    if isinstance(p, pb.PublishedPort) and p.host_ip:
+        _fail("config.net.%s[%d].host_ip: set with auto" % (lst, i))
     for name in ("host_port", "guest_port"):
         if getattr(p, name):
             _fail("config.net.%s[%d].%s: %d set with auto" % (lst, i, name, getattr(p, name)))
-    if isinstance(p, pb.PublishedPort) and p.host_ip:
-        _fail("config.net.%s[%d].host_ip: \"%s\" set with auto" % (lst, i, p.host_ip))
 
 
 def _is_ip(s: str) -> bool:
@@ -125,7 +125,8 @@ def _check_config(cfg: pb.Config) -> None:
         if not s.name:
             _fail("config.environ.set_vars[%d].name: empty" % i)
         if b"=" in s.name:
-            _fail("config.environ.set_vars[%d].name: \"%s\" contains '='" % (i, show(s.name)))
+            # The name is bytes, not text: the message gives where, not what.
+            _fail("config.environ.set_vars[%d].name: '=' at byte %d" % (i, s.name.index(b"=")))
     if not cfg.HasField("net"):
         _fail("config.net: missing")
     _check_net(cfg.net)
@@ -136,11 +137,11 @@ def _check_strings(args: pb.ChildArgs) -> None:
     strings (text for people) are UTF-8."""
     for path, f, v in leaves(args):
         if f.type == FieldDescriptor.TYPE_BYTES and isinstance(v, bytes) and b"\0" in v:
-            _fail("%s: NUL byte at byte %d of the string" % (path, v.index(b"\0")))
+            _fail("%s: NUL byte at byte %d" % (path, v.index(b"\0")))
         if f.type == FieldDescriptor.TYPE_STRING and isinstance(v, str):
             at, nul = bad_string_byte(v.encode("utf-8", "surrogatepass"))
             if at >= 0:
-                _fail("%s: %s at byte %d of the string"
+                _fail("%s: %s at byte %d"
                       % (path, "NUL byte" if nul else "invalid UTF-8", at))
 
 

@@ -133,6 +133,9 @@ def bad_string_byte(s: bytes) -> Tuple[int, bool]:
     return -1, False
 
 
+_CUSTOM = pb.Custom.DESCRIPTOR
+
+
 def _path(trail: List[str]) -> str:
     return ".".join(trail)
 
@@ -150,7 +153,7 @@ def _check(desc: Descriptor, data: bytes, trail: List[str]) -> None:
             if wt != wire_type_of(f) and not (wt == WT_LEN and f.label == f.LABEL_REPEATED):
                 raise error("DROPIPC_EPROTO", "%s: wire type %d, expected %d"
                             % (_path(trail + [f.name]), wt, wire_type_of(f)))
-            if chunk is None or f.type not in (f.TYPE_STRING, f.TYPE_MESSAGE):
+            if chunk is None or f.type not in (f.TYPE_STRING, f.TYPE_MESSAGE, f.TYPE_BYTES):
                 continue
             name = f.name
             if f.label == f.LABEL_REPEATED:
@@ -159,9 +162,16 @@ def _check(desc: Descriptor, data: bytes, trail: List[str]) -> None:
             if f.type == f.TYPE_MESSAGE:
                 _check(f.message_type, chunk, trail + [name])
                 continue
+            if f.type == f.TYPE_BYTES:
+                # OS strings: any byte but NUL, which a C string cannot hold.
+                # Custom's data is the launcher's: any bytes.
+                if desc is not _CUSTOM and b"\0" in chunk:
+                    raise error("DROPIPC_EINVAL", "%s: NUL byte at byte %d"
+                                % (_path(trail + [name]), chunk.index(b"\0")))
+                continue
             at, nul = bad_string_byte(chunk)
             if at >= 0:
-                raise error("DROPIPC_EINVAL", "%s: %s at byte %d of the string"
+                raise error("DROPIPC_EINVAL", "%s: %s at byte %d"
                             % (_path(trail + [name]), "NUL byte" if nul else "invalid UTF-8",
                                at))
     except Malformed as e:
@@ -172,5 +182,6 @@ def _check(desc: Descriptor, data: bytes, trail: List[str]) -> None:
 def check(desc: Descriptor, data: bytes) -> None:
     """Raises IpcError for what lib/wire.c refuses in a body's bytes: a group
     or a known field of the wrong wire type at any depth (DROPIPC_EPROTO),
-    a string with a NUL or invalid UTF-8 (DROPIPC_EINVAL), each named."""
+    a string with a NUL or invalid UTF-8, or an OS string (bytes, but
+    Custom's data) with a NUL (DROPIPC_EINVAL), each named."""
     _check(desc, data, [])

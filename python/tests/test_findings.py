@@ -92,8 +92,7 @@ class OSStrings(Pair):
         self.parent.conn.sock.sendall(frame(raw))
         with self.assertRaises(dropipc.InvalidMessage) as cm:
             self.child.recv_child_args()
-        self.assertEqual(str(cm.exception), "recv args: exec_args[0]: NUL byte at byte 1 of "
-                         "the string")
+        self.assertEqual(str(cm.exception), "recv args: exec_args[0]: NUL byte at byte 1")
 
 
 class Ports(Pair):
@@ -111,7 +110,7 @@ class Ports(Pair):
             ({"udp_published_ports": [{"auto": True, "host_port": 53}]},
              "config.net.udp_published_ports[0].host_port: 53 set with auto"),
             ({"tcp_published_ports": [{"auto": True, "host_ip": "::1"}]},
-             "config.net.tcp_published_ports[0].host_ip: \"::1\" set with auto"),
+             "config.net.tcp_published_ports[0].host_ip: set with auto"),
             ({"tcp_host_ports": [{"auto": True, "host_port": 5432}]},
              "config.net.tcp_host_ports[0].host_port: 5432 set with auto"),
             ({"tcp_published_ports": [{"host_port": 0, "guest_port": 80}]},

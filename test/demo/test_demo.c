@@ -967,6 +967,27 @@ START_TEST(test_working_directory)
 }
 END_TEST
 
+/* OS strings are bytes (issue 20): an argument $'A\xff' reaches the
+ * command as it is, and a Latin-1 working directory (mounted into the
+ * jail) is the command's. */
+START_TEST(test_non_utf8)
+{
+	char dir[160], mount[340], want[170];
+	struct proc p;
+
+	SANDBOX(&p, "--", "printf", "%s", "A\xff");
+	ck_assert_str_eq(p.buf[0], "A\xff");
+	snprintf(dir, sizeof(dir), "%s/caf\xe9", state);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	snprintf(mount, sizeof(mount), "%s:%s", dir, dir);
+	ck_assert_int_eq(chdir(dir), 0);
+	SANDBOX(&p, "--mount", mount, "--", "pwd");
+	ck_assert_int_eq(chdir("/"), 0);
+	snprintf(want, sizeof(want), "%s\n", dir);
+	ck_assert_str_eq(p.buf[0], want);
+}
+END_TEST
+
 START_TEST(test_network_off_unjailed)
 {
 	struct proc p;
@@ -1133,7 +1154,7 @@ static Suite *demo_suite(bool isolated)
 		{ "sandbox",
 		  { test_identity, test_identity_not_root, test_files, test_environment,
 		    test_working_directory, test_network_off_unjailed, test_ports_need_isolated,
-		    test_bad_mount_source } },
+		    test_bad_mount_source, test_non_utf8 } },
 	};
 	const TTest *net[] = { test_isolated, test_isolated_publish };
 	Suite *s = suite_create("demo");

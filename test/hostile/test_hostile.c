@@ -257,7 +257,7 @@ ATTACK(not_protobuf, RECV_PTY, DROPIPC_EPROTO, "payload is not a protobuf Envelo
 ATTACK(wrong_type, RECV_PTY, DROPIPC_EPROTO, "expected the pty message, got child_args",
        DROPIPC_ETIMEDOUT)
 ATTACK(unknown_body, RECV_PTY, DROPIPC_EUNSUPPORTED,
-       "unsupported message: envelope field 6 is not known", DROPIPC_ETIMEDOUT)
+       "unsupported message: envelope field 7 is not known", DROPIPC_ETIMEDOUT)
 ATTACK(two_bodies, RECV_PTY, DROPIPC_EPROTO, "envelope has 2 bodies, not 1", DROPIPC_ETIMEDOUT)
 ATTACK(error_escape, RECV_PTY, DROPIPC_ECHILD,
        "child setup failed at exec: ?[2J?]0;pwned? gone?", DROPIPC_ETIMEDOUT)

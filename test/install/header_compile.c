@@ -42,8 +42,8 @@ int main(void)
 	if (r == 0)
 		r = dropipc_args_set_net_mode(a, DROPIPC_NET_ISOLATED);
 	if (r == 0)
-		r = dropipc_args_add_published_port(a, DROPIPC_TCP, DROPIPC_PORT_AUTO, "127.0.0.1",
-						    0, 80);
+		r = dropipc_args_add_published_port(a, DROPIPC_TCP, DROPIPC_PORT_AUTO, NULL,
+						    0, 0);
 	if (r == 0)
 		r = dropipc_args_add_host_port(a, DROPIPC_UDP, 0, 53, 5353);
 	if (r == 0)

@@ -115,7 +115,7 @@ protoc --proto_path="$protodir" --python_out="$tmp/py" dropipc/v1/dropipc.proto
 PYTHONPATH=$tmp/py /usr/bin/python3 -c '
 from dropipc.v1 import dropipc_pb2 as pb
 names = set(pb.Envelope.DESCRIPTOR.fields_by_name)
-assert names == {"child_args", "pty", "error", "files", "exec"}, names
+assert names == {"child_args", "pty", "error", "files", "exec", "custom"}, names
 print("ok: protoc --python_out of the installed schema: Envelope bodies", sorted(names))'
 
 # 5. The README's example, as a reader would copy it: the C block after the

@@ -302,7 +302,7 @@ def child_cases():
     from dropipc import pb
     args = good_args().SerializeToString()
     empty_pattern = good_args()
-    empty_pattern.config.environ.exposed_vars.append("")
+    empty_pattern.config.environ.exposed_vars.append(b"")
     bad_port = good_args()
     bad_port.config.net.tcp_published_ports[0].guest_port = 70000
     nul = good_args()
@@ -394,9 +394,9 @@ def child_cases():
                      "recv args: config.net.tcp_published_ports[0].guest_port: 70000 is "
                      "not in 1..65535"),
         "nul-byte": (lambda s: s.sendall(frame(envelope(child_args=nul))), "DROPIPC_EINVAL",
-                     "recv args: env_id: NUL byte at byte 1 of the string"),
+                     "recv args: env_id: NUL byte at byte 1"),
         "bad-utf8": (lambda s: s.sendall(frame(field(1, latin1))), "DROPIPC_EINVAL",
-                     "recv args: env_id: invalid UTF-8 at byte 3 of the string"),
+                     "recv args: env_id: invalid UTF-8 at byte 3"),
         "nul-in-bytes": (lambda s: s.sendall(frame(envelope(child_args=nul_bytes))),
                          "DROPIPC_EINVAL", "recv args: paths.cwd: NUL byte at byte 2"),
         "path-not-normalized": (lambda s: s.sendall(frame(envelope(child_args=bad_path))),

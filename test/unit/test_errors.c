@@ -460,7 +460,7 @@ static const char *break_args(dropipc_args *a, int i)
 		ck_assert_int_eq(dropipc_args_add_host_port(a, DROPIPC_UDP, 0, 70000, 53), 0);
 		return "config.net.udp_host_ports[0].host_port: 70000 is not in 1..65535";
 	case 8:
-		ck_assert_int_eq(dropipc_args_add_host_port(a, DROPIPC_TCP, DROPIPC_PORT_AUTO, 22, 2222),
+		ck_assert_int_eq(dropipc_args_add_host_port(a, DROPIPC_TCP, DROPIPC_PORT_AUTO, 0, 2222),
 				 0);
 		return "config.net.tcp_host_ports[0].guest_port: 2222 set with auto";
 	case 9:
@@ -471,7 +471,7 @@ static const char *break_args(dropipc_args *a, int i)
 		return "config.blocked_paths[2]: empty";
 	case 11:
 		ck_assert_int_eq(dropipc_args_add_set_var(a, "A=B", "c"), 0);
-		return "config.environ.set_vars[1].name: \"A=B\" contains '='";
+		return "config.environ.set_vars[1].name: '=' at byte 1";
 	case 12:
 		ck_assert_int_eq(dropipc_args_set_env_id(a, ""), 0);
 		return "env_id: empty";
@@ -601,7 +601,6 @@ END_TEST
 /* Strings the C API cannot even express, sent by a hand-made frame. */
 START_TEST(einval_nul_and_utf8)
 {
-	static const char *const bad_exec[] = { "ls", "-al\xff", NULL };
 	dropipc_parent *p;
 	dropipc_child *c;
 	dropipc_args *got, *a = test_new_example_args();
@@ -619,14 +618,15 @@ START_TEST(einval_nul_and_utf8)
 	free(buf);
 	ck_assert_int_eq(dropipc_child_recv_args(c, &got), DROPIPC_EINVAL);
 	ck_assert_str_eq(dropipc_child_errmsg(c),
-			 "recv args: paths.fs_root: NUL byte at byte 3 of the string");
+			 "recv args: paths.fs_root: NUL byte at byte 3");
 
-	/* Invalid UTF-8: the setter takes it, the sender refuses it, and so does
-	 * the receiver. */
+	/* Invalid UTF-8 in a text field: the setter takes it, the sender
+	 * refuses it, and so does the receiver. (OS strings are bytes: see
+	 * test_args.c, non_utf8_bytes.) */
 	a = test_new_example_args();
-	ck_assert_int_eq(dropipc_args_set_exec_args(a, bad_exec), 0);
+	ck_assert_int_eq(dropipc_args_set_env_id(a, "env\xff"), 0);
 	ck_assert_int_eq(dropipc_parent_send_args(p, a), DROPIPC_EINVAL);
-	unit_assert_contains(dropipc_parent_errmsg(p), "exec_args[1]: invalid UTF-8 at byte 3");
+	unit_assert_contains(dropipc_parent_errmsg(p), "env_id: invalid UTF-8 at byte 3");
 	ck_assert(!readable(dropipc_child_fd(c)));
 	buf = unit_pack_args(a, &len);
 	dropipc_args_free(a);
@@ -634,7 +634,7 @@ START_TEST(einval_nul_and_utf8)
 	free(buf);
 	ck_assert_int_eq(dropipc_child_recv_args(c, &got), DROPIPC_EINVAL);
 	ck_assert_str_eq(dropipc_child_errmsg(c),
-			 "recv args: exec_args[1]: invalid UTF-8 at byte 3 of the string");
+			 "recv args: env_id: invalid UTF-8 at byte 3");
 
 	/* A surrogate, encoded: not UTF-8 either. */
 	a = test_new_example_args();
@@ -645,7 +645,7 @@ START_TEST(einval_nul_and_utf8)
 	free(buf);
 	ck_assert_int_eq(dropipc_child_recv_args(c, &got), DROPIPC_EINVAL);
 	ck_assert_str_eq(dropipc_child_errmsg(c),
-			 "recv args: config.extends: invalid UTF-8 at byte 1 of the string");
+			 "recv args: config.extends: invalid UTF-8 at byte 1");
 	assert_args_arrive(p, c);
 	dropipc_child_close(c);
 	dropipc_parent_close(p);
