@@ -40,6 +40,7 @@ PY = sys.executable
 CMD_TIMEOUT = 30
 # The command of the pair test: its output, and whether its stdout is a tty.
 COMMAND = ["sh", "-c", "echo hello-from-the-command; printf 'arg=%s\\n' \"$1\"; "
+           "[ -t 0 ] && echo stdin-is-a-tty || echo stdin-is-no-tty; "
            "[ -t 1 ] && echo stdout-is-a-tty || echo stdout-is-no-tty", "sh", b"\xff"]
 # The working directory the parents run in: Latin-1, not UTF-8.
 LATIN1_DIR = b"caf\xe9-dir"
@@ -172,17 +173,22 @@ def test_pair(opts, parent, child):
         check(PRINTED in p.stdout, "the command's output arrives (no terminal: no pty)", p)
         check(b"arg=\xff\n" in p.stdout, "the argument b'\\xff' reaches the command unchanged",
               p)
-        check(b"stdout-is-no-tty" in p.stdout, "without a terminal the command gets no pty", p)
+        check(b"stdin-is-no-tty" in p.stdout and b"stdout-is-no-tty" in p.stdout,
+              "without a terminal the command gets no pty", p)
         with open(sent, "rb") as f:
             a = f.read()
         with open(got, "rb") as f:
             b = f.read()
-        # At a terminal the child sends a pty, and the output comes through it.
+        # At a terminal (stdin only) the child sends a pty, which replaces
+        # only the fds that are terminals (PTY_AUTO, Drop's rule): the
+        # command's stdin is the pty, its stdout stays the pipe it was.
         t = run(parent_argv(opts, parent, child, COMMAND, tmp=tmp), tty=True)
         check(t.returncode == 0, "%s parent / %s child at a terminal: handshake"
               % (parent, child), t)
-        check(PRINTED in t.stdout and b"stdout-is-a-tty" in t.stdout,
-              "at a terminal the command's output came through the pty", t)
+        # (The demo shows a command's own output on its stderr, sanitized.)
+        out = t.stdout + t.stderr
+        check(PRINTED in out and b"stdin-is-a-tty" in out and b"stdout-is-no-tty" in out,
+              "at a terminal the command's stdin is the pty, its stdout the pipe it was", t)
     # confirm_exec is the ends' business, not the caller's: the dumps do not
     # write it (docs/PROTOCOL.md, "The dump format").
     check(not re.search(rb"(?m)^confirm_exec=", a) and not re.search(rb"(?m)^confirm_exec=", b),
@@ -208,8 +214,9 @@ def test_pair(opts, parent, child):
               "the Latin-1 working directory is sent unchanged")
     odd = b"config.environ.set_vars[1].value=tab\\x09here \\\\ nl\\n del\\x7f caf\xc3\xa9\n"
     check(odd in a, "a value with control characters arrives as it was sent: %r" % odd)
-    print("ok: %s parent / %s child: %d lines equal, every field set, output through pipes "
-          "and through the pty" % (parent, child, len(a.splitlines())))
+    print("ok: %s parent / %s child: %d lines equal, every field set, b'\\xff' and the Latin-1 "
+          "directory unchanged, a pty only for the terminal fds" % (parent, child,
+                                                                   len(a.splitlines())))
 
 
 def test_childerr(opts, parent, child):
