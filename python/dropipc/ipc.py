@@ -372,10 +372,10 @@ class _End:
         """As socket.settimeout: seconds (a float: 0.5 is half a second) for
         each whole send or receive, after which it raises TimedOut (a
         TimeoutError); None (the default): wait forever; 0: do not wait.
-        Negative values raise ValueError."""
+        Negative values raise ValueError. (0.x's set_timeout took
+        milliseconds; it is gone rather than silently a thousand times
+        longer.)"""
         self.conn.settimeout(seconds)
-
-    set_timeout = settimeout
 
     def gettimeout(self) -> Optional[float]:
         """The timeout in seconds, or None: as socket.gettimeout."""

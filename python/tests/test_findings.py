@@ -374,6 +374,7 @@ class Timeouts(Pair):
         for bad in (-1, -0.5, float("nan")):
             with self.assertRaises(ValueError):
                 self.parent.settimeout(bad)
+        self.assertFalse(hasattr(self.parent, "set_timeout"), "no milliseconds any more")
 
 
 class Version(unittest.TestCase):
