@@ -122,6 +122,14 @@ def wire_type_of(f: FieldDescriptor) -> int:
 
 def bad_string_byte(s: bytes) -> Tuple[int, bool]:
     """(offset, is NUL) of the first NUL or invalid UTF-8 byte, or (-1, False)."""
+    # The common case in C: Python's strict UTF-8 refuses what
+    # utf8_decode() does (overlong forms, surrogates, past U+10FFFF).
+    if b"\0" not in s:
+        try:
+            s.decode("utf-8")
+            return -1, False
+        except UnicodeDecodeError:
+            pass
     i = 0
     while i < len(s):
         if s[i] == 0:

@@ -307,6 +307,30 @@ class Sanitizer(unittest.TestCase):
         self.assertEqual(dropipc.sanitize("a\u009bb\tc\n"), "a?b\tc\n")
         self.assertEqual(dropipc.sanitize(os.fsdecode(b"caf\xe9")), "caf?")
 
+    def test_fast_utf8_check_is_lib_text_c(self):
+        """The wire walk's fast path (Python's strict UTF-8) refuses exactly
+        what utf8_decode() does, at the same byte."""
+        import random
+        from dropipc.text import utf8_decode
+        from dropipc.wire import bad_string_byte
+
+        def walk(s):
+            i = 0
+            while i < len(s):
+                if s[i] == 0:
+                    return i, True
+                n = utf8_decode(s, i)[1]
+                if n == 0:
+                    return i, False
+                i += n
+            return -1, False
+        parts = [b"a", b"\0", b"\xc3\xa9", b"\xe2\x82\xac", b"\xf0\x9f\x98\x80", b"\xed\xa0\x80",
+                 b"\xc0\xaf", b"\xff", b"\xe2\x82", b"\xf4\x90\x80\x80", b"\xc2\x9b", b"\xe0\x80\x80"]
+        rnd = random.Random(20)
+        for _ in range(5000):
+            s = b"".join(rnd.choice(parts) for _ in range(rnd.randint(0, 6)))
+            self.assertEqual(bad_string_byte(s), walk(s), s)
+
     def test_child_report_is_sanitized(self):
         parent, child = dropipc.new_parent_child_socket()
         self.addCleanup(parent.close)
