@@ -7,7 +7,7 @@ import socket
 import stat
 import struct
 import time
-from typing import (Any, Iterable, List, Mapping, NamedTuple, NoReturn, Optional, Protocol,
+from typing import (Iterable, List, Mapping, NamedTuple, NoReturn, Optional, Protocol,
                     Sequence, Tuple, Type, TypeVar, Union)
 
 from google.protobuf.message import DecodeError, Message
