@@ -22,7 +22,7 @@ from .errors import (BrokenPipe, ChildFailed, ConnectionReset, ConnectionUnusabl
                      Truncated, Unsupported)
 from .ipc import (CHILD_FD, DEFAULT_MAX_PAYLOAD, MAX_CUSTOM_TYPE, MAX_ERROR_TEXT, MAX_FDS,
                   MAX_PAYLOAD_LIMIT, VERSION, ChildEnd, Custom, File, ParentEnd,
-                  new_parent_child_socket, stage_name)
+                  new_parent_child_socket, pty_expected, stage_name)
 from .osstr import OSString, child_args, decode
 from .text import sanitize
 from .v1 import dropipc_pb2 as pb
@@ -51,6 +51,7 @@ __all__ = [
     "MAX_PAYLOAD_LIMIT", "NoExec", "NotAPty", "OSString", "PTY_ALWAYS", "PTY_AUTO", "PTY_NEVER",
     "ParentEnd", "ProtocolError", "PtyMode", "STAGE_ARGS", "STAGE_EXEC", "STAGE_JAIL",
     "STAGE_PTY", "TimedOut", "TooBig", "Truncated", "Unsupported", "VERSION", "__version__",
-    "child_args", "decode", "new_parent_child_socket", "pb", "sanitize", "stage_name",
+    "child_args", "decode", "new_parent_child_socket", "pb", "pty_expected", "sanitize",
+    "stage_name",
     "validate",
 ]

@@ -58,6 +58,19 @@ class Custom(NamedTuple):
     files: List[File]
 
 
+def pty_expected(args: pb.ChildArgs, child_stdio: Sequence[FileLike] = (0, 1, 2)) -> bool:
+    """Whether a child that got args sends a pty (so the parent calls
+    recv_pty before wait_exec): args.pty PTY_ALWAYS yes, PTY_NEVER no,
+    PTY_AUTO (and a value this version does not know, as an older child
+    reads it) when one of the fds the child gets as its 0-2 is a terminal.
+    child_stdio: those fds, as this process holds them."""
+    if args.pty == pb.PTY_ALWAYS:
+        return True
+    if args.pty == pb.PTY_NEVER:
+        return False
+    return any(os.isatty(_fd_of(f)) for f in child_stdio)
+
+
 def stage_name(stage: int) -> str:
     return STAGE_NAMES.get(stage, "unknown")
 

@@ -169,6 +169,20 @@ class PtyMode(Pair):
         self.assertEqual(self.roundtrip(args()).pty, dropipc.PTY_AUTO)
 
 
+    def test_pty_expected(self):
+        master, slave = os.openpty()
+        r, w = os.pipe()
+        try:
+            for mode, stdio, want in ((dropipc.PTY_AUTO, (r, w, w), False),
+                                      (dropipc.PTY_AUTO, (r, slave, w), True),
+                                      (dropipc.PTY_ALWAYS, (r, w, w), True),
+                                      (dropipc.PTY_NEVER, (slave, slave, slave), False)):
+                self.assertEqual(dropipc.pty_expected(args(pty=mode), stdio), want, (mode, stdio))
+        finally:
+            for fd in (master, slave, r, w):
+                os.close(fd)
+
+
 class CustomMessages(Pair):
     def check_direction(self, sender, receiver):
         r, w = os.pipe()

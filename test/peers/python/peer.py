@@ -55,11 +55,6 @@ def terminals():
     return [fd for fd in (0, 1, 2) if os.isatty(fd)]
 
 
-def at_terminal():
-    """Whether fd 0, 1 or 2 is a terminal: then the child sends a pty."""
-    return bool(terminals())
-
-
 def relay(master):
     while True:
         try:
@@ -115,7 +110,7 @@ def parent(argv):
         args = peerutil.example_args(pb, [os.fsencode(c) for c in command], os.getcwdb())
         peerutil.write_dump_env("DROPIPC_DUMP_SENT", args)
         end.send_child_args(args)
-        if at_terminal():
+        if dropipc.pty_expected(args):
             master = end.recv_pty()
             try:
                 relay(master)
