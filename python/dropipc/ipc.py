@@ -86,16 +86,15 @@ def _close_fds(fds: List[int]) -> None:
     fds.clear()
 
 
-def check_custom_type(what: str, t: str) -> Optional[str]:
-    """Why t cannot name a Custom message, or None."""
+def check_custom_type(t: str) -> Optional[str]:
+    """Why t cannot name a Custom message (1..256 bytes of printable ASCII),
+    or None."""
     raw = t.encode("utf-8", "surrogatepass")
-    if not raw:
-        return "%s: empty" % what
-    if len(raw) > MAX_CUSTOM_TYPE:
-        return "%s: %d bytes, the maximum is %d" % (what, len(raw), MAX_CUSTOM_TYPE)
+    if not 1 <= len(raw) <= MAX_CUSTOM_TYPE:
+        return "custom.type: %d bytes, not 1..%d" % (len(raw), MAX_CUSTOM_TYPE)
     bad = next((i for i, b in enumerate(raw) if not 0x21 <= b <= 0x7E), None)
     if bad is not None:
-        return "%s: byte %d is not printable ASCII" % (what, bad)
+        return "custom.type: byte %d is not printable ASCII" % bad
     return None
 
 
@@ -316,17 +315,19 @@ def _finish(conn: _Conn, fds: List[int]) -> None:
         conn.fail("DROPIPC_EPROTO", "fd index %d claimed by no field" % left[0])
 
 
-def _claim_files(conn: _Conn, entries: Iterable[pb.File], fds: List[int],
-                 what: str) -> List[File]:
-    """The named fds of a Files or Custom message: each fd of the frame
-    claimed by exactly one entry; on failure every fd is closed."""
+def _claim_files(conn: _Conn, entries: Sequence[pb.File], fds: List[int]) -> List[File]:
+    """The named fds of a Files or Custom message: as many entries as fds,
+    each named, each fd of the frame claimed by exactly one entry; on
+    failure every fd is closed."""
     out: List[File] = []
     try:
+        if len(entries) != len(fds):
+            conn.fail("DROPIPC_EPROTO", "%d files named for %d fds" % (len(entries), len(fds)))
         for i, f in enumerate(entries):
             if not f.name:
-                conn.fail("DROPIPC_EINVAL", "%s[%d].name: empty" % (what, i))
+                conn.fail("DROPIPC_EINVAL", "files[%d].name: empty" % i)
         for i, f in enumerate(entries):
-            out.append(File(f.name, _claim(conn, fds, f.fd, "%s[%d].fd" % (what, i))))
+            out.append(File(f.name, _claim(conn, fds, f.fd, "files[%d].fd" % i)))
         _finish(conn, fds)
     except BaseException:
         _close_fds([f.fd for f in out])
@@ -426,11 +427,10 @@ class _End:
         """The named fds of a Files frame, each the caller's to close. On the
         parent's end a child's report raises ChildFailed."""
         msg, fds = self._recv("recv files", "files", pb.Files)
-        if not msg.files or len(msg.files) != len(fds):
+        if not msg.files:
             _close_fds(fds)
-            self.conn.fail("DROPIPC_EPROTO", "%d files named for %d fds"
-                           % (len(msg.files), len(fds)))
-        return _claim_files(self.conn, msg.files, fds, "files")
+            self.conn.fail("DROPIPC_EPROTO", "0 files named for %d fds" % len(fds))
+        return _claim_files(self.conn, msg.files, fds)
 
     def send_custom(self, type: str, data: bytes = b"",
                     files: Union[Mapping[str, FileLike],
@@ -438,15 +438,16 @@ class _End:
         """Sends a launcher's own message: type names it (1..256 bytes of
         printable ASCII, e.g. "org.example.Limits/1"), data is its bytes,
         files its named fds (0..16; they stay the caller's). Send it only to
-        a peer known to expect it."""
+        a peer known to expect it. A wrong type or count raises IpcError
+        with errno EINVAL, as the C library's -EINVAL."""
         c = self.conn
         c.begin("send custom")
-        why = check_custom_type("type", type)
-        if why:
-            c.fail("DROPIPC_EINVAL", why)
         named = _named(files)
         if len(named) > MAX_FDS:
-            c.fail("EINVAL", "%d files, the maximum is %d" % (len(named), MAX_FDS))
+            c.fail("EINVAL", "no type, no data, or %d files (0..%d)" % (len(named), MAX_FDS))
+        why = check_custom_type(type)
+        if why:
+            c.fail("EINVAL", why)
         for i, (name, _) in enumerate(named):
             if not name:
                 c.fail("EINVAL", "files[%d]: no name" % i)
@@ -458,11 +459,11 @@ class _End:
         """A launcher's own message, its fds the caller's to close. On the
         parent's end a child's report raises ChildFailed."""
         msg, fds = self._recv("recv custom", "custom", pb.Custom)
-        why = check_custom_type("custom.type", msg.type)
+        why = check_custom_type(msg.type)
         if why:
             _close_fds(fds)
             self.conn.fail("DROPIPC_EINVAL", why)
-        return Custom(msg.type, msg.data, _claim_files(self.conn, msg.files, fds, "custom.files"))
+        return Custom(msg.type, msg.data, _claim_files(self.conn, msg.files, fds))
 
 
 E = TypeVar("E", bound=_End)

@@ -210,11 +210,13 @@ class CustomMessages(Pair):
         self.assertEqual(self.parent.recv_custom(), dropipc.Custom("a.b/1", b"", []))
 
     def test_bad_type_refused_on_both_ends(self):
-        for t, why in (("", "type: empty"), ("a b", "type: byte 1 is not printable ASCII"),
-                       ("x" * 257, "type: 257 bytes, the maximum is 256")):
-            with self.assertRaises(dropipc.InvalidMessage) as cm:
+        for t, why in (("", "custom.type: 0 bytes, not 1..256"),
+                       ("a b", "custom.type: byte 1 is not printable ASCII"),
+                       ("x" * 257, "custom.type: 257 bytes, not 1..256")):
+            with self.assertRaises(dropipc.IpcError) as cm:
                 self.parent.send_custom(t, b"")
             self.assertEqual(str(cm.exception), "send custom: " + why)
+            self.assertEqual(cm.exception.errno, errno.EINVAL)
         r, w = os.pipe()
         raw = pb.Envelope(custom=pb.Custom(type="a b", files=[pb.File(name="x", fd=0)]))
         socket.send_fds(self.parent.conn.sock, [frame(raw.SerializeToString(), 1)], [r])
