@@ -6,6 +6,7 @@
  * not in 1..65535".
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -188,6 +189,8 @@ int dropipc__validate_child_args(const Dropipc__V1__ChildArgs *args, char *errbu
 	if (!args->paths)
 		return fail(&ck, "paths: missing");
 	/* No exec args is fine: the child runs the user's shell, as Drop does. */
+	if (!protobuf_c_enum_descriptor_get_value(&dropipc__v1__pty_mode__descriptor, args->pty))
+		return fail(&ck, "pty: %d is not a known mode", (int)args->pty);
 	return check_config(&ck, args->config);
 }
 
@@ -197,6 +200,8 @@ int dropipc_args_validate(const dropipc_args *args, char *errbuf, size_t errlen)
 	char err[DROPIPC_ERRMSG_SIZE];
 	int r;
 
+	if (!args)
+		return -EINVAL;
 	if (!errbuf || !errlen) {
 		errbuf = err;
 		errlen = sizeof(err);

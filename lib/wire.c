@@ -277,6 +277,18 @@ static enum wire_type wire_type_of(const ProtobufCFieldDescriptor *fd)
 	}
 }
 
+/*
+ * ChildError.message is text a child may have built from OS strings (a
+ * Latin-1 path it could not use): not refused when it is not UTF-8 (the
+ * report would be lost), but sanitized by the receiver (message.c), which
+ * makes each byte that is not UTF-8 one '?'. A NUL is still refused.
+ */
+static bool report_text(const ProtobufCMessageDescriptor *desc, const ProtobufCFieldDescriptor *fd)
+{
+	return desc == &dropipc__v1__child_error__descriptor &&
+	       fd->id == 3; /* ChildError.message */
+}
+
 /* A NUL byte at byte `at` of the bytes field the trail ends in. */
 static int bad_bytes(struct trail *t, size_t at, char *err, size_t errlen)
 {
@@ -330,14 +342,12 @@ static int check_message(const ProtobufCMessageDescriptor *desc, const uint8_t *
 			rv = check_message(fd->descriptor, f.data, f.len, depth + 1, t, err, errlen);
 			if (rv < 0)
 				return rv;
-		} else if (fd->type == PROTOBUF_C_TYPE_BYTES) {
+		} else if (fd->type == PROTOBUF_C_TYPE_BYTES || report_text(desc, fd)) {
 			/* OS strings: any byte but NUL, which a C string cannot hold.
 			 * Custom's data is the launcher's, any bytes. */
-			if (desc == &dropipc__v1__custom__descriptor)
-				goto next;
 			const uint8_t *z = f.len ? memchr(f.data, 0, f.len) : NULL;
 
-			if (z)
+			if (z && desc != &dropipc__v1__custom__descriptor)
 				return bad_bytes(t, (size_t)(z - f.data), err, errlen);
 		} else if (!ascii_string(f.data, f.len) &&
 			   (at = bad_string_byte(f.data, f.len, &nul)) < f.len) {
@@ -348,7 +358,6 @@ static int check_message(const ProtobufCMessageDescriptor *desc, const uint8_t *
 			}
 			return DROPIPC_EINVAL;
 		}
-next:
 		if (t)
 			t->depth--;
 	}
@@ -465,7 +474,8 @@ static int check_cmessage(const ProtobufCMessage *m, struct trail *t, char *err,
 			r = check_cbytes(m, fd, t, err, errlen);
 			continue;
 		}
-		if (fd->type != PROTOBUF_C_TYPE_STRING && fd->type != PROTOBUF_C_TYPE_MESSAGE)
+		if ((fd->type != PROTOBUF_C_TYPE_STRING && fd->type != PROTOBUF_C_TYPE_MESSAGE) ||
+		    report_text(desc, fd))
 			continue;
 		if ((fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) && *(const uint32_t *)quant != fd->id)
 			continue;

@@ -647,11 +647,11 @@ static dropipc_args *big_args(void)
 	char *s = malloc(LEN + 1);
 
 	ck_assert_ptr_nonnull(s);
-	ck_assert_int_eq(dropipc_args_set_exec_args(args, NULL), 0);
+	ck_assert_int_eq(dropipc_args_set_list(args, DROPIPC_LIST_EXEC_ARGS, NULL), 0);
 	for (int i = 0; i < N; i++) {
 		memset(s, 'a' + i % 26, LEN);
 		s[LEN] = '\0';
-		ck_assert_int_eq(dropipc_args_add_exec_arg(args, s), 0);
+		ck_assert_int_eq(dropipc_args_add_list(args, DROPIPC_LIST_EXEC_ARGS, s), 0);
 	}
 	free(s);
 	return args;

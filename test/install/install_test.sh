@@ -117,8 +117,10 @@ soname=$(readelf -d "$lib" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 [ -e "$libdir/libdropipc.so.0" ] || fail "no $libdir/libdropipc.so.0"
 echo "ok: SONAME $soname"
 
-# The public API: every dropipc_* function the installed header exports.
-tr '\n' ' ' <"$prefix/include/dropipc/dropipc.h" | grep -o 'DROPIPC_EXPORT [^;]*;' |
+# The public API: every dropipc_* function the installed headers export
+# (dropipc.h and the generated ChildArgs accessors it includes).
+cat "$prefix/include/dropipc/dropipc.h" "$prefix/include/dropipc/dropipc-args.h" |
+	tr '\n' ' ' | grep -o 'DROPIPC_EXPORT [^;]*;' |
 	grep -o 'dropipc_[a-z0-9_]*(' | tr -d '(' | sort -u >"$tmp/api"
 [ "$(wc -l <"$tmp/api")" -ge 20 ] || fail "found only $(wc -l <"$tmp/api") functions in the header"
 # (Version nodes are absolute symbols; a sanitized build also exports the

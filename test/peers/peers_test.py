@@ -150,7 +150,8 @@ def c_parent_options(tmp, every_field):
         "--set", "FOO=bar", "--set", "ODD=" + ODD,
         "-p", "127.0.0.1:%d:3000" % free_port(socket.AF_INET, socket.SOCK_STREAM),
         "-p", "%s:%d:5353/udp" % (udp_ip, udp),
-        "--host-port", "5432:15432", "--host-port", "53/udp"]
+        "--host-port", "5432:15432", "--host-port", "53/udp",
+        "--pty", "auto", "--term-size", "24x80"]
 
 
 def parent_argv(opts, parent, child, command, timeout=10000, tmp=None, every_field=False):
