@@ -25,6 +25,8 @@ MAX_FDS = 16
 DEFAULT_MAX_PAYLOAD = 1 << 20
 MAX_PAYLOAD_LIMIT = 256 << 20
 MAX_ERROR_TEXT = 4096
+# The most of a child's report an error message quotes.
+ERRMSG_QUOTE = 400
 MAX_CUSTOM_TYPE = 256
 CHILD_FD = 3
 
@@ -280,15 +282,23 @@ class _Conn:
             raise
 
     def child_failed(self, err: pb.ChildError) -> NoReturn:
-        text = utf8_cut(err.message.encode("utf-8"), MAX_ERROR_TEXT).decode("utf-8")
+        """The child's report: its text cut at 4096 bytes and sanitized in
+        err itself (launchers print it: no terminal escapes from the
+        sandbox), quoted in the error as one line of at most 400 bytes."""
+        err.message = sanitize(utf8_cut(err.message.encode("utf-8"),
+                                        MAX_ERROR_TEXT).decode("utf-8"))
+        line = utf8_cut(err.message.encode("utf-8"), ERRMSG_QUOTE).decode("utf-8")
         self.fail("DROPIPC_ECHILD", "child setup failed at %s: %s"
-                  % (stage_name(err.stage), sanitize(text)), child_error=err)
+                  % (stage_name(err.stage), line.replace("\n", "?").replace("\t", "?")),
+                  child_error=err)
 
     def unpack(self, cls: Type[M], data: bytes) -> M:
         try:
             wire.check(cls.DESCRIPTOR, data)
         except IpcError as e:
             self.fail(e.name, e.msg)
+        if cls is pb.ChildError:
+            data = wire.report_text(data)
         msg = cls()
         try:
             msg.ParseFromString(data)

@@ -151,8 +151,10 @@ def validate(args: pb.ChildArgs) -> None:
         _fail("env_id: empty")
     if not args.HasField("paths"):
         _fail("paths: missing")
+    # No exec_args: the child runs the user's shell, as Drop does.
+    if args.pty not in (pb.PTY_AUTO, pb.PTY_ALWAYS, pb.PTY_NEVER):
+        _fail("pty: %d is not a known mode" % args.pty)
     if not args.HasField("config"):
         _fail("config: missing")
-    # No exec_args: the child runs the user's shell, as Drop does.
     _check_config(args.config)
     _check_strings(args)

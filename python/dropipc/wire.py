@@ -9,7 +9,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 from .errors import error
-from .text import utf8_decode
+from .text import utf8_decode, valid_utf8
 from .v1 import dropipc_pb2 as pb
 
 VERSION = 1
@@ -142,6 +142,7 @@ def bad_string_byte(s: bytes) -> Tuple[int, bool]:
 
 
 _CUSTOM = pb.Custom.DESCRIPTOR
+_CHILD_ERROR = pb.ChildError.DESCRIPTOR
 
 
 def _path(trail: List[str]) -> str:
@@ -170,9 +171,11 @@ def _check(desc: Descriptor, data: bytes, trail: List[str]) -> None:
             if f.type == f.TYPE_MESSAGE:
                 _check(f.message_type, chunk, trail + [name])
                 continue
-            if f.type == f.TYPE_BYTES:
+            if f.type == f.TYPE_BYTES or (desc is _CHILD_ERROR and f.name == "message"):
                 # OS strings: any byte but NUL, which a C string cannot hold.
-                # Custom's data is the launcher's: any bytes.
+                # Custom's data is the launcher's: any bytes. A report's
+                # text may quote an OS string: not refused when it is not
+                # UTF-8, only sanitized by the receiver (report_text).
                 if desc is not _CUSTOM and b"\0" in chunk:
                     raise error("DROPIPC_EINVAL", "%s: NUL byte at byte %d"
                                 % (_path(trail + [name]), chunk.index(b"\0")))
@@ -193,3 +196,38 @@ def check(desc: Descriptor, data: bytes) -> None:
     a string with a NUL or invalid UTF-8, or an OS string (bytes, but
     Custom's data) with a NUL (DROPIPC_EINVAL), each named."""
     _check(desc, data, [])
+
+
+def report_text(data: bytes) -> bytes:
+    """A ChildError's bytes (checked) with its message made valid UTF-8, each
+    byte that is not as '?' (as the sanitizer would make it), so that
+    protobuf parses it: the message is the receiver's to sanitize, not to
+    refuse."""
+    out = bytearray()
+    for number, wt, chunk in fields(data):
+        if number == 3 and wt == WT_LEN and chunk is not None:
+            text = valid_utf8(chunk).encode("utf-8")
+            n = len(text)
+            out.append(3 << 3 | WT_LEN)
+            while n >= 0x80:
+                out.append(n & 0x7F | 0x80)
+                n >>= 7
+            out.append(n)
+            out += text
+    # The other fields as they came (protobuf keeps the last of each).
+    kept = bytearray()
+    i = 0
+    while i < len(data):
+        start = i
+        tag, i = varint(data, i)
+        wt = tag & 7
+        if wt == WT_VARINT:
+            _, i = varint(data, i)
+        elif wt in (WT_I64, WT_I32):
+            i += 8 if wt == WT_I64 else 4
+        else:
+            n, i = varint(data, i)
+            i += n
+        if not (tag >> 3 == 3 and wt == WT_LEN):
+            kept += data[start:i]
+    return bytes(kept + out)

@@ -354,7 +354,24 @@ class Sanitizer(unittest.TestCase):
         child.send_error(dropipc.STAGE_JAIL, 0, "a\u009b[31m\tb\nc\x1b")
         with self.assertRaises(dropipc.ChildFailed) as cm:
             parent.recv_pty()
-        self.assertEqual(str(cm.exception), "recv pty: child setup failed at jail: a?[31m\tb\nc?")
+        self.assertEqual(str(cm.exception), "recv pty: child setup failed at jail: a?[31m?b?c?")
+        self.assertEqual(cm.exception.child_error.message, "a?[31m\tb\nc?")
+
+    def test_report_text_not_utf8_is_sanitized_not_refused(self):
+        parent, child = dropipc.new_parent_child_socket()
+        self.addCleanup(parent.close)
+        self.addCleanup(child.close)
+        raw = ld(3, b"caf\xe9 \xff ok \xc3\xa9") + b"\x08\x02\x10\x0d"  # message, stage, errno
+        child.conn.sock.sendall(frame(ld(3, raw)))
+        with self.assertRaises(dropipc.ChildFailed) as cm:
+            parent.recv_pty()
+        r = cm.exception.child_error
+        self.assertEqual((r.stage, r.errno_value, r.message), (2, 13, "caf? ? ok \u00e9"))
+        # A NUL is still refused.
+        child.conn.sock.sendall(frame(ld(3, b"\x1a\x02a\0")))
+        with self.assertRaises(dropipc.InvalidMessage) as cm:
+            parent.recv_pty()
+        self.assertEqual(str(cm.exception), "recv pty: message: NUL byte at byte 1")
 
 
 class Exceptions(Pair):

@@ -46,6 +46,7 @@ def die(msg, name=None):
 def handshake_failed(e):
     if e.name == "DROPIPC_ECHILD":
         err = e.child_error
+        # The report's text, sanitized by the end (no escapes from the sandbox).
         die("child setup failed at %s: %s" % (dropipc.stage_name(err.stage), err.message))
     die(e.msg, e.name)
 

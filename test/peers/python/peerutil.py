@@ -91,7 +91,8 @@ def _leaves(msg, prefix):
                 else:
                     yield "%s[%d]" % (path, i), f, e
         elif is_msg:
-            if msg.HasField(f.name):
+            # A term_size of all 0 means what an absent one means: absent.
+            if msg.HasField(f.name) and not (f.name == "term_size" and not value.ListFields()):
                 yield from _leaves(value, path + ".")
         else:
             yield path, f, value
