@@ -62,6 +62,7 @@ library's own (set by every send, read by the child end) and gets none.
 """
 import argparse
 import sys
+import textwrap
 
 from google.protobuf import descriptor_pb2 as dp
 
@@ -102,6 +103,17 @@ def wrap_proto(proto, width=80):
         cur += ","
     lines.append(cur[:-1])
     return "\n".join(lines)
+
+
+def comment_lines(words, indent="\t", width=80):
+    """A comment above a value, wrapped: ["\t/* ...", "\t * ...", "\t */"]."""
+    text = " ".join(words)
+    if not text:
+        return []
+    body = textwrap.wrap(text, width - 12)
+    if len(body) == 1:
+        return [indent + "/* " + body[0] + " */"]
+    return [indent + "/*"] + [indent + " * " + l for l in body] + [indent + " */"]
 
 
 def singular(name):
@@ -166,12 +178,11 @@ class Gen:
             return cname
         self.enums_done.add(full)
         prefix = "DROPIPC_" + (upper_snake(parent) + "_" if parent else "")
-        lines = ["/*"] + [" * " + l if l else " *" for l in self.s.comment(path) or [e.name]] + \
-            [" */", "typedef enum {"]
+        lines = ["/*"] + [" * " + l if l else " *" for l in self.s.comment(path) or
+                          ["The values of " + full[1:] + "."]] + [" */", "typedef enum {"]
         for i, v in enumerate(e.value):
-            c = self.s.comment(path + (2, i))
-            doc = (" /* " + " ".join(c) + " */") if c else ""
-            lines.append("\t%s%s = %d,%s" % (prefix, v.name, v.number, doc))
+            lines += comment_lines(self.s.comment(path + (2, i)))
+            lines.append("\t%s%s = %d," % (prefix, v.name, v.number))
         lines.append("} %s;" % cname)
         self.types.append("\n".join(lines))
         return cname
@@ -250,9 +261,8 @@ class Gen:
         lines = ["/* The fields of %s (%s), numbered as in the .proto. */" % (where, f.type_name[1:]),
                  "typedef enum {"]
         for g, gpath in sub:
-            c = self.s.comment(gpath)
-            lines.append("\tDROPIPC_%s_%s = %d,%s" % (one.upper(), g.name.upper(), g.number,
-                                                       (" /* " + " ".join(c) + " */") if c else ""))
+            lines += comment_lines(self.s.comment(gpath))
+            lines.append("\tDROPIPC_%s_%s = %d," % (one.upper(), g.name.upper(), g.number))
         lines.append("} %s;" % cname)
         self.types.append("\n".join(lines))
         protos = ["DROPIPC_EXPORT int dropipc_args_set_%s(dropipc_args *args, %s which, "
@@ -333,10 +343,9 @@ class Gen:
             if g.label == F.LABEL_REPEATED:
                 die("%s.%s: no rule for a repeated field in an element" % (where, g.name))
             if g.type == F.TYPE_BOOL:
-                c = self.s.comment(gpath)
-                flags.append("#define %s_%s %du%s" % (flag_prefix, g.name.upper().rstrip("_"),
-                                                      1 << len(flags),
-                                                      (" /* " + " ".join(c) + " */") if c else ""))
+                flags += comment_lines(self.s.comment(gpath), indent="")
+                flags.append("#define %s_%s %du" % (flag_prefix, g.name.upper().rstrip("_"),
+                                                    1 << sum(f.startswith("#") for f in flags)))
             elif g.type in TEXT_TYPES:
                 ins.append("const char *" + g.name)
                 outs.append("const char **" + g.name)
@@ -384,7 +393,7 @@ class Gen:
                  " * field's path, one byte each, so a value never changes.", " */",
                  "typedef enum {"]
         for name, value, comment, where in self.lists:
-            lines.append("\t/* %s: %s */" % (where, " ".join(comment)))
+            lines += comment_lines([where + ":"] + comment)
             lines.append("\tDROPIPC_LIST_%s = 0x%x," % (name, value))
         lines.append("} dropipc_list;")
         self.types.append("\n".join(lines))
