@@ -180,7 +180,9 @@ START_TEST(null_objects_and_out_pointers_give_einval)
 	dropipc_child *c;
 	dropipc_conn *pc, *cc;
 	dropipc_file *files = NULL, one = { "f", 0 };
+	dropipc_custom *custom = NULL;
 	dropipc_args *a = NULL;
+	pid_t pid = 0;
 	uint64_t usec;
 	size_t n;
 	int fd = -1, m = -1;
@@ -217,6 +219,15 @@ START_TEST(null_objects_and_out_pointers_give_einval)
 			ROW(dropipc_conn_recv_files(NULL, &files, &n)),
 			ROW(dropipc_conn_recv_files(pc, NULL, &n)),
 			ROW(dropipc_conn_recv_files(cc, &files, NULL)),
+			ROW(dropipc_conn_send_custom(NULL, "t", NULL, 0, NULL, 0)),
+			ROW(dropipc_conn_send_custom(pc, NULL, NULL, 0, NULL, 0)),
+			ROW(dropipc_conn_send_custom(pc, "t", NULL, 1, NULL, 0)),
+			ROW(dropipc_conn_send_custom(pc, "t", NULL, 0, NULL, 1)),
+			ROW(dropipc_conn_recv_custom(NULL, &custom)),
+			ROW(dropipc_conn_recv_custom(cc, NULL)),
+			ROW(dropipc_args_new(NULL)),
+			ROW(dropipc_args_validate(NULL, NULL, 0)),
+			ROW(dropipc_spawn(NULL, &p2, &pid, NULL, NULL, 0)),
 			ROW(dropipc_parent_set_pidfd(NULL, -1)),
 			ROW(dropipc_parent_set_peer(NULL, 0)),
 			ROW(dropipc_parent_send_args(NULL, a)),
@@ -243,7 +254,9 @@ START_TEST(null_objects_and_out_pointers_give_einval)
 	ck_assert_int_eq(fd, -1);
 	ck_assert_ptr_null(p2);
 	ck_assert_ptr_null(files);
+	ck_assert_ptr_null(custom);
 	ck_assert_ptr_null(a);
+	ck_assert_ptr_null(dropipc_args_free(NULL));
 	/* Functions that return a pointer: NULL for NULL, and errmsg "". */
 	ck_assert_ptr_null(dropipc_parent_conn(NULL));
 	ck_assert_ptr_null(dropipc_child_conn(NULL));
@@ -263,6 +276,7 @@ START_TEST(free_returns_null_and_is_safe_twice)
 {
 	dropipc_parent *p;
 	dropipc_child *c;
+	dropipc_args *a;
 
 	ck_assert_int_eq(unit_pair(&p, &c), 0);
 	p = dropipc_parent_free(p);
@@ -272,6 +286,11 @@ START_TEST(free_returns_null_and_is_safe_twice)
 	c = dropipc_child_free(c);
 	ck_assert_ptr_null(c);
 	ck_assert_ptr_null(dropipc_child_free(c));
+	ck_assert_int_eq(dropipc_args_new(&a), 0);
+	a = dropipc_args_free(a);
+	ck_assert_ptr_null(a);
+	a = dropipc_args_free(a);
+	ck_assert_ptr_null(a);
 }
 END_TEST
 
