@@ -16,9 +16,10 @@
 
 #define NO_DEADLINE UINT64_MAX
 
-/* Most bytes a receive buffer keeps between frames: a larger one, grown
- * for a large frame, is freed when the next receive starts. */
-#define DROPIPC__KEEP_BUFFER (64u << 10)
+/* Most bytes the receive buffer and the send queue's keep between frames:
+ * a larger one, grown for a large frame, is freed when the next receive
+ * starts, or when the queue is empty again. */
+#define DROPIPC__KEEP_BUFFER (256u << 10)
 
 /* The frame being received. */
 struct rx_state {
@@ -67,8 +68,6 @@ struct dropipc__conn {
 	atomic_int cancelled;
 	int cancel_fd;
 	int pidfd; /* the child's, on the parent's end; -1 if none */
-	uint8_t *sendbuf;
-	size_t sendcap;
 	uint8_t *recvbuf;
 	size_t recvcap;
 	struct rx_state rx;

@@ -77,20 +77,38 @@ static void rx_reset(struct dropipc__conn *c)
 	rx->len = 0;
 }
 
-uint8_t *dropipc__conn_send_buffer(struct dropipc__conn *c, size_t n)
+/* Room for total more bytes at the queue's tail. Grows by doubling, but
+ * never past what a large frame needs, so that a buffer one frame grew
+ * is no larger than that frame. */
+static int tx_reserve(struct tx_queue *tx, size_t total)
 {
+	size_t need = tx->len + total, cap;
 	uint8_t *p;
 
-	if (n <= DROPIPC__KEEP_BUFFER)
-		buffer_shrink(&c->sendbuf, &c->sendcap);
-	if (n <= c->sendcap)
-		return c->sendbuf;
-	p = realloc(c->sendbuf, n);
+	if (need <= tx->cap)
+		return 0;
+	cap = tx->cap * 2 > 4096 ? tx->cap * 2 : 4096;
+	if (cap < need)
+		cap = need;
+	if (cap > DROPIPC__KEEP_BUFFER)
+		cap = need > DROPIPC__KEEP_BUFFER ? need : DROPIPC__KEEP_BUFFER;
+	p = realloc(tx->buf, cap);
 	if (!p)
+		return -ENOMEM;
+	tx->buf = p;
+	tx->cap = cap;
+	return 0;
+}
+
+uint8_t *dropipc__conn_send_buffer(struct dropipc__conn *c, size_t n)
+{
+	struct tx_queue *tx = &c->tx;
+
+	/* At the queue's tail, past the frame's header: tx_append() then
+	 * finds the payload in place. */
+	if (tx_reserve(tx, DROPIPC_HEADER_SIZE + n) < 0)
 		return NULL;
-	c->sendbuf = p;
-	c->sendcap = n;
-	return p;
+	return tx->buf + tx->len + DROPIPC_HEADER_SIZE;
 }
 
 /* Drops what the codec holds: the partial frame, the queue, the buffers. */
@@ -100,7 +118,6 @@ void dropipc__frame_state_free(struct dropipc__conn *c)
 	tx_clear(&c->tx);
 	free(c->tx.buf);
 	free(c->tx.frames);
-	free(c->sendbuf);
 	free(c->recvbuf);
 }
 
@@ -216,18 +233,8 @@ static int tx_append(struct dropipc__conn *c, const uint8_t *hdr, const uint8_t 
 	if (!tx_empty(tx) && (tx->len - tx->head + total > DROPIPC_MAX_QUEUED_BYTES ||
 			      tx->nfds + nfds > DROPIPC_MAX_QUEUED_FDS))
 		return -ENOBUFS;
-	if (tx->len + total > tx->cap) {
-		size_t cap = tx->cap ? tx->cap : 4096;
-		uint8_t *p;
-
-		while (cap < tx->len + total)
-			cap *= 2;
-		p = realloc(tx->buf, cap);
-		if (!p)
-			return -ENOMEM;
-		tx->buf = p;
-		tx->cap = cap;
-	}
+	if (tx_reserve(tx, total) < 0)
+		return -ENOMEM;
 	if (tx->n == tx->nalloc) {
 		size_t n = tx->nalloc ? tx->nalloc * 2 : 4;
 		struct tx_frame *p = realloc(tx->frames, n * sizeof(*p));
@@ -256,7 +263,8 @@ static int tx_append(struct dropipc__conn *c, const uint8_t *hdr, const uint8_t 
 	}
 	tx->nfds += fr->nfds;
 	memcpy(tx->buf + tx->len, hdr, DROPIPC_HEADER_SIZE);
-	if (len > 0)
+	/* A payload packed in place (dropipc__conn_send_buffer()) is there. */
+	if (len > 0 && payload != tx->buf + tx->len + DROPIPC_HEADER_SIZE)
 		memcpy(tx->buf + tx->len + DROPIPC_HEADER_SIZE, payload, len);
 	tx->len += total;
 	tx->n++;

@@ -176,7 +176,8 @@ int dropipc__conn_vfail(struct dropipc__conn *c, int code, const char *fmt, va_l
 	__attribute__((format(printf, 3, 0)));
 
 /* A buffer of at least n bytes the connection owns, for packing a payload
- * into; valid until the next call. NULL if out of memory. */
+ * into: the send queue's tail, so that dropipc__frame_send() of it copies
+ * nothing. Valid until the next call. NULL if out of memory. */
 uint8_t *dropipc__conn_send_buffer(struct dropipc__conn *c, size_t n);
 
 /* Sends one frame: header, payload and fds (the fds stay the caller's). In
