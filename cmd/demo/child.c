@@ -104,7 +104,7 @@ int main(int argc, char **argv)
 		goto out;
 	if (verbose)
 		notice("jail built%s", jail ? "" : " (none: --no-jail)");
-	if (pty_setup(ch, verbose) < 0 || (jail && caps_drop(ch) < 0))
+	if (pty_setup(ch, verbose) < 0 || keyring_new(ch) < 0 || (jail && caps_drop(ch) < 0))
 		goto out;
 	enter_cwd(args, verbose);
 	exec_command(ch, args, envp, shell, jail);

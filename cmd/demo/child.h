@@ -36,14 +36,18 @@ int jail_build(dropipc_child *ch, const dropipc_args *a, bool verbose);
  * controlling terminal and fds 0-2. */
 int pty_setup(dropipc_child *ch, bool verbose);
 
+/* Joins a new, anonymous session keyring: the caller's is left behind. */
+int keyring_new(dropipc_child *ch);
+
 /* Drops every capability: ambient, bounding set, then the rest. */
 int caps_drop(dropipc_child *ch);
 
 /* chdir to paths.cwd, else host_home, else /. */
 void enter_cwd(const dropipc_args *a, bool verbose);
 
-/* Looks the command up in envp's PATH and execs it through /usr/bin/env;
- * returns only on failure (reported). shell: the user's $SHELL or NULL;
+/* Looks the command up in envp's PATH and runs it through /usr/bin/env
+ * under this process as its init (dropipc_child_exec_init()); returns only
+ * on failure (reported). shell: the user's $SHELL or NULL;
  * jailed: false with --no-jail (no writability check of /usr/bin/env). */
 int exec_command(dropipc_child *ch, const dropipc_args *a, char **envp, const char *shell,
 		 bool jailed);

@@ -660,9 +660,10 @@ static void handle_signals(struct demo *d)
 		}
 		step(d, "forwarding signal %u (%s) to the child", si.ssi_signo,
 		     strsignal((int)si.ssi_signo));
-		/* The command may ignore it (as PID 1 of its namespace it ignores
-		 * every signal it has no handler for): the second one is SIGKILL,
-		 * and SIGCONT lets a stopped command see either. */
+		/* The child's init passes it on to the command, which may
+		 * ignore it: the second one is SIGKILL (the init, and with it
+		 * the whole PID namespace), and SIGCONT lets a stopped command
+		 * see either. */
 		signal_child(d, d->stop ? SIGKILL : (int)si.ssi_signo);
 		signal_child(d, SIGCONT);
 		d->stop = true;
@@ -679,6 +680,8 @@ static int set_signals(struct demo *d)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGQUIT);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
 	sigaddset(&set, SIGWINCH);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	sigaction(SIGPIPE, &ign, NULL);
@@ -752,7 +755,7 @@ static int spawn_child(struct demo *d)
 	static char *argv[256];
 	char path[PATH_MAX];
 	unsigned ns = DROPIPC_NS_USER | DROPIPC_NS_MOUNT | DROPIPC_NS_PID | DROPIPC_NS_IPC |
-		      DROPIPC_NS_CGROUP;
+		      DROPIPC_NS_CGROUP | DROPIPC_NS_UTS;
 	uid_t uid = getuid();
 	gid_t gid = getgid();
 	dropipc_spawn_attr *attr = NULL;

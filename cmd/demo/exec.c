@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The last steps: capabilities dropped, the working directory, the command
- * looked up in the new environment's PATH and exec'd through
- * /usr/bin/env -- (so that its /proc/self/exe is not this program).
+ * The last steps: a new session keyring, capabilities dropped, the working
+ * directory, the command looked up in the new environment's PATH and run
+ * through /usr/bin/env -- (so that its /proc/self/exe is not this program)
+ * as the child of this process, which stays as the sandbox's init
+ * (dropipc_child_exec_init()).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/capability.h>
 #include <linux/close_range.h>
+#include <linux/keyctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +29,16 @@ static int failed(dropipc_child *ch, dropipc_stage stage, int err, const char *w
 {
 	dropipc_child_send_error(ch, stage, err, "%s: %s", what, strerror(err));
 	return -1;
+}
+
+int keyring_new(dropipc_child *ch)
+{
+	/* An anonymous session keyring of our own: the caller's (Kerberos
+	 * caches, file system encryption keys) is no longer ours to search
+	 * or read. */
+	if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0)
+		return failed(ch, DROPIPC_STAGE_EXEC, errno, "join a new session keyring");
+	return 0;
 }
 
 int caps_drop(dropipc_child *ch)
@@ -133,19 +146,11 @@ int exec_command(dropipc_child *ch, const dropipc_args *a, char **envp, const ch
 	argv[2] = prog;
 	for (size_t i = 1; i < n; i++)
 		argv[i + 2] = args[i];
-	/* Every fd but 0-2 closes at exec: the channel (close-on-exec already)
-	 * ends exactly when the exec succeeds. */
+	/* Every fd but 0-2 closes at exec: the command gets only those. */
 	syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
-	r = dropipc_child_confirm_exec(ch);
-	if (r < 0) {
-		notice("%s", dropipc_child_errmsg(ch));
-		free(argv);
-		return -1;
-	}
-	execve(ENV_PROG, (char *const *)argv, envp);
-	r = errno;
+	/* We stay as the sandbox's init (PID 1): the command is our child.
+	 * On failure the library has reported it to the parent. */
+	r = dropipc_child_exec_init(ch, ENV_PROG, (char *const *)argv, envp);
 	free(argv);
-	dropipc_child_send_error(ch, DROPIPC_STAGE_EXEC, r, "execve %s -- %s: %s", ENV_PROG, prog,
-				 strerror(r));
-	return -1;
+	return r;
 }

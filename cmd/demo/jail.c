@@ -26,6 +26,8 @@
 
 #include "child.h"
 
+#define HOSTNAME "dropipc-demo"
+
 struct jail {
 	dropipc_child *ch;
 	const dropipc_args *a;
@@ -255,8 +257,11 @@ static int run_and_dev(struct jail *j)
 	for (size_t i = 0; i < sizeof(devs) / sizeof(devs[0]); i++) {
 		snprintf(rel, sizeof(rel), "dev/%s", devs[i]);
 		snprintf(src, sizeof(src), "/dev/%s", devs[i]);
+		/* Read-only: writes to the device still work, but the host's
+		 * inode cannot be chmod'ed or chown'ed (EROFS). */
 		if (mkfile(j, rel) < 0 || in_root(j, src, dst) < 0 ||
-		    do_mount(j, src, dst, NULL, MS_BIND, NULL) < 0)
+		    do_mount(j, src, dst, NULL, MS_BIND, NULL) < 0 ||
+		    set_attr(j, AT_FDCWD, dst, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID, dst) < 0)
 			return -1;
 	}
 	{
@@ -287,6 +292,34 @@ static int bind_dir(struct jail *j, const char *src, const char *at)
 	return 0;
 }
 
+/*
+ * The parts of the new procfs that act on the host's kernel, read-only
+ * over themselves (as bubblewrap does): a payload that is host root (run by
+ * root, the uid mapped to itself) passes the owner checks of sysctl files
+ * without any capability, and could set kernel.core_pattern. One that is
+ * missing is fine.
+ */
+static int proc_read_only(struct jail *j)
+{
+	static const char *const parts[] = { "/proc/sys", "/proc/sysrq-trigger", "/proc/irq",
+					     "/proc/bus" };
+	char dst[PATH_MAX];
+
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		if (in_root(j, parts[i], dst) < 0)
+			return -1;
+		if (access(dst, F_OK) < 0 && errno == ENOENT)
+			continue;
+		if (do_mount(j, dst, dst, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+		    set_attr(j, AT_FDCWD, dst,
+			     MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+				     MOUNT_ATTR_NOEXEC,
+			     dst) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* 5, 6. /tmp, /proc, /sys, /var; the home. */
 static int data_dirs(struct jail *j)
 {
@@ -296,17 +329,20 @@ static int data_dirs(struct jail *j)
 	if (bind_dir(j, path(j, DROPIPC_PATH_TMP), "/tmp") < 0)
 		return -1;
 	if (mkdirs(j, "proc", 0555) < 0 || in_root(j, "/proc", dst) < 0 ||
-	    do_mount(j, "proc", dst, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+	    do_mount(j, "proc", dst, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 ||
+	    proc_read_only(j) < 0)
 		return -1;
 	/* /sys: a sysfs of our own network namespace, read-only, with the
 	 * host's /sys/fs/cgroup read-only in it. Unjailed there is no network
-	 * namespace of ours to mount a sysfs for: the host's /sys, writable as
-	 * Drop leaves it. */
+	 * namespace of ours to mount a sysfs for: the host's /sys, read-only
+	 * (past Drop, which leaves it writable), submounts and cgroups too. */
 	if (mkdirs(j, "sys", 0555) < 0 || in_root(j, "/sys", dst) < 0)
 		return -1;
 	if (unjailed) {
 		if (do_mount(j, "/sys", dst, NULL, MS_BIND | MS_REC, NULL) < 0 ||
-		    set_attr(j, AT_FDCWD, dst, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+		    set_attr(j, AT_FDCWD, dst,
+			     MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+				     MOUNT_ATTR_NOEXEC,
 			     dst) < 0)
 			return -1;
 	} else {
@@ -526,6 +562,10 @@ int jail_build(dropipc_child *ch, const dropipc_args *a, bool verbose)
 		if (dropipc_args_path(a, needed[i])[0] != '/')
 			return fail(&j, 0, "paths.%s \"%s\": not an absolute path", names[i],
 				    dropipc_args_path(a, needed[i]));
+	/* Our own UTS namespace: the payload cannot read or set the host's
+	 * hostname. */
+	if (sethostname(HOSTNAME, strlen(HOSTNAME)) < 0)
+		return fail(&j, errno, "sethostname %s", HOSTNAME);
 	/* 1. Nothing we mount propagates back to the host. */
 	if (do_mount(&j, NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return -1;

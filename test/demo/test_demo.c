@@ -803,11 +803,12 @@ START_TEST(test_identity)
 	SANDBOX(&p, "--", "sh", "-c",
 		"echo \"$(id -u) $(id -g) $$\"; readlink /proc/self/ns/pid; "
 		"ps -e -o pid= | wc -l; grep NSpid /proc/self/status");
-	snprintf(want, sizeof(want), "%u %u 1\n", (unsigned)getuid(), (unsigned)getgid());
+	/* PID 1 is the child, staying as the init; the command is PID 2. */
+	snprintf(want, sizeof(want), "%u %u 2\n", (unsigned)getuid(), (unsigned)getgid());
 	ck_assert_msg(!strncmp(p.buf[0], want, strlen(want)), "want %s, got %s", want, p.buf[0]);
 	ck_assert_msg(!strstr(p.buf[0], pidns), "the host's PID namespace: %s", p.buf[0]);
-	/* sh, ps, wc and the subshell: nothing of the host's. */
-	ck_assert_msg(strstr(p.buf[0], "\n4\n") || strstr(p.buf[0], "\n3\n"), "%s", p.buf[0]);
+	/* The init, sh, ps, wc and the subshell: nothing of the host's. */
+	ck_assert_msg(strstr(p.buf[0], "\n5\n") || strstr(p.buf[0], "\n4\n"), "%s", p.buf[0]);
 	ck_assert_msg(strstr(p.buf[0], "NSpid:\t"), "%s", p.buf[0]);
 
 	SANDBOX(&p, "--root", "--", "sh", "-c", "id -u");
