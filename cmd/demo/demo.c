@@ -44,6 +44,8 @@
 #define EXIT_SETUP 125
 #define EXIT_USAGE 2
 #define DEFAULT_TIMEOUT_MS 10000
+/* How often the pid file pasta writes when the network is up is looked at. */
+#define PASTA_POLL_MS 10
 
 /* Variables a command needs to feel at home, kept unless --no-default-vars. */
 static const char *const default_vars[] = { "PATH", "HOME",	 "USER", "LOGNAME", "SHELL",
@@ -1015,7 +1017,8 @@ static int timeout_ms(const struct demo *d)
 	if (d->reaped)
 		return 100; /* drain what is left, then go */
 	if (d->phase == NET)
-		deadline = d->pasta_deadline;
+		deadline = d->pasta_deadline < now_ms() + PASTA_POLL_MS ? d->pasta_deadline
+									 : now_ms() + PASTA_POLL_MS;
 	else if (d->phase != RUN && dropipc_parent_deadline(d->parent, &us) == 0 &&
 		 us != UINT64_MAX)
 		deadline = (long long)(us / 1000) + 1;
@@ -1033,24 +1036,27 @@ static bool finished(const struct demo *d)
 	return d->reaped && d->out < 0 && d->err < 0 && d->master < 0;
 }
 
+/* pasta exited: before the network was up, the setup fails. */
 static void pasta_event(struct demo *d)
 {
-	if (!d->pasta.ready) {
-		if (pasta_started(&d->pasta) < 0) {
-			d->failed = true;
-			signal_child(d, SIGKILL);
-			return;
-		}
-		step(d, "pasta is up (pid %d)", (int)d->pasta.pid);
-		watch(d, d->pasta.pidfd, T_PASTA, EPOLLIN);
-		if (send_args(d) == 0)
-			channel_step(d);
-		return;
-	}
-	say("pasta exited: the sandbox has no network any more");
+	bool ready = d->pasta.ready;
+
 	epoll_ctl(d->ep, EPOLL_CTL_DEL, d->pasta.pidfd, NULL);
-	close(d->pasta.pidfd);
-	d->pasta.pidfd = -1;
+	pasta_failed(&d->pasta);
+	if (!ready) {
+		d->failed = true;
+		signal_child(d, SIGKILL);
+	}
+}
+
+/* In the NET phase: once pasta says the network is up, ChildArgs go. */
+static void pasta_check(struct demo *d)
+{
+	if (d->phase != NET || d->failed || !pasta_ready(&d->pasta))
+		return;
+	step(d, "pasta is up (pid %d)", (int)d->pasta.pid);
+	if (send_args(d) == 0)
+		channel_step(d);
 }
 
 static int loop(struct demo *d)
@@ -1069,6 +1075,7 @@ static int loop(struct demo *d)
 			return say("epoll_wait: %s", strerror(errno));
 		if (n == 0 && d->reaped && ++quiet >= 1)
 			break; /* reaped, and nothing more came in 100 ms */
+		pasta_check(d);
 		if (n == 0 && d->phase == NET && now_ms() >= d->pasta_deadline) {
 			say("timed out after %d ms waiting for pasta", d->o.timeout_ms);
 			d->failed = true;
@@ -1205,7 +1212,7 @@ int main(int argc, char **argv)
 		dropipc_args_free(d.a);
 		return EXIT_USAGE;
 	}
-	/* pasta's daemon becomes our child: we can reap it. */
+	/* Whatever a child of ours leaves behind comes to us. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	d.ep = epoll_create1(EPOLL_CLOEXEC);
 	if (d.ep < 0 || set_signals(&d) < 0 || setup(&d) < 0 || spawn_child(&d) < 0)
