@@ -25,8 +25,9 @@ int say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int layout_make(const char *state, const char *env_id, const char *host_home, dropipc_args *a,
 		char *run);
 
-/* Removes the run directory and everything in it (no mount is left there:
- * the child's mounts lived in its own mount namespace). */
+/* Removes the run directory and everything in it, whatever modes the
+ * payload left, following no symlink (no mount is left there: the child's
+ * mounts lived in its own mount namespace). */
 void layout_cleanup(const char *run);
 
 /* pasta, for isolated networking: our child, in the foreground. */
