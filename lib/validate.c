@@ -115,21 +115,65 @@ static int check_net(struct check *ck, const Dropipc__V1__Net *net)
 	return 0;
 }
 
+/*
+ * Drop's rule for mount sources and targets and blocked paths: "~", or a
+ * path that starts with "/" or "~/"; and normalized: no empty component
+ * ("//"), no "." or ".." component, no trailing "/" (but "/" itself). So
+ * that what the config names is what the jail touches: "/etc/../usr" is
+ * refused rather than read one way by the user and another by the child.
+ */
+static bool normalized(const char *p)
+{
+	const char *c;
+
+	if (!strcmp(p, "~") || !strcmp(p, "/"))
+		return true;
+	if (p[0] == '/')
+		c = p + 1;
+	else if (p[0] == '~' && p[1] == '/')
+		c = p + 2;
+	else
+		return false;
+	for (;;) {
+		size_t n = strcspn(c, "/");
+
+		if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+			return false;
+		if (!c[n])
+			return true;
+		c += n + 1;
+	}
+}
+
+static int check_path(struct check *ck, const char *p, const char *field, size_t i,
+		      const char *sub)
+{
+	if (empty(p))
+		return fail(ck, "config.%s[%zu]%s: empty", field, i, sub);
+	if (p[0] != '/' && p[0] != '~')
+		return fail(ck, "config.%s[%zu]%s: path starts with neither '/' nor '~/': %s", field,
+			    i, sub, p);
+	if (!normalized(p))
+		return fail(ck, "config.%s[%zu]%s: path is not normalized: %s", field, i, sub, p);
+	return 0;
+}
+
 static int check_config(struct check *ck, const Dropipc__V1__Config *cfg)
 {
+	int r;
+
 	if (!cfg)
 		return fail(ck, "config: missing");
 	for (size_t i = 0; i < cfg->n_mounts; i++) {
 		if (!cfg->mounts[i])
 			return fail(ck, "config.mounts[%zu]: missing", i);
-		if (empty(cfg->mounts[i]->source))
-			return fail(ck, "config.mounts[%zu].source: empty", i);
-		if (empty(cfg->mounts[i]->target))
-			return fail(ck, "config.mounts[%zu].target: empty", i);
+		if ((r = check_path(ck, cfg->mounts[i]->source, "mounts", i, ".source")) < 0 ||
+		    (r = check_path(ck, cfg->mounts[i]->target, "mounts", i, ".target")) < 0)
+			return r;
 	}
 	for (size_t i = 0; i < cfg->n_blocked_paths; i++)
-		if (empty(cfg->blocked_paths[i]))
-			return fail(ck, "config.blocked_paths[%zu]: empty", i);
+		if ((r = check_path(ck, cfg->blocked_paths[i], "blocked_paths", i, "")) < 0)
+			return r;
 	if (cfg->environ) {
 		for (size_t i = 0; i < cfg->environ->n_exposed_vars; i++)
 			if (empty(cfg->environ->exposed_vars[i]))
