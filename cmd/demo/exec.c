@@ -23,7 +23,6 @@
 #include "child.h"
 
 #define ENV_PROG "/usr/bin/env"
-#define DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
 
 static int failed(dropipc_child *ch, dropipc_stage stage, int err, const char *what)
 {
@@ -81,7 +80,8 @@ static bool executable(const char *p)
 }
 
 /* The command as a path: name itself if it has a slash, else the first
- * executable regular file in PATH (of envp, else the default). */
+ * executable regular file in envp's PATH. With PATH unset or empty there
+ * is nothing to search (as in Drop: no default PATH). */
 static int lookup(const char *name, char *const *envp, char *out)
 {
 	const char *path = environ_get(envp, "PATH");
@@ -92,8 +92,8 @@ static int lookup(const char *name, char *const *envp, char *out)
 			return -ENAMETOOLONG;
 		return executable(out) ? 0 : -errno;
 	}
-	if (!path)
-		path = DEFAULT_PATH;
+	if (!path || !path[0])
+		return -ENOENT;
 	for (const char *p = path;; p += n + 1) {
 		int w;
 
@@ -122,11 +122,11 @@ int exec_command(dropipc_child *ch, const dropipc_args *a, char **envp, const ch
 		args = (char *const *)sh, n = 1;
 	r = lookup(args[0], envp, prog);
 	if (r < 0) {
-		dropipc_child_send_error(ch, DROPIPC_STAGE_EXEC, -r,
-					 "command %s: %s (PATH %s)", args[0],
-					 r == -ENOENT ? "not found" : strerror(-r),
-					 environ_get(envp, "PATH") ? environ_get(envp, "PATH")
-								   : "unset, " DEFAULT_PATH);
+		const char *path = environ_get(envp, "PATH");
+
+		dropipc_child_send_error(ch, DROPIPC_STAGE_EXEC, -r, "command %s: %s (PATH %s)",
+					 args[0], r == -ENOENT ? "not found" : strerror(-r),
+					 !path ? "unset" : path[0] ? path : "empty");
 		return -1;
 	}
 	/* Capabilities are gone: this asks as the user. Without a jail there
