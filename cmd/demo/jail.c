@@ -729,10 +729,14 @@ int jail_build(dropipc_child *ch, const dropipc_args *a, bool verbose)
 		if (dropipc_args_path(a, needed[i])[0] != '/')
 			return fail(&j, 0, "paths.%s \"%s\": not an absolute path", names[i],
 				    dropipc_args_path(a, needed[i]));
-	/* Our own UTS namespace: the payload cannot read or set the host's
-	 * hostname. */
-	if (sethostname(HOSTNAME, strlen(HOSTNAME)) < 0)
-		return fail(&j, errno, "sethostname %s", HOSTNAME);
+	/* In our own UTS namespace (dropipc-demo makes one) the payload sees
+	 * a hostname of its own; EPERM: the launcher made none (then it is
+	 * the host's, read-only as ever). */
+	if (sethostname(HOSTNAME, strlen(HOSTNAME)) < 0) {
+		if (errno != EPERM)
+			return fail(&j, errno, "sethostname %s", HOSTNAME);
+		notice("no UTS namespace of our own: the hostname stays the host's");
+	}
 	/* 1. Nothing we mount propagates back to the host. */
 	if (do_mount(&j, NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return -1;
