@@ -79,6 +79,7 @@ struct demo {
 	bool failed;	/* the setup failed: exit EXIT_SETUP */
 	bool stop;	/* a deadly signal came: the next one is SIGKILL */
 	int master;	/* tty: the pty master */
+	int term;	/* tty: our fd 0-2 that the pty's output goes to */
 	int msg;	/* tty: the child's own stdout and stderr, shown sanitized */
 	char carry[4];	/* the start of a UTF-8 character the last read cut */
 	size_t ncarry;
@@ -715,39 +716,45 @@ static void report(struct demo *d, int r)
 		signal_child(d, SIGKILL);
 }
 
-/* The child's stdio: pipes, or at a terminal the terminal as its stdin (so
- * that it knows to make a pty) and a pipe for its own messages. in, out,
- * err get the child's ends (the caller closes them after the spawn). */
+/*
+ * The child's stdio, as Drop hands it: for each of fds 0-2, a pipe we
+ * relay when ours is not a terminal; when it is, our terminal for stdin
+ * (so that a child knows to make a pty) and, for stdout and stderr, a pipe
+ * of the child's own messages, shown sanitized (the command gets the pty's
+ * slave there: the C child is told which fds with --ttys). So at a
+ * terminal `cmd 2>err.log` keeps stderr apart. in, out, err get the
+ * child's ends (the caller closes them after the spawn).
+ */
 static int make_stdio(struct demo *d, int *in, int *out, int *err)
 {
-	int p[3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } };
+	int *child[3] = { in, out, err }, *ours[3] = { &d->child_in, &d->out, &d->err };
+	int msg[2] = { -1, -1 };
 
 	d->tty = isatty(STDIN_FILENO) || isatty(STDOUT_FILENO) || isatty(STDERR_FILENO);
-	if (d->tty) {
-		int t = isatty(STDIN_FILENO) ? STDIN_FILENO : isatty(STDOUT_FILENO) ? STDOUT_FILENO
-										: STDERR_FILENO;
-
-		if (pipe2(p[1], O_CLOEXEC) < 0)
+	d->term = isatty(STDOUT_FILENO) ? STDOUT_FILENO
+		  : isatty(STDERR_FILENO) ? STDERR_FILENO
+					  : STDIN_FILENO;
+	if (isatty(STDOUT_FILENO) || isatty(STDERR_FILENO)) {
+		if (pipe2(msg, O_CLOEXEC) < 0)
 			return say("pipe: %s", strerror(errno));
-		*in = fcntl(t, F_DUPFD_CLOEXEC, 3);
-		*out = *err = p[1][1];
-		d->msg = p[1][0];
+		d->msg = msg[0];
 		fcntl(d->msg, F_SETFL, O_NONBLOCK);
-		return *in < 0 ? say("dup: %s", strerror(errno)) : 0;
 	}
 	for (int i = 0; i < 3; i++) {
-		if (pipe2(p[i], O_CLOEXEC) < 0)
+		int p[2];
+
+		if (isatty(i)) {
+			*child[i] = i ? msg[1] : fcntl(i, F_DUPFD_CLOEXEC, 3);
+			if (*child[i] < 0)
+				return say("dup: %s", strerror(errno));
+			continue;
+		}
+		if (pipe2(p, O_CLOEXEC) < 0)
 			return say("pipe: %s", strerror(errno));
+		*child[i] = i ? p[1] : p[0];
+		*ours[i] = i ? p[0] : p[1];
+		fcntl(*ours[i], F_SETFL, O_NONBLOCK);
 	}
-	*in = p[0][0];
-	d->child_in = p[0][1];
-	*out = p[1][1];
-	d->out = p[1][0];
-	*err = p[2][1];
-	d->err = p[2][0];
-	fcntl(d->child_in, F_SETFL, O_NONBLOCK);
-	fcntl(d->out, F_SETFL, O_NONBLOCK);
-	fcntl(d->err, F_SETFL, O_NONBLOCK);
 	return 0;
 }
 
@@ -755,7 +762,7 @@ static int spawn_child(struct demo *d)
 {
 	static const int caps[] = { CAP_SYS_ADMIN, CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_NET_ADMIN };
 	static char *argv[256];
-	char path[PATH_MAX];
+	char path[PATH_MAX], ttys[16];
 	unsigned ns = DROPIPC_NS_USER | DROPIPC_NS_MOUNT | DROPIPC_NS_PID | DROPIPC_NS_IPC |
 		      DROPIPC_NS_CGROUP | DROPIPC_NS_UTS;
 	uid_t uid = getuid();
@@ -772,12 +779,22 @@ static int spawn_child(struct demo *d)
 	argv[0] = path;
 	if (d->o.child_argv)
 		memcpy(argv + 1, d->o.child_argv + 1, (d->o.child_argc - 1) * sizeof(char *));
-	else if (d->o.verbose)
-		argv[1] = "--verbose";
-	if (dropipc_args_net_mode(d->a) != DROPIPC_NET_UNJAILED)
-		ns |= DROPIPC_NS_NET;
+	else
+		argv[1] = d->o.verbose ? "--verbose" : NULL;
 	if (make_stdio(d, &in, &out, &err) < 0)
 		goto out;
+	if (!d->o.child_argv && d->tty) {
+		/* Which of fds 0-2 get the pty's slave: ours that are terminals. */
+		size_t n = (size_t)snprintf(ttys, sizeof(ttys), "--ttys=");
+
+		for (int i = 0; i < 3; i++)
+			if (isatty(i))
+				ttys[n++] = (char)('0' + i);
+		ttys[n] = '\0';
+		argv[d->o.verbose ? 2 : 1] = ttys;
+	}
+	if (dropipc_args_net_mode(d->a) != DROPIPC_NET_UNJAILED)
+		ns |= DROPIPC_NS_NET;
 	r = dropipc_spawn_attr_new(&attr);
 	if (r == 0)
 		r = dropipc_spawn_attr_set_program(attr, path);
@@ -911,13 +928,14 @@ static void start_relay(struct demo *d)
 	}
 	if (d->child_in >= 0)
 		watch(d, d->child_in, T_CHILD_IN, 0);
-	step(d, "relaying %s", d->tty ? "the terminal through the pty" : "stdin, stdout, stderr");
+	step(d, "relaying %s", d->tty ? "the terminal through the pty, and the pipes" : "stdin, stdout, stderr");
 }
 
-/* Where input goes: the pty at a terminal, the command's stdin pipe. */
+/* Where input goes: the command's stdin pipe, else (our stdin is a
+ * terminal) the pty. */
 static int input_fd(const struct demo *d)
 {
-	return d->tty ? d->master : d->child_in;
+	return d->child_in >= 0 || !isatty(STDIN_FILENO) ? d->child_in : d->master;
 }
 
 static void input_ended(struct demo *d)
@@ -926,10 +944,10 @@ static void input_ended(struct demo *d)
 		epoll_ctl(d->ep, EPOLL_CTL_DEL, STDIN_FILENO, NULL);
 	d->in_open = false;
 	d->in_len = 0;
-	if (d->tty)
-		send_eof(d);
-	else
+	if (d->child_in >= 0)
 		unwatch_close(d, &d->child_in);
+	else
+		send_eof(d);
 }
 
 static void read_input(struct demo *d)
@@ -963,7 +981,7 @@ static void write_input(struct demo *d)
 	if (n < 0 && errno != EAGAIN && errno != EINTR) {
 		/* The command closed its stdin: the rest has nowhere to go. */
 		d->in_len = 0;
-		if (!d->tty) {
+		if (fd == d->child_in) {
 			d->in_open = false;
 			if (d->in_pollable)
 				epoll_ctl(d->ep, EPOLL_CTL_DEL, STDIN_FILENO, NULL);
@@ -1001,9 +1019,9 @@ static void update_input_watch(struct demo *d)
 {
 	uint32_t want = d->in_len ? EPOLLOUT : 0;
 
-	if (d->tty && d->master >= 0)
-		rewatch(d, d->master, T_MASTER, EPOLLIN | want);
-	else if (!d->tty && d->child_in >= 0)
+	if (d->master >= 0)
+		rewatch(d, d->master, T_MASTER, EPOLLIN | (input_fd(d) == d->master ? want : 0));
+	if (d->child_in >= 0)
 		rewatch(d, d->child_in, T_CHILD_IN, want);
 }
 
@@ -1118,7 +1136,7 @@ static int loop(struct demo *d)
 				if (ev[i].events & EPOLLOUT)
 					write_input(d);
 				if (ev[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
-					copy_out(d, &d->master, STDOUT_FILENO);
+					copy_out(d, &d->master, d->term);
 				break;
 			case T_OUT:
 				copy_out(d, &d->out, STDOUT_FILENO);

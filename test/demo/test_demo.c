@@ -617,7 +617,15 @@ static void type(int master, const char *s)
 
 /* Runs the demo on a terminal of ours (a pty whose master we hold), as a
  * user would; returns the master, *pid the demo's. */
+static int term_start_err(char *const argv[], const struct winsize *ws, pid_t *pid, int errfd);
+
 static int term_start(char *const argv[], const struct winsize *ws, pid_t *pid)
+{
+	return term_start_err(argv, ws, pid, -1);
+}
+
+/* The same, with fd 2 errfd instead of the terminal (-1: the terminal). */
+static int term_start_err(char *const argv[], const struct winsize *ws, pid_t *pid, int errfd)
 {
 	char name[64];
 	int master;
@@ -637,7 +645,8 @@ static int term_start(char *const argv[], const struct winsize *ws, pid_t *pid)
 		/* The pty becomes our controlling terminal, as a login's would. */
 		if (setsid() < 0 || (slave = open(name, O_RDWR)) < 0)
 			_exit(126);
-		if (dup2(slave, 0) < 0 || dup2(slave, 1) < 0 || dup2(slave, 2) < 0)
+		if (dup2(slave, 0) < 0 || dup2(slave, 1) < 0 ||
+		    dup2(errfd >= 0 ? errfd : slave, 2) < 0)
 			_exit(126);
 		execv(DEMO_BIN, argv);
 		_exit(127);
@@ -685,6 +694,40 @@ START_TEST(test_interactive)
 }
 END_TEST
 
+/* At a terminal with stderr redirected (`cmd 2>err.log`), the pty goes
+ * only on fds 0 and 1: stderr stays a pipe, relayed apart, as in Drop
+ * (test_only_terminal_fds_are_terminals_in_sandbox). */
+START_TEST(test_only_terminal_fds_get_the_pty)
+{
+	struct winsize ws = { .ws_row = 24, .ws_col = 80 };
+	long long deadline = now_ms() + DEADLINE_MS;
+	char buf[65536] = "", err[4096];
+	size_t len = 0;
+	int master, status, p[2];
+	ssize_t n;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	master = term_start_err(DEMO("--", "sh", "-c",
+				     "test -t 0 && echo IN-TTY; test -t 1 && echo OUT-TTY; "
+				     "test -t 2 || echo ERR-PIPE; echo to-stderr >&2"),
+				&ws, &pid, p[1]);
+	close(p[1]);
+	pty_expect(master, buf, sizeof(buf), &len, NULL, deadline, pid);
+	status = wait_exit(pid, deadline);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status 0x%x: %s", status, buf);
+	n = read(p[0], err, sizeof(err) - 1);
+	ck_assert_int_ge(n, 0);
+	err[n] = '\0';
+	close(p[0]);
+	ck_assert_msg(strstr(buf, "IN-TTY") && strstr(buf, "OUT-TTY") && strstr(buf, "ERR-PIPE"),
+		      "fds 0 and 1 a terminal, 2 not: %s", buf);
+	ck_assert_msg(!strstr(buf, "to-stderr"), "stderr went to the terminal: %s", buf);
+	ck_assert_str_eq(err, "to-stderr\n");
+	close(master);
+	assert_no_leftover();
+}
+END_TEST
 
 /*
  * The child is not given the user's terminal: it cannot open /dev/tty (so
@@ -1130,7 +1173,7 @@ static Suite *demo_suite(bool isolated)
 			     test_pipes } },
 		{ "dump", { test_dump_format, test_dump_files, test_dump_documented } },
 		{ "terminal", { test_interactive, test_child_kept_off_terminal, test_child_output_c1,
-			       test_child_output_utf8_split } },
+			       test_child_output_utf8_split, test_only_terminal_fds_get_the_pty } },
 		{ "sandbox",
 		  { test_identity, test_identity_not_root, test_files, test_environment,
 		    test_working_directory, test_network_off_unjailed, test_ports_need_isolated,
