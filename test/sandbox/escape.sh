@@ -262,9 +262,14 @@ case_blocked() {
 	mkdir -p "$W/p/sub" && echo blocked-secret >"$W/p/sub/secret"
 	[ "$mode" = user ] && chown -R "$user:" "$W/p"
 	set -- --env e2 --mount "$W/p:/data:rw" --block /data/sub/secret
-	demo_run "$@" -- sh -c 'cat /data/sub/secret; mv /data/sub /data/x && ln -s /tmp /data/sub && echo moved'
+	demo_run "$@" -- sh -c 'cat /data/sub/secret; mv /data/sub /data/x && ln -s /tmp /data/sub &&
+		echo moved; cp /bin/true /data/suid && chmod 4755 /data/suid && echo suid-made'
 	check "run 1: the blocked file is hidden" hasnt "$out" blocked-secret || show
 	check "run 1 moved the directory away and left a symlink" has "$out" moved || show
+	check "what it wrote in a read-write mount is the caller's on the host (uid $(as_user id -u))" \
+		test "$(stat -c %u "$W/p/sub")" = "$(as_user id -u)"
+	check "a set-user-ID file it made there is the caller's, set-user-ID on the host" \
+		sh -c "grep -q suid-made '$out' && [ -u '$W/p/suid' ] && [ \$(stat -c %u '$W/p/suid') = $(as_user id -u) ]"
 	demo_run "$@" -- cat /data/x/secret
 	check "run 2 does not show the blocked file" hasnt "$out" blocked-secret || show
 	check "run 2 failed: the blocked path resolves through a symlink" \
