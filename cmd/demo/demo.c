@@ -731,9 +731,10 @@ static int make_stdio(struct demo *d, int *in, int *out, int *err)
 	int msg[2] = { -1, -1 };
 
 	d->tty = isatty(STDIN_FILENO) || isatty(STDOUT_FILENO) || isatty(STDERR_FILENO);
-	d->term = isatty(STDOUT_FILENO) ? STDOUT_FILENO
-		  : isatty(STDERR_FILENO) ? STDERR_FILENO
-					  : STDIN_FILENO;
+	/* The pty's output: to our terminal, stdout or else stderr; stdout
+	 * when only stdin is one (the echo of the input, and all of it from a
+	 * child that puts the pty on all three fds). */
+	d->term = isatty(STDOUT_FILENO) || !isatty(STDERR_FILENO) ? STDOUT_FILENO : STDERR_FILENO;
 	if (isatty(STDOUT_FILENO) || isatty(STDERR_FILENO)) {
 		if (pipe2(msg, O_CLOEXEC) < 0)
 			return say("pipe: %s", strerror(errno));
