@@ -73,10 +73,10 @@ static int foreground_tty(void)
 }
 
 /* Sends sig to the command's process group, or to the command alone once
- * it has left the group it was started in. */
+ * it has left the group it was started in (a shell with job control). */
 static void forward(pid_t cmd, int sig)
 {
-	if (kill(-cmd, sig) < 0)
+	if (getpgid(cmd) != cmd || kill(-cmd, sig) < 0)
 		kill(cmd, sig);
 }
 

@@ -35,9 +35,15 @@ int keyring_new(dropipc_child *ch)
 	/* An anonymous session keyring of our own: the caller's (Kerberos
 	 * caches, file system encryption keys) is no longer ours to search
 	 * or read. */
-	if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0)
-		return failed(ch, DROPIPC_STAGE_EXEC, errno, "join a new session keyring");
-	return 0;
+	if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) >= 0)
+		return 0;
+	/* Where keyctl is filtered out (a container's seccomp profile), the
+	 * payload cannot reach any keyring either. */
+	if (errno == ENOSYS || errno == EPERM) {
+		notice("keyctl: %s: no keyring to leave", strerror(errno));
+		return 0;
+	}
+	return failed(ch, DROPIPC_STAGE_EXEC, errno, "join a new session keyring");
 }
 
 int caps_drop(dropipc_child *ch)
