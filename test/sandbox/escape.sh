@@ -11,7 +11,7 @@
 # Usage: escape.sh MODE CASE DEMO PROBE
 #   MODE   root, or user (the user $SBX_USER, made by `escape.sh add-user`)
 #   CASE   sysctl hostname devices sys mountpoint blocked source keyring
-#          killed pasta cleanup sigterm path normalized
+#          killed pasta cleanup sigterm init path normalized
 #   DEMO   dropipc-demo; PROBE: sbx_probe (test/sandbox/sbx_probe.c)
 # escape.sh add-user | del-user: the ctest fixture around the user runs.
 # Exit: 0 passed, 1 failed, 77 skipped (with the reason on stdout).
@@ -407,6 +407,21 @@ case_sigterm() {
 	else
 		bad "dropipc-demo -- sleep still runs 5 s after SIGTERM"
 	fi
+}
+
+# ---- 3. the init: PID 1, holding what the payload must not read ------------
+
+case_init() {
+	as_user env -i HOME="$W/home" PATH=/usr/bin:/bin SBX_SECRET=init-env-secret \
+		"$demo" --state "$W/state" -- sh -c '
+			echo "pid $$"; cat /proc/1/environ 2>/dev/null | tr "\0" "\n" | grep SBX_
+			kill -KILL 1 2>/dev/null; echo still-here' </dev/null >"$out" 2>"$err"
+	rc=$?
+	check "the payload ran" test "$rc" = 0 || show
+	check "the command is not PID 1" sh -c "grep -q '^pid ' '$out' && ! grep -qx 'pid 1' '$out'" || show
+	check "the init's environment (the launcher's, unfiltered) cannot be read" \
+		hasnt "$out" init-env-secret || show
+	check "the payload cannot kill the init" has "$out" still-here || show
 }
 
 # ---- 6. no default PATH ----------------------------------------------------
