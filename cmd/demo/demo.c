@@ -1286,6 +1286,7 @@ out:
 		show_child_msg(&d);
 	pasta_stop(&d.pasta);
 	layout_cleanup(d.run);
+	layout_release();
 	unwatch_close(&d, &d.master);
 	unwatch_close(&d, &d.out);
 	unwatch_close(&d, &d.err);

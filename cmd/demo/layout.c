@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -43,6 +44,57 @@ static int set(dropipc_args *a, dropipc_path which, char *out, const char *x, co
 	return dropipc_args_set_path(a, which, buf) < 0 ? say("out of memory") : 0;
 }
 
+/* Held (locked) from the run directory's creation to its removal: the
+ * next launcher knows a run directory nobody holds is a killed one's. */
+static int run_lock = -1;
+
+/*
+ * Makes this run's directory (run: the mkdtemp template) in runs, holding
+ * its lock, after removing those that no launcher holds any more (their
+ * launcher was killed: its sandbox and pasta died with it, nothing else
+ * could remove them). runs itself is locked meanwhile, so that no
+ * launcher sweeps a directory another has made but not locked yet.
+ */
+static int new_run_dir(const char *runs, char *run)
+{
+	int dir = open(runs, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), r = -1;
+	DIR *d;
+	struct dirent *e;
+
+	if (dir < 0 || flock(dir, LOCK_EX) < 0) {
+		if (dir >= 0)
+			close(dir);
+		return say("lock %s: %s", runs, strerror(errno));
+	}
+	d = fdopendir(dup(dir));
+	while (d && (e = readdir(d))) {
+		char stale[PATH_MAX];
+		int fd;
+
+		if (e->d_name[0] == '.')
+			continue;
+		fd = openat(dir, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0 &&
+		    snprintf(stale, sizeof(stale), "%s/%s", runs, e->d_name) < (int)sizeof(stale))
+			layout_cleanup(stale);
+		close(fd);
+	}
+	if (d)
+		closedir(d);
+	if (!mkdtemp(run)) {
+		say("mkdtemp %s: %s", run, strerror(errno));
+	} else if ((run_lock = open(run, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+		   flock(run_lock, LOCK_EX) < 0) {
+		say("lock %s: %s", run, strerror(errno));
+	} else {
+		r = 0;
+	}
+	close(dir); /* and its lock */
+	return r;
+}
+
 int layout_make(const char *state, const char *env_id, const char *host_home, dropipc_args *a,
 		char *run)
 {
@@ -69,8 +121,8 @@ int layout_make(const char *state, const char *env_id, const char *host_home, dr
 		return -1;
 	if (snprintf(run, PATH_MAX, "%s/%s-XXXXXX", p, env_id) >= PATH_MAX)
 		return say("%s: path too long", p);
-	if (!mkdtemp(run))
-		return say("mkdtemp %s: %s", run, strerror(errno));
+	if (new_run_dir(p, run) < 0)
+		return -1;
 	if (dropipc_args_set_path(a, DROPIPC_PATH_RUN, run) < 0 ||
 	    set(a, DROPIPC_PATH_FS_ROOT, p, run, "/root") < 0 || mkdirs(p, 0755) < 0 ||
 	    set(a, DROPIPC_PATH_TMP, p, run, "/tmp") < 0 || mkdirs(p, 01777) < 0 ||
@@ -225,4 +277,11 @@ void layout_cleanup(const char *run)
 	free(names);
 	if (depth == 0 && r == 0 && rmdir(run) < 0)
 		say("cleanup: rmdir %s: %s", run, strerror(errno));
+}
+
+void layout_release(void)
+{
+	if (run_lock >= 0)
+		close(run_lock);
+	run_lock = -1;
 }

@@ -17,13 +17,19 @@ int say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /*
  * Lays out Drop's paths under state for env_id and sets them in a:
  * drop_home = state; env = state/envs/ENV_ID with home, etc, var in it;
- * run = state/internal/run/ENV_ID-RAND, made fresh, with root (fs_root)
+ * run = state/internal/run/ENV_ID-RAND, made fresh and held (the run
+ * directories no launcher holds are removed first), with root (fs_root)
  * and tmp in it; empty_dir and empty_file (mode 0) in state/internal.
  * cwd and host_home are the caller's. run (PATH_MAX) gets the run
  * directory, for layout_cleanup().
  */
 int layout_make(const char *state, const char *env_id, const char *host_home, dropipc_args *a,
 		char *run);
+
+/* Lets go of this run directory's lock (after layout_cleanup()): a run
+ * directory nobody holds is removed by the next launcher, one a killed
+ * launcher left included. */
+void layout_release(void);
 
 /* Removes the run directory and everything in it, whatever modes the
  * payload left, following no symlink (no mount is left there: the child's

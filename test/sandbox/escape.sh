@@ -363,7 +363,10 @@ kill_launcher() {
 }
 
 case_killed() {
-	kill_launcher
+	kill_launcher || return
+	check "the killed launcher left its run directory" test -n "$(ls -A "$W/state/internal/run")"
+	demo_run -- true
+	check "the next launch removed it" sh -c "[ $rc = 0 ] && [ -z \"\$(ls -A '$W/state/internal/run')\" ]" || show
 }
 
 case_pasta() {
