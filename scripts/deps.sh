@@ -11,7 +11,7 @@ test="$build check clang libclang-rt-14-dev valgrind util-linux procps g++
   golang-go protoc-gen-go golang-google-protobuf-dev
   python3 python3-protobuf python3-venv python3-setuptools python3-wheel python3-pip
   protobuf-compiler gnuplot-nox abigail-tools scdoc debhelper dpkg-dev lintian passt
-  fuse3 iproute2 strace"
+  fuse3 iproute2 strace groff-base"
 
 case "${1:-build}" in
 build) want=$build ;;

@@ -456,9 +456,12 @@ static void make_env_id(char *out, size_t len, const char *cwd)
 	snprintf(out + n, len - n, "-%06x", (unsigned)(h & 0xffffff));
 }
 
-/* The C child, next to this program (/proc/self/exe), as a path. */
-static int find_sibling(char *out, size_t len)
+/* The C child, as a path: installed, in CHILD_LIBEXEC (a directory
+ * relative to this program's own, /proc/self/exe, so that any prefix
+ * works); in the build tree, next to this program. */
+static int find_own_child(char *out, size_t len)
 {
+	static const char *const dirs[] = { CHILD_LIBEXEC, "." };
 	char self[PATH_MAX], *slash;
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 
@@ -468,11 +471,15 @@ static int find_sibling(char *out, size_t len)
 	slash = strrchr(self, '/');
 	if (slash)
 		*slash = '\0';
-	if ((size_t)snprintf(out, len, "%s/%s", slash ? self : ".", CHILD_PROG) >= len)
-		return say("%s/%s: path too long", self, CHILD_PROG);
-	if (access(out, X_OK) < 0)
-		return say("%s: %s", out, strerror(errno));
-	return 0;
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		if ((size_t)snprintf(out, len, "%s/%s/%s", slash ? self : ".", dirs[i],
+				     CHILD_PROG) >= len)
+			return say("%s/%s/%s: path too long", self, dirs[i], CHILD_PROG);
+		if (access(out, X_OK) == 0)
+			return 0;
+	}
+	return say("%s: not found in %s/%s nor next to %s: %s", CHILD_PROG,
+		   slash ? self : ".", CHILD_LIBEXEC, PROG, strerror(errno));
 }
 
 /* name as a path: as it is if it has a slash, else looked up in PATH. */
@@ -772,7 +779,7 @@ static int spawn_child(struct demo *d)
 	int in = -1, out = -1, err = -1, r;
 
 	r = d->o.child_argv ? find_in_path(d->o.child_argv[0], path, sizeof(path))
-			    : find_sibling(path, sizeof(path));
+			    : find_own_child(path, sizeof(path));
 	if (r < 0)
 		return -1;
 	if (d->o.child_argc >= sizeof(argv) / sizeof(argv[0]) - 2)

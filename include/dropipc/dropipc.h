@@ -9,8 +9,9 @@
  * jail, creates a pseudoterminal, sends its master fd back and execs the
  * command. The wire format is protobuf, defined in dropipc/v1/dropipc.proto
  * (installed under `pkg-config --variable=protodir dropipc`, for peers in
- * other languages); the framing is in PROTOCOL.md (installed under
- * share/doc/dropipc). This header is the whole C API: the protobuf structs
+ * other languages); the framing is in PROTOCOL.md (installed beside the
+ * schema as share/dropipc/PROTOCOL.md, /usr/share/dropipc/PROTOCOL.md from
+ * the Debian package). This header is the whole C API: the protobuf structs
  * stay inside the library.
  *
  * Conventions:
