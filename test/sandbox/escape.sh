@@ -11,7 +11,7 @@
 # Usage: escape.sh MODE CASE DEMO PROBE
 #   MODE   root, or user (the user $SBX_USER, made by `escape.sh add-user`)
 #   CASE   sysctl hostname devices sys mountpoint blocked source keyring
-#          killed pasta cleanup sigterm init path normalized
+#          killed pasta cleanup sigterm init network path normalized
 #   DEMO   dropipc-demo; PROBE: sbx_probe (test/sandbox/sbx_probe.c)
 # escape.sh add-user | del-user: the ctest fixture around the user runs.
 # Exit: 0 passed, 1 failed, 77 skipped (with the reason on stdout).
@@ -425,6 +425,47 @@ case_init() {
 	check "the init's environment (the launcher's, unfiltered) cannot be read" \
 		hasnt "$out" init-env-secret || show
 	check "the payload cannot kill the init" has "$out" still-here || show
+}
+
+# ---- as in Drop: the network, by mode ---------------------------------------
+
+# A service of the host's on an abstract Unix socket (no file, no
+# permission: only the network namespace stands between it and the payload).
+case_network() {
+	command -v python3 >/dev/null || skip "no python3 for the host's service"
+	name=dropipc-sbx-$$
+	python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind("\0" + sys.argv[1])
+s.listen(1)
+c, _ = s.accept()
+c.send(b"host-service\n")
+c.close()' "$name" &
+	procs="$procs $(named $!)"
+	i=0
+	until grep -q "@$name\$" /proc/net/unix; do
+		i=$((i + 1))
+		[ "$i" -lt 100 ] || {
+			bad "the host's service did not start"
+			return
+		}
+		sleep 0.05
+	done
+	for net in off unjailed; do
+		demo_run --net "$net" -- python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX)
+try:
+    s.connect("\0" + sys.argv[1])
+    print(s.recv(100).decode().strip())
+except OSError as e:
+    print("unreachable:", e)' "$name"
+		case $net in
+		off) check "--net off: the host's abstract Unix socket is out of reach" \
+			has "$out" unreachable || show ;;
+		unjailed) check "--net unjailed: the host's abstract Unix socket is reached, as in Drop" \
+			has "$out" host-service || show ;;
+		esac
+	done
 }
 
 # ---- 6. no default PATH ----------------------------------------------------
