@@ -439,7 +439,9 @@ s = socket.socket(socket.AF_UNIX)
 s.bind("\0" + sys.argv[1])
 s.listen(1)
 c, _ = s.accept()
-c.send(b"host-service\n")
+import struct
+pid, uid, gid = struct.unpack("3i", c.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+c.send(b"host-service peer-uid=%d\n" % uid)
 c.close()' "$name" &
 	procs="$procs $(named $!)"
 	i=0
@@ -462,8 +464,12 @@ except OSError as e:
 		case $net in
 		off) check "--net off: the host's abstract Unix socket is out of reach" \
 			has "$out" unreachable || show ;;
-		unjailed) check "--net unjailed: the host's abstract Unix socket is reached, as in Drop" \
-			has "$out" host-service || show ;;
+		unjailed)
+			check "--net unjailed: the host's abstract Unix socket is reached, as in Drop" \
+				has "$out" host-service || show
+			check "its peer is the caller's uid on the host ($(as_user id -u))" \
+				has "$out" "peer-uid=$(as_user id -u)" || show
+			;;
 		esac
 	done
 }
