@@ -328,7 +328,8 @@ case_keyring() {
 	check "the payload ran" test "$rc" = 0 || show
 	check "the session keyring inside ($inside) is not the caller's ($outside)" \
 		sh -c "[ -n '$inside' ] && [ -n '$outside' ] && [ '$inside' != '$outside' ]"
-	check "the caller's key is neither found nor read" hasnt "$out" FOUND || show
+	check "the caller's keys (session and user keyring) are neither found nor read" \
+		hasnt "$out" FOUND || show
 	check "a read of the caller's key by its id is refused" has "$out" "denied:" || show
 }
 

@@ -4,12 +4,16 @@
  * do. Runs outside the sandbox (with-key, to set the scene) and inside it
  * (key-read, key-search, no-pdeathsig, as a payload would).
  *   with-key CMD...      joins a new session keyring, adds the user key
- *                        "dropipc-sbx-secret" to it, prints "outside ID"
- *                        (the session keyring's id) and execs CMD, with
- *                        "@KEYID@" in its arguments replaced by the key's id
+ *                        "dropipc-sbx-secret" to it and the key
+ *                        "dropipc-sbx-user-secret" to the user keyring,
+ *                        prints "outside ID" (the session keyring's id) and
+ *                        runs CMD, with "@KEYID@" in its arguments replaced
+ *                        by the first key's id; then unlinks the second
+ *                        (the user keyring is the host's) and exits as CMD
  *   key-search           prints "inside ID" (our session keyring), then
- *                        "FOUND TEXT" if the key is found in it and read,
- *                        else "none"
+ *                        "FOUND ..." for the key found in the user keyring,
+ *                        and "FOUND TEXT" if the first is found in the
+ *                        session keyring and read, else "none"
  *   key-read ID          prints "FOUND TEXT" if key ID can be read, else
  *                        "denied: ERROR"
  *   no-pdeathsig CMD...  clears the parent-death signal and execs CMD
@@ -22,9 +26,11 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define DESC "dropipc-sbx-secret"
+#define UDESC "dropipc-sbx-user-secret"
 
 static long keyctl(int op, unsigned long a, unsigned long b, unsigned long c, unsigned long d)
 {
@@ -51,8 +57,11 @@ int main(int argc, char **argv)
 		char idbuf[32];
 		long ses = keyctl(KEYCTL_JOIN_SESSION_KEYRING, (unsigned long)"dropipc-sbx-test", 0, 0, 0);
 		long key = syscall(SYS_add_key, "user", DESC, "s3cret", 6, KEY_SPEC_SESSION_KEYRING);
+		long ukey = syscall(SYS_add_key, "user", UDESC, "u-s3cret", 8, KEY_SPEC_USER_KEYRING);
+		int status = 127;
+		pid_t pid;
 
-		if (ses < 0 || key < 0) {
+		if (ses < 0 || key < 0 || ukey < 0) {
 			perror("sbx_probe with-key");
 			return 77;
 		}
@@ -62,16 +71,28 @@ int main(int argc, char **argv)
 		for (int i = 2; i < argc; i++)
 			if (!strcmp(argv[i], "@KEYID@"))
 				argv[i] = idbuf;
-		execvp(argv[2], argv + 2);
-		perror(argv[2]);
-		return 127;
+		/* The user keyring outlives us: its key goes when CMD is done. */
+		pid = fork();
+		if (pid == 0) {
+			execvp(argv[2], argv + 2);
+			perror(argv[2]);
+			_exit(127);
+		}
+		if (pid > 0)
+			waitpid(pid, &status, 0);
+		keyctl(KEYCTL_UNLINK, (unsigned long)ukey, (unsigned long)KEY_SPEC_USER_KEYRING, 0, 0);
+		return WIFEXITED(status) ? WEXITSTATUS(status) : 127;
 	}
 	if (argc == 2 && !strcmp(argv[1], "key-search")) {
 		long ses = keyctl(KEYCTL_GET_KEYRING_ID, (unsigned long)KEY_SPEC_SESSION_KEYRING, 0, 0, 0);
 		long key = keyctl(KEYCTL_SEARCH, (unsigned long)KEY_SPEC_SESSION_KEYRING,
 				  (unsigned long)"user", (unsigned long)DESC, 0);
+		long ukey = keyctl(KEYCTL_SEARCH, (unsigned long)KEY_SPEC_USER_KEYRING,
+				   (unsigned long)"user", (unsigned long)UDESC, 0);
 
 		printf("inside %ld\n", ses);
+		if (ukey >= 0)
+			printf("FOUND in the user keyring\n");
 		if (key < 0) {
 			printf("none\n");
 			return 0;
