@@ -180,7 +180,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: %s [OPTIONS] [-- COMMAND [ARGS...]]\n"
 		"Runs COMMAND (default: $SHELL, or /bin/sh) in Drop's sandbox: its own user, mount,\n"
-		"PID, IPC and cgroup namespaces, a root of read-only system directories, the\n"
+		"PID, IPC, UTS and cgroup namespaces, a root of read-only system directories, the\n"
 		"environment's own home (at your home's path), /etc overlay, /var and /tmp.\n"
 		"  -v, --verbose           each step, and the ChildArgs sent, on stderr\n"
 		"  --state DIR             state directory (default $XDG_DATA_HOME/dropipc-demo,\n"
@@ -200,6 +200,9 @@ static void usage(FILE *f)
 		"                          --net isolated\n"
 		"  --timeout MS            time limit for the setup (default %d)\n"
 		"  --child PROGRAM [ARGS...]   run PROGRAM as the child instead of %s\n"
+		"Run by root, the command is host uid 0 without any capability: it writes what\n"
+		"is mounted read-write; /proc/sys, /sys, /dev's nodes and the system\n"
+		"directories stay read-only (docs/SECURITY.md).\n"
 		"Exit status: the command's, 128+N if it was killed by signal N, %d if the\n"
 		"setup failed, %d for a bad command line.\n",
 		PROG, DEFAULT_TIMEOUT_MS, CHILD_PROG, EXIT_SETUP, EXIT_USAGE);
