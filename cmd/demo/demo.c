@@ -564,30 +564,39 @@ static void watch_chan(struct demo *d)
 
 /* ---- terminal -------------------------------------------------------------- */
 
+/* The user's terminal: stdin if it is one, else stdout, else stderr. */
+static int user_tty(void)
+{
+	return isatty(STDIN_FILENO)    ? STDIN_FILENO
+	       : isatty(STDOUT_FILENO) ? STDOUT_FILENO
+				       : STDERR_FILENO;
+}
+
 static void copy_winsize(const struct demo *d)
 {
 	struct winsize ws;
 
-	if (d->master >= 0 && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+	if (d->master >= 0 && ioctl(user_tty(), TIOCGWINSZ, &ws) == 0)
 		ioctl(d->master, TIOCSWINSZ, &ws);
 }
 
 static void raw_mode(struct demo *d)
 {
+	int fd = user_tty();
 	struct termios t;
 
-	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &d->saved) < 0)
+	if (!isatty(fd) || tcgetattr(fd, &d->saved) < 0)
 		return;
 	t = d->saved;
 	cfmakeraw(&t);
-	if (tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0)
+	if (tcsetattr(fd, TCSANOW, &t) == 0)
 		d->raw = true;
 }
 
 static void restore_mode(struct demo *d)
 {
 	if (d->raw)
-		tcsetattr(STDIN_FILENO, TCSADRAIN, &d->saved);
+		tcsetattr(user_tty(), TCSADRAIN, &d->saved);
 	d->raw = false;
 }
 
