@@ -621,15 +621,18 @@ static void type(int master, const char *s)
 
 /* Runs the demo on a terminal of ours (a pty whose master we hold), as a
  * user would; returns the master, *pid the demo's. */
-static int term_start_err(char *const argv[], const struct winsize *ws, pid_t *pid, int errfd);
+static int term_start_fds(char *const argv[], const struct winsize *ws, pid_t *pid, int infd,
+			  int errfd);
 
 static int term_start(char *const argv[], const struct winsize *ws, pid_t *pid)
 {
-	return term_start_err(argv, ws, pid, -1);
+	return term_start_fds(argv, ws, pid, -1, -1);
 }
 
-/* The same, with fd 2 errfd instead of the terminal (-1: the terminal). */
-static int term_start_err(char *const argv[], const struct winsize *ws, pid_t *pid, int errfd)
+/* The same, with fd 0 infd and fd 2 errfd instead of the terminal (-1:
+ * the terminal). */
+static int term_start_fds(char *const argv[], const struct winsize *ws, pid_t *pid, int infd,
+			  int errfd)
 {
 	char name[64];
 	int master;
@@ -649,7 +652,7 @@ static int term_start_err(char *const argv[], const struct winsize *ws, pid_t *p
 		/* The pty becomes our controlling terminal, as a login's would. */
 		if (setsid() < 0 || (slave = open(name, O_RDWR)) < 0)
 			_exit(126);
-		if (dup2(slave, 0) < 0 || dup2(slave, 1) < 0 ||
+		if (dup2(infd >= 0 ? infd : slave, 0) < 0 || dup2(slave, 1) < 0 ||
 		    dup2(errfd >= 0 ? errfd : slave, 2) < 0)
 			_exit(126);
 		execv(DEMO_BIN, argv);
@@ -712,10 +715,10 @@ START_TEST(test_only_terminal_fds_get_the_pty)
 	pid_t pid;
 
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
-	master = term_start_err(DEMO("--", "sh", "-c",
+	master = term_start_fds(DEMO("--", "sh", "-c",
 				     "test -t 0 && echo IN-TTY; test -t 1 && echo OUT-TTY; "
 				     "test -t 2 || echo ERR-PIPE; echo to-stderr >&2"),
-				&ws, &pid, p[1]);
+				&ws, &pid, -1, p[1]);
 	close(p[1]);
 	pty_expect(master, buf, sizeof(buf), &len, NULL, deadline, pid);
 	status = wait_exit(pid, deadline);
@@ -728,6 +731,36 @@ START_TEST(test_only_terminal_fds_get_the_pty)
 		      "fds 0 and 1 a terminal, 2 not: %s", buf);
 	ck_assert_msg(!strstr(buf, "to-stderr"), "stderr went to the terminal: %s", buf);
 	ck_assert_str_eq(err, "to-stderr\n");
+	close(master);
+	assert_no_leftover();
+}
+END_TEST
+
+/* Input from a pipe, output to a terminal (`producer | dropipc-demo -- cmd`):
+ * stdin stays a pipe, relayed to its end; stdout and stderr get the pty;
+ * the terminal is put in raw mode (one \r\n per line, not two) and back. */
+START_TEST(test_piped_input_at_terminal)
+{
+	struct winsize ws = { .ws_row = 24, .ws_col = 80 };
+	long long deadline = now_ms() + DEADLINE_MS;
+	char buf[65536] = "";
+	size_t len = 0;
+	int master, status, p[2];
+	pid_t pid;
+
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	ck_assert_int_eq(write(p[1], "piped-data\n", 11), 11);
+	close(p[1]);
+	master = term_start_fds(DEMO("--", "sh", "-c",
+				     "cat; test -t 0 || echo IN-PIPE; test -t 1 && echo OUT-TTY; "
+				     "test -t 2 && echo ERR-TTY"),
+				&ws, &pid, p[0], -1);
+	close(p[0]);
+	pty_expect(master, buf, sizeof(buf), &len, NULL, deadline, pid);
+	status = wait_exit(pid, deadline);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status 0x%x: %s", status, buf);
+	ck_assert_msg(strstr(buf, "piped-data\r\nIN-PIPE\r\nOUT-TTY\r\nERR-TTY\r\n"), "%s", buf);
+	assert_cooked(master);
 	close(master);
 	assert_no_leftover();
 }
@@ -1177,7 +1210,8 @@ static Suite *demo_suite(bool isolated)
 			     test_pipes } },
 		{ "dump", { test_dump_format, test_dump_files, test_dump_documented } },
 		{ "terminal", { test_interactive, test_child_kept_off_terminal, test_child_output_c1,
-			       test_child_output_utf8_split, test_only_terminal_fds_get_the_pty } },
+			       test_child_output_utf8_split, test_only_terminal_fds_get_the_pty,
+			       test_piped_input_at_terminal } },
 		{ "sandbox",
 		  { test_identity, test_identity_not_root, test_files, test_environment,
 		    test_working_directory, test_network_off_unjailed, test_ports_need_isolated,
