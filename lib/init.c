@@ -177,10 +177,11 @@ int dropipc_child_exec_init(dropipc_child *child, const char *path, char *const 
 	 * gone cannot be told: the command goes too. */
 	r = dropipc_child_confirm_exec(child);
 	if (r < 0) {
+		kill(-cmd, SIGKILL);
 		kill(cmd, SIGKILL);
 		while (waitpid(cmd, NULL, 0) < 0 && errno == EINTR)
 			;
-		err = DROPIPC_IS_ERRNO(r) ? -r : EPIPE;
+		err = -r; /* -errno or a DROPIPC_E* code, returned as it is */
 		goto restore;
 	}
 	dropipc_child_close(child);

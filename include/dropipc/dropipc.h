@@ -511,8 +511,8 @@ DROPIPC_EXPORT int dropipc_parent_child_error(const dropipc_parent *parent, drop
  *     reaps the command, reports DROPIPC_STAGE_EXEC ("execve PATH: ...")
  *     with dropipc_child_send_error() and returns -errno of the execve;
  *   - confirms the exec (dropipc_child_confirm_exec(): the command was
- *     exec'd). If that fails (the parent is gone), kills and reaps the
- *     command and returns the error;
+ *     exec'd). If that fails (the parent is gone), kills the command's
+ *     process group, reaps the command and returns that call's error;
  *   - closes child (freed: the caller must not use it again) and every fd
  *     but 0-2, which the init keeps open until it exits;
  *   - then, for good: reaps every child (orphans too); forwards SIGHUP,

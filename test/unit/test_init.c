@@ -24,11 +24,12 @@ struct init {
 	int out;	       /* the command's stdout, read end */
 };
 
-/* Forks a child that receives ChildArgs and calls dropipc_child_exec_init()
- * on argv; if that returns, the child exits 99 for -ENOENT with no process
- * left behind and its signal mask as before (98: another error, 96: a
- * process left, 95: the mask changed). */
-static void start(struct init *in, char *const argv[])
+/* Forks a child that receives ChildArgs (then, with gate >= 0, waits for
+ * a byte on gate) and calls dropipc_child_exec_init() on argv; if that
+ * returns, the child exits 99 for -want with no process left behind and
+ * its signal mask as before (98: another error, 96: a process left, 95:
+ * the mask changed). */
+static void start_gated(struct init *in, char *const argv[], int gate, int want)
 {
 	dropipc_child *child;
 	int p[2];
@@ -40,15 +41,18 @@ static void start(struct init *in, char *const argv[])
 	if (in->pid == 0) {
 		dropipc_args *args = NULL;
 		sigset_t before, after;
+		char c;
 		int r;
 
 		dropipc_parent_close(in->parent);
 		if (dup2(p[1], STDOUT_FILENO) < 0 || dropipc_child_recv_args(child, &args) < 0)
 			_exit(97);
+		while (gate >= 0 && read(gate, &c, 1) < 0 && errno == EINTR)
+			;
 		sigprocmask(SIG_SETMASK, NULL, &before);
 		r = dropipc_child_exec_init(child, argv[0], argv, environ);
 		sigprocmask(SIG_SETMASK, NULL, &after);
-		if (r != -ENOENT)
+		if (r != -want)
 			_exit(98);
 		if (waitpid(-1, NULL, WNOHANG) >= 0 || errno != ECHILD)
 			_exit(96);
@@ -61,6 +65,11 @@ static void start(struct init *in, char *const argv[])
 	close(p[1]);
 	in->out = p[0];
 	ck_assert_int_eq(dropipc_parent_send_args(in->parent, test_example_args()), 0);
+}
+
+static void start(struct init *in, char *const argv[])
+{
+	start_gated(in, argv, -1, ENOENT);
 }
 
 /* The init's exit status; everything closed. */
@@ -172,6 +181,25 @@ START_TEST(test_exec_failure)
 }
 END_TEST
 
+/* The parent is gone before the confirmation: the command is killed and
+ * reaped, and the call returns the send's error (EPIPE). */
+START_TEST(test_parent_gone)
+{
+	char *const argv[] = { "/bin/sleep", "100", NULL };
+	struct init in;
+	int gate[2];
+
+	ck_assert_int_eq(pipe2(gate, O_CLOEXEC), 0);
+	start_gated(&in, argv, gate[0], EPIPE);
+	close(gate[0]);
+	dropipc_parent_close(in.parent);
+	in.parent = NULL;
+	ck_assert_int_eq(write(gate[1], "x", 1), 1);
+	close(gate[1]);
+	ck_assert_int_eq(finish(&in), 99);
+}
+END_TEST
+
 START_TEST(test_null_args)
 {
 	char *const argv[] = { "/bin/true", NULL };
@@ -190,6 +218,7 @@ Suite *suite_init(void)
 	tcase_add_test(tc, test_signal_forwarded);
 	tcase_add_test(tc, test_orphan_reaped);
 	tcase_add_test(tc, test_exec_failure);
+	tcase_add_test(tc, test_parent_gone);
 	tcase_add_test(tc, test_null_args);
 	return s;
 }
