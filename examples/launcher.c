@@ -27,6 +27,7 @@ static int child(void)
 	dropipc_child *ch;
 	dropipc_args *args = NULL;
 	char *const *cmd;
+	size_t ncmd;
 	int master = -1, slave = -1, ret = 1;
 
 	if (dropipc_child_new(DROPIPC_CHILD_FD, &ch) < 0)
@@ -35,7 +36,7 @@ static int child(void)
 		fprintf(stderr, "child: %s\n", dropipc_child_errmsg(ch));
 		goto out;
 	}
-	/* ... build the jail under dropipc_args_path(args, DROPIPC_PATH_FS_ROOT) ... */
+	/* ... build the jail under dropipc_args_get_path(args, DROPIPC_PATH_FS_ROOT) ... */
 	master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0 ||
 	    (slave = open(ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
@@ -49,8 +50,9 @@ static int child(void)
 	dup2(slave, STDIN_FILENO);
 	dup2(slave, STDOUT_FILENO);
 	dup2(slave, STDERR_FILENO);
-	cmd = dropipc_args_exec_args(args, NULL); /* NULL-terminated, as execvp wants */
-	if (!cmd[0]) {
+	/* NULL-terminated, as execvp wants */
+	cmd = dropipc_args_get_list(args, DROPIPC_LIST_EXEC_ARGS, &ncmd);
+	if (ncmd == 0) {
 		static char *shell[] = { "/bin/sh", NULL }; /* no command: a shell */
 		cmd = shell;
 	}
@@ -96,9 +98,9 @@ int main(int argc, char **argv)
 	if (r == 0)
 		r = dropipc_args_set_path(args, DROPIPC_PATH_FS_ROOT, "/tmp/jail");
 	if (r == 0)
-		r = dropipc_args_set_net_mode(args, DROPIPC_NET_OFF);
+		r = dropipc_args_set_net_mode(args, DROPIPC_NET_MODE_OFF);
 	for (int i = 1; i < argc && r == 0; i++)
-		r = dropipc_args_add_exec_arg(args, argv[i]);
+		r = dropipc_args_add_list(args, DROPIPC_LIST_EXEC_ARGS, argv[i]);
 	/* This program again as the child, the channel as its fd 3, in new
 	 * namespaces with our own ids mapped, as Drop starts its child. */
 	if (r == 0)

@@ -287,3 +287,22 @@ int dropipc_child_recv_files(dropipc_child *child, dropipc_file **files, size_t 
 	r = dropipc__conn_begin(child->conn, "recv files");
 	return r < 0 ? r : dropipc__recv_files(child->conn, files, n, NULL);
 }
+
+int dropipc_child_send_custom(dropipc_child *child, const char *type, const void *data,
+			      size_t len, const dropipc_file *files, size_t n)
+{
+	int r = child ? dropipc__conn_begin(child->conn, "send custom") : -EINVAL;
+
+	return r < 0 ? r : dropipc__send_custom(child->conn, type, data, len, files, n);
+}
+
+int dropipc_child_recv_custom(dropipc_child *child, dropipc_custom **msg)
+{
+	int r;
+
+	if (!child || !msg)
+		return -EINVAL;
+	*msg = NULL;
+	r = dropipc__conn_begin(child->conn, "recv custom");
+	return r < 0 ? r : dropipc__recv_custom(child->conn, msg, NULL);
+}

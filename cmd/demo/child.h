@@ -31,11 +31,12 @@ const char *environ_get(char *const *envp, const char *name);
 /* Builds the jail and pivots into it (drop-jail.md, "The jail"). */
 int jail_build(dropipc_child *ch, const dropipc_args *a, bool verbose);
 
-/* setsid(); then, when ttys (a bit per fd 0-2; -1: those of fds 0-2 that
- * are terminals) is not 0, a pty in the jail's devpts whose master goes to
- * the parent and whose slave becomes the controlling terminal and those
- * fds. */
-int pty_setup(dropipc_child *ch, int ttys, bool verbose);
+/* setsid(); then, as ChildArgs.pty says, a pty in the jail's devpts, of
+ * ChildArgs.term_size when set, whose master goes to the parent and whose
+ * slave becomes the controlling terminal and the fds that ttys names (a
+ * bit per fd 0-2; -1: those of fds 0-2 that are terminals). PTY_AUTO: only
+ * when ttys names one; PTY_ALWAYS: always, on all three; PTY_NEVER: none. */
+int pty_setup(dropipc_child *ch, const dropipc_args *a, int ttys, bool verbose);
 
 /* Joins a new, anonymous session keyring: the caller's is left behind. */
 int keyring_new(dropipc_child *ch);

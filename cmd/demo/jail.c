@@ -39,7 +39,7 @@ struct jail {
 
 static const char *path(const struct jail *j, dropipc_path which)
 {
-	return dropipc_args_path(j->a, which);
+	return dropipc_args_get_path(j->a, which);
 }
 
 /* Reports a failure of the jail stage; -1. */
@@ -346,7 +346,9 @@ static int proc_read_only(struct jail *j)
 /* 5, 6. /tmp, /proc, /sys, /var; the home. */
 static int data_dirs(struct jail *j)
 {
-	bool unjailed = dropipc_args_net_mode(j->a) == DROPIPC_NET_UNJAILED;
+	dropipc_net_mode mode = DROPIPC_NET_MODE_UNSPECIFIED;
+	bool unjailed = dropipc_args_get_net_mode(j->a, &mode) == 0 &&
+			mode == DROPIPC_NET_MODE_UNJAILED;
 	char dst[PATH_MAX];
 
 	if (bind_dir(j, path(j, DROPIPC_PATH_TMP), "/tmp") < 0)
@@ -393,12 +395,13 @@ static int etc(struct jail *j)
 {
 	const char *top = path(j, DROPIPC_PATH_ETC);
 	char dst[PATH_MAX], opts[PATH_MAX + 32], conf[PATH_MAX];
+	dropipc_net_mode mode = DROPIPC_NET_MODE_UNSPECIFIED;
 
 	if (strpbrk(top, ":,\\"))
 		return fail(j, 0, "paths.etc %s: ':', ',' or '\\' cannot go into overlay options",
 			    top);
 	/* In isolated mode pasta answers DNS at 169.254.1.1 (--dns-forward). */
-	if (dropipc_args_net_mode(j->a) == DROPIPC_NET_ISOLATED) {
+	if (dropipc_args_get_net_mode(j->a, &mode) == 0 && mode == DROPIPC_NET_MODE_ISOLATED) {
 		int fd;
 
 		snprintf(conf, sizeof(conf), "%s/resolv.conf", top);
@@ -568,14 +571,14 @@ static int open_source(struct jail *j, const char *src, char *real)
 /* 8. The config's mounts. */
 static int config_mounts(struct jail *j)
 {
-	for (size_t i = 0; i < dropipc_args_n_mounts(j->a); i++) {
-		const char *source, *target;
+	const char *source, *target;
+	unsigned flags;
+
+	for (size_t i = 0; dropipc_args_get_mount(j->a, i, &source, &target, &flags) == 0; i++) {
 		char src[PATH_MAX], dst[PATH_MAX], real[PATH_MAX];
-		unsigned flags;
 		struct stat st;
 		int fd, sfd, r;
 
-		dropipc_args_mount(j->a, i, &source, &target, &flags);
 		if (expand_home(j, source, src, "mount source") < 0 ||
 		    expand_home(j, target, dst, "mount target") < 0)
 			return -1;
@@ -621,13 +624,13 @@ static int config_mounts(struct jail *j)
  * mount: a place the sandbox could have rearranged in an earlier run. */
 static bool in_rw_mount(struct jail *j, const char *abs)
 {
-	for (size_t i = 0; i < dropipc_args_n_mounts(j->a); i++) {
-		const char *source, *target;
+	const char *source, *target;
+	unsigned flags;
+
+	for (size_t i = 0; dropipc_args_get_mount(j->a, i, &source, &target, &flags) == 0; i++) {
 		char dst[PATH_MAX];
-		unsigned flags;
 		size_t n;
 
-		dropipc_args_mount(j->a, i, &source, &target, &flags);
 		if (!(flags & DROPIPC_MOUNT_RW) ||
 		    snprintf(dst, sizeof(dst), "%s%s", target[0] == '~' ? j->host_home : "",
 			     target[0] == '~' ? target + 1 : target) >= (int)sizeof(dst))
@@ -648,11 +651,12 @@ static int blocked(struct jail *j)
 					     "/proc/latency_stats", "/proc/timer_list",
 					     "/proc/timer_stats", "/proc/sched_debug",
 					     "/proc/scsi",	  "/sys/firmware" };
-	size_t nfixed = sizeof(fixed) / sizeof(fixed[0]);
-	size_t n = nfixed + dropipc_args_n_blocked_paths(j->a);
+	size_t nfixed = sizeof(fixed) / sizeof(fixed[0]), nconfig;
+	char *const *config = dropipc_args_get_list(j->a, DROPIPC_LIST_BLOCKED_PATHS, &nconfig);
+	size_t n = nfixed + nconfig;
 
 	for (size_t i = 0; i < n; i++) {
-		const char *p = i < nfixed ? fixed[i] : dropipc_args_blocked_path(j->a, i - nfixed);
+		const char *p = i < nfixed ? fixed[i] : config[i - nfixed];
 		char abs[PATH_MAX];
 		struct stat st;
 		int fd, r;
@@ -680,7 +684,7 @@ static int blocked(struct jail *j)
 			return fail(j, r, "stat blocked path %s", abs);
 		}
 		r = graft(j, -1,
-			  dropipc_args_path(j->a, S_ISDIR(st.st_mode) ? DROPIPC_PATH_EMPTY_DIR
+			  dropipc_args_get_path(j->a, S_ISDIR(st.st_mode) ? DROPIPC_PATH_EMPTY_DIR
 								      : DROPIPC_PATH_EMPTY_FILE),
 			  false, fd, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
 			  abs);
@@ -713,8 +717,8 @@ int jail_build(dropipc_child *ch, const dropipc_args *a, bool verbose)
 {
 	struct jail j = { .ch = ch,
 			  .a = a,
-			  .root = dropipc_args_path(a, DROPIPC_PATH_FS_ROOT),
-			  .host_home = dropipc_args_path(a, DROPIPC_PATH_HOST_HOME),
+			  .root = dropipc_args_get_path(a, DROPIPC_PATH_FS_ROOT),
+			  .host_home = dropipc_args_get_path(a, DROPIPC_PATH_HOST_HOME),
 			  .root_fd = -1,
 			  .verbose = verbose };
 	static const dropipc_path needed[] = { DROPIPC_PATH_FS_ROOT, DROPIPC_PATH_HOST_HOME,
@@ -726,9 +730,9 @@ int jail_build(dropipc_child *ch, const dropipc_args *a, bool verbose)
 	int r = -1;
 
 	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++)
-		if (dropipc_args_path(a, needed[i])[0] != '/')
+		if (dropipc_args_get_path(a, needed[i])[0] != '/')
 			return fail(&j, 0, "paths.%s \"%s\": not an absolute path", names[i],
-				    dropipc_args_path(a, needed[i]));
+				    dropipc_args_get_path(a, needed[i]));
 	/* In our own UTS namespace (dropipc-demo makes one) the payload sees
 	 * a hostname of its own; EPERM: the launcher made none (then it is
 	 * the host's, read-only as ever). */

@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The command's terminal. Only when one of the parent's fds 0-2 is a
- * terminal: a pty of the jail's own devpts instance, its master sent to
- * the parent, its slave made the controlling terminal and put on those of
- * fds 0-2 that are terminals (Drop's ReplaceTerminal); the others stay the
- * pipes the parent relays. Without a terminal no pty frame is sent.
+ * The command's terminal, as ChildArgs.pty says. PTY_AUTO (Drop's rule):
+ * only when one of the parent's fds 0-2 is a terminal, a pty of the jail's
+ * own devpts instance, its master sent to the parent, its slave made the
+ * controlling terminal and put on those of fds 0-2 that are terminals
+ * (Drop's ReplaceTerminal); the others stay the pipes the parent relays.
+ * Without a terminal no pty frame is sent. PTY_ALWAYS: on all three;
+ * PTY_NEVER: none.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,18 +25,39 @@ static int failed(dropipc_child *ch, int err, const char *what)
 	return -1;
 }
 
-int pty_setup(dropipc_child *ch, int ttys, bool verbose)
+/* The parent's terminal size (ChildArgs.term_size), when it sent one. */
+static void set_size(int master, const dropipc_args *a)
 {
+	uint32_t rows = 0, cols = 0, x = 0, y = 0;
+	struct winsize ws;
+
+	if (dropipc_args_get_term_size(a, &rows, &cols, &x, &y) < 0 || !rows || !cols ||
+	    rows > USHRT_MAX || cols > USHRT_MAX)
+		return;
+	ws = (struct winsize){ .ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols,
+			       .ws_xpixel = (unsigned short)(x > USHRT_MAX ? 0 : x),
+			       .ws_ypixel = (unsigned short)(y > USHRT_MAX ? 0 : y) };
+	ioctl(master, TIOCSWINSZ, &ws);
+}
+
+int pty_setup(dropipc_child *ch, const dropipc_args *a, int ttys, bool verbose)
+{
+	dropipc_pty_mode mode = DROPIPC_PTY_AUTO;
 	int master, slave, r;
 
 	/* Already a session leader when the parent's spawn made the session. */
 	if (setsid() < 0 && getsid(0) != getpid())
 		return failed(ch, errno, "setsid");
+	dropipc_args_get_pty(a, &mode);
+	if (mode == DROPIPC_PTY_NEVER)
+		return 0;
 	if (ttys < 0) {
 		ttys = 0;
 		for (int fd = 0; fd < 3; fd++)
 			ttys |= isatty(fd) ? 1 << fd : 0;
 	}
+	if (mode == DROPIPC_PTY_ALWAYS)
+		ttys = 7;
 	if (!ttys)
 		return 0;
 	/* /dev/ptmx is the jail's: the new devpts instance's ptmx. */
@@ -52,6 +76,7 @@ int pty_setup(dropipc_child *ch, int ttys, bool verbose)
 		close(master);
 		return failed(ch, r, "TIOCGPTPEER /dev/ptmx");
 	}
+	set_size(master, a);
 	if (verbose)
 		notice("sending the pty master");
 	r = dropipc_child_send_pty(ch, master);

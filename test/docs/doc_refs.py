@@ -50,13 +50,19 @@ def exported(lib):
     return {n for n in names if n.startswith("dropipc_")}
 
 
+def incflags(include):
+    """-I for each directory of include (os.pathsep-separated): the source
+    headers, and the generated dropipc-args.h."""
+    return [f for d in include.split(os.pathsep) for f in ("-I", d)]
+
+
 def declared(cc, include):
     """The names the header gives a C program, as the compiler sees them:
     its macros (cc -dM) and the identifiers of the preprocessed header
     (comments gone, X-macros expanded)."""
     names = set()
     for flags in (["-dM"], ["-P"]):
-        p = subprocess.run([cc, "-E"] + flags + ["-I", include, "-x", "c", "-"],
+        p = subprocess.run([cc, "-E"] + flags + incflags(include) + ["-x", "c", "-"],
                            input="#include <dropipc/dropipc.h>\n", check=True,
                            capture_output=True, text=True)
         names |= set(re.findall(r"\b(?:dropipc|DROPIPC)_\w+", p.stdout))
@@ -122,7 +128,7 @@ def compile_block(where, text, cc, cflags, include, libdir, tmp):
         with open(stub, "w") as f:
             f.write("int main(void);\nint main(void)\n{\n\treturn 0;\n}\n")
         srcs.append(stub)
-    cmd = [cc, "-std=c11", "-Wall", "-Wextra", "-Werror"] + cflags + ["-I", include] + srcs + [
+    cmd = [cc, "-std=c11", "-Wall", "-Wextra", "-Werror"] + cflags + incflags(include) + srcs + [
         "-o", os.path.join(tmp, "block%d" % n), "-L", libdir, "-ldropipc"]
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:
@@ -185,14 +191,16 @@ def check_man(src, mandir):
 def main():
     src, lib, mandir, cc = sys.argv[1:5]
     cflags = sys.argv[5].split() if len(sys.argv) > 5 else []
-    include = os.path.join(src, "include")
+    # The generated header's directory (dropipc-args.h), when given.
+    include = os.pathsep.join([os.path.join(src, "include")] + sys.argv[6:7])
     funcs = exported(lib)
     decl = declared(cc, include)
     if len(funcs) < 20:
         print("FAIL: only %d functions exported by %s" % (len(funcs), lib))
         return 1
-    pages = {os.path.basename(p).rsplit(".", 2)[0]
-             for p in glob.glob(os.path.join(src, "man", "*.scd"))}
+    # The pages, dropipc_args(3) among them (generated from its .scd.in).
+    pages = {os.path.basename(p).split(".")[0]
+             for p in glob.glob(os.path.join(src, "man", "*.scd*"))}
     counts = {"names": 0, "compiled": 0, "man backslash lines": 0}
     with tempfile.TemporaryDirectory() as tmp:
         docs = [os.path.join(src, "README.md")] + sorted(glob.glob(os.path.join(src, "docs", "*.md")))

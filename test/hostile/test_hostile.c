@@ -257,7 +257,7 @@ ATTACK(not_protobuf, RECV_PTY, DROPIPC_EPROTO, "payload is not a protobuf Envelo
 ATTACK(wrong_type, RECV_PTY, DROPIPC_EPROTO, "expected the pty message, got child_args",
        DROPIPC_ETIMEDOUT)
 ATTACK(unknown_body, RECV_PTY, DROPIPC_EUNSUPPORTED,
-       "unsupported message: envelope field 6 is not known", DROPIPC_ETIMEDOUT)
+       "unsupported message: envelope field 7 is not known", DROPIPC_ETIMEDOUT)
 ATTACK(two_bodies, RECV_PTY, DROPIPC_EPROTO, "envelope has 2 bodies, not 1", DROPIPC_ETIMEDOUT)
 ATTACK(error_escape, RECV_PTY, DROPIPC_ECHILD,
        "child setup failed at exec: ?[2J?]0;pwned? gone?", DROPIPC_ETIMEDOUT)
@@ -647,11 +647,11 @@ static dropipc_args *big_args(void)
 	char *s = malloc(LEN + 1);
 
 	ck_assert_ptr_nonnull(s);
-	ck_assert_int_eq(dropipc_args_set_exec_args(args, NULL), 0);
+	ck_assert_int_eq(dropipc_args_set_list(args, DROPIPC_LIST_EXEC_ARGS, NULL), 0);
 	for (int i = 0; i < N; i++) {
 		memset(s, 'a' + i % 26, LEN);
 		s[LEN] = '\0';
-		ck_assert_int_eq(dropipc_args_add_exec_arg(args, s), 0);
+		ck_assert_int_eq(dropipc_args_add_list(args, DROPIPC_LIST_EXEC_ARGS, s), 0);
 	}
 	free(s);
 	return args;

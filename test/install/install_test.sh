@@ -117,8 +117,10 @@ soname=$(readelf -d "$lib" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 [ -e "$libdir/libdropipc.so.0" ] || fail "no $libdir/libdropipc.so.0"
 echo "ok: SONAME $soname"
 
-# The public API: every dropipc_* function the installed header exports.
-tr '\n' ' ' <"$prefix/include/dropipc/dropipc.h" | grep -o 'DROPIPC_EXPORT [^;]*;' |
+# The public API: every dropipc_* function the installed headers export
+# (dropipc.h and the generated ChildArgs accessors it includes).
+cat "$prefix/include/dropipc/dropipc.h" "$prefix/include/dropipc/dropipc-args.h" |
+	tr '\n' ' ' | grep -o 'DROPIPC_EXPORT [^;]*;' |
 	grep -o 'dropipc_[a-z0-9_]*(' | tr -d '(' | sort -u >"$tmp/api"
 [ "$(wc -l <"$tmp/api")" -ge 20 ] || fail "found only $(wc -l <"$tmp/api") functions in the header"
 # (Version nodes are absolute symbols; a sanitized build also exports the
@@ -142,7 +144,7 @@ protoc --proto_path="$protodir" --python_out="$tmp/py" dropipc/v1/dropipc.proto
 PYTHONPATH=$tmp/py /usr/bin/python3 -c '
 from dropipc.v1 import dropipc_pb2 as pb
 names = set(pb.Envelope.DESCRIPTOR.fields_by_name)
-assert names == {"child_args", "pty", "error", "files", "exec"}, names
+assert names == {"child_args", "pty", "error", "files", "exec", "custom"}, names
 print("ok: protoc --python_out of the installed schema: Envelope bodies", sorted(names))'
 
 # 5. The README's example, as a reader would copy it: the C block after the
