@@ -626,6 +626,42 @@ DROPIPC_EXPORT int dropipc_parent_get_child_error(const dropipc_parent *parent,
 						  const char **message);
 
 /* ------------------------------------------------------------------------ */
+/* The child as the sandbox's init                                           */
+
+/*
+ * Child, instead of execve(): runs the command as a child of this process,
+ * which stays as the sandbox's init (PID 1 of a new PID namespace, or a
+ * child subreaper otherwise) until the command exits. In order:
+ *   - sets PR_SET_PDEATHSIG SIGKILL (then checks getppid(): a parent gone
+ *     meanwhile fails it), PR_SET_CHILD_SUBREAPER, and PR_SET_DUMPABLE 0
+ *     (nothing in the sandbox may ptrace the init and clear that signal);
+ *   - forks; the command gets its own process group (the foreground one of
+ *     the controlling terminal, if one of fds 0-2 is it), the caller's
+ *     signal mask, and execve(path, argv, envp): path is not looked up;
+ *   - learns whether that execve succeeded (a close-on-exec pipe). If not,
+ *     reaps the command, reports DROPIPC_STAGE_EXEC ("execve PATH: ...")
+ *     with dropipc_child_send_error() and returns -errno of the execve;
+ *   - confirms the exec (dropipc_child_confirm_exec(): the command was
+ *     exec'd). If that fails (the parent is gone), kills the command's
+ *     process group, reaps the command and returns that call's error;
+ *   - closes child (freed: the caller must not use it again) and every fd
+ *     but 0-2, which the init keeps open until it exits;
+ *   - then, for good: reaps every child (orphans too); forwards SIGHUP,
+ *     SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGTERM, SIGCONT, SIGTSTP,
+ *     SIGTTIN, SIGTTOU and SIGWINCH to the command's process group (to the
+ *     command alone once it has left that group); and when the command
+ *     exits, exits with its status, 128+N if it was killed by signal N.
+ *     Processes left in the PID namespace die with the init (the kernel
+ *     kills them); out of one, they are reparented further up.
+ * Like execve(), it returns only on failure: a negative errno, the child
+ * still the caller's (to close), no process left behind, and the
+ * caller's signal mask, SIGCHLD action, subreaper and dumpable flags back
+ * (the parent-death signal stays set). -EINVAL if an argument is NULL.
+ */
+DROPIPC_EXPORT int dropipc_child_exec_init(dropipc_child *child, const char *path,
+					   char *const argv[], char *const envp[]);
+
+/* ------------------------------------------------------------------------ */
 /* Starting the child                                                        */
 
 /* Namespaces for dropipc_spawn_options.namespaces. */

@@ -181,6 +181,7 @@ START_TEST(null_objects_and_out_pointers_give_einval)
 	dropipc_conn *pc, *cc;
 	dropipc_file *files = NULL, one = { "f", 0 };
 	dropipc_custom *custom = NULL;
+	char *argv[] = { (char *)"true", NULL }, *envp[] = { NULL };
 	dropipc_args *a = NULL;
 	pid_t pid = 0;
 	uint64_t usec;
@@ -240,6 +241,7 @@ START_TEST(null_objects_and_out_pointers_give_einval)
 			ROW(dropipc_child_recv_args(c, NULL)),
 			ROW(dropipc_child_send_pty(NULL, 0)),
 			ROW(dropipc_child_confirm_exec(NULL)),
+			ROW(dropipc_child_exec_init(NULL, "/bin/true", argv, envp)),
 			ROW(dropipc_child_send_error(NULL, DROPIPC_STAGE_EXEC, 0, "x")),
 			ROW(dropipc_child_send_error(c, (dropipc_stage)99, 0, "x")),
 			ROW(dropipc_child_send_error(c, DROPIPC_STAGE_EXEC, 0, NULL)),

@@ -25,6 +25,7 @@ Suite *suite_pidfd(void);
 /* Whether this kernel has pidfd_open(2) (suite pidfd needs it). */
 int unit_pidfd_supported(void);
 Suite *suite_hardening(void);
+Suite *suite_init(void);
 
 /* Both ends in this process: dropipc_socketpair() and dropipc_child_new()
  * (1.0 has no dropipc_pair()). On failure both are NULL. */
