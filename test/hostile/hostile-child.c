@@ -432,7 +432,8 @@ static void fuse_attr_of(struct fuse_attr *a, uint64_t ino)
 }
 
 /* Serves one file, /f; answers everything but FLUSH from others than the
- * attacker (its parent), which it keeps. */
+ * attacker (its parent), which it keeps; its ioctl TIOCGPTN answers as a
+ * pty master's would. */
 static void fuse_serve(int fd)
 {
 	static uint8_t buf[1 << 17];
@@ -478,6 +479,20 @@ static void fuse_serve(int fd)
 			struct fuse_open_out o = { .fh = 1 };
 
 			fuse_reply(fd, in->unique, 0, &o, sizeof(o));
+			break;
+		}
+		case FUSE_IOCTL: {
+			/* TIOCGPTN answers as a pty master would: pty 7. */
+			const struct fuse_ioctl_in *io = (const void *)(in + 1);
+			struct {
+				struct fuse_ioctl_out o;
+				uint32_t ptn;
+			} o = { .o = { .result = 0 }, .ptn = 7 };
+
+			if (io->cmd == TIOCGPTN)
+				fuse_reply(fd, in->unique, 0, &o, sizeof(o));
+			else
+				fuse_reply(fd, in->unique, -ENOTTY, NULL, 0);
 			break;
 		}
 		case FUSE_FLUSH:

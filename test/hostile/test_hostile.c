@@ -24,6 +24,7 @@
 #include <sched.h>
 #include <stddef.h>
 #include <sys/prctl.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/socket.h>
@@ -517,6 +518,43 @@ START_TEST(test_fuse_pty)
 	peer_stop(&p);
 	/* The server died with the attacker: the FLUSH failed, the helper ended. */
 	settle_helper(children);
+	ck_assert_int_eq(test_count_fds(), before);
+}
+END_TEST
+
+/* Keeps the fd it is given (the close policy's callback), for later. */
+static void keep_fd(int fd, void *data)
+{
+	*(int *)data = fd;
+}
+
+/*
+ * The pty check does not trust TIOCGPTN: that FUSE file answers it as a
+ * pty master would (shown here on the fd itself), and it is refused as the
+ * regular file it is. The fd comes back through the close callback, and is
+ * closed once the server is dead (its FLUSH would wait until then).
+ */
+START_TEST(test_fuse_answers_tiocgptn)
+{
+	int before = test_count_fds(), kept = -1, r;
+	unsigned int ptn = 0;
+	struct pollfd pf;
+	struct peer p;
+
+	peer_start(&p, "fuse_pty", RECV_PTY);
+	peer_set_timeout(&p, TIMEOUT_MS);
+	ck_assert_int_eq(dropipc_parent_set_close(p.parent, DROPIPC_CLOSE_CALLBACK, keep_fd, &kept),
+			 0);
+	pf = (struct pollfd){ .fd = dropipc_parent_fd(p.parent), .events = POLLIN };
+	ck_assert_int_eq(poll(&pf, 1, 10000), 1);
+	r = peer_recv(&p, RECV_PTY);
+	assert_outcome("fuse_ptn", r, peer_errmsg(&p), DROPIPC_ENOTPTY,
+		       "the fd sent as pty master is a regular file");
+	ck_assert_int_ge(kept, 0);
+	ck_assert_int_eq(ioctl(kept, TIOCGPTN, &ptn), 0);
+	ck_assert_uint_eq(ptn, 7);
+	peer_stop(&p);
+	close(kept);
 	ck_assert_int_eq(test_count_fds(), before);
 }
 END_TEST
@@ -1481,6 +1519,7 @@ int main(void)
 		if (fuse_available(why, sizeof(why))) {
 			tc = tcase(s, "fuse");
 			tcase_add_test(tc, test_fuse_pty);
+			tcase_add_test(tc, test_fuse_answers_tiocgptn);
 			tcase_add_test(tc, test_fuse_flood);
 			tcase_add_test(tc, test_fuse_frames);
 		} else {
