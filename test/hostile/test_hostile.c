@@ -208,23 +208,6 @@ static int count_threads(void)
 	return n;
 }
 
-/* Child processes of this process (zombies too), from
- * /proc/self/task/TID/children. */
-static int count_children(void)
-{
-	char path[64];
-	int n = 0, c;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
-	f = fopen(path, "re");
-	ck_assert_ptr_nonnull(f);
-	while ((c = fgetc(f)) != EOF)
-		n += c == ' ';
-	fclose(f);
-	return n;
-}
-
 /*
  * Waits (10 s at most) until the library's helper process has ended and
  * been reaped: the library reaps it in its next call that closes or
@@ -239,7 +222,7 @@ static void settle_helper(int children)
 		ck_assert_int_eq(dropipc_pair(&p, &c), 0);
 		dropipc_child_close(c);
 		dropipc_parent_close(p);
-		if (count_children() <= children)
+		if (test_count_children() <= children)
 			return;
 		usleep(10000);
 	}
@@ -248,7 +231,7 @@ static void settle_helper(int children)
 
 static void run_case(const struct attack_case *c)
 {
-	int before = test_count_fds(), threads = count_threads(), children = count_children(), r;
+	int before = test_count_fds(), threads = count_threads(), children = test_count_children(), r;
 	int held;
 	long long start;
 	struct peer p;
@@ -280,7 +263,7 @@ static void run_case(const struct attack_case *c)
 		      "%s: %d fds open, want %d", c->attack, test_count_fds(),
 		      before + 2 + held);
 	ck_assert_int_eq(count_threads(), threads);
-	ck_assert_int_eq(count_children(), children + 1 + held);
+	ck_assert_int_eq(test_count_children(), children + 1 + held);
 	if (c->after) {
 		peer_set_timeout(&p, AFTER_TIMEOUT_MS);
 		r = peer_recv(&p, c->role);
@@ -290,7 +273,7 @@ static void run_case(const struct attack_case *c)
 	peer_stop(&p);
 	if (held)
 		settle_helper(children);
-	ck_assert_int_eq(count_children(), children);
+	ck_assert_int_eq(test_count_children(), children);
 	ck_assert_int_eq(test_count_fds(), before);
 }
 
@@ -494,7 +477,7 @@ END_TEST
  */
 START_TEST(test_fuse_pty)
 {
-	int before = test_count_fds(), threads = count_threads(), children = count_children(), r;
+	int before = test_count_fds(), threads = count_threads(), children = test_count_children(), r;
 	struct pollfd pf;
 	long long start;
 	struct peer p;
@@ -514,7 +497,7 @@ START_TEST(test_fuse_pty)
 	 * process, which waits for the FLUSH. No thread. */
 	ck_assert_int_eq(test_count_fds(), before + 3);
 	ck_assert_int_eq(count_threads(), threads);
-	ck_assert_int_eq(count_children(), children + 2);
+	ck_assert_int_eq(test_count_children(), children + 2);
 	peer_stop(&p);
 	/* The server died with the attacker: the FLUSH failed, the helper ended. */
 	settle_helper(children);
@@ -568,7 +551,7 @@ END_TEST
  */
 START_TEST(test_fuse_flood)
 {
-	int before = test_count_fds(), threads = count_threads(), children = count_children(), r;
+	int before = test_count_fds(), threads = count_threads(), children = test_count_children(), r;
 	struct pollfd pf;
 	long long start;
 	struct peer p;
@@ -584,7 +567,7 @@ START_TEST(test_fuse_flood)
 	assert_outcome("fuse_flood", r, peer_errmsg(&p), DROPIPC_EPROTO,
 		       "control data truncated after 16 fds: the peer sent more than 16");
 	ck_assert_int_eq(count_threads(), threads);
-	ck_assert_int_eq(count_children(), children + 2);
+	ck_assert_int_eq(test_count_children(), children + 2);
 	ck_assert_int_eq(test_count_fds(), before + 2 + 1 + 252);
 	/* 253 parked: the end takes no more. */
 	r = peer_recv(&p, RECV_PTY);
@@ -607,7 +590,7 @@ END_TEST
  */
 static void flood(const char *attack, const char *kind)
 {
-	int before = test_count_fds(), threads = count_threads(), children = count_children();
+	int before = test_count_fds(), threads = count_threads(), children = test_count_children();
 	int notpty = 0, refused = 0, most = 0, r;
 	long long start, took;
 	struct peer p;
@@ -632,7 +615,7 @@ static void flood(const char *attack, const char *kind)
 		if (test_count_fds() > most)
 			most = test_count_fds();
 		ck_assert_int_eq(count_threads(), threads);
-		ck_assert_int_le(count_children(), children + 2);
+		ck_assert_int_le(test_count_children(), children + 2);
 	}
 	took = now_ms() - start;
 	ck_assert_int_eq(notpty, DROPIPC_MAX_PARKED_FDS);
@@ -696,7 +679,7 @@ static __attribute__((noreturn)) void launcher(int report)
 	rep.r = dropipc_parent_recv_pty(p, &fd);
 	rep.ms = now_ms() - start;
 	rep.threads = count_threads();
-	rep.children = count_children();
+	rep.children = test_count_children();
 	rep.unshare_r = unshare(CLONE_NEWUSER) == 0 ? 0 : -errno;
 	if (write(report, &rep, sizeof(rep)) != (ssize_t)sizeof(rep))
 		_exit(1);

@@ -296,27 +296,11 @@ START_TEST(close_allow_list)
 }
 END_TEST
 
-/* Child processes of this one, from /proc/self/task/PID/children. */
-static int count_children(void)
-{
-	char path[64];
-	int n = 0, ch;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
-	f = fopen(path, "re");
-	ck_assert_ptr_nonnull(f);
-	while ((ch = fgetc(f)) != EOF)
-		n += ch == ' ';
-	fclose(f);
-	return n;
-}
-
 /* A pipe refused as the pty, by an end with close mode `mode`: closed all
  * the same, with no process left behind. */
 static void refuse_pipe(int mode)
 {
-	int pipefd[2], master = 99, children = count_children();
+	int pipefd[2], master = 99, children = test_count_children();
 	dropipc_file file;
 	dropipc_parent *p;
 	dropipc_child *c;
@@ -332,7 +316,7 @@ static void refuse_pipe(int mode)
 	ck_assert_int_eq(write(pipefd[1], "x", 1), -1);
 	ck_assert_int_eq(errno, EPIPE);
 	/* The helper (if any) was reaped in the receive. */
-	ck_assert_int_eq(count_children(), children);
+	ck_assert_int_eq(test_count_children(), children);
 	dropipc_parent_close(p);
 	dropipc_child_close(c);
 	close(pipefd[1]);
