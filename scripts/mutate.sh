@@ -21,6 +21,7 @@ mount_target|lib/validate.c|		if (empty(cfg->mounts[i]->target))|		if (0)|^unit_
 pty_tiocgptn_alone|lib/parent.c|	if (mode == S_IFCHR && major == 5 && minor == 2 && !(flags & O_PATH) &&|	if (!(flags & O_PATH) \&\&|^hostile_fuse$
 spawn_close_range|lib/spawn.c|	close_range_(p, (unsigned int)err_fd + 1, ~0U);||^spawn_basic$
 chardev_quick|lib/fd.c|	case S_IFCHR:\n|	case S_IFCHR:\n		return true;\n|^unit_hardening$
+anon_inode_quick|lib/fd.c|	default:\n		return false;\n	}\n}|	default:\n		return (stx.mode \& S_IFMT) == 0;\n	}\n}|^hostile_fuse$
 fifo_quick|lib/fd.c|	case S_IFCHR:|	case S_IFIFO: return true;\n	case S_IFCHR:|^hostile_blocking$
 '
 

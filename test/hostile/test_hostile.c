@@ -543,6 +543,39 @@ START_TEST(test_fuse_answers_tiocgptn)
 END_TEST
 
 /*
+ * Why eventfd (and every pollable file) is not closed inline: the last
+ * close of a file takes the lock of each epoll instance it is registered
+ * in, and the attacker holds that lock while its FUSE server sits on a
+ * poll. The receive returns within 1 s; the helper holds the close.
+ */
+START_TEST(test_epoll_eventfd)
+{
+	int before = test_count_fds(), threads = count_threads(), children = test_count_children();
+	struct pollfd pf;
+	long long start;
+	struct peer p;
+	int r;
+
+	peer_start(&p, "epoll_eventfd", RECV_PTY);
+	peer_set_timeout(&p, TIMEOUT_MS);
+	pf = (struct pollfd){ .fd = dropipc_parent_fd(p.parent), .events = POLLIN };
+	ck_assert_int_eq(poll(&pf, 1, 10000), 1);
+	start = now_ms();
+	r = peer_recv(&p, RECV_PTY);
+	ck_assert_msg(now_ms() - start <= 1000, "epoll_eventfd: the receive took %lld ms",
+		      now_ms() - start);
+	ck_assert_msg(r == DROPIPC_ENOTPTY, "got %s (%s)", dropipc_err_name(r), peer_errmsg(&p));
+	/* The helper is stuck in the eventfd's close: its pidfd, and it. */
+	ck_assert_int_eq(test_count_fds(), before + 3);
+	ck_assert_int_eq(count_threads(), threads);
+	ck_assert_int_eq(test_count_children(), children + 2);
+	peer_stop(&p);
+	settle_helper(children);
+	ck_assert_int_eq(test_count_fds(), before);
+}
+END_TEST
+
+/*
  * One frame with 253 fds of that FUSE file (its header announces 16): the
  * receive takes all 253 (the kernel would drop those past its buffer in the
  * parent's thread) and fails at once; the one helper process closes them,
@@ -1504,6 +1537,7 @@ int main(void)
 			tcase_add_test(tc, test_fuse_pty);
 			tcase_add_test(tc, test_fuse_answers_tiocgptn);
 			tcase_add_test(tc, test_fuse_flood);
+			tcase_add_test(tc, test_epoll_eventfd);
 			tcase_add_test(tc, test_fuse_frames);
 		} else {
 			test_skip_case("fuse", why);
