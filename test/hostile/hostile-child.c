@@ -300,6 +300,9 @@ static void linger(const char *how)
 				die("socketpair");
 			if (raw_send(sv[1], "x", 1, &fds[0], 1, MSG_NOSIGNAL) != 1)
 				die("queueing the linger socket");
+			/* The queue holds the only reference now. */
+			close(fds[0]);
+			fds[0] = -1;
 			close(sv[1]);
 			for (int i = 0; i < 16; i++)
 				close(many[i]);
@@ -323,7 +326,8 @@ static void linger(const char *how)
 		envelope(&env, ENV_ERROR, &msg);
 		send_frame(&env, fds, 1);
 	}
-	close(fds[0]);
+	if (fds[0] >= 0)
+		close(fds[0]);
 }
 
 /* The start of a pty frame carrying this end of the channel itself, then
