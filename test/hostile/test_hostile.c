@@ -472,7 +472,7 @@ END_TEST
  * A file of a FUSE file system the child serves, sent as the pty master:
  * the server answers everything but FLUSH, which every close() sends and
  * waits for. The type check never asks the server; the close goes to a
- * helper thread and the receive returns within 1 s of the frame's arrival;
+ * helper process and the receive returns within 1 s of the frame's arrival;
  * the helper waits until the server dies with the attacker, and ends.
  */
 START_TEST(test_fuse_pty)
