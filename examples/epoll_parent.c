@@ -67,8 +67,8 @@ static int send_args(dropipc_parent *p)
 	if (r < 0)
 		return r;
 	if ((r = dropipc_args_set_env_id(args, "example")) == 0 &&
-	    (r = dropipc_args_set_net_mode(args, DROPIPC_NET_OFF)) == 0 &&
-	    (r = dropipc_args_add_exec_arg(args, "sh")) == 0)
+	    (r = dropipc_args_set_net_mode(args, DROPIPC_NET_MODE_OFF)) == 0 &&
+	    (r = dropipc_args_add_list(args, DROPIPC_LIST_EXEC_ARGS, "sh")) == 0)
 		r = dropipc_parent_send_args(p, args);
 	dropipc_args_free(args);
 	return r;

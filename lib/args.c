@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * ChildArgs, the library's own type: a protobuf-c ChildArgs kept private,
- * with setters for the parent and getters for the child.
+ * ChildArgs, the library's own type: a protobuf-c ChildArgs kept private.
+ * The public accessors are generated from the schema (lib/gen/args-gen.py,
+ * one rule per field shape); each is a line that names its field by the
+ * field numbers of its path and calls one of the helpers here, which find
+ * the field through protobuf-c's descriptors. So a field added to the
+ * schema needs no code here.
  *
  * Everything an args holds lives in one arena (message.c): built args start
  * a new one, received args share the arena the message was decoded into.
  * Setters copy into the arena, so a received args can be changed too, and
- * one free releases it all. Strings that a setter replaces stay in the
- * arena until then: args are built once, not edited in a loop.
+ * one free releases it all. Values that a setter replaces stay in the arena
+ * until then: args are built once, not edited in a loop.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -15,26 +19,28 @@
 
 #include "internal.h"
 
-/* The repeated fields, each with its own capacity. */
-enum list {
-	L_EXEC,
-	L_MOUNTS,
-	L_BLOCKED,
-	L_EXPOSED,
-	L_SET_VARS,
-	L_PUBLISHED_TCP,
-	L_PUBLISHED_UDP,
-	L_HOST_TCP,
-	L_HOST_UDP,
-	N_LISTS
+/* The room in a repeated message field's array (an array that came off the
+ * wire has exactly its count, and none of these). */
+struct room {
+	struct room *next;
+	const void *member;
+	size_t cap;
+};
+
+/* A list (repeated string or bytes field) as a NULL-terminated array of C
+ * strings, kept in step with the field by every set. */
+struct strv {
+	struct strv *next;
+	uint32_t which;
+	size_t n, cap; /* v has room for cap strings and the NULL */
+	char **v;
 };
 
 struct dropipc_args {
 	Dropipc__V1__ChildArgs *msg;
 	void *arena; /* the arena's first object: this struct, or msg */
-	/* Room in each repeated field's array; an array that came off the
-	 * wire has exactly its count (and is copied on the first add). */
-	size_t cap[N_LISTS];
+	struct room *rooms;
+	struct strv *lists;
 };
 
 static void *alloc(dropipc_args *a, size_t size)
@@ -54,71 +60,581 @@ static char *copy(dropipc_args *a, const char *s)
 	return p ? memcpy(p, s, n) : NULL;
 }
 
-/* Sets *field to a copy of s. */
-static int set_string(dropipc_args *a, char **field, const char *s)
+static ProtobufCMessage *new_message(dropipc_args *a, const ProtobufCMessageDescriptor *desc)
 {
-	char *p;
+	ProtobufCMessage *m = alloc(a, desc->sizeof_message);
 
-	if (!s)
-		return -EINVAL;
-	p = copy(a, s);
-	if (!p)
-		return -ENOMEM;
-	*field = p;
-	return 0;
+	if (m)
+		desc->message_init(m);
+	return m;
+}
+
+static bool is_text(const ProtobufCFieldDescriptor *fd)
+{
+	return fd->type == PROTOBUF_C_TYPE_STRING || fd->type == PROTOBUF_C_TYPE_BYTES;
 }
 
 /*
- * Makes room for one more element of a repeated field whose array is *arr
- * with n elements, and returns where it goes. extra is 1 for exec_args,
- * which keep a NULL after the last one.
+ * Finds the field at path (field numbers from ChildArgs, through singular
+ * submessages): its descriptor, and the message that holds it in *owner,
+ * NULL where a submessage on the way is absent (and not made: create is
+ * false). -EINVAL if a number is not a field of the schema.
  */
-static void **grow(dropipc_args *a, enum list l, void ***arr, size_t n, size_t extra)
+static int locate(const dropipc_args *a, const uint32_t *path, size_t depth, bool create,
+		  ProtobufCMessage **owner, const ProtobufCFieldDescriptor **fdp)
 {
-	size_t cap = a->cap[l];
-	void **p;
+	const ProtobufCMessageDescriptor *desc = &dropipc__v1__child_args__descriptor;
+	ProtobufCMessage *m = &a->msg->base;
+	const ProtobufCFieldDescriptor *fd;
 
-	if (n + extra + 1 > cap) {
-		cap = cap ? 2 * cap : 4;
-		if (cap < n + extra + 1)
-			cap = 2 * (n + extra + 1);
-		p = alloc(a, cap * sizeof(void *));
-		if (!p)
-			return NULL;
-		if (n)
-			memcpy(p, *arr, n * sizeof(void *));
-		*arr = p;
-		a->cap[l] = cap;
+	for (size_t k = 0;; k++) {
+		fd = protobuf_c_message_descriptor_get_field(desc, path[k]);
+		if (!fd)
+			return -EINVAL;
+		if (k + 1 == depth)
+			break;
+		if (fd->type != PROTOBUF_C_TYPE_MESSAGE || fd->label == PROTOBUF_C_LABEL_REPEATED)
+			return -EINVAL;
+		if (m) {
+			ProtobufCMessage **sub = (ProtobufCMessage **)((char *)m + fd->offset);
+
+			/* Only a setter creates: it holds a non-const args. */
+			if (!*sub && create && !(*sub = new_message((dropipc_args *)a, fd->descriptor)))
+				return -ENOMEM;
+			m = *sub;
+		}
+		desc = fd->descriptor;
 	}
-	return *arr + n;
+	*owner = m;
+	*fdp = fd;
+	return 0;
 }
 
-/* The optional submessages, made on first use; NULL if out of memory. */
-static Dropipc__V1__Environ *environ_of(dropipc_args *a)
+static void *member(ProtobufCMessage *m, const ProtobufCFieldDescriptor *fd)
 {
-	Dropipc__V1__Config *cfg = a->msg->config;
-
-	if (!cfg->environ) {
-		cfg->environ = alloc(a, sizeof(*cfg->environ));
-		if (cfg->environ)
-			dropipc__v1__environ__init(cfg->environ);
-	}
-	return cfg->environ;
+	return (char *)m + fd->offset;
 }
 
-/* Fills in the submessages a sender always has. */
+/* Stores a copy of s in the string or bytes field at p; bytes stay
+ * NUL-terminated, as received ones are (message.c). */
+static int store_text(dropipc_args *a, const ProtobufCFieldDescriptor *fd, void *p, const char *s)
+{
+	char *c = copy(a, s);
+
+	if (!c)
+		return -ENOMEM;
+	if (fd->type == PROTOBUF_C_TYPE_STRING) {
+		*(char **)p = c;
+	} else {
+		((ProtobufCBinaryData *)p)->data = (uint8_t *)c;
+		((ProtobufCBinaryData *)p)->len = strlen(c);
+	}
+	return 0;
+}
+
+static const char *text_of(const ProtobufCFieldDescriptor *fd, const void *p)
+{
+	const char *s = fd->type == PROTOBUF_C_TYPE_STRING
+				? *(char *const *)p
+				: (const char *)((const ProtobufCBinaryData *)p)->data;
+
+	return s ? s : "";
+}
+
+/* ---- text and numbers ----------------------------------------------------- */
+
+int dropipc__args_set_text(dropipc_args *a, const uint32_t *path, size_t depth, const char *s)
+{
+	const ProtobufCFieldDescriptor *fd;
+	ProtobufCMessage *m;
+	int r;
+
+	if (!a || !s)
+		return -EINVAL;
+	r = locate(a, path, depth, true, &m, &fd);
+	if (r < 0)
+		return r;
+	if (!is_text(fd) || fd->label == PROTOBUF_C_LABEL_REPEATED)
+		return -EINVAL;
+	return store_text(a, fd, member(m, fd), s);
+}
+
+const char *dropipc__args_get_text(const dropipc_args *a, const uint32_t *path, size_t depth)
+{
+	const ProtobufCFieldDescriptor *fd;
+	ProtobufCMessage *m;
+
+	if (!a || locate(a, path, depth, false, &m, &fd) < 0 || !is_text(fd) ||
+	    fd->label == PROTOBUF_C_LABEL_REPEATED)
+		return NULL;
+	return m ? text_of(fd, member(m, fd)) : "";
+}
+
+/* Whether v is a value the field can hold (an enum's must be one of its
+ * values: a C enum takes any int). */
+static bool number_ok(const ProtobufCFieldDescriptor *fd, uint32_t v)
+{
+	switch (fd->type) {
+	case PROTOBUF_C_TYPE_UINT32:
+		return true;
+	case PROTOBUF_C_TYPE_BOOL:
+		return v <= 1;
+	case PROTOBUF_C_TYPE_ENUM:
+		return v <= INT32_MAX && protobuf_c_enum_descriptor_get_value(fd->descriptor, (int)v);
+	default:
+		return false;
+	}
+}
+
+static void store_number(const ProtobufCFieldDescriptor *fd, void *p, uint32_t v)
+{
+	if (fd->type == PROTOBUF_C_TYPE_UINT32)
+		*(uint32_t *)p = v;
+	else if (fd->type == PROTOBUF_C_TYPE_BOOL)
+		*(protobuf_c_boolean *)p = (protobuf_c_boolean)v;
+	else
+		*(int *)p = (int)v;
+}
+
+static uint32_t number_of(const ProtobufCFieldDescriptor *fd, const void *p)
+{
+	if (fd->type == PROTOBUF_C_TYPE_UINT32)
+		return *(const uint32_t *)p;
+	if (fd->type == PROTOBUF_C_TYPE_BOOL)
+		return *(const protobuf_c_boolean *)p != 0;
+	return (uint32_t) * (const int *)p;
+}
+
+int dropipc__args_set_number(dropipc_args *a, const uint32_t *path, size_t depth, uint32_t v)
+{
+	const ProtobufCFieldDescriptor *fd;
+	ProtobufCMessage *m;
+	int r;
+
+	if (!a)
+		return -EINVAL;
+	r = locate(a, path, depth, true, &m, &fd);
+	if (r < 0)
+		return r;
+	if (fd->label == PROTOBUF_C_LABEL_REPEATED || !number_ok(fd, v))
+		return -EINVAL;
+	store_number(fd, member(m, fd), v);
+	return 0;
+}
+
+int dropipc__args_get_number(const dropipc_args *a, const uint32_t *path, size_t depth,
+			     uint32_t *v)
+{
+	const ProtobufCFieldDescriptor *fd;
+	ProtobufCMessage *m;
+	int r;
+
+	if (!a || !v)
+		return -EINVAL;
+	r = locate(a, path, depth, false, &m, &fd);
+	if (r < 0)
+		return r;
+	if (fd->label == PROTOBUF_C_LABEL_REPEATED || !number_ok(fd, 0))
+		return -EINVAL;
+	*v = m ? number_of(fd, member(m, fd)) : 0;
+	return 0;
+}
+
+/* The submessage field at path, all of whose n fields are uint32. */
+static int numbers_message(const dropipc_args *a, const uint32_t *path, size_t depth, size_t n,
+			   bool create, ProtobufCMessage **sub)
+{
+	const ProtobufCFieldDescriptor *fd;
+	ProtobufCMessage *m;
+	int r;
+
+	if (!a)
+		return -EINVAL;
+	r = locate(a, path, depth, create, &m, &fd);
+	if (r < 0)
+		return r;
+	const ProtobufCMessageDescriptor *desc;
+
+	if (fd->type != PROTOBUF_C_TYPE_MESSAGE || fd->label == PROTOBUF_C_LABEL_REPEATED)
+		return -EINVAL;
+	desc = fd->descriptor;
+	if (desc->n_fields != n)
+		return -EINVAL;
+	for (size_t k = 0; k < n; k++)
+		if (desc->fields[k].type != PROTOBUF_C_TYPE_UINT32)
+			return -EINVAL;
+	*sub = m ? *(ProtobufCMessage **)member(m, fd) : NULL;
+	if (!*sub && create) {
+		*sub = new_message((dropipc_args *)a, fd->descriptor);
+		if (!*sub)
+			return -ENOMEM;
+		*(ProtobufCMessage **)member(m, fd) = *sub;
+	}
+	return 0;
+}
+
+int dropipc__args_set_numbers(dropipc_args *a, const uint32_t *path, size_t depth,
+			      const uint32_t *v, size_t n)
+{
+	const ProtobufCFieldDescriptor *fd;
+	ProtobufCMessage *sub, *m;
+	uint32_t any = 0;
+	int r;
+
+	/* All 0 means what absent means: the submessage goes (the dump and
+	 * the receiver then see one thing, not two). */
+	for (size_t k = 0; k < n; k++)
+		any |= v[k];
+	if (!any) {
+		r = numbers_message(a, path, depth, n, false, &sub);
+		if (r == 0 && sub && locate(a, path, depth, false, &m, &fd) == 0 && m)
+			*(ProtobufCMessage **)member(m, fd) = NULL;
+		return r;
+	}
+	r = numbers_message(a, path, depth, n, true, &sub);
+
+	for (size_t k = 0; r == 0 && k < n; k++)
+		*(uint32_t *)member(sub, &sub->descriptor->fields[k]) = v[k];
+	return r;
+}
+
+int dropipc__args_get_numbers(const dropipc_args *a, const uint32_t *path, size_t depth,
+			      uint32_t *const *v, size_t n)
+{
+	ProtobufCMessage *sub;
+	int r;
+
+	for (size_t k = 0; k < n; k++)
+		if (!v[k])
+			return -EINVAL;
+	r = numbers_message(a, path, depth, n, false, &sub);
+	for (size_t k = 0; r == 0 && k < n; k++)
+		*v[k] = sub ? *(uint32_t *)member(sub, &sub->descriptor->fields[k]) : 0;
+	return r;
+}
+
+/* ---- repeated messages ---------------------------------------------------- */
+
+/* A repeated message field: its descriptor, array and count (NULL where
+ * its message is absent). */
+struct elements {
+	const ProtobufCFieldDescriptor *fd;
+	ProtobufCMessage ***arr;
+	size_t *n;
+};
+
+static int elements_at(const dropipc_args *a, const uint32_t *path, size_t depth, bool create,
+		       struct elements *el)
+{
+	ProtobufCMessage *m;
+	int r = a ? locate(a, path, depth, create, &m, &el->fd) : -EINVAL;
+
+	if (r < 0)
+		return r;
+	if (el->fd->type != PROTOBUF_C_TYPE_MESSAGE || el->fd->label != PROTOBUF_C_LABEL_REPEATED)
+		return -EINVAL;
+	el->arr = m ? member(m, el->fd) : NULL;
+	el->n = m ? (size_t *)((char *)m + el->fd->quantifier_offset) : NULL;
+	return 0;
+}
+
+/* The number of bool fields of an element: its flag bits. */
+static unsigned flag_bits(const ProtobufCMessageDescriptor *desc)
+{
+	unsigned bits = 0;
+
+	for (unsigned k = 0; k < desc->n_fields; k++)
+		bits += desc->fields[k].type == PROTOBUF_C_TYPE_BOOL;
+	return bits;
+}
+
+/* Fills a new element from the values (the other fields in field order,
+ * the bools from flags). */
+static int fill(dropipc_args *a, ProtobufCMessage *e, const union dropipc__in *v, size_t nv,
+		unsigned flags)
+{
+	const ProtobufCMessageDescriptor *desc = e->descriptor;
+	unsigned bit = 0;
+	size_t j = 0;
+	int r = 0;
+
+	for (unsigned k = 0; k < desc->n_fields && r == 0; k++) {
+		const ProtobufCFieldDescriptor *fd = &desc->fields[k];
+
+		if (fd->type == PROTOBUF_C_TYPE_BOOL)
+			*(protobuf_c_boolean *)member(e, fd) = (flags >> bit++) & 1;
+		else if (j == nv)
+			r = -EINVAL;
+		else if (is_text(fd)) {
+			r = v[j].s ? store_text(a, fd, member(e, fd), v[j].s) : -EINVAL;
+			j++;
+		} else if (fd->type == PROTOBUF_C_TYPE_UINT32)
+			*(uint32_t *)member(e, fd) = v[j++].u;
+		else
+			r = -EINVAL;
+	}
+	return r;
+}
+
+/* The array at *arr is replaced by one of exactly its count. */
+static void forget_room(dropipc_args *a, const void *arr)
+{
+	for (struct room *rm = a->rooms; rm; rm = rm->next)
+		if (rm->member == arr)
+			rm->cap = 0;
+}
+
+/* Room for one more element of size bytes in the array at *arr of n. */
+static int make_room(dropipc_args *a, void **arr, size_t n, size_t size)
+{
+	size_t cap = n < 2 ? 4 : 2 * n;
+	struct room *rm;
+	void *p;
+
+	for (rm = a->rooms; rm && rm->member != (const void *)arr; rm = rm->next)
+		;
+	if (rm && n < rm->cap)
+		return 0;
+	if (!rm) {
+		rm = alloc(a, sizeof(*rm));
+		if (!rm)
+			return -ENOMEM;
+		*rm = (struct room){ .next = a->rooms, .member = arr };
+		a->rooms = rm;
+	}
+	p = alloc(a, cap * size);
+	if (!p)
+		return -ENOMEM;
+	if (n)
+		memcpy(p, *arr, n * size);
+	*arr = p;
+	rm->cap = cap;
+	return 0;
+}
+
+int dropipc__args_add(dropipc_args *a, const uint32_t *path, size_t depth,
+		      const union dropipc__in *v, size_t nv, unsigned int flags)
+{
+	struct elements el;
+	ProtobufCMessage *e;
+	unsigned bits;
+	int r;
+
+	r = elements_at(a, path, depth, true, &el);
+	if (r < 0)
+		return r;
+	/* Unknown flag bits are refused, as everywhere in the API. */
+	bits = flag_bits(el.fd->descriptor);
+	if (bits < 32 && flags >> bits)
+		return -EINVAL;
+	e = new_message(a, el.fd->descriptor);
+	if (!e)
+		return -ENOMEM;
+	r = fill(a, e, v, nv, flags);
+	if (r == 0)
+		r = make_room(a, (void **)el.arr, *el.n, sizeof(**el.arr));
+	if (r < 0)
+		return r;
+	(*el.arr)[(*el.n)++] = e;
+	return 0;
+}
+
+int dropipc__args_get(const dropipc_args *a, const uint32_t *path, size_t depth, size_t i,
+		      const union dropipc__out *v, size_t nv, unsigned int *flags)
+{
+	const ProtobufCMessageDescriptor *desc;
+	unsigned bit = 0, fl = 0;
+	struct elements el;
+	ProtobufCMessage *e;
+	size_t j = 0;
+	int r;
+
+	r = elements_at(a, path, depth, false, &el);
+	if (r < 0)
+		return r;
+	desc = el.fd->descriptor;
+	for (size_t k = 0; k < nv; k++)
+		if (!v[k].s)
+			return -EINVAL;
+	if (flag_bits(desc) && !flags)
+		return -EINVAL;
+	/* Past the end: -ERANGE, the out pointers untouched. */
+	if (!el.n || i >= *el.n)
+		return -ERANGE;
+	e = (*el.arr)[i];
+	for (unsigned k = 0; k < desc->n_fields; k++) {
+		const ProtobufCFieldDescriptor *f = &desc->fields[k];
+
+		if (f->type == PROTOBUF_C_TYPE_BOOL)
+			fl |= (unsigned)(*(protobuf_c_boolean *)member(e, f) != 0) << bit++;
+		else if (j < nv && is_text(f))
+			*v[j++].s = text_of(f, member(e, f));
+		else if (j < nv && f->type == PROTOBUF_C_TYPE_UINT32)
+			*v[j++].u = *(uint32_t *)member(e, f);
+	}
+	if (flags)
+		*flags = fl;
+	return 0;
+}
+
+/* ---- lists ------------------------------------------------------------------ */
+
+/* The path of list `which` (its field numbers, one byte each), if it is
+ * one the schema has. */
+static size_t list_path(uint32_t which, uint32_t path[4])
+{
+	size_t depth = 0;
+	bool known = false;
+
+	for (size_t k = 0; k < dropipc__args_n_lists; k++)
+		known |= dropipc__args_lists[k] == which;
+	if (!known)
+		return 0;
+	for (int shift = 24; shift >= 0; shift -= 8)
+		if (which >> shift & 0xff)
+			path[depth++] = which >> shift & 0xff;
+	return depth;
+}
+
+static struct strv *strv_of(const dropipc_args *a, uint32_t which)
+{
+	struct strv *l;
+
+	for (l = a->lists; l && l->which != which; l = l->next)
+		;
+	return l;
+}
+
+/* Remembers the list's elements (n of them, at arr) as C strings. */
+static int keep_strv(dropipc_args *a, uint32_t which, const ProtobufCFieldDescriptor *fd,
+		     const void *arr, size_t n)
+{
+	struct strv *l = strv_of(a, which);
+	char **v = alloc(a, (n + 1) * sizeof(char *));
+	size_t size = fd->type == PROTOBUF_C_TYPE_STRING ? sizeof(char *)
+							 : sizeof(ProtobufCBinaryData);
+
+	if (!v)
+		return -ENOMEM;
+	for (size_t k = 0; k < n; k++)
+		v[k] = (char *)text_of(fd, (const char *)arr + k * size);
+	if (!l) {
+		l = alloc(a, sizeof(*l));
+		if (!l)
+			return -ENOMEM;
+		*l = (struct strv){ .next = a->lists, .which = which };
+		a->lists = l;
+	}
+	l->v = v;
+	l->n = l->cap = n;
+	return 0;
+}
+
+int dropipc__args_set_list(dropipc_args *a, uint32_t which, const char *const *strv)
+{
+	const ProtobufCFieldDescriptor *fd;
+	uint32_t path[4];
+	size_t n = 0, depth, size;
+	ProtobufCMessage *m;
+	char *arr;
+	int r;
+
+	depth = a ? list_path(which, path) : 0;
+	if (!depth)
+		return -EINVAL;
+	r = locate(a, path, depth, true, &m, &fd);
+	if (r < 0)
+		return r;
+	while (strv && strv[n])
+		n++;
+	/* A new array, filled before it replaces the old one: the old list
+	 * stays whole on failure, and strv may be the args' own. */
+	size = fd->type == PROTOBUF_C_TYPE_STRING ? sizeof(char *) : sizeof(ProtobufCBinaryData);
+	arr = alloc(a, (n ? n : 1) * size);
+	if (!arr)
+		return -ENOMEM;
+	for (size_t k = 0; k < n; k++)
+		if ((r = store_text(a, fd, arr + k * size, strv[k])) < 0)
+			return r;
+	r = keep_strv(a, which, fd, arr, n);
+	if (r < 0)
+		return r;
+	forget_room(a, member(m, fd));
+	*(void **)member(m, fd) = arr;
+	*(size_t *)((char *)m + fd->quantifier_offset) = n;
+	return 0;
+}
+
+int dropipc__args_add_list(dropipc_args *a, uint32_t which, const char *str)
+{
+	const ProtobufCFieldDescriptor *fd;
+	uint32_t path[4];
+	size_t depth, size, *n;
+	ProtobufCMessage *m;
+	struct strv *l;
+	void **arr;
+	char **v;
+	int r;
+
+	depth = a && str ? list_path(which, path) : 0;
+	if (!depth)
+		return -EINVAL;
+	r = locate(a, path, depth, true, &m, &fd);
+	if (r < 0)
+		return r;
+	arr = member(m, fd);
+	n = (size_t *)((char *)m + fd->quantifier_offset);
+	if (!strv_of(a, which) && (r = keep_strv(a, which, fd, *arr, *n)) < 0)
+		return r;
+	l = strv_of(a, which);
+	if (l->cap == l->n) {
+		v = alloc(a, (2 * l->n + 5) * sizeof(char *));
+		if (!v)
+			return -ENOMEM;
+		memcpy(v, l->v, l->n * sizeof(char *));
+		l->v = v;
+		l->cap = 2 * l->n + 4;
+	}
+	size = fd->type == PROTOBUF_C_TYPE_STRING ? sizeof(char *) : sizeof(ProtobufCBinaryData);
+	r = make_room(a, arr, *n, size);
+	if (r == 0)
+		r = store_text(a, fd, (char *)*arr + *n * size, str);
+	if (r < 0)
+		return r;
+	l->v[l->n++] = (char *)text_of(fd, (char *)*arr + *n * size);
+	l->v[l->n] = NULL;
+	(*n)++;
+	return 0;
+}
+
+char *const *dropipc__args_get_list(const dropipc_args *a, uint32_t which, size_t *n)
+{
+	static char *const none[] = { NULL };
+	const struct strv *l;
+	uint32_t path[4];
+
+	if (!a || !n || !list_path(which, path))
+		return NULL;
+	l = strv_of(a, which);
+	*n = l ? l->n : 0;
+	return l ? l->v : none;
+}
+
+/* ---- the object ------------------------------------------------------------ */
+
+/* Fills in the submessages a sender always has (validation wants them). */
 static int complete(dropipc_args *a)
 {
 	Dropipc__V1__ChildArgs *m = a->msg;
 
-	if (!m->paths && (m->paths = alloc(a, sizeof(*m->paths))))
-		dropipc__v1__paths__init(m->paths);
-	if (!m->config && (m->config = alloc(a, sizeof(*m->config))))
-		dropipc__v1__config__init(m->config);
+	if (!m->paths)
+		m->paths = (Dropipc__V1__Paths *)new_message(a, &dropipc__v1__paths__descriptor);
+	if (!m->config)
+		m->config = (Dropipc__V1__Config *)new_message(a, &dropipc__v1__config__descriptor);
 	if (!m->paths || !m->config)
 		return -ENOMEM;
-	if (!m->config->net && (m->config->net = alloc(a, sizeof(*m->config->net))))
-		dropipc__v1__net__init(m->config->net);
+	if (!m->config->net)
+		m->config->net = (Dropipc__V1__Net *)new_message(a, &dropipc__v1__net__descriptor);
 	return m->config->net ? 0 : -ENOMEM;
 }
 
@@ -126,14 +642,14 @@ int dropipc_args_new(dropipc_args **args)
 {
 	dropipc_args *a;
 
+	if (!args)
+		return -EINVAL;
 	*args = NULL;
 	a = dropipc__message_new(sizeof(*a));
 	if (!a)
 		return -ENOMEM;
 	a->arena = a;
-	a->msg = alloc(a, sizeof(*a->msg));
-	if (a->msg)
-		dropipc__v1__child_args__init(a->msg);
+	a->msg = (Dropipc__V1__ChildArgs *)new_message(a, &dropipc__v1__child_args__descriptor);
 	if (!a->msg || complete(a) < 0) {
 		dropipc__message_free(a);
 		return -ENOMEM;
@@ -145,22 +661,28 @@ int dropipc_args_new(dropipc_args **args)
 int dropipc__args_wrap(Dropipc__V1__ChildArgs *msg, dropipc_args **args)
 {
 	dropipc_args *a = dropipc__message_alloc(msg, sizeof(*a));
-	char **argv;
 
 	*args = NULL;
 	if (!a)
 		return -ENOMEM;
 	*a = (dropipc_args){ .msg = msg, .arena = msg };
-	/* exec_args always end with NULL, ready for execvp: room for exactly
-	 * that, as a received args is seldom added to. */
-	argv = dropipc__message_alloc(msg, (msg->n_exec_args + 1) * sizeof(char *));
-	if (!argv || complete(a) < 0)
+	if (complete(a) < 0)
 		return -ENOMEM;
-	if (msg->n_exec_args)
-		memcpy(argv, msg->exec_args, msg->n_exec_args * sizeof(char *));
-	argv[msg->n_exec_args] = NULL;
-	msg->exec_args = argv;
-	a->cap[L_EXEC] = msg->n_exec_args + 1;
+	/* Every list as C strings, NULL-terminated (exec_args ready for
+	 * execvp): built once, so that the getters only read. */
+	for (size_t k = 0; k < dropipc__args_n_lists; k++) {
+		const ProtobufCFieldDescriptor *fd;
+		uint32_t path[4];
+		size_t depth = list_path(dropipc__args_lists[k], path);
+		ProtobufCMessage *m;
+		int r = locate(a, path, depth, false, &m, &fd);
+
+		if (r == 0 && m)
+			r = keep_strv(a, dropipc__args_lists[k], fd, *(void **)member(m, fd),
+				      *(size_t *)((char *)m + fd->quantifier_offset));
+		if (r < 0)
+			return r;
+	}
 	*args = a;
 	return 0;
 }
@@ -174,414 +696,4 @@ void dropipc_args_free(dropipc_args *args)
 {
 	if (args)
 		dropipc__message_free(args->arena);
-}
-
-/* ---- scalars ------------------------------------------------------------- */
-
-int dropipc_args_set_env_id(dropipc_args *args, const char *env_id)
-{
-	return set_string(args, &args->msg->env_id, env_id);
-}
-
-const char *dropipc_args_env_id(const dropipc_args *args)
-{
-	return args->msg->env_id;
-}
-
-/* Paths' fields are its strings 1..12 in order: the descriptor finds them. */
-static char **path_field(const dropipc_args *args, dropipc_path which)
-{
-	const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(
-		&dropipc__v1__paths__descriptor, (unsigned)which);
-
-	if (!f || f->type != PROTOBUF_C_TYPE_STRING)
-		return NULL;
-	return (char **)((char *)args->msg->paths + f->offset);
-}
-
-int dropipc_args_set_path(dropipc_args *args, dropipc_path which, const char *path)
-{
-	char **field = path_field(args, which);
-
-	return field ? set_string(args, field, path) : -EINVAL;
-}
-
-const char *dropipc_args_path(const dropipc_args *args, dropipc_path which)
-{
-	char **field = path_field(args, which);
-
-	return field ? *field : NULL;
-}
-
-int dropipc_args_set_extends(dropipc_args *args, const char *name)
-{
-	return set_string(args, &args->msg->config->extends, name);
-}
-
-const char *dropipc_args_extends(const dropipc_args *args)
-{
-	return args->msg->config->extends;
-}
-
-int dropipc_args_set_net_mode(dropipc_args *args, dropipc_net_mode mode)
-{
-	args->msg->config->net->mode = (Dropipc__V1__Net__Mode)mode;
-	return 0;
-}
-
-dropipc_net_mode dropipc_args_net_mode(const dropipc_args *args)
-{
-	return (dropipc_net_mode)args->msg->config->net->mode;
-}
-
-/* ---- string lists ---------------------------------------------------------- */
-
-static int add_string(dropipc_args *a, enum list l, char ***arr, size_t *n, const char *s)
-{
-	size_t extra = l == L_EXEC;
-	char **slot;
-	char *p;
-
-	if (!s)
-		return -EINVAL;
-	p = copy(a, s);
-	slot = p ? (char **)grow(a, l, (void ***)arr, *n, extra) : NULL;
-	if (!slot)
-		return -ENOMEM;
-	slot[0] = p;
-	if (extra)
-		slot[1] = NULL;
-	(*n)++;
-	return 0;
-}
-
-static const char *string_at(char *const *arr, size_t n, size_t i)
-{
-	return i < n ? arr[i] : NULL;
-}
-
-int dropipc_args_add_blocked_path(dropipc_args *args, const char *path)
-{
-	Dropipc__V1__Config *c = args->msg->config;
-
-	return add_string(args, L_BLOCKED, &c->blocked_paths, &c->n_blocked_paths, path);
-}
-
-size_t dropipc_args_n_blocked_paths(const dropipc_args *args)
-{
-	return args->msg->config->n_blocked_paths;
-}
-
-const char *dropipc_args_blocked_path(const dropipc_args *args, size_t i)
-{
-	const Dropipc__V1__Config *c = args->msg->config;
-
-	return string_at(c->blocked_paths, c->n_blocked_paths, i);
-}
-
-int dropipc_args_add_exposed_var(dropipc_args *args, const char *pattern)
-{
-	Dropipc__V1__Environ *e = environ_of(args);
-
-	if (!e)
-		return -ENOMEM;
-	return add_string(args, L_EXPOSED, &e->exposed_vars, &e->n_exposed_vars, pattern);
-}
-
-size_t dropipc_args_n_exposed_vars(const dropipc_args *args)
-{
-	const Dropipc__V1__Environ *e = args->msg->config->environ;
-
-	return e ? e->n_exposed_vars : 0;
-}
-
-const char *dropipc_args_exposed_var(const dropipc_args *args, size_t i)
-{
-	const Dropipc__V1__Environ *e = args->msg->config->environ;
-
-	return e ? string_at(e->exposed_vars, e->n_exposed_vars, i) : NULL;
-}
-
-int dropipc_args_set_exec_args(dropipc_args *args, const char *const *argv)
-{
-	Dropipc__V1__ChildArgs *m = args->msg;
-	size_t n = 0;
-	char **arr;
-
-	while (argv && argv[n])
-		n++;
-	/* A new array, filled before it replaces the old one: the old command
-	 * stays whole on failure, and argv may be the args' own. */
-	arr = alloc(args, (n + 1) * sizeof(char *));
-	if (!arr)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		arr[i] = copy(args, argv[i]);
-		if (!arr[i])
-			return -ENOMEM;
-	}
-	arr[n] = NULL;
-	m->exec_args = arr;
-	m->n_exec_args = n;
-	args->cap[L_EXEC] = n + 1;
-	return 0;
-}
-
-int dropipc_args_add_exec_arg(dropipc_args *args, const char *arg)
-{
-	Dropipc__V1__ChildArgs *m = args->msg;
-
-	return add_string(args, L_EXEC, &m->exec_args, &m->n_exec_args, arg);
-}
-
-char *const *dropipc_args_exec_args(const dropipc_args *args, size_t *n)
-{
-	static char *const none[] = { NULL };
-	const Dropipc__V1__ChildArgs *m = args->msg;
-
-	if (n)
-		*n = m->n_exec_args;
-	return m->exec_args ? m->exec_args : none;
-}
-
-/* ---- mounts and variables -------------------------------------------------- */
-
-int dropipc_args_add_mount(dropipc_args *args, const char *source, const char *target,
-			   unsigned int flags)
-{
-	Dropipc__V1__Config *c = args->msg->config;
-	Dropipc__V1__Mount *m, **slot;
-
-	if (!source || !target)
-		return -EINVAL;
-	m = alloc(args, sizeof(*m));
-	if (!m)
-		return -ENOMEM;
-	dropipc__v1__mount__init(m);
-	if (set_string(args, &m->source, source) < 0 || set_string(args, &m->target, target) < 0)
-		return -ENOMEM;
-	m->rw = (flags & DROPIPC_MOUNT_RW) != 0;
-	m->overlay = (flags & DROPIPC_MOUNT_OVERLAY) != 0;
-	slot = (Dropipc__V1__Mount **)grow(args, L_MOUNTS, (void ***)&c->mounts, c->n_mounts, 0);
-	if (!slot)
-		return -ENOMEM;
-	*slot = m;
-	c->n_mounts++;
-	return 0;
-}
-
-size_t dropipc_args_n_mounts(const dropipc_args *args)
-{
-	return args->msg->config->n_mounts;
-}
-
-int dropipc_args_mount(const dropipc_args *args, size_t i, const char **source,
-		       const char **target, unsigned int *flags)
-{
-	const Dropipc__V1__Config *c = args->msg->config;
-	const Dropipc__V1__Mount *m;
-
-	if (i >= c->n_mounts)
-		return -ERANGE;
-	m = c->mounts[i];
-	if (source)
-		*source = m->source;
-	if (target)
-		*target = m->target;
-	if (flags)
-		*flags = (m->rw ? DROPIPC_MOUNT_RW : 0) | (m->overlay ? DROPIPC_MOUNT_OVERLAY : 0);
-	return 0;
-}
-
-int dropipc_args_add_set_var(dropipc_args *args, const char *name, const char *value)
-{
-	Dropipc__V1__Environ *e = environ_of(args);
-	Dropipc__V1__SetVar *v, **slot;
-
-	if (!name || !value)
-		return -EINVAL;
-	v = e ? alloc(args, sizeof(*v)) : NULL;
-	if (!v)
-		return -ENOMEM;
-	dropipc__v1__set_var__init(v);
-	if (set_string(args, &v->name, name) < 0 || set_string(args, &v->value, value) < 0)
-		return -ENOMEM;
-	slot = (Dropipc__V1__SetVar **)grow(args, L_SET_VARS, (void ***)&e->set_vars,
-					    e->n_set_vars, 0);
-	if (!slot)
-		return -ENOMEM;
-	*slot = v;
-	e->n_set_vars++;
-	return 0;
-}
-
-size_t dropipc_args_n_set_vars(const dropipc_args *args)
-{
-	const Dropipc__V1__Environ *e = args->msg->config->environ;
-
-	return e ? e->n_set_vars : 0;
-}
-
-int dropipc_args_set_var(const dropipc_args *args, size_t i, const char **name,
-			 const char **value)
-{
-	const Dropipc__V1__Environ *e = args->msg->config->environ;
-
-	if (!e || i >= e->n_set_vars)
-		return -ERANGE;
-	if (name)
-		*name = e->set_vars[i]->name;
-	if (value)
-		*value = e->set_vars[i]->value;
-	return 0;
-}
-
-/* ---- ports ------------------------------------------------------------------ */
-
-/* The published (or host) port list of transport t: array, count, list. */
-static Dropipc__V1__PublishedPort ***published(const dropipc_args *args, dropipc_transport t,
-					       size_t **n, enum list *l)
-{
-	Dropipc__V1__Net *net = args->msg->config->net;
-
-	*l = t == DROPIPC_UDP ? L_PUBLISHED_UDP : L_PUBLISHED_TCP;
-	*n = t == DROPIPC_UDP ? &net->n_udp_published_ports : &net->n_tcp_published_ports;
-	return t == DROPIPC_UDP ? &net->udp_published_ports : &net->tcp_published_ports;
-}
-
-static Dropipc__V1__HostPort ***host(const dropipc_args *args, dropipc_transport t, size_t **n,
-				     enum list *l)
-{
-	Dropipc__V1__Net *net = args->msg->config->net;
-
-	*l = t == DROPIPC_UDP ? L_HOST_UDP : L_HOST_TCP;
-	*n = t == DROPIPC_UDP ? &net->n_udp_host_ports : &net->n_tcp_host_ports;
-	return t == DROPIPC_UDP ? &net->udp_host_ports : &net->tcp_host_ports;
-}
-
-static bool known_transport(dropipc_transport t)
-{
-	return t == DROPIPC_TCP || t == DROPIPC_UDP;
-}
-
-int dropipc_args_add_published_port(dropipc_args *args, dropipc_transport t, unsigned int flags,
-				    const char *host_ip, unsigned int host_port,
-				    unsigned int guest_port)
-{
-	Dropipc__V1__PublishedPort ***arr, *p, **slot;
-	enum list l;
-	size_t *n;
-
-	if (!known_transport(t))
-		return -EINVAL;
-	arr = published(args, t, &n, &l);
-	p = alloc(args, sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	dropipc__v1__published_port__init(p);
-	if (host_ip && set_string(args, &p->host_ip, host_ip) < 0)
-		return -ENOMEM;
-	p->auto_ = (flags & DROPIPC_PORT_AUTO) != 0;
-	p->host_port = host_port;
-	p->guest_port = guest_port;
-	slot = (Dropipc__V1__PublishedPort **)grow(args, l, (void ***)arr, *n, 0);
-	if (!slot)
-		return -ENOMEM;
-	*slot = p;
-	(*n)++;
-	return 0;
-}
-
-size_t dropipc_args_n_published_ports(const dropipc_args *args, dropipc_transport t)
-{
-	enum list l;
-	size_t *n;
-
-	if (!known_transport(t))
-		return 0;
-	published(args, t, &n, &l);
-	return *n;
-}
-
-int dropipc_args_published_port(const dropipc_args *args, dropipc_transport t, size_t i,
-				unsigned int *flags, const char **host_ip, unsigned int *host_port,
-				unsigned int *guest_port)
-{
-	Dropipc__V1__PublishedPort **arr, *p;
-	enum list l;
-	size_t *n;
-
-	if (!known_transport(t))
-		return -EINVAL;
-	arr = *published(args, t, &n, &l);
-	if (i >= *n)
-		return -ERANGE;
-	p = arr[i];
-	if (flags)
-		*flags = p->auto_ ? DROPIPC_PORT_AUTO : 0;
-	if (host_ip)
-		*host_ip = p->host_ip;
-	if (host_port)
-		*host_port = p->host_port;
-	if (guest_port)
-		*guest_port = p->guest_port;
-	return 0;
-}
-
-int dropipc_args_add_host_port(dropipc_args *args, dropipc_transport t, unsigned int flags,
-			       unsigned int host_port, unsigned int guest_port)
-{
-	Dropipc__V1__HostPort ***arr, *p, **slot;
-	enum list l;
-	size_t *n;
-
-	if (!known_transport(t))
-		return -EINVAL;
-	arr = host(args, t, &n, &l);
-	p = alloc(args, sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	dropipc__v1__host_port__init(p);
-	p->auto_ = (flags & DROPIPC_PORT_AUTO) != 0;
-	p->host_port = host_port;
-	p->guest_port = guest_port;
-	slot = (Dropipc__V1__HostPort **)grow(args, l, (void ***)arr, *n, 0);
-	if (!slot)
-		return -ENOMEM;
-	*slot = p;
-	(*n)++;
-	return 0;
-}
-
-size_t dropipc_args_n_host_ports(const dropipc_args *args, dropipc_transport t)
-{
-	enum list l;
-	size_t *n;
-
-	if (!known_transport(t))
-		return 0;
-	host(args, t, &n, &l);
-	return *n;
-}
-
-int dropipc_args_host_port(const dropipc_args *args, dropipc_transport t, size_t i,
-			   unsigned int *flags, unsigned int *host_port, unsigned int *guest_port)
-{
-	Dropipc__V1__HostPort **arr, *p;
-	enum list l;
-	size_t *n;
-
-	if (!known_transport(t))
-		return -EINVAL;
-	arr = *host(args, t, &n, &l);
-	if (i >= *n)
-		return -ERANGE;
-	p = arr[i];
-	if (flags)
-		*flags = p->auto_ ? DROPIPC_PORT_AUTO : 0;
-	if (host_port)
-		*host_port = p->host_port;
-	if (guest_port)
-		*guest_port = p->guest_port;
-	return 0;
 }

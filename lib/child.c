@@ -115,7 +115,7 @@ int dropipc_child_cancel(dropipc_child *child)
 	return dropipc__conn_cancel(child->conn);
 }
 
-int dropipc_child_set_close(dropipc_child *child, int mode, dropipc_close_fn *fn, void *data)
+int dropipc_child_set_close(dropipc_child *child, int mode, dropipc_close_fn fn, void *data)
 {
 	return dropipc__conn_set_close(child->conn, mode, fn, data);
 }
@@ -291,4 +291,23 @@ int dropipc_child_recv_files(dropipc_child *child, dropipc_file **files, size_t 
 	*n = 0;
 	r = dropipc__conn_begin(child->conn, "recv files");
 	return r < 0 ? r : dropipc__recv_files(child->conn, files, n, NULL);
+}
+
+int dropipc_child_send_custom(dropipc_child *child, const char *type, const void *data,
+			      size_t len, const dropipc_file *files, size_t n)
+{
+	int r = child ? dropipc__conn_begin(child->conn, "send custom") : -EINVAL;
+
+	return r < 0 ? r : dropipc__send_custom(child->conn, type, data, len, files, n);
+}
+
+int dropipc_child_recv_custom(dropipc_child *child, dropipc_custom **msg)
+{
+	int r;
+
+	if (!child || !msg)
+		return -EINVAL;
+	*msg = NULL;
+	r = dropipc__conn_begin(child->conn, "recv custom");
+	return r < 0 ? r : dropipc__recv_custom(child->conn, msg, NULL);
 }

@@ -201,7 +201,7 @@ static bool close_is_quick(int fd)
 
 struct dropipc__closer {
 	int mode;
-	dropipc_close_fn *fn;
+	dropipc_close_fn fn;
 	void *data;
 	/* The rest is the helper's, under helper.lock. */
 	int refs; /* the end's, and the helper list's while fds are parked */
@@ -239,7 +239,7 @@ static void closer_unref_locked(struct dropipc__closer *cl)
 		free(cl);
 }
 
-int dropipc__closer_set(struct dropipc__closer *cl, int mode, dropipc_close_fn *fn, void *data)
+int dropipc__closer_set(struct dropipc__closer *cl, int mode, dropipc_close_fn fn, void *data)
 {
 	switch (mode) {
 	case DROPIPC_CLOSE_HELPER:

@@ -240,7 +240,7 @@ int dropipc__conn_set_peer(struct dropipc__conn *c, int peer_fd)
 	return 0;
 }
 
-int dropipc__conn_set_close(struct dropipc__conn *c, int mode, dropipc_close_fn *fn, void *data)
+int dropipc__conn_set_close(struct dropipc__conn *c, int mode, dropipc_close_fn fn, void *data)
 {
 	return dropipc__closer_set(c->closer, mode, fn, data);
 }

@@ -78,7 +78,7 @@ struct dropipc__closer;
 int dropipc__closer_new(struct dropipc__closer **out);
 /* The end is done with cl; fds still parked stay queued for the helper. */
 void dropipc__closer_free(struct dropipc__closer *cl);
-int dropipc__closer_set(struct dropipc__closer *cl, int mode, dropipc_close_fn *fn, void *data);
+int dropipc__closer_set(struct dropipc__closer *cl, int mode, dropipc_close_fn fn, void *data);
 /* How many of cl's fds wait for the helper (after reaping a finished one,
  * and starting the next). */
 size_t dropipc__closer_parked(struct dropipc__closer *cl);
@@ -133,7 +133,7 @@ int dropipc__conn_set_peer(struct dropipc__conn *c, int peer_fd);
  * after DROPIPC_DEFAULT_TIMEOUT_MS; an unknown peer makes every received
  * Unix stream socket suspect. */
 void dropipc__conn_set_parent(struct dropipc__conn *c);
-int dropipc__conn_set_close(struct dropipc__conn *c, int mode, dropipc_close_fn *fn, void *data);
+int dropipc__conn_set_close(struct dropipc__conn *c, int mode, dropipc_close_fn fn, void *data);
 /* Closes fds from the peer by the end's policy (see dropipc__close_untrusted()). */
 void dropipc__conn_close_untrusted(struct dropipc__conn *c, int *fds, size_t n);
 /* Async-signal-safe. */
@@ -246,6 +246,13 @@ int dropipc__send_files(struct dropipc__conn *c, const dropipc_file *files, size
 int dropipc__recv_files(struct dropipc__conn *c, dropipc_file **files, size_t *n,
 			Dropipc__V1__ChildError **report);
 
+/* Most bytes of a Custom message's type. */
+#define DROPIPC_MAX_CUSTOM_TYPE 256
+int dropipc__send_custom(struct dropipc__conn *c, const char *type, const void *data, size_t len,
+			 const dropipc_file *files, size_t n);
+int dropipc__recv_custom(struct dropipc__conn *c, dropipc_custom **out,
+			 Dropipc__V1__ChildError **report);
+
 /* ---- validate.c, args.c: ChildArgs ------------------------------------- */
 
 /* Checks msg as dropipc_args_validate() says. */
@@ -258,5 +265,45 @@ int dropipc__args_wrap(Dropipc__V1__ChildArgs *msg, dropipc_args **args);
 
 /* The protobuf message behind args, for packing. */
 const Dropipc__V1__ChildArgs *dropipc__args_msg(const dropipc_args *args);
+
+/*
+ * The helpers behind the generated accessors (lib/gen/args-gen.py writes
+ * args-gen.c, one line per accessor): each names its field by path, the
+ * field numbers from ChildArgs through singular submessages, and checks
+ * through the descriptors that the field has the shape the rule expects.
+ * NULL args or strings and unknown values give -EINVAL (NULL for pointer
+ * getters); an absent submessage reads as its defaults.
+ */
+union dropipc__in {
+	const char *s;
+	uint32_t u;
+};
+union dropipc__out {
+	const char **s;
+	uint32_t *u;
+};
+int dropipc__args_set_text(dropipc_args *a, const uint32_t *path, size_t depth, const char *s);
+const char *dropipc__args_get_text(const dropipc_args *a, const uint32_t *path, size_t depth);
+int dropipc__args_set_number(dropipc_args *a, const uint32_t *path, size_t depth, uint32_t v);
+int dropipc__args_get_number(const dropipc_args *a, const uint32_t *path, size_t depth,
+			     uint32_t *v);
+int dropipc__args_set_numbers(dropipc_args *a, const uint32_t *path, size_t depth,
+			      const uint32_t *v, size_t n);
+int dropipc__args_get_numbers(const dropipc_args *a, const uint32_t *path, size_t depth,
+			      uint32_t *const *v, size_t n);
+/* A repeated message field: add appends an element made of v (its
+ * non-bool fields in order) and flags (its bool fields, bit k the k-th);
+ * get reads element i, -ERANGE past the end. */
+int dropipc__args_add(dropipc_args *a, const uint32_t *path, size_t depth,
+		      const union dropipc__in *v, size_t nv, unsigned int flags);
+int dropipc__args_get(const dropipc_args *a, const uint32_t *path, size_t depth, size_t i,
+		      const union dropipc__out *v, size_t nv, unsigned int *flags);
+/* A repeated string or bytes field, by its dropipc_list value. */
+int dropipc__args_set_list(dropipc_args *a, uint32_t which, const char *const *strv);
+int dropipc__args_add_list(dropipc_args *a, uint32_t which, const char *s);
+char *const *dropipc__args_get_list(const dropipc_args *a, uint32_t which, size_t *n);
+/* The dropipc_list values, from the generated code. */
+extern const uint32_t dropipc__args_lists[];
+extern const size_t dropipc__args_n_lists;
 
 #endif /* DROPIPC_INTERNAL_H */

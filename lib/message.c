@@ -88,24 +88,35 @@ static void *take(struct arena *a, size_t need)
 	return p;
 }
 
+/*
+ * Every object is followed by a zero byte: protobuf-c copies a bytes
+ * field's len bytes into an object of exactly len bytes, so the field comes
+ * out NUL-terminated, a C string the getters can return as it is (a NUL
+ * inside was refused before the decode, wire.c).
+ */
 static void *arena_alloc(void *data, size_t size)
 {
 	struct arena *a = data;
-	size_t need = align_up(size ? size : 1);
+	size_t need = align_up(size + 1);
+	unsigned char *p;
 	struct chunk *c;
 
 	if (need >= LARGE_BLOCK) {
 		c = chunk_new(a, need, true);
-		return c ? c->data : NULL;
+		p = c ? c->data : NULL;
+	} else {
+		if (need > a->left) {
+			c = chunk_new(a, need > a->next_size ? need : a->next_size, false);
+			if (!c)
+				return NULL;
+			a->cur = c->data;
+			a->left = c->size;
+		}
+		p = take(a, need);
 	}
-	if (need > a->left) {
-		c = chunk_new(a, need > a->next_size ? need : a->next_size, false);
-		if (!c)
-			return NULL;
-		a->cur = c->data;
-		a->left = c->size;
-	}
-	return take(a, need);
+	if (p)
+		p[size] = 0;
+	return p;
 }
 
 /* Objects in regions go when the arena goes; a large block goes now. */
@@ -367,18 +378,13 @@ int dropipc__frame_finish(struct dropipc__conn *c, struct dropipc__frame *f)
 	return r;
 }
 
-/* ---- named fds (Files) ---------------------------------------------------- */
+/* ---- named fds (Files, Custom) -------------------------------------------- */
 
-int dropipc__send_files(struct dropipc__conn *c, const dropipc_file *files, size_t n)
+/* The File entries of files (n of them, 0..DROPIPC_MAX_FDS, checked by the
+ * caller), each naming its fd by index; fds gets the fds. */
+static int fill_files(struct dropipc__conn *c, const dropipc_file *files, size_t n,
+		      Dropipc__V1__File *file, Dropipc__V1__File **ptrs, int *fds)
 {
-	Dropipc__V1__File file[DROPIPC_MAX_FDS];
-	Dropipc__V1__File *ptrs[DROPIPC_MAX_FDS];
-	Dropipc__V1__Files msg = DROPIPC__V1__FILES__INIT;
-	Dropipc__V1__Envelope env = DROPIPC__V1__ENVELOPE__INIT;
-	int fds[DROPIPC_MAX_FDS];
-
-	if (n == 0 || n > DROPIPC_MAX_FDS || !files)
-		return dropipc__conn_fail(c, -EINVAL, "%zu files, not 1..%d", n, DROPIPC_MAX_FDS);
 	for (size_t i = 0; i < n; i++) {
 		if (!files[i].name || !files[i].name[0])
 			return dropipc__conn_fail(c, -EINVAL, "files[%zu]: no name", i);
@@ -391,11 +397,82 @@ int dropipc__send_files(struct dropipc__conn *c, const dropipc_file *files, size
 		ptrs[i] = &file[i];
 		fds[i] = files[i].fd;
 	}
+	return 0;
+}
+
+int dropipc__send_files(struct dropipc__conn *c, const dropipc_file *files, size_t n)
+{
+	Dropipc__V1__File file[DROPIPC_MAX_FDS];
+	Dropipc__V1__File *ptrs[DROPIPC_MAX_FDS];
+	Dropipc__V1__Files msg = DROPIPC__V1__FILES__INIT;
+	Dropipc__V1__Envelope env = DROPIPC__V1__ENVELOPE__INIT;
+	int fds[DROPIPC_MAX_FDS];
+	int r;
+
+	if (n == 0 || n > DROPIPC_MAX_FDS || !files)
+		return dropipc__conn_fail(c, -EINVAL, "%zu files, not 1..%d", n, DROPIPC_MAX_FDS);
+	r = fill_files(c, files, n, file, ptrs, fds);
+	if (r < 0)
+		return r;
 	msg.n_files = n;
 	msg.files = ptrs;
 	env.body_case = DROPIPC__V1__ENVELOPE__BODY_FILES;
 	env.files = &msg;
 	return dropipc__send_envelope(c, &env, fds, n);
+}
+
+/* Room for the names of n received File entries, after checking that they
+ * claim exactly the frame's nfds fds and that none is nameless. */
+static int files_size(struct dropipc__conn *c, Dropipc__V1__File *const *files, size_t n,
+		      size_t nfds, size_t *names)
+{
+	if (n != nfds)
+		return dropipc__conn_fail(c, DROPIPC_EPROTO, "%zu files named for %zu fds", n, nfds);
+	*names = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!files[i]->name[0])
+			return dropipc__conn_fail(c, DROPIPC_EINVAL, "files[%zu].name: empty", i);
+		*names += strlen(files[i]->name) + 1;
+	}
+	return 0;
+}
+
+/* Moves the frame's fds into out (n entries, names copied to p), each by
+ * the index its entry names; then no fd may be left unclaimed. On failure
+ * the fds already moved are out's, the caller closes them. */
+static int take_files(struct dropipc__conn *c, struct dropipc__frame *f,
+		      Dropipc__V1__File *const *files, size_t n, dropipc_file *out, char *p)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		out[i].fd = -1;
+		out[i].name = p;
+		p = stpcpy(p, files[i]->name) + 1;
+	}
+	for (size_t i = 0; i < n && r == 0; i++) {
+		char what[32]; /* not the name: that is the peer's text */
+
+		snprintf(what, sizeof(what), "files[%zu].fd", i);
+		r = dropipc__claim_fd(c, f, files[i]->fd, what, &out[i].fd);
+	}
+	return r == 0 ? dropipc__frame_finish(c, f) : r;
+}
+
+/* Closes the fds of out, from the peer, by the end's policy: in batches,
+ * so that one helper takes them all. */
+static void close_files(struct dropipc__conn *c, dropipc_file *out, size_t n)
+{
+	int fds[DROPIPC_MAX_FDS];
+	size_t k = 0;
+
+	for (size_t i = 0; out && i < n; i++) {
+		fds[k++] = out[i].fd;
+		if (k == DROPIPC_MAX_FDS || i + 1 == n) {
+			dropipc__conn_close_untrusted(c, fds, k);
+			k = 0;
+		}
+	}
 }
 
 int dropipc__recv_files(struct dropipc__conn *c, dropipc_file **files, size_t *n,
@@ -405,8 +482,7 @@ int dropipc__recv_files(struct dropipc__conn *c, dropipc_file **files, size_t *n
 	ProtobufCMessage *m;
 	Dropipc__V1__Files *msg;
 	dropipc_file *out = NULL;
-	size_t names = 0, i;
-	char *p;
+	size_t names = 0;
 	int r;
 
 	*files = NULL;
@@ -416,48 +492,119 @@ int dropipc__recv_files(struct dropipc__conn *c, dropipc_file **files, size_t *n
 	if (r < 0)
 		return r;
 	msg = (Dropipc__V1__Files *)m;
-	if (msg->n_files == 0 || msg->n_files != f.nfds) {
-		r = dropipc__conn_fail(c, DROPIPC_EPROTO, "%zu files named for %zu fds",
-				       msg->n_files, f.nfds);
-		goto out;
-	}
-	for (i = 0; i < msg->n_files; i++) {
-		if (!msg->files[i]->name[0]) {
-			r = dropipc__conn_fail(c, DROPIPC_EINVAL, "files[%zu].name: empty", i);
-			goto out;
-		}
-		names += strlen(msg->files[i]->name) + 1;
-	}
-	out = malloc(msg->n_files * sizeof(*out) + names);
-	if (!out) {
-		r = dropipc__conn_fail(c, -ENOMEM, "no memory for %zu files", msg->n_files);
-		goto out;
-	}
-	p = (char *)(out + msg->n_files);
-	for (i = 0; i < msg->n_files; i++) {
-		out[i].fd = -1;
-		out[i].name = p;
-		p = stpcpy(p, msg->files[i]->name) + 1;
-	}
-	for (i = 0; i < msg->n_files && r == 0; i++) {
-		char what[32]; /* not the name: that is the peer's text */
-
-		snprintf(what, sizeof(what), "files[%zu].fd", i);
-		r = dropipc__claim_fd(c, &f, msg->files[i]->fd, what, &out[i].fd);
-	}
+	if (msg->n_files == 0)
+		r = dropipc__conn_fail(c, DROPIPC_EPROTO, "0 files named for %zu fds", f.nfds);
 	if (r == 0)
-		r = dropipc__frame_finish(c, &f);
+		r = files_size(c, msg->files, msg->n_files, f.nfds, &names);
+	if (r == 0 && !(out = malloc(msg->n_files * sizeof(*out) + names)))
+		r = dropipc__conn_fail(c, -ENOMEM, "no memory for %zu files", msg->n_files);
+	if (r == 0)
+		r = take_files(c, &f, msg->files, msg->n_files, out, (char *)(out + msg->n_files));
 	if (r == 0) {
 		*files = out;
 		*n = msg->n_files;
 		out = NULL;
 	}
-out:
-	if (out) {
-		for (i = 0; i < msg->n_files; i++)
-			dropipc__conn_close_untrusted(c, &out[i].fd, 1);
-		free(out);
+	close_files(c, out, msg->n_files);
+	free(out);
+	dropipc__frame_close_fds(c, &f);
+	dropipc__message_free(msg);
+	return r;
+}
+
+/* ---- a launcher's own messages (Custom) ------------------------------------ */
+
+/* Custom.type: 1..DROPIPC_MAX_CUSTOM_TYPE bytes of printable ASCII. */
+static int check_type(struct dropipc__conn *c, int code, const char *type)
+{
+	size_t n = strlen(type);
+
+	if (n == 0 || n > DROPIPC_MAX_CUSTOM_TYPE)
+		return dropipc__conn_fail(c, code, "custom.type: %zu bytes, not 1..%d", n,
+					  DROPIPC_MAX_CUSTOM_TYPE);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)type[i] < 0x21 || (unsigned char)type[i] > 0x7e)
+			return dropipc__conn_fail(c, code,
+						  "custom.type: byte %zu is not printable ASCII", i);
+	return 0;
+}
+
+int dropipc__send_custom(struct dropipc__conn *c, const char *type, const void *data, size_t len,
+			 const dropipc_file *files, size_t n)
+{
+	Dropipc__V1__File file[DROPIPC_MAX_FDS];
+	Dropipc__V1__File *ptrs[DROPIPC_MAX_FDS];
+	Dropipc__V1__Custom msg = DROPIPC__V1__CUSTOM__INIT;
+	Dropipc__V1__Envelope env = DROPIPC__V1__ENVELOPE__INIT;
+	int fds[DROPIPC_MAX_FDS];
+	int r;
+
+	if (!type || (!data && len) || (!files && n) || n > DROPIPC_MAX_FDS)
+		return dropipc__conn_fail(c, -EINVAL, "no type, no data, or %zu files (0..%d)", n,
+					  DROPIPC_MAX_FDS);
+	r = check_type(c, -EINVAL, type);
+	if (r == 0)
+		r = fill_files(c, files, n, file, ptrs, fds);
+	if (r < 0)
+		return r;
+	msg.type = (char *)type;
+	msg.data.data = (uint8_t *)data;
+	msg.data.len = len;
+	msg.n_files = n;
+	msg.files = ptrs;
+	env.body_case = DROPIPC__V1__ENVELOPE__BODY_CUSTOM;
+	env.custom = &msg;
+	return dropipc__send_envelope(c, &env, fds, n);
+}
+
+int dropipc__recv_custom(struct dropipc__conn *c, dropipc_custom **out,
+			 Dropipc__V1__ChildError **report)
+{
+	struct dropipc__frame f;
+	ProtobufCMessage *m;
+	Dropipc__V1__Custom *msg;
+	dropipc_custom *got = NULL;
+	size_t names = 0, tlen;
+	char *p;
+	int r;
+
+	*out = NULL;
+	r = dropipc__recv_message(c, DROPIPC__V1__ENVELOPE__BODY_CUSTOM,
+				  &dropipc__v1__custom__descriptor, &f, &m, report);
+	if (r < 0)
+		return r;
+	msg = (Dropipc__V1__Custom *)m;
+	tlen = strlen(msg->type);
+	r = check_type(c, DROPIPC_EINVAL, msg->type);
+	if (r == 0)
+		r = files_size(c, msg->files, msg->n_files, f.nfds, &names);
+	/* One allocation: the struct, the files, their names, the type, the
+	 * data (NUL-terminated too, for text). */
+	if (r == 0 && !(got = malloc(sizeof(*got) + msg->n_files * sizeof(dropipc_file) + names +
+				     tlen + 1 + msg->data.len + 1)))
+		r = dropipc__conn_fail(c, -ENOMEM, "no memory for a custom message of %zu bytes",
+				       msg->data.len);
+	if (r == 0) {
+		got->files = (dropipc_file *)(got + 1);
+		got->n_files = msg->n_files;
+		p = (char *)(got->files + msg->n_files) + names;
+		got->type = memcpy(p, msg->type, tlen + 1);
+		p += tlen + 1;
+		if (msg->data.len)
+			memcpy(p, msg->data.data, msg->data.len);
+		p[msg->data.len] = '\0';
+		got->data = p;
+		got->len = msg->data.len;
+		r = take_files(c, &f, msg->files, msg->n_files, got->files,
+			       (char *)(got->files + msg->n_files));
 	}
+	if (r == 0) {
+		*out = got;
+		got = NULL;
+	}
+	if (got)
+		close_files(c, got->files, got->n_files);
+	free(got);
 	dropipc__frame_close_fds(c, &f);
 	dropipc__message_free(msg);
 	return r;

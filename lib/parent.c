@@ -140,7 +140,7 @@ int dropipc_parent_set_pidfd(dropipc_parent *parent, int pidfd)
 	return dropipc__conn_set_pidfd(parent->conn, pidfd);
 }
 
-int dropipc_parent_set_close(dropipc_parent *parent, int mode, dropipc_close_fn *fn, void *data)
+int dropipc_parent_set_close(dropipc_parent *parent, int mode, dropipc_close_fn fn, void *data)
 {
 	return dropipc__conn_set_close(parent->conn, mode, fn, data);
 }
@@ -342,4 +342,23 @@ int dropipc_parent_recv_files(dropipc_parent *parent, dropipc_file **files, size
 	*n = 0;
 	r = begin_recv(parent, "recv files");
 	return r < 0 ? r : dropipc__recv_files(parent->conn, files, n, &parent->child_error);
+}
+
+int dropipc_parent_send_custom(dropipc_parent *parent, const char *type, const void *data,
+			       size_t len, const dropipc_file *files, size_t n)
+{
+	int r = parent ? dropipc__conn_begin(parent->conn, "send custom") : -EINVAL;
+
+	return r < 0 ? r : dropipc__send_custom(parent->conn, type, data, len, files, n);
+}
+
+int dropipc_parent_recv_custom(dropipc_parent *parent, dropipc_custom **msg)
+{
+	int r;
+
+	if (!parent || !msg)
+		return -EINVAL;
+	*msg = NULL;
+	r = begin_recv(parent, "recv custom");
+	return r < 0 ? r : dropipc__recv_custom(parent->conn, msg, &parent->child_error);
 }

@@ -6,6 +6,7 @@
  * not in 1..65535".
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -36,12 +37,30 @@ static bool empty(const char *s)
 	return !s || !s[0];
 }
 
-static int check_port(struct check *ck, const char *list, size_t i, const char *name,
-		      uint32_t port, bool zero_ok)
+static bool empty_bytes(ProtobufCBinaryData b)
 {
-	if ((port == 0 && zero_ok) || (port >= 1 && port <= 65535))
+	return b.len == 0;
+}
+
+static int check_port(struct check *ck, const char *list, size_t i, const char *name,
+		      uint32_t port)
+{
+	if (port >= 1 && port <= 65535)
 		return 0;
 	return fail(ck, "config.net.%s[%zu].%s: %u is not in 1..65535", list, i, name, port);
+}
+
+/* Drop's auto: every port (pasta's `auto`), so no port is named. */
+static int check_auto(struct check *ck, const char *list, size_t i, uint32_t host_port,
+		      uint32_t guest_port)
+{
+	if (host_port != 0)
+		return fail(ck, "config.net.%s[%zu].host_port: %u set with auto", list, i,
+			    host_port);
+	if (guest_port != 0)
+		return fail(ck, "config.net.%s[%zu].guest_port: %u set with auto", list, i,
+			    guest_port);
+	return 0;
 }
 
 static int check_published(struct check *ck, const char *list,
@@ -55,12 +74,17 @@ static int check_published(struct check *ck, const char *list,
 
 		if (!p)
 			return fail(ck, "config.net.%s[%zu]: missing", list, i);
-		if ((r = check_port(ck, list, i, "host_port", p->host_port, p->auto_)) < 0 ||
-		    (r = check_port(ck, list, i, "guest_port", p->guest_port, false)) < 0)
+		if (p->auto_) {
+			if (!empty(p->host_ip))
+				return fail(ck, "config.net.%s[%zu].host_ip: set with auto", list,
+					    i);
+			if ((r = check_auto(ck, list, i, p->host_port, p->guest_port)) < 0)
+				return r;
+			continue;
+		}
+		if ((r = check_port(ck, list, i, "host_port", p->host_port)) < 0 ||
+		    (r = check_port(ck, list, i, "guest_port", p->guest_port)) < 0)
 			return r;
-		if (p->auto_ && p->host_port != 0)
-			return fail(ck, "config.net.%s[%zu].host_port: %u set with auto", list, i,
-				    p->host_port);
 		if (!empty(p->host_ip) && inet_pton(AF_INET, p->host_ip, addr) != 1 &&
 		    inet_pton(AF_INET6, p->host_ip, addr) != 1)
 			return fail(ck, "config.net.%s[%zu].host_ip: \"%s\" is not an IP address",
@@ -79,12 +103,12 @@ static int check_host_ports(struct check *ck, const char *list,
 
 		if (!p)
 			return fail(ck, "config.net.%s[%zu]: missing", list, i);
-		if ((r = check_port(ck, list, i, "host_port", p->host_port, false)) < 0 ||
-		    (r = check_port(ck, list, i, "guest_port", p->guest_port, p->auto_)) < 0)
+		if (p->auto_)
+			r = check_auto(ck, list, i, p->host_port, p->guest_port);
+		else if ((r = check_port(ck, list, i, "host_port", p->host_port)) == 0)
+			r = check_port(ck, list, i, "guest_port", p->guest_port);
+		if (r < 0)
 			return r;
-		if (p->auto_ && p->guest_port != 0)
-			return fail(ck, "config.net.%s[%zu].guest_port: %u set with auto", list, i,
-				    p->guest_port);
 	}
 	return 0;
 }
@@ -122,29 +146,31 @@ static int check_config(struct check *ck, const Dropipc__V1__Config *cfg)
 	for (size_t i = 0; i < cfg->n_mounts; i++) {
 		if (!cfg->mounts[i])
 			return fail(ck, "config.mounts[%zu]: missing", i);
-		if (empty(cfg->mounts[i]->source))
+		if (empty_bytes(cfg->mounts[i]->source))
 			return fail(ck, "config.mounts[%zu].source: empty", i);
-		if (empty(cfg->mounts[i]->target))
+		if (empty_bytes(cfg->mounts[i]->target))
 			return fail(ck, "config.mounts[%zu].target: empty", i);
 	}
 	for (size_t i = 0; i < cfg->n_blocked_paths; i++)
-		if (empty(cfg->blocked_paths[i]))
+		if (empty_bytes(cfg->blocked_paths[i]))
 			return fail(ck, "config.blocked_paths[%zu]: empty", i);
 	if (cfg->environ) {
 		for (size_t i = 0; i < cfg->environ->n_exposed_vars; i++)
-			if (empty(cfg->environ->exposed_vars[i]))
+			if (empty_bytes(cfg->environ->exposed_vars[i]))
 				return fail(ck, "config.environ.exposed_vars[%zu]: empty", i);
 		for (size_t i = 0; i < cfg->environ->n_set_vars; i++) {
-			const char *name;
+			ProtobufCBinaryData name;
+			const uint8_t *eq;
 
 			if (!cfg->environ->set_vars[i])
 				return fail(ck, "config.environ.set_vars[%zu]: missing", i);
 			name = cfg->environ->set_vars[i]->name;
-			if (empty(name))
+			if (empty_bytes(name))
 				return fail(ck, "config.environ.set_vars[%zu].name: empty", i);
-			if (strchr(name, '='))
-				return fail(ck, "config.environ.set_vars[%zu].name: \"%s\" contains '='",
-					    i, name);
+			/* The name is bytes, not text: the message gives where, not what. */
+			if ((eq = memchr(name.data, '=', name.len)))
+				return fail(ck, "config.environ.set_vars[%zu].name: '=' at byte %zu",
+					    i, (size_t)(eq - name.data));
 		}
 	}
 	return check_net(ck, cfg->net);
@@ -162,10 +188,9 @@ int dropipc__validate_child_args(const Dropipc__V1__ChildArgs *args, char *errbu
 		return fail(&ck, "env_id: empty");
 	if (!args->paths)
 		return fail(&ck, "paths: missing");
-	/* No exec args: the child runs the user's shell, as Drop does. */
-	for (size_t i = 0; i < args->n_exec_args; i++)
-		if (!args->exec_args[i])
-			return fail(&ck, "exec_args[%zu]: missing", i);
+	/* No exec args is fine: the child runs the user's shell, as Drop does. */
+	if (!protobuf_c_enum_descriptor_get_value(&dropipc__v1__pty_mode__descriptor, args->pty))
+		return fail(&ck, "pty: %d is not a known mode", (int)args->pty);
 	return check_config(&ck, args->config);
 }
 
@@ -175,6 +200,8 @@ int dropipc_args_validate(const dropipc_args *args, char *errbuf, size_t errlen)
 	char err[DROPIPC_ERRMSG_SIZE];
 	int r;
 
+	if (!args)
+		return -EINVAL;
 	if (!errbuf || !errlen) {
 		errbuf = err;
 		errlen = sizeof(err);

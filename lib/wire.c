@@ -3,8 +3,9 @@
  * The protobuf wire format, read directly where protobuf-c cannot help:
  * finding the envelope's body without unpacking the envelope (so the body
  * can be the first object of its own arena), and checking strings for NUL
- * bytes and invalid UTF-8, which protobuf-c passes through but which a C
- * string cannot hold and other languages' peers refuse.
+ * bytes and invalid UTF-8 and bytes fields (the OS strings) for NUL bytes,
+ * which protobuf-c passes through but which a C string cannot hold and
+ * other languages' peers refuse.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -277,6 +278,30 @@ static enum wire_type wire_type_of(const ProtobufCFieldDescriptor *fd)
 }
 
 /*
+ * ChildError.message is text a child may have built from OS strings (a
+ * Latin-1 path it could not use): not refused when it is not UTF-8 (the
+ * report would be lost), but sanitized by the receiver (message.c), which
+ * makes each byte that is not UTF-8 one '?'. A NUL is still refused.
+ */
+static bool report_text(const ProtobufCMessageDescriptor *desc, const ProtobufCFieldDescriptor *fd)
+{
+	return desc == &dropipc__v1__child_error__descriptor &&
+	       fd->id == 3; /* ChildError.message */
+}
+
+/* A NUL byte at byte `at` of the bytes field the trail ends in. */
+static int bad_bytes(struct trail *t, size_t at, char *err, size_t errlen)
+{
+	char path[256];
+
+	if (t) {
+		trail_name(t, path, sizeof(path));
+		snprintf(err, errlen, "%s: NUL byte at byte %zu", path, at);
+	}
+	return DROPIPC_EINVAL;
+}
+
+/*
  * Walks a message's wire bytes. With t NULL it only says whether something
  * is wrong; with a trail it also writes what and where into err.
  */
@@ -303,7 +328,8 @@ static int check_message(const ProtobufCMessageDescriptor *desc, const uint8_t *
 		    !(f.type == WT_LEN && fd->label == PROTOBUF_C_LABEL_REPEATED))
 			goto wrong_type;
 		if (!fd || f.type != WT_LEN ||
-		    (fd->type != PROTOBUF_C_TYPE_STRING && fd->type != PROTOBUF_C_TYPE_MESSAGE))
+		    (fd->type != PROTOBUF_C_TYPE_STRING && fd->type != PROTOBUF_C_TYPE_MESSAGE &&
+		     fd->type != PROTOBUF_C_TYPE_BYTES))
 			continue;
 		if (t) {
 			unsigned i = (unsigned)(fd - desc->fields);
@@ -316,11 +342,18 @@ static int check_message(const ProtobufCMessageDescriptor *desc, const uint8_t *
 			rv = check_message(fd->descriptor, f.data, f.len, depth + 1, t, err, errlen);
 			if (rv < 0)
 				return rv;
+		} else if (fd->type == PROTOBUF_C_TYPE_BYTES || report_text(desc, fd)) {
+			/* OS strings: any byte but NUL, which a C string cannot hold.
+			 * Custom's data is the launcher's, any bytes. */
+			const uint8_t *z = f.len ? memchr(f.data, 0, f.len) : NULL;
+
+			if (z && desc != &dropipc__v1__custom__descriptor)
+				return bad_bytes(t, (size_t)(z - f.data), err, errlen);
 		} else if (!ascii_string(f.data, f.len) &&
 			   (at = bad_string_byte(f.data, f.len, &nul)) < f.len) {
 			if (t) {
 				trail_name(t, path, sizeof(path));
-				snprintf(err, errlen, "%s: %s at byte %zu of the string", path,
+				snprintf(err, errlen, "%s: %s at byte %zu", path,
 					 nul ? "NUL byte" : "invalid UTF-8", at);
 			}
 			return DROPIPC_EINVAL;
@@ -386,8 +419,37 @@ static int check_cstring(const char *s, struct trail *t, char *err, size_t errle
 	if (at == len)
 		return 0;
 	trail_name(t, path, sizeof(path));
-	snprintf(err, errlen, "%s: invalid UTF-8 at byte %zu of the string", path, at);
+	snprintf(err, errlen, "%s: invalid UTF-8 at byte %zu", path, at);
 	return DROPIPC_EINVAL;
+}
+
+/* Checks the bytes field fd of m, a message being sent, for NUL bytes (a
+ * launcher's own Custom data is not an OS string: any byte goes). */
+static int check_cbytes(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *fd,
+			struct trail *t, char *err, size_t errlen)
+{
+	const char *member = (const char *)m + fd->offset;
+	const ProtobufCBinaryData *b = (const ProtobufCBinaryData *)member;
+	size_t n = 1;
+	int r = 0;
+
+	if (m->descriptor == &dropipc__v1__custom__descriptor)
+		return 0;
+	if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
+		n = *(const size_t *)((const char *)m + fd->quantifier_offset);
+		b = *(const ProtobufCBinaryData *const *)member;
+	}
+	t->fd[t->depth] = fd;
+	t->depth++;
+	for (size_t k = 0; k < n && r == 0; k++) {
+		const uint8_t *z = b[k].len ? memchr(b[k].data, 0, b[k].len) : NULL;
+
+		t->idx[t->depth - 1] = (unsigned)k;
+		if (z)
+			r = bad_bytes(t, (size_t)(z - b[k].data), err, errlen);
+	}
+	t->depth--;
+	return r;
 }
 
 static int check_cmessage(const ProtobufCMessage *m, struct trail *t, char *err, size_t errlen)
@@ -408,7 +470,12 @@ static int check_cmessage(const ProtobufCMessage *m, struct trail *t, char *err,
 		void *const *elems = (void *const *)member;
 		size_t n = 1;
 
-		if (fd->type != PROTOBUF_C_TYPE_STRING && fd->type != PROTOBUF_C_TYPE_MESSAGE)
+		if (fd->type == PROTOBUF_C_TYPE_BYTES) {
+			r = check_cbytes(m, fd, t, err, errlen);
+			continue;
+		}
+		if ((fd->type != PROTOBUF_C_TYPE_STRING && fd->type != PROTOBUF_C_TYPE_MESSAGE) ||
+		    report_text(desc, fd))
 			continue;
 		if ((fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) && *(const uint32_t *)quant != fd->id)
 			continue;

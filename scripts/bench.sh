@@ -20,7 +20,8 @@ fi
 mkdir -p "$build"
 
 scripts/deps.sh test
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DDROPIPC_BUILD_TESTS=OFF >/dev/null
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DDROPIPC_BUILD_TESTS=OFF \
+	-DDROPIPC_BUILD_BENCH=ON >/dev/null
 cmake --build "$build" -j"$(nproc)" --target dropipc-bench dropipc-bench-gob >/dev/null
 
 out=$(cd "$build" && pwd)

@@ -6,12 +6,12 @@
 #   scripts/deps.sh test    what every test needs (peers, fuzzing, valgrind)
 set -eu
 
-build="cmake make gcc pkg-config protobuf-c-compiler libprotobuf-c-dev"
+build="cmake make gcc pkg-config protobuf-c-compiler libprotobuf-c-dev python3 python3-protobuf"
 test="$build check clang libclang-rt-14-dev valgrind util-linux procps g++
   golang-go protoc-gen-go golang-google-protobuf-dev
   python3 python3-protobuf python3-venv python3-setuptools python3-wheel python3-pip
   protobuf-compiler gnuplot-nox abigail-tools scdoc debhelper dpkg-dev lintian passt
-  fuse3 iproute2 strace"
+  fuse3 iproute2 strace groff-base"
 
 case "${1:-build}" in
 build) want=$build ;;

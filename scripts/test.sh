@@ -8,8 +8,11 @@ jobs=$(nproc)
 
 step() { printf '\n==== %s\n' "$*"; }
 
+# The benchmark is OFF by default (it runs `go build`): every build here
+# turns it on, for its smoke test.
 step "gcc build (-Werror) and tests"
-cmake -S . -B build/gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDROPIPC_WERROR=ON >/dev/null
+cmake -S . -B build/gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDROPIPC_WERROR=ON \
+	-DDROPIPC_BUILD_BENCH=ON >/dev/null
 cmake --build build/gcc -j"$jobs"
 # The log is kept for the closing count (skipped tests are counted apart).
 if ! ctest --test-dir build/gcc --output-on-failure -j"$jobs" >build/ctest-gcc.log 2>&1; then
@@ -19,8 +22,17 @@ fi
 cat build/ctest-gcc.log
 
 step "clang build (-Werror)"
-CC=clang cmake -S . -B build/clang -DCMAKE_BUILD_TYPE=Debug -DDROPIPC_WERROR=ON >/dev/null
+CC=clang cmake -S . -B build/clang -DCMAKE_BUILD_TYPE=Debug -DDROPIPC_WERROR=ON \
+	-DDROPIPC_BUILD_BENCH=ON >/dev/null
 cmake --build build/clang -j"$jobs"
+
+# The library alone, as a distribution builds and checks it: no demo, no
+# benchmark, its own tests (the Debian package test runs in the gcc stage).
+step "library only (no demo, no benchmark): build and tests"
+CC=gcc cmake -S . -B build/lib -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDROPIPC_WERROR=ON \
+	-DDROPIPC_BUILD_DEMO=OFF -DDROPIPC_BUILD_BENCH=OFF -DDROPIPC_BUILD_TESTS=ON >/dev/null
+cmake --build build/lib -j"$jobs"
+ctest --test-dir build/lib --output-on-failure -j"$jobs" -LE debian
 
 # gcc here, clang for the fuzz target below: both sanitizer runtimes get a
 # turn. The Debian package test builds its own (plain) library: not here.
@@ -28,7 +40,7 @@ cmake --build build/clang -j"$jobs"
 # AddressSanitizer (docs/SECURITY.md).
 step "sanitizers: gcc -fsanitize=address,undefined build and every test"
 CC=gcc cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DDROPIPC_WERROR=ON \
-	-DDROPIPC_SANITIZE=address,undefined >/dev/null
+	-DDROPIPC_SANITIZE=address,undefined -DDROPIPC_BUILD_BENCH=ON >/dev/null
 cmake --build build/asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

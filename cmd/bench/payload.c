@@ -54,13 +54,13 @@ static int example(dropipc_args *a)
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]) && r == 0; i++)
 		r = dropipc_args_set_path(a, paths[i].which, paths[i].path);
 	r = r ? r : dropipc_args_set_extends(a, "base");
-	r = r ? r : dropipc_args_add_exposed_var(a, "PATH");
-	r = r ? r : dropipc_args_add_exposed_var(a, "HOME");
-	r = r ? r : dropipc_args_add_exposed_var(a, "TERM");
-	r = r ? r : dropipc_args_add_set_var(a, "FOO", "bar");
-	r = r ? r : dropipc_args_set_net_mode(a, DROPIPC_NET_ISOLATED);
-	r = r ? r : dropipc_args_add_published_port(a, DROPIPC_TCP, 0, NULL, 8080, 3000);
-	r = r ? r : dropipc_args_add_published_port(a, DROPIPC_TCP, 0, NULL, 8082, 3003);
+	r = r ? r : dropipc_args_add_list(a, DROPIPC_LIST_ENVIRON_EXPOSED_VARS, "PATH");
+	r = r ? r : dropipc_args_add_list(a, DROPIPC_LIST_ENVIRON_EXPOSED_VARS, "HOME");
+	r = r ? r : dropipc_args_add_list(a, DROPIPC_LIST_ENVIRON_EXPOSED_VARS, "TERM");
+	r = r ? r : dropipc_args_add_environ_set_var(a, "FOO", "bar");
+	r = r ? r : dropipc_args_set_net_mode(a, DROPIPC_NET_MODE_ISOLATED);
+	r = r ? r : dropipc_args_add_net_published_port(a, DROPIPC_TCP, "", 8080, 3000, 0);
+	r = r ? r : dropipc_args_add_net_published_port(a, DROPIPC_TCP, "", 8082, 3003, 0);
 	return r;
 }
 
@@ -80,14 +80,15 @@ dropipc_args *bench_args_new(struct shape s)
 					   gen(dst, "~/mnt/mount-%06u", i),
 					   (i % 2 == 1 ? DROPIPC_MOUNT_RW : 0) |
 						   (i % 3 == 0 ? DROPIPC_MOUNT_OVERLAY : 0));
-	r = r ? r : dropipc_args_add_blocked_path(a, "/root");
-	r = r ? r : dropipc_args_add_blocked_path(a, "/mnt");
+	r = r ? r : dropipc_args_add_list(a, DROPIPC_LIST_BLOCKED_PATHS, "/root");
+	r = r ? r : dropipc_args_add_list(a, DROPIPC_LIST_BLOCKED_PATHS, "/mnt");
 	for (unsigned i = 2; i < s.blocked && r == 0; i++)
-		r = dropipc_args_add_blocked_path(a, gen(src, "/home/alice/private/%06u", i));
-	r = r ? r : dropipc_args_add_exec_arg(a, "ls");
-	r = r ? r : dropipc_args_add_exec_arg(a, "-al");
+		r = dropipc_args_add_list(a, DROPIPC_LIST_BLOCKED_PATHS,
+					  gen(src, "/home/alice/private/%06u", i));
+	r = r ? r : dropipc_args_add_list(a, DROPIPC_LIST_EXEC_ARGS, "ls");
+	r = r ? r : dropipc_args_add_list(a, DROPIPC_LIST_EXEC_ARGS, "-al");
 	for (unsigned i = 2; i < s.execs && r == 0; i++)
-		r = dropipc_args_add_exec_arg(a, gen(src, "--argument-%09u", i));
+		r = dropipc_args_add_list(a, DROPIPC_LIST_EXEC_ARGS, gen(src, "--argument-%09u", i));
 	if (r < 0) {
 		dropipc_args_free(a);
 		return NULL;

@@ -40,15 +40,21 @@ void notice(const char *fmt, ...)
 static void summary(const dropipc_args *a)
 {
 	static const char *const modes[] = { "unspecified", "off", "isolated", "unjailed" };
-	unsigned mode = (unsigned)dropipc_args_net_mode(a);
-	size_t n;
-	char *const *cmd = dropipc_args_exec_args(a, &n);
+	dropipc_net_mode mode = DROPIPC_NET_MODE_UNSPECIFIED;
+	size_t n, nblocked = 0, nmounts = 0;
+	char *const *cmd = dropipc_args_get_list(a, DROPIPC_LIST_EXEC_ARGS, &n);
+	const char *s, *t;
+	unsigned fl;
+
+	dropipc_args_get_net_mode(a, &mode);
+	dropipc_args_get_list(a, DROPIPC_LIST_BLOCKED_PATHS, &nblocked);
+	while (dropipc_args_get_mount(a, nmounts, &s, &t, &fl) == 0)
+		nmounts++;
 
 	notice("received ChildArgs: env %s, root %s, %zu mounts, %zu blocked paths, net %s, "
 	       "command %s (%zu args)",
-	       dropipc_args_env_id(a), dropipc_args_path(a, DROPIPC_PATH_FS_ROOT),
-	       dropipc_args_n_mounts(a), dropipc_args_n_blocked_paths(a),
-	       mode < 4 ? modes[mode] : "?", n ? cmd[0] : "(the shell)", n);
+	       dropipc_args_get_env_id(a), dropipc_args_get_path(a, DROPIPC_PATH_FS_ROOT),
+	       nmounts, nblocked, (unsigned)mode < 4 ? modes[mode] : "?", n ? cmd[0] : "(the shell)", n);
 }
 
 int main(int argc, char **argv)
@@ -104,7 +110,7 @@ int main(int argc, char **argv)
 		goto out;
 	if (verbose)
 		notice("jail built%s", jail ? "" : " (none: --no-jail)");
-	if (pty_setup(ch, verbose) < 0 || (jail && caps_drop(ch) < 0))
+	if (pty_setup(ch, args, verbose) < 0 || (jail && caps_drop(ch) < 0))
 		goto out;
 	enter_cwd(args, verbose);
 	exec_command(ch, args, envp, shell, jail);

@@ -31,10 +31,11 @@ const char *environ_get(char *const *envp, const char *name);
 /* Builds the jail and pivots into it (drop-jail.md, "The jail"). */
 int jail_build(dropipc_child *ch, const dropipc_args *a, bool verbose);
 
-/* setsid(); then, when fd 0, 1 or 2 is a terminal, a pty in the jail's
- * devpts whose master goes to the parent and whose slave becomes the
- * controlling terminal and fds 0-2. */
-int pty_setup(dropipc_child *ch, bool verbose);
+/* setsid(); then, as ChildArgs.pty says (auto: when fd 0, 1 or 2 is a
+ * terminal; always; never), a pty in the jail's devpts, of
+ * ChildArgs.term_size when set, whose master goes to the parent and whose
+ * slave becomes the controlling terminal and fds 0-2. */
+int pty_setup(dropipc_child *ch, const dropipc_args *a, bool verbose);
 
 /* Drops every capability: ambient, bounding set, then the rest. */
 int caps_drop(dropipc_child *ch);

@@ -56,6 +56,8 @@ struct opts {
 	size_t child_argc;
 	const char *state, *env_id;
 	bool ports; /* some -p or --host-port */
+	dropipc_pty_mode pty; /* --pty */
+	bool term_size;	      /* --term-size given */
 };
 
 enum phase { NET, SEND, PTY, EXEC, RUN };
@@ -193,8 +195,13 @@ static void usage(FILE *f)
 		"  --set NAME=VALUE        set NAME ($VAR expanded; an empty VALUE removes it)\n"
 		"  -p, --publish [HOSTIP:]HOSTPORT:GUESTPORT[/udp]   publish a sandbox port\n"
 		"                          (HOSTIP default 127.0.0.1; [::1] for IPv6); --net isolated\n"
+		"  -p auto[/udp]           publish every port the sandbox listens on (pasta's auto)\n"
 		"  --host-port HOSTPORT[:GUESTPORT][/udp]   reach a host port from the sandbox;\n"
 		"                          --net isolated\n"
+		"  --host-port auto[/udp]  reach every host port from the sandbox (pasta's auto)\n"
+		"  --pty auto|always|never give the command a pty: with a terminal (auto, the\n"
+		"                          default), always, never\n"
+		"  --term-size ROWSxCOLS   the pty's size (default: this terminal's)\n"
 		"  --timeout MS            time limit for the setup (default %d)\n"
 		"  --child PROGRAM [ARGS...]   run PROGRAM as the child instead of %s\n"
 		"Exit status: the command's, 128+N if it was killed by signal N, %d if the\n"
@@ -227,7 +234,15 @@ static int parse_port(const char *s, unsigned *port)
 	return 0;
 }
 
-/* [HOSTIP:]HOSTPORT:GUESTPORT[/udp] */
+static dropipc_net_mode net_mode(const dropipc_args *a)
+{
+	dropipc_net_mode mode = DROPIPC_NET_MODE_UNSPECIFIED;
+
+	dropipc_args_get_net_mode(a, &mode);
+	return mode;
+}
+
+/* [HOSTIP:]HOSTPORT:GUESTPORT[/udp], or auto[/udp]: every port (pasta's auto) */
 static int parse_publish(dropipc_args *a, const char *spec)
 {
 	char buf[256], *ip = "127.0.0.1", *rest, *colon, *slash;
@@ -241,6 +256,11 @@ static int parse_publish(dropipc_args *a, const char *spec)
 		t = slash[1] == 'u' ? DROPIPC_UDP : DROPIPC_TCP;
 		*slash = '\0';
 	}
+	if (!strcmp(buf, "auto"))
+		return dropipc_args_add_net_published_port(a, t, "", 0, 0,
+							   DROPIPC_PUBLISHED_PORT_AUTO) < 0
+			       ? bad_usage("-p %s: bad value", spec)
+			       : 0;
 	rest = buf;
 	if (buf[0] == '[') {
 		char *close = strchr(buf, ']');
@@ -262,12 +282,13 @@ static int parse_publish(dropipc_args *a, const char *spec)
 	*colon = '\0';
 	if (parse_port(rest, &hp) < 0 || parse_port(colon + 1, &gp) < 0)
 		return bad_usage("-p %s: ports are numbers in 1..65535", spec);
-	if (dropipc_args_add_published_port(a, t, 0, ip, hp, gp) < 0)
+	if (dropipc_args_add_net_published_port(a, t, ip, hp, gp, 0) < 0)
 		return bad_usage("-p %s: bad value", spec);
 	return 0;
 }
 
-/* HOSTPORT[:GUESTPORT][/udp]; without GUESTPORT, the same port (auto). */
+/* HOSTPORT[:GUESTPORT][/udp]; without GUESTPORT, the same port; or
+ * auto[/udp]: every port (pasta's auto). */
 static int parse_host_port(dropipc_args *a, const char *spec)
 {
 	char buf[64], *colon, *slash;
@@ -281,12 +302,16 @@ static int parse_host_port(dropipc_args *a, const char *spec)
 		t = slash[1] == 'u' ? DROPIPC_UDP : DROPIPC_TCP;
 		*slash = '\0';
 	}
+	if (!strcmp(buf, "auto"))
+		return dropipc_args_add_net_host_port(a, t, 0, 0, DROPIPC_HOST_PORT_AUTO) < 0
+			       ? bad_usage("--host-port %s: bad value", spec)
+			       : 0;
 	colon = strchr(buf, ':');
 	if (colon)
 		*colon = '\0';
 	if (parse_port(buf, &hp) < 0 || (colon && parse_port(colon + 1, &gp) < 0))
 		return bad_usage("--host-port %s: ports are numbers in 1..65535", spec);
-	if (dropipc_args_add_host_port(a, t, 0, hp, colon ? gp : hp) < 0)
+	if (dropipc_args_add_net_host_port(a, t, hp, colon ? gp : hp, 0) < 0)
 		return bad_usage("--host-port %s: bad value", spec);
 	return 0;
 }
@@ -331,7 +356,7 @@ static const char *need(int argc, char **argv, int *i)
 
 static int parse_opts(int argc, char **argv, struct opts *o, dropipc_args *a)
 {
-	dropipc_net_mode net = DROPIPC_NET_OFF;
+	dropipc_net_mode net = DROPIPC_NET_MODE_OFF;
 	const char *v;
 	int i;
 
@@ -368,21 +393,23 @@ static int parse_opts(int argc, char **argv, struct opts *o, dropipc_args *a)
 			if (!(v = need(argc, argv, &i)))
 				return -1;
 			if (!strcmp(v, "off"))
-				net = DROPIPC_NET_OFF;
+				net = DROPIPC_NET_MODE_OFF;
 			else if (!strcmp(v, "isolated"))
-				net = DROPIPC_NET_ISOLATED;
+				net = DROPIPC_NET_MODE_ISOLATED;
 			else if (!strcmp(v, "unjailed"))
-				net = DROPIPC_NET_UNJAILED;
+				net = DROPIPC_NET_MODE_UNJAILED;
 			else
 				return bad_usage("--net %s: off, isolated or unjailed", v);
 		} else if (!strcmp(s, "--mount")) {
 			if (!(v = need(argc, argv, &i)) || parse_mount(a, v) < 0)
 				return -1;
 		} else if (!strcmp(s, "--block")) {
-			if (!(v = need(argc, argv, &i)) || dropipc_args_add_blocked_path(a, v) < 0)
+			if (!(v = need(argc, argv, &i)) ||
+			    dropipc_args_add_list(a, DROPIPC_LIST_BLOCKED_PATHS, v) < 0)
 				return -1;
 		} else if (!strcmp(s, "--expose")) {
-			if (!(v = need(argc, argv, &i)) || dropipc_args_add_exposed_var(a, v) < 0)
+			if (!(v = need(argc, argv, &i)) ||
+			    dropipc_args_add_list(a, DROPIPC_LIST_ENVIRON_EXPOSED_VARS, v) < 0)
 				return -1;
 		} else if (!strcmp(s, "--set")) {
 			char name[256];
@@ -394,7 +421,7 @@ static int parse_opts(int argc, char **argv, struct opts *o, dropipc_args *a)
 			if (!eq || eq == v || eq - v >= (long)sizeof(name))
 				return bad_usage("--set %s: NAME=VALUE expected", v);
 			snprintf(name, sizeof(name), "%.*s", (int)(eq - v), v);
-			if (dropipc_args_add_set_var(a, name, eq + 1) < 0)
+			if (dropipc_args_add_environ_set_var(a, name, eq + 1) < 0)
 				return bad_usage("--set %s: bad value", v);
 		} else if (!strcmp(s, "-p") || !strcmp(s, "--publish")) {
 			if (!(v = need(argc, argv, &i)) || parse_publish(a, v) < 0)
@@ -404,6 +431,29 @@ static int parse_opts(int argc, char **argv, struct opts *o, dropipc_args *a)
 			if (!(v = need(argc, argv, &i)) || parse_host_port(a, v) < 0)
 				return -1;
 			o->ports = true;
+		} else if (!strcmp(s, "--pty")) {
+			if (!(v = need(argc, argv, &i)))
+				return -1;
+			if (!strcmp(v, "auto"))
+				o->pty = DROPIPC_PTY_AUTO;
+			else if (!strcmp(v, "always"))
+				o->pty = DROPIPC_PTY_ALWAYS;
+			else if (!strcmp(v, "never"))
+				o->pty = DROPIPC_PTY_NEVER;
+			else
+				return bad_usage("--pty %s: auto, always or never", v);
+			dropipc_args_set_pty(a, o->pty);
+		} else if (!strcmp(s, "--term-size")) {
+			unsigned rows, cols;
+			char end;
+
+			if (!(v = need(argc, argv, &i)))
+				return -1;
+			if (sscanf(v, "%ux%u%c", &rows, &cols, &end) != 2 || !rows || !cols ||
+			    rows > 65535 || cols > 65535)
+				return bad_usage("--term-size %s: ROWSxCOLS expected", v);
+			dropipc_args_set_term_size(a, rows, cols, 0, 0);
+			o->term_size = true;
 		} else if (!strcmp(s, "--child")) {
 			o->child_argv = &argv[i + 1];
 			while (i + 1 < argc && strcmp(argv[i + 1], "--")) {
@@ -419,16 +469,16 @@ static int parse_opts(int argc, char **argv, struct opts *o, dropipc_args *a)
 			return bad_usage("unknown option %s", s);
 		}
 	}
-	if (o->ports && net != DROPIPC_NET_ISOLATED)
+	if (o->ports && net != DROPIPC_NET_MODE_ISOLATED)
 		return bad_usage("port forwarding (-p, --host-port) needs --net isolated: "
 				 "with --net %s there is nothing to forward through",
-				 net == DROPIPC_NET_OFF ? "off" : "unjailed");
+				 net == DROPIPC_NET_MODE_OFF ? "off" : "unjailed");
 	if (o->default_vars)
 		for (size_t k = 0; k < sizeof(default_vars) / sizeof(default_vars[0]); k++)
-			dropipc_args_add_exposed_var(a, default_vars[k]);
+			dropipc_args_add_list(a, DROPIPC_LIST_ENVIRON_EXPOSED_VARS, default_vars[k]);
 	dropipc_args_set_net_mode(a, net);
 	for (; i < argc; i++)
-		if (dropipc_args_add_exec_arg(a, argv[i]) < 0)
+		if (dropipc_args_add_list(a, DROPIPC_LIST_EXEC_ARGS, argv[i]) < 0)
 			return bad_usage("%s: bad argument", argv[i]);
 	return 0;
 }
@@ -453,9 +503,12 @@ static void make_env_id(char *out, size_t len, const char *cwd)
 	snprintf(out + n, len - n, "-%06x", (unsigned)(h & 0xffffff));
 }
 
-/* The C child, next to this program (/proc/self/exe), as a path. */
-static int find_sibling(char *out, size_t len)
+/* The C child, as a path: installed, in CHILD_LIBEXEC (a directory
+ * relative to this program's own, /proc/self/exe, so that any prefix
+ * works); in the build tree, next to this program. */
+static int find_own_child(char *out, size_t len)
 {
+	static const char *const dirs[] = { CHILD_LIBEXEC, "." };
 	char self[PATH_MAX], *slash;
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 
@@ -465,11 +518,15 @@ static int find_sibling(char *out, size_t len)
 	slash = strrchr(self, '/');
 	if (slash)
 		*slash = '\0';
-	if ((size_t)snprintf(out, len, "%s/%s", slash ? self : ".", CHILD_PROG) >= len)
-		return say("%s/%s: path too long", self, CHILD_PROG);
-	if (access(out, X_OK) < 0)
-		return say("%s: %s", out, strerror(errno));
-	return 0;
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		if ((size_t)snprintf(out, len, "%s/%s/%s", slash ? self : ".", dirs[i],
+				     CHILD_PROG) >= len)
+			return say("%s/%s/%s: path too long", self, dirs[i], CHILD_PROG);
+		if (access(out, X_OK) == 0)
+			return 0;
+	}
+	return say("%s: not found in %s/%s nor next to %s: %s", CHILD_PROG,
+		   slash ? self : ".", CHILD_LIBEXEC, PROG, strerror(errno));
 }
 
 /* name as a path: as it is if it has a slash, else looked up in PATH. */
@@ -717,8 +774,17 @@ static int make_stdio(struct demo *d, int *in, int *out, int *err)
 {
 	int p[3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } };
 
-	d->tty = isatty(STDIN_FILENO) || isatty(STDOUT_FILENO) || isatty(STDERR_FILENO);
+	/* The child makes a pty as ChildArgs.pty says: auto, when it gets a
+	 * terminal among fds 0-2. */
+	d->tty = d->o.pty == DROPIPC_PTY_ALWAYS ||
+		 (d->o.pty == DROPIPC_PTY_AUTO &&
+		  (isatty(STDIN_FILENO) || isatty(STDOUT_FILENO) || isatty(STDERR_FILENO)));
 	if (d->tty) {
+		struct winsize ws;
+
+		if (!d->o.term_size && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+			dropipc_args_set_term_size(d->a, ws.ws_row, ws.ws_col, ws.ws_xpixel,
+						   ws.ws_ypixel);
 		int t = isatty(STDIN_FILENO) ? STDIN_FILENO : isatty(STDOUT_FILENO) ? STDOUT_FILENO
 										: STDERR_FILENO;
 
@@ -759,7 +825,7 @@ static int spawn_child(struct demo *d)
 	int in = -1, out = -1, err = -1, r;
 
 	r = d->o.child_argv ? find_in_path(d->o.child_argv[0], path, sizeof(path))
-			    : find_sibling(path, sizeof(path));
+			    : find_own_child(path, sizeof(path));
 	if (r < 0)
 		return -1;
 	if (d->o.child_argc >= sizeof(argv) / sizeof(argv[0]) - 2)
@@ -769,7 +835,7 @@ static int spawn_child(struct demo *d)
 		memcpy(argv + 1, d->o.child_argv + 1, (d->o.child_argc - 1) * sizeof(char *));
 	else if (d->o.verbose)
 		argv[1] = "--verbose";
-	if (dropipc_args_net_mode(d->a) != DROPIPC_NET_UNJAILED)
+	if (net_mode(d->a) != DROPIPC_NET_MODE_UNJAILED)
 		ns |= DROPIPC_NS_NET;
 	if (make_stdio(d, &in, &out, &err) < 0)
 		goto out;
@@ -1222,7 +1288,7 @@ int main(int argc, char **argv)
 	if (d.err >= 0)
 		watch(&d, d.err, T_ERR, EPOLLIN);
 	/* The network first: the command must not start before it exists. */
-	if (dropipc_args_net_mode(d.a) == DROPIPC_NET_ISOLATED) {
+	if (net_mode(d.a) == DROPIPC_NET_MODE_ISOLATED) {
 		d.phase = NET;
 		d.pasta_deadline = now_ms() + d.o.timeout_ms;
 		if (pasta_start(&d.pasta, d.a, d.pid, d.run, getuid() == 0, d.o.verbose) < 0) {

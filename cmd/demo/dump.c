@@ -27,6 +27,19 @@ static void str(FILE *f, const char *indent, const char *key, const char *value)
 	fputc('\n', f);
 }
 
+static void list(FILE *f, const char *indent, const char *name, const dropipc_args *a,
+		 dropipc_list which)
+{
+	size_t n = 0;
+	char *const *v = dropipc_args_get_list(a, which, &n);
+	char key[128];
+
+	for (size_t i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "%s[%zu]", name, i);
+		str(f, indent, key, v[i]);
+	}
+}
+
 static void num(FILE *f, const char *indent, const char *key, unsigned long long v)
 {
 	fprintf(f, "%s%s=%llu\n", indent, key, v);
@@ -43,21 +56,21 @@ int dump_args(FILE *f, const dropipc_args *a, const char *indent)
 					     "host_home", "home", "etc", "var", "tmp", "run",
 					     "empty_dir", "empty_file" };
 	static const char *const tr[] = { "tcp", "udp" };
+	static const char *const ts_names[] = { "rows", "cols", "x_pixels", "y_pixels" };
+	dropipc_net_mode mode = DROPIPC_NET_MODE_UNSPECIFIED;
+	dropipc_pty_mode pty = DROPIPC_PTY_AUTO;
+	uint32_t hp, gp, ts[4];
+	const char *s, *t;
 	char key[128];
-	size_t n;
-	char *const *argv;
+	unsigned fl;
 
-	str(f, indent, "env_id", dropipc_args_env_id(a));
+	str(f, indent, "env_id", dropipc_args_get_env_id(a));
 	for (int i = 1; i <= DROPIPC_PATH_EMPTY_FILE; i++) {
 		snprintf(key, sizeof(key), "paths.%s", paths[i]);
-		str(f, indent, key, dropipc_args_path(a, (dropipc_path)i));
+		str(f, indent, key, dropipc_args_get_path(a, (dropipc_path)i));
 	}
-	str(f, indent, "config.extends", dropipc_args_extends(a));
-	for (size_t i = 0; i < dropipc_args_n_mounts(a); i++) {
-		const char *s, *t;
-		unsigned fl;
-
-		dropipc_args_mount(a, i, &s, &t, &fl);
+	str(f, indent, "config.extends", dropipc_args_get_extends(a));
+	for (size_t i = 0; dropipc_args_get_mount(a, i, &s, &t, &fl) == 0; i++) {
 		snprintf(key, sizeof(key), "config.mounts[%zu].source", i);
 		str(f, indent, key, s);
 		snprintf(key, sizeof(key), "config.mounts[%zu].target", i);
@@ -67,57 +80,49 @@ int dump_args(FILE *f, const dropipc_args *a, const char *indent)
 		snprintf(key, sizeof(key), "config.mounts[%zu].overlay", i);
 		flag(f, indent, key, fl & DROPIPC_MOUNT_OVERLAY);
 	}
-	for (size_t i = 0; i < dropipc_args_n_blocked_paths(a); i++) {
-		snprintf(key, sizeof(key), "config.blocked_paths[%zu]", i);
-		str(f, indent, key, dropipc_args_blocked_path(a, i));
-	}
-	for (size_t i = 0; i < dropipc_args_n_exposed_vars(a); i++) {
-		snprintf(key, sizeof(key), "config.environ.exposed_vars[%zu]", i);
-		str(f, indent, key, dropipc_args_exposed_var(a, i));
-	}
-	for (size_t i = 0; i < dropipc_args_n_set_vars(a); i++) {
-		const char *name, *value;
-
-		dropipc_args_set_var(a, i, &name, &value);
+	list(f, indent, "config.blocked_paths", a, DROPIPC_LIST_BLOCKED_PATHS);
+	list(f, indent, "config.environ.exposed_vars", a, DROPIPC_LIST_ENVIRON_EXPOSED_VARS);
+	for (size_t i = 0; dropipc_args_get_environ_set_var(a, i, &s, &t) == 0; i++) {
 		snprintf(key, sizeof(key), "config.environ.set_vars[%zu].name", i);
-		str(f, indent, key, name);
+		str(f, indent, key, s);
 		snprintf(key, sizeof(key), "config.environ.set_vars[%zu].value", i);
-		str(f, indent, key, value);
+		str(f, indent, key, t);
 	}
-	num(f, indent, "config.net.mode", (unsigned)dropipc_args_net_mode(a));
-	for (int t = 0; t < 2; t++) {
-		for (size_t i = 0; i < dropipc_args_n_published_ports(a, (dropipc_transport)t); i++) {
-			unsigned fl, hp, gp;
-			const char *ip;
-
-			dropipc_args_published_port(a, (dropipc_transport)t, i, &fl, &ip, &hp, &gp);
-			snprintf(key, sizeof(key), "config.net.%s_published_ports[%zu].auto", tr[t], i);
-			flag(f, indent, key, fl & DROPIPC_PORT_AUTO);
-			snprintf(key, sizeof(key), "config.net.%s_published_ports[%zu].host_ip", tr[t], i);
-			str(f, indent, key, ip);
-			snprintf(key, sizeof(key), "config.net.%s_published_ports[%zu].host_port", tr[t], i);
+	dropipc_args_get_net_mode(a, &mode);
+	num(f, indent, "config.net.mode", (unsigned)mode);
+	for (int k = 0; k < 2; k++) {
+		for (size_t i = 0; dropipc_args_get_net_published_port(a, (dropipc_transport)k, i, &s,
+								       &hp, &gp, &fl) == 0;
+		     i++) {
+			snprintf(key, sizeof(key), "config.net.%s_published_ports[%zu].auto", tr[k], i);
+			flag(f, indent, key, fl & DROPIPC_PUBLISHED_PORT_AUTO);
+			snprintf(key, sizeof(key), "config.net.%s_published_ports[%zu].host_ip", tr[k], i);
+			str(f, indent, key, s);
+			snprintf(key, sizeof(key), "config.net.%s_published_ports[%zu].host_port", tr[k], i);
 			num(f, indent, key, hp);
-			snprintf(key, sizeof(key), "config.net.%s_published_ports[%zu].guest_port", tr[t], i);
+			snprintf(key, sizeof(key), "config.net.%s_published_ports[%zu].guest_port", tr[k], i);
 			num(f, indent, key, gp);
 		}
 	}
-	for (int t = 0; t < 2; t++) {
-		for (size_t i = 0; i < dropipc_args_n_host_ports(a, (dropipc_transport)t); i++) {
-			unsigned fl, hp, gp;
-
-			dropipc_args_host_port(a, (dropipc_transport)t, i, &fl, &hp, &gp);
-			snprintf(key, sizeof(key), "config.net.%s_host_ports[%zu].auto", tr[t], i);
-			flag(f, indent, key, fl & DROPIPC_PORT_AUTO);
-			snprintf(key, sizeof(key), "config.net.%s_host_ports[%zu].host_port", tr[t], i);
+	for (int k = 0; k < 2; k++) {
+		for (size_t i = 0;
+		     dropipc_args_get_net_host_port(a, (dropipc_transport)k, i, &hp, &gp, &fl) == 0; i++) {
+			snprintf(key, sizeof(key), "config.net.%s_host_ports[%zu].auto", tr[k], i);
+			flag(f, indent, key, fl & DROPIPC_HOST_PORT_AUTO);
+			snprintf(key, sizeof(key), "config.net.%s_host_ports[%zu].host_port", tr[k], i);
 			num(f, indent, key, hp);
-			snprintf(key, sizeof(key), "config.net.%s_host_ports[%zu].guest_port", tr[t], i);
+			snprintf(key, sizeof(key), "config.net.%s_host_ports[%zu].guest_port", tr[k], i);
 			num(f, indent, key, gp);
 		}
 	}
-	argv = dropipc_args_exec_args(a, &n);
-	for (size_t i = 0; i < n; i++) {
-		snprintf(key, sizeof(key), "exec_args[%zu]", i);
-		str(f, indent, key, argv[i]);
+	list(f, indent, "exec_args", a, DROPIPC_LIST_EXEC_ARGS);
+	dropipc_args_get_pty(a, &pty);
+	num(f, indent, "pty", (unsigned)pty);
+	/* All 0 is the same as absent: written as absent (dump.h). */
+	dropipc_args_get_term_size(a, &ts[0], &ts[1], &ts[2], &ts[3]);
+	for (int k = 0; k < 4 && (ts[0] | ts[1] | ts[2] | ts[3]); k++) {
+		snprintf(key, sizeof(key), "term_size.%s", ts_names[k]);
+		num(f, indent, key, ts[k]);
 	}
 	if (fflush(f) == EOF || ferror(f))
 		return -(errno ? errno : EIO);

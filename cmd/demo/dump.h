@@ -13,7 +13,8 @@
  * newline "\n", any other byte below 0x20 and 0x7f "\xNN" (lowercase hex);
  * other bytes are written as they are. The C demo writes it through the
  * dropipc_args getters, in the schema's order; confirm_exec, which the
- * library sets and keeps to itself, is not in it.
+ * library sets and keeps to itself, is not in it. A term_size whose fields
+ * are all 0 means what an absent one means, and is written as absent.
  */
 #ifndef DROPIPC_DEMO_DUMP_H
 #define DROPIPC_DEMO_DUMP_H

@@ -125,6 +125,9 @@ int environ_build(dropipc_child *ch, const dropipc_args *a, char **inherited, ch
 {
 	struct vec e = { 0 };
 	bool drop_env_set = false;
+	size_t nexposed;
+	char *const *exposed = dropipc_args_get_list(a, DROPIPC_LIST_ENVIRON_EXPOSED_VARS, &nexposed);
+	const char *var, *value;
 	int r = 0;
 
 	*envp = NULL;
@@ -132,26 +135,24 @@ int environ_build(dropipc_child *ch, const dropipc_args *a, char **inherited, ch
 		char name[1024];
 
 		snprintf(name, sizeof(name), "%.*s", (int)name_len(*p), *p);
-		for (size_t i = 0; i < dropipc_args_n_exposed_vars(a); i++) {
-			if (fnmatch(dropipc_args_exposed_var(a, i), name, 0) == 0) {
+		for (size_t i = 0; i < nexposed; i++) {
+			if (fnmatch(exposed[i], name, 0) == 0) {
 				r = push(&e, strdup(*p));
 				break;
 			}
 		}
 	}
-	for (size_t i = 0; i < dropipc_args_n_set_vars(a) && r == 0; i++) {
-		const char *name, *value;
-
-		dropipc_args_set_var(a, i, &name, &value);
-		drop_env_set |= !strcmp(name, "DROP_ENV");
-		unset(&e, name);
+	for (size_t i = 0; r == 0 && dropipc_args_get_environ_set_var(a, i, &var, &value) == 0;
+	     i++) {
+		drop_env_set |= !strcmp(var, "DROP_ENV");
+		unset(&e, var);
 		if (*value)
-			r = push(&e, expand(name, value, inherited));
+			r = push(&e, expand(var, value, inherited));
 	}
 	if (r == 0 && !drop_env_set) {
 		char *s = NULL;
 
-		r = asprintf(&s, "DROP_ENV=%s", dropipc_args_env_id(a)) < 0 ? -ENOMEM : 0;
+		r = asprintf(&s, "DROP_ENV=%s", dropipc_args_get_env_id(a)) < 0 ? -ENOMEM : 0;
 		if (r == 0)
 			r = push(&e, s);
 	}

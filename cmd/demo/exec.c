@@ -49,8 +49,8 @@ int caps_drop(dropipc_child *ch)
 
 void enter_cwd(const dropipc_args *a, bool verbose)
 {
-	const char *cwd = dropipc_args_path(a, DROPIPC_PATH_CWD);
-	const char *home = dropipc_args_path(a, DROPIPC_PATH_HOST_HOME);
+	const char *cwd = dropipc_args_get_path(a, DROPIPC_PATH_CWD);
+	const char *home = dropipc_args_get_path(a, DROPIPC_PATH_HOST_HOME);
 
 	if (cwd[0] && chdir(cwd) == 0)
 		return;
@@ -99,7 +99,7 @@ int exec_command(dropipc_child *ch, const dropipc_args *a, char **envp, const ch
 		 bool jailed)
 {
 	size_t n;
-	char *const *args = dropipc_args_exec_args(a, &n);
+	char *const *args = dropipc_args_get_list(a, DROPIPC_LIST_EXEC_ARGS, &n);
 	const char *sh[] = { shell && *shell ? shell : "/bin/sh", NULL };
 	char prog[PATH_MAX];
 	const char **argv;

@@ -37,7 +37,7 @@ struct jail {
 
 static const char *path(const struct jail *j, dropipc_path which)
 {
-	return dropipc_args_path(j->a, which);
+	return dropipc_args_get_path(j->a, which);
 }
 
 /* Reports a failure of the jail stage; -1. */
@@ -290,7 +290,9 @@ static int bind_dir(struct jail *j, const char *src, const char *at)
 /* 5, 6. /tmp, /proc, /sys, /var; the home. */
 static int data_dirs(struct jail *j)
 {
-	bool unjailed = dropipc_args_net_mode(j->a) == DROPIPC_NET_UNJAILED;
+	dropipc_net_mode mode = DROPIPC_NET_MODE_UNSPECIFIED;
+	bool unjailed = dropipc_args_get_net_mode(j->a, &mode) == 0 &&
+			mode == DROPIPC_NET_MODE_UNJAILED;
 	char dst[PATH_MAX];
 
 	if (bind_dir(j, path(j, DROPIPC_PATH_TMP), "/tmp") < 0)
@@ -334,12 +336,13 @@ static int etc(struct jail *j)
 {
 	const char *top = path(j, DROPIPC_PATH_ETC);
 	char dst[PATH_MAX], opts[PATH_MAX + 32], conf[PATH_MAX];
+	dropipc_net_mode mode = DROPIPC_NET_MODE_UNSPECIFIED;
 
 	if (strpbrk(top, ":,\\"))
 		return fail(j, 0, "paths.etc %s: ':', ',' or '\\' cannot go into overlay options",
 			    top);
 	/* In isolated mode pasta answers DNS at 169.254.1.1 (--dns-forward). */
-	if (dropipc_args_net_mode(j->a) == DROPIPC_NET_ISOLATED) {
+	if (dropipc_args_get_net_mode(j->a, &mode) == 0 && mode == DROPIPC_NET_MODE_ISOLATED) {
 		int fd;
 
 		snprintf(conf, sizeof(conf), "%s/resolv.conf", top);
@@ -405,14 +408,14 @@ static int mount_point(struct jail *j, char *rel, const char *target, bool dir)
 /* 8. The config's mounts. */
 static int config_mounts(struct jail *j)
 {
-	for (size_t i = 0; i < dropipc_args_n_mounts(j->a); i++) {
-		const char *source, *target;
+	const char *source, *target;
+	unsigned flags;
+
+	for (size_t i = 0; dropipc_args_get_mount(j->a, i, &source, &target, &flags) == 0; i++) {
 		char src[PATH_MAX], dst[PATH_MAX];
-		unsigned flags;
 		struct stat st;
 		int fd, r;
 
-		dropipc_args_mount(j->a, i, &source, &target, &flags);
 		if (expand_home(j, source, src, "mount source") < 0 ||
 		    expand_home(j, target, dst, "mount target") < 0)
 			return -1;
@@ -455,11 +458,12 @@ static int blocked(struct jail *j)
 					     "/proc/latency_stats", "/proc/timer_list",
 					     "/proc/timer_stats", "/proc/sched_debug",
 					     "/proc/scsi",	  "/sys/firmware" };
-	size_t nfixed = sizeof(fixed) / sizeof(fixed[0]);
-	size_t n = nfixed + dropipc_args_n_blocked_paths(j->a);
+	size_t nfixed = sizeof(fixed) / sizeof(fixed[0]), nconfig;
+	char *const *config = dropipc_args_get_list(j->a, DROPIPC_LIST_BLOCKED_PATHS, &nconfig);
+	size_t n = nfixed + nconfig;
 
 	for (size_t i = 0; i < n; i++) {
-		const char *p = i < nfixed ? fixed[i] : dropipc_args_blocked_path(j->a, i - nfixed);
+		const char *p = i < nfixed ? fixed[i] : config[i - nfixed];
 		char abs[PATH_MAX];
 		struct stat st;
 		int fd, r;
@@ -477,7 +481,7 @@ static int blocked(struct jail *j)
 			return fail(j, r, "stat blocked path %s", abs);
 		}
 		r = graft(j,
-			  dropipc_args_path(j->a, S_ISDIR(st.st_mode) ? DROPIPC_PATH_EMPTY_DIR
+			  dropipc_args_get_path(j->a, S_ISDIR(st.st_mode) ? DROPIPC_PATH_EMPTY_DIR
 								      : DROPIPC_PATH_EMPTY_FILE),
 			  false, fd, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
 			  abs);
@@ -510,8 +514,8 @@ int jail_build(dropipc_child *ch, const dropipc_args *a, bool verbose)
 {
 	struct jail j = { .ch = ch,
 			  .a = a,
-			  .root = dropipc_args_path(a, DROPIPC_PATH_FS_ROOT),
-			  .host_home = dropipc_args_path(a, DROPIPC_PATH_HOST_HOME),
+			  .root = dropipc_args_get_path(a, DROPIPC_PATH_FS_ROOT),
+			  .host_home = dropipc_args_get_path(a, DROPIPC_PATH_HOST_HOME),
 			  .root_fd = -1,
 			  .verbose = verbose };
 	static const dropipc_path needed[] = { DROPIPC_PATH_FS_ROOT, DROPIPC_PATH_HOST_HOME,
@@ -523,9 +527,9 @@ int jail_build(dropipc_child *ch, const dropipc_args *a, bool verbose)
 	int r = -1;
 
 	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++)
-		if (dropipc_args_path(a, needed[i])[0] != '/')
+		if (dropipc_args_get_path(a, needed[i])[0] != '/')
 			return fail(&j, 0, "paths.%s \"%s\": not an absolute path", names[i],
-				    dropipc_args_path(a, needed[i]));
+				    dropipc_args_get_path(a, needed[i]));
 	/* 1. Nothing we mount propagates back to the host. */
 	if (do_mount(&j, NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return -1;

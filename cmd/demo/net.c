@@ -46,23 +46,23 @@ static int add(struct argv *av, const char *fmt, ...)
 	return 0;
 }
 
-/* Published: HOSTIP/HOSTPORT[:GUESTPORT], or auto. Drop always writes the
- * host IP; the demo's default one is 127.0.0.1. */
+/* Published: HOSTIP/HOSTPORT[:GUESTPORT], or auto (Drop's and pasta's:
+ * every port, `-t auto`). Drop always writes the host IP; the demo's
+ * default one is 127.0.0.1. */
 static int published(struct argv *av, const dropipc_args *a, dropipc_transport t)
 {
-	size_t n = dropipc_args_n_published_ports(a, t);
+	unsigned fl;
+	uint32_t hp, gp;
+	const char *ip;
 
-	if (n == 0)
+	if (dropipc_args_get_net_published_port(a, t, 0, &ip, &hp, &gp, &fl) == -ERANGE)
 		return add(av, "%s", t == DROPIPC_TCP ? "--tcp-ports" : "--udp-ports") < 0 ? -1
 													 : add(av, "none");
-	for (size_t i = 0; i < n; i++) {
-		unsigned fl, hp, gp;
-		const char *ip;
-
-		dropipc_args_published_port(a, t, i, &fl, &ip, &hp, &gp);
+	for (size_t i = 0; dropipc_args_get_net_published_port(a, t, i, &ip, &hp, &gp, &fl) == 0;
+	     i++) {
 		if (add(av, "%s", t == DROPIPC_TCP ? "--tcp-ports" : "--udp-ports") < 0)
 			return -1;
-		if (fl & DROPIPC_PORT_AUTO ? add(av, "auto")
+		if (fl & DROPIPC_PUBLISHED_PORT_AUTO ? add(av, "auto")
 		    : gp == hp	   ? add(av, "%s/%u", ip[0] ? ip : "127.0.0.1", hp)
 				   : add(av, "%s/%u:%u", ip[0] ? ip : "127.0.0.1", hp, gp))
 			return -1;
@@ -71,21 +71,19 @@ static int published(struct argv *av, const dropipc_args *a, dropipc_transport t
 }
 
 /* Host ports: GUESTPORT[:HOSTPORT] (pasta's order: the namespace's first),
- * or auto. */
+ * or auto (every port, `-T auto`). */
 static int host(struct argv *av, const dropipc_args *a, dropipc_transport t)
 {
-	size_t n = dropipc_args_n_host_ports(a, t);
+	unsigned fl;
+	uint32_t hp, gp;
 
-	if (n == 0)
+	if (dropipc_args_get_net_host_port(a, t, 0, &hp, &gp, &fl) == -ERANGE)
 		return add(av, "%s", t == DROPIPC_TCP ? "--tcp-ns" : "--udp-ns") < 0 ? -1
 											  : add(av, "none");
-	for (size_t i = 0; i < n; i++) {
-		unsigned fl, hp, gp;
-
-		dropipc_args_host_port(a, t, i, &fl, &hp, &gp);
+	for (size_t i = 0; dropipc_args_get_net_host_port(a, t, i, &hp, &gp, &fl) == 0; i++) {
 		if (add(av, "%s", t == DROPIPC_TCP ? "--tcp-ns" : "--udp-ns") < 0)
 			return -1;
-		if (fl & DROPIPC_PORT_AUTO ? add(av, "auto")
+		if (fl & DROPIPC_HOST_PORT_AUTO ? add(av, "auto")
 		    : gp == hp	   ? add(av, "%u", hp)
 				   : add(av, "%u:%u", gp, hp))
 			return -1;

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,14 +23,34 @@ static int failed(dropipc_child *ch, int err, const char *what)
 	return -1;
 }
 
-int pty_setup(dropipc_child *ch, bool verbose)
+/* The parent's terminal size (ChildArgs.term_size), when it sent one. */
+static void set_size(int master, const dropipc_args *a)
 {
+	uint32_t rows = 0, cols = 0, x = 0, y = 0;
+	struct winsize ws;
+
+	if (dropipc_args_get_term_size(a, &rows, &cols, &x, &y) < 0 || !rows || !cols ||
+	    rows > USHRT_MAX || cols > USHRT_MAX)
+		return;
+	ws = (struct winsize){ .ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols,
+			       .ws_xpixel = (unsigned short)(x > USHRT_MAX ? 0 : x),
+			       .ws_ypixel = (unsigned short)(y > USHRT_MAX ? 0 : y) };
+	ioctl(master, TIOCSWINSZ, &ws);
+}
+
+int pty_setup(dropipc_child *ch, const dropipc_args *a, bool verbose)
+{
+	dropipc_pty_mode mode = DROPIPC_PTY_AUTO;
 	int master, slave, r;
 
 	/* Already a session leader when the parent's spawn made the session. */
 	if (setsid() < 0 && getsid(0) != getpid())
 		return failed(ch, errno, "setsid");
-	if (!isatty(STDIN_FILENO) && !isatty(STDOUT_FILENO) && !isatty(STDERR_FILENO))
+	dropipc_args_get_pty(a, &mode);
+	if (mode == DROPIPC_PTY_NEVER)
+		return 0;
+	if (mode == DROPIPC_PTY_AUTO && !isatty(STDIN_FILENO) && !isatty(STDOUT_FILENO) &&
+	    !isatty(STDERR_FILENO))
 		return 0;
 	/* /dev/ptmx is the jail's: the new devpts instance's ptmx. */
 	master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -47,6 +68,7 @@ int pty_setup(dropipc_child *ch, bool verbose)
 		close(master);
 		return failed(ch, r, "TIOCGPTPEER /dev/ptmx");
 	}
+	set_size(master, a);
 	if (verbose)
 		notice("sending the pty master");
 	r = dropipc_child_send_pty(ch, master);

@@ -9,8 +9,9 @@
  * jail, creates a pseudoterminal, sends its master fd back and execs the
  * command. The wire format is protobuf, defined in dropipc/v1/dropipc.proto
  * (installed under `pkg-config --variable=protodir dropipc`, for peers in
- * other languages); the framing is in PROTOCOL.md (installed under
- * share/doc/dropipc). This header is the whole C API: the protobuf structs
+ * other languages); the framing is in PROTOCOL.md (installed beside the
+ * schema as share/dropipc/PROTOCOL.md, /usr/share/dropipc/PROTOCOL.md from
+ * the Debian package). This header is the whole C API: the protobuf structs
  * stay inside the library.
  *
  * Conventions:
@@ -162,146 +163,48 @@ DROPIPC_EXPORT size_t dropipc_text_sanitize(char *text, size_t len);
  *
  * The parent builds one with dropipc_args_new() and the setters; the child
  * gets one from dropipc_child_recv_args(). Both are freed with
- * dropipc_args_free(). Setters copy their strings; getters return strings
- * owned by the object, NUL-terminated, valid until it is freed or the same
- * field is set again. Setters fail with -EINVAL for a NULL string and
- * -ENOMEM; values are checked by dropipc_args_validate() (and by every
- * send), which names the field that is wrong.
+ * dropipc_args_free(). The accessors are generated from the .proto, one
+ * rule per field shape (<dropipc/dropipc-args.h>, included below; each
+ * one's comment is its field's in the .proto), and follow these rules:
+ * - Getters are dropipc_args_get_*, setters dropipc_args_set_* (a single
+ *   field) or dropipc_args_add_* (one more element of a repeated one).
+ * - Setters copy their strings; getters return strings owned by the
+ *   object, NUL-terminated, valid until it is freed or the same field is
+ *   set again. OS strings (paths, arguments, variables: bytes in the
+ *   schema) may hold any byte but NUL; text (env_id, extends, host_ip)
+ *   must be UTF-8, which dropipc_args_validate() checks.
+ * - A NULL args, string or out pointer, a flag bit or enum value this
+ *   version does not know: -EINVAL, or NULL from a getter that returns a
+ *   pointer. Never a crash.
+ * - Out of range: an indexed getter returns -ERANGE for i past the end and
+ *   leaves the out pointers untouched; to walk a list, call it with i = 0,
+ *   1, ... until -ERANGE.
+ * - Out of memory: -ENOMEM.
+ * Values are checked by dropipc_args_validate() (and by every send), which
+ * names the field that is wrong. No struct here grows with the schema: a
+ * field added later gets new functions, and a program built against this
+ * header keeps working with a library built from a grown schema.
  */
 typedef struct dropipc_args dropipc_args;
 
-/* The filesystem locations of Paths, numbered as in the .proto. */
-typedef enum {
-	DROPIPC_PATH_CWD = 1,	     /* where the user started from */
-	DROPIPC_PATH_DROP_HOME = 2,  /* top of the launcher's state */
-	DROPIPC_PATH_ENV = 3,	     /* this environment's state */
-	DROPIPC_PATH_FS_ROOT = 4,    /* where the new root is assembled */
-	DROPIPC_PATH_HOST_HOME = 5,  /* the user's home on the host */
-	DROPIPC_PATH_HOME = 6,	     /* mounted at host_home in the jail */
-	DROPIPC_PATH_ETC = 7,	     /* top layer of the /etc overlay */
-	DROPIPC_PATH_VAR = 8,	     /* mounted as /var */
-	DROPIPC_PATH_TMP = 9,	     /* mounted as /tmp */
-	DROPIPC_PATH_RUN = 10,	     /* per-instance scratch */
-	DROPIPC_PATH_EMPTY_DIR = 11, /* mounted over blocked directories */
-	DROPIPC_PATH_EMPTY_FILE = 12 /* mounted over blocked files */
-} dropipc_path;
+#include <dropipc/dropipc-args.h>
 
-/* How the jail reaches the network (Net.Mode). */
-typedef enum {
-	DROPIPC_NET_UNSPECIFIED = 0, /* invalid: refused by validation */
-	DROPIPC_NET_OFF = 1,	     /* a network namespace with only lo */
-	DROPIPC_NET_ISOLATED = 2,    /* own namespace, user-mode networking */
-	DROPIPC_NET_UNJAILED = 3     /* the host's network */
-} dropipc_net_mode;
-
-/* Transport of a port forward. */
-typedef enum { DROPIPC_TCP = 0, DROPIPC_UDP = 1 } dropipc_transport;
-
-/* Flags of a mount: read-write (read-only without), and overlay. */
-#define DROPIPC_MOUNT_RW 1u
-#define DROPIPC_MOUNT_OVERLAY 2u
-
-/* Flag of a port forward: the launcher picks the free port. */
-#define DROPIPC_PORT_AUTO 1u
-
-/* A new, empty ChildArgs (net mode unspecified, no command). */
+/* A new, empty ChildArgs (net mode unspecified, no command). -EINVAL for a
+ * NULL args, -ENOMEM. */
 DROPIPC_EXPORT int dropipc_args_new(dropipc_args **args);
 
 /* Frees args and everything in it. NULL is allowed. */
 DROPIPC_EXPORT void dropipc_args_free(dropipc_args *args);
 
-/* The environment's id (not empty). */
-DROPIPC_EXPORT int dropipc_args_set_env_id(dropipc_args *args, const char *env_id);
-DROPIPC_EXPORT const char *dropipc_args_env_id(const dropipc_args *args);
-
-/* One of the Paths: an absolute host path. The getter returns "" for a path
- * not set, NULL for a `which` this version does not know. */
-DROPIPC_EXPORT int dropipc_args_set_path(dropipc_args *args, dropipc_path which,
-					 const char *path);
-DROPIPC_EXPORT const char *dropipc_args_path(const dropipc_args *args, dropipc_path which);
-
-/* Config.extends: the name of the config this one extends ("" for none). */
-DROPIPC_EXPORT int dropipc_args_set_extends(dropipc_args *args, const char *name);
-DROPIPC_EXPORT const char *dropipc_args_extends(const dropipc_args *args);
-
-/* Config.mounts: a bind mount from source (host) to target (jail), flags
- * DROPIPC_MOUNT_*. The getter returns -ERANGE for i past the end; any of
- * the out pointers may be NULL. */
-DROPIPC_EXPORT int dropipc_args_add_mount(dropipc_args *args, const char *source,
-					  const char *target, unsigned int flags);
-DROPIPC_EXPORT size_t dropipc_args_n_mounts(const dropipc_args *args);
-DROPIPC_EXPORT int dropipc_args_mount(const dropipc_args *args, size_t i, const char **source,
-				      const char **target, unsigned int *flags);
-
-/* Config.blocked_paths: a path hidden in the jail. NULL past the end. */
-DROPIPC_EXPORT int dropipc_args_add_blocked_path(dropipc_args *args, const char *path);
-DROPIPC_EXPORT size_t dropipc_args_n_blocked_paths(const dropipc_args *args);
-DROPIPC_EXPORT const char *dropipc_args_blocked_path(const dropipc_args *args, size_t i);
-
-/* Config.environ.exposed_vars: a glob pattern (fnmatch(3)) of host
- * variables kept in the jail, e.g. "LC_*". NULL past the end. */
-DROPIPC_EXPORT int dropipc_args_add_exposed_var(dropipc_args *args, const char *pattern);
-DROPIPC_EXPORT size_t dropipc_args_n_exposed_vars(const dropipc_args *args);
-DROPIPC_EXPORT const char *dropipc_args_exposed_var(const dropipc_args *args, size_t i);
-
-/* Config.environ.set_vars: a variable set in the jail (name without '=';
- * the value may hold $VAR references; an empty value removes it). The
- * getter returns -ERANGE for i past the end. */
-DROPIPC_EXPORT int dropipc_args_add_set_var(dropipc_args *args, const char *name,
-					    const char *value);
-DROPIPC_EXPORT size_t dropipc_args_n_set_vars(const dropipc_args *args);
-DROPIPC_EXPORT int dropipc_args_set_var(const dropipc_args *args, size_t i, const char **name,
-					const char **value);
-
-/* Config.net.mode. */
-DROPIPC_EXPORT int dropipc_args_set_net_mode(dropipc_args *args, dropipc_net_mode mode);
-DROPIPC_EXPORT dropipc_net_mode dropipc_args_net_mode(const dropipc_args *args);
-
-/*
- * Config.net.{tcp,udp}_published_ports: a port of the jail (guest_port)
- * published on the host at host_ip:host_port. host_ip "" (or NULL) means
- * the launcher's default. With DROPIPC_PORT_AUTO the launcher picks the
- * host port, and host_port must be 0. The getter returns -ERANGE for i past
- * the end; any of the out pointers may be NULL.
- */
-DROPIPC_EXPORT int dropipc_args_add_published_port(dropipc_args *args, dropipc_transport t,
-						   unsigned int flags, const char *host_ip,
-						   unsigned int host_port, unsigned int guest_port);
-DROPIPC_EXPORT size_t dropipc_args_n_published_ports(const dropipc_args *args,
-						     dropipc_transport t);
-DROPIPC_EXPORT int dropipc_args_published_port(const dropipc_args *args, dropipc_transport t,
-					       size_t i, unsigned int *flags, const char **host_ip,
-					       unsigned int *host_port, unsigned int *guest_port);
-
-/*
- * Config.net.{tcp,udp}_host_ports: a port of the host (host_port) made
- * reachable from the jail at guest_port. With DROPIPC_PORT_AUTO the jail
- * port is the host port, and guest_port must be 0.
- */
-DROPIPC_EXPORT int dropipc_args_add_host_port(dropipc_args *args, dropipc_transport t,
-					      unsigned int flags, unsigned int host_port,
-					      unsigned int guest_port);
-DROPIPC_EXPORT size_t dropipc_args_n_host_ports(const dropipc_args *args, dropipc_transport t);
-DROPIPC_EXPORT int dropipc_args_host_port(const dropipc_args *args, dropipc_transport t,
-					  size_t i, unsigned int *flags, unsigned int *host_port,
-					  unsigned int *guest_port);
-
-/*
- * ExecArgs: the command. set_exec_args replaces them with argv, a
- * NULL-terminated array (NULL or empty: no command, the user's shell);
- * add_exec_arg appends one. exec_args returns them NULL-terminated, ready
- * for execvp(), and their number in *n (if not NULL).
- */
-DROPIPC_EXPORT int dropipc_args_set_exec_args(dropipc_args *args, const char *const *argv);
-DROPIPC_EXPORT int dropipc_args_add_exec_arg(dropipc_args *args, const char *arg);
-DROPIPC_EXPORT char *const *dropipc_args_exec_args(const dropipc_args *args, size_t *n);
-
 /*
  * Checks args as both ends do: env_id not empty; a known net mode; ports in
- * 1..65535 (0 only where auto allows); host_ip empty or an IP literal;
- * mounts with source and target; blocked paths and exposed patterns not
- * empty; set_vars names not empty and without '='; strings valid UTF-8.
- * Returns 0 or DROPIPC_EINVAL, with a message naming the field in errbuf
+ * 1..65535, or auto with both ports 0 (and host_ip empty); host_ip empty or
+ * an IP literal; mounts with source and target; blocked paths and exposed
+ * patterns not empty; set_vars names not empty and without '='; text
+ * fields (env_id, extends, host_ip) valid UTF-8. OS strings (paths,
+ * arguments, variables) are bytes: any byte but NUL.
+ * Returns 0 or DROPIPC_EINVAL (-EINVAL for a NULL args), with a message
+ * naming the field in errbuf
  * (if not NULL), e.g. "config.net.tcp_published_ports[1].guest_port: 70000
  * is not in 1..65535".
  */
@@ -440,15 +343,15 @@ DROPIPC_EXPORT int dropipc_parent_set_pidfd(dropipc_parent *parent, int pidfd);
  *   which is then fn's to close.
  * Returns 0, or -EINVAL for an unknown mode or a fn that does not fit it.
  */
-typedef void dropipc_close_fn(int fd, void *data);
+typedef void (*dropipc_close_fn)(int fd, void *data);
 #define DROPIPC_CLOSE_HELPER 0
 #define DROPIPC_CLOSE_INLINE 1
 #define DROPIPC_CLOSE_CALLBACK 2
 #define DROPIPC_MAX_PARKED_FDS 64
 DROPIPC_EXPORT int dropipc_parent_set_close(dropipc_parent *parent, int mode,
-					    dropipc_close_fn *fn, void *data);
+					    dropipc_close_fn fn, void *data);
 DROPIPC_EXPORT int dropipc_child_set_close(dropipc_child *child, int mode,
-					   dropipc_close_fn *fn, void *data);
+					   dropipc_close_fn fn, void *data);
 
 /*
  * Tells a parent end adopted with dropipc_parent_new() which socket is the
@@ -588,6 +491,44 @@ DROPIPC_EXPORT int dropipc_parent_recv_files(dropipc_parent *parent,
 					     dropipc_file **files, size_t *n);
 DROPIPC_EXPORT int dropipc_child_recv_files(dropipc_child *child,
 					    dropipc_file **files, size_t *n);
+
+/*
+ * A launcher's own message (Envelope.custom): a type that names it
+ * ("org.example.launcher.Limits/1": 1..256 bytes of printable ASCII,
+ * 0x21..0x7e), data in whatever encoding the type says, and 0..16 named
+ * fds, checked as Files' are. Send one only to a peer known to expect it
+ * (the launcher's own agreement); an older peer reports it unsupported
+ * (DROPIPC_EUNSUPPORTED), and a peer expecting another message a
+ * protocol error. The sender's data and fds stay the caller's.
+ */
+DROPIPC_EXPORT int dropipc_parent_send_custom(dropipc_parent *parent, const char *type,
+					      const void *data, size_t len,
+					      const dropipc_file *files, size_t n);
+DROPIPC_EXPORT int dropipc_child_send_custom(dropipc_child *child, const char *type,
+					     const void *data, size_t len,
+					     const dropipc_file *files, size_t n);
+
+/*
+ * A received Custom message: one allocation with free() semantics (type,
+ * data and names included), made by the library only (the struct may grow
+ * at the end). data is followed by a NUL byte not counted in len; each fd
+ * of files is the caller's to close.
+ */
+typedef struct dropipc_custom {
+	const char *type;
+	const void *data;
+	size_t len;
+	dropipc_file *files;
+	size_t n_files;
+} dropipc_custom;
+
+/*
+ * Receives a Custom frame into *msg (NULL on failure, when every fd that
+ * arrived has been closed). On the parent's end, DROPIPC_ECHILD means the
+ * child reported a setup failure instead.
+ */
+DROPIPC_EXPORT int dropipc_parent_recv_custom(dropipc_parent *parent, dropipc_custom **msg);
+DROPIPC_EXPORT int dropipc_child_recv_custom(dropipc_child *child, dropipc_custom **msg);
 
 /* ------------------------------------------------------------------------ */
 /* Event loops: non-blocking ends                                            */

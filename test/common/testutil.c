@@ -3,6 +3,7 @@
 #include "testutil.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -88,18 +89,18 @@ dropipc_args *test_new_example_args(void)
 	SET(dropipc_args_set_extends(a, "base"));
 	SET(dropipc_args_add_mount(a, "~/docs", "~/docs", DROPIPC_MOUNT_OVERLAY));
 	SET(dropipc_args_add_mount(a, "~/projects", "~/projects", DROPIPC_MOUNT_RW));
-	SET(dropipc_args_add_blocked_path(a, "/root"));
-	SET(dropipc_args_add_blocked_path(a, "/mnt"));
-	SET(dropipc_args_add_exposed_var(a, "PATH"));
-	SET(dropipc_args_add_exposed_var(a, "HOME"));
-	SET(dropipc_args_add_exposed_var(a, "TERM"));
-	SET(dropipc_args_add_set_var(a, "FOO", "bar"));
+	SET(dropipc_args_add_list(a, DROPIPC_LIST_BLOCKED_PATHS, "/root"));
+	SET(dropipc_args_add_list(a, DROPIPC_LIST_BLOCKED_PATHS, "/mnt"));
+	SET(dropipc_args_add_list(a, DROPIPC_LIST_ENVIRON_EXPOSED_VARS, "PATH"));
+	SET(dropipc_args_add_list(a, DROPIPC_LIST_ENVIRON_EXPOSED_VARS, "HOME"));
+	SET(dropipc_args_add_list(a, DROPIPC_LIST_ENVIRON_EXPOSED_VARS, "TERM"));
+	SET(dropipc_args_add_environ_set_var(a, "FOO", "bar"));
 
-	SET(dropipc_args_set_net_mode(a, DROPIPC_NET_ISOLATED));
-	SET(dropipc_args_add_published_port(a, DROPIPC_TCP, 0, NULL, 8080, 3000));
-	SET(dropipc_args_add_published_port(a, DROPIPC_TCP, 0, NULL, 8082, 3003));
+	SET(dropipc_args_set_net_mode(a, DROPIPC_NET_MODE_ISOLATED));
+	SET(dropipc_args_add_net_published_port(a, DROPIPC_TCP, "", 8080, 3000, 0));
+	SET(dropipc_args_add_net_published_port(a, DROPIPC_TCP, "", 8082, 3003, 0));
 
-	SET(dropipc_args_set_exec_args(a, exec_args));
+	SET(dropipc_args_set_list(a, DROPIPC_LIST_EXEC_ARGS, exec_args));
 	return a;
 }
 
@@ -119,79 +120,104 @@ static void assert_str(const char *want, const char *got, const char *what, size
 		      what, i, want, got);
 }
 
+static void assert_list(const dropipc_args *want, const dropipc_args *got, dropipc_list which,
+			const char *what)
+{
+	size_t nw, ng;
+	char *const *w = dropipc_args_get_list(want, which, &nw);
+	char *const *g = dropipc_args_get_list(got, which, &ng);
+
+	ck_assert_ptr_nonnull(w);
+	ck_assert_ptr_nonnull(g);
+	ck_assert_uint_eq(ng, nw);
+	for (size_t i = 0; i < nw; i++)
+		assert_str(w[i], g[i], what, i);
+	ck_assert_ptr_null(g[ng]);
+}
+
 void test_assert_args_equal(const dropipc_args *want, const dropipc_args *got)
 {
 	static const dropipc_transport transports[] = { DROPIPC_TCP, DROPIPC_UDP };
 	char *const *wexec, *const *gexec;
+	dropipc_net_mode wmode, gmode;
+	dropipc_pty_mode wpty, gpty;
+	uint32_t wts[4], gts[4];
 	size_t nw, ng;
 
 	ck_assert_ptr_nonnull(got);
-	assert_str(dropipc_args_env_id(want), dropipc_args_env_id(got), "env_id", 0);
+	assert_str(dropipc_args_get_env_id(want), dropipc_args_get_env_id(got), "env_id", 0);
 	for (int p = DROPIPC_PATH_CWD; p <= DROPIPC_PATH_EMPTY_FILE; p++)
-		assert_str(dropipc_args_path(want, (dropipc_path)p),
-			   dropipc_args_path(got, (dropipc_path)p), "paths", (size_t)p);
-	assert_str(dropipc_args_extends(want), dropipc_args_extends(got), "config.extends", 0);
+		assert_str(dropipc_args_get_path(want, (dropipc_path)p),
+			   dropipc_args_get_path(got, (dropipc_path)p), "paths", (size_t)p);
+	assert_str(dropipc_args_get_extends(want), dropipc_args_get_extends(got), "config.extends", 0);
 
-	ck_assert_uint_eq(dropipc_args_n_mounts(got), dropipc_args_n_mounts(want));
-	for (size_t i = 0; i < dropipc_args_n_mounts(want); i++) {
+	for (size_t i = 0;; i++) {
 		const char *ws, *wt, *gs, *gt;
 		unsigned int wf, gf;
+		int rw = dropipc_args_get_mount(want, i, &ws, &wt, &wf);
 
-		OK(dropipc_args_mount(want, i, &ws, &wt, &wf));
-		OK(dropipc_args_mount(got, i, &gs, &gt, &gf));
+		ck_assert_int_eq(dropipc_args_get_mount(got, i, &gs, &gt, &gf), rw);
+		if (rw == -ERANGE)
+			break;
 		assert_str(ws, gs, "config.mounts.source", i);
 		assert_str(wt, gt, "config.mounts.target", i);
 		ck_assert_msg(wf == gf, "config.mounts[%zu]: flags %u vs %u", i, wf, gf);
 	}
-	ck_assert_uint_eq(dropipc_args_n_blocked_paths(got), dropipc_args_n_blocked_paths(want));
-	for (size_t i = 0; i < dropipc_args_n_blocked_paths(want); i++)
-		assert_str(dropipc_args_blocked_path(want, i), dropipc_args_blocked_path(got, i),
-			   "config.blocked_paths", i);
-	ck_assert_uint_eq(dropipc_args_n_exposed_vars(got), dropipc_args_n_exposed_vars(want));
-	for (size_t i = 0; i < dropipc_args_n_exposed_vars(want); i++)
-		assert_str(dropipc_args_exposed_var(want, i), dropipc_args_exposed_var(got, i),
-			   "config.environ.exposed_vars", i);
-	ck_assert_uint_eq(dropipc_args_n_set_vars(got), dropipc_args_n_set_vars(want));
-	for (size_t i = 0; i < dropipc_args_n_set_vars(want); i++) {
+	assert_list(want, got, DROPIPC_LIST_BLOCKED_PATHS, "config.blocked_paths");
+	assert_list(want, got, DROPIPC_LIST_ENVIRON_EXPOSED_VARS, "config.environ.exposed_vars");
+	for (size_t i = 0;; i++) {
 		const char *wn, *wv, *gn, *gv;
+		int rw = dropipc_args_get_environ_set_var(want, i, &wn, &wv);
 
-		OK(dropipc_args_set_var(want, i, &wn, &wv));
-		OK(dropipc_args_set_var(got, i, &gn, &gv));
+		ck_assert_int_eq(dropipc_args_get_environ_set_var(got, i, &gn, &gv), rw);
+		if (rw == -ERANGE)
+			break;
 		assert_str(wn, gn, "config.environ.set_vars.name", i);
 		assert_str(wv, gv, "config.environ.set_vars.value", i);
 	}
 
-	ck_assert_int_eq(dropipc_args_net_mode(got), dropipc_args_net_mode(want));
+	OK(dropipc_args_get_net_mode(want, &wmode));
+	OK(dropipc_args_get_net_mode(got, &gmode));
+	ck_assert_int_eq(gmode, wmode);
 	for (size_t t = 0; t < 2; t++) {
 		dropipc_transport tr = transports[t];
 
-		ck_assert_uint_eq(dropipc_args_n_published_ports(got, tr),
-				  dropipc_args_n_published_ports(want, tr));
-		for (size_t i = 0; i < dropipc_args_n_published_ports(want, tr); i++) {
-			unsigned int wf, whp, wgp, gf, ghp, ggp;
+		for (size_t i = 0;; i++) {
+			unsigned int wf, gf;
+			uint32_t whp, wgp, ghp, ggp;
 			const char *wip, *gip;
+			int rw = dropipc_args_get_net_published_port(want, tr, i, &wip, &whp, &wgp, &wf);
 
-			OK(dropipc_args_published_port(want, tr, i, &wf, &wip, &whp, &wgp));
-			OK(dropipc_args_published_port(got, tr, i, &gf, &gip, &ghp, &ggp));
+			ck_assert_int_eq(
+				dropipc_args_get_net_published_port(got, tr, i, &gip, &ghp, &ggp, &gf), rw);
+			if (rw == -ERANGE)
+				break;
 			assert_str(wip, gip, "config.net.published_ports.host_ip", i);
 			ck_assert_msg(wf == gf && whp == ghp && wgp == ggp,
 				      "config.net.published_ports[%zu] (transport %d) differs", i,
 				      (int)tr);
 		}
-		ck_assert_uint_eq(dropipc_args_n_host_ports(got, tr),
-				  dropipc_args_n_host_ports(want, tr));
-		for (size_t i = 0; i < dropipc_args_n_host_ports(want, tr); i++) {
-			unsigned int wf, whp, wgp, gf, ghp, ggp;
+		for (size_t i = 0;; i++) {
+			unsigned int wf, gf;
+			uint32_t whp, wgp, ghp, ggp;
+			int rw = dropipc_args_get_net_host_port(want, tr, i, &whp, &wgp, &wf);
 
-			OK(dropipc_args_host_port(want, tr, i, &wf, &whp, &wgp));
-			OK(dropipc_args_host_port(got, tr, i, &gf, &ghp, &ggp));
+			ck_assert_int_eq(dropipc_args_get_net_host_port(got, tr, i, &ghp, &ggp, &gf), rw);
+			if (rw == -ERANGE)
+				break;
 			ck_assert_msg(wf == gf && whp == ghp && wgp == ggp,
 				      "config.net.host_ports[%zu] (transport %d) differs", i, (int)tr);
 		}
 	}
+	OK(dropipc_args_get_pty(want, &wpty));
+	OK(dropipc_args_get_pty(got, &gpty));
+	ck_assert_int_eq(gpty, wpty);
+	OK(dropipc_args_get_term_size(want, &wts[0], &wts[1], &wts[2], &wts[3]));
+	OK(dropipc_args_get_term_size(got, &gts[0], &gts[1], &gts[2], &gts[3]));
+	ck_assert_mem_eq(gts, wts, sizeof(wts));
 
-	wexec = dropipc_args_exec_args(want, &nw);
-	gexec = dropipc_args_exec_args(got, &ng);
+	wexec = dropipc_args_get_list(want, DROPIPC_LIST_EXEC_ARGS, &nw);
+	gexec = dropipc_args_get_list(got, DROPIPC_LIST_EXEC_ARGS, &ng);
 	ck_assert_uint_eq(ng, nw);
 	for (size_t i = 0; i < nw; i++)
 		assert_str(wexec[i], gexec[i], "exec_args", i);

@@ -1,11 +1,16 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# The Debian packages as a user gets them: builds them from a copy of the
-# tree (dpkg-buildpackage writes next to the tree it builds), checks them
-# with lintian (no errors), unpacks the runtime and -dev packages into a
-# temporary root and builds and runs the README's example against it.
+# The Debian packages as a user gets them: builds the source and binary
+# packages from a copy of the tree (dpkg-buildpackage writes next to the
+# tree it builds; the library's tests run in the build), checks them all
+# with lintian (no errors, the source package included), checks what each
+# holds and declares, asks apt whether it would install them here (apt-get
+# install --simulate: a real install would change the machine the tests run
+# on), unpacks them into a temporary root and builds and runs the README's
+# example against it, dynamically and statically.
 # Usage: debian_test.sh SOURCE_DIR [CC]
-# DEB_BUILD_PROFILES=nodemo in the environment leaves out dropipc-demo.
+# DEB_BUILD_PROFILES=pkg.dropipc.nodemo in the environment leaves out
+# dropipc-demo; DEB_BUILD_OPTIONS=nocheck, the tests in the build.
 set -eu
 src=$1 cc=${2:-cc}
 
@@ -43,13 +48,23 @@ fi
 (cd "$tmp/src" && dpkg-checkbuilddeps) >"$tmp/deps.log" 2>&1 ||
 	skip "build dependencies missing: $(cat "$tmp/deps.log")"
 
-# 2. The packages.
+# 2. The packages, source and binary.
 echo "building the packages (profiles: ${DEB_BUILD_PROFILES:-none})..."
 if ! (cd "$tmp/src" && DEB_BUILD_OPTIONS="${DEB_BUILD_OPTIONS:-parallel=2}" \
-	dpkg-buildpackage -us -uc -b) >"$tmp/build.log" 2>&1; then
-	tail -40 "$tmp/build.log" >&2
-	fail "dpkg-buildpackage -us -uc -b"
+	dpkg-buildpackage -us -uc) >"$tmp/build.log" 2>&1; then
+	tail -60 "$tmp/build.log" >&2
+	fail "dpkg-buildpackage -us -uc"
 fi
+# The library's tests ran in the build (unless nocheck).
+case " ${DEB_BUILD_OPTIONS:-} ${DEB_BUILD_PROFILES:-} " in
+*" nocheck "*) ;;
+*)
+	grep -Eq '^[0-9]+% tests passed, 0 tests failed out of [1-9]' "$tmp/build.log" ||
+		fail "the package build ran no tests: $(grep -E 'tests passed|ctest|dh_auto_test' "$tmp/build.log")"
+	grep -q 'Label.*library\|library *=' "$tmp/build.log" || fail "the package build's tests are not the library's"
+	echo "ok: the package build ran the library's tests: $(grep -E '^[0-9]+% tests passed' "$tmp/build.log")"
+	;;
+esac
 # A library that exports symbols the symbols file does not list (or lost
 # some): dpkg-gensymbols prints the difference.
 if grep -q 'dpkg-gensymbols: warning' "$tmp/build.log"; then
@@ -57,6 +72,8 @@ if grep -q 'dpkg-gensymbols: warning' "$tmp/build.log"; then
 	fail "debian/libdropipc0.symbols is out of date: add the new symbols (with the version that added them)"
 fi
 changes=$(ls "$tmp"/*.changes)
+dsc=$(ls "$tmp"/*.dsc) || fail "no source package (.dsc) built"
+grep -q '\.dsc$' "$changes" || fail "$changes lists no .dsc: lintian would not see the source package"
 version=$(dpkg-parsechangelog -l "$tmp/src/debian/changelog" -S Version)
 arch=$(dpkg-architecture -qDEB_HOST_ARCH)
 multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
@@ -68,14 +85,15 @@ for deb in "$runtime" "$dev"; do
 done
 echo "ok: built $(cd "$tmp" && ls ./*.deb | tr '\n' ' ')"
 
-# 3. lintian: errors fail, the rest is shown.
+# 3. lintian, on the .changes: the source package (.dsc) and the binary
+# ones. Errors fail, the rest is shown.
 if command -v lintian >/dev/null; then
 	lintian --info --display-experimental "$changes" >"$tmp/lintian.log" 2>&1 || true
 	grep -v '^running with root privileges' "$tmp/lintian.log" || true
 	if grep -q '^E:' "$tmp/lintian.log"; then
 		fail "lintian reports errors"
 	fi
-	echo "ok: lintian: no errors ($(grep -c '^W:' "$tmp/lintian.log" || true) warnings)"
+	echo "ok: lintian on $(basename "$dsc") and the .debs: no errors ($(grep -c '^W:' "$tmp/lintian.log" || true) warnings)"
 else
 	echo "lintian is not installed: the packages are not checked by it"
 fi
@@ -100,18 +118,53 @@ has dev "/usr/lib/$multiarch/cmake/dropipc/dropipcConfig.cmake"
 has dev /usr/share/dropipc/proto/dropipc/v1/dropipc.proto
 has dev /usr/share/man/man3/dropipc.3.gz
 has dev /usr/share/man/man3/dropipc_args_add_mount.3.gz
-has dev /usr/share/doc/libdropipc-dev/PROTOCOL.md.gz
+has dev /usr/share/dropipc/PROTOCOL.md
+# Where the header and dropipc(3) say PROTOCOL.md is, the package has it.
+for doc in "$src/include/dropipc/dropipc.h" "$src/man/dropipc.3.scd"; do
+	said=$(grep -o '/usr/share/[a-z/_-]*PROTOCOL\.md' "$doc" | sort -u)
+	[ -n "$said" ] || fail "$doc does not say where the package installs PROTOCOL.md"
+	for p in $said; do
+		has dev "$p"
+	done
+done
 case " ${DEB_BUILD_PROFILES:-} " in
-*" nodemo "*) [ ! -f "$demo" ] || fail "dropipc-demo built with the nodemo profile" ;;
+*" pkg.dropipc.nodemo "*) [ ! -f "$demo" ] || fail "dropipc-demo built with the pkg.dropipc.nodemo profile" ;;
 *)
 	[ -f "$demo" ] || fail "no $(basename "$demo")"
 	contents "$demo" >"$tmp/demo.list"
 	has demo /usr/bin/dropipc-demo
-	has demo /usr/bin/dropipc-demo-child
+	has demo /usr/libexec/dropipc/dropipc-demo-child
 	has demo /usr/share/man/man1/dropipc-demo.1.gz
 	;;
 esac
 echo "ok: libdropipc0, libdropipc-dev$([ -f "$demo" ] && echo ", dropipc-demo") hold what they should"
+
+# 4b. What each declares: -dev needs pkg-config (find_package(dropipc)
+# calls it) and protobuf-c; the demo recommends passt (pasta, --net
+# isolated); the runtime the shared libraries it links.
+field() {
+	dpkg-deb -f "$1" "$2"
+}
+field "$dev" Depends | grep -q 'pkgconf | pkg-config' ||
+	fail "libdropipc-dev Depends: $(field "$dev" Depends): no pkgconf | pkg-config"
+field "$dev" Depends | grep -q "libdropipc0 (= $version)" ||
+	fail "libdropipc-dev Depends: $(field "$dev" Depends): no libdropipc0 (= $version)"
+field "$runtime" Depends | grep -q 'libprotobuf-c1' ||
+	fail "libdropipc0 Depends: $(field "$runtime" Depends): no libprotobuf-c1"
+if [ -f "$demo" ]; then
+	field "$demo" Recommends | grep -qw passt || fail "dropipc-demo Recommends: $(field "$demo" Recommends): no passt"
+fi
+echo "ok: Depends: libdropipc-dev: $(field "$dev" Depends); dropipc-demo Recommends: $([ -f "$demo" ] && field "$demo" Recommends)"
+
+# 4c. apt would install the runtime and -dev packages here, dependencies
+# resolved from this system's sources (simulated: nothing is changed).
+if command -v apt-get >/dev/null; then
+	apt-get install --simulate -o Debug::NoLocking=1 "$runtime" "$dev" >"$tmp/apt.log" 2>&1 ||
+		{ cat "$tmp/apt.log" >&2; fail "apt-get install --simulate of libdropipc0 and libdropipc-dev"; }
+	grep -q '^Inst libdropipc0 ' "$tmp/apt.log" && grep -q '^Inst libdropipc-dev ' "$tmp/apt.log" ||
+		{ cat "$tmp/apt.log" >&2; fail "apt-get install --simulate does not install both"; }
+	echo "ok: apt-get install --simulate ./libdropipc0 ./libdropipc-dev: $(grep -c '^Inst ' "$tmp/apt.log") to install"
+fi
 
 # 5. The runtime and -dev packages in a root of their own.
 root=$tmp/root
@@ -119,9 +172,21 @@ dpkg -x "$runtime" "$root"
 dpkg -x "$dev" "$root"
 [ ! -f "$demo" ] || dpkg -x "$demo" "$root"
 libdir=$root/usr/lib/$multiarch
-# dropipc.pc finds its prefix from its own place, so it points into the root.
+# dropipc.pc names /usr as it is: no -L at all (the system's libdir), or
+# -L/usr/lib/MULTIARCH, never a path through pkgconfig/...
 PKG_CONFIG_PATH=$libdir/pkgconfig
 export PKG_CONFIG_PATH
+libs=$(pkg-config --libs dropipc) || fail "pkg-config --libs dropipc"
+[ "$(echo $libs)" = "-ldropipc" ] || [ "$(echo $libs)" = "-L/usr/lib/$multiarch -ldropipc" ] ||
+	fail "the packaged dropipc.pc: pkg-config --libs dropipc: $libs"
+[ "$(pkg-config --variable=prefix dropipc)" = /usr ] || fail "dropipc.pc: prefix $(pkg-config --variable=prefix dropipc)"
+echo "ok: the packaged dropipc.pc: pkg-config --libs dropipc: $libs"
+# Used from the root: its prefix redefined, by a pkg-config first on PATH.
+mkdir "$tmp/bin"
+printf '#!/bin/sh\nexec %s --define-variable=prefix="%s/usr" "$@"\n' "$(command -v pkg-config)" "$root" \
+	>"$tmp/bin/pkg-config"
+chmod +x "$tmp/bin/pkg-config"
+PATH=$tmp/bin:$PATH
 cflags=$(pkg-config --cflags dropipc) || fail "pkg-config --cflags dropipc"
 libs=$(pkg-config --libs dropipc) || fail "pkg-config --libs dropipc"
 incdir=$(pkg-config --variable=includedir dropipc)
@@ -144,20 +209,39 @@ sed -n '/<!-- example: launcher.c -->/,/^```$/p' "$src/README.md" | sed '1,2d;$d
 # shellcheck disable=SC2086
 (cd "$tmp/ex" && "$cc" -std=c11 -Wall -Wextra -Werror launcher.c -o launcher $cflags $libs) ||
 	fail "the README's example does not build against the packages"
-LD_LIBRARY_PATH=$libdir
-export LD_LIBRARY_PATH
-ldd "$tmp/ex/launcher" | grep -qF "libdropipc.so.0 => $libdir/libdropipc.so.0" ||
-	fail "the example does not load the packaged library: $(ldd "$tmp/ex/launcher" | grep dropipc)"
 status=0
-out=$("$tmp/ex/launcher" sh -c 'echo hello from the pty; exit 3' </dev/null 2>&1) || status=$?
-[ "$status" = 3 ] && echo "$out" | grep -q 'hello from the pty' ||
+out=$(LD_LIBRARY_PATH=$libdir "$tmp/ex/launcher" sh -c 'echo hello from the child; exit 3' </dev/null 2>&1) || status=$?
+LD_LIBRARY_PATH=$libdir ldd "$tmp/ex/launcher" | grep -qF "libdropipc.so.0 => $libdir/libdropipc.so.0" ||
+	fail "the example does not load the packaged library: $(LD_LIBRARY_PATH=$libdir ldd "$tmp/ex/launcher" | grep dropipc)"
+[ "$status" = 3 ] && echo "$out" | grep -q 'hello from the child' ||
 	fail "README example: exit $status, said: $out"
 echo "ok: the README's example builds against the packages and runs: $(echo "$out" | tr -d '\r' | head -c 60)"
+# ... and linked statically as the README says: no libdropipc.so loaded.
+mkdir "$tmp/ex-static"
+cp "$tmp/ex/launcher.c" "$tmp/ex-static/"
+sed -n '/<!-- example: static link -->/,/^```$/p' "$src/README.md" | sed '1,2d;$d' >"$tmp/ex-static/static.sh"
+grep -q Bstatic "$tmp/ex-static/static.sh" || fail "no static link block in README.md"
+# shellcheck disable=SC2317
+cc() {
+	"$realcc" "$@"
+}
+realcc=$cc
+(cd "$tmp/ex-static" && . ./static.sh) || fail "the README's static link against the packages"
+ldd "$tmp/ex-static/launcher" | grep -q libdropipc &&
+	fail "the README's static link loads libdropipc.so: $(ldd "$tmp/ex-static/launcher")"
+status=0
+out=$("$tmp/ex-static/launcher" sh -c 'echo hello from the child; exit 3' </dev/null 2>&1) || status=$?
+[ "$status" = 3 ] && echo "$out" | grep -q 'hello from the child' ||
+	fail "README example, static: exit $status, said: $out"
+echo "ok: the README's example, linked statically against libdropipc-dev's libdropipc.a, runs; ldd shows no libdropipc"
 
-# 7. The packaged demo, through the whole handshake.
+# 7. The packaged demo, through the whole handshake, from the root: it
+# finds the library by its RUNPATH and its child in libexec, relative to
+# itself (no LD_LIBRARY_PATH).
 if [ -f "$demo" ]; then
 	status=0
-	out=$("$root/usr/bin/dropipc-demo" -- sh -c 'echo hello from the demo; exit 4' </dev/null 2>&1) || status=$?
+	out=$(env -u LD_LIBRARY_PATH "$root/usr/bin/dropipc-demo" -- sh -c 'echo hello from the demo; exit 4' \
+		</dev/null 2>&1) || status=$?
 	[ "$status" = 4 ] && echo "$out" | grep -q 'hello from the demo' ||
 		fail "packaged dropipc-demo: exit $status, said: $out"
 	echo "ok: the packaged dropipc-demo runs a command"

@@ -481,9 +481,9 @@ START_TEST(test_dump_format)
 
 	ck_assert_int_eq(dropipc_args_new(&a), 0);
 	ck_assert_int_eq(dropipc_args_set_env_id(a, "e"), 0);
-	ck_assert_int_eq(dropipc_args_add_set_var(a, "N", "a\\b\nc\x01\x1f\x7f \xc3\xa9="), 0);
+	ck_assert_int_eq(dropipc_args_add_environ_set_var(a, "N", "a\\b\nc\x01\x1f\x7f \xc3\xa9="), 0);
 	ck_assert_int_eq(dropipc_args_add_mount(a, "~/docs", "~/docs", DROPIPC_MOUNT_OVERLAY), 0);
-	ck_assert_int_eq(dropipc_args_add_exec_arg(a, "ls"), 0);
+	ck_assert_int_eq(dropipc_args_add_list(a, DROPIPC_LIST_EXEC_ARGS, "ls"), 0);
 	f = open_memstream(&text, &len);
 	ck_assert_ptr_nonnull(f);
 	ck_assert_int_eq(dump_args(f, a, ""), 0);
@@ -684,6 +684,7 @@ START_TEST(test_interactive)
 	assert_no_leftover();
 }
 END_TEST
+
 
 
 /*
@@ -967,6 +968,54 @@ START_TEST(test_working_directory)
 }
 END_TEST
 
+/* OS strings are bytes (issue 20): an argument $'A\xff' reaches the
+ * command as it is, and a Latin-1 working directory (mounted into the
+ * jail) is the command's. */
+START_TEST(test_non_utf8)
+{
+	char dir[160], mount[340], want[170];
+	struct proc p;
+
+	SANDBOX(&p, "--", "printf", "%s", "A\xff");
+	ck_assert_str_eq(p.buf[0], "A\xff");
+	snprintf(dir, sizeof(dir), "%s/caf\xe9", state);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	snprintf(mount, sizeof(mount), "%s:%s", dir, dir);
+	ck_assert_int_eq(chdir(dir), 0);
+	SANDBOX(&p, "--mount", mount, "--", "pwd");
+	ck_assert_int_eq(chdir("/"), 0);
+	snprintf(want, sizeof(want), "%s\n", dir);
+	ck_assert_str_eq(p.buf[0], want);
+}
+END_TEST
+
+/* ChildArgs.pty: always gives the command a pty without a terminal, of
+ * the size --term-size says; never gives it none at a terminal. */
+START_TEST(test_pty_modes)
+{
+	struct winsize ws = { .ws_row = 33, .ws_col = 111 };
+	long long deadline = now_ms() + DEADLINE_MS;
+	char buf[65536] = "";
+	size_t len = 0;
+	struct proc p;
+	int master, status;
+	pid_t pid;
+
+	SANDBOX(&p, "--pty", "always", "--term-size", "21x77", "--", "sh", "-c",
+		"test -t 0 && test -t 1 && test -t 2 && stty size");
+	ck_assert_str_eq(p.buf[0], "21 77\r\n");
+	master = term_start(DEMO("--pty", "never", "--", "sh", "-c",
+				 "test -t 0 || test -t 1 || echo no-terminal"),
+			    &ws, &pid);
+	pty_expect(master, buf, sizeof(buf), &len, "no-terminal", deadline, pid);
+	pty_expect(master, buf, sizeof(buf), &len, NULL, deadline, pid);
+	status = wait_exit(pid, deadline);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status 0x%x: %s", status, buf);
+	close(master);
+	assert_no_leftover();
+}
+END_TEST
+
 START_TEST(test_network_off_unjailed)
 {
 	struct proc p;
@@ -1129,11 +1178,11 @@ static Suite *demo_suite(bool isolated)
 			     test_pipes } },
 		{ "dump", { test_dump_format, test_dump_files, test_dump_documented } },
 		{ "terminal", { test_interactive, test_child_kept_off_terminal, test_child_output_c1,
-			       test_child_output_utf8_split } },
+			       test_child_output_utf8_split, test_pty_modes } },
 		{ "sandbox",
 		  { test_identity, test_identity_not_root, test_files, test_environment,
 		    test_working_directory, test_network_off_unjailed, test_ports_need_isolated,
-		    test_bad_mount_source } },
+		    test_bad_mount_source, test_non_utf8 } },
 	};
 	const TTest *net[] = { test_isolated, test_isolated_publish };
 	Suite *s = suite_create("demo");

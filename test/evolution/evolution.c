@@ -80,16 +80,18 @@ static void expect_refused(dropipc_child *ch, int code, const char *want)
 START_TEST(new_field_skipped)
 {
 	const Dropipc__V1__ChildArgs *msg;
+	dropipc_net_mode mode;
 	size_t n;
 	dropipc_args *args;
 	pid_t pid;
 	dropipc_child *ch = reader("new-field", &pid);
 
 	ck_assert_int_eq(dropipc_child_recv_args(ch, &args), 0);
-	ck_assert_str_eq(dropipc_args_env_id(args), "test-env");
-	ck_assert_str_eq(dropipc_args_exec_args(args, &n)[0], "true");
+	ck_assert_str_eq(dropipc_args_get_env_id(args), "test-env");
+	ck_assert_str_eq(dropipc_args_get_list(args, DROPIPC_LIST_EXEC_ARGS, &n)[0], "true");
 	ck_assert_uint_eq(n, 1);
-	ck_assert_int_eq(dropipc_args_net_mode(args), DROPIPC_NET_ISOLATED);
+	ck_assert_int_eq(dropipc_args_get_net_mode(args, &mode), 0);
+	ck_assert_int_eq(mode, DROPIPC_NET_MODE_ISOLATED);
 	/* The field this schema does not know arrived and was set aside. */
 	msg = dropipc__args_msg(args);
 	ck_assert_uint_eq(msg->base.n_unknown_fields, 1);
@@ -111,7 +113,7 @@ START_TEST(new_body_unsupported)
 		       "protocol version 1");
 	/* A whole frame was refused: the stream goes on with the next one. */
 	ck_assert_int_eq(dropipc_child_recv_args(ch, &args), 0);
-	ck_assert_str_eq(dropipc_args_env_id(args), "test-env");
+	ck_assert_str_eq(dropipc_args_get_env_id(args), "test-env");
 	dropipc_args_free(args);
 	dropipc_child_close(ch);
 	finish_writer(pid);

@@ -145,8 +145,12 @@ static int recv_args(dropipc_child *c)
 		return r;
 	}
 	if (r == 0) {
+		size_t n = SIZE_MAX;
+		char *const *argv;
+
 		require(args && dropipc_args_validate(args, NULL, 0) == 0);
-		require(dropipc_args_exec_args(args, NULL) != NULL);
+		argv = dropipc_args_get_list(args, DROPIPC_LIST_EXEC_ARGS, &n);
+		require(argv != NULL && n != SIZE_MAX && argv[n] == NULL);
 		dropipc_args_free(args);
 		return 0;
 	}

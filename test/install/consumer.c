@@ -28,8 +28,8 @@ static int child(int fd)
 		fprintf(stderr, "consumer child: %s\n", dropipc_child_errmsg(c));
 		return 11;
 	}
-	if (strcmp(dropipc_args_env_id(args), "consumer") != 0 ||
-	    strcmp(dropipc_args_exec_args(args, &n)[0], "true") != 0 || n != 1)
+	if (strcmp(dropipc_args_get_env_id(args), "consumer") != 0 ||
+	    strcmp(dropipc_args_get_list(args, DROPIPC_LIST_EXEC_ARGS, &n)[0], "true") != 0 || n != 1)
 		return 12;
 	master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0)
@@ -53,9 +53,9 @@ int main(void)
 	if (r == 0)
 		r = dropipc_args_set_path(args, DROPIPC_PATH_CWD, "/");
 	if (r == 0)
-		r = dropipc_args_set_net_mode(args, DROPIPC_NET_OFF);
+		r = dropipc_args_set_net_mode(args, DROPIPC_NET_MODE_OFF);
 	if (r == 0)
-		r = dropipc_args_add_exec_arg(args, "true");
+		r = dropipc_args_add_list(args, DROPIPC_LIST_EXEC_ARGS, "true");
 	if (r == 0)
 		r = dropipc_socketpair(&p, &child_fd);
 	if (r < 0) {

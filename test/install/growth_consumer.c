@@ -8,6 +8,7 @@
  * confirms its exec and execs true. Exit 0 when all of it held.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,13 +34,14 @@ static int build(dropipc_args **out)
 	    (r = dropipc_args_set_path(a, DROPIPC_PATH_EMPTY_FILE, "/run/empty")) < 0 ||
 	    (r = dropipc_args_set_extends(a, "base.toml")) < 0 ||
 	    (r = dropipc_args_add_mount(a, "~/docs", "~/docs", DROPIPC_MOUNT_OVERLAY)) < 0 ||
-	    (r = dropipc_args_add_blocked_path(a, "/mnt")) < 0 ||
-	    (r = dropipc_args_add_exposed_var(a, "LC_*")) < 0 ||
-	    (r = dropipc_args_add_set_var(a, "FOO", "bar")) < 0 ||
-	    (r = dropipc_args_set_net_mode(a, DROPIPC_NET_ISOLATED)) < 0 ||
-	    (r = dropipc_args_add_published_port(a, DROPIPC_TCP, 0, "127.0.0.1", 8080, 3000)) < 0 ||
-	    (r = dropipc_args_add_host_port(a, DROPIPC_UDP, DROPIPC_PORT_AUTO, 53, 0)) < 0 ||
-	    (r = dropipc_args_set_exec_args(a, argv)) < 0) {
+	    (r = dropipc_args_add_list(a, DROPIPC_LIST_BLOCKED_PATHS, "/mnt")) < 0 ||
+	    (r = dropipc_args_add_list(a, DROPIPC_LIST_ENVIRON_EXPOSED_VARS, "LC_*")) < 0 ||
+	    (r = dropipc_args_add_environ_set_var(a, "FOO", "bar")) < 0 ||
+	    (r = dropipc_args_set_net_mode(a, DROPIPC_NET_MODE_ISOLATED)) < 0 ||
+	    (r = dropipc_args_add_net_published_port(a, DROPIPC_TCP, "127.0.0.1", 8080, 3000,
+						     0)) < 0 ||
+	    (r = dropipc_args_add_net_host_port(a, DROPIPC_UDP, 0, 0, DROPIPC_HOST_PORT_AUTO)) < 0 ||
+	    (r = dropipc_args_set_list(a, DROPIPC_LIST_EXEC_ARGS, argv)) < 0) {
 		dropipc_args_free(a);
 		return r;
 	}
@@ -50,27 +52,32 @@ static int build(dropipc_args **out)
 static int check(const dropipc_args *a)
 {
 	const char *s, *t, *ip;
-	unsigned int f, hp, gp;
-	size_t n;
-	char *const *argv = dropipc_args_exec_args(a, &n);
+	unsigned int f;
+	uint32_t hp, gp;
+	dropipc_net_mode mode;
+	size_t n, nb, ne;
+	char *const *argv = dropipc_args_get_list(a, DROPIPC_LIST_EXEC_ARGS, &n);
+	char *const *blocked = dropipc_args_get_list(a, DROPIPC_LIST_BLOCKED_PATHS, &nb);
+	char *const *exposed = dropipc_args_get_list(a, DROPIPC_LIST_ENVIRON_EXPOSED_VARS, &ne);
 
-	if (strcmp(dropipc_args_env_id(a), "growth") != 0 ||
-	    strcmp(dropipc_args_path(a, DROPIPC_PATH_FS_ROOT), "/run/root") != 0 ||
-	    strcmp(dropipc_args_path(a, DROPIPC_PATH_EMPTY_FILE), "/run/empty") != 0 ||
-	    strcmp(dropipc_args_extends(a), "base.toml") != 0)
+	if (strcmp(dropipc_args_get_env_id(a), "growth") != 0 ||
+	    strcmp(dropipc_args_get_path(a, DROPIPC_PATH_FS_ROOT), "/run/root") != 0 ||
+	    strcmp(dropipc_args_get_path(a, DROPIPC_PATH_EMPTY_FILE), "/run/empty") != 0 ||
+	    strcmp(dropipc_args_get_extends(a), "base.toml") != 0)
 		return FAIL("env_id, paths or extends differ");
-	if (dropipc_args_n_mounts(a) != 1 || dropipc_args_mount(a, 0, &s, &t, &f) < 0 ||
-	    strcmp(s, "~/docs") != 0 || strcmp(t, "~/docs") != 0 || f != DROPIPC_MOUNT_OVERLAY)
+	if (dropipc_args_get_mount(a, 1, &s, &t, &f) != -ERANGE ||
+	    dropipc_args_get_mount(a, 0, &s, &t, &f) < 0 || strcmp(s, "~/docs") != 0 ||
+	    strcmp(t, "~/docs") != 0 || f != DROPIPC_MOUNT_OVERLAY)
 		return FAIL("mounts differ");
-	if (dropipc_args_n_blocked_paths(a) != 1 || strcmp(dropipc_args_blocked_path(a, 0), "/mnt") ||
-	    dropipc_args_n_exposed_vars(a) != 1 || strcmp(dropipc_args_exposed_var(a, 0), "LC_*") ||
-	    dropipc_args_set_var(a, 0, &s, &t) < 0 || strcmp(s, "FOO") || strcmp(t, "bar"))
+	if (nb != 1 || strcmp(blocked[0], "/mnt") || ne != 1 || strcmp(exposed[0], "LC_*") ||
+	    dropipc_args_get_environ_set_var(a, 0, &s, &t) < 0 || strcmp(s, "FOO") || strcmp(t, "bar"))
 		return FAIL("blocked paths or variables differ");
-	if (dropipc_args_net_mode(a) != DROPIPC_NET_ISOLATED ||
-	    dropipc_args_published_port(a, DROPIPC_TCP, 0, &f, &ip, &hp, &gp) < 0 || f != 0 ||
+	if (dropipc_args_get_net_mode(a, &mode) < 0 || mode != DROPIPC_NET_MODE_ISOLATED ||
+	    dropipc_args_get_net_published_port(a, DROPIPC_TCP, 0, &ip, &hp, &gp, &f) < 0 || f != 0 ||
 	    strcmp(ip, "127.0.0.1") || hp != 8080 || gp != 3000 ||
-	    dropipc_args_host_port(a, DROPIPC_UDP, 0, &f, &hp, &gp) < 0 || f != DROPIPC_PORT_AUTO ||
-	    hp != 53 || gp != 0)
+	    dropipc_args_get_net_host_port(a, DROPIPC_UDP, 0, &hp, &gp, &f) < 0 ||
+	    f != DROPIPC_HOST_PORT_AUTO ||
+	    hp != 0 || gp != 0)
 		return FAIL("net differs");
 	if (n != 2 || strcmp(argv[0], "true") || strcmp(argv[1], "--flag") || argv[2])
 		return FAIL("exec_args differ");
@@ -81,6 +88,8 @@ static int child(void)
 {
 	dropipc_child *c;
 	dropipc_args *a = NULL;
+	char *const *cmd;
+	size_t n;
 	int master, r;
 
 	if (dropipc_child_new(DROPIPC_CHILD_FD, &c) < 0)
@@ -95,7 +104,8 @@ static int child(void)
 		return FAIL("posix_openpt");
 	if (dropipc_child_send_pty(c, master) < 0 || dropipc_child_confirm_exec(c) < 0)
 		return FAIL("child: %s", dropipc_child_errmsg(c));
-	execvp(dropipc_args_exec_args(a, NULL)[0], dropipc_args_exec_args(a, NULL));
+	cmd = dropipc_args_get_list(a, DROPIPC_LIST_EXEC_ARGS, &n);
+	execvp(cmd[0], cmd);
 	return FAIL("execvp true");
 }
 

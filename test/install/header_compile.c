@@ -14,7 +14,8 @@
 int main(void)
 {
 	static const char *const argv[] = { "sh", "-c", "echo hi", NULL };
-	const char *source = NULL, *message = "";
+	const char *source = NULL, *target = NULL, *message = "";
+	unsigned int flags = 0;
 	dropipc_args *a = NULL;
 	dropipc_parent *p = NULL;
 	dropipc_child *c = NULL;
@@ -34,22 +35,22 @@ int main(void)
 		r = dropipc_args_add_mount(a, "~/docs", "~/docs",
 					   DROPIPC_MOUNT_RW | DROPIPC_MOUNT_OVERLAY);
 	if (r == 0)
-		r = dropipc_args_add_blocked_path(a, "/root");
+		r = dropipc_args_add_list(a, DROPIPC_LIST_BLOCKED_PATHS, "/root");
 	if (r == 0)
-		r = dropipc_args_add_exposed_var(a, "LC_*");
+		r = dropipc_args_add_list(a, DROPIPC_LIST_ENVIRON_EXPOSED_VARS, "LC_*");
 	if (r == 0)
-		r = dropipc_args_add_set_var(a, "PS1", "$ ");
+		r = dropipc_args_add_environ_set_var(a, "PS1", "$ ");
 	if (r == 0)
-		r = dropipc_args_set_net_mode(a, DROPIPC_NET_ISOLATED);
+		r = dropipc_args_set_net_mode(a, DROPIPC_NET_MODE_ISOLATED);
 	if (r == 0)
-		r = dropipc_args_add_published_port(a, DROPIPC_TCP, DROPIPC_PORT_AUTO, "127.0.0.1",
-						    0, 80);
+		r = dropipc_args_add_net_published_port(a, DROPIPC_TCP, "", 0, 0,
+							DROPIPC_PUBLISHED_PORT_AUTO);
 	if (r == 0)
-		r = dropipc_args_add_host_port(a, DROPIPC_UDP, 0, 53, 5353);
+		r = dropipc_args_add_net_host_port(a, DROPIPC_UDP, 53, 5353, 0);
 	if (r == 0)
-		r = dropipc_args_set_exec_args(a, argv);
+		r = dropipc_args_set_list(a, DROPIPC_LIST_EXEC_ARGS, argv);
 	if (r == 0)
-		r = dropipc_args_add_exec_arg(a, "arg0");
+		r = dropipc_args_add_list(a, DROPIPC_LIST_EXEC_ARGS, "arg0");
 	if (r == 0)
 		r = dropipc_args_validate(a, err, sizeof(err));
 	if (r == 0)
@@ -59,9 +60,10 @@ int main(void)
 	if (r == 0)
 		r = dropipc_child_recv_args(c, &got);
 	if (r == 0)
-		r = dropipc_args_mount(got, 0, &source, NULL, NULL);
+		r = dropipc_args_get_mount(got, 0, &source, &target, &flags);
 	if (r == 0 && (strcmp(source, "~/docs") != 0 ||
-		       strcmp(dropipc_args_exec_args(got, &n)[2], "echo hi") != 0 || n != 4))
+		       strcmp(dropipc_args_get_list(got, DROPIPC_LIST_EXEC_ARGS, &n)[2], "echo hi") != 0 ||
+		       n != 4))
 		r = -1;
 	if (r == 0 && dropipc_parent_child_error(p, NULL, NULL, &message) != -ENODATA)
 		r = -1;

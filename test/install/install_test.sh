@@ -24,6 +24,21 @@ PKG_CONFIG_PATH=$(dirname "$pc")
 export PKG_CONFIG_PATH
 libdir=$(pkg-config --variable=libdir dropipc)
 [ "$libdir" -ef "$(dirname "$PKG_CONFIG_PATH")" ] || fail "pkg-config libdir $libdir"
+# Absolute paths, as they are: the prefix installed to, no "pkgconfig/..".
+for v in prefix libdir includedir protodir; do
+	val=$(pkg-config --variable=$v dropipc)
+	case $val in
+	"$prefix"/*|"$prefix") ;;
+	*) fail "dropipc.pc: $v=$val, not under $prefix" ;;
+	esac
+	[ "$val" = "$(realpath -m "$val")" ] || fail "dropipc.pc: $v=$val is not a plain absolute path"
+done
+libs=$(pkg-config --libs dropipc)
+case $libs in
+*/../*|*pkgconfig*) fail "pkg-config --libs dropipc: $libs" ;;
+esac
+echo " $libs " | grep -qF -- " -L$libdir " || fail "pkg-config --libs dropipc: '$libs', without -L$libdir"
+echo "ok: dropipc.pc names $prefix as it is: $libs"
 
 # 1. A consumer built out of tree with pkg-config.
 mkdir "$tmp/pc"
@@ -71,17 +86,29 @@ cxx=$(command -v g++ || true)
 out=$("$tmp/pc/hc-cxx17") || fail "C++17 header test: $out"
 echo "ok: the header compiles clean as C99 and C++17, and works: $out"
 
-# 2. One built with CMake's find_package(dropipc).
+# 2. One built with CMake's find_package(dropipc), with the shared
+# library (dropipc::dropipc) and with the static one (dropipc::dropipc_static,
+# which needs Threads found by the package).
 mkdir "$tmp/cm"
 cp "$src/consumer.c" "$tmp/cm/"
 cp "$src/CMakeLists.consumer.txt" "$tmp/cm/CMakeLists.txt"
-cmake -S "$tmp/cm" -B "$tmp/cm/build" -DCMAKE_PREFIX_PATH="$prefix" \
-	-DCMAKE_C_COMPILER="$cc" -DCMAKE_C_FLAGS="$cflags" >"$tmp/cm.log" 2>&1 || { cat "$tmp/cm.log" >&2; fail "cmake consumer"; }
-cmake --build "$tmp/cm/build" >"$tmp/cm.log" 2>&1 || { cat "$tmp/cm.log" >&2; fail "cmake build"; }
-out=$("$tmp/cm/build/consumer") || fail "find_package consumer: $out"
-echo "$out" | grep -q '^consumer: handshake done, pty master /dev/pts/' ||
-	fail "find_package consumer said: $out"
-echo "ok: find_package consumer: $out"
+for target in dropipc dropipc_static; do
+	b=$tmp/cm/build-$target
+	cmake -S "$tmp/cm" -B "$b" -DCMAKE_PREFIX_PATH="$prefix" -DDROPIPC_TARGET=dropipc::$target \
+		-DCMAKE_C_COMPILER="$cc" -DCMAKE_C_FLAGS="$cflags" >"$tmp/cm.log" 2>&1 ||
+		{ cat "$tmp/cm.log" >&2; fail "cmake consumer of dropipc::$target"; }
+	cmake --build "$b" >"$tmp/cm.log" 2>&1 || { cat "$tmp/cm.log" >&2; fail "cmake build of dropipc::$target"; }
+	out=$("$b/consumer") || fail "find_package consumer of dropipc::$target: $out"
+	echo "$out" | grep -q '^consumer: handshake done, pty master /dev/pts/' ||
+		fail "find_package consumer of dropipc::$target said: $out"
+	needs=$(readelf -d "$b/consumer" | grep -c 'NEEDED.*libdropipc' || true)
+	if [ $target = dropipc ]; then
+		[ "$needs" = 1 ] || fail "the consumer of dropipc::dropipc does not need libdropipc.so"
+	else
+		[ "$needs" = 0 ] || fail "the consumer of dropipc::dropipc_static needs libdropipc.so"
+	fi
+	echo "ok: find_package consumer of dropipc::$target: $out"
+done
 
 # 3. The shared library: SONAME, the symlink users link with, the exports.
 lib=$libdir/libdropipc.so
@@ -90,8 +117,10 @@ soname=$(readelf -d "$lib" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 [ -e "$libdir/libdropipc.so.0" ] || fail "no $libdir/libdropipc.so.0"
 echo "ok: SONAME $soname"
 
-# The public API: every dropipc_* function the installed header exports.
-tr '\n' ' ' <"$prefix/include/dropipc/dropipc.h" | grep -o 'DROPIPC_EXPORT [^;]*;' |
+# The public API: every dropipc_* function the installed headers export
+# (dropipc.h and the generated ChildArgs accessors it includes).
+cat "$prefix/include/dropipc/dropipc.h" "$prefix/include/dropipc/dropipc-args.h" |
+	tr '\n' ' ' | grep -o 'DROPIPC_EXPORT [^;]*;' |
 	grep -o 'dropipc_[a-z0-9_]*(' | tr -d '(' | sort -u >"$tmp/api"
 [ "$(wc -l <"$tmp/api")" -ge 20 ] || fail "found only $(wc -l <"$tmp/api") functions in the header"
 # (Version nodes are absolute symbols; a sanitized build also exports the
@@ -115,7 +144,7 @@ protoc --proto_path="$protodir" --python_out="$tmp/py" dropipc/v1/dropipc.proto
 PYTHONPATH=$tmp/py /usr/bin/python3 -c '
 from dropipc.v1 import dropipc_pb2 as pb
 names = set(pb.Envelope.DESCRIPTOR.fields_by_name)
-assert names == {"child_args", "pty", "error", "files", "exec"}, names
+assert names == {"child_args", "pty", "error", "files", "exec", "custom"}, names
 print("ok: protoc --python_out of the installed schema: Envelope bodies", sorted(names))'
 
 # 5. The README's example, as a reader would copy it: the C block after the
@@ -128,26 +157,62 @@ sed -n '/<!-- example: launcher.c -->/,/^```$/p' "$readme" | sed '1,2d;$d' >"$tm
 (cd "$tmp/ex" && "$cc" -std=c11 -Wall -Wextra -Werror $cflags launcher.c -o launcher \
 	$(pkg-config --cflags --libs dropipc) -Wl,-rpath,"$libdir")
 status=0
-out=$("$tmp/ex/launcher" sh -c 'echo hello from the pty; exit 3' </dev/null 2>&1) || status=$?
-[ "$status" = 3 ] && echo "$out" | grep -q 'hello from the pty' ||
+out=$("$tmp/ex/launcher" sh -c 'echo hello from the child; exit 3' </dev/null 2>&1) || status=$?
+[ "$status" = 3 ] && echo "$out" | grep -q 'hello from the child' ||
 	fail "README example: exit $status, said: $out"
 status=0
 out=$("$tmp/ex/launcher" nosuchcmd </dev/null 2>&1) || status=$?
 [ "$status" = 1 ] && [ "$out" = "wait exec: child setup failed at exec: execvp nosuchcmd: No such file or directory" ] ||
 	fail "README example with a missing command: exit $status, said: $out"
 echo "ok: the README's example builds and runs: $(echo "$out" | head -c 60)..."
-# ... and linked statically against libdropipc (pkg-config --static), as a
-# launcher that starts often would (no libdropipc.so in its NEEDED).
+# ... and linked statically, with the README's own command (the block
+# after "example: static link"), as a launcher that starts often would: no
+# libdropipc.so in what it loads.
 if [ -z "$san" ]; then
-	# shellcheck disable=SC2046
-	(cd "$tmp/ex" && "$cc" -std=c11 -Wall -Wextra -Werror launcher.c -o launcher-static \
-		$(pkg-config --cflags dropipc) "$libdir/libdropipc.a" \
-		$(pkg-config --static --libs-only-l dropipc | sed 's/-ldropipc//'))
-	readelf -d "$tmp/ex/launcher-static" | grep -q 'libdropipc' &&
-		fail "the static README example still needs libdropipc.so"
+	sed -n '/<!-- example: static link -->/,/^```$/p' "$readme" | sed '1,2d;$d' >"$tmp/ex/static.sh"
+	grep -q 'Bstatic' "$tmp/ex/static.sh" || fail "no static link block in README.md"
+	# shellcheck disable=SC2317
+	cc() { "$realcc" "$@"; }
+	realcc=$cc
+	(cd "$tmp/ex" && . ./static.sh) || fail "the README's static link: $(cat "$tmp/ex/static.sh")"
+	ldd "$tmp/ex/launcher" | grep -q 'libdropipc' &&
+		fail "the README's static link still loads libdropipc.so: $(ldd "$tmp/ex/launcher")"
 	status=0
-	out=$("$tmp/ex/launcher-static" sh -c 'echo hello from the pty; exit 3' </dev/null 2>&1) || status=$?
-	[ "$status" = 3 ] && echo "$out" | grep -q 'hello from the pty' ||
+	out=$("$tmp/ex/launcher" sh -c 'echo hello from the child; exit 3' </dev/null 2>&1) || status=$?
+	[ "$status" = 3 ] && echo "$out" | grep -q 'hello from the child' ||
 		fail "static README example: exit $status, said: $out"
-	echo "ok: the README's example, linked with pkg-config --static, runs"
+	echo "ok: the README's example, linked statically as the README says, runs; ldd shows no libdropipc"
+fi
+
+# 6. The installed demo (where it is built), from this prefix outside the
+# system paths: it finds libdropipc through its RUNPATH ($ORIGIN-relative)
+# and its child in libexec/dropipc, with no LD_LIBRARY_PATH.
+demo=$prefix/bin/dropipc-demo
+if [ -x "$demo" ]; then
+	child=$(find "$prefix" -path '*/libexec/dropipc/dropipc-demo-child')
+	[ -n "$child" ] || fail "dropipc-demo-child is not installed to libexec/dropipc"
+	[ ! -e "$prefix/bin/dropipc-demo-child" ] || fail "dropipc-demo-child installed to bin"
+	for prog in "$demo" "$child"; do
+		runpath=$(readelf -d "$prog" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p')
+		case $runpath in
+		'$ORIGIN/'*) ;;
+		*) fail "$prog: RUNPATH '$runpath', not \$ORIGIN-relative" ;;
+		esac
+		[ "$(realpath -m "$(dirname "$prog")/${runpath#\$ORIGIN/}")" = "$(realpath "$libdir")" ] ||
+			fail "$prog: RUNPATH $runpath is not $libdir"
+	done
+	env -u LD_LIBRARY_PATH "$demo" --help >"$tmp/demo-help" 2>&1 ||
+		fail "installed dropipc-demo --help: $(cat "$tmp/demo-help")"
+	grep -q 'dropipc-demo' "$tmp/demo-help" || fail "installed dropipc-demo --help said: $(cat "$tmp/demo-help")"
+	echo "ok: the installed dropipc-demo and its child: RUNPATH \$ORIGIN-relative; --help runs without LD_LIBRARY_PATH"
+	if unshare -Ur true 2>/dev/null; then
+		status=0
+		out=$(env -u LD_LIBRARY_PATH "$demo" -- sh -c 'echo hello from the installed demo; exit 4' \
+			</dev/null 2>&1) || status=$?
+		[ "$status" = 4 ] && echo "$out" | grep -q 'hello from the installed demo' ||
+			fail "installed dropipc-demo: exit $status, said: $out"
+		echo "ok: the installed dropipc-demo runs a command through its installed child"
+	else
+		echo "not run: the installed demo's handshake (no user namespaces here: unshare -Ur fails)"
+	fi
 fi

@@ -20,7 +20,10 @@ fail() {
 
 [ -d "$mandir/man3" ] || { echo "FAIL: no $mandir/man3 (is the dropipc-man target built?)" >&2; exit 1; }
 
-tr '\n' ' ' <"$header" | grep -o 'DROPIPC_EXPORT [^;]*;' |
+# HEADER may be several, separated by ':' (dropipc.h and the generated
+# dropipc-args.h).
+# shellcheck disable=SC2046
+cat $(echo "$header" | tr ':' ' ') | tr '\n' ' ' | grep -o 'DROPIPC_EXPORT [^;]*;' |
 	grep -o 'dropipc_[a-z0-9_]*(' | tr -d '(' | sort -u >"$tmp/header"
 [ "$(wc -l <"$tmp/header")" -ge 20 ] ||
 	{ echo "FAIL: found only $(wc -l <"$tmp/header") functions in $header" >&2; exit 1; }

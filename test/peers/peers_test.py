@@ -146,7 +146,8 @@ def c_parent_options(tmp, every_field):
         "--set", "FOO=bar", "--set", "ODD=" + ODD,
         "-p", "127.0.0.1:%d:3000" % free_port(socket.AF_INET, socket.SOCK_STREAM),
         "-p", "%s:%d:5353/udp" % (udp_ip, udp),
-        "--host-port", "5432:15432", "--host-port", "53/udp"]
+        "--host-port", "5432:15432", "--host-port", "53/udp",
+        "--pty", "auto", "--term-size", "24x80"]
 
 
 def parent_argv(opts, parent, child, command, timeout=10000, tmp=None, every_field=False):
@@ -271,7 +272,7 @@ def child_cases():
     from dropipc import pb
     args = good_args().SerializeToString()
     empty_pattern = good_args()
-    empty_pattern.config.environ.exposed_vars.append("")
+    empty_pattern.config.environ.exposed_vars.append(b"")
     bad_port = good_args()
     bad_port.config.net.tcp_published_ports[0].guest_port = 70000
     nul = good_args()
@@ -355,9 +356,9 @@ def child_cases():
                      "recv args: config.net.tcp_published_ports[0].guest_port: 70000 is "
                      "not in 1..65535"),
         "nul-byte": (lambda s: s.sendall(frame(envelope(child_args=nul))), "DROPIPC_EINVAL",
-                     "recv args: env_id: NUL byte at byte 1 of the string"),
+                     "recv args: env_id: NUL byte at byte 1"),
         "bad-utf8": (lambda s: s.sendall(frame(field(1, latin1))), "DROPIPC_EINVAL",
-                     "recv args: env_id: invalid UTF-8 at byte 3 of the string"),
+                     "recv args: env_id: invalid UTF-8 at byte 3"),
     }
 
 

@@ -23,6 +23,7 @@ int main(void)
 	srunner_add_suite(sr, suite_errors());
 	srunner_add_suite(sr, suite_api());
 	srunner_add_suite(sr, suite_args());
+	srunner_add_suite(sr, suite_custom());
 	srunner_add_suite(sr, suite_nonblock());
 	if (unit_pidfd_supported())
 		srunner_add_suite(sr, suite_pidfd());

@@ -409,10 +409,9 @@ static dropipc_args *large_args(size_t n)
 {
 	dropipc_args *a = test_new_example_args();
 
-	ck_assert_int_eq(dropipc_args_set_exec_args(a, NULL), 0);
+	ck_assert_int_eq(dropipc_args_set_list(a, DROPIPC_LIST_EXEC_ARGS, NULL), 0);
 	for (size_t i = 0; i < n; i++)
-		ck_assert_int_eq(dropipc_args_add_exec_arg(
-					 a, "an argument long enough to fill the socket buffer fast"),
+		ck_assert_int_eq(dropipc_args_add_list(a, DROPIPC_LIST_EXEC_ARGS, "an argument long enough to fill the socket buffer fast"),
 				 0);
 	return a;
 }
@@ -438,12 +437,12 @@ static int slow_reader(void *arg)
 	UNIT_REQUIRE(dropipc_child_recv_args(c, &got) == 0);
 	{
 		size_t n_got, n_want;
-		char *const *g = dropipc_args_exec_args(got, &n_got);
-		char *const *w = dropipc_args_exec_args(ctx->want, &n_want);
+		char *const *g = dropipc_args_get_list(got, DROPIPC_LIST_EXEC_ARGS, &n_got);
+		char *const *w = dropipc_args_get_list(ctx->want, DROPIPC_LIST_EXEC_ARGS, &n_want);
 
 		UNIT_REQUIRE(n_got == n_want && n_got > 0);
 		UNIT_REQUIRE(strcmp(g[n_got - 1], w[0]) == 0);
-		UNIT_REQUIRE(strcmp(dropipc_args_env_id(got), dropipc_args_env_id(ctx->want)) == 0);
+		UNIT_REQUIRE(strcmp(dropipc_args_get_env_id(got), dropipc_args_get_env_id(ctx->want)) == 0);
 	}
 	dropipc_args_free(got);
 	UNIT_REQUIRE(dropipc_child_recv_files(c, &files, &n) == 0);

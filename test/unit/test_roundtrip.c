@@ -21,7 +21,7 @@ static void roundtrip_in_process(const dropipc_args *args)
 	ck_assert_str_eq(dropipc_child_errmsg(c), "");
 	test_assert_args_equal(args, got);
 	/* Ready for execvp: a NULL after the last argument. */
-	ck_assert_ptr_null(dropipc_args_exec_args(got, &n)[n]);
+	ck_assert_ptr_null(dropipc_args_get_list(got, DROPIPC_LIST_EXEC_ARGS, &n)[n]);
 	dropipc_args_free(got);
 	dropipc_child_close(c);
 	dropipc_parent_close(p);
@@ -39,15 +39,14 @@ START_TEST(every_net_field_in_process)
 	static const char *const exec[] = { "sh", "-c", "echo \"grüße\" $1", "", "日本語", NULL };
 	dropipc_args *a = test_new_example_args();
 
-	ck_assert_int_eq(dropipc_args_add_published_port(a, DROPIPC_TCP, DROPIPC_PORT_AUTO, "::1",
-							 0, 3004),
+	ck_assert_int_eq(dropipc_args_add_net_published_port(a, DROPIPC_TCP, "", 0, 0, DROPIPC_PUBLISHED_PORT_AUTO),
 			 0);
-	ck_assert_int_eq(dropipc_args_add_published_port(a, DROPIPC_UDP, 0, "127.0.0.1", 5353, 53),
+	ck_assert_int_eq(dropipc_args_add_net_published_port(a, DROPIPC_UDP, "127.0.0.1", 5353, 53, 0),
 			 0);
-	ck_assert_int_eq(dropipc_args_add_host_port(a, DROPIPC_TCP, 0, 5432, 5433), 0);
-	ck_assert_int_eq(dropipc_args_add_host_port(a, DROPIPC_UDP, DROPIPC_PORT_AUTO, 514, 0), 0);
-	ck_assert_int_eq(dropipc_args_set_net_mode(a, DROPIPC_NET_UNJAILED), 0);
-	ck_assert_int_eq(dropipc_args_set_exec_args(a, exec), 0);
+	ck_assert_int_eq(dropipc_args_add_net_host_port(a, DROPIPC_TCP, 5432, 5433, 0), 0);
+	ck_assert_int_eq(dropipc_args_add_net_host_port(a, DROPIPC_UDP, 0, 0, DROPIPC_HOST_PORT_AUTO), 0);
+	ck_assert_int_eq(dropipc_args_set_net_mode(a, DROPIPC_NET_MODE_UNJAILED), 0);
+	ck_assert_int_eq(dropipc_args_set_list(a, DROPIPC_LIST_EXEC_ARGS, exec), 0);
 	roundtrip_in_process(a);
 	dropipc_args_free(a);
 }
@@ -58,7 +57,7 @@ START_TEST(no_exec_args_in_process)
 {
 	dropipc_args *a = test_new_example_args();
 
-	ck_assert_int_eq(dropipc_args_set_exec_args(a, NULL), 0);
+	ck_assert_int_eq(dropipc_args_set_list(a, DROPIPC_LIST_EXEC_ARGS, NULL), 0);
 	roundtrip_in_process(a);
 	dropipc_args_free(a);
 }
@@ -79,7 +78,7 @@ START_TEST(several_frames_in_process)
 	test_assert_args_equal(test_example_args(), got);
 	dropipc_args_free(got);
 	ck_assert_int_eq(dropipc_child_recv_args(c, &got), 0);
-	ck_assert_str_eq(dropipc_args_env_id(got), "second");
+	ck_assert_str_eq(dropipc_args_get_env_id(got), "second");
 	test_assert_args_equal(a, got);
 	dropipc_args_free(got);
 	dropipc_args_free(NULL);
@@ -149,10 +148,10 @@ START_TEST(large_args_two_processes)
 	dropipc_args *a = test_new_example_args();
 	char text[100];
 
-	ck_assert_int_eq(dropipc_args_set_exec_args(a, NULL), 0);
+	ck_assert_int_eq(dropipc_args_set_list(a, DROPIPC_LIST_EXEC_ARGS, NULL), 0);
 	for (size_t i = 0; i < N; i++) {
 		snprintf(text, sizeof(text), "argument-%zu-%080zu", i, i);
-		ck_assert_int_eq(dropipc_args_add_exec_arg(a, text), 0);
+		ck_assert_int_eq(dropipc_args_add_list(a, DROPIPC_LIST_EXEC_ARGS, text), 0);
 	}
 	roundtrip_two_processes(a);
 	dropipc_args_free(a);

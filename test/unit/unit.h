@@ -18,6 +18,7 @@ Suite *suite_fds(void);
 Suite *suite_errors(void);
 Suite *suite_api(void);
 Suite *suite_args(void);
+Suite *suite_custom(void);
 Suite *suite_nonblock(void);
 Suite *suite_pidfd(void);
 

@@ -12,41 +12,41 @@ HOME = "/home/alice/.local/share/drop"
 def example_args(pb, command):
     """Every field of the schema set, most to non-default values; pb is the
     generated module (the installed schema's, or a newer one)."""
-    a = pb.ChildArgs(env_id="test-env", exec_args=command)
+    a = pb.ChildArgs(env_id="test-env", exec_args=[os.fsencode(c) for c in command])
     p = a.paths
-    p.cwd = HOME + "/cwd"
-    p.drop_home = HOME
-    p.env = HOME + "/envs/test-env"
-    p.fs_root = HOME + "/internal/run/test-env/root"
-    p.host_home = "/home/alice"
-    p.home = HOME + "/envs/test-env/home"
-    p.etc = HOME + "/envs/test-env/etc"
-    p.var = HOME + "/envs/test-env/var"
-    p.tmp = HOME + "/internal/run/test-env/tmp"
-    p.run = HOME + "/internal/run/test-env"
-    p.empty_dir = HOME + "/internal/emptydir"
-    p.empty_file = HOME + "/internal/emptyfile"
+    p.cwd = os.fsencode(HOME + "/cwd")
+    p.drop_home = os.fsencode(HOME)
+    p.env = os.fsencode(HOME + "/envs/test-env")
+    p.fs_root = os.fsencode(HOME + "/internal/run/test-env/root")
+    p.host_home = os.fsencode("/home/alice")
+    p.home = os.fsencode(HOME + "/envs/test-env/home")
+    p.etc = os.fsencode(HOME + "/envs/test-env/etc")
+    p.var = os.fsencode(HOME + "/envs/test-env/var")
+    p.tmp = os.fsencode(HOME + "/internal/run/test-env/tmp")
+    p.run = os.fsencode(HOME + "/internal/run/test-env")
+    p.empty_dir = os.fsencode(HOME + "/internal/emptydir")
+    p.empty_file = os.fsencode(HOME + "/internal/emptyfile")
     c = a.config
     c.extends = "base"
-    c.mounts.add(source="~/docs", target="~/docs", rw=False, overlay=True)
-    c.mounts.add(source="~/projects", target="~/projects", rw=True, overlay=True)
-    c.blocked_paths.extend(["/root", "/mnt"])
-    c.environ.exposed_vars.extend(["PATH", "HOME", "LC_*"])
-    c.environ.set_vars.add(name="FOO", value="bar")
-    c.environ.set_vars.add(name="ODD", value="tab\there \\ nl\n del\x7f caf\u00e9")
+    c.mounts.add(source=b"~/docs", target=b"~/docs", rw=False, overlay=True)
+    c.mounts.add(source=b"~/projects", target=b"~/projects", rw=True, overlay=True)
+    c.blocked_paths.extend([b"/root", b"/mnt"])
+    c.environ.exposed_vars.extend([b"PATH", b"HOME", b"LC_*"])
+    c.environ.set_vars.add(name=b"FOO", value=b"bar")
+    c.environ.set_vars.add(name=b"ODD", value="tab\there \\ nl\n del\x7f caf\u00e9".encode())
     n = c.net
     n.mode = pb.Net.MODE_ISOLATED
     n.tcp_published_ports.add(host_port=8080, guest_port=3000)
     n.tcp_published_ports.add(host_ip="127.0.0.1", host_port=8082, guest_port=3003)
-    n.udp_published_ports.add(auto=True, host_ip="::1", guest_port=5353)
+    n.udp_published_ports.add(auto=True)
     n.tcp_host_ports.add(host_port=5432, guest_port=15432)
-    n.udp_host_ports.add(auto=True, host_port=53)
+    n.udp_host_ports.add(auto=True)
     return a
 
 
 def _escape(s):
     out = bytearray()
-    for b in s.encode("utf-8"):
+    for b in (s if isinstance(s, bytes) else s.encode("utf-8")):
         if b == 0x5C:
             out += b"\\\\"
         elif b == 0x0A:
@@ -61,7 +61,7 @@ def _escape(s):
 def _scalar(field, value):
     if field.type == _desc.FieldDescriptor.TYPE_BOOL:
         return b"true" if value else b"false"
-    if field.type == _desc.FieldDescriptor.TYPE_STRING:
+    if field.type in (_desc.FieldDescriptor.TYPE_STRING, _desc.FieldDescriptor.TYPE_BYTES):
         return _escape(value)
     return str(int(value)).encode()
 
