@@ -22,6 +22,7 @@ pty_tiocgptn_alone|lib/parent.c|	if (mode == S_IFCHR && major == 5 && minor == 2
 spawn_close_range|lib/spawn.c|	close_range_(p, (unsigned int)err_fd + 1, ~0U);||^spawn_basic$
 chardev_quick|lib/fd.c|	case S_IFCHR:\n|	case S_IFCHR:\n		return true;\n|^unit_hardening$
 anon_inode_quick|lib/fd.c|	default:\n		return false;\n	}\n}|	default:\n		return (stx.mode \& S_IFMT) == 0;\n	}\n}|^hostile_fuse$
+helper_sigchld|lib/fd.c|.pidfd = (uint64_t)(uintptr_t)pidfd };|.pidfd = (uint64_t)(uintptr_t)pidfd, .exit_signal = SIGCHLD };|^unit_hardening$
 fifo_quick|lib/fd.c|	case S_IFCHR:|	case S_IFIFO: return true;\n	case S_IFCHR:|^hostile_blocking$
 '
 

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -322,14 +323,33 @@ static void refuse_pipe(int mode)
 	close(pipefd[1]);
 }
 
+static volatile sig_atomic_t sigchld_count;
+
+static void count_sigchld(int sig)
+{
+	(void)sig;
+	sigchld_count++;
+}
+
 /* The default (the helper, which the receive waits for while it takes
  * microseconds) and DROPIPC_CLOSE_INLINE both close a benign pipe before
- * the receive returns. (valgrind: the helper mode closes inline there.) */
+ * the receive returns. The helper sends the caller no SIGCHLD, and a
+ * waitpid(-1) of the caller's never finds it. (valgrind: the helper mode
+ * closes inline there.) */
 START_TEST(close_modes)
 {
+	struct sigaction sa = { .sa_handler = count_sigchld }, old;
+
+	sigemptyset(&sa.sa_mask);
+	ck_assert_int_eq(sigaction(SIGCHLD, &sa, &old), 0);
 	signal(SIGPIPE, SIG_IGN);
+	sigchld_count = 0;
 	refuse_pipe(DROPIPC_CLOSE_HELPER);
+	ck_assert_int_eq(sigchld_count, 0);
+	ck_assert_int_eq(waitpid(-1, NULL, WNOHANG), -1);
+	ck_assert_int_eq(errno, ECHILD);
 	refuse_pipe(DROPIPC_CLOSE_INLINE);
+	ck_assert_int_eq(sigaction(SIGCHLD, &old, NULL), 0);
 }
 END_TEST
 
