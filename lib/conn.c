@@ -150,7 +150,7 @@ int dropipc__conn_set_peer(struct dropipc__conn *c, int peer_fd)
 	return 0;
 }
 
-int dropipc__conn_set_close(struct dropipc__conn *c, int mode, dropipc_close_fn *fn, void *data)
+int dropipc__conn_set_close(struct dropipc__conn *c, int mode, dropipc_close_fn fn, void *data)
 {
 	return dropipc__closer_set(c->closer, mode, fn, data);
 }
@@ -412,7 +412,7 @@ const char *dropipc_conn_get_errmsg(const dropipc_conn *conn)
 	return dropipc__conn_errmsg(conn->c);
 }
 
-int dropipc_conn_set_close(dropipc_conn *conn, int mode, dropipc_close_fn *fn, void *data)
+int dropipc_conn_set_close(dropipc_conn *conn, int mode, dropipc_close_fn fn, void *data)
 {
 	if (!conn)
 		return -EINVAL;

@@ -123,21 +123,30 @@ int dropipc__fd_inode(int fd, struct dropipc__inode *ino)
 
 /* ---- the allow-list ------------------------------------------------------- */
 
-/* The mount id of memfds: the kernel's internal shm mount, which is never
- * unmounted. 0 when this kernel (before 5.8) or a seccomp filter does not
- * say: then no memfd is closed inline. */
-static uint64_t memfd_mnt;
-static pthread_once_t memfd_mnt_once = PTHREAD_ONCE_INIT;
+/* Where memfds live: the kernel's internal shm mount (its mount id, which
+ * is 0 on recent kernels, and its device), which is never unmounted. Not
+ * known (then no memfd is closed inline) when this kernel (before 5.8) or
+ * a seccomp filter does not say. */
+static struct {
+	bool known;
+	uint64_t mnt_id;
+	uint32_t dev_major, dev_minor;
+} memfd_home;
+static pthread_once_t memfd_home_once = PTHREAD_ONCE_INIT;
 
-static void memfd_mnt_probe(void)
+static void memfd_home_probe(void)
 {
 	struct kstatx stx;
 	int fd = (int)syscall(SYS_memfd_create, "dropipc-probe", 1u /* MFD_CLOEXEC */);
 
 	if (fd < 0)
 		return;
-	if (kstatx(fd, KSTATX_TYPE | KSTATX_MNT_ID, &stx) == 0 && (stx.mask & KSTATX_MNT_ID))
-		memfd_mnt = stx.mnt_id;
+	if (kstatx(fd, KSTATX_TYPE | KSTATX_MNT_ID, &stx) == 0 && (stx.mask & KSTATX_MNT_ID)) {
+		memfd_home.mnt_id = stx.mnt_id;
+		memfd_home.dev_major = stx.dev_major;
+		memfd_home.dev_minor = stx.dev_minor;
+		memfd_home.known = true;
+	}
 	close(fd);
 }
 
@@ -152,7 +161,7 @@ static void memfd_mnt_probe(void)
  *   opened is on a file system mounted with devices allowed, which a user
  *   namespace cannot mount, so its dput and mntput ask no server.
  * - memfds (regular files on the kernel's internal shm mount, found by its
- *   mount id): shmem has no flush and no release, is not pollable, and the
+ *   mount id and device, as a memfd of our own has them): shmem has no flush and no release, is not pollable, and the
  *   internal mount is never torn down; freeing the pages of the last
  *   reference takes CPU time only.
  * Not on it, with the reason: pipes and FIFOs (pipe_release() takes the
@@ -177,11 +186,12 @@ static bool close_is_quick(int fd)
 		return stx.rdev_major == 1 &&
 		       (stx.rdev_minor == 3 || stx.rdev_minor == 5 || stx.rdev_minor == 7);
 	case S_IFREG:
-		pthread_once(&memfd_mnt_once, memfd_mnt_probe);
+		pthread_once(&memfd_home_once, memfd_home_probe);
 		/* F_GET_SEALS answers for shmem and hugetlbfs files only, from
 		 * the file's operations: a second witness that costs nothing. */
-		return memfd_mnt != 0 && (stx.mask & KSTATX_MNT_ID) && stx.mnt_id == memfd_mnt &&
-		       fcntl(fd, F_GET_SEALS) >= 0;
+		return memfd_home.known && (stx.mask & KSTATX_MNT_ID) &&
+		       stx.mnt_id == memfd_home.mnt_id && stx.dev_major == memfd_home.dev_major &&
+		       stx.dev_minor == memfd_home.dev_minor && fcntl(fd, F_GET_SEALS) >= 0;
 	default:
 		return false;
 	}
@@ -191,7 +201,7 @@ static bool close_is_quick(int fd)
 
 struct dropipc__closer {
 	int mode;
-	dropipc_close_fn *fn;
+	dropipc_close_fn fn;
 	void *data;
 	/* The rest is the helper's, under helper.lock. */
 	int refs; /* the end's, and the helper list's while fds are parked */
@@ -229,7 +239,7 @@ static void closer_unref_locked(struct dropipc__closer *cl)
 		free(cl);
 }
 
-int dropipc__closer_set(struct dropipc__closer *cl, int mode, dropipc_close_fn *fn, void *data)
+int dropipc__closer_set(struct dropipc__closer *cl, int mode, dropipc_close_fn fn, void *data)
 {
 	switch (mode) {
 	case DROPIPC_CLOSE_HELPER:

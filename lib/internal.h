@@ -81,7 +81,7 @@ struct dropipc__closer;
 int dropipc__closer_new(struct dropipc__closer **out);
 /* The end is done with cl; fds still parked stay queued for the helper. */
 void dropipc__closer_free(struct dropipc__closer *cl);
-int dropipc__closer_set(struct dropipc__closer *cl, int mode, dropipc_close_fn *fn, void *data);
+int dropipc__closer_set(struct dropipc__closer *cl, int mode, dropipc_close_fn fn, void *data);
 /* How many of cl's fds wait for the helper (after reaping a finished one,
  * and starting the next). */
 size_t dropipc__closer_parked(struct dropipc__closer *cl);
@@ -144,7 +144,7 @@ int dropipc__conn_set_peer(struct dropipc__conn *c, int peer_fd);
  * after DROPIPC_DEFAULT_TIMEOUT; an unknown peer makes every received
  * Unix stream socket suspect. */
 void dropipc__conn_set_parent(struct dropipc__conn *c);
-int dropipc__conn_set_close(struct dropipc__conn *c, int mode, dropipc_close_fn *fn, void *data);
+int dropipc__conn_set_close(struct dropipc__conn *c, int mode, dropipc_close_fn fn, void *data);
 /* Closes fds from the peer by the end's policy (see dropipc__close_untrusted()). */
 void dropipc__conn_close_untrusted(struct dropipc__conn *c, int *fds, size_t n);
 /* Async-signal-safe. */

@@ -459,10 +459,20 @@ static int take_files(struct dropipc__conn *c, struct dropipc__frame *f,
 	return r == 0 ? dropipc__frame_finish(c, f) : r;
 }
 
+/* Closes the fds of out, from the peer, by the end's policy: in batches,
+ * so that one helper takes them all. */
 static void close_files(struct dropipc__conn *c, dropipc_file *out, size_t n)
 {
-	for (size_t i = 0; out && i < n; i++)
-		dropipc__conn_close_untrusted(c, &out[i].fd, 1);
+	int fds[DROPIPC_MAX_FDS];
+	size_t k = 0;
+
+	for (size_t i = 0; out && i < n; i++) {
+		fds[k++] = out[i].fd;
+		if (k == DROPIPC_MAX_FDS || i + 1 == n) {
+			dropipc__conn_close_untrusted(c, fds, k);
+			k = 0;
+		}
+	}
 }
 
 int dropipc__recv_files(struct dropipc__conn *c, dropipc_file **files, size_t *n,

@@ -386,12 +386,12 @@ DROPIPC_EXPORT int dropipc_conn_cancel(dropipc_conn *conn);
  *   which is then fn's to close.
  * Returns 0, or -EINVAL for an unknown mode or a fn that does not fit it.
  */
-typedef void(dropipc_close_fn)(int fd, void *data);
+typedef void (*dropipc_close_fn)(int fd, void *data);
 #define DROPIPC_CLOSE_HELPER 0
 #define DROPIPC_CLOSE_INLINE 1
 #define DROPIPC_CLOSE_CALLBACK 2
 #define DROPIPC_MAX_PARKED_FDS 64
-DROPIPC_EXPORT int dropipc_conn_set_close(dropipc_conn *conn, int mode, dropipc_close_fn *fn,
+DROPIPC_EXPORT int dropipc_conn_set_close(dropipc_conn *conn, int mode, dropipc_close_fn fn,
 					  void *data);
 
 /* ------------------------------------------------------------------------ */

@@ -27,6 +27,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -298,6 +300,9 @@ static void linger(const char *how)
 				die("socketpair");
 			if (raw_send(sv[1], "x", 1, &fds[0], 1, MSG_NOSIGNAL) != 1)
 				die("queueing the linger socket");
+			/* The queue holds the only reference now. */
+			close(fds[0]);
+			fds[0] = -1;
 			close(sv[1]);
 			for (int i = 0; i < 16; i++)
 				close(many[i]);
@@ -321,7 +326,8 @@ static void linger(const char *how)
 		envelope(&env, ENV_ERROR, &msg);
 		send_frame(&env, fds, 1);
 	}
-	close(fds[0]);
+	if (fds[0] >= 0)
+		close(fds[0]);
 }
 
 /* The start of a pty frame carrying this end of the channel itself, then
@@ -432,7 +438,8 @@ static void fuse_attr_of(struct fuse_attr *a, uint64_t ino)
 }
 
 /* Serves one file, /f; answers everything but FLUSH from others than the
- * attacker (its parent), which it keeps. */
+ * attacker (its parent) and POLL, which it keeps; its ioctl TIOCGPTN
+ * answers as a pty master's would. */
 static void fuse_serve(int fd)
 {
 	static uint8_t buf[1 << 17];
@@ -480,6 +487,23 @@ static void fuse_serve(int fd)
 			fuse_reply(fd, in->unique, 0, &o, sizeof(o));
 			break;
 		}
+		case FUSE_IOCTL: {
+			/* TIOCGPTN answers as a pty master would: pty 7. */
+			const struct fuse_ioctl_in *io = (const void *)(in + 1);
+			struct {
+				struct fuse_ioctl_out o;
+				uint32_t ptn;
+			} o = { .o = { .result = 0 }, .ptn = 7 };
+
+			if (io->cmd == TIOCGPTN)
+				fuse_reply(fd, in->unique, 0, &o, sizeof(o));
+			else
+				fuse_reply(fd, in->unique, -ENOTTY, NULL, 0);
+			break;
+		}
+		case FUSE_POLL:
+			/* Never answered: a poll of the file waits for ever. */
+			break;
 		case FUSE_FLUSH:
 			/* Only the attacker's own closes are answered. */
 			if (in->pid == (uint32_t)getppid())
@@ -730,6 +754,42 @@ static void frames_linger(void)
 		if (send_pty_last(sv[0]) < 0)
 			break;
 	}
+}
+
+/*
+ * An eventfd registered in an epoll instance whose lock a process of ours
+ * holds: epoll_ctl() adding the FUSE file polls it with the instance's
+ * mutex held, and the server never answers the poll. The last close of
+ * any file in that instance takes the mutex (eventpoll_release_file()).
+ */
+static void epoll_eventfd(void)
+{
+	struct epoll_event e = { .events = EPOLLIN };
+	int ep, ev, f;
+	pid_t holder;
+
+	/* The server first: it must hold no copy of the eventfd. */
+	fuse_start();
+	f = fuse_open();
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	ev = eventfd(0, EFD_CLOEXEC);
+	if (ep < 0 || ev < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, ev, &e) < 0)
+		die("epoll");
+	holder = fork();
+	if (holder < 0)
+		die("fork");
+	if (holder == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() == 1)
+			_exit(0);
+		close(ev);
+		epoll_ctl(ep, EPOLL_CTL_ADD, f, &e);
+		_exit(0);
+	}
+	close(f);
+	for (int i = 0; i < 2000 && !asleep_in(holder, SYS_epoll_ctl); i++)
+		usleep(1000);
+	send_pty_last(ev);
 }
 
 /* This end of the channel inside the queue of another Unix socket, which
@@ -1062,6 +1122,8 @@ int main(int argc, char **argv)
 		fuse_frames();
 	else if (!strcmp(a, "frames_linger"))
 		frames_linger();
+	else if (!strcmp(a, "epoll_eventfd"))
+		epoll_eventfd();
 	else if (!strcmp(a, "own_end_queued"))
 		own_end_queued();
 	else if (!strcmp(a, "never_reads"))
