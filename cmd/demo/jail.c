@@ -642,6 +642,39 @@ static bool in_rw_mount(struct jail *j, const char *abs)
 	return false;
 }
 
+/*
+ * Pins each directory above a blocked path (abs, expanded), from the top:
+ * a recursive bind onto itself, so that in this run the sandbox can
+ * neither rename nor remove it (EBUSY: a mount point). Else it could move
+ * a directory above the hidden file away (with the file, where nothing
+ * hides it in the next run) and leave a decoy of the same name in its
+ * place, in its home, /var or a read-write mount. A component that cannot
+ * be opened is left for the blocked path's own check to report.
+ */
+static int pin_parents(struct jail *j, const char *abs)
+{
+	char rel[PATH_MAX];
+
+	snprintf(rel, sizeof(rel), "%s", abs + 1);
+	for (char *s = strchr(rel, '/'); s; s = strchr(s + 1, '/')) {
+		int fd, r;
+
+		*s = '\0';
+		fd = open_how(j->root_fd, rel, true,
+			      RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+		if (fd < 0) {
+			*s = '/';
+			return 0;
+		}
+		r = graft(j, fd, rel, true, fd, 0, abs);
+		close(fd);
+		*s = '/';
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* 9. Blocked paths: the fixed list, then the config's. A missing one is
  * skipped, as in Drop, unless it lies in a read-write mount. */
 static int blocked(struct jail *j)
@@ -661,7 +694,8 @@ static int blocked(struct jail *j)
 		struct stat st;
 		int fd, r;
 
-		if (expand_home(j, p, abs, "blocked path") < 0)
+		if (expand_home(j, p, abs, "blocked path") < 0 ||
+		    (i >= nfixed && pin_parents(j, abs) < 0))
 			return -1;
 		/* No symlink at all: one the sandbox planted could move what
 		 * is hidden away from where it is hidden. */

@@ -11,7 +11,7 @@
 # Usage: escape.sh MODE CASE DEMO PROBE
 #   MODE   root, or user (the user $SBX_USER, made by `escape.sh add-user`)
 #   CASE   sysctl hostname devices sys mountpoint blocked source keyring
-#          killed pasta cleanup sigterm init network path normalized
+#          killed pasta cleanup sigterm init network path normalized decoy
 #   DEMO   dropipc-demo; PROBE: sbx_probe (test/sandbox/sbx_probe.c)
 # escape.sh add-user | del-user: the ctest fixture around the user runs.
 # Exit: 0 passed, 1 failed, 77 skipped (with the reason on stdout).
@@ -274,14 +274,19 @@ case_blocked() {
 	mkdir -p "$W/p/sub" && echo blocked-secret >"$W/p/sub/secret"
 	[ "$mode" = user ] && chown -R "$user:" "$W/p"
 	set -- --env e2 --mount "$W/p:/data:rw" --block /data/sub/secret
-	demo_run "$@" -- sh -c 'cat /data/sub/secret; mv /data/sub /data/x && ln -s /tmp /data/sub &&
-		echo moved; cp /bin/true /data/suid && chmod 4755 /data/suid && echo suid-made'
+	demo_run "$@" -- sh -c 'cat /data/sub/secret; mv /data/sub /data/x 2>/dev/null && echo MOVED;
+		cp /bin/true /data/suid && chmod 4755 /data/suid && echo suid-made'
 	check "run 1: the blocked file is hidden" hasnt "$out" blocked-secret || show
-	check "run 1 moved the directory away and left a symlink" has "$out" moved || show
+	check "run 1 could not move the directory above it (case decoy)" hasnt "$out" MOVED || show
 	check "what it wrote in a read-write mount is the caller's on the host (uid $(as_user id -u))" \
-		test "$(stat -c %u "$W/p/sub")" = "$(as_user id -u)"
+		test "$(stat -c %u "$W/p/suid")" = "$(as_user id -u)"
 	check "a set-user-ID file it made there is the caller's, set-user-ID on the host" \
 		sh -c "grep -q suid-made '$out' && [ -u '$W/p/suid' ] && [ \$(stat -c %u '$W/p/suid') = $(as_user id -u) ]"
+	# A run that does not block it (another config) can move it.
+	demo_run --env e2 --mount "$W/p:/data:rw" -- sh -c 'mv /data/sub /data/x &&
+		ln -s /tmp /data/sub && echo moved'
+	check "a run without the block moved the directory away and left a symlink" \
+		has "$out" moved || show
 	demo_run "$@" -- cat /data/x/secret
 	check "run 2 does not show the blocked file" hasnt "$out" blocked-secret || show
 	check "run 2 failed: the blocked path resolves through a symlink" \
@@ -291,7 +296,34 @@ case_blocked() {
 	check "run 3 (moved, no symlink) does not show it" hasnt "$out" blocked-secret || show
 	check "run 3 failed: the blocked path is missing in a read-write mount" \
 		sh -c "[ $rc = 125 ] && grep -q 'blocked path /data/sub/secret: missing' '$err'" || show
-	check "the host's file is where run 1 moved it" test "$(cat "$W/p/x/secret")" = blocked-secret
+	check "the host's file is where it was moved" test "$(cat "$W/p/x/secret")" = blocked-secret
+}
+
+# ---- 2. a blocked path's directory moved away, a decoy in its place ---------
+
+# In each place the sandbox can write (a read-write mount, the home, /var),
+# run 1 moves a directory above a blocked file and leaves a decoy with the
+# file's name; run 2 must still hide the real file, wherever it is.
+case_decoy() {
+	mkdir -p "$W/d/sub" && echo decoy-secret >"$W/d/sub/secret"
+	[ "$mode" = user ] && chown -R "$user:" "$W/d"
+	demo_run --env e7 -- sh -c 'mkdir -p ~/.config/app /var/lib/app &&
+		echo decoy-secret >~/.config/app/token && echo decoy-secret >/var/lib/app/token'
+	check "run 0 put a secret in the home and in /var" test "$rc" = 0 || show
+	set -- --env e7 --mount "$W/d:/data:rw" --block /data/sub/secret \
+		--block '~/.config/app/token' --block /var/lib/app/token
+	demo_run "$@" -- sh -c 'cat /data/sub/secret ~/.config/app/token /var/lib/app/token
+		for d in /data/sub ~/.config /var/lib; do
+			if mv "$d" "$d.moved" 2>/dev/null; then
+				mkdir -p "$d/app" && touch "$d/secret" "$d/app/token" && echo "MOVED $d"
+			else echo "pinned $d"; fi
+		done'
+	check "run 1: the blocked files are hidden" hasnt "$out" decoy-secret || show
+	check "run 1 could not move a directory above a blocked path" hasnt "$out" MOVED || show
+	demo_run "$@" -- sh -c 'cat /data/sub.moved/secret ~/.config.moved/app/token \
+		/var/lib.moved/app/token /data/sub/secret ~/.config/app/token /var/lib/app/token'
+	check "run 2 does not show a blocked file" hasnt "$out" decoy-secret || show
+	check "the host's file is where it was" test "$(cat "$W/d/sub/secret")" = decoy-secret
 }
 
 # ---- 2. a mount source through a symlink an earlier run planted ------------
