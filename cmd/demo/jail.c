@@ -11,6 +11,7 @@
  * sandbox left in its home cannot send a mount outside the new root; the
  * mounts onto them are made with open_tree/move_mount on those fds.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -315,32 +316,55 @@ static int bind_dir(struct jail *j, const char *src, const char *at)
 	return 0;
 }
 
+/* Whether name, an entry of /proc, is the processes' own (a pid, self,
+ * thread-self): the one part of the procfs a payload may write. */
+static bool process_entry(const char *name)
+{
+	return strspn(name, "0123456789") == strlen(name) || !strcmp(name, "self") ||
+	       !strcmp(name, "thread-self");
+}
+
 /*
- * The parts of the new procfs that act on the host's kernel, read-only
- * over themselves (as bubblewrap does): a payload that is host root (run by
- * root, the uid mapped to itself) passes the owner checks of sysctl files
- * without any capability, and could set kernel.core_pattern. One that is
- * missing is fine.
+ * The new procfs read-only but for the processes' own directories (an
+ * allow-list): each other directory, and each other file with a write bit,
+ * bound read-only over itself. A payload that is host root (run by root,
+ * the uid mapped to itself) passes the owner checks of sysctl files
+ * without any capability, and could set kernel.core_pattern; bubblewrap
+ * covers /proc/sys, sysrq-trigger, irq and bus, this covers what a kernel
+ * adds beside them too (mtrr, pressure).
  */
 static int proc_read_only(struct jail *j)
 {
-	static const char *const parts[] = { "/proc/sys", "/proc/sysrq-trigger", "/proc/irq",
-					     "/proc/bus" };
-	char dst[PATH_MAX];
+	char proc[PATH_MAX], dst[PATH_MAX];
+	struct dirent *e;
+	DIR *d;
+	int r = 0;
 
-	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
-		if (in_root(j, parts[i], dst) < 0)
-			return -1;
-		if (access(dst, F_OK) < 0 && errno == ENOENT)
+	if (in_root(j, "/proc", proc) < 0)
+		return -1;
+	d = opendir(proc);
+	if (!d)
+		return fail(j, errno, "open %s", proc);
+	while (r == 0 && (e = readdir(d))) {
+		struct stat st;
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
+		    process_entry(e->d_name) ||
+		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !(S_ISDIR(st.st_mode) ||
+		      (S_ISREG(st.st_mode) && (st.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)))))
 			continue;
-		if (do_mount(j, dst, dst, NULL, MS_BIND | MS_REC, NULL) < 0 ||
-		    set_attr(j, AT_FDCWD, dst,
-			     MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-				     MOUNT_ATTR_NOEXEC,
-			     dst) < 0)
-			return -1;
+		if (snprintf(dst, sizeof(dst), "%s/%s", proc, e->d_name) >= (int)sizeof(dst))
+			r = fail(j, ENAMETOOLONG, "%s/%s", proc, e->d_name);
+		else if (do_mount(j, dst, dst, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+			 set_attr(j, AT_FDCWD, dst,
+				  MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+					  MOUNT_ATTR_NOEXEC,
+				  dst) < 0)
+			r = -1;
 	}
-	return 0;
+	closedir(d);
+	return r;
 }
 
 /* 5, 6. /tmp, /proc, /sys, /var; the home. */

@@ -196,12 +196,17 @@ case_sysctl() {
 			[ -e "$f" ] && [ -w "$f" ] && echo "WRITABLE $f"
 		done
 		find /proc/irq /proc/bus -writable 2>/dev/null | sed "s/^/WRITABLE /" | head -3
+		# Outside the processes'"'"' own directories, nothing at all.
+		find /proc -maxdepth 3 \( -path "/proc/[0-9]*" -o -path /proc/self \
+			-o -path /proc/thread-self \) -prune -o -writable -not -type l -print \
+			2>/dev/null | sed "s/^/WRITABLE /" | head -5
 		v=$(cat /proc/sys/kernel/core_pattern)
 		if printf "%s\n" "$v" 2>/dev/null >/proc/sys/kernel/core_pattern; then
 			echo WROTE-core_pattern; else echo core_pattern-refused; fi
 		echo done'
 	check "the payload ran" test "$rc" = 0 || show
-	check "no sysctl, sysrq, irq or bus file is writable" hasnt "$out" WRITABLE || show
+	check "no sysctl, sysrq, irq or bus file, nor any outside the process directories, is writable" \
+		hasnt "$out" WRITABLE || show
 	check "core_pattern refused a write (of its own value)" has "$out" core_pattern-refused
 	check "the host's core_pattern is unchanged" test "$(cat /proc/sys/kernel/core_pattern)" = "$before"
 }
