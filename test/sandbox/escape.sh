@@ -12,6 +12,7 @@
 #   MODE   root, or user (the user $SBX_USER, made by `escape.sh add-user`)
 #   CASE   sysctl hostname devices sys mountpoint blocked source keyring
 #          killed pasta cleanup sigterm init network path normalized decoy
+#          terminal rootfiles
 #   DEMO   dropipc-demo; PROBE: sbx_probe (test/sandbox/sbx_probe.c)
 # escape.sh add-user | del-user: the ctest fixture around the user runs.
 # Exit: 0 passed, 1 failed, 77 skipped (with the reason on stdout).
@@ -329,6 +330,53 @@ case_decoy() {
 		/var/lib.moved/app/token /data/sub/secret ~/.config/app/token /var/lib/app/token'
 	check "run 2 does not show a blocked file" hasnt "$out" decoy-secret || show
 	check "the host's file is where it was" test "$(cat "$W/d/sub/secret")" = decoy-secret
+}
+
+# ---- at a terminal: TIOCSTI reaches only the sandbox's own pty ---------------
+
+# The demo runs at a terminal of script(1)'s; the payload pushes a command
+# into the input of its terminal (TIOCSTI) and writes a title escape. After
+# the demo, the shell at the user's terminal reads what is left there: it
+# would read the pushed line (and a shell run it) if the payload held it.
+case_terminal() {
+	command -v script >/dev/null || skip "no script(1) (util-linux) for a terminal"
+	cat >"$W/bin/at-tty" <<-EOF
+		env -i HOME="$W/home" PATH=/usr/bin:/bin "$demo" --state "$W/state" \\
+			--mount "$W/bin:/opt/probe" -- sh -c \\
+			'/opt/probe/sbx_probe sti "echo INJECTED-\\\$((6*7))
+		"; printf "\\033]0;sbx-title\\007"'
+		echo "demo exit \$?"
+		echo "after: [\$(timeout --foreground 2 head -n 1)]"
+	EOF
+	# script's input stays open (EOF would reach the terminal first).
+	sleep 4 | as_user script -qec "sh $W/bin/at-tty" /dev/null >"$out" 2>"$err"
+	rc=$?
+	check "the payload ran at a terminal" sh -c "grep -q 'demo exit 0' '$out' && grep -q 'sti ' '$out'" || show
+	check "nothing it pushed reached the user's terminal" \
+		sh -c "grep -q 'after: \\[\\]' '$out' && ! grep -q 'INJECTED-42' '$out'" || show
+	check "its output reaches the terminal as it is, escapes included (as ssh)" \
+		grep -q "$(printf '\033]0;sbx-title\007')" "$out" || show
+}
+
+# ---- what uid 0 without capabilities reads, when root launched it ----------
+
+# A known limit (docs/SECURITY.md): run by root, the payload is host uid 0,
+# and the owner's permission bits of root's files let it read them
+# (/etc/shadow, SSH host keys). Run by a user, it reads neither.
+case_rootfiles() {
+	mkdir "$W/v" && echo root-only-secret >"$W/v/f" && chmod 600 "$W/v/f" && chmod 755 "$W/v"
+	demo_run --mount "$W/v:/v" -- sh -c 'cat /v/f; [ -r /etc/shadow ] && echo SHADOW-READABLE
+		echo done'
+	check "the payload ran" sh -c "[ $rc = 0 ] && grep -q done '$out'" || show
+	if [ "$mode" = root ]; then
+		check "run by root, it reads root's mode-600 file (a known limit)" \
+			has "$out" root-only-secret || show
+		[ -e /etc/shadow ] && check "run by root, it reads /etc/shadow (a known limit)" \
+			has "$out" SHADOW-READABLE
+	else
+		check "run by a user, it cannot read root's mode-600 file" hasnt "$out" root-only-secret || show
+		check "run by a user, it cannot read /etc/shadow" hasnt "$out" SHADOW-READABLE || show
+	fi
 }
 
 # ---- 2. a mount source through a symlink an earlier run planted ------------

@@ -17,6 +17,8 @@
  *   key-read ID          prints "FOUND TEXT" if key ID can be read, else
  *                        "denied: ERROR"
  *   no-pdeathsig CMD...  clears the parent-death signal and execs CMD
+ *   sti TEXT             pushes TEXT into the input of the terminal on
+ *                        fd 0 (TIOCSTI), printing "sti ok" or "sti: ERROR"
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -24,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -107,7 +110,17 @@ int main(int argc, char **argv)
 		perror(argv[2]);
 		return 127;
 	}
+	if (argc == 3 && !strcmp(argv[1], "sti")) {
+		for (const char *c = argv[2]; *c; c++) {
+			if (ioctl(0, TIOCSTI, c) < 0) {
+				printf("sti: %s\n", strerror(errno));
+				return 0;
+			}
+		}
+		printf("sti ok\n");
+		return 0;
+	}
 	fprintf(stderr, "usage: sbx_probe with-key CMD... | key-search | key-read ID | "
-			"no-pdeathsig CMD...\n");
+			"no-pdeathsig CMD... | sti TEXT\n");
 	return 2;
 }
