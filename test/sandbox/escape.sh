@@ -12,7 +12,7 @@
 #   MODE   root, or user (the user $SBX_USER, made by `escape.sh add-user`)
 #   CASE   sysctl hostname devices sys mountpoint blocked source keyring
 #          killed pasta cleanup sigterm init network path normalized decoy
-#          terminal rootfiles
+#          terminal rootfiles state
 #   DEMO   dropipc-demo; PROBE: sbx_probe (test/sandbox/sbx_probe.c)
 # escape.sh add-user | del-user: the ctest fixture around the user runs.
 # Exit: 0 passed, 1 failed, 77 skipped (with the reason on stdout).
@@ -377,6 +377,35 @@ case_rootfiles() {
 		check "run by a user, it cannot read root's mode-600 file" hasnt "$out" root-only-secret || show
 		check "run by a user, it cannot read /etc/shadow" hasnt "$out" SHADOW-READABLE || show
 	fi
+}
+
+# ---- 2. the launcher's state directory, given to the sandbox read-write ----
+
+# A --state inside a --mount ...:rw (a project's own state, say): run 1
+# replaces a directory of the layout with a symlink to a victim; run 2's
+# launcher must follow none (it would chmod 000 the victim as empty_dir,
+# sweep its subdirectories as stale run directories, bind it as the home).
+case_state() {
+	for part in internal/empty_dir internal envs/e8/home; do
+		rm -rf "$W/proj" "$W/victim"
+		mkdir -p "$W/proj" "$W/victim/run/keep" && echo state-victim >"$W/victim/f"
+		chmod 755 "$W/victim"
+		[ "$mode" = user ] && chown -R "$user:" "$W/proj" "$W/victim"
+		set -- --state "$W/proj/.sbx" --env e8
+		as_user env -i HOME="$W/home" PATH=/usr/bin:/bin "$demo" "$@" \
+			--mount "$W/proj:/proj:rw" -- sh -c "mv /proj/.sbx/$part /proj/.sbx/$part.old &&
+			ln -s '$W/victim' /proj/.sbx/$part && echo planted" </dev/null >"$out" 2>"$err"
+		rc=$?
+		check "$part: run 1 replaced it with a symlink to the victim" has "$out" planted || show
+		as_user env -i HOME="$W/home" PATH=/usr/bin:/bin "$demo" "$@" -- \
+			sh -c 'cat ~/f' </dev/null >"$out" 2>"$err"
+		rc=$?
+		check "$part: run 2 refused the symlink, naming it" \
+			sh -c "[ $rc = 125 ] && grep -q '.sbx/$part: a symlink' '$err'" || show
+		check "$part: run 2 did not show the victim's file" hasnt "$out" state-victim || show
+		check "$part: the victim's mode and subdirectories are unchanged" \
+			sh -c "[ \$(stat -c %a '$W/victim') = 755 ] && [ -d '$W/victim/run/keep' ]"
+	done
 }
 
 # ---- 2. a mount source through a symlink an earlier run planted ------------
