@@ -12,7 +12,7 @@
 #   MODE   root, or user (the user $SBX_USER, made by `escape.sh add-user`)
 #   CASE   sysctl hostname devices sys mountpoint blocked source keyring
 #          killed pasta cleanup sigterm init network path normalized decoy
-#          terminal rootfiles state
+#          terminal rootfiles state uncover
 #   DEMO   dropipc-demo; PROBE: sbx_probe (test/sandbox/sbx_probe.c)
 # escape.sh add-user | del-user: the ctest fixture around the user runs.
 # Exit: 0 passed, 1 failed, 77 skipped (with the reason on stdout).
@@ -406,6 +406,24 @@ case_state() {
 		check "$part: the victim's mode and subdirectories are unchanged" \
 			sh -c "[ \$(stat -c %a '$W/victim') = 755 ] && [ -d '$W/victim/run/keep' ]"
 	done
+}
+
+# ---- 2. what hides or guards, taken away from inside ------------------------
+
+# The payload tries to unmount each cover and read-only mount, or make it
+# writable, in its own mount namespace (no capability there) and in a new
+# user and mount namespace of its own (all of them, but its mounts are
+# locked, being inherited from a more privileged namespace).
+case_uncover() {
+	mkdir -p "$W/u/sub" && echo uncover-secret >"$W/u/sub/secret" && echo ro >"$W/u/ro"
+	[ "$mode" = user ] && chown -R "$user:" "$W/u"
+	demo_run --mount "$W/u:/data:rw" --mount "$W/u/ro:/ro-file" --block /data/sub/secret \
+		--mount "$W/bin:/opt/probe" -- sh -c '/opt/probe/sbx_probe uncover /data/sub/secret \
+			/ro-file /proc/sys /proc/mtrr /proc/timer_list /usr /dev/null /dev/urandom /etc \
+			/sys /sys/fs/cgroup /sys/firmware /; cat /data/sub/secret'
+	check "the payload tried 26 ways" has "$out" "tried 26" || show
+	check "no cover was unmounted, no read-only mount made writable" hasnt "$out" UNCOVERED || show
+	check "the blocked file stayed hidden" hasnt "$out" uncover-secret || show
 }
 
 # ---- 2. a mount source through a symlink an earlier run planted ------------
