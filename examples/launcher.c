@@ -78,7 +78,23 @@ out:
 int main(int argc, char **argv)
 {
 	static const char *const child_argv[] = { "launcher", "--child", NULL };
-	dropipc_spawn_attr *attr = NULL;
+	dropipc_id_map uid_map = { getuid(), getuid(), 1 }, gid_map = { getgid(), getgid(), 1 };
+	/* This program again as the child, the channel as its fd 3, in new
+	 * namespaces with our own ids mapped, as Drop starts its child. */
+	const dropipc_spawn_options opts = {
+		.size = sizeof(opts),
+		.path = "/proc/self/exe",
+		.argv = child_argv,
+		.namespaces = DROPIPC_NS_USER | DROPIPC_NS_MOUNT | DROPIPC_NS_PID | DROPIPC_NS_IPC |
+			      DROPIPC_NS_UTS | DROPIPC_NS_NET,
+		.uid_map = &uid_map,
+		.n_uid_map = 1,
+		.gid_map = &gid_map,
+		.n_gid_map = 1,
+		.flags = DROPIPC_SPAWN_DENY_SETGROUPS,
+		.pdeathsig = SIGKILL,
+	};
+	char msg[512] = "";
 	dropipc_args *args = NULL;
 	dropipc_parent *parent = NULL;
 	int master = -1, status, r;
@@ -101,30 +117,10 @@ int main(int argc, char **argv)
 		r = dropipc_args_set_net_mode(args, DROPIPC_NET_MODE_OFF);
 	for (int i = 1; i < argc && r == 0; i++)
 		r = dropipc_args_add_list(args, DROPIPC_LIST_EXEC_ARGS, argv[i]);
-	/* This program again as the child, the channel as its fd 3, in new
-	 * namespaces with our own ids mapped, as Drop starts its child. */
-	if (r == 0)
-		r = dropipc_spawn_attr_new(&attr);
-	if (r == 0)
-		r = dropipc_spawn_attr_set_program(attr, "/proc/self/exe");
-	if (r == 0)
-		r = dropipc_spawn_attr_set_argv(attr, child_argv);
-	if (r == 0)
-		r = dropipc_spawn_attr_set_namespaces(attr, DROPIPC_NS_USER | DROPIPC_NS_MOUNT |
-							  DROPIPC_NS_PID | DROPIPC_NS_IPC |
-							  DROPIPC_NS_UTS | DROPIPC_NS_NET);
-	if (r == 0)
-		r = dropipc_spawn_attr_add_uid_map(attr, getuid(), getuid(), 1);
-	if (r == 0)
-		r = dropipc_spawn_attr_add_gid_map(attr, getgid(), getgid(), 1);
-	if (r == 0)
-		r = dropipc_spawn_attr_set_deny_setgroups(attr, 1);
-	if (r == 0)
-		r = dropipc_spawn_attr_set_pdeathsig(attr, SIGKILL);
-	if (r == 0)
-		r = dropipc_spawn(attr, &parent, &pid, NULL); /* returns once it exec'd */
+	if (r == 0) /* returns once it exec'd; msg says what failed */
+		r = dropipc_spawn(&opts, &parent, &pid, NULL, msg, sizeof(msg));
 	if (r < 0) {
-		fprintf(stderr, "%s\n", attr ? dropipc_spawn_attr_errmsg(attr) : dropipc_strerror(r));
+		fprintf(stderr, "%s\n", msg[0] ? msg : dropipc_strerror(r));
 		goto out;
 	}
 	/* ... set up the network here, then send ... */
@@ -145,7 +141,6 @@ out:
 	if (master >= 0)
 		close(master);
 	dropipc_parent_close(parent);
-	dropipc_spawn_attr_free(attr);
 	dropipc_args_free(args);
 	if (pid < 0 || waitpid(pid, &status, 0) < 0) /* the caller reaps */
 		return 1;

@@ -8,7 +8,8 @@
  *   message.c  messages: pack, unpack into an arena, claim fds
  *   validate.c ChildArgs validation
  *   args.c     ChildArgs, the library's own type over the protobuf one
- *   spawn.c    dropipc_spawn(): clone3, id maps, fds, exec status
+ *   spawn.c    dropipc_spawn(): clone3, fds, signals, capabilities, exec status
+ *   idmap.c    the spawned child's id maps: /proc, or newuidmap and newgidmap
  *   parent.c, child.c  the two public ends
  *   error.c    error codes and names
  * Nothing here is exported: the library is built with hidden visibility.
@@ -84,6 +85,14 @@ size_t dropipc__utf8_cut(const char *s, size_t len, size_t max);
  * and its length, or 0 when s does not start one (overlong forms,
  * surrogates and values past U+10FFFF are not valid). */
 size_t dropipc__utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
+
+/* ---- idmap.c: the spawned child's id maps ------------------------------- */
+
+/* Writes "deny" to the setgroups of pid (with DROPIPC_SPAWN_DENY_SETGROUPS)
+ * and its uid and gid maps from o: to /proc/pid, or with
+ * DROPIPC_SPAWN_ID_MAP_HELPERS through newuidmap and newgidmap. On failure
+ * a message naming the file or the helper goes to err (errlen bytes). */
+int dropipc__write_id_maps(pid_t pid, const dropipc_spawn_options *o, char *err, size_t errlen);
 
 /* ---- frame.c: the connection ------------------------------------------- */
 

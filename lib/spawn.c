@@ -8,7 +8,11 @@
  * Between clone and exec the child is a copy of one thread of a possibly
  * multithreaded parent, whose other threads may have held any lock: it
  * makes system calls and async-signal-safe calls only, on memory prepared
- * before the clone, and allocates nothing.
+ * before the clone, and allocates nothing. It runs with every signal
+ * blocked, and leaves the launcher's signal and capability state behind:
+ * default dispositions, an empty mask, inheritable and ambient sets of
+ * exactly the caps asked for (unless the caller keeps its own), as
+ * posix_spawn()'s SETSIGDEF and SETSIGMASK and capsh --inh do.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +20,8 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,221 +48,36 @@ struct clone3_args {
 	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
 };
 
-struct idmap {
-	uint32_t inside, outside, count;
-};
-
-struct dropipc_spawn_attr {
-	char *program;
-	char **argv; /* NULL: { program, NULL } */
-	char **envp; /* NULL: the caller's environ */
-	unsigned int namespaces;
-	struct idmap *maps[2]; /* uid, gid */
-	size_t n_maps[2];
-	int deny_setgroups;
-	uint64_t ambient; /* one bit per capability */
-	int *fds;
-	size_t n_fds;
-	int stdio[3];
-	int pdeathsig;
-	int new_session;
-	char errmsg[DROPIPC_ERRMSG_SIZE];
-};
-
-int dropipc_spawn_attr_new(dropipc_spawn_attr **attr)
-{
-	dropipc_spawn_attr *a = calloc(1, sizeof(*a));
-
-	*attr = a;
-	if (!a)
-		return -ENOMEM;
-	a->stdio[0] = a->stdio[1] = a->stdio[2] = -1;
-	return 0;
-}
-
-static void strv_free(char **v)
-{
-	if (!v)
-		return;
-	for (char **p = v; *p; p++)
-		free(*p);
-	free(v);
-}
-
-/* A deep copy of a NULL-terminated array into *out (NULL for NULL). */
-static int strv_dup(const char *const *v, char ***out)
-{
-	size_t n = 0;
-	char **c;
-
-	*out = NULL;
-	if (!v)
-		return 0;
-	while (v[n])
-		n++;
-	c = calloc(n + 1, sizeof(*c));
-	if (!c)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		c[i] = strdup(v[i]);
-		if (!c[i]) {
-			strv_free(c);
-			return -ENOMEM;
-		}
-	}
-	*out = c;
-	return 0;
-}
-
-void dropipc_spawn_attr_free(dropipc_spawn_attr *attr)
-{
-	if (!attr)
-		return;
-	free(attr->program);
-	strv_free(attr->argv);
-	strv_free(attr->envp);
-	free(attr->maps[0]);
-	free(attr->maps[1]);
-	free(attr->fds);
-	free(attr);
-}
-
-int dropipc_spawn_attr_set_program(dropipc_spawn_attr *attr, const char *path)
-{
-	char *p;
-
-	if (!path || !*path)
-		return -EINVAL;
-	p = strdup(path);
-	if (!p)
-		return -ENOMEM;
-	free(attr->program);
-	attr->program = p;
-	return 0;
-}
-
-static int set_strv(char ***field, const char *const *v)
-{
-	char **c;
-	int r = strv_dup(v, &c);
-
-	if (r < 0)
-		return r;
-	strv_free(*field);
-	*field = c;
-	return 0;
-}
-
-int dropipc_spawn_attr_set_argv(dropipc_spawn_attr *attr, const char *const *argv)
-{
-	return set_strv(&attr->argv, argv);
-}
-
-int dropipc_spawn_attr_set_envp(dropipc_spawn_attr *attr, const char *const *envp)
-{
-	return set_strv(&attr->envp, envp);
-}
-
 #define NS_ALL                                                                                  \
 	(DROPIPC_NS_USER | DROPIPC_NS_MOUNT | DROPIPC_NS_PID | DROPIPC_NS_UTS | DROPIPC_NS_IPC | \
 	 DROPIPC_NS_NET | DROPIPC_NS_CGROUP)
+#define FLAGS_ALL                                                                     \
+	(DROPIPC_SPAWN_DENY_SETGROUPS | DROPIPC_SPAWN_NEW_SESSION | DROPIPC_SPAWN_STDIO | \
+	 DROPIPC_SPAWN_ID_MAP_HELPERS | DROPIPC_SPAWN_KEEP_SIGNALS | DROPIPC_SPAWN_KEEP_CAPS)
 
-int dropipc_spawn_attr_set_namespaces(dropipc_spawn_attr *attr, unsigned int namespaces)
-{
-	if (namespaces & ~NS_ALL)
-		return -EINVAL;
-	attr->namespaces = namespaces;
-	return 0;
-}
-
-static int add_map(dropipc_spawn_attr *attr, int which, uint32_t inside, uint32_t outside,
-		   uint32_t count)
-{
-	struct idmap *m;
-
-	if (count == 0)
-		return -EINVAL;
-	m = realloc(attr->maps[which], (attr->n_maps[which] + 1) * sizeof(*m));
-	if (!m)
-		return -ENOMEM;
-	m[attr->n_maps[which]++] = (struct idmap){ inside, outside, count };
-	attr->maps[which] = m;
-	return 0;
-}
-
-int dropipc_spawn_attr_add_uid_map(dropipc_spawn_attr *attr, uint32_t inside, uint32_t outside,
-				   uint32_t count)
-{
-	return add_map(attr, 0, inside, outside, count);
-}
-
-int dropipc_spawn_attr_add_gid_map(dropipc_spawn_attr *attr, uint32_t inside, uint32_t outside,
-				   uint32_t count)
-{
-	return add_map(attr, 1, inside, outside, count);
-}
-
-int dropipc_spawn_attr_set_deny_setgroups(dropipc_spawn_attr *attr, int deny)
-{
-	attr->deny_setgroups = !!deny;
-	return 0;
-}
-
-int dropipc_spawn_attr_add_ambient_cap(dropipc_spawn_attr *attr, int cap)
-{
-	if (cap < 0 || cap > 63)
-		return -EINVAL;
-	attr->ambient |= UINT64_C(1) << cap;
-	return 0;
-}
-
-int dropipc_spawn_attr_add_fd(dropipc_spawn_attr *attr, int fd)
-{
-	int *f;
-
-	if (fd < 0)
-		return -EBADF;
-	f = realloc(attr->fds, (attr->n_fds + 1) * sizeof(*f));
-	if (!f)
-		return -ENOMEM;
-	f[attr->n_fds++] = fd;
-	attr->fds = f;
-	return 0;
-}
-
-int dropipc_spawn_attr_set_stdio(dropipc_spawn_attr *attr, int in, int out, int err)
-{
-	if (in < -1 || out < -1 || err < -1)
-		return -EBADF;
-	attr->stdio[0] = in;
-	attr->stdio[1] = out;
-	attr->stdio[2] = err;
-	return 0;
-}
-
-int dropipc_spawn_attr_set_pdeathsig(dropipc_spawn_attr *attr, int sig)
-{
-	if (sig < 0 || sig >= NSIG)
-		return -EINVAL;
-	attr->pdeathsig = sig;
-	return 0;
-}
-
-int dropipc_spawn_attr_set_new_session(dropipc_spawn_attr *attr, int on)
-{
-	attr->new_session = !!on;
-	return 0;
-}
-
-const char *dropipc_spawn_attr_errmsg(const dropipc_spawn_attr *attr)
-{
-	return attr->errmsg;
-}
+/* The first version of the options ends at pdeathsig, without padding: a
+ * later version's fields begin right after it (as clone_args grows). */
+#define OPTIONS_SIZE_VER0 (offsetof(dropipc_spawn_options, pdeathsig) + sizeof(int))
+_Static_assert(sizeof(dropipc_spawn_options) == OPTIONS_SIZE_VER0,
+	       "dropipc_spawn_options has trailing padding");
+/* Past this a size is garbage, not a newer caller (the kernel's bound for
+ * clone_args and open_how too). */
+#define OPTIONS_SIZE_MAX 4096
+/* Lines the kernel takes in a uid_map or gid_map (since Linux 4.15). */
+#define MAP_LINES_MAX 340
 
 /* ---- the child, between clone and exec ---------------------------------- */
 
 /* The step of the child that failed, in its report on the err pipe. */
-enum step { STEP_PDEATHSIG = 1, STEP_SETSID, STEP_FD, STEP_CAPS, STEP_AMBIENT, STEP_EXEC };
+enum step {
+	STEP_PDEATHSIG = 1,
+	STEP_SETSID,
+	STEP_FD,
+	STEP_CAPS,
+	STEP_AMBIENT,
+	STEP_EXEC,
+	STEP_AMBIENT_CLEAR,
+};
 
 struct report {
 	int step, err, arg;
@@ -272,10 +93,10 @@ struct plan {
 	const int *targets;
 	int *moved;
 	int n_targets;
-	int pdeathsig, new_session;
-	uint64_t ambient;
+	int pdeathsig, new_session, keep_signals, keep_caps;
+	uint64_t caps;
 	unsigned int nofile; /* for closing fds without close_range() */
-	sigset_t mask;
+	sigset_t mask;	     /* the caller's */
 };
 
 static _Noreturn void child_fail(int err_fd, int step, int err, int arg)
@@ -296,24 +117,77 @@ static void close_range_(const struct plan *p, unsigned int from, unsigned int t
 		close((int)fd);
 }
 
+/* sig to its default disposition with the raw system call: libc refuses
+ * to touch the signals it keeps for itself (32 and 33 with glibc), which a
+ * launcher may have inherited ignored. The kernel's struct sigaction,
+ * zeroed, is SIG_DFL (0) with no flag and an empty mask, whatever the
+ * architecture's order of its fields. */
+static void default_signal(int sig)
+{
+	uint64_t ksa[8] = { 0 };
+
+	syscall(SYS_rt_sigaction, sig, ksa, NULL, (size_t)(NSIG / 8));
+}
+
+/* Every signal to its default disposition; with keep, only those with a
+ * handler (the caller's handlers must not run here, and the exec would
+ * reset them anyway), and the ignored ones stay ignored. */
+static void reset_signals(int keep)
+{
+	struct sigaction sa;
+
+	for (int sig = 1; sig < NSIG; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		/* With keep, libc's own signals fail sigaction(): their
+		 * handlers, if any, go with the exec. */
+		if (!keep || (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_IGN &&
+			      sa.sa_handler != SIG_DFL))
+			default_signal(sig);
+	}
+}
+
+/* The inheritable set: caps, or with keep the caller's and caps. The
+ * ambient set: the same (a cap must be inheritable to be ambient). */
+static void set_caps(const struct plan *p, int err_fd)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	/* Zeroed for valgrind, whose capget() marks only data[0] written. */
+	struct __user_cap_data_struct data[2] = { { 0 } };
+	uint64_t inh;
+
+	if (p->keep_caps && !p->caps)
+		return;
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		child_fail(err_fd, STEP_CAPS, errno, 0);
+	inh = (p->keep_caps ? data[0].inheritable | (uint64_t)data[1].inheritable << 32 : 0) | p->caps;
+	if (inh != (data[0].inheritable | (uint64_t)data[1].inheritable << 32)) {
+		data[0].inheritable = (uint32_t)inh;
+		data[1].inheritable = (uint32_t)(inh >> 32);
+		if (syscall(SYS_capset, &hdr, data) < 0)
+			child_fail(err_fd, STEP_CAPS, errno, 0);
+	}
+	/* EINVAL: a kernel without ambient capabilities, so none to clear. */
+	if (!p->keep_caps && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 &&
+	    (errno != EINVAL || p->caps))
+		child_fail(err_fd, STEP_AMBIENT_CLEAR, errno, 0);
+	for (int c = 0; c < 64; c++)
+		if ((p->caps & (UINT64_C(1) << c)) &&
+		    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
+			child_fail(err_fd, STEP_AMBIENT, errno, c);
+}
+
 static _Noreturn void child_run(const struct plan *p)
 {
 	int err_fd = p->err_w, hi = p->n_targets;
-	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	struct pollfd pfd = { .fd = p->sync_r, .events = POLLIN };
+	sigset_t none;
 	char go;
 	ssize_t n;
 
 	close(p->sync_w);
-	/* The parent's handlers must not run here: all signals are blocked
-	 * until the exec, and the exec'd program starts with the defaults. */
-	for (int sig = 1; sig < NSIG; sig++) {
-		struct sigaction sa;
-
-		if (sig != SIGKILL && sig != SIGSTOP && sigaction(sig, NULL, &sa) == 0 &&
-		    sa.sa_handler != SIG_IGN && sa.sa_handler != SIG_DFL)
-			sigaction(sig, &dfl, NULL);
-	}
+	/* Every signal stays blocked until the exec. */
+	reset_signals(p->keep_signals);
 	if (p->pdeathsig && prctl(PR_SET_PDEATHSIG, p->pdeathsig, 0, 0, 0) < 0)
 		child_fail(err_fd, STEP_PDEATHSIG, errno, p->pdeathsig);
 	do
@@ -344,38 +218,34 @@ static _Noreturn void child_run(const struct plan *p)
 	close_range_(p, (unsigned int)hi, (unsigned int)err_fd - 1);
 	close_range_(p, (unsigned int)err_fd + 1, ~0U);
 
-	if (p->ambient) {
-		struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-		struct __user_cap_data_struct data[2];
-
-		if (syscall(SYS_capget, &hdr, data) < 0)
-			child_fail(err_fd, STEP_CAPS, errno, 0);
-		for (int c = 0; c < 64; c++)
-			if (p->ambient & (UINT64_C(1) << c))
-				data[c / 32].inheritable |= UINT32_C(1) << (c % 32);
-		if (syscall(SYS_capset, &hdr, data) < 0)
-			child_fail(err_fd, STEP_CAPS, errno, 0);
-		for (int c = 0; c < 64; c++)
-			if ((p->ambient & (UINT64_C(1) << c)) &&
-			    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
-				child_fail(err_fd, STEP_AMBIENT, errno, c);
-	}
-	sigprocmask(SIG_SETMASK, &p->mask, NULL);
+	set_caps(p, err_fd);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, p->keep_signals ? &p->mask : &none, NULL);
 	execve(p->program, p->argv, p->envp);
 	child_fail(err_fd, STEP_EXEC, errno, 0);
 }
 
 /* ---- the parent --------------------------------------------------------- */
 
-static int fail(dropipc_spawn_attr *attr, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* One call's options and where its message goes. */
+struct call {
+	const dropipc_spawn_options *o;
+	char *errbuf;
+	size_t errlen;
+	int failed; /* a message is written */
+};
 
-static int fail(dropipc_spawn_attr *attr, int code, const char *fmt, ...)
+static int fail(struct call *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int fail(struct call *c, int code, const char *fmt, ...)
 {
 	va_list ap;
 
+	c->failed = 1;
+	if (!c->errbuf || !c->errlen)
+		return code;
 	va_start(ap, fmt);
-	vsnprintf(attr->errmsg, sizeof(attr->errmsg), fmt, ap);
+	vsnprintf(c->errbuf, c->errlen, fmt, ap);
 	va_end(ap);
 	return code;
 }
@@ -400,79 +270,37 @@ static pid_t clone_pidfd(uint64_t flags, int *pidfd)
 #endif
 }
 
-/* "inside outside count\n" per line, as /proc/PID/uid_map takes them. */
-static char *map_text(const struct idmap *m, size_t n)
+static int write_maps(struct call *c, pid_t pid)
 {
-	char *s = malloc(n * 33 + 1), *p = s;
+	int r = dropipc__write_id_maps(pid, c->o, c->errbuf, c->errbuf ? c->errlen : 0);
 
-	if (!s)
-		return NULL;
-	*p = '\0';
-	for (size_t i = 0; i < n; i++)
-		p += sprintf(p, "%u %u %u\n", m[i].inside, m[i].outside, m[i].count);
-	return s;
-}
-
-/* Writes text to /proc/pid/file in one write(), as the kernel requires. */
-static int write_proc(dropipc_spawn_attr *attr, pid_t pid, const char *file, const char *text)
-{
-	char path[64];
-	size_t len = strlen(text);
-	ssize_t n;
-	int fd, r;
-
-	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
-	do
-		fd = open(path, O_WRONLY | O_CLOEXEC);
-	while (fd < 0 && errno == EINTR);
-	if (fd < 0)
-		return fail(attr, -errno, "open %s: %s", path, strerror(errno));
-	do
-		n = write(fd, text, len);
-	while (n < 0 && errno == EINTR);
-	r = n < 0 ? -errno : 0;
-	close(fd);
-	if (r < 0)
-		return fail(attr, r, "write %s: %s", path, strerror(-r));
-	if ((size_t)n != len)
-		return fail(attr, -EIO, "write %s: wrote %zd of %zu bytes", path, n, len);
-	return 0;
-}
-
-static int write_maps(dropipc_spawn_attr *attr, pid_t pid, char *const text[2])
-{
-	int r = 0;
-
-	if (attr->deny_setgroups)
-		r = write_proc(attr, pid, "setgroups", "deny");
-	if (r == 0 && text[0])
-		r = write_proc(attr, pid, "uid_map", text[0]);
-	if (r == 0 && text[1])
-		r = write_proc(attr, pid, "gid_map", text[1]);
+	c->failed = r < 0;
 	return r;
 }
 
 /* The message for the child's report of a failed step. */
-static int child_failed(dropipc_spawn_attr *attr, const struct report *rep)
+static int child_failed(struct call *c, const struct report *rep)
 {
 	const char *e = strerror(rep->err);
 	int code = rep->err > 0 && rep->err < 4000 ? -rep->err : -EIO;
 
 	switch (rep->step) {
 	case STEP_EXEC:
-		return fail(attr, code, "exec %s: %s", attr->program, e);
+		return fail(c, code, "exec %s: %s", c->o->path, e);
 	case STEP_PDEATHSIG:
-		return fail(attr, code, "child: set parent-death signal %d: %s", rep->arg, e);
+		return fail(c, code, "child: set parent-death signal %d: %s", rep->arg, e);
 	case STEP_SETSID:
-		return fail(attr, code, "child: setsid: %s", e);
+		return fail(c, code, "child: setsid: %s", e);
 	case STEP_FD:
-		return fail(attr, code, "child: pass fd %d: %s", rep->arg, e);
+		return fail(c, code, "child: pass fd %d: %s", rep->arg, e);
 	case STEP_CAPS:
-		return fail(attr, code, "child: capset: %s", e);
+		return fail(c, code, "child: capset: %s", e);
 	case STEP_AMBIENT:
-		return fail(attr, code, "child: raise ambient capability %d: %s", rep->arg, e);
+		return fail(c, code, "child: raise ambient capability %d: %s", rep->arg, e);
+	case STEP_AMBIENT_CLEAR:
+		return fail(c, code, "child: clear the ambient capabilities: %s", e);
 	}
-	return fail(attr, -EIO, "child: unknown step %d failed: %s", rep->step, e);
+	return fail(c, -EIO, "child: unknown step %d failed: %s", rep->step, e);
 }
 
 /*
@@ -511,7 +339,74 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-int dropipc_spawn(dropipc_spawn_attr *attr, dropipc_parent **parent, pid_t *pid, int *pidfd)
+/* The options' version: a larger one (a newer caller) must leave every
+ * byte past this version's fields zero, as clone3() demands of clone_args. */
+static int check_size(struct call *c, const dropipc_spawn_options *o)
+{
+	const unsigned char *b = (const unsigned char *)o;
+
+	if (o->size < OPTIONS_SIZE_VER0)
+		return fail(c, -EINVAL, "spawn: options size %zu is smaller than the first version's %zu",
+			    o->size, OPTIONS_SIZE_VER0);
+	if (o->size > OPTIONS_SIZE_MAX)
+		return fail(c, -EINVAL, "spawn: options size %zu is past %d", o->size, OPTIONS_SIZE_MAX);
+	for (size_t i = sizeof(*o); i < o->size; i++)
+		if (b[i])
+			return fail(c, -EINVAL,
+				    "spawn: options byte %zu is not zero, and this version knows %zu bytes",
+				    i, sizeof(*o));
+	return 0;
+}
+
+static int check_map(struct call *c, const char *name, const dropipc_id_map *m, size_t n)
+{
+	if (n && !m)
+		return fail(c, -EINVAL, "spawn: %s is NULL with %zu lines", name, n);
+	if (n > MAP_LINES_MAX)
+		return fail(c, -EINVAL, "spawn: %s has %zu lines, the kernel takes %d", name, n,
+			    MAP_LINES_MAX);
+	for (size_t i = 0; i < n; i++)
+		if (m[i].count == 0)
+			return fail(c, -EINVAL, "spawn: %s[%zu]: count 0", name, i);
+	return 0;
+}
+
+/* Everything that can be refused before the clone. */
+static int check_options(struct call *c)
+{
+	const dropipc_spawn_options *o = c->o;
+	int r = check_size(c, o);
+
+	if (r < 0)
+		return r;
+	if (o->flags & ~FLAGS_ALL)
+		return fail(c, -EINVAL, "spawn: unknown flags 0x%x", o->flags & ~FLAGS_ALL);
+	if (o->namespaces & ~NS_ALL)
+		return fail(c, -EINVAL, "spawn: unknown namespaces 0x%x", o->namespaces & ~NS_ALL);
+	if (!o->path || !*o->path)
+		return fail(c, -EINVAL, "spawn: no path");
+	if ((r = check_map(c, "uid_map", o->uid_map, o->n_uid_map)) < 0 ||
+	    (r = check_map(c, "gid_map", o->gid_map, o->n_gid_map)) < 0)
+		return r;
+	if ((o->n_uid_map || o->n_gid_map || (o->flags & DROPIPC_SPAWN_DENY_SETGROUPS)) &&
+	    !(o->namespaces & DROPIPC_NS_USER))
+		return fail(c, -EINVAL, "spawn: id maps and setgroups need DROPIPC_NS_USER");
+	if (o->n_fds && !o->fds)
+		return fail(c, -EINVAL, "spawn: fds is NULL with %zu fds", o->n_fds);
+	if (o->n_fds > (size_t)INT32_MAX / 2)
+		return fail(c, -EINVAL, "spawn: %zu fds to pass", o->n_fds);
+	for (size_t i = 0; i < o->n_fds; i++)
+		if (o->fds[i] < 0)
+			return fail(c, -EBADF, "spawn: fds[%zu] is %d", i, o->fds[i]);
+	for (int i = 0; (o->flags & DROPIPC_SPAWN_STDIO) && i < 3; i++)
+		if (o->stdio[i] < -1)
+			return fail(c, -EBADF, "spawn: stdio[%d] is %d", i, o->stdio[i]);
+	if (o->pdeathsig < 0 || o->pdeathsig >= NSIG)
+		return fail(c, -EINVAL, "spawn: pdeathsig %d is no signal", o->pdeathsig);
+	return 0;
+}
+
+static uint64_t clone_flags(unsigned int namespaces)
 {
 	static const struct {
 		unsigned int ns;
@@ -522,81 +417,101 @@ int dropipc_spawn(dropipc_spawn_attr *attr, dropipc_parent **parent, pid_t *pid,
 		{ DROPIPC_NS_IPC, CLONE_NEWIPC },   { DROPIPC_NS_NET, CLONE_NEWNET },
 		{ DROPIPC_NS_CGROUP, CLONE_NEWCGROUP },
 	};
-	const char *default_argv[] = { attr->program, NULL };
+	uint64_t flags = 0;
+
+	for (size_t i = 0; i < sizeof(ns_flags) / sizeof(ns_flags[0]); i++)
+		if (namespaces & ns_flags[i].ns)
+			flags |= ns_flags[i].flag;
+	return flags;
+}
+
+/* The child's fds 0..n-1, in *targets (and room to move them, after). */
+static int *make_targets(const dropipc_spawn_options *o, int child_fd, int *n)
+{
+	int *t;
+
+	*n = DROPIPC_CHILD_FD + 1 + (int)o->n_fds;
+	t = malloc(2 * (size_t)*n * sizeof(*t));
+	if (!t)
+		return NULL;
+	for (int i = 0; i < 3; i++)
+		t[i] = (o->flags & DROPIPC_SPAWN_STDIO) ? o->stdio[i] : -1;
+	t[DROPIPC_CHILD_FD] = child_fd;
+	for (size_t i = 0; i < o->n_fds; i++)
+		t[DROPIPC_CHILD_FD + 1 + i] = o->fds[i];
+	return t;
+}
+
+int dropipc_spawn(const dropipc_spawn_options *opts, dropipc_parent **parent, pid_t *pid,
+		  int *pidfd, char *errbuf, size_t errlen)
+{
+	struct call c = { opts, errbuf, errlen, 0 };
+	const char *default_argv[2] = { NULL, NULL };
 	struct plan pl = { 0 };
 	struct report rep;
 	dropipc_parent *p = NULL;
-	char *maps[2] = { NULL, NULL };
 	int *targets = NULL, child_fd = -1, sync_p[2] = { -1, -1 }, err_p[2] = { -1, -1 };
 	int pfd = -1, r, e;
-	uint64_t flags = 0;
 	pid_t cpid = -1;
 	struct rlimit rl;
 	sigset_t all;
 	ssize_t n;
 
-	*parent = NULL;
-	*pid = -1;
+	if (errbuf && errlen)
+		errbuf[0] = '\0';
+	if (parent)
+		*parent = NULL;
+	if (pid)
+		*pid = -1;
 	if (pidfd)
 		*pidfd = -1;
-	attr->errmsg[0] = '\0';
-	if (!attr->program)
-		return fail(attr, -EINVAL, "spawn: no program set");
-	if ((attr->n_maps[0] || attr->n_maps[1] || attr->deny_setgroups) &&
-	    !(attr->namespaces & DROPIPC_NS_USER))
-		return fail(attr, -EINVAL, "spawn: id maps and setgroups need DROPIPC_NS_USER");
-	if (attr->n_fds > (size_t)INT32_MAX / 2)
-		return fail(attr, -EINVAL, "spawn: %zu fds to pass", attr->n_fds);
-	for (size_t i = 0; i < sizeof(ns_flags) / sizeof(ns_flags[0]); i++)
-		if (attr->namespaces & ns_flags[i].ns)
-			flags |= ns_flags[i].flag;
+	if (!opts || !parent || !pid)
+		return fail(&c, -EINVAL, "spawn: %s is NULL",
+			    !opts ? "opts" : !parent ? "parent" : "pid");
+	r = check_options(&c);
+	if (r < 0)
+		return r;
 
-	r = -ENOMEM;
-	for (int i = 0; i < 2; i++)
-		if (attr->n_maps[i] && !(maps[i] = map_text(attr->maps[i], attr->n_maps[i])))
-			goto out;
-	pl.n_targets = DROPIPC_CHILD_FD + 1 + (int)attr->n_fds;
-	targets = malloc(2 * (size_t)pl.n_targets * sizeof(*targets));
-	if (!targets)
-		goto out;
 	r = dropipc_socketpair(&p, &child_fd);
 	if (r < 0) {
-		fail(attr, r, "spawn: socketpair: %s", dropipc_strerror(r));
+		fail(&c, r, "spawn: socketpair: %s", dropipc_strerror(r));
 		goto out;
 	}
+	r = -ENOMEM;
+	targets = make_targets(opts, child_fd, &pl.n_targets);
+	if (!targets)
+		goto out;
 	if (pipe2(sync_p, O_CLOEXEC) < 0 || pipe2(err_p, O_CLOEXEC) < 0) {
-		r = fail(attr, -errno, "spawn: pipe: %s", strerror(errno));
+		r = fail(&c, -errno, "spawn: pipe: %s", strerror(errno));
 		goto out;
 	}
-	for (int i = 0; i < 3; i++)
-		targets[i] = attr->stdio[i];
-	targets[DROPIPC_CHILD_FD] = child_fd;
-	for (size_t i = 0; i < attr->n_fds; i++)
-		targets[DROPIPC_CHILD_FD + 1 + i] = attr->fds[i];
+	default_argv[0] = opts->path;
 	pl.targets = targets;
 	pl.moved = targets + pl.n_targets;
-	pl.program = attr->program;
-	pl.argv = attr->argv ? attr->argv : (char *const *)default_argv;
-	pl.envp = attr->envp ? attr->envp : environ;
+	pl.program = opts->path;
+	pl.argv = (char *const *)(opts->argv ? opts->argv : default_argv);
+	pl.envp = opts->envp ? (char *const *)opts->envp : environ;
 	pl.sync_r = sync_p[0];
 	pl.sync_w = sync_p[1];
 	pl.err_w = err_p[1];
-	pl.pdeathsig = attr->pdeathsig;
-	pl.new_session = attr->new_session;
-	pl.ambient = attr->ambient;
+	pl.pdeathsig = opts->pdeathsig;
+	pl.new_session = !!(opts->flags & DROPIPC_SPAWN_NEW_SESSION);
+	pl.keep_signals = !!(opts->flags & DROPIPC_SPAWN_KEEP_SIGNALS);
+	pl.keep_caps = !!(opts->flags & DROPIPC_SPAWN_KEEP_CAPS);
+	pl.caps = opts->caps;
 	pl.nofile = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < INT32_MAX
 			    ? (unsigned int)rl.rlim_cur
 			    : 1u << 20;
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &pl.mask);
-	cpid = clone_pidfd(flags, &pfd);
+	cpid = clone_pidfd(clone_flags(opts->namespaces), &pfd);
 	if (cpid == 0)
 		child_run(&pl);
 	e = errno;
 	pthread_sigmask(SIG_SETMASK, &pl.mask, NULL);
 	if (cpid < 0) {
-		r = fail(attr, -e, "spawn: clone: %s", strerror(e));
+		r = fail(&c, -e, "spawn: clone: %s", strerror(e));
 		goto out;
 	}
 	/* sync_p[0] stays open: a child already gone must not make the write
@@ -604,32 +519,32 @@ int dropipc_spawn(dropipc_spawn_attr *attr, dropipc_parent **parent, pid_t *pid,
 	close_fd(&child_fd);
 	close_fd(&err_p[1]);
 
-	r = write_maps(attr, cpid, maps);
+	r = write_maps(&c, cpid);
 	if (r < 0)
 		goto out;
 	do
 		n = write(sync_p[1], "g", 1);
 	while (n < 0 && errno == EINTR);
 	if (n != 1) {
-		r = fail(attr, n < 0 ? -errno : -EIO, "spawn: start the child: %s",
+		r = fail(&c, n < 0 ? -errno : -EIO, "spawn: start the child: %s",
 			 n < 0 ? strerror(errno) : "short write");
 		goto out;
 	}
 	r = wait_report(err_p[0], pfd, &rep, &n);
 	if (r < 0)
-		fail(attr, r, "spawn: wait for the exec: %s", strerror(-r));
+		fail(&c, r, "spawn: wait for the exec: %s", strerror(-r));
 	else if (n < 0)
-		r = fail(attr, -errno, "spawn: read the child's report: %s", strerror(errno));
+		r = fail(&c, -errno, "spawn: read the child's report: %s", strerror(errno));
 	else if (n == sizeof(rep))
-		r = child_failed(attr, &rep);
+		r = child_failed(&c, &rep);
 	else if (n != 0)
-		r = fail(attr, -EIO, "spawn: the child's report is %zd bytes, not %zu", n, sizeof(rep));
+		r = fail(&c, -EIO, "spawn: the child's report is %zd bytes, not %zu", n, sizeof(rep));
 	if (r < 0)
 		goto out;
 	/* End-of-file: the exec succeeded. */
 	r = dropipc_parent_set_pidfd(p, pfd);
 	if (r < 0) {
-		fail(attr, r, "spawn: keep the pidfd: %s", strerror(-r));
+		fail(&c, r, "spawn: keep the pidfd: %s", strerror(-r));
 		goto out;
 	}
 	*parent = p;
@@ -654,9 +569,7 @@ out:
 	close_fd(&err_p[1]);
 	dropipc_parent_close(p);
 	free(targets);
-	free(maps[0]);
-	free(maps[1]);
-	if (r < 0 && !attr->errmsg[0])
-		fail(attr, r, "spawn: %s", strerror(-r));
+	if (r < 0 && !c.failed)
+		fail(&c, r, "spawn: %s", strerror(-r));
 	return r;
 }

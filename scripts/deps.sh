@@ -10,8 +10,9 @@ build="cmake make gcc pkg-config protobuf-c-compiler libprotobuf-c-dev python3 p
 test="$build check clang libclang-rt-14-dev valgrind util-linux procps g++
   golang-go protoc-gen-go golang-google-protobuf-dev
   python3 python3-protobuf python3-venv python3-setuptools python3-wheel python3-pip
+  python3-build mypy
   protobuf-compiler gnuplot-nox abigail-tools scdoc debhelper dpkg-dev lintian passt
-  fuse3 iproute2 strace groff-base"
+  fuse3 iproute2 strace groff-base uidmap"
 
 case "${1:-build}" in
 build) want=$build ;;

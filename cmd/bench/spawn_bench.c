@@ -78,16 +78,17 @@ static int64_t finish(dropipc_parent *parent, pid_t pid, const dropipc_args *arg
 	return t;
 }
 
-static int64_t round_spawn(dropipc_spawn_attr *attr, const dropipc_args *args)
+static int64_t round_spawn(const dropipc_spawn_options *opts, const dropipc_args *args)
 {
 	dropipc_parent *parent;
 	int64_t t0 = mono_ns();
+	char msg[512];
 	pid_t pid;
 	int r;
 
-	r = dropipc_spawn(attr, &parent, &pid, NULL);
+	r = dropipc_spawn(opts, &parent, &pid, NULL, msg, sizeof(msg));
 	if (r < 0)
-		die("%s", dropipc_spawn_attr_errmsg(attr));
+		die("%s", msg);
 	return finish(parent, pid, args) - t0;
 }
 
@@ -119,14 +120,12 @@ void spawn_bench(const char *self, bool quick)
 	unsigned rounds = quick ? 5 : 200;
 	struct samples spawn = { 0 }, forked = { 0 };
 	dropipc_args *args = bench_args_new((struct shape){ 2, 2, 2 });
-	dropipc_spawn_attr *attr;
+	const dropipc_spawn_options opts = { .size = sizeof(opts), .path = self, .argv = argv };
 
-	if (!args || dropipc_spawn_attr_new(&attr) < 0 ||
-	    dropipc_spawn_attr_set_program(attr, self) < 0 ||
-	    dropipc_spawn_attr_set_argv(attr, argv) < 0)
+	if (!args)
 		die("no memory");
 	for (unsigned i = 0; i < rounds; i++) {
-		sample_add(&spawn, round_spawn(attr, args));
+		sample_add(&spawn, round_spawn(&opts, args));
 		sample_add(&forked, round_fork(self, args));
 	}
 	printf("\nSpawn to the child's first receive of ChildArgs (typical payload), %u\n"
@@ -138,7 +137,6 @@ void spawn_bench(const char *self, bool quick)
 	       quantile(&spawn, 0.1), quantile(&spawn, 0.9));
 	printf("| fork + execv  | %10.1f | %10.1f-%-10.1f |\n", median(&forked),
 	       quantile(&forked, 0.1), quantile(&forked, 0.9));
-	dropipc_spawn_attr_free(attr);
 	dropipc_args_free(args);
 	free(spawn.v);
 	free(forked.v);

@@ -852,14 +852,18 @@ static bool always_pty(const struct demo *d)
 
 static int spawn_child(struct demo *d)
 {
-	static const int caps[] = { CAP_SYS_ADMIN, CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_NET_ADMIN };
+	static const uint64_t caps = UINT64_C(1) << CAP_SYS_ADMIN | UINT64_C(1) << CAP_DAC_OVERRIDE |
+				     UINT64_C(1) << CAP_FOWNER | UINT64_C(1) << CAP_NET_ADMIN;
 	static char *argv[256];
 	char path[PATH_MAX], ttys[16];
 	unsigned ns = DROPIPC_NS_USER | DROPIPC_NS_MOUNT | DROPIPC_NS_PID | DROPIPC_NS_IPC |
 		      DROPIPC_NS_CGROUP | DROPIPC_NS_UTS;
 	uid_t uid = getuid();
 	gid_t gid = getgid();
-	dropipc_spawn_attr *attr = NULL;
+	dropipc_id_map uid_map = { d->o.root ? 0 : uid, uid, 1 };
+	dropipc_id_map gid_map = { d->o.root ? 0 : gid, gid, 1 };
+	dropipc_spawn_options opts;
+	char msg[512];
 	int in = -1, out = -1, err = -1, r;
 
 	r = d->o.child_argv ? find_in_path(d->o.child_argv[0], path, sizeof(path))
@@ -887,34 +891,23 @@ static int spawn_child(struct demo *d)
 		ttys[n] = '\0';
 		argv[d->o.verbose ? 2 : 1] = ttys;
 	}
-	r = dropipc_spawn_attr_new(&attr);
-	if (r == 0)
-		r = dropipc_spawn_attr_set_program(attr, path);
-	if (r == 0)
-		r = dropipc_spawn_attr_set_argv(attr, (const char *const *)argv);
-	if (r == 0)
-		r = dropipc_spawn_attr_set_namespaces(attr, ns);
-	if (r == 0)
-		r = dropipc_spawn_attr_add_uid_map(attr, d->o.root ? 0 : uid, uid, 1);
-	if (r == 0)
-		r = dropipc_spawn_attr_add_gid_map(attr, d->o.root ? 0 : gid, gid, 1);
-	if (r == 0)
-		r = dropipc_spawn_attr_set_deny_setgroups(attr, 1);
-	for (size_t i = 0; r == 0 && i < sizeof(caps) / sizeof(caps[0]); i++)
-		r = dropipc_spawn_attr_add_ambient_cap(attr, caps[i]);
-	if (r == 0)
-		r = dropipc_spawn_attr_set_stdio(attr, in, out, err);
-	if (r == 0)
-		r = dropipc_spawn_attr_set_pdeathsig(attr, SIGKILL);
-	if (r == 0)
-		r = dropipc_spawn_attr_set_new_session(attr, 1);
+	opts = (dropipc_spawn_options){
+		.size = sizeof(opts),
+		.path = path,
+		.argv = (const char *const *)argv,
+		.namespaces = ns,
+		.uid_map = &uid_map,
+		.n_uid_map = 1,
+		.gid_map = &gid_map,
+		.n_gid_map = 1,
+		.caps = caps,
+		.flags = DROPIPC_SPAWN_DENY_SETGROUPS | DROPIPC_SPAWN_NEW_SESSION | DROPIPC_SPAWN_STDIO,
+		.stdio = { in, out, err },
+		.pdeathsig = SIGKILL,
+	};
+	r = dropipc_spawn(&opts, &d->parent, &d->pid, &d->pidfd, msg, sizeof(msg));
 	if (r < 0) {
-		say("spawn attributes: %s", dropipc_strerror(r));
-		goto out;
-	}
-	r = dropipc_spawn(attr, &d->parent, &d->pid, &d->pidfd);
-	if (r < 0) {
-		say("start %s: %s", path, dropipc_spawn_attr_errmsg(attr));
+		say("start %s: %s", path, msg);
 		if (r == -EPERM || r == -EINVAL || r == -ENOSPC)
 			say("user namespaces are needed (unprivileged_userns_clone, "
 			    "max_user_namespaces, or a container that allows them)");
@@ -930,7 +923,6 @@ out:
 		close(out);
 	if (err >= 0 && err != out)
 		close(err);
-	dropipc_spawn_attr_free(attr);
 	return r < 0 ? -1 : 0;
 }
 

@@ -3,10 +3,12 @@
 package ipc
 
 import (
+	"bytes"
 	"fmt"
 	"net"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	pb "github.com/libdropipc/libdropipc/go/dropipcv1"
 
@@ -58,63 +60,166 @@ func invalid(format string, a ...interface{}) error {
 	return newError("DROPIPC_EINVAL", fmt.Sprintf(format, a...))
 }
 
-func checkPort(list string, i int, name string, port uint32, zeroOK bool) error {
-	if (port == 0 && zeroOK) || (port >= 1 && port <= 65535) {
+func checkPort(list string, i int, name string, port uint32) error {
+	if port >= 1 && port <= 65535 {
 		return nil
 	}
 	return invalid("config.net.%s[%d].%s: %d is not in 1..65535", list, i, name, port)
+}
+
+// checkAuto: Drop's auto names no port (every port, as pasta's auto).
+func checkAuto(list string, i int, hostPort, guestPort uint32) error {
+	if hostPort != 0 {
+		return invalid("config.net.%s[%d].host_port: %d set with auto", list, i, hostPort)
+	}
+	if guestPort != 0 {
+		return invalid("config.net.%s[%d].guest_port: %d set with auto", list, i, guestPort)
+	}
+	return nil
 }
 
 func isIP(s string) bool {
 	return net.ParseIP(s) != nil && !strings.Contains(s, "%")
 }
 
-// validate checks args as PROTOCOL.md says both ends do; the error
-// (DROPIPC_EINVAL) names the field.
-func validate(a *pb.ChildArgs) error {
-	for _, l := range leaves(a.ProtoReflect(), "", nil) {
-		if l.field.Kind() == protoreflect.StringKind {
-			if i := strings.IndexByte(l.value.String(), 0); i >= 0 {
-				return invalid("%s: NUL byte at byte %d of the string", l.path, i)
-			}
+// normalized is Drop's rule for mount sources and targets and blocked
+// paths: "~", or a path that starts with "/" or "~/", with no empty, "."
+// or ".." component and no trailing "/" (but "/" itself), so that what the
+// config names is what the jail touches.
+func normalized(p string) bool {
+	if p == "~" || p == "/" {
+		return true
+	}
+	var rest string
+	switch {
+	case strings.HasPrefix(p, "/"):
+		rest = p[1:]
+	case strings.HasPrefix(p, "~/"):
+		rest = p[2:]
+	default:
+		return false
+	}
+	for _, c := range strings.Split(rest, "/") {
+		if c == "" || c == "." || c == ".." {
+			return false
 		}
 	}
+	return true
+}
+
+func checkPath(p, field string) error {
+	switch {
+	case p == "":
+		return invalid("config.%s: empty", field)
+	case p != "~" && !strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "~/"):
+		return invalid("config.%s: path must start with / or ~/: %s", field, p)
+	case !normalized(p):
+		return invalid("config.%s: path is not normalized: %s", field, p)
+	}
+	return nil
+}
+
+// validate checks args as PROTOCOL.md says both ends do, in the C
+// library's order (the fields' meaning, then the strings); the error
+// (DROPIPC_EINVAL) names the field.
+func validate(a *pb.ChildArgs) error {
+	if err := validateFields(a); err != nil {
+		return err
+	}
+	return checkStrings(a)
+}
+
+// checkStrings refuses a NUL byte in any field (OS strings are bytes, C
+// strings on the C side) and invalid UTF-8 in the text fields.
+func checkStrings(a *pb.ChildArgs) error {
+	for _, l := range leaves(a.ProtoReflect(), "", nil) {
+		var v []byte
+		switch l.field.Kind() {
+		case protoreflect.BytesKind:
+			v = l.value.Bytes()
+		case protoreflect.StringKind:
+			v = []byte(l.value.String())
+		default:
+			continue
+		}
+		if at, nul := badText(v, l.field.Kind() == protoreflect.StringKind); at >= 0 {
+			if nul {
+				return invalid("%s: NUL byte at byte %d", l.path, at)
+			}
+			return invalid("%s: invalid UTF-8 at byte %d", l.path, at)
+		}
+	}
+	return nil
+}
+
+// badText is the offset of the first NUL byte of v (and, for text, of its
+// first byte that is not valid UTF-8), or -1.
+func badText(v []byte, text bool) (at int, nul bool) {
+	for i := 0; i < len(v); {
+		if v[i] == 0 {
+			return i, true
+		}
+		if !text || v[i] < 0x80 {
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(v[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i, false
+		}
+		i += size
+	}
+	return -1, false
+}
+
+func validateFields(a *pb.ChildArgs) error {
 	switch {
 	case a.EnvId == "":
 		return invalid("env_id: empty")
 	case a.Paths == nil:
 		return invalid("paths: missing")
-	case a.Config == nil:
-		return invalid("config: missing")
+	}
+	// No exec args is fine: the child runs the user's shell, as Drop does.
+	switch a.Pty {
+	case pb.PtyMode_PTY_AUTO, pb.PtyMode_PTY_ALWAYS, pb.PtyMode_PTY_NEVER:
+	default:
+		return invalid("pty: %d is not a known mode", a.Pty)
 	}
 	cfg := a.Config
+	if cfg == nil {
+		return invalid("config: missing")
+	}
 	for i, m := range cfg.Mounts {
-		if m.Source == "" {
-			return invalid("config.mounts[%d].source: empty", i)
+		if err := checkPath(string(m.Source), fmt.Sprintf("mounts[%d].source", i)); err != nil {
+			return err
 		}
-		if m.Target == "" {
-			return invalid("config.mounts[%d].target: empty", i)
+		if err := checkPath(string(m.Target), fmt.Sprintf("mounts[%d].target", i)); err != nil {
+			return err
 		}
 	}
-	for i, b := range cfg.BlockedPaths {
-		if b == "" {
-			return invalid("config.blocked_paths[%d]: empty", i)
+	for i, p := range cfg.BlockedPaths {
+		if err := checkPath(string(p), fmt.Sprintf("blocked_paths[%d]", i)); err != nil {
+			return err
 		}
 	}
 	for i, v := range cfg.GetEnviron().GetExposedVars() {
-		if v == "" {
+		if len(v) == 0 {
 			return invalid("config.environ.exposed_vars[%d]: empty", i)
 		}
 	}
 	for i, v := range cfg.GetEnviron().GetSetVars() {
-		if v.Name == "" {
+		if len(v.Name) == 0 {
 			return invalid("config.environ.set_vars[%d].name: empty", i)
 		}
-		if strings.Contains(v.Name, "=") {
-			return invalid("config.environ.set_vars[%d].name: \"%s\" contains '='", i, v.Name)
+		// The name is bytes, not text: the message gives where, not what.
+		if at := bytes.IndexByte(v.Name, '='); at >= 0 {
+			return invalid("config.environ.set_vars[%d].name: '=' at byte %d", i, at)
 		}
 	}
-	net := cfg.Net
+	return validateNet(cfg.Net)
+}
+
+func validateNet(net *pb.Net) error {
 	if net == nil {
 		return invalid("config.net: missing")
 	}
@@ -128,14 +233,20 @@ func validate(a *pb.ChildArgs) error {
 		ports []*pb.PublishedPort
 	}{{"tcp_published_ports", net.TcpPublishedPorts}, {"udp_published_ports", net.UdpPublishedPorts}} {
 		for i, p := range l.ports {
-			if err := checkPort(l.name, i, "host_port", p.HostPort, p.Auto); err != nil {
+			if p.Auto {
+				if p.HostIp != "" {
+					return invalid("config.net.%s[%d].host_ip: set with auto", l.name, i)
+				}
+				if err := checkAuto(l.name, i, p.HostPort, p.GuestPort); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := checkPort(l.name, i, "host_port", p.HostPort); err != nil {
 				return err
 			}
-			if err := checkPort(l.name, i, "guest_port", p.GuestPort, false); err != nil {
+			if err := checkPort(l.name, i, "guest_port", p.GuestPort); err != nil {
 				return err
-			}
-			if p.Auto && p.HostPort != 0 {
-				return invalid("config.net.%s[%d].host_port: %d set with auto", l.name, i, p.HostPort)
 			}
 			if p.HostIp != "" && !isIP(p.HostIp) {
 				return invalid("config.net.%s[%d].host_ip: \"%s\" is not an IP address", l.name, i, p.HostIp)
@@ -147,14 +258,14 @@ func validate(a *pb.ChildArgs) error {
 		ports []*pb.HostPort
 	}{{"tcp_host_ports", net.TcpHostPorts}, {"udp_host_ports", net.UdpHostPorts}} {
 		for i, p := range l.ports {
-			if err := checkPort(l.name, i, "host_port", p.HostPort, false); err != nil {
-				return err
+			var err error
+			if p.Auto {
+				err = checkAuto(l.name, i, p.HostPort, p.GuestPort)
+			} else if err = checkPort(l.name, i, "host_port", p.HostPort); err == nil {
+				err = checkPort(l.name, i, "guest_port", p.GuestPort)
 			}
-			if err := checkPort(l.name, i, "guest_port", p.GuestPort, p.Auto); err != nil {
+			if err != nil {
 				return err
-			}
-			if p.Auto && p.GuestPort != 0 {
-				return invalid("config.net.%s[%d].guest_port: %d set with auto", l.name, i, p.GuestPort)
 			}
 		}
 	}

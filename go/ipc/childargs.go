@@ -7,16 +7,49 @@ import (
 )
 
 // ChildArgs are the arguments the parent sends to the child, shaped like
-// Drop's own (EnvId, Paths, Config, ExecArgs) so that Drop's code compiles
-// unchanged. It is a plain struct, not the generated dropipcv1.ChildArgs:
-// Drop passes ChildArgs by value (SendChildArgs(ChildArgs)), and generated
-// messages must not be copied (go vet: copylocks). Proto and
-// ChildArgsFromProto convert.
+// Drop's own (EnvId, Paths, Config, ExecArgs). It is a plain struct, not
+// the generated dropipcv1.ChildArgs: Drop passes ChildArgs by value
+// (SendChildArgs(ChildArgs)), and generated messages must not be copied
+// (go vet: copylocks). Proto and ChildArgsFromProto convert.
+//
+// Drop's own code does not compile against it unchanged: Drop's ChildArgs
+// hold its *jailfs.Paths and *config.Config, whose ports are int (not
+// uint16) and whose config.Net orders its fields differently. Drop changes
+// its import and converts with the functions of go/dropconv (see
+// docs/DROP.md).
+//
+// OS strings (paths, arguments, variable names, values and patterns) are
+// Go strings holding any bytes: a Latin-1 directory or an argument
+// $'\xff' pass unchanged; only a NUL byte is refused. EnvId, Extends and
+// HostIP are text: valid UTF-8.
 type ChildArgs struct {
 	EnvId    string
 	Paths    *Paths
 	Config   *Config
-	ExecArgs []string
+	ExecArgs []string // empty: the child runs the user's shell
+	// Pty says whether the child gives the command a pty (PtyAuto: when
+	// one of its fds 0-2 is a terminal, as Drop does).
+	Pty PtyMode
+	// TermSize, when set, is the size the child sets on the pty.
+	TermSize *TermSize
+}
+
+// PtyMode is whether the child makes a pty for the command.
+type PtyMode int32
+
+const (
+	// PtyAuto: a pty exactly when one of the child's fds 0-2 is a
+	// terminal, replacing only those that are (Drop's rule; the default).
+	PtyAuto PtyMode = 0
+	// PtyAlways: always a pty, replacing all of fds 0-2.
+	PtyAlways PtyMode = 1
+	// PtyNever: never a pty; no pty frame is sent.
+	PtyNever PtyMode = 2
+)
+
+// TermSize is a terminal's size, as struct winsize has it.
+type TermSize struct {
+	Rows, Cols, XPixels, YPixels uint32
 }
 
 // Paths are the jail's filesystem locations, absolute host paths.
@@ -66,14 +99,17 @@ type Net struct {
 	UDPHostPorts      []HostPort
 }
 
-// PublishedPort makes a port of the sandbox reachable from the host.
+// PublishedPort makes a port of the sandbox reachable from the host. Auto
+// is Drop's "auto": every port the sandbox listens on (pasta's auto), with
+// HostIP empty and both ports 0.
 type PublishedPort struct {
 	HostIP              string
 	HostPort, GuestPort uint16
 	Auto                bool
 }
 
-// HostPort makes a port of the host reachable from the sandbox.
+// HostPort makes a port of the host reachable from the sandbox. Auto is
+// Drop's "auto": every port of the host, with both ports 0.
 type HostPort struct {
 	HostPort, GuestPort uint16
 	Auto                bool
@@ -97,12 +133,40 @@ func (a *ChildArgs) Validate() error {
 // SendChildArgs sets it).
 func (a *ChildArgs) Proto() (*pb.ChildArgs, error) { return a.toProto() }
 
+func b(s string) []byte {
+	if s == "" {
+		return nil
+	}
+	return []byte(s)
+}
+
+func bs(ss []string) [][]byte {
+	var out [][]byte
+	for _, s := range ss {
+		out = append(out, []byte(s))
+	}
+	return out
+}
+
+// strs keeps Drop's zero values: an empty list is nil.
+func strs(bb [][]byte) []string {
+	var out []string
+	for _, x := range bb {
+		out = append(out, string(x))
+	}
+	return out
+}
+
 func (a *ChildArgs) toProto() (*pb.ChildArgs, error) {
-	m := &pb.ChildArgs{EnvId: a.EnvId, ExecArgs: a.ExecArgs}
+	m := &pb.ChildArgs{EnvId: a.EnvId, ExecArgs: bs(a.ExecArgs), Pty: pb.PtyMode(a.Pty)}
+	if t := a.TermSize; t != nil {
+		m.TermSize = &pb.TermSize{Rows: t.Rows, Cols: t.Cols, XPixels: t.XPixels, YPixels: t.YPixels}
+	}
 	if p := a.Paths; p != nil {
-		m.Paths = &pb.Paths{Cwd: p.Cwd, DropHome: p.DropHome, Env: p.Env, FsRoot: p.FsRoot,
-			HostHome: p.HostHome, Home: p.Home, Etc: p.Etc, Var: p.Var, Tmp: p.Tmp, Run: p.Run,
-			EmptyDir: p.EmptyDir, EmptyFile: p.EmptyFile}
+		m.Paths = &pb.Paths{Cwd: b(p.Cwd), DropHome: b(p.DropHome), Env: b(p.Env),
+			FsRoot: b(p.FsRoot), HostHome: b(p.HostHome), Home: b(p.Home), Etc: b(p.Etc),
+			Var: b(p.Var), Tmp: b(p.Tmp), Run: b(p.Run), EmptyDir: b(p.EmptyDir),
+			EmptyFile: b(p.EmptyFile)}
 	}
 	c := a.Config
 	if c == nil {
@@ -112,14 +176,15 @@ func (a *ChildArgs) toProto() (*pb.ChildArgs, error) {
 	if !ok {
 		return nil, invalid("config.net.mode: %q is not a known mode", c.Net.Mode)
 	}
-	m.Config = &pb.Config{Extends: c.Extends, BlockedPaths: c.BlockedPaths,
-		Environ: &pb.Environ{ExposedVars: c.Environ.ExposedVars}, Net: &pb.Net{Mode: mode}}
+	m.Config = &pb.Config{Extends: c.Extends, BlockedPaths: bs(c.BlockedPaths),
+		Environ: &pb.Environ{ExposedVars: bs(c.Environ.ExposedVars)}, Net: &pb.Net{Mode: mode}}
 	for _, x := range c.Mounts {
 		m.Config.Mounts = append(m.Config.Mounts,
-			&pb.Mount{Source: x.Source, Target: x.Target, Rw: x.RW, Overlay: x.Overlay})
+			&pb.Mount{Source: b(x.Source), Target: b(x.Target), Rw: x.RW, Overlay: x.Overlay})
 	}
 	for _, v := range c.Environ.SetVars {
-		m.Config.Environ.SetVars = append(m.Config.Environ.SetVars, &pb.SetVar{Name: v.Name, Value: v.Value})
+		m.Config.Environ.SetVars = append(m.Config.Environ.SetVars,
+			&pb.SetVar{Name: b(v.Name), Value: b(v.Value)})
 	}
 	n := m.Config.Net
 	n.TcpPublishedPorts = publishedToProto(c.Net.TCPPublishedPorts)
@@ -156,34 +221,31 @@ func ChildArgsFromProto(m *pb.ChildArgs) (*ChildArgs, error) {
 	return fromProto(m), nil
 }
 
-// nonEmpty keeps Drop's zero values: an empty list is nil.
-func nonEmpty(s []string) []string {
-	if len(s) == 0 {
-		return nil
-	}
-	return append([]string(nil), s...)
-}
-
 // fromProto converts a validated message (ports in range, a known mode).
 func fromProto(m *pb.ChildArgs) *ChildArgs {
-	a := &ChildArgs{EnvId: m.EnvId, ExecArgs: nonEmpty(m.ExecArgs)}
+	a := &ChildArgs{EnvId: m.EnvId, ExecArgs: strs(m.ExecArgs), Pty: PtyMode(m.Pty)}
+	if t := m.TermSize; t != nil {
+		a.TermSize = &TermSize{Rows: t.Rows, Cols: t.Cols, XPixels: t.XPixels, YPixels: t.YPixels}
+	}
 	if p := m.Paths; p != nil {
-		a.Paths = &Paths{Cwd: p.Cwd, DropHome: p.DropHome, Env: p.Env, FsRoot: p.FsRoot,
-			HostHome: p.HostHome, Home: p.Home, Etc: p.Etc, Var: p.Var, Tmp: p.Tmp, Run: p.Run,
-			EmptyDir: p.EmptyDir, EmptyFile: p.EmptyFile}
+		a.Paths = &Paths{Cwd: string(p.Cwd), DropHome: string(p.DropHome), Env: string(p.Env),
+			FsRoot: string(p.FsRoot), HostHome: string(p.HostHome), Home: string(p.Home),
+			Etc: string(p.Etc), Var: string(p.Var), Tmp: string(p.Tmp), Run: string(p.Run),
+			EmptyDir: string(p.EmptyDir), EmptyFile: string(p.EmptyFile)}
 	}
 	c := m.Config
 	if c == nil {
 		return a
 	}
-	a.Config = &Config{Extends: c.Extends, BlockedPaths: nonEmpty(c.BlockedPaths)}
+	a.Config = &Config{Extends: c.Extends, BlockedPaths: strs(c.BlockedPaths)}
 	for _, x := range c.Mounts {
 		a.Config.Mounts = append(a.Config.Mounts,
-			Mount{Source: x.Source, Target: x.Target, RW: x.Rw, Overlay: x.Overlay})
+			Mount{Source: string(x.Source), Target: string(x.Target), RW: x.Rw, Overlay: x.Overlay})
 	}
-	a.Config.Environ.ExposedVars = nonEmpty(c.GetEnviron().GetExposedVars())
+	a.Config.Environ.ExposedVars = strs(c.GetEnviron().GetExposedVars())
 	for _, v := range c.GetEnviron().GetSetVars() {
-		a.Config.Environ.SetVars = append(a.Config.Environ.SetVars, EnvVar{Name: v.Name, Value: v.Value})
+		a.Config.Environ.SetVars = append(a.Config.Environ.SetVars,
+			EnvVar{Name: string(v.Name), Value: string(v.Value)})
 	}
 	n := c.GetNet()
 	for name, mode := range modes {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 	"unsafe"
@@ -17,36 +18,58 @@ import (
 )
 
 // end is what both ends share: the socket as a file, and the connection
-// made from it at the first send or receive.
+// made from it at the first send or receive. mu makes Close safe from
+// another goroutine while a call is blocked (that call then fails with
+// an error that matches net.ErrClosed); the ends are otherwise for one
+// goroutine at a time.
 type end struct {
+	mu         sync.Mutex
 	file       *os.File
+	closed     bool
 	c          *conn
 	timeout    time.Duration
+	rdl, wdl   time.Time
 	maxPayload int
 }
 
+func closedError(op string) *Error {
+	return newError("DROPIPC_ECLOSED", op+": the end is closed", net.ErrClosed)
+}
+
 func (e *end) begin(op string) (*conn, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, closedError(op)
+	}
 	if e.c == nil {
-		if e.file == nil {
-			return nil, newError("DROPIPC_ECLOSED", op+": the end is closed")
-		}
 		// FileConn works on a close-on-exec copy of the fd.
 		nc, err := net.FileConn(e.file)
 		if err != nil {
 			name, text := errnoName(err)
-			return nil, newError(name, fmt.Sprintf("%s: fd %d: %s", op, e.file.Fd(), text))
+			return nil, newError(name, fmt.Sprintf("%s: fd %d: %s", op, e.file.Fd(), text), err)
 		}
 		uc, ok := nc.(*net.UnixConn)
 		if !ok {
 			nc.Close()
-			return nil, newError("ENOTSOCK", fmt.Sprintf("%s: fd %d is not a Unix socket", op, e.file.Fd()))
+			return nil, newError("ENOTSOCK", fmt.Sprintf("%s: fd %d is not a Unix socket", op, e.file.Fd()),
+				syscall.ENOTSOCK)
 		}
-		e.c = &conn{c: uc, timeout: e.timeout, maxPayload: e.maxPayload}
+		e.c = &conn{c: uc}
 	}
-	return e.c, e.c.begin(op)
+	c := e.c
+	c.timeout, c.rdl, c.wdl, c.maxPayload = e.timeout, e.rdl, e.wdl, e.maxPayload
+	return c, c.begin(op)
 }
 
+// close closes the end once; a call blocked in another goroutine returns.
 func (e *end) close(f *os.File) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return closedError("close")
+	}
+	e.closed = true
 	var err error
 	if e.c != nil {
 		err = e.c.close()
@@ -57,7 +80,6 @@ func (e *end) close(f *os.File) error {
 			err = ferr
 		}
 	}
-	e.file = nil
 	return err
 }
 
@@ -65,20 +87,44 @@ func (e *end) setTimeout(d time.Duration) {
 	if d < 0 {
 		d = -1
 	}
+	e.mu.Lock()
 	e.timeout = d
-	if e.c != nil {
-		e.c.setTimeout(d)
+	e.mu.Unlock()
+}
+
+// setDeadline sets the read (r) and write (w) deadlines; it reaches a call
+// already blocked, as net.Conn's does.
+func (e *end) setDeadline(t time.Time, r, w bool) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return closedError("set deadline")
 	}
+	if r {
+		e.rdl = t
+	}
+	if w {
+		e.wdl = t
+	}
+	if e.c != nil {
+		if r {
+			e.c.c.SetReadDeadline(t)
+		}
+		if w {
+			e.c.c.SetWriteDeadline(t)
+		}
+	}
+	return nil
 }
 
 func (e *end) setMaxPayload(n int) error {
 	if n < 1 || n > MaxPayloadLimit {
-		return newError("EINVAL", fmt.Sprintf("max payload %d: not in 1..%d", n, MaxPayloadLimit))
+		return newError("EINVAL", fmt.Sprintf("max payload %d: not in 1..%d", n, MaxPayloadLimit),
+			syscall.EINVAL)
 	}
+	e.mu.Lock()
 	e.maxPayload = n
-	if e.c != nil {
-		e.c.maxPayload = n
-	}
+	e.mu.Unlock()
 	return nil
 }
 
@@ -102,44 +148,71 @@ type ChildEnd struct {
 func NewParentChildSocket() (*ParentEnd, *ChildEnd, error) {
 	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return nil, nil, fmt.Errorf("create socket pair: %w", err)
+		return nil, nil, newError(errnoOf(err), "create socket pair: "+err.Error(), err)
 	}
-	return NewParentEnd(fds[0]), NewChildEnd(fds[1]), nil
+	return NewParentEnd(uintptr(fds[0])), NewChildEnd(uintptr(fds[1])), nil
 }
 
-// NewParentEnd adopts fd, a connected Unix stream socket, as the parent's end.
-func NewParentEnd(fd int) *ParentEnd {
-	syscall.CloseOnExec(fd)
-	return &ParentEnd{end: end{file: os.NewFile(uintptr(fd), "dropipc parent end"),
+func errnoOf(err error) string {
+	name, _ := errnoName(err)
+	return name
+}
+
+// NewParentEnd adopts fd, a connected Unix stream socket, as the parent's
+// end (a uintptr, as Drop's NewParentEnd takes).
+func NewParentEnd(fd uintptr) *ParentEnd {
+	syscall.CloseOnExec(int(fd))
+	return &ParentEnd{end: end{file: os.NewFile(fd, "dropipc parent end"),
 		timeout: -1, maxPayload: DefaultMaxPayload}}
 }
 
 // NewChildEnd adopts fd (ChildFd in the child) as the child's end. It makes
 // fd close-on-exec, so that the parent sees end-of-stream exactly when the
 // child's exec succeeds.
-func NewChildEnd(fd int) *ChildEnd {
-	syscall.CloseOnExec(fd)
-	f := os.NewFile(uintptr(fd), "dropipc child end")
+func NewChildEnd(fd uintptr) *ChildEnd {
+	syscall.CloseOnExec(int(fd))
+	f := os.NewFile(fd, "dropipc child end")
 	return &ChildEnd{end: end{file: f, timeout: -1, maxPayload: DefaultMaxPayload}, Socket: f}
 }
 
-// Close closes the end.
+// Close closes the end. It may be called from another goroutine while a
+// send or receive is blocked: that call then fails with an error that
+// matches net.ErrClosed (and ErrClosed), as is every later call. A second
+// Close fails the same way.
 func (p *ParentEnd) Close() error { return p.close(p.file) }
 
-// Close closes the end (in the parent: its copy of the child's socket).
-func (ch *ChildEnd) Close() error {
-	err := ch.close(ch.Socket)
-	ch.Socket = nil
-	return err
-}
+// Close closes the end (in the parent: its copy of the child's socket),
+// as ParentEnd.Close does.
+func (ch *ChildEnd) Close() error { return ch.close(ch.file) }
 
 // SetTimeout bounds each whole send or receive; d < 0 (the default) waits
 // forever. A receive that times out between frames leaves the end usable.
+// A timeout's error matches ErrTimeout and os.ErrDeadlineExceeded.
 func (p *ParentEnd) SetTimeout(d time.Duration) { p.setTimeout(d) }
 
-// SetTimeout bounds each whole send or receive; d < 0 (the default) waits
-// forever.
+// SetTimeout bounds each whole send or receive, as ParentEnd.SetTimeout.
 func (ch *ChildEnd) SetTimeout(d time.Duration) { ch.setTimeout(d) }
+
+// SetDeadline sets an absolute time after which sends and receives fail
+// with an error that matches os.ErrDeadlineExceeded (and ErrTimeout), as
+// net.Conn's: it applies to a call already blocked, and the zero time
+// removes it. With SetTimeout too, the earlier of the two holds.
+func (p *ParentEnd) SetDeadline(t time.Time) error { return p.setDeadline(t, true, true) }
+
+// SetReadDeadline is SetDeadline for receives only.
+func (p *ParentEnd) SetReadDeadline(t time.Time) error { return p.setDeadline(t, true, false) }
+
+// SetWriteDeadline is SetDeadline for sends only.
+func (p *ParentEnd) SetWriteDeadline(t time.Time) error { return p.setDeadline(t, false, true) }
+
+// SetDeadline is ParentEnd.SetDeadline for the child's end.
+func (ch *ChildEnd) SetDeadline(t time.Time) error { return ch.setDeadline(t, true, true) }
+
+// SetReadDeadline is SetDeadline for receives only.
+func (ch *ChildEnd) SetReadDeadline(t time.Time) error { return ch.setDeadline(t, true, false) }
+
+// SetWriteDeadline is SetDeadline for sends only.
+func (ch *ChildEnd) SetWriteDeadline(t time.Time) error { return ch.setDeadline(t, false, true) }
 
 // SetMaxPayload sets the largest payload the end sends or accepts, 1 byte
 // to MaxPayloadLimit (default DefaultMaxPayload).
@@ -255,8 +328,8 @@ func (p *ParentEnd) WaitExec() error {
 		return c.fail("DROPIPC_EPROTO", "expected end of stream after the exec confirmation, got %s",
 			body.Name())
 	}
-	ce := &pb.ChildError{}
-	if err := c.unpack(ce, data); err != nil {
+	ce, err := c.unpackReport(data)
+	if err != nil {
 		return err
 	}
 	cerr := c.childFailed(ce)
@@ -268,7 +341,7 @@ func checkPtyMaster(c *conn, fd int) error {
 	var st syscall.Stat_t
 	if err := syscall.Fstat(fd, &st); err != nil {
 		name, text := errnoName(err)
-		return c.fail(name, "fstat pty master: %s", text)
+		return c.failCause(err, name, "fstat pty master: %s", text)
 	}
 	var n uint32
 	if st.Mode&syscall.S_IFMT == syscall.S_IFCHR {
@@ -378,12 +451,16 @@ func (ch *ChildEnd) ConfirmExec() error {
 }
 
 // SendError reports a setup failure to the parent; msg is cut at
-// MaxErrorText bytes (never inside a UTF-8 character).
+// MaxErrorText bytes (never inside a UTF-8 character) and sanitized
+// (Sanitize), as the C library does.
 func (ch *ChildEnd) SendError(stage Stage, errno syscall.Errno, msg string) error {
 	c, err := ch.begin("send error")
 	if err != nil {
 		return err
 	}
-	e := &pb.ChildError{Stage: pb.ChildError_Stage(stage), ErrnoValue: int32(errno), Message: cut(msg)}
+	// Cut and sanitized as the C library's: the peer refuses invalid UTF-8,
+	// and a report it refused would read as a successful exec.
+	e := &pb.ChildError{Stage: pb.ChildError_Stage(stage), ErrnoValue: int32(errno),
+		Message: Sanitize(cut(msg, MaxErrorText))}
 	return c.sendEnvelope(&pb.Envelope{Body: &pb.Envelope_Error{Error: e}}, nil)
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"os"
 	"syscall"
 )
 
@@ -33,33 +35,69 @@ var classes = map[string]error{
 }
 
 // Error is a failure of one end. Msg names what failed with the C library's
-// words ("recv pty: expected 1 fd, got 2"); errors.Is tells its class.
+// words ("recv pty: expected 1 fd, got 2"); errors.Is tells its class
+// (ErrProto, io.EOF, ...) and its cause: the syscall.Errno of a failed
+// system call (errors.Is(err, syscall.EPIPE)), os.ErrDeadlineExceeded for
+// a timeout, net.ErrClosed for a call on, or blocked in, a closed end.
 type Error struct {
 	// Name is the class's C name ("DROPIPC_EPROTO") or an errno name ("EPIPE").
 	Name string
 	Msg  string
 	// Child is the child's report, for ErrChild.
-	Child *ChildError
-	err   error
+	Child  *ChildError
+	err    error
+	causes []error
 }
 
 func (e *Error) Error() string { return e.Msg }
 func (e *Error) Unwrap() error { return e.err }
 
-// The errno names a channel's system calls can give (Go has no table).
+// Is matches the error's class and each of its causes.
+func (e *Error) Is(target error) bool {
+	for _, c := range e.causes {
+		if errors.Is(c, target) {
+			return true
+		}
+	}
+	return false
+}
+
+// As finds target's type among the causes (errors.As(err, &errno)).
+func (e *Error) As(target interface{}) bool {
+	for _, c := range e.causes {
+		if errors.As(c, target) {
+			return true
+		}
+	}
+	return false
+}
+
+// The errno names a channel's system calls can give (Go has no table);
+// another errno is named "errno N" and still kept for errors.Is.
 var errnoNames = map[syscall.Errno]string{
 	syscall.EPIPE: "EPIPE", syscall.ECONNRESET: "ECONNRESET", syscall.EBADF: "EBADF",
 	syscall.EINVAL: "EINVAL", syscall.ENOMEM: "ENOMEM", syscall.ENOTSOCK: "ENOTSOCK",
 	syscall.EMFILE: "EMFILE", syscall.ENFILE: "ENFILE", syscall.EAGAIN: "EAGAIN",
+	syscall.EACCES: "EACCES", syscall.EPERM: "EPERM", syscall.ENOENT: "ENOENT",
+	syscall.EINTR: "EINTR", syscall.EIO: "EIO", syscall.ENOBUFS: "ENOBUFS",
+	syscall.ENOTCONN: "ENOTCONN", syscall.EMSGSIZE: "EMSGSIZE", syscall.EFAULT: "EFAULT",
+	syscall.EOPNOTSUPP: "EOPNOTSUPP", syscall.ETIMEDOUT: "ETIMEDOUT",
 }
 
-func newError(name, msg string) *Error {
+// newError makes an *Error of a class (or errno) name; causes are kept
+// for errors.Is.
+func newError(name, msg string, causes ...error) *Error {
 	e := &Error{Name: name, Msg: msg, err: classes[name]}
 	if e.err == nil {
 		for errno, n := range errnoNames {
 			if n == name {
 				e.err = errno
 			}
+		}
+	}
+	for _, c := range causes {
+		if c != nil {
+			e.causes = append(e.causes, c)
 		}
 	}
 	return e
@@ -75,13 +113,18 @@ func Name(err error) string {
 	return ""
 }
 
+// errnoName is the name and text of an I/O error: its errno's, or
+// DROPIPC_ECLOSED for a closed end's.
 func errnoName(err error) (string, string) {
 	var en syscall.Errno
-	if errors.As(err, &en) {
+	switch {
+	case errors.As(err, &en):
 		if name, ok := errnoNames[en]; ok {
 			return name, en.Error()
 		}
 		return fmt.Sprintf("errno %d", int(en)), en.Error()
+	case errors.Is(err, net.ErrClosed), errors.Is(err, os.ErrClosed):
+		return "DROPIPC_ECLOSED", "the end is closed"
 	}
 	return "UNKNOWN", err.Error()
 }

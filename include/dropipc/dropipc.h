@@ -22,7 +22,8 @@
  *   dropipc_strerror() and dropipc_err_name() describe any of them.
  * - Each end keeps a message with context for its last error
  *   (dropipc_parent_errmsg(), dropipc_child_errmsg()), for example
- *   "recv pty: expected 1 fd, got 2".
+ *   "recv pty: expected 1 fd, got 2". dropipc_spawn(), which has no end
+ *   until it succeeds, writes its message to a buffer of the caller's.
  * - The peer is not trusted: every frame is checked before it is used, and
  *   every fd of a frame that is rejected, or that no field claims, is closed.
  * - All fds the library creates or receives are close-on-exec.
@@ -557,15 +558,7 @@ DROPIPC_EXPORT int dropipc_child_cancel(dropipc_child *child);
 /* ------------------------------------------------------------------------ */
 /* Starting the child                                                        */
 
-/*
- * How to start the child: what Go's exec.Cmd with SysProcAttr and
- * ExtraFiles does for Drop. Build one with dropipc_spawn_attr_new() and the
- * setters (strings and arrays are copied), pass it to dropipc_spawn(), free
- * it with dropipc_spawn_attr_free().
- */
-typedef struct dropipc_spawn_attr dropipc_spawn_attr;
-
-/* Namespaces for dropipc_spawn_attr_set_namespaces(). */
+/* Namespaces for dropipc_spawn_options.namespaces. */
 #define DROPIPC_NS_USER 0x01u
 #define DROPIPC_NS_MOUNT 0x02u
 #define DROPIPC_NS_PID 0x04u
@@ -574,73 +567,118 @@ typedef struct dropipc_spawn_attr dropipc_spawn_attr;
 #define DROPIPC_NS_NET 0x20u
 #define DROPIPC_NS_CGROUP 0x40u
 
-DROPIPC_EXPORT int dropipc_spawn_attr_new(dropipc_spawn_attr **attr);
-DROPIPC_EXPORT void dropipc_spawn_attr_free(dropipc_spawn_attr *attr);
+/* Flags for dropipc_spawn_options.flags. */
+/* Write "deny" to the child's setgroups before its gid_map (needed for an
+ * unprivileged gid_map written to /proc). */
+#define DROPIPC_SPAWN_DENY_SETGROUPS 0x01u
+/* The child starts a new session (setsid()). */
+#define DROPIPC_SPAWN_NEW_SESSION 0x02u
+/* stdio[] gives the child's fds 0, 1 and 2 (without it, all three are the
+ * caller's, and stdio[] is not read). */
+#define DROPIPC_SPAWN_STDIO 0x04u
+/* Write the id maps with the setuid helpers /usr/bin/newuidmap and
+ * /usr/bin/newgidmap (the uidmap package), as rootless podman and crun do:
+ * an unprivileged caller can then map several ranges, those /etc/subuid
+ * and /etc/subgid give it (and its own id). The parent runs each with
+ * fds 0-2 only, default signals and an environment of its own, and waits
+ * for it; one that fails makes the spawn fail with -EPERM and a message
+ * naming it, with its exit status and what it wrote (sanitized), e.g.
+ * "/usr/bin/newuidmap for pid 42: exit status 1: newuidmap: uid range
+ * [1-6) -> [4000000000-4000000005) not allowed". With DENY_SETGROUPS the
+ * parent writes "deny" itself before newgidmap runs. Without the flag the
+ * parent writes /proc/PID/uid_map and gid_map itself, which takes one line
+ * (the caller's own id) from an unprivileged caller. */
+#define DROPIPC_SPAWN_ID_MAP_HELPERS 0x08u
+/* Keep the caller's signal mask and ignored signals for the child (its
+ * handlers cannot survive the exec and are reset either way). */
+#define DROPIPC_SPAWN_KEEP_SIGNALS 0x10u
+/* Keep the caller's inheritable and ambient capabilities for the child
+ * (caps is raised on top of them). */
+#define DROPIPC_SPAWN_KEEP_CAPS 0x20u
 
-/* The program to exec (a path: no PATH lookup) and its argv and envp
- * (NULL-terminated; envp NULL: the caller's environ). */
-DROPIPC_EXPORT int dropipc_spawn_attr_set_program(dropipc_spawn_attr *attr, const char *path);
-DROPIPC_EXPORT int dropipc_spawn_attr_set_argv(dropipc_spawn_attr *attr,
-					       const char *const *argv);
-DROPIPC_EXPORT int dropipc_spawn_attr_set_envp(dropipc_spawn_attr *attr,
-					       const char *const *envp);
-
-/* The namespaces to create, DROPIPC_NS_* or'ed together. */
-DROPIPC_EXPORT int dropipc_spawn_attr_set_namespaces(dropipc_spawn_attr *attr,
-						     unsigned int namespaces);
-
-/*
- * One line of the child's uid_map or gid_map: count ids from `outside` (in
- * the parent's namespace) appear as `inside`. The parent writes the maps
- * before the child goes on. deny_setgroups writes "deny" to setgroups first
- * (needed for an unprivileged gid_map).
- */
-DROPIPC_EXPORT int dropipc_spawn_attr_add_uid_map(dropipc_spawn_attr *attr, uint32_t inside,
-						  uint32_t outside, uint32_t count);
-DROPIPC_EXPORT int dropipc_spawn_attr_add_gid_map(dropipc_spawn_attr *attr, uint32_t inside,
-						  uint32_t outside, uint32_t count);
-DROPIPC_EXPORT int dropipc_spawn_attr_set_deny_setgroups(dropipc_spawn_attr *attr, int deny);
-
-/* A capability (CAP_*) raised as ambient for the child's exec. */
-DROPIPC_EXPORT int dropipc_spawn_attr_add_ambient_cap(dropipc_spawn_attr *attr, int cap);
-
-/* An fd passed to the child at 4, 5, ... in the order added; every other
- * fd but 0-3 is closed in the child. fd stays the caller's. */
-DROPIPC_EXPORT int dropipc_spawn_attr_add_fd(dropipc_spawn_attr *attr, int fd);
-
-/* The child's fds 0, 1 and 2; -1 for one keeps the caller's. */
-DROPIPC_EXPORT int dropipc_spawn_attr_set_stdio(dropipc_spawn_attr *attr, int in, int out,
-						int err);
-
-/* The signal the child gets when the parent dies (0, the default: none).
- * As PR_SET_PDEATHSIG works, "the parent" is the thread that called
- * dropipc_spawn(): call it from a thread that lives as long as the child
- * should. In a new PID namespace only SIGKILL ends the child (it is PID 1). */
-DROPIPC_EXPORT int dropipc_spawn_attr_set_pdeathsig(dropipc_spawn_attr *attr, int sig);
-
-/* Whether the child starts a new session (setsid()). */
-DROPIPC_EXPORT int dropipc_spawn_attr_set_new_session(dropipc_spawn_attr *attr, int on);
-
-/* The message for the last dropipc_spawn() error with this attr, e.g.
- * "exec /no/such: No such file or directory"; "" if none. */
-DROPIPC_EXPORT const char *dropipc_spawn_attr_errmsg(const dropipc_spawn_attr *attr);
+/* One line of a uid_map or gid_map: count ids from `outside` (in the
+ * caller's user namespace) appear as `inside` in the child's. */
+typedef struct dropipc_id_map {
+	uint32_t inside, outside, count;
+} dropipc_id_map;
 
 /*
- * Starts the child as attr says, with its end of a new channel as fd 3, and
- * returns once it has exec'd. On success *parent is the parent's end (with
- * the child's pidfd attached, see dropipc_parent_set_pidfd()), *pid the
- * child's pid and *pidfd (if not NULL) a close-on-exec pidfd the caller
- * owns. The caller reaps the child (waitpid() or waitid(P_PIDFD)). A failure
- * of the exec itself (-ENOENT, -EACCES, ...) is this call's own result,
- * with a message naming the program; on any failure the child is reaped
- * and nothing is left open. Safe in a multithreaded parent: between clone
- * and exec the child only makes async-signal-safe calls. But a process that
- * another thread forks meanwhile, and that neither execs nor exits, holds
- * the exec-status pipe, and this call waits for it (as Go's os/exec without
- * its ForkLock would); fork only to exec in a launcher that spawns.
+ * How to start the child: what Go's exec.Cmd with SysProcAttr and
+ * ExtraFiles does for Drop. The caller owns it and everything it points
+ * to; dropipc_spawn() only reads them, and keeps nothing after it returns.
+ * Zero it, then set size, path and argv: every other field's zero is the
+ * default (no namespace, no map, no capability, no extra fd, the caller's
+ * stdio, no parent-death signal, no flag). Fields are never reordered: a
+ * later version only adds fields at the end, and size tells the library
+ * which version the caller was built with.
  */
-DROPIPC_EXPORT int dropipc_spawn(dropipc_spawn_attr *attr, dropipc_parent **parent, pid_t *pid,
-				 int *pidfd);
+typedef struct dropipc_spawn_options {
+	size_t size;		   /* sizeof(dropipc_spawn_options) */
+	const char *path;	   /* the program to exec: a path, no PATH lookup */
+	const char *const *argv;   /* NULL-terminated; NULL: { path, NULL } */
+	const char *const *envp;   /* NULL-terminated; NULL: the caller's environ */
+	const dropipc_id_map *uid_map; /* n_uid_map lines (DROPIPC_NS_USER only) */
+	size_t n_uid_map;
+	const dropipc_id_map *gid_map; /* n_gid_map lines (DROPIPC_NS_USER only) */
+	size_t n_gid_map;
+	const int *fds;		   /* passed at 4, 5, ... in order; stay the caller's */
+	size_t n_fds;
+	uint64_t caps;		   /* bit 1 << CAP_x: raised inheritable and ambient */
+	unsigned int namespaces;   /* DROPIPC_NS_* to create */
+	unsigned int flags;	   /* DROPIPC_SPAWN_* */
+	int stdio[3];		   /* with DROPIPC_SPAWN_STDIO: fds 0-2, -1 keeps the caller's */
+	int pdeathsig;		   /* signal on the parent's death (0: none), see below */
+} dropipc_spawn_options;
+
+/*
+ * Starts the child as opts says, with its end of a new channel as fd 3 and
+ * every other fd but 0-2 and the extra ones closed.
+ *
+ * The child starts clean, whatever the caller's state: every signal
+ * unblocked and at its default disposition (unless
+ * DROPIPC_SPAWN_KEEP_SIGNALS), the inheritable and ambient capability sets
+ * exactly opts->caps (unless DROPIPC_SPAWN_KEEP_CAPS). The bounding set is
+ * the caller's. The parent writes the id maps (itself, or with
+ * DROPIPC_SPAWN_ID_MAP_HELPERS through newuidmap and newgidmap) while the
+ * child waits, before it goes on.
+ *
+ * pdeathsig: as PR_SET_PDEATHSIG works, "the parent" is the thread that
+ * calls dropipc_spawn(): call it from a thread that lives as long as the
+ * child should. In a new PID namespace only SIGKILL ends the child (it is
+ * PID 1 there).
+ *
+ * Returns 0 when no exec error was reported: the exec-status pipe,
+ * close-on-exec in the child, closed without a report, which means the
+ * exec succeeded (or the child was killed before it, by someone else).
+ * That is all a success says: the program may fail or exit at once, and
+ * the wait status is the truth from then on. On success *parent is the
+ * parent's end (with the child's pidfd attached, see
+ * dropipc_parent_set_pidfd()), *pid the child's pid and *pidfd (if not
+ * NULL) a close-on-exec pidfd the caller owns. The caller reaps the child
+ * (waitpid() or waitid(P_PIDFD)).
+ *
+ * On failure it returns a negative error code, writes a message naming
+ * what failed to errbuf (if not NULL; errlen bytes, NUL-terminated, e.g.
+ * "exec /no/such: No such file or directory"), and leaves *parent NULL,
+ * *pid -1 and *pidfd -1; a child already started is killed and reaped and
+ * nothing is left open. A failure of the exec itself (-ENOENT, -EACCES,
+ * ...) or of a step before it in the child is this call's own result.
+ * -EINVAL: opts, parent or pid NULL, a size smaller than the first
+ * version's (or larger, with a non-zero byte past what this version
+ * knows), an unknown flag or namespace bit, no path, a map line of count
+ * 0, maps or DENY_SETGROUPS without DROPIPC_NS_USER, a pdeathsig that is
+ * no signal. -EBADF: a negative fd in fds or stdio (but -1 in stdio).
+ * -EPERM: a helper refused an id map, or the kernel refused one written to
+ * /proc (it says -EINVAL for a malformed one, e.g. overlapping lines).
+ *
+ * Safe in a multithreaded parent: between clone and exec the child makes
+ * only async-signal-safe calls. But a process that another thread forks
+ * meanwhile, and that neither execs nor exits, holds the exec-status pipe,
+ * and this call waits for it (as Go's os/exec without its ForkLock would);
+ * fork only to exec in a launcher that spawns.
+ */
+DROPIPC_EXPORT int dropipc_spawn(const dropipc_spawn_options *opts, dropipc_parent **parent,
+				 pid_t *pid, int *pidfd, char *errbuf, size_t errlen);
 
 #ifdef __cplusplus
 }

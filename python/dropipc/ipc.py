@@ -1,26 +1,33 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The channel: frames, the two ends, validation (docs/PROTOCOL.md)."""
+"""The channel: frames, the two ends (docs/PROTOCOL.md)."""
 import errno
 import fcntl
-import ipaddress
 import os
 import socket
 import stat
 import struct
 import time
+from typing import (Iterable, List, Mapping, NamedTuple, NoReturn, Optional, Protocol,
+                    Sequence, Tuple, Type, TypeVar, Union)
 
-from google.protobuf import descriptor as _desc
-from google.protobuf.message import DecodeError
+from google.protobuf.message import DecodeError, Message
 
+from . import wire
+from .errors import ChildFailed, EndOfStream, IpcError, error
+from .text import sanitize, utf8_cut, valid_utf8
 from .v1 import dropipc_pb2 as pb
+from .validate import validate
 
 MAGIC = b"DIPC"
-VERSION = 1
+VERSION = wire.VERSION
 HEADER = struct.Struct("<4sHHII")
 MAX_FDS = 16
 DEFAULT_MAX_PAYLOAD = 1 << 20
 MAX_PAYLOAD_LIMIT = 256 << 20
 MAX_ERROR_TEXT = 4096
+# The most of a child's report an error message quotes.
+ERRMSG_QUOTE = 400
+MAX_CUSTOM_TYPE = 256
 CHILD_FD = 3
 
 # _IOR('T', 0x30, unsigned int); Python's termios lacks it.
@@ -28,339 +35,115 @@ TIOCGPTN = 0x80045430
 
 STAGE_NAMES = {1: "args", 2: "jail", 3: "pty", 4: "exec"}
 
-
-class IpcError(Exception):
-    """A failure of one end: name is the class of PROTOCOL.md
-    ("DROPIPC_EPROTO", ...) or an errno name ("EPIPE") for a system call;
-    msg names what failed. Each DROPIPC_ class has its subclass below."""
-
-    def __init__(self, name, msg, child_error=None):
-        super().__init__(msg)
-        self.name = name
-        self.msg = msg
-        self.child_error = child_error
-        self.errno = getattr(errno, name, None)
-
-    def __str__(self):
-        return self.msg
+M = TypeVar("M", bound=Message)
 
 
-class EndOfStream(IpcError, EOFError):
-    """DROPIPC_EOF: the peer closed the connection between frames."""
+class HasFileno(Protocol):
+    def fileno(self) -> int: ...
 
 
-class Truncated(IpcError):
-    """DROPIPC_ETRUNC: the peer closed the connection in the middle of a frame."""
+FileLike = Union[int, HasFileno]
 
 
-class ProtocolError(IpcError):
-    """DROPIPC_EPROTO: a protocol violation."""
+class File(NamedTuple):
+    """A named fd of a Files or Custom frame. Received, the fd is the
+    caller's to close; sent, it stays the caller's."""
+    name: str
+    fd: int
 
 
-class TooBig(IpcError):
-    """DROPIPC_ETOOBIG: a frame larger than the size limit."""
+class Custom(NamedTuple):
+    """A launcher's own message (Envelope.custom): its type name, its bytes
+    and its named fds (each received fd is the caller's to close)."""
+    type: str
+    data: bytes
+    files: List[File]
 
 
-class TimedOut(IpcError, TimeoutError):
-    """DROPIPC_ETIMEDOUT: the whole send or receive did not finish in time."""
+def pty_expected(args: pb.ChildArgs, child_stdio: Sequence[FileLike] = (0, 1, 2)) -> bool:
+    """Whether a child that got args sends a pty (so the parent calls
+    recv_pty before wait_exec): args.pty PTY_ALWAYS yes, PTY_NEVER no,
+    PTY_AUTO (and a value this version does not know, as an older child
+    reads it) when one of the fds the child gets as its 0-2 is a terminal.
+    child_stdio: those fds, as this process holds them."""
+    if args.pty == pb.PTY_ALWAYS:
+        return True
+    if args.pty == pb.PTY_NEVER:
+        return False
+    return any(os.isatty(_fd_of(f)) for f in child_stdio)
 
 
-class InvalidMessage(IpcError):
-    """DROPIPC_EINVAL: a message that failed validation (the field is named)."""
-
-
-class Unsupported(IpcError):
-    """DROPIPC_EUNSUPPORTED: an envelope body this version does not know."""
-
-
-class ChildFailed(IpcError):
-    """DROPIPC_ECHILD: the child reported a setup failure (child_error)."""
-
-
-class NotAPty(IpcError):
-    """DROPIPC_ENOTPTY: the fd sent as pty master is not one."""
-
-
-class ConnectionUnusable(IpcError):
-    """DROPIPC_ECLOSED: the connection is unusable after an earlier error."""
-
-
-class NoExec(IpcError):
-    """DROPIPC_ENOEXEC: the child closed the channel without confirming its exec."""
-
-
-_CLASSES = {
-    "DROPIPC_EOF": EndOfStream, "DROPIPC_ETRUNC": Truncated, "DROPIPC_EPROTO": ProtocolError,
-    "DROPIPC_ETOOBIG": TooBig, "DROPIPC_ETIMEDOUT": TimedOut, "DROPIPC_EINVAL": InvalidMessage,
-    "DROPIPC_EUNSUPPORTED": Unsupported, "DROPIPC_ECHILD": ChildFailed,
-    "DROPIPC_ENOTPTY": NotAPty, "DROPIPC_ECLOSED": ConnectionUnusable, "DROPIPC_ENOEXEC": NoExec,
-}
-
-
-def _error(name, msg, child_error=None):
-    return _CLASSES.get(name, IpcError)(name, msg, child_error)
-
-
-def stage_name(stage):
+def stage_name(stage: int) -> str:
     return STAGE_NAMES.get(stage, "unknown")
 
 
-def _sanitize(text):
-    """Control characters become '?', one per UTF-8 byte as in the C library:
-    C0 and DEL one, C1 (U+0080..U+009F, CSI among them) two."""
-    def safe(c):
-        if ord(c) < 0x20 or ord(c) == 0x7F:
-            return "?"
-        return "??" if 0x80 <= ord(c) <= 0x9F else c
-    return "".join(safe(c) for c in text)
+def _fd_of(f: FileLike) -> int:
+    return f if isinstance(f, int) else f.fileno()
 
 
-# ---- the protobuf wire format, for the envelope's body ----------------------
-
-def _bad_utf8(desc, data, path):
-    """Names the first string of a message that parse refused that is not
-    UTF-8, as the C library does, or returns None."""
-    seen = {}
-    i = 0
-    try:
-        while i < len(data):
-            key, i = varint(data, i)
-            num, wt = key >> 3, key & 7
-            if wt == 0:
-                _, i = varint(data, i)
-                continue
-            if wt in (1, 5):
-                i += 8 if wt == 1 else 4
-                continue
-            if wt != 2:
-                return None
-            n, i = varint(data, i)
-            chunk, i = data[i:i + n], i + n
-            f = desc.fields_by_number.get(num)
-            if f is None:
-                continue
-            k = seen[num] = seen.get(num, -1) + 1
-            name = "%s%s%s" % (path + "." if path else "", f.name,
-                               "[%d]" % k if f.label == f.LABEL_REPEATED else "")
-            if f.type == f.TYPE_STRING:
-                try:
-                    chunk.decode("utf-8")
-                except UnicodeDecodeError as e:
-                    return "%s: invalid UTF-8 at byte %d of the string" % (name, e.start)
-            elif f.type == f.TYPE_MESSAGE:
-                bad = _bad_utf8(f.message_type, chunk, name)
-                if bad:
-                    return bad
-    except ValueError:
-        return None
-    return None
-
-
-def varint(data, i):
-    """The varint at data[i]: (value, index after it)."""
-    x = shift = 0
-    while i < len(data) and shift < 64:
-        b = data[i]
-        i += 1
-        x |= (b & 0x7F) << shift
-        if not b & 0x80:
-            return x, i
-        shift += 7
-    raise ValueError("truncated varint", i)
-
-
-def _fields(data):
-    """Yields (number, wire type, bytes or None) of a message's fields."""
-    i = 0
-    while i < len(data):
-        tag, i = varint(data, i)
-        number, wt = tag >> 3, tag & 7
-        if number == 0 or number > 0x1FFFFFFF:
-            raise ValueError("invalid field number", i)
-        if wt == 0:
-            _, i = varint(data, i)
-            yield number, wt, None
-        elif wt in (1, 5):
-            n = 8 if wt == 1 else 4
-            if len(data) - i < n:
-                raise ValueError("truncated fixed-size field", i)
-            i += n
-            yield number, wt, None
-        elif wt == 2:
-            n, i = varint(data, i)
-            if n > len(data) - i:
-                raise ValueError("length runs past the end", i)
-            yield number, wt, data[i:i + n]
-            i += n
-        else:
-            raise ValueError("unsupported wire type (groups)", i)
-
-
-def envelope_body(payload):
-    """The envelope's one body as (field name, bytes); raises IpcError."""
-    known = pb.Envelope.DESCRIPTOR.fields_by_number
-    bodies, unknown = [], None
-    try:
-        for number, wt, data in _fields(payload):
-            if number not in known:
-                unknown = unknown or number
-                continue
-            if wt != 2:
-                raise _error("DROPIPC_EPROTO",
-                               "envelope field %d has wire type %d, not 2" % (number, wt))
-            bodies.append((known[number].name, data))
-    except ValueError as e:
-        why, at = e.args
-        raise _error("DROPIPC_EPROTO",
-                       "payload is not a protobuf Envelope: %s at byte %d" % (why, at))
-    if len(bodies) > 1:
-        raise _error("DROPIPC_EPROTO", "envelope has %d bodies, not 1" % len(bodies))
-    if not bodies and unknown:
-        raise _error("DROPIPC_EUNSUPPORTED",
-                       "unsupported message: envelope field %d is not known to "
-                       "protocol version %d" % (unknown, VERSION))
-    if not bodies:
-        raise _error("DROPIPC_EPROTO", "envelope has no body")
-    return bodies[0]
-
-
-def _leaves(msg, prefix):
-    """Yields (path, field, value) of every scalar of msg, in dump order."""
-    for f in sorted(msg.DESCRIPTOR.fields, key=lambda f: f.number):
-        path = prefix + f.name
-        value = getattr(msg, f.name)
-        is_msg = f.type == _desc.FieldDescriptor.TYPE_MESSAGE
-        if f.label == _desc.FieldDescriptor.LABEL_REPEATED:
-            for i, e in enumerate(value):
-                if is_msg:
-                    yield from _leaves(e, "%s[%d]." % (path, i))
-                else:
-                    yield "%s[%d]" % (path, i), f, e
-        elif is_msg:
-            if msg.HasField(f.name):
-                yield from _leaves(value, path + ".")
-        else:
-            yield path, f, value
-
-
-# ---- validation of ChildArgs (PROTOCOL.md, "Validation of ChildArgs") --------
-
-def _check_port(lst, i, name, port, zero_ok):
-    if not ((port == 0 and zero_ok) or 1 <= port <= 65535):
-        raise _error("DROPIPC_EINVAL",
-                       "config.net.%s[%d].%s: %d is not in 1..65535" % (lst, i, name, port))
-
-
-def _is_ip(s):
-    try:
-        ipaddress.ip_address(s)
-    except ValueError:
-        return False
-    return "%" not in s
-
-
-def validate(args):
-    """Raises IpcError(DROPIPC_EINVAL) naming the first field that is wrong."""
-    def fail(msg):
-        raise _error("DROPIPC_EINVAL", msg)
-
-    for path, f, v in _leaves(args, ""):
-        if f.type == _desc.FieldDescriptor.TYPE_STRING and "\0" in v:
-            fail("%s: NUL byte at byte %d of the string" % (path, v.encode().index(b"\0")))
-    if not args.env_id:
-        fail("env_id: empty")
-    if not args.HasField("paths"):
-        fail("paths: missing")
-    if not args.HasField("config"):
-        fail("config: missing")
-    cfg = args.config
-    for i, m in enumerate(cfg.mounts):
-        if not m.source:
-            fail("config.mounts[%d].source: empty" % i)
-        if not m.target:
-            fail("config.mounts[%d].target: empty" % i)
-    for i, b in enumerate(cfg.blocked_paths):
-        if not b:
-            fail("config.blocked_paths[%d]: empty" % i)
-    for i, v in enumerate(cfg.environ.exposed_vars):
-        if not v:
-            fail("config.environ.exposed_vars[%d]: empty" % i)
-    for i, v in enumerate(cfg.environ.set_vars):
-        if not v.name:
-            fail("config.environ.set_vars[%d].name: empty" % i)
-        if "=" in v.name:
-            fail("config.environ.set_vars[%d].name: \"%s\" contains '='" % (i, v.name))
-    if not cfg.HasField("net"):
-        fail("config.net: missing")
-    net = cfg.net
-    if net.mode not in (1, 2, 3):
-        fail("config.net.mode: %d is not a known mode" % net.mode)
-    for lst in ("tcp_published_ports", "udp_published_ports"):
-        for i, p in enumerate(getattr(net, lst)):
-            _check_port(lst, i, "host_port", p.host_port, p.auto)
-            _check_port(lst, i, "guest_port", p.guest_port, False)
-            if p.auto and p.host_port:
-                fail("config.net.%s[%d].host_port: %d set with auto" % (lst, i, p.host_port))
-            if p.host_ip and not _is_ip(p.host_ip):
-                fail("config.net.%s[%d].host_ip: \"%s\" is not an IP address"
-                     % (lst, i, p.host_ip))
-    for lst in ("tcp_host_ports", "udp_host_ports"):
-        for i, p in enumerate(getattr(net, lst)):
-            _check_port(lst, i, "host_port", p.host_port, False)
-            _check_port(lst, i, "guest_port", p.guest_port, p.auto)
-            if p.auto and p.guest_port:
-                fail("config.net.%s[%d].guest_port: %d set with auto" % (lst, i, p.guest_port))
-
-
-# ---- the connection ---------------------------------------------------------
-
-def _close_fds(fds):
+def _close_fds(fds: List[int]) -> None:
     for fd in fds:
-        os.close(fd)
+        if fd >= 0:
+            os.close(fd)
     fds.clear()
+
+
+def check_custom_type(t: str) -> Optional[str]:
+    """Why t cannot name a Custom message (1..256 bytes of printable ASCII),
+    or None."""
+    raw = t.encode("utf-8", "surrogatepass")
+    if not 1 <= len(raw) <= MAX_CUSTOM_TYPE:
+        return "custom.type: %d bytes, not 1..%d" % (len(raw), MAX_CUSTOM_TYPE)
+    bad = next((i for i, b in enumerate(raw) if not 0x21 <= b <= 0x7E), None)
+    if bad is not None:
+        return "custom.type: byte %d is not printable ASCII" % bad
+    return None
 
 
 class _Conn:
     """Frames and fds over a SOCK_STREAM Unix socket (PROTOCOL.md, Frames)."""
 
-    def __init__(self, sock):
+    def __init__(self, sock: socket.socket) -> None:
         sock.set_inheritable(False)
         self.sock = sock
-        self.timeout_ms = -1
+        self.timeout: Optional[float] = None
         self.max_payload = DEFAULT_MAX_PAYLOAD
-        self.broken = None
+        self.broken: Optional[str] = None
         self.op = ""
 
-    def close(self):
+    def close(self) -> None:
         self.sock.close()
 
-    def fileno(self):
+    def fileno(self) -> int:
         return self.sock.fileno()
 
-    def set_timeout(self, ms):
-        if ms < -1:
-            raise _error("EINVAL", "timeout %d" % ms)
-        self.timeout_ms = ms
+    def settimeout(self, seconds: Optional[float]) -> None:
+        if seconds is not None:
+            seconds = float(seconds)
+            if not seconds >= 0:  # also NaN
+                raise ValueError("Timeout value out of range")
+        self.timeout = seconds
 
-    def set_max_payload(self, n):
+    def set_max_payload(self, n: int) -> None:
         if not 1 <= n <= MAX_PAYLOAD_LIMIT:
-            raise _error("EINVAL", "max payload %d" % n)
+            raise ValueError("max payload %d is not in 1..%d" % (n, MAX_PAYLOAD_LIMIT))
         self.max_payload = n
 
-    def begin(self, op):
+    def begin(self, op: str) -> None:
         self.op = op
         if self.broken:
             self.fail("DROPIPC_ECLOSED", "connection unusable after an earlier %s" % self.broken)
 
-    def fail(self, name, msg, broken=False, child_error=None):
+    def fail(self, name: str, msg: str, broken: bool = False,
+             child_error: Optional[pb.ChildError] = None) -> NoReturn:
         if broken:
             self.broken = name
-        raise _error(name, "%s: %s" % (self.op, msg), child_error)
+        raise error(name, "%s: %s" % (self.op, msg), child_error)
 
-    def _deadline(self):
-        return None if self.timeout_ms < 0 else time.monotonic() + self.timeout_ms / 1000
+    def _deadline(self) -> Optional[float]:
+        return None if self.timeout is None else time.monotonic() + self.timeout
 
-    def _arm(self, deadline, at):
+    def _arm(self, deadline: Optional[float], at: int) -> None:
         if deadline is None:
             self.sock.settimeout(None)
             return
@@ -369,20 +152,21 @@ class _Conn:
             self._timed_out(at)
         self.sock.settimeout(left)
 
-    def _timed_out(self, at):
+    def _timed_out(self, at: int) -> NoReturn:
         if at == 0:
             self.fail("DROPIPC_ETIMEDOUT", "waiting for a frame: timed out")
         self.fail("DROPIPC_ETIMEDOUT", "timed out after %d bytes of the frame" % at, True)
 
-    def _io_fail(self, e, pos, first, later):
+    def _io_fail(self, e: OSError, pos: int, first: str, later: str) -> NoReturn:
         """A failed system call at byte pos of a frame: message first (with
         the errno's text for %s) before the frame began, later within it."""
-        name = errno.errorcode.get(e.errno, "UNKNOWN")
+        err = e.errno or 0
+        name = errno.errorcode.get(err, "UNKNOWN")
         if pos == 0:
-            self.fail(name, first % os.strerror(e.errno))
-        self.fail(name, later % os.strerror(e.errno), True)
+            self.fail(name, first % os.strerror(err))
+        self.fail(name, later % os.strerror(err), True)
 
-    def send_frame(self, payload, fds=()):
+    def send_frame(self, payload: bytes, fds: Sequence[int] = ()) -> None:
         if len(payload) > self.max_payload:
             self.fail("DROPIPC_ETOOBIG", "payload of %d bytes exceeds the limit of %d bytes"
                       % (len(payload), self.max_payload))
@@ -400,10 +184,12 @@ class _Conn:
                 sent += self.sock.send(data[sent:], socket.MSG_NOSIGNAL)
         except socket.timeout:
             self._timed_out(sent)
+        except IpcError:
+            raise
         except OSError as e:
             self._io_fail(e, sent, "send: %s", "send: %%s after %d of %d bytes" % (sent, len(data)))
 
-    def _recv_exact(self, n, at, fds, deadline):
+    def _recv_exact(self, n: int, at: int, fds: List[int], deadline: Optional[float]) -> bytes:
         buf = bytearray()
         while len(buf) < n:
             pos = at + len(buf)
@@ -416,6 +202,8 @@ class _Conn:
             except ConnectionResetError:
                 # The peer closed with our data unread: it closed.
                 data, got, flags = b"", [], 0
+            except IpcError:
+                raise
             except OSError as e:
                 self._io_fail(e, pos, "waiting for a frame: %s",
                               "%%s after %d bytes of the frame" % pos)
@@ -435,10 +223,10 @@ class _Conn:
             buf += data
         return bytes(buf)
 
-    def recv_frame(self):
+    def recv_frame(self) -> Tuple[bytes, List[int]]:
         """One whole frame as (payload, fds); on failure no fd is left open."""
         deadline = self._deadline()
-        fds = []
+        fds: List[int] = []
         try:
             hdr = self._recv_exact(HEADER.size, 0, fds, deadline)
             magic, version, nfds, length, reserved = HEADER.unpack(hdr)
@@ -466,49 +254,60 @@ class _Conn:
             raise
         return payload, fds
 
-    def send_envelope(self, env, fds=()):
+    def send_envelope(self, env: pb.Envelope, fds: Sequence[int] = ()) -> None:
         self.send_frame(env.SerializeToString(), fds)
 
-    def recv_message(self, want):
-        """Receives a frame whose body must be `want`; returns (message, fds).
+    def body(self, payload: bytes) -> Tuple[str, bytes]:
+        try:
+            return wire.envelope_body(payload)
+        except IpcError as e:
+            self.fail(e.name, e.msg)
+
+    def recv_message(self, want: str, cls: Type[M]) -> Tuple[M, List[int]]:
+        """Receives a frame whose body must be `want` (of class cls);
+        returns (message, fds).
 
         An `error` body where something else is wanted fails with
         DROPIPC_ECHILD and the ChildError attached to the exception."""
         payload, fds = self.recv_frame()
         try:
-            try:
-                name, data = envelope_body(payload)
-            except IpcError as e:
-                self.fail(e.name, e.msg)
+            name, data = self.body(payload)
             if name == "error" and want != "error":
-                self.child_failed(self._unpack(pb.ChildError, data))
+                self.child_failed(self.unpack(pb.ChildError, data))
             if name != want:
                 self.fail("DROPIPC_EPROTO", "expected the %s message, got %s" % (want, name))
-            cls = pb.Envelope.DESCRIPTOR.fields_by_name[want].message_type._concrete_class
-            return self._unpack(cls, data), fds
+            return self.unpack(cls, data), fds
         except BaseException:
             _close_fds(fds)
             raise
 
-    def child_failed(self, err):
+    def child_failed(self, err: pb.ChildError) -> NoReturn:
+        """The child's report: its text cut at 4096 bytes and sanitized in
+        err itself (launchers print it: no terminal escapes from the
+        sandbox), quoted in the error as one line of at most 400 bytes."""
+        err.message = sanitize(utf8_cut(err.message.encode("utf-8"),
+                                        MAX_ERROR_TEXT).decode("utf-8"))
+        line = utf8_cut(err.message.encode("utf-8"), ERRMSG_QUOTE).decode("utf-8")
         self.fail("DROPIPC_ECHILD", "child setup failed at %s: %s"
-                  % (stage_name(err.stage),
-                     _sanitize(err.message.encode()[:MAX_ERROR_TEXT].decode("utf-8", "ignore"))),
+                  % (stage_name(err.stage), line.replace("\n", "?").replace("\t", "?")),
                   child_error=err)
 
-    def _unpack(self, cls, data):
+    def unpack(self, cls: Type[M], data: bytes) -> M:
+        try:
+            wire.check(cls.DESCRIPTOR, data)
+        except IpcError as e:
+            self.fail(e.name, e.msg)
+        if cls is pb.ChildError:
+            data = wire.report_text(data)
         msg = cls()
         try:
             msg.ParseFromString(data)
         except DecodeError:
-            bad = _bad_utf8(cls.DESCRIPTOR, data, "")
-            if bad:
-                self.fail("DROPIPC_EINVAL", bad)
             self.fail("DROPIPC_EPROTO", "%s does not unpack" % cls.DESCRIPTOR.name)
-        return msg
+        return msg  # type: ignore[no-any-return]  # Message is Any without stubs
 
 
-def _claim(conn, fds, idx, what):
+def _claim(conn: _Conn, fds: List[int], idx: int, what: str) -> int:
     if idx >= len(fds):
         conn.fail("DROPIPC_EPROTO", "%s: fd index %d out of range (the frame has %d fds)"
                   % (what, idx, len(fds)))
@@ -518,16 +317,36 @@ def _claim(conn, fds, idx, what):
     return fd
 
 
-def _finish(conn, fds):
+def _finish(conn: _Conn, fds: List[int]) -> None:
     """Closes the fds no field claimed; an unclaimed fd is a protocol error."""
     left = [i for i, fd in enumerate(fds) if fd >= 0]
-    _close_fds([fd for fd in fds if fd >= 0])
-    fds.clear()
+    _close_fds(fds)
     if left:
         conn.fail("DROPIPC_EPROTO", "fd index %d claimed by no field" % left[0])
 
 
-def _check_pty_master(conn, fd):
+def _claim_files(conn: _Conn, entries: Sequence[pb.File], fds: List[int]) -> List[File]:
+    """The named fds of a Files or Custom message: as many entries as fds,
+    each named, each fd of the frame claimed by exactly one entry; on
+    failure every fd is closed."""
+    out: List[File] = []
+    try:
+        if len(entries) != len(fds):
+            conn.fail("DROPIPC_EPROTO", "%d files named for %d fds" % (len(entries), len(fds)))
+        for i, f in enumerate(entries):
+            if not f.name:
+                conn.fail("DROPIPC_EINVAL", "files[%d].name: empty" % i)
+        for i, f in enumerate(entries):
+            out.append(File(f.name, _claim(conn, fds, f.fd, "files[%d].fd" % i)))
+        _finish(conn, fds)
+    except BaseException:
+        _close_fds([f.fd for f in out])
+        _close_fds(fds)
+        raise
+    return out
+
+
+def _check_pty_master(conn: _Conn, fd: int) -> None:
     st = os.fstat(fd)
     if stat.S_ISCHR(st.st_mode):
         try:
@@ -542,49 +361,129 @@ def _check_pty_master(conn, fd):
     conn.fail("DROPIPC_ENOTPTY", "the fd sent as pty master is %s, not a pty master" % kind)
 
 
+def _named(files: Union[Mapping[str, FileLike], Iterable[Tuple[str, FileLike]]]
+           ) -> List[Tuple[str, int]]:
+    items = files.items() if isinstance(files, Mapping) else files
+    return [(name, _fd_of(f)) for name, f in items]
+
+
 # ---- the two ends -------------------------------------------------------------
 
-def _adopt(sock_or_fd):
+def _adopt(sock_or_fd: Union[socket.socket, int]) -> socket.socket:
     if isinstance(sock_or_fd, socket.socket):
         return sock_or_fd
     return socket.socket(fileno=sock_or_fd)
 
 
 class _End:
-    def __init__(self, sock_or_fd):
+    def __init__(self, sock_or_fd: Union[socket.socket, int]) -> None:
         self.conn = _Conn(_adopt(sock_or_fd))
+        self.child_error: Optional[pb.ChildError] = None
 
-    def close(self):
+    def close(self) -> None:
         self.conn.close()
 
-    def fileno(self):
+    def fileno(self) -> int:
         return self.conn.fileno()
 
-    def __enter__(self):
+    def __enter__(self: "E") -> "E":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def set_timeout(self, ms):
-        """Milliseconds for each whole send or receive; -1 (the default):
-        forever."""
-        self.conn.set_timeout(ms)
+    def settimeout(self, seconds: Optional[float]) -> None:
+        """As socket.settimeout: seconds (a float: 0.5 is half a second) for
+        each whole send or receive, after which it raises TimedOut (a
+        TimeoutError); None (the default): wait forever; 0: do not wait.
+        Negative values raise ValueError. (0.x's set_timeout took
+        milliseconds; it is gone rather than silently a thousand times
+        longer.)"""
+        self.conn.settimeout(seconds)
 
-    def set_max_payload(self, n):
+    def gettimeout(self) -> Optional[float]:
+        """The timeout in seconds, or None: as socket.gettimeout."""
+        return self.conn.timeout
+
+    def set_max_payload(self, n: int) -> None:
         """The largest payload the end sends or accepts (default 1 MiB)."""
         self.conn.set_max_payload(n)
+
+    def _recv(self, op: str, want: str, cls: Type[M]) -> Tuple[M, List[int]]:
+        self.child_error = None
+        self.conn.begin(op)
+        try:
+            return self.conn.recv_message(want, cls)
+        except IpcError as e:
+            self.child_error = e.child_error
+            raise
+
+    def send_files(self, files: Union[Mapping[str, FileLike],
+                                      Iterable[Tuple[str, FileLike]]]) -> None:
+        """Sends 1..16 named fds (a dict name -> fd or file, or pairs) in one
+        Files frame; they stay the caller's."""
+        c = self.conn
+        c.begin("send files")
+        named = _named(files)
+        if not 1 <= len(named) <= MAX_FDS:
+            c.fail("EINVAL", "%d files, not 1..%d" % (len(named), MAX_FDS))
+        for i, (name, _) in enumerate(named):
+            if not name:
+                c.fail("EINVAL", "files[%d]: no name" % i)
+        msg = pb.Files(files=[pb.File(name=n, fd=i) for i, (n, _) in enumerate(named)])
+        c.send_envelope(pb.Envelope(files=msg), [fd for _, fd in named])
+
+    def recv_files(self) -> List[File]:
+        """The named fds of a Files frame, each the caller's to close. On the
+        parent's end a child's report raises ChildFailed."""
+        msg, fds = self._recv("recv files", "files", pb.Files)
+        if not msg.files:
+            _close_fds(fds)
+            self.conn.fail("DROPIPC_EPROTO", "0 files named for %d fds" % len(fds))
+        return _claim_files(self.conn, msg.files, fds)
+
+    def send_custom(self, type: str, data: bytes = b"",
+                    files: Union[Mapping[str, FileLike],
+                                 Iterable[Tuple[str, FileLike]]] = ()) -> None:
+        """Sends a launcher's own message: type names it (1..256 bytes of
+        printable ASCII, e.g. "org.example.Limits/1"), data is its bytes,
+        files its named fds (0..16; they stay the caller's). Send it only to
+        a peer known to expect it. A wrong type or count raises IpcError
+        with errno EINVAL, as the C library's -EINVAL."""
+        c = self.conn
+        c.begin("send custom")
+        named = _named(files)
+        if len(named) > MAX_FDS:
+            c.fail("EINVAL", "no type, no data, or %d files (0..%d)" % (len(named), MAX_FDS))
+        why = check_custom_type(type)
+        if why:
+            c.fail("EINVAL", why)
+        for i, (name, _) in enumerate(named):
+            if not name:
+                c.fail("EINVAL", "files[%d]: no name" % i)
+        msg = pb.Custom(type=type, data=bytes(data),
+                        files=[pb.File(name=n, fd=i) for i, (n, _) in enumerate(named)])
+        c.send_envelope(pb.Envelope(custom=msg), [fd for _, fd in named])
+
+    def recv_custom(self) -> Custom:
+        """A launcher's own message, its fds the caller's to close. On the
+        parent's end a child's report raises ChildFailed."""
+        msg, fds = self._recv("recv custom", "custom", pb.Custom)
+        why = check_custom_type(msg.type)
+        if why:
+            _close_fds(fds)
+            self.conn.fail("DROPIPC_EINVAL", why)
+        return Custom(msg.type, msg.data, _claim_files(self.conn, msg.files, fds))
+
+
+E = TypeVar("E", bound=_End)
 
 
 class ParentEnd(_End):
     """The parent's end, in the launcher: a connected Unix stream socket
     (socket object or fd), made close-on-exec."""
 
-    def __init__(self, sock_or_fd):
-        super().__init__(sock_or_fd)
-        self.child_error = None
-
-    def send_child_args(self, args):
+    def send_child_args(self, args: pb.ChildArgs) -> None:
         """Validates args (a ChildArgs) and sends them, asking the child to
         confirm its exec (see wait_exec). args is left as it was."""
         self.conn.begin("send child args")
@@ -597,18 +496,12 @@ class ParentEnd(_End):
         msg.confirm_exec = True
         self.conn.send_envelope(pb.Envelope(child_args=msg))
 
-    def recv_pty(self):
+    def recv_pty(self) -> int:
         """The child's pty master, an fd the caller owns (close-on-exec).
         Raises EndOfStream if the child closed first, ChildFailed if it
         reported a setup failure, NotAPty if the fd is not a pty master."""
         c = self.conn
-        self.child_error = None
-        c.begin("recv pty")
-        try:
-            pty, fds = c.recv_message("pty")
-        except IpcError as e:
-            self.child_error = e.child_error
-            raise
+        pty, fds = self._recv("recv pty", "pty", pb.PtyHandoff)
         fd = -1
         try:
             if len(fds) != 1:
@@ -617,13 +510,13 @@ class ParentEnd(_End):
             _finish(c, fds)
             _check_pty_master(c, fd)
         except BaseException:
-            _close_fds([x for x in fds if x >= 0])
+            _close_fds(fds)
             if fd >= 0:
                 os.close(fd)
             raise
         return fd
 
-    def wait_exec(self):
+    def wait_exec(self) -> None:
         """Waits for the outcome of the child's exec (after send_child_args,
         and recv_pty if the child sends a pty). Returns when the child
         confirmed its exec (ExecConfirm) and then closed the channel: the exec
@@ -631,30 +524,22 @@ class ParentEnd(_End):
         confirmation (the child died first, or does not confirm), ChildFailed
         when the child reported a failure, ProtocolError for another message."""
         c = self.conn
-        self.child_error = None
-        c.begin("wait exec")
         try:
-            _, fds = c.recv_message("exec")
+            _, fds = self._recv("wait exec", "exec", pb.ExecConfirm)
             _finish(c, fds)
         except EndOfStream:
             c.fail("DROPIPC_ENOEXEC", "the child closed the channel without confirming its exec")
-        except IpcError as e:
-            self.child_error = e.child_error
-            raise
         # Confirmed: now end-of-stream, or the exec's failure.
         try:
             payload, fds = c.recv_frame()
         except EndOfStream:
             return
         _close_fds(fds)
-        try:
-            name, data = envelope_body(payload)
-        except IpcError as e:
-            c.fail(e.name, e.msg)
+        name, data = c.body(payload)
         if name != "error":
             c.fail("DROPIPC_EPROTO",
                    "expected end of stream after the exec confirmation, got %s" % name)
-        self.child_error = c._unpack(pb.ChildError, data)
+        self.child_error = c.unpack(pb.ChildError, data)
         c.child_failed(self.child_error)
 
 
@@ -669,26 +554,27 @@ class ChildEnd(_End):
     In the parent (from new_parent_child_socket), pass its fileno() to the
     child as fd 3, then close it."""
 
-    def __init__(self, sock_or_fd=CHILD_FD):
+    def __init__(self, sock_or_fd: Union[socket.socket, int] = CHILD_FD) -> None:
         super().__init__(sock_or_fd)
         self.confirm = False
 
     @property
-    def socket(self):
+    def socket(self) -> socket.socket:
         return self.conn.sock
 
-    def recv_child_args(self):
-        """The parent's ChildArgs, validated. Raises EndOfStream if the
-        parent closed first. Arguments it cannot use it reports to the
-        parent itself, as docs/PROTOCOL.md says (a ChildError at STAGE_ARGS),
-        also when the frame broke the stream."""
+    def recv_child_args(self) -> pb.ChildArgs:
+        """The parent's ChildArgs, validated; its OS strings are bytes (see
+        dropipc.decode for str). Raises EndOfStream if the parent closed
+        first. Arguments it cannot use it reports to the parent itself, as
+        docs/PROTOCOL.md says (a ChildError at STAGE_ARGS), also when the
+        frame broke the stream."""
         try:
             return self._recv_child_args()
         except IpcError as e:
             self._report_args_failure(e)
             raise
 
-    def _report_args_failure(self, e):
+    def _report_args_failure(self, e: IpcError) -> None:
         """Tells the parent that its ChildArgs could not be used: not when
         the parent is gone (EOF, ETRUNC, a reset), nor for a timeout (the
         caller may try again), nor on a connection an earlier error broke
@@ -710,11 +596,10 @@ class ChildEnd(_End):
                 c.broken = broken
             c.op = "recv args"
 
-    def _recv_child_args(self):
+    def _recv_child_args(self) -> pb.ChildArgs:
         c = self.conn
-        c.begin("recv args")
         try:
-            args, fds = c.recv_message("child_args")
+            args, fds = self._recv("recv args", "child_args", pb.ChildArgs)
         except ChildFailed:
             c.fail("DROPIPC_EPROTO", "expected the child_args message, got error")
         _finish(c, fds)
@@ -725,14 +610,13 @@ class ChildEnd(_End):
         self.confirm = args.confirm_exec
         return args
 
-    def send_pty(self, master):
+    def send_pty(self, master: FileLike) -> None:
         """Hands the pty master (an fd or a file) to the parent; it stays the
         caller's."""
-        fd = master if isinstance(master, int) else master.fileno()
         self.conn.begin("send pty")
-        self.conn.send_envelope(pb.Envelope(pty=pb.PtyHandoff(master_fd=0)), [fd])
+        self.conn.send_envelope(pb.Envelope(pty=pb.PtyHandoff(master_fd=0)), [_fd_of(master)])
 
-    def confirm_exec(self):
+    def confirm_exec(self) -> None:
         """Right before exec: tells the parent that the exec is next, when it
         asked for it (an older parent did not: then nothing is sent). If the
         exec fails, report it with send_error(STAGE_EXEC, ...)."""
@@ -740,15 +624,17 @@ class ChildEnd(_End):
         if self.confirm:
             self.conn.send_envelope(pb.Envelope(exec=pb.ExecConfirm()))
 
-    def send_error(self, stage, err, message):
-        """Reports a setup failure; the text is cut at 4096 bytes."""
+    def send_error(self, stage: int, err: int, message: Union[str, bytes]) -> None:
+        """Reports a setup failure. The text (str or bytes, as it may hold a
+        path) is cut at 4096 bytes; bytes that are not UTF-8 become '?'."""
         self.conn.begin("send error")
-        text = message.encode()[:MAX_ERROR_TEXT].decode("utf-8", "ignore")
-        e = pb.ChildError(stage=stage, errno_value=err, message=text)
+        text = valid_utf8(message)
+        text = utf8_cut(text.encode("utf-8"), MAX_ERROR_TEXT).decode("utf-8")
+        e = pb.ChildError(stage=stage, errno_value=err, message=text)  # type: ignore[arg-type]
         self.conn.send_envelope(pb.Envelope(error=e))
 
 
-def new_parent_child_socket():
+def new_parent_child_socket() -> Tuple[ParentEnd, ChildEnd]:
     """(ParentEnd, ChildEnd) of a new channel, both close-on-exec."""
     a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     return ParentEnd(a), ChildEnd(b)

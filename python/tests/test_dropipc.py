@@ -9,21 +9,21 @@ import dropipc
 
 
 def example_args():
-    a = dropipc.ChildArgs(env_id="test-env", exec_args=["ls", "-al"])
-    a.paths.cwd = "/home/alice/project"
-    a.paths.fs_root = "/home/alice/.local/share/drop/internal/run/test-env-123/root"
-    a.config.extends = "base.toml"
-    a.config.mounts.add(source="~/docs", target="~/docs", overlay=True)
-    a.config.net.mode = dropipc.pb.Net.MODE_ISOLATED
-    a.config.net.tcp_published_ports.add(host_port=8080, guest_port=3000)
-    return a
+    return dropipc.child_args(
+        env_id="test-env", exec_args=["ls", "-al"],
+        paths={"cwd": "/home/alice/project",
+               "fs_root": "/home/alice/.local/share/drop/internal/run/test-env-123/root"},
+        config={"extends": "base.toml",
+                "mounts": [{"source": "~/docs", "target": "~/docs", "overlay": True}],
+                "net": {"mode": dropipc.pb.Net.MODE_ISOLATED,
+                        "tcp_published_ports": [{"host_port": 8080, "guest_port": 3000}]}})
 
 
 class Ends(unittest.TestCase):
     def setUp(self):
         self.parent, self.child = dropipc.new_parent_child_socket()
-        self.parent.set_timeout(10000)
-        self.child.set_timeout(10000)
+        self.parent.settimeout(10)
+        self.child.settimeout(10)
         self.addCleanup(self.parent.close)
         self.addCleanup(self.child.close)
         self.sent = example_args()
@@ -81,7 +81,7 @@ class Ends(unittest.TestCase):
             self.parent.recv_pty()
 
     def test_timeout(self):
-        self.parent.set_timeout(50)
+        self.parent.settimeout(0.05)
         with self.assertRaises(dropipc.TimedOut):
             self.parent.recv_pty()
 
@@ -100,8 +100,8 @@ class BadFrame(unittest.TestCase):
         parent, child = dropipc.new_parent_child_socket()
         self.addCleanup(parent.close)
         self.addCleanup(child.close)
-        parent.set_timeout(10000)
-        child.set_timeout(10000)
+        parent.settimeout(10)
+        child.settimeout(10)
         parent.conn.sock.sendall(struct.pack("<4sHHII", b"XIPC", dropipc.VERSION, 0, 0, 0))
         with self.assertRaises(dropipc.ProtocolError) as cm:
             child.recv_child_args()

@@ -34,7 +34,7 @@ def row(data, note, indent=0):
 
 def annotate_message(desc, data, indent, out):
     from google.protobuf.descriptor import FieldDescriptor as F
-    from dropipc.ipc import varint
+    from dropipc.wire import varint
     i = 0
     while i < len(data):
         start = i

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # Writes DIR/go.work: a Go workspace of the module go/ and the Go peer, with
 # google.golang.org/protobuf replaced by Debian's copy (the module proxy is
-# not reachable here; go/go.mod itself stays as users with a proxy need it).
+# not reachable here; go/go.mod and go/go.sum stay as users with a proxy
+# need them: Debian's copy is not the module's zip, so go.sum cannot check
+# it; the workspace's replace skips that check).
 # The protobuf module requires two modules it does not use at run time;
 # empty stand-ins satisfy the module graph. Prints the GOWORK value.
 # Usage: gowork.sh DIR GO_MODULE_DIR PEER_DIR

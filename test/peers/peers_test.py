@@ -4,6 +4,7 @@
 
   peers_test.py [OPTIONS] pair PARENT CHILD       the full handshake
   peers_test.py [OPTIONS] childerr PARENT CHILD   a child's setup failure
+  peers_test.py [OPTIONS] shell PARENT CHILD      no command: the user's shell
   peers_test.py [OPTIONS] limits LANG             hostile frames, both ends
   peers_test.py [OPTIONS] jail                    the Go parent, the C child's jail
   peers_test.py fakechild CASE                    (internal) a hostile child
@@ -38,8 +39,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PY = sys.executable
 CMD_TIMEOUT = 30
 # The command of the pair test: its output, and whether its stdout is a tty.
-COMMAND = ["sh", "-c", "echo hello-from-the-command; "
-           "[ -t 1 ] && echo stdout-is-a-tty || echo stdout-is-no-tty"]
+COMMAND = ["sh", "-c", "echo hello-from-the-command; printf 'arg=%s\\n' \"$1\"; "
+           "[ -t 0 ] && echo stdin-is-a-tty || echo stdin-is-no-tty; "
+           "[ -t 1 ] && echo stdout-is-a-tty || echo stdout-is-no-tty", "sh", b"\xff"]
+# The working directory the parents run in: Latin-1, not UTF-8.
+LATIN1_DIR = b"caf\xe9-dir"
 PRINTED = b"hello-from-the-command"
 MISSING = "nosuchcmd-dropipc-test"
 PROGS = {"c": "dropipc-demo", "go": "dropipc-peer-go", "python": "peer.py"}
@@ -72,16 +76,16 @@ def programs(opts, lang, jail=True):
     return [PY, peer, "parent"], [PY, peer, "child"]
 
 
-def run(argv, env=None, timeout=CMD_TIMEOUT, tty=False):
+def run(argv, env=None, timeout=CMD_TIMEOUT, tty=False, cwd=None):
     """argv's result; tty: its stdin is a terminal (a pty whose master we
     hold), so that the child sends a pty; stdout and stderr are pipes."""
     if not tty:
         return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
-                              env=env, timeout=timeout)
+                              env=env, timeout=timeout, cwd=cwd)
     master, slave = os.openpty()
     try:
         return subprocess.run(argv, stdin=slave, capture_output=True, env=env,
-                              timeout=timeout)
+                              timeout=timeout, cwd=cwd)
     finally:
         os.close(slave)
         os.close(master)
@@ -163,43 +167,57 @@ def test_pair(opts, parent, child):
         sent, got = os.path.join(tmp, "sent"), os.path.join(tmp, "args")
         env = dict(os.environ, DROPIPC_DUMP_SENT=sent, DROPIPC_DUMP_ARGS=got)
         argv = parent_argv(opts, parent, child, COMMAND, tmp=tmp, every_field=True)
-        p = run(argv, env)
+        cwd = os.path.join(os.fsencode(tmp), LATIN1_DIR)
+        os.mkdir(cwd)
+        p = run(argv, env, cwd=cwd)
         check(p.returncode == 0, "%s parent / %s child: handshake" % (parent, child), p)
         check(PRINTED in p.stdout, "the command's output arrives (no terminal: no pty)", p)
-        check(b"stdout-is-no-tty" in p.stdout, "without a terminal the command gets no pty", p)
+        check(b"arg=\xff\n" in p.stdout, "the argument b'\\xff' reaches the command unchanged",
+              p)
+        check(b"stdin-is-no-tty" in p.stdout and b"stdout-is-no-tty" in p.stdout,
+              "without a terminal the command gets no pty", p)
         with open(sent, "rb") as f:
             a = f.read()
         with open(got, "rb") as f:
             b = f.read()
-        # At a terminal (stdin here; stdout and stderr are pipes) the child
-        # sends a pty. The C child puts it, as Drop does, only on the fds
-        # that are terminals: the command's stdout stays the pipe. The
-        # others put it on all three: the output comes through the pty.
+        # At a terminal (stdin only) the child sends a pty, which replaces
+        # only the fds that are terminals (PTY_AUTO, Drop's rule): the
+        # command's stdin is the pty, its stdout stays the pipe it was.
         t = run(parent_argv(opts, parent, child, COMMAND, tmp=tmp), tty=True)
         check(t.returncode == 0, "%s parent / %s child at a terminal: handshake"
               % (parent, child), t)
-        if child == "c":
-            check(PRINTED in t.stdout and b"stdout-is-no-tty" in t.stdout,
-                  "at a terminal on stdin only, the command's stdout stays a pipe", t)
-        else:
-            check(PRINTED in t.stdout and b"stdout-is-a-tty" in t.stdout,
-                  "at a terminal the command's output came through the pty", t)
-    # confirm_exec is the ends' business, not the caller's: a parent sets it
-    # as it sends (Go, Python, C), so its dump of the caller's args has it
-    # false; what the child did with it shows in the exit code.
-    a, b = (re.sub(rb"(?m)^confirm_exec=.*\n", b"", x) for x in (a, b))
+        # (The demo shows a command's own output on its stderr, sanitized.)
+        out = t.stdout + t.stderr
+        check(PRINTED in out and b"stdin-is-a-tty" in out and b"stdout-is-no-tty" in out,
+              "at a terminal the command's stdin is the pty, its stdout the pipe it was", t)
+    # confirm_exec is the ends' business, not the caller's: the dumps do not
+    # write it (docs/PROTOCOL.md, "The dump format").
+    check(not re.search(rb"(?m)^confirm_exec=", a) and not re.search(rb"(?m)^confirm_exec=", b),
+          "the dumps do not write confirm_exec:\n%s\n---\n%s"
+          % (a.decode(errors="replace"), b.decode(errors="replace")))
     check(a == b, "the dump the parent sent equals the dump the child received:\n%s\n---\n%s"
           % (a.decode(errors="replace"), b.decode(errors="replace")))
     paths = {re.sub(r"\[\d+\]", "", line.split(b"=", 1)[0].decode())
              for line in a.splitlines()}
     want = schema_leaves(pb.ChildArgs.DESCRIPTOR) - {"confirm_exec"}
+    if parent != "python":
+        # The terminal's size: the C and Go parents send it from a terminal.
+        want = {w for w in want if not w.startswith("term_size.")}
+        paths -= {p for p in paths if p.startswith("term_size.")}
     check(paths == want, "every field of ChildArgs is set; missing %s, unknown %s"
           % (sorted(want - paths), sorted(paths - want)))
     check(b"exec_args[2]=echo hello-from-the-command;" in a, "exec_args come from the command line")
+    check(b"\nexec_args[4]=\xff\n" in a, "the argument b'\\xff' is in the dump as it is")
+    if parent != "go":
+        # The C and Python parents send their own working directory; the Go
+        # peer sends a made-up one.
+        check(re.search(rb"(?m)^paths\.cwd=.*/" + LATIN1_DIR + rb"$", a) is not None,
+              "the Latin-1 working directory is sent unchanged")
     odd = b"config.environ.set_vars[1].value=tab\\x09here \\\\ nl\\n del\\x7f caf\xc3\xa9\n"
     check(odd in a, "a value with control characters arrives as it was sent: %r" % odd)
-    print("ok: %s parent / %s child: %d lines equal, every field set, output through pipes "
-          "and through the pty" % (parent, child, len(a.splitlines())))
+    print("ok: %s parent / %s child: %d lines equal, every field set, b'\\xff' and the Latin-1 "
+          "directory unchanged, a pty only for the terminal fds" % (parent, child,
+                                                                   len(a.splitlines())))
 
 
 def test_childerr(opts, parent, child):
@@ -210,6 +228,19 @@ def test_childerr(opts, parent, child):
     check(any(line.startswith(prefix) for line in p.stderr.splitlines()),
           "the parent shows the child's report at stage exec: %r" % prefix, p)
     print("ok: %s child's setup failure shown by the %s parent" % (child, parent))
+
+
+def test_shell(opts, parent, child):
+    """No command: the child runs the user's shell ($SHELL of the new
+    environment, else /bin/sh), which reads its commands from stdin."""
+    with tempfile.TemporaryDirectory() as tmp:
+        argv = parent_argv(opts, parent, child, [], tmp=tmp)
+        p = subprocess.run(argv, input=b"echo from-the-shell $((6 * 7))\n", capture_output=True,
+                           timeout=CMD_TIMEOUT)
+    check(p.returncode == 0, "%s parent / %s child without a command: the shell ran"
+          % (parent, child), p)
+    check(b"from-the-shell 42" in p.stdout, "the shell read its commands from stdin", p)
+    print("ok: %s parent / %s child: no command runs the shell" % (parent, child))
 
 
 def test_jail(opts):
@@ -290,6 +321,14 @@ def child_cases():
     latin1.env_id = "UTF8MARK"
     latin1 = latin1.SerializeToString().replace(b"UTF8MARK", b"caf\xe9MARK")
     err = pb.ChildError(stage=2, message="x")
+    nul_bytes = good_args()
+    nul_bytes.paths.cwd = b"/a\0b"
+    bad_path = good_args()
+    bad_path.config.mounts[0].target = b"/etc/../usr"
+    # ChildArgs{env_id: "x", paths: Paths{cwd: a varint}} (as the C test).
+    wrong_type = b"\x0a\x01x" + field(2, b"\x08\x01")
+    # A group (field 9, start and end) inside config.net.
+    group = field(3, field(5, b"\x4b\x4c"))
 
     def pipe_fds(n):
         fds = []
@@ -368,6 +407,16 @@ def child_cases():
                      "recv args: env_id: NUL byte at byte 1"),
         "bad-utf8": (lambda s: s.sendall(frame(field(1, latin1))), "DROPIPC_EINVAL",
                      "recv args: env_id: invalid UTF-8 at byte 3"),
+        "nul-in-bytes": (lambda s: s.sendall(frame(envelope(child_args=nul_bytes))),
+                         "DROPIPC_EINVAL", "recv args: paths.cwd: NUL byte at byte 2"),
+        "path-not-normalized": (lambda s: s.sendall(frame(envelope(child_args=bad_path))),
+                                "DROPIPC_EINVAL", "recv args: config.mounts[0].target: path is "
+                                "not normalized: /etc/../usr"),
+        "wrong-wire-type": (lambda s: s.sendall(frame(field(1, wrong_type))), "DROPIPC_EPROTO",
+                            "recv args: paths.cwd: wire type 0, expected 2"),
+        "group-deep": (lambda s: s.sendall(frame(field(1, group))), "DROPIPC_EPROTO",
+                       "recv args: config.net: not valid protobuf: unsupported wire type "
+                       "(groups)"),
     }
 
 
@@ -390,7 +439,7 @@ def child_side(opts, lang):
                                 preexec_fn=lambda: os.dup2(cfd, dropipc.CHILD_FD))
         child_end.close()
         send(end.conn.sock)
-        end.set_timeout(10000)
+        end.settimeout(10)
         # Every report up to the end of the stream: at most one may come.
         reports = []
         while True:
@@ -543,6 +592,8 @@ def main():
         test_pair(opts, *opts.args)
     elif opts.test == "childerr":
         test_childerr(opts, *opts.args)
+    elif opts.test == "shell":
+        test_shell(opts, *opts.args)
     elif opts.test == "limits":
         child_side(opts, opts.args[0])
         parent_side(opts, opts.args[0], tty=True)

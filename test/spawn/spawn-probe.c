@@ -4,7 +4,8 @@
  * what it finds itself started with. Modes (argv[1]):
  *   report  writes "hello" on fd 3, then one "key value" line each: uid,
  *           gid, uid_map, gid_map (lines joined by ';', blanks collapsed),
- *           setgroups, capeff and sigblk (hex, from /proc/self/status),
+ *           setgroups, capeff, capinh, capamb, capbnd, sigblk and sigign (hex,
+ *           from /proc/self/status),
  *           ns_user ... ns_cgroup (the /proc/self/ns links), fds (the
  *           open fds, ascending), fdN (the target of each fd from 4 up);
  *   exit    exits 0 at once;
@@ -119,7 +120,11 @@ static int report(void)
 	print_file("gid_map", "/proc/self/gid_map");
 	print_file("setgroups", "/proc/self/setgroups");
 	print_status("capeff", "CapEff");
+	print_status("capinh", "CapInh");
+	print_status("capamb", "CapAmb");
+	print_status("capbnd", "CapBnd");
 	print_status("sigblk", "SigBlk");
+	print_status("sigign", "SigIgn");
 	for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
 		char path[64], target[128];
 		ssize_t len;

@@ -10,15 +10,20 @@ channel as fd 3 and its own stdin, stdout and stderr, sends the example
 ChildArgs and exits with the child's exit code. At a terminal (fd 0, 1 or 2
 is one) the child sends a pty, which the parent relays to stdout until EIO;
 otherwise the child sends none and the command writes to the parent's
-stdout and stderr itself. Handshake
+stdout and stderr itself (ChildArgs.pty is PTY_AUTO: the pty's slave
+replaces only those of fds 0-2 that are terminals). The command runs with
+the environment ChildArgs describes (exposed variables, then set ones),
+looked up in that environment's PATH only; no command: its $SHELL, else
+/bin/sh. Arguments and paths are bytes, passed unchanged. Handshake
 failures print one line, "peer.py: WHAT FAILED [CLASS]" (for a child's report
 "peer.py: child setup failed at STAGE: TEXT"), and exit 125.
 DROPIPC_DUMP_SENT and DROPIPC_DUMP_ARGS name files for the dumps.
 """
 import errno
 import fcntl
+import fnmatch
 import os
-import shutil
+import struct
 import subprocess
 import sys
 import termios
@@ -34,20 +39,21 @@ EXIT_HANDSHAKE = 125
 
 def die(msg, name=None):
     # One write, so that lines of the parent and the child do not interleave.
-    os.write(2, ("%s: %s%s\n" % (PROG, msg, " [%s]" % name if name else "")).encode())
+    os.write(2, os.fsencode("%s: %s%s\n" % (PROG, msg, " [%s]" % name if name else "")))
     sys.exit(EXIT_HANDSHAKE)
 
 
 def handshake_failed(e):
     if e.name == "DROPIPC_ECHILD":
         err = e.child_error
+        # The report's text, sanitized by the end (no escapes from the sandbox).
         die("child setup failed at %s: %s" % (dropipc.stage_name(err.stage), err.message))
     die(e.msg, e.name)
 
 
-def at_terminal():
-    """Whether fd 0, 1 or 2 is a terminal: then the child sends a pty."""
-    return any(os.isatty(fd) for fd in (0, 1, 2))
+def terminals():
+    """Those of fds 0-2 that are terminals."""
+    return [fd for fd in (0, 1, 2) if os.isatty(fd)]
 
 
 def relay(master):
@@ -64,12 +70,13 @@ def relay(master):
 
 
 def parent(argv):
-    timeout, child, command = -1, None, None
+    timeout, child, command = None, None, None
     i = 0
     while i < len(argv):
         a = argv[i]
         if a == "--timeout":
-            timeout = int(argv[i + 1])
+            ms = int(argv[i + 1])
+            timeout = None if ms < 0 else ms / 1000
             i += 2
         elif a == "--child":
             j = argv.index("--", i) if "--" in argv[i:] else len(argv)
@@ -82,12 +89,12 @@ def parent(argv):
             die("unknown argument %s" % a)
     if not child:
         child = [sys.executable, os.path.abspath(__file__), "child"]
-    if not command:
-        command = ["/bin/sh"]
+    if command is None:
+        command = []  # the child runs the user's shell
 
     end, child_end = dropipc.new_parent_child_socket()
     cfd = child_end.fileno()
-    end.set_timeout(timeout)
+    end.settimeout(timeout)
 
     def to_fd3():
         if cfd == dropipc.CHILD_FD:
@@ -98,10 +105,13 @@ def parent(argv):
     proc = subprocess.Popen(child, pass_fds=(dropipc.CHILD_FD,), preexec_fn=to_fd3)
     child_end.close()
     try:
-        args = peerutil.example_args(pb, command)
+        # Arguments are bytes as the kernel gave them (sys.argv's str went
+        # through surrogateescape: os.fsencode restores them); the working
+        # directory is this one, whatever its bytes.
+        args = peerutil.example_args(pb, [os.fsencode(c) for c in command], os.getcwdb())
         peerutil.write_dump_env("DROPIPC_DUMP_SENT", args)
         end.send_child_args(args)
-        if at_terminal():
+        if dropipc.pty_expected(args):
             master = end.recv_pty()
             try:
                 relay(master)
@@ -125,11 +135,14 @@ def child_fail(end, stage, err, msg, name=None):
     die(msg, name)
 
 
-def child_pty(end):
+def child_pty(end, fds, size):
     """Sends a new pty's master; its slave becomes the controlling terminal
-    and fds 0-2."""
+    and replaces fds (of 0-2); size: the ChildArgs.term_size, if any."""
     try:
         master, slave = os.openpty()
+        if size is not None and size.rows and size.cols:
+            fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack(
+                "HHHH", size.rows, size.cols, size.x_pixels, size.y_pixels))
         end.send_pty(master)
     except OSError as e:
         child_fail(end, pb.ChildError.STAGE_PTY, e.errno, "openpty: %s" % e.strerror)
@@ -137,9 +150,30 @@ def child_pty(end):
         die(e.msg, e.name)
     os.close(master)
     fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
-    for fd in (0, 1, 2):
+    for fd in fds:
         os.dup2(slave, fd)
     os.close(slave)
+
+
+def environment(environ):
+    """The command's environment: the host's variables whose names match an
+    exposed pattern (fnmatch), then the set ones."""
+    env = {k: v for k, v in os.environb.items()
+           if any(fnmatch.fnmatchcase(k, p) for p in environ.exposed_vars)}
+    for s in environ.set_vars:
+        env[s.name] = s.value
+    return env
+
+
+def lookup(name, env):
+    """name's path in env's PATH (none without PATH: no default), or None."""
+    if b"/" in name:
+        return name if os.access(name, os.X_OK) else None
+    for d in env.get(b"PATH", b"").split(b":"):
+        p = os.path.join(d or b".", name)
+        if os.path.isfile(p) and os.access(p, os.X_OK):
+            return p
+    return None
 
 
 def child():
@@ -150,28 +184,36 @@ def child():
     except dropipc.IpcError as e:
         die(e.msg, e.name)
     peerutil.write_dump_env("DROPIPC_DUMP_ARGS", args)
-    name = args.exec_args[0]
-    if not (shutil.which(name) if "/" not in name else os.access(name, os.X_OK)):
+    env = environment(args.config.environ)
+    # No command: the user's shell, $SHELL of the new environment, else /bin/sh.
+    argv = list(args.exec_args) or [env.get(b"SHELL") or b"/bin/sh"]
+    name = argv[0]
+    path = lookup(name, env)
+    if path is None:
         child_fail(end, pb.ChildError.STAGE_EXEC, errno.ENOENT,
-                   "execvp %s: %s" % (name, os.strerror(errno.ENOENT)))
+                   "execvp %s: %s" % (os.fsdecode(name), os.strerror(errno.ENOENT)))
     try:
         os.setsid()
     except OSError as e:
         # Already a session leader when the parent's spawn made the session.
         if os.getsid(0) != os.getpid():
             child_fail(end, pb.ChildError.STAGE_PTY, e.errno, "setsid: %s" % e.strerror)
-    # A pty only at a terminal, as Drop's child: otherwise fds 0-2 stay what
-    # the parent gave.
-    if at_terminal():
-        child_pty(end)
+    # PTY_AUTO: a pty only at a terminal, replacing only the fds that are
+    # terminals, as Drop's child: the others stay what the parent gave.
+    size = args.term_size if args.HasField("term_size") else None
+    if args.pty == pb.PTY_ALWAYS:
+        child_pty(end, (0, 1, 2), size)
+    elif args.pty == pb.PTY_AUTO and terminals():
+        child_pty(end, terminals(), size)
     try:
         end.confirm_exec()
     except dropipc.IpcError as e:
         die(e.msg, e.name)
     try:
-        os.execvp(name, list(args.exec_args))
+        os.execve(path, argv, env)
     except OSError as e:
-        child_fail(end, pb.ChildError.STAGE_EXEC, e.errno, "execvp %s: %s" % (name, e.strerror))
+        child_fail(end, pb.ChildError.STAGE_EXEC, e.errno,
+                   "execvp %s: %s" % (os.fsdecode(name), e.strerror))
 
 
 def main():

@@ -81,6 +81,8 @@ func scalar(f protoreflect.FieldDescriptor, v protoreflect.Value) string {
 		return strconv.FormatBool(v.Bool())
 	case protoreflect.StringKind:
 		return escape(v.String())
+	case protoreflect.BytesKind:
+		return escape(string(v.Bytes()))
 	case protoreflect.EnumKind:
 		return strconv.Itoa(int(v.Enum()))
 	case protoreflect.Int32Kind, protoreflect.Int64Kind, protoreflect.Sint32Kind,
@@ -92,10 +94,14 @@ func scalar(f protoreflect.FieldDescriptor, v protoreflect.Value) string {
 }
 
 // dump is the canonical text of a message shared by every peer: one line
-// "path=value" per scalar.
+// "path=value" per scalar (docs/PROTOCOL.md, "The dump format"), but
+// confirm_exec, which the ends set, not the caller.
 func dump(m proto.Message) []byte {
 	var b bytes.Buffer
 	for _, l := range leaves(m.ProtoReflect(), "", nil) {
+		if l.path == "confirm_exec" {
+			continue
+		}
 		b.WriteString(l.path + "=" + scalar(l.field, l.value) + "\n")
 	}
 	return b.Bytes()
@@ -111,6 +117,10 @@ func writeDumpEnv(envVar string, a *ipc.ChildArgs) error {
 	m, err := a.Proto()
 	if err != nil {
 		return err
+	}
+	// An all-0 term_size is written as absent (docs/PROTOCOL.md).
+	if ts := m.TermSize; ts != nil && ts.Rows == 0 && ts.Cols == 0 && ts.XPixels == 0 && ts.YPixels == 0 {
+		m.TermSize = nil
 	}
 	return os.WriteFile(path, dump(m), 0o644)
 }

@@ -8,10 +8,15 @@
 //
 // The parent starts the child (this program's child by default) with the
 // channel as fd 3 and its own stdin, stdout and stderr, sends the example
-// ChildArgs and exits with the child's exit code. At a terminal (fd 0, 1
-// or 2 is one) the child sends a pty, which the parent relays to stdout
-// until EIO; otherwise the child sends none and the command writes to the
-// parent's stdout and stderr itself. Handshake failures print one line,
+// ChildArgs (pty PTY_AUTO; its own working directory as paths.cwd; at a
+// terminal, its size) and exits with the child's exit code. At a terminal
+// (fd 0, 1 or 2 is one) the child sends a pty whose slave replaces only
+// the fds that are terminals; the parent relays its stdin to the master
+// and the master to its stdout until EIO. Otherwise the child sends none
+// and the command uses the parent's stdin, stdout and stderr itself.
+// Without a COMMAND the child runs $SHELL of the new environment (else
+// /bin/sh), looked up, as every command, in that environment's PATH only.
+// Handshake failures print one line,
 // "dropipc-peer-go: WHAT FAILED [CLASS]" (for a child's report
 // "dropipc-peer-go: child setup failed at STAGE: TEXT"), and exit 125.
 // DROPIPC_DUMP_SENT and DROPIPC_DUMP_ARGS name files for the dumps.
@@ -28,6 +33,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -44,12 +50,18 @@ const (
 	home          = "/home/alice/.local/share/drop"
 )
 
-// exampleArgs sets every field of the schema, most to non-default values.
+// exampleArgs sets every field of the schema, most to non-default values
+// (term_size only at a terminal); paths.cwd is the parent's own working
+// directory, whatever bytes it holds.
 func exampleArgs(command []string) ipc.ChildArgs {
+	cwd, err := os.Getwd()
+	if err != nil {
+		cwd = home + "/cwd"
+	}
 	return ipc.ChildArgs{
 		EnvId: "test-env",
 		Paths: &ipc.Paths{
-			Cwd: home + "/cwd", DropHome: home, Env: home + "/envs/test-env",
+			Cwd: cwd, DropHome: home, Env: home + "/envs/test-env",
 			FsRoot: home + "/internal/run/test-env/root", HostHome: "/home/alice",
 			Home: home + "/envs/test-env/home", Etc: home + "/envs/test-env/etc",
 			Var: home + "/envs/test-env/var", Tmp: home + "/internal/run/test-env/tmp",
@@ -76,9 +88,9 @@ func exampleArgs(command []string) ipc.ChildArgs {
 					{HostPort: 8080, GuestPort: 3000},
 					{HostIP: "127.0.0.1", HostPort: 8082, GuestPort: 3003},
 				},
-				UDPPublishedPorts: []ipc.PublishedPort{{Auto: true, HostIP: "::1", GuestPort: 5353}},
+				UDPPublishedPorts: []ipc.PublishedPort{{Auto: true}, {HostIP: "::1", HostPort: 5353, GuestPort: 5353}},
 				TCPHostPorts:      []ipc.HostPort{{HostPort: 5432, GuestPort: 15432}},
-				UDPHostPorts:      []ipc.HostPort{{Auto: true, HostPort: 53}},
+				UDPHostPorts:      []ipc.HostPort{{HostPort: 53, GuestPort: 53}, {Auto: true}},
 			},
 		},
 		ExecArgs: command,
@@ -144,9 +156,7 @@ func parent(argv []string) {
 		}
 		child = []string{self, "child"}
 	}
-	if len(command) == 0 {
-		command = []string{"/bin/sh"}
-	}
+	// No command: the child runs the user's shell.
 
 	end, childEnd, err := ipc.NewParentChildSocket()
 	if err != nil {
@@ -163,11 +173,15 @@ func parent(argv []string) {
 		}
 		cmd.SysProcAttr = jailAttr()
 	}
+	tty := isatty(0) || isatty(1) || isatty(2)
+	if tty {
+		args.TermSize = termSize()
+	}
 	if err := cmd.Start(); err != nil {
 		die("start child: "+err.Error(), "")
 	}
 	childEnd.Close()
-	if err := handshake(end, args, isatty(0) || isatty(1) || isatty(2)); err != nil {
+	if err := handshake(end, args, tty); err != nil {
 		cmd.Process.Kill()
 		cmd.Wait()
 		fail(err)
@@ -261,6 +275,20 @@ func jailAttr() *syscall.SysProcAttr {
 	}
 }
 
+// termSize is the size of the first of fds 0-2 that is a terminal.
+func termSize() *ipc.TermSize {
+	for fd := 0; fd < 3; fd++ {
+		var ws struct{ Row, Col, X, Y uint16 }
+		_, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), syscall.TIOCGWINSZ,
+			uintptr(unsafe.Pointer(&ws)))
+		if e == 0 {
+			return &ipc.TermSize{Rows: uint32(ws.Row), Cols: uint32(ws.Col),
+				XPixels: uint32(ws.X), YPixels: uint32(ws.Y)}
+		}
+	}
+	return nil
+}
+
 func isatty(fd int) bool {
 	var t syscall.Termios
 	_, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), syscall.TCGETS,
@@ -284,6 +312,8 @@ func handshake(end *ipc.ParentEnd, args ipc.ChildArgs, tty bool) error {
 	if err != nil {
 		return err
 	}
+	// Our stdin goes to the command through the pty (when it reads it).
+	go io.Copy(master, os.Stdin)
 	_, err = io.Copy(os.Stdout, master)
 	master.Close()
 	// Reading the master fails with EIO once every slave fd is closed.
@@ -329,6 +359,53 @@ func openPty() (master, slave *os.File, err error) {
 	return master, slave, nil
 }
 
+// newEnviron is the command's environment as PROTOCOL.md says: the
+// variables of ours that a pattern of exposed_vars matches, then set_vars.
+func newEnviron(e ipc.Environ) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		name := kv[:strings.IndexByte(kv+"=", '=')]
+		for _, pat := range e.ExposedVars {
+			if ok, _ := path.Match(pat, name); ok {
+				env = append(env, kv)
+				break
+			}
+		}
+	}
+	for _, v := range e.SetVars {
+		env = append(env, v.Name+"="+v.Value)
+	}
+	return env
+}
+
+// getenv is the last value of name in env, "" if none.
+func getenv(env []string, name string) string {
+	v := ""
+	for _, kv := range env {
+		if strings.HasPrefix(kv, name+"=") {
+			v = kv[len(name)+1:]
+		}
+	}
+	return v
+}
+
+// lookPath finds name in the PATH of env (none: not found), as execvp.
+func lookPath(name string, env []string) (string, error) {
+	if strings.Contains(name, "/") {
+		return name, nil
+	}
+	for _, dir := range strings.Split(getenv(env, "PATH"), ":") {
+		if dir == "" {
+			continue
+		}
+		p := dir + "/" + name
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", syscall.ENOENT
+}
+
 func child() {
 	end := ipc.NewChildEnd(ipc.ChildFd)
 	// RecvChildArgs reports arguments it cannot use to the parent itself.
@@ -339,8 +416,18 @@ func child() {
 	if err := writeDumpEnv("DROPIPC_DUMP_ARGS", args); err != nil {
 		die(err.Error(), "")
 	}
-	name := args.ExecArgs[0]
-	path, err := exec.LookPath(name)
+	env := newEnviron(args.Config.Environ)
+	argv := args.ExecArgs
+	if len(argv) == 0 {
+		// No command: the user's shell, $SHELL of the new environment.
+		sh := getenv(env, "SHELL")
+		if sh == "" {
+			sh = "/bin/sh"
+		}
+		argv = []string{sh}
+	}
+	name := argv[0]
+	path, err := lookPath(name, env)
 	if err != nil {
 		childFail(end, ipc.StageExec, syscall.ENOENT,
 			fmt.Sprintf("execvp %s: %s", name, strerror(syscall.ENOENT)), "")
@@ -351,25 +438,40 @@ func child() {
 			childFail(end, ipc.StagePty, err.(syscall.Errno), "setsid: "+err.Error(), "")
 		}
 	}
-	// A pty only at a terminal, as Drop's child: otherwise fds 0-2 stay
-	// what the parent gave.
-	if isatty(0) || isatty(1) || isatty(2) {
-		childPty(end)
+	// PtyAuto, Drop's rule: a pty only when one of fds 0-2 is a terminal,
+	// and only those that are get its slave; the others stay what the
+	// parent gave.
+	var onto []int
+	for fd := 0; fd < 3; fd++ {
+		if args.Pty == ipc.PtyAlways || (args.Pty != ipc.PtyNever && isatty(fd)) {
+			onto = append(onto, fd)
+		}
+	}
+	if len(onto) > 0 {
+		childPty(end, onto, args.TermSize)
 	}
 	if err := end.ConfirmExec(); err != nil {
 		die(err.Error(), ipc.Name(err))
 	}
-	err = syscall.Exec(path, args.ExecArgs, os.Environ())
+	err = syscall.Exec(path, argv, env)
 	childFail(end, ipc.StageExec, err.(syscall.Errno),
 		fmt.Sprintf("execvp %s: %s", name, strerror(err)), "")
 }
 
 // childPty sends a new pty's master and makes its slave the controlling
-// terminal and fds 0-2.
-func childPty(end *ipc.ChildEnd) {
+// terminal and the fds onto.
+func childPty(end *ipc.ChildEnd, onto []int, size *ipc.TermSize) {
 	master, slave, err := openPty()
 	if err != nil {
 		childFail(end, ipc.StagePty, 0, "open pty: "+err.Error(), "")
+	}
+	if size != nil && size.Rows != 0 && size.Cols != 0 {
+		ws := struct{ Row, Col, X, Y uint16 }{uint16(size.Rows), uint16(size.Cols),
+			uint16(size.XPixels), uint16(size.YPixels)}
+		if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, slave.Fd(), syscall.TIOCSWINSZ,
+			uintptr(unsafe.Pointer(&ws))); e != 0 {
+			childFail(end, ipc.StagePty, e, "TIOCSWINSZ: "+e.Error(), "")
+		}
 	}
 	if err := end.SendPty(master); err != nil {
 		die(err.Error(), ipc.Name(err))
@@ -378,7 +480,7 @@ func childPty(end *ipc.ChildEnd) {
 	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, slave.Fd(), syscall.TIOCSCTTY, 0); e != 0 {
 		childFail(end, ipc.StagePty, e, "TIOCSCTTY: "+e.Error(), "")
 	}
-	for fd := 0; fd < 3; fd++ {
+	for _, fd := range onto {
 		if err := syscall.Dup3(int(slave.Fd()), fd, 0); err != nil {
 			childFail(end, ipc.StagePty, err.(syscall.Errno), "dup3: "+err.Error(), "")
 		}
