@@ -379,6 +379,7 @@ case_terminal() {
 case_rootfiles() {
 	mkdir "$W/v" && echo root-only-secret >"$W/v/f" && chmod 600 "$W/v/f" && chmod 755 "$W/v"
 	demo_run --mount "$W/v:/v" -- sh -c 'cat /v/f; [ -r /etc/shadow ] && echo SHADOW-READABLE
+		for k in /etc/ssh/ssh_host_*_key; do [ -r "$k" ] && echo "HOSTKEY-READABLE $k"; done
 		echo done'
 	check "the payload ran" sh -c "[ $rc = 0 ] && grep -q done '$out'" || show
 	if [ "$mode" = root ]; then
@@ -386,9 +387,14 @@ case_rootfiles() {
 			has "$out" root-only-secret || show
 		[ -e /etc/shadow ] && check "run by root, it reads /etc/shadow (a known limit)" \
 			has "$out" SHADOW-READABLE
+		for k in /etc/ssh/ssh_host_*_key; do
+			[ -e "$k" ] && check "run by root, it reads $k (a known limit)" \
+				has "$out" "HOSTKEY-READABLE $k"
+		done
 	else
 		check "run by a user, it cannot read root's mode-600 file" hasnt "$out" root-only-secret || show
 		check "run by a user, it cannot read /etc/shadow" hasnt "$out" SHADOW-READABLE || show
+		check "run by a user, it cannot read the SSH host keys" hasnt "$out" HOSTKEY-READABLE || show
 	fi
 }
 
