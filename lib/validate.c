@@ -181,9 +181,9 @@ static int check_path(struct check *ck, ProtobufCBinaryData p, const char *field
 
 	if (empty_bytes(p))
 		return fail(ck, "config.%s[%zu]%s: empty", field, i, sub);
-	if (p.data[0] != '/' && p.data[0] != '~')
-		return fail(ck, "config.%s[%zu]%s: path starts with neither '/' nor '~/': %.*s",
-			    field, i, sub, q, (const char *)p.data);
+	if (p.data[0] != '/' && !(p.data[0] == '~' && (p.len == 1 || p.data[1] == '/')))
+		return fail(ck, "config.%s[%zu]%s: path must start with / or ~/: %.*s", field, i,
+			    sub, q, (const char *)p.data);
 	if (!normalized(p.data, p.len))
 		return fail(ck, "config.%s[%zu]%s: path is not normalized: %.*s", field, i, sub, q,
 			    (const char *)p.data);

@@ -649,8 +649,8 @@ case_normalized() {
 	check "a target with a trailing '/' is refused" \
 		sh -c "[ $rc = 2 ] && grep -q 'config.mounts\[0\].target: path is not normalized' '$err'" || show
 	demo_run --block etc -- true
-	check "a blocked path that starts with neither '/' nor '~/' is refused" \
-		sh -c "[ $rc = 2 ] && grep -q 'config.blocked_paths\[0\]' '$err'" || show
+	check "a blocked path that starts with neither / nor ~/ is refused" \
+		sh -c "[ $rc = 2 ] && grep -q 'config.blocked_paths\[0\]: path must start with / or ~/: etc' '$err'" || show
 }
 
 type "case_$case" >/dev/null 2>&1 || {
