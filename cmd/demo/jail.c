@@ -666,6 +666,16 @@ static bool in_rw_mount(struct jail *j, const char *abs)
 	return false;
 }
 
+/* Whether the directory fd refers to is the root of a mount. */
+static bool is_mount_root(int fd)
+{
+	struct statx stx;
+
+	return statx(fd, "", AT_EMPTY_PATH, 0, &stx) == 0 &&
+	       (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+	       (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+}
+
 /*
  * Pins each directory above a blocked path (abs, expanded), from the top:
  * a recursive bind onto itself, so that in this run the sandbox can
@@ -690,7 +700,9 @@ static int pin_parents(struct jail *j, const char *abs)
 			*s = '/';
 			return 0;
 		}
-		r = graft(j, fd, rel, true, fd, 0, abs);
+		/* A mount's root is pinned already (as is one pinned for an
+		 * earlier blocked path): no mount stacked again. */
+		r = is_mount_root(fd) ? 0 : graft(j, fd, rel, true, fd, 0, abs);
 		close(fd);
 		*s = '/';
 		if (r < 0)
