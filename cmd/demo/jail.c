@@ -324,6 +324,24 @@ static bool process_entry(const char *name)
 	       !strcmp(name, "thread-self");
 }
 
+/* Covers the file proc/name (in fs_root) with the empty file, read-only. */
+static int proc_hide(struct jail *j, const char *name)
+{
+	char rel[PATH_MAX];
+	int fd, r;
+
+	snprintf(rel, sizeof(rel), "proc/%s", name);
+	fd = open_how(j->root_fd, rel, true,
+		      RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+	if (fd < 0)
+		return fail(j, -fd, "/%s", rel);
+	r = graft(j, -1, path(j, DROPIPC_PATH_EMPTY_FILE), false, fd,
+		  MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+		  rel);
+	close(fd);
+	return r;
+}
+
 /*
  * The new procfs read-only but for the processes' own directories (an
  * allow-list): each other directory, and each other file with a write bit,
@@ -331,7 +349,9 @@ static bool process_entry(const char *name)
  * the uid mapped to itself) passes the owner checks of sysctl files
  * without any capability, and could set kernel.core_pattern; bubblewrap
  * covers /proc/sys, sysrq-trigger, irq and bus, this covers what a kernel
- * adds beside them too (mtrr, pressure).
+ * adds beside them too (mtrr, pressure). A file that only its owner (root)
+ * may read is hidden: such a payload would read it by the owner's bit
+ * (slabinfo, kpageflags: the kernel's heap and physical pages).
  */
 static int proc_read_only(struct jail *j)
 {
@@ -350,8 +370,13 @@ static int proc_read_only(struct jail *j)
 
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
 		    process_entry(e->d_name) ||
-		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    !(S_ISDIR(st.st_mode) ||
+		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (S_ISREG(st.st_mode) && !(st.st_mode & (S_IRGRP | S_IROTH))) {
+			r = proc_hide(j, e->d_name);
+			continue;
+		}
+		if (!(S_ISDIR(st.st_mode) ||
 		      (S_ISREG(st.st_mode) && (st.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)))))
 			continue;
 		if (snprintf(dst, sizeof(dst), "%s/%s", proc, e->d_name) >= (int)sizeof(dst))

@@ -380,8 +380,15 @@ case_rootfiles() {
 	mkdir "$W/v" && echo root-only-secret >"$W/v/f" && chmod 600 "$W/v/f" && chmod 755 "$W/v"
 	demo_run --mount "$W/v:/v" -- sh -c 'cat /v/f; [ -r /etc/shadow ] && echo SHADOW-READABLE
 		for k in /etc/ssh/ssh_host_*_key; do [ -r "$k" ] && echo "HOSTKEY-READABLE $k"; done
+		for f in $(find /proc -maxdepth 1 -type f ! -perm /044); do
+			[ "$(timeout 1 head -c 64 "$f" 2>/dev/null | wc -c)" = 0 ] || echo "PROC-READ $f"
+		done
 		echo done'
 	check "the payload ran" sh -c "[ $rc = 0 ] && grep -q done '$out'" || show
+	# On the host only root reads them (slabinfo, kpageflags: the
+	# kernel's heap and physical pages): hidden, even from root's payload.
+	check "no file of /proc that only its owner may read yields anything" \
+		hasnt "$out" PROC-READ || show
 	if [ "$mode" = root ]; then
 		check "run by root, it reads root's mode-600 file (a known limit)" \
 			has "$out" root-only-secret || show
