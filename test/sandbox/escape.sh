@@ -380,6 +380,11 @@ case_rootfiles() {
 	mkdir "$W/v" && echo root-only-secret >"$W/v/f" && chmod 600 "$W/v/f" && chmod 755 "$W/v"
 	demo_run --mount "$W/v:/v" -- sh -c 'cat /v/f; [ -r /etc/shadow ] && echo SHADOW-READABLE
 		for k in /etc/ssh/ssh_host_*_key; do [ -r "$k" ] && echo "HOSTKEY-READABLE $k"; done
+		for f in $(find /sys/kernel -type f ! -perm /044 2>/dev/null | head -200); do
+			[ "$(timeout 1 head -c 64 "$f" 2>/dev/null | wc -c)" = 0 ] ||
+				{ echo "SYSFS-READ $f"; break; }
+		done
+		find /sys/kernel -type f ! -perm /044 2>/dev/null | grep -q . && echo SYSFS-OWNER-ONLY
 		for f in $(find /proc -maxdepth 1 -type f ! -perm /044); do
 			[ "$(timeout 1 head -c 64 "$f" 2>/dev/null | wc -c)" = 0 ] || echo "PROC-READ $f"
 		done
@@ -398,10 +403,14 @@ case_rootfiles() {
 			[ -e "$k" ] && check "run by root, it reads $k (a known limit)" \
 				has "$out" "HOSTKEY-READABLE $k"
 		done
+		has "$out" SYSFS-OWNER-ONLY &&
+			check "run by root, it reads a sysfs file only root reads (a known limit)" \
+				has "$out" SYSFS-READ
 	else
 		check "run by a user, it cannot read root's mode-600 file" hasnt "$out" root-only-secret || show
 		check "run by a user, it cannot read /etc/shadow" hasnt "$out" SHADOW-READABLE || show
 		check "run by a user, it cannot read the SSH host keys" hasnt "$out" HOSTKEY-READABLE || show
+		check "run by a user, it cannot read a sysfs file only root reads" hasnt "$out" SYSFS-READ || show
 	fi
 }
 
