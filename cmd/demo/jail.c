@@ -790,10 +790,12 @@ static int blocked(struct jail *j)
 	return 0;
 }
 
-/* 10. fs_root read-only, pivoted into, the old root detached. */
+/* 10. fs_root read-only (and nosuid, nodev, as every other mount),
+ * pivoted into, the old root detached. */
 static int pivot(struct jail *j)
 {
-	struct mount_attr ma = { .attr_set = MOUNT_ATTR_RDONLY };
+	struct mount_attr ma = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+					     MOUNT_ATTR_NODEV };
 
 	if (mount_setattr(j->root_fd, "", AT_EMPTY_PATH, &ma, sizeof(ma)) < 0)
 		return fail(j, errno, "read-only %s", j->root);

@@ -455,10 +455,12 @@ case_uncover() {
 	demo_run --mount "$W/u:/data:rw" --mount "$W/u/ro:/ro-file" --block /data/sub/secret \
 		--mount "$W/bin:/opt/probe" -- sh -c '/opt/probe/sbx_probe uncover /data/sub/secret \
 			/ro-file /proc/sys /proc/mtrr /proc/timer_list /usr /dev/null /dev/urandom /etc \
-			/sys /sys/fs/cgroup /sys/firmware /; cat /data/sub/secret'
+			/sys /sys/fs/cgroup /sys/firmware /; cat /data/sub/secret
+		awk "\$6 !~ /(^|,)nosuid(,|\$)/ { print \"SUID-MOUNT\", \$5 }" /proc/self/mountinfo'
 	check "the payload tried 26 ways" has "$out" "tried 26" || show
 	check "no cover was unmounted, no read-only mount made writable" hasnt "$out" UNCOVERED || show
 	check "the blocked file stayed hidden" hasnt "$out" uncover-secret || show
+	check "every mount is nosuid, the root included" hasnt "$out" SUID-MOUNT || show
 }
 
 # ---- 2. a mount source through a symlink an earlier run planted ------------
