@@ -392,6 +392,85 @@ static int proc_read_only(struct jail *j)
 	return r;
 }
 
+/* Undoes mountinfo's octal escapes (\040 for a space), in place. */
+static void unescape(char *s)
+{
+	char *o = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*o++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
+			s += 3;
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = '\0';
+}
+
+/*
+ * Unjailed, the host's /sys comes with what the host mounts in it
+ * (debugfs, tracefs, securityfs, ...), locked to it: they cannot be
+ * unmounted here, so each is covered with the empty directory, read-only
+ * (root's payload would read their root-only files by the owner's bit).
+ * Only sysfs itself and /sys/fs/cgroup show (an allow-list). dst is
+ * fs_root/sys, already bound; mountinfo is read whole before anything is
+ * covered.
+ */
+static int sys_cover_submounts(struct jail *j, const char *dst)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char *all = NULL, *line, *save = NULL;
+	size_t cap = 0, n = strlen(dst);
+	int r = 0;
+
+	if (!f)
+		return fail(j, errno, "open /proc/self/mountinfo");
+	if (getdelim(&all, &cap, '\0', f) < 0) {
+		fclose(f);
+		free(all);
+		return fail(j, EIO, "read /proc/self/mountinfo");
+	}
+	fclose(f);
+	for (line = strtok_r(all, "\n", &save); r == 0 && line; line = strtok_r(NULL, "\n", &save)) {
+		char mp[PATH_MAX], rel[PATH_MAX];
+		struct stat st;
+		int fd;
+
+		/* The fifth field: the mount point, with \ooo escapes. */
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1)
+			continue;
+		unescape(mp);
+		if (strncmp(mp, dst, n) || mp[n] != '/')
+			continue;
+		if (!strncmp(mp + n, "/fs/cgroup", 10) && (!mp[n + 10] || mp[n + 10] == '/'))
+			continue;
+		snprintf(rel, sizeof(rel), "sys%s", mp + n);
+		fd = open_how(j->root_fd, rel, true,
+			      RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+		if (fd == -ENOENT || fd == -EACCES)
+			continue; /* under one covered already */
+		if (fd < 0) {
+			r = fail(j, -fd, "/%s", rel);
+			break;
+		}
+		if (fstat(fd, &st) < 0)
+			r = fail(j, errno, "stat /%s", rel);
+		else
+			r = graft(j, -1,
+				  path(j, S_ISDIR(st.st_mode) ? DROPIPC_PATH_EMPTY_DIR
+							      : DROPIPC_PATH_EMPTY_FILE),
+				  false, fd,
+				  MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+					  MOUNT_ATTR_NOEXEC,
+				  rel);
+		close(fd);
+	}
+	free(all);
+	return r;
+}
+
 /* 5, 6. /tmp, /proc, /sys, /var; the home. */
 static int data_dirs(struct jail *j)
 {
@@ -417,7 +496,8 @@ static int data_dirs(struct jail *j)
 		    set_attr(j, AT_FDCWD, dst,
 			     MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
 				     MOUNT_ATTR_NOEXEC,
-			     dst) < 0)
+			     dst) < 0 ||
+		    sys_cover_submounts(j, dst) < 0)
 			return -1;
 	} else {
 		char cg[PATH_MAX];

@@ -12,7 +12,7 @@
 #   MODE   root, or user (the user $SBX_USER, made by `escape.sh add-user`)
 #   CASE   sysctl hostname devices sys mountpoint blocked source keyring
 #          killed pasta cleanup sigterm init network path normalized decoy
-#          terminal rootfiles state uncover
+#          terminal rootfiles state uncover sysmounts
 #   DEMO   dropipc-demo; PROBE: sbx_probe (test/sandbox/sbx_probe.c)
 # escape.sh add-user | del-user: the ctest fixture around the user runs.
 # Exit: 0 passed, 1 failed, 77 skipped (with the reason on stdout).
@@ -461,6 +461,30 @@ case_uncover() {
 	check "no cover was unmounted, no read-only mount made writable" hasnt "$out" UNCOVERED || show
 	check "the blocked file stayed hidden" hasnt "$out" uncover-secret || show
 	check "every mount is nosuid, the root included" hasnt "$out" SUID-MOUNT || show
+}
+
+# ---- 1. with --net unjailed, what the host mounts in /sys --------------------
+
+# The host's /sys is bound with its submounts (debugfs, tracefs,
+# securityfs, ...: they are locked to it); only /sys/fs/cgroup may show.
+# The scene is set in a mount namespace of the test's own: a tmpfs with a
+# root-only file, mounted on an empty directory of /sys (as debugfs is).
+case_sysmounts() {
+	command -v unshare >/dev/null || skip "no unshare (util-linux)"
+	for d in /sys/kernel/debug /sys/kernel/tracing /sys/kernel/config /sys/fs/fuse/connections; do
+		[ -d "$d" ] && [ -z "$(ls -A "$d" 2>/dev/null)" ] && break
+		d=
+	done
+	[ -n "$d" ] || skip "no empty directory in /sys to mount a file system on"
+	unshare -m --propagation private sh -c '
+		mount -t tmpfs -o mode=0700 sbx-sysmount "$1" && echo sysmount-secret >"$1/f" &&
+		chmod 600 "$1/f" && shift && exec "$@"' sh "$d" \
+		setpriv $( [ "$mode" = user ] && echo --reuid="$user" --regid="$user" --init-groups) -- \
+		env -i HOME="$W/home" PATH=/usr/bin:/bin "$demo" --state "$W/state" --net unjailed -- \
+		sh -c "ls -A '$d'; cat '$d/f'; echo done" </dev/null >"$out" 2>"$err"
+	rc=$?
+	check "the payload ran (--net unjailed)" sh -c "[ $rc = 0 ] && grep -q done '$out'" || show
+	check "what the host mounted on $d is hidden" hasnt "$out" sysmount-secret || show
 }
 
 # ---- 2. a mount source through a symlink an earlier run planted ------------
