@@ -1122,7 +1122,7 @@ static int timeout_ms(const struct demo *d)
 		deadline = d->pasta_deadline < now_ms() + PASTA_POLL_MS ? d->pasta_deadline
 									 : now_ms() + PASTA_POLL_MS;
 	else if (d->phase != RUN && dropipc_conn_get_deadline(dropipc_parent_conn(d->parent), &us) == 0 &&
-		 us != UINT64_MAX)
+		 us != DROPIPC_TIMEOUT_INFINITE)
 		deadline = (long long)(us / 1000) + 1;
 	if (d->phase == RUN && !d->in_pollable && d->in_open && !d->in_len)
 		return 0; /* input that is always ready */
