@@ -5,6 +5,7 @@
   peers_test.py [OPTIONS] pair PARENT CHILD       the full handshake
   peers_test.py [OPTIONS] childerr PARENT CHILD   a child's setup failure
   peers_test.py [OPTIONS] shell PARENT CHILD      no command: the user's shell
+  peers_test.py [OPTIONS] childenv CHILD          paths.cwd and config.environ
   peers_test.py [OPTIONS] limits LANG             hostile frames, both ends
   peers_test.py [OPTIONS] jail                    the Go parent, the C child's jail
   peers_test.py fakechild CASE                    (internal) a hostile child
@@ -574,6 +575,58 @@ def parent_side(opts, lang, tty):
           % (lang, " at a terminal" if tty else "", len(cases)))
 
 
+def test_childenv(opts, child):
+    """What a child does with paths.cwd and config.environ (PROTOCOL.md,
+    "What a child does with ChildArgs"), seen by a parent that sends a
+    working directory other than the child's own: the command runs in the
+    Latin-1 paths.cwd; set_vars expand $VAR and ${VAR} from the child's
+    environment, an empty value removes the variable, and DROP_ENV is the
+    env_id. The C child runs with --no-jail (made-up paths)."""
+    import dropipc
+    from dropipc import pb
+    _, ch = programs(opts, child, jail=False)
+    with tempfile.TemporaryDirectory() as tmp:
+        cwd = os.path.join(os.fsencode(tmp), LATIN1_DIR)
+        os.mkdir(cwd)
+        args = pb.ChildArgs(env_id="env-\u00e9", exec_args=[
+            b"sh", b"-c", b'pwd; printf "%s\\n" "EXP=$EXP" "GONE=${GONE-unset}" '
+            b'"DROP_ENV=$DROP_ENV"'])
+        for f in args.paths.DESCRIPTOR.fields:
+            setattr(args.paths, f.name, os.fsencode(tmp) + b"/made-up/" + f.name.encode())
+        args.paths.cwd = cwd
+        env = args.config.environ
+        env.exposed_vars.extend([b"PATH", b"GONE"])
+        env.set_vars.add(name=b"EXP", value=b"[$CONFORM_A|${CONFORM_A}x|$NOT_SET_X|$ 1]")
+        env.set_vars.add(name=b"GONE", value=b"")
+        args.config.net.mode = pb.Net.MODE_OFF
+        end, child_end = dropipc.new_parent_child_socket()
+        cfd = child_end.fileno()
+
+        def to_fd3():
+            os.dup2(cfd, dropipc.CHILD_FD)
+
+        proc = subprocess.Popen(ch, pass_fds=(dropipc.CHILD_FD,), preexec_fn=to_fd3, cwd="/",
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE,
+                                env=dict(os.environ, CONFORM_A="a\u00e9", GONE="still-here"))
+        child_end.close()
+        end.settimeout(CMD_TIMEOUT)
+        end.send_child_args(args)
+        end.wait_exec()
+        end.close()
+        out, err = proc.communicate(timeout=CMD_TIMEOUT)
+    p = subprocess.CompletedProcess(ch, proc.returncode, out, err)
+    check(p.returncode == 0, "%s child: the command ran" % child, p)
+    check(out.startswith(cwd + b"\n"), "%s child: the command runs in paths.cwd (Latin-1)"
+          % child, p)
+    check("EXP=[a\u00e9|a\u00e9x||$ 1]\n".encode() in out,
+          "%s child: set_vars expand $VAR and ${VAR} from its environment" % child, p)
+    check(b"GONE=unset\n" in out, "%s child: an empty set_vars value removes the variable"
+          % child, p)
+    check("DROP_ENV=env-\u00e9\n".encode() in out, "%s child: DROP_ENV is the env_id" % child, p)
+    print("ok: %s child: paths.cwd, set_vars expansion and removal, DROP_ENV" % child)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--work")
@@ -590,6 +643,8 @@ def main():
         test_pair(opts, *opts.args)
     elif opts.test == "childerr":
         test_childerr(opts, *opts.args)
+    elif opts.test == "childenv":
+        test_childenv(opts, *opts.args)
     elif opts.test == "shell":
         test_shell(opts, *opts.args)
     elif opts.test == "limits":
