@@ -476,6 +476,9 @@ def child_side(opts, lang):
 # message from the demo).
 PARENT_CASES = {
     "child-error": ("", "child setup failed at jail: mount /proc: Operation not permitted", None),
+    # A report's text keeps newline and tab (dropipc_text_sanitize), but
+    # every parent shows it on its one line: they become '?' there too.
+    "multiline-error": ("", "child setup failed at jail: line one?line?two?[2J end\n", None),
     "not-pty": ("DROPIPC_ENOTPTY", "recv pty: the fd sent as pty master is a pipe, not a pty "
                 "master", None),
     "no-fd": ("DROPIPC_EPROTO", "recv pty: expected 1 fd, got 0", None),
@@ -499,6 +502,7 @@ PARENT_CASES = {
 # the exec right after the arguments.
 PARENT_CASES_NO_TTY = {
     "child-error": PARENT_CASES["child-error"],
+    "multiline-error": PARENT_CASES["multiline-error"],
     "unasked-pty": ("DROPIPC_EPROTO", "wait exec: expected the exec message, got pty", None),
     "timeout": ("DROPIPC_ETIMEDOUT", "wait exec: waiting for a frame: timed out", "timed out"),
     "no-confirm": PARENT_CASES["no-confirm"],
@@ -521,6 +525,9 @@ def fakechild(case):
     if case == "child-error":
         # A child that reports its failure exits (the demo waits for that).
         end.send_error(pb.ChildError.STAGE_JAIL, 1, "mount /proc: Operation not permitted")
+        return
+    elif case == "multiline-error":
+        end.send_error(pb.ChildError.STAGE_JAIL, 1, "line one\nline\ttwo\x1b[2J end")
         return
     elif case in ("not-pty", "no-fd", "two-fds", "bad-index"):
         r, w = os.pipe()

@@ -49,7 +49,10 @@ def handshake_failed(e):
     if e.name == "DROPIPC_ECHILD":
         err = e.child_error
         # The report's text, sanitized by the end (no escapes from the sandbox).
-        die("child setup failed at %s: %s" % (dropipc.stage_name(err.stage), err.message))
+        # The text comes sanitized (newline and tab kept): on our one line
+        # they become '?' too, as the demo shows them.
+        text = err.message.replace("\n", "?").replace("\t", "?")
+        die("child setup failed at %s: %s" % (dropipc.stage_name(err.stage), text))
     die(e.msg, e.name)
 
 

@@ -112,7 +112,10 @@ func die(msg string, name string) {
 func fail(err error) {
 	var e *ipc.Error
 	if errors.As(err, &e) && e.Child != nil {
-		die(fmt.Sprintf("child setup failed at %s: %s", e.Child.Stage, e.Child.Message), "")
+		// The text comes sanitized (newline and tab kept): on our one
+		// line they become '?' too, as the demo shows them.
+		msg := strings.NewReplacer("\n", "?", "\t", "?").Replace(e.Child.Message)
+		die(fmt.Sprintf("child setup failed at %s: %s", e.Child.Stage, msg), "")
 	}
 	die(err.Error(), ipc.Name(err))
 }
