@@ -20,7 +20,6 @@
 #include "child.h"
 
 #define ENV_PROG "/usr/bin/env"
-#define DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
 
 static int failed(dropipc_child *ch, dropipc_stage stage, int err, const char *what)
 {
@@ -68,7 +67,8 @@ static bool executable(const char *p)
 }
 
 /* The command as a path: name itself if it has a slash, else the first
- * executable regular file in PATH (of envp, else the default). */
+ * executable regular file in envp's PATH. No PATH, or an empty one: not
+ * found, as in Drop (there is no default PATH; PROTOCOL.md, question 4). */
 static int lookup(const char *name, char *const *envp, char *out)
 {
 	const char *path = environ_get(envp, "PATH");
@@ -79,8 +79,8 @@ static int lookup(const char *name, char *const *envp, char *out)
 			return -ENAMETOOLONG;
 		return executable(out) ? 0 : -errno;
 	}
-	if (!path)
-		path = DEFAULT_PATH;
+	if (!path || !*path)
+		return -ENOENT;
 	for (const char *p = path;; p += n + 1) {
 		int w;
 
@@ -112,8 +112,7 @@ int exec_command(dropipc_child *ch, const dropipc_args *a, char **envp, const ch
 		dropipc_child_send_error(ch, DROPIPC_STAGE_EXEC, -r,
 					 "command %s: %s (PATH %s)", args[0],
 					 r == -ENOENT ? "not found" : strerror(-r),
-					 environ_get(envp, "PATH") ? environ_get(envp, "PATH")
-								   : "unset, " DEFAULT_PATH);
+					 environ_get(envp, "PATH") ? environ_get(envp, "PATH") : "unset");
 		return -1;
 	}
 	/* Capabilities are gone: this asks as the user. Without a jail there

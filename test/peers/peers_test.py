@@ -582,14 +582,43 @@ def parent_side(opts, lang, tty):
           % (lang, " at a terminal" if tty else "", len(cases)))
 
 
+def handshake_with(child_argv, args, env):
+    """Sends args to child_argv (started in /, the channel on fd 3) as a
+    parent does; (the child's process result, the parent's IpcError or
+    None)."""
+    import dropipc
+    end, child_end = dropipc.new_parent_child_socket()
+    cfd = child_end.fileno()
+
+    def to_fd3():
+        os.dup2(cfd, dropipc.CHILD_FD)
+
+    proc = subprocess.Popen(child_argv, pass_fds=(dropipc.CHILD_FD,), preexec_fn=to_fd3, cwd="/",
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env)
+    child_end.close()
+    end.settimeout(CMD_TIMEOUT)
+    failure = None
+    try:
+        end.send_child_args(args)
+        end.wait_exec()
+    except dropipc.IpcError as e:
+        failure = e
+    end.close()
+    out, err = proc.communicate(timeout=CMD_TIMEOUT)
+    return subprocess.CompletedProcess(child_argv, proc.returncode, out, err), failure
+
+
 def test_childenv(opts, child):
     """What a child does with paths.cwd and config.environ (PROTOCOL.md,
-    "What a child does with ChildArgs"), seen by a parent that sends a
-    working directory other than the child's own: the command runs in the
-    Latin-1 paths.cwd; set_vars expand $VAR and ${VAR} from the child's
-    environment, an empty value removes the variable, and DROP_ENV is the
-    env_id. The C child runs with --no-jail (made-up paths)."""
-    import dropipc
+    "What a child does with ChildArgs" and question 4), seen by a parent
+    that sends a working directory other than the child's own: the command
+    runs in the Latin-1 paths.cwd; set_vars expand $VAR and ${VAR} from the
+    child's environment, an empty value removes the variable, DROP_ENV is
+    the env_id; with PATH removed there is no default PATH: a command
+    without a slash is not found (STAGE_EXEC, ENOENT, before any exec). The
+    C child runs with --no-jail (made-up paths)."""
+    import errno
     from dropipc import pb
     _, ch = programs(opts, child, jail=False)
     with tempfile.TemporaryDirectory() as tmp:
@@ -606,32 +635,31 @@ def test_childenv(opts, child):
         env.set_vars.add(name=b"EXP", value=b"[$CONFORM_A|${CONFORM_A}x|$NOT_SET_X|$ 1]")
         env.set_vars.add(name=b"GONE", value=b"")
         args.config.net.mode = pb.Net.MODE_OFF
-        end, child_end = dropipc.new_parent_child_socket()
-        cfd = child_end.fileno()
-
-        def to_fd3():
-            os.dup2(cfd, dropipc.CHILD_FD)
-
-        proc = subprocess.Popen(ch, pass_fds=(dropipc.CHILD_FD,), preexec_fn=to_fd3, cwd="/",
-                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE,
-                                env=dict(os.environ, CONFORM_A="a\u00e9", GONE="still-here"))
-        child_end.close()
-        end.settimeout(CMD_TIMEOUT)
-        end.send_child_args(args)
-        end.wait_exec()
-        end.close()
-        out, err = proc.communicate(timeout=CMD_TIMEOUT)
-    p = subprocess.CompletedProcess(ch, proc.returncode, out, err)
-    check(p.returncode == 0, "%s child: the command ran" % child, p)
-    check(out.startswith(cwd + b"\n"), "%s child: the command runs in paths.cwd (Latin-1)"
-          % child, p)
-    check("EXP=[a\u00e9|a\u00e9x||$ 1]\n".encode() in out,
-          "%s child: set_vars expand $VAR and ${VAR} from its environment" % child, p)
-    check(b"GONE=unset\n" in out, "%s child: an empty set_vars value removes the variable"
-          % child, p)
-    check("DROP_ENV=env-\u00e9\n".encode() in out, "%s child: DROP_ENV is the env_id" % child, p)
-    print("ok: %s child: paths.cwd, set_vars expansion and removal, DROP_ENV" % child)
+        host_env = dict(os.environ, CONFORM_A="a\u00e9", GONE="still-here")
+        p, failure = handshake_with(ch, args, host_env)
+        check(failure is None and p.returncode == 0, "%s child: the command ran (%s)"
+              % (child, failure), p)
+        out = p.stdout
+        check(out.startswith(cwd + b"\n"), "%s child: the command runs in paths.cwd (Latin-1)"
+              % child, p)
+        check("EXP=[a\u00e9|a\u00e9x||$ 1]\n".encode() in out,
+              "%s child: set_vars expand $VAR and ${VAR} from its environment" % child, p)
+        check(b"GONE=unset\n" in out, "%s child: an empty set_vars value removes the variable"
+              % child, p)
+        check("DROP_ENV=env-\u00e9\n".encode() in out, "%s child: DROP_ENV is the env_id"
+              % child, p)
+        # No PATH in the new environment: no default either.
+        env.set_vars.add(name=b"PATH", value=b"")
+        del args.exec_args[:]
+        args.exec_args.append(b"true")
+        p, failure = handshake_with(ch, args, host_env)
+        report = failure.child_error if failure is not None else None
+        check(report is not None and report.stage == pb.ChildError.STAGE_EXEC
+              and report.errno_value == errno.ENOENT,
+              "%s child without PATH: 'true' is not found (stage exec, ENOENT): %s"
+              % (child, failure), p)
+    print("ok: %s child: paths.cwd, set_vars expansion and removal, DROP_ENV, no default PATH"
+          % child)
 
 
 def main():

@@ -199,7 +199,9 @@ def lookup(name, env):
     """name's path in env's PATH (none without PATH: no default), or None."""
     if b"/" in name:
         return name if os.access(name, os.X_OK) else None
-    for d in env.get(b"PATH", b"").split(b":"):
+    if not env.get(b"PATH"):
+        return None
+    for d in env[b"PATH"].split(b":"):
         p = os.path.join(d or b".", name)
         if os.path.isfile(p) and os.access(p, os.X_OK):
             return p

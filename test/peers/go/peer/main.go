@@ -443,9 +443,12 @@ func lookPath(name string, env []string) (string, error) {
 	if strings.Contains(name, "/") {
 		return name, nil
 	}
+	if getenv(env, "PATH") == "" {
+		return "", syscall.ENOENT
+	}
 	for _, dir := range strings.Split(getenv(env, "PATH"), ":") {
 		if dir == "" {
-			continue
+			dir = "." // as execvp and Go's LookPath: the working directory
 		}
 		p := dir + "/" + name
 		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
