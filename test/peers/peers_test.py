@@ -658,8 +658,33 @@ def test_childenv(opts, child):
               and report.errno_value == errno.ENOENT,
               "%s child without PATH: 'true' is not found (stage exec, ENOENT): %s"
               % (child, failure), p)
-    print("ok: %s child: paths.cwd, set_vars expansion and removal, DROP_ENV, no default PATH"
-          % child)
+        # An empty entry of PATH is the working directory (paths.cwd).
+        script = os.path.join(cwd, b"conform-cmd")
+        with open(script, "wb") as f:
+            f.write(b"#!/bin/sh\necho found-through-the-empty-entry\n")
+        os.chmod(script, 0o755)
+        env.set_vars.add(name=b"PATH", value=b"/nonexistent-dir:")
+        args.exec_args[:] = [b"conform-cmd"]
+        p, failure = handshake_with(ch, args, host_env)
+        check(failure is None and b"found-through-the-empty-entry" in p.stdout,
+              "%s child: an empty PATH entry is the working directory (%s)" % (child, failure), p)
+        # A file execve refuses (ENOEXEC) after the lookup: a report after
+        # the exec confirmation, except from the C child, whose execve is of
+        # /usr/bin/env (question 3): then env's execvp runs it with /bin/sh.
+        with open(script, "wb") as f:
+            f.write(b"\x7fELF\x00 not an executable")
+        p, failure = handshake_with(ch, args, host_env)
+        if child == "c":
+            check(failure is None and p.returncode == 127,
+                  "c child: the command's own ENOEXEC is env's: exit status 127 (%s)" % failure, p)
+        else:
+            report = failure.child_error if failure is not None else None
+            check(report is not None and report.stage == pb.ChildError.STAGE_EXEC
+                  and report.errno_value == errno.ENOEXEC,
+                  "%s child: execve fails with ENOEXEC after the lookup: a report at stage exec "
+                  "(%s)" % (child, failure), p)
+    print("ok: %s child: paths.cwd, set_vars expansion and removal, DROP_ENV, no default PATH, "
+          "an empty PATH entry, an exec failure after the lookup" % child)
 
 
 def main():
