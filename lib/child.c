@@ -115,6 +115,11 @@ int dropipc_child_cancel(dropipc_child *child)
 	return dropipc__conn_cancel(child->conn);
 }
 
+int dropipc_child_set_close(dropipc_child *child, int mode, dropipc_close_fn fn, void *data)
+{
+	return dropipc__conn_set_close(child->conn, mode, fn, data);
+}
+
 /*
  * Whether the failure r of a receive of ChildArgs goes to the parent as a
  * report: not when the parent is gone (EOF, ETRUNC, a reset), nor for a

@@ -5,309 +5,494 @@
  *
  * The fd's type comes from statx(AT_STATX_DONT_SYNC), which answers from
  * the inode the kernel holds and never asks a FUSE or network file system.
- * A close can call into whatever is behind the fd: a TCP socket with
- * SO_LINGER waits for its send queue to drain, a FUSE file sends FLUSH and
- * waits for the server's answer, with no limit. Sockets are made to close
- * at once (SO_LINGER {1, 0}: the kernel drops the queue and resets the
- * connection); pipes and the character devices a pty and /dev/null are
- * close without asking anyone. Anything else is closed by a helper
- * thread, which the caller waits for only briefly: a close that hangs
- * then hangs there, not in the receive.
+ *
+ * A close can wait on whatever is behind the fd, without limit and in
+ * state D: a FUSE file's close sends FLUSH and waits for the server; the
+ * last close of a pipe takes the pipe's mutex, which splice() holds for as
+ * long as its source has no data; a lingering TCP socket waits for its
+ * queue; a pty's release takes the tty's locks; a Unix socket's last close
+ * releases the fds queued in it, with all of the above; and the last close
+ * of ANY file registered in an epoll instance takes that instance's mutex
+ * (eventpoll_release_file()), which epoll_ctl() and epoll_wait() hold while
+ * they poll a FUSE file, that is, while its server wants. So a file is
+ * closed here, in the caller's thread, only when it is on an allow-list of
+ * files whose whole close path, read in the kernel, takes no lock and calls
+ * no server a peer can hold (see close_is_quick()). Every other fd goes to
+ * the end's close policy: by default, one helper process.
+ *
+ * The helper process shares this process's fd table (clone(CLONE_FILES),
+ * without CLONE_VM, CLONE_FS, CLONE_SIGHAND or CLONE_THREAD): its close()
+ * removes the fd from the table of both, and any wait happens in it. Being
+ * another process, not a thread, it leaves the launcher single-threaded
+ * (unshare(CLONE_NEWUSER) and setns() into a user namespace require that)
+ * and does not keep the launcher's process from exiting. There is at most
+ * one, and only while a close is pending: fds that arrive while it is busy
+ * wait in their end's queue (bounded, see DROPIPC__MAX_PARKED) for the next
+ * one. It exits without a signal to its parent (exit signal 0) and is
+ * reaped through its pidfd with __WALL: the caller's SIGCHLD handler and
+ * waitpid(-1, ...) never see it (only a wait with __WALL or __WCLONE could).
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/inet_diag.h>
-#include <linux/netlink.h>
-#include <linux/rtnetlink.h>
-#include <linux/sock_diag.h>
-#include <linux/unix_diag.h>
+#include <poll.h>
 #include <pthread.h>
-#include <semaphore.h>
+#include <sched.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
-#include <time.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#endif
+
 #include "internal.h"
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+#ifndef F_GET_SEALS
+#define F_GET_SEALS 1034
+#endif
+
+/* The kernel's struct statx up to stx_mnt_id (glibc before 2.38 does not
+ * name it), padded to the kernel's size. */
+struct kstatx {
+	uint32_t mask, blksize;
+	uint64_t attributes;
+	uint32_t nlink, uid, gid;
+	uint16_t mode, pad1;
+	uint64_t ino, size, blocks, attributes_mask;
+	struct { int64_t sec; uint32_t nsec; int32_t pad; } atime, btime, ctime, mtime;
+	uint32_t rdev_major, rdev_minor, dev_major, dev_minor;
+	uint64_t mnt_id;
+	uint64_t spare[13];
+};
+#define KSTATX_TYPE 0x1u
+#define KSTATX_INO 0x100u
+#define KSTATX_MNT_ID 0x1000u
+
+static int kstatx(int fd, unsigned int mask, struct kstatx *stx)
+{
+	if (syscall(SYS_statx, fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, mask, stx) < 0)
+		return -errno;
+	return 0;
+}
 
 int dropipc__fd_type(int fd, unsigned int *mode, unsigned int *rdev_major,
 		     unsigned int *rdev_minor)
 {
-	struct statx stx;
+	struct kstatx stx;
+	int r = kstatx(fd, KSTATX_TYPE, &stx);
 
-	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_TYPE, &stx) < 0)
-		return -errno;
-	*mode = stx.stx_mode & S_IFMT;
-	*rdev_major = stx.stx_rdev_major;
-	*rdev_minor = stx.stx_rdev_minor;
+	if (r < 0)
+		return r;
+	*mode = stx.mode & S_IFMT;
+	*rdev_major = stx.rdev_major;
+	*rdev_minor = stx.rdev_minor;
 	return 0;
 }
 
-/* Character devices whose release asks no one: mem (/dev/null, /dev/zero),
- * tty and ptmx, and pty slaves (Unix98, majors 136..143). */
-static bool quiet_chardev(unsigned int major)
+int dropipc__fd_inode(int fd, struct dropipc__inode *ino)
 {
-	return major == 1 || major == 5 || (major >= 136 && major <= 143);
+	struct kstatx stx;
+	int r = kstatx(fd, KSTATX_TYPE | KSTATX_INO, &stx);
+
+	if (r < 0)
+		return r;
+	if (!(stx.mask & KSTATX_INO))
+		return -ENODATA;
+	ino->mode = stx.mode & S_IFMT;
+	ino->dev = (uint64_t)stx.dev_major << 32 | stx.dev_minor;
+	ino->ino = stx.ino;
+	return 0;
 }
 
-/* Whether fd can be closed here without waiting on anything. Sockets are
- * first told not to linger. */
+/* ---- the allow-list ------------------------------------------------------- */
+
+/* Where memfds live: the kernel's internal shm mount (its mount id, which
+ * is 0 on recent kernels, and its device), which is never unmounted. Not
+ * known (then no memfd is closed inline) when this kernel (before 5.8) or
+ * a seccomp filter does not say. */
+static struct {
+	bool known;
+	uint64_t mnt_id;
+	uint32_t dev_major, dev_minor;
+} memfd_home;
+static pthread_once_t memfd_home_once = PTHREAD_ONCE_INIT;
+
+static void memfd_home_probe(void)
+{
+	struct kstatx stx;
+	int fd = (int)syscall(SYS_memfd_create, "dropipc-probe", 1u /* MFD_CLOEXEC */);
+
+	if (fd < 0)
+		return;
+	if (kstatx(fd, KSTATX_TYPE | KSTATX_MNT_ID, &stx) == 0 && (stx.mask & KSTATX_MNT_ID)) {
+		memfd_home.mnt_id = stx.mnt_id;
+		memfd_home.dev_major = stx.dev_major;
+		memfd_home.dev_minor = stx.dev_minor;
+		memfd_home.known = true;
+	}
+	close(fd);
+}
+
+/*
+ * Whether closing fd here can wait on nothing a peer controls. The list,
+ * from the kernel's close path (filp_close(): ->flush, dnotify, POSIX
+ * locks; then, for the last reference, __fput(): fsnotify,
+ * eventpoll_release(), ->release, dput, mntput):
+ * - /dev/null, /dev/zero, /dev/full (character devices 1:3, 1:5, 1:7, not
+ *   O_PATH): drivers/char/mem.c gives them no flush, no release and no
+ *   poll, so they cannot be in an epoll set either; a node that can be
+ *   opened is on a file system mounted with devices allowed, which a user
+ *   namespace cannot mount, so its dput and mntput ask no server.
+ * - memfds (regular files on the kernel's internal shm mount, found by its
+ *   mount id and device, as a memfd of our own has them): shmem has no flush and no release, is not pollable, and the
+ *   internal mount is never torn down; freeing the pages of the last
+ *   reference takes CPU time only.
+ * Not on it, with the reason: pipes and FIFOs (pipe_release() takes the
+ * pipe's mutex, which splice() holds), sockets (linger, queued fds), ttys
+ * and ptys (tty locks, hang-up), eventfd, signalfd, timerfd, pidfd and
+ * epoll (pollable, so possibly in a hostile epoll set), files of other
+ * file systems (FUSE, NFS, overlayfs over them: flush, writeback at
+ * unmount), O_PATH fds (the last reference to a lazily unmounted mount
+ * tears it down) and anything else.
+ */
 static bool close_is_quick(int fd)
 {
-	static const struct linger no_linger = { .l_onoff = 1, .l_linger = 0 };
-	unsigned int mode = 0, major = 0, minor = 0;
+	struct kstatx stx;
 	int flags = fcntl(fd, F_GETFL);
 
-	/* An O_PATH fd has no file operations: its close calls nothing. */
-	if (flags >= 0 && (flags & O_PATH))
-		return true;
-	if (dropipc__fd_type(fd, &mode, &major, &minor) < 0)
+	if (flags < 0 || (flags & O_PATH))
 		return false;
-	switch (mode) {
-	case S_IFSOCK: {
-		int domain = 0;
-		socklen_t len = sizeof(domain);
-
-		/* A Unix socket's last close releases the fds queued in it, whose
-		 * own closes may wait: the helper thread takes it. */
-		if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 || domain == AF_UNIX)
-			return false;
-		/* Other sockets drop their queue instead of lingering. */
-		setsockopt(fd, SOL_SOCKET, SO_LINGER, &no_linger, sizeof(no_linger));
-		return true;
-	}
-	case S_IFIFO:
-		return true;
+	if (kstatx(fd, KSTATX_TYPE | KSTATX_MNT_ID, &stx) < 0 || !(stx.mask & KSTATX_TYPE))
+		return false;
+	switch (stx.mode & S_IFMT) {
 	case S_IFCHR:
-		return quiet_chardev(major);
+		return stx.rdev_major == 1 &&
+		       (stx.rdev_minor == 3 || stx.rdev_minor == 5 || stx.rdev_minor == 7);
+	case S_IFREG:
+		pthread_once(&memfd_home_once, memfd_home_probe);
+		/* F_GET_SEALS answers for shmem and hugetlbfs files only, from
+		 * the file's operations: a second witness that costs nothing. */
+		return memfd_home.known && (stx.mask & KSTATX_MNT_ID) &&
+		       stx.mnt_id == memfd_home.mnt_id && stx.dev_major == memfd_home.dev_major &&
+		       stx.dev_minor == memfd_home.dev_minor && fcntl(fd, F_GET_SEALS) >= 0;
 	default:
 		return false;
 	}
 }
 
-/* ---- closing in a helper thread ------------------------------------------ */
+/* ---- the ends' close policies and queues ------------------------------------ */
 
-/* How long a caller waits for the helper's closes: a benign file closes in
- * microseconds; one that takes longer is left to the helper. */
-#define CLOSE_WAIT_MS 100
-
-enum { RUNNING, DONE, ABANDONED };
-
-struct closing {
-	atomic_int refs;  /* the helper and the caller */
-	atomic_int state; /* RUNNING, then DONE or ABANDONED (by the caller) */
-	sem_t done;
-	size_t n;
-	int fds[DROPIPC_MAX_FDS];
+struct dropipc__closer {
+	int mode;
+	dropipc_close_fn fn;
+	void *data;
+	/* The rest is the helper's, under helper.lock. */
+	int refs; /* the end's, and the helper list's while fds are parked */
+	bool listed;
+	struct dropipc__closer *next;
+	/* fds[0, nbusy) are the running helper's; fds[nbusy, nbusy + nqueued)
+	 * wait for the next one. */
+	size_t nbusy, nqueued;
+	int fds[DROPIPC__PARK_ROOM];
 };
 
-/* Helpers abandoned in a close: while there is one, callers do not wait, so
- * that a peer which blocks one close cannot make each receive wait. */
-static atomic_int stuck;
+static struct {
+	pthread_mutex_t lock;
+	pid_t owner; /* the process this state is about (fork copies it) */
+	pid_t pid;   /* the helper, 0 if none */
+	int pidfd;
+	struct dropipc__closer *active; /* the ends with fds parked */
+} helper = { .lock = PTHREAD_MUTEX_INITIALIZER, .pidfd = -1 };
 
-static void closing_put(struct closing *cl)
+int dropipc__closer_new(struct dropipc__closer **out)
 {
-	if (atomic_fetch_sub(&cl->refs, 1) == 1) {
-		sem_destroy(&cl->done);
+	struct dropipc__closer *cl = calloc(1, sizeof(*cl));
+
+	*out = cl;
+	if (!cl)
+		return -ENOMEM;
+	cl->mode = DROPIPC_CLOSE_HELPER;
+	cl->refs = 1;
+	return 0;
+}
+
+static void closer_unref_locked(struct dropipc__closer *cl)
+{
+	if (--cl->refs == 0)
 		free(cl);
+}
+
+int dropipc__closer_set(struct dropipc__closer *cl, int mode, dropipc_close_fn fn, void *data)
+{
+	switch (mode) {
+	case DROPIPC_CLOSE_HELPER:
+	case DROPIPC_CLOSE_INLINE:
+		if (fn)
+			return -EINVAL;
+		break;
+	case DROPIPC_CLOSE_CALLBACK:
+		if (!fn)
+			return -EINVAL;
+		break;
+	default:
+		return -EINVAL;
 	}
+	cl->mode = mode;
+	cl->fn = fn;
+	cl->data = data;
+	return 0;
 }
 
-static void *closer(void *arg)
+/* In the helper: closes every busy fd, each socket reset first (SO_LINGER
+ * {1, 0}: it drops its queue instead of waiting to send it), and exits. It
+ * runs in a copy of the parent's memory, with every signal blocked: only
+ * system calls, no lock, no allocation. */
+static __attribute__((noreturn)) void helper_main(void)
 {
-	struct closing *cl = arg;
+	static const struct linger no_linger = { .l_onoff = 1, .l_linger = 0 };
 
-	for (size_t i = 0; i < cl->n; i++)
-		close(cl->fds[i]);
-	if (atomic_exchange(&cl->state, DONE) == ABANDONED)
-		atomic_fetch_sub(&stuck, 1);
-	sem_post(&cl->done);
-	closing_put(cl);
-	return NULL;
-}
-
-/* Waits up to CLOSE_WAIT_MS for the helper (not at all while another is
- * stuck); abandons it after that. */
-static void wait_closed(struct closing *cl)
-{
-	int running = RUNNING;
-	struct timespec end;
-	int r;
-
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	if (atomic_load(&stuck) == 0)
-		end.tv_nsec += CLOSE_WAIT_MS * 1000000L;
-	if (end.tv_nsec >= 1000000000L) {
-		end.tv_sec++;
-		end.tv_nsec -= 1000000000L;
-	}
-	do
-		r = sem_clockwait(&cl->done, CLOCK_MONOTONIC, &end);
-	while (r < 0 && errno == EINTR);
-	if (r == 0)
-		return;
-	atomic_fetch_add(&stuck, 1);
-	if (!atomic_compare_exchange_strong(&cl->state, &running, ABANDONED))
-		atomic_fetch_sub(&stuck, 1); /* it finished meanwhile */
-}
-
-/*
- * Closes fds in a detached thread. If that cannot be started, closes them
- * here: the only way left not to keep them (see SECURITY.md).
- */
-static void close_in_thread(const int *fds, size_t n)
-{
-	struct closing *cl = calloc(1, sizeof(*cl));
-	pthread_attr_t attr;
-	sigset_t all, old;
-	pthread_t t;
-	bool started = false;
-
-	if (cl && sem_init(&cl->done, 0, 0) == 0) {
-		if (pthread_attr_init(&attr) == 0) {
-			atomic_init(&cl->refs, 2);
-			atomic_init(&cl->state, RUNNING);
-			memcpy(cl->fds, fds, n * sizeof(int));
-			cl->n = n;
-			pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-			pthread_attr_setstacksize(&attr, 64 * 1024);
-			/* The helper takes none of the process's signals. */
-			sigfillset(&all);
-			pthread_sigmask(SIG_SETMASK, &all, &old);
-			started = pthread_create(&t, &attr, closer, cl) == 0;
-			pthread_sigmask(SIG_SETMASK, &old, NULL);
-			pthread_attr_destroy(&attr);
+	for (struct dropipc__closer *cl = helper.active; cl; cl = cl->next) {
+		for (size_t i = 0; i < cl->nbusy; i++) {
+			syscall(SYS_setsockopt, cl->fds[i], SOL_SOCKET, SO_LINGER, &no_linger,
+				sizeof(no_linger));
+			syscall(SYS_close, cl->fds[i]);
 		}
-		if (!started)
-			sem_destroy(&cl->done);
 	}
-	if (!started) {
-		for (size_t i = 0; i < n; i++)
-			close(fds[i]);
-		free(cl);
-		return;
-	}
-	wait_closed(cl);
-	closing_put(cl);
+	for (;;)
+		syscall(SYS_exit_group, 0);
 }
 
-void dropipc__fd_close_untrusted_n(int *fds, size_t n)
+/* A process that shares our fd table, signals none on exit; its pidfd in
+ * *pidfd. Like fork(): it runs on a copy of this stack. */
+static pid_t clone_helper(int *pidfd)
 {
-	int slow[DROPIPC_MAX_FDS];
+	struct {
+		uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+	} a = { .flags = CLONE_FILES | CLONE_PIDFD, .pidfd = (uint64_t)(uintptr_t)pidfd };
+	long r = syscall(SYS_clone3, &a, sizeof(a));
+
+	if (r >= 0 || errno != ENOSYS)
+		return (pid_t)r;
+#if defined(__s390__) || defined(__s390x__)
+	return (pid_t)syscall(SYS_clone, 0, CLONE_FILES | CLONE_PIDFD, pidfd, 0, 0);
+#else
+	return (pid_t)syscall(SYS_clone, CLONE_FILES | CLONE_PIDFD, 0, pidfd, 0, 0);
+#endif
+}
+
+static void unlist_empty_locked(void)
+{
+	for (struct dropipc__closer **p = &helper.active; *p;) {
+		struct dropipc__closer *cl = *p;
+
+		if (cl->nbusy + cl->nqueued > 0) {
+			p = &cl->next;
+			continue;
+		}
+		*p = cl->next;
+		cl->listed = false;
+		closer_unref_locked(cl);
+	}
+}
+
+/* The helper's fds are closed: they leave their ends' queues. */
+static void helper_done_locked(void)
+{
+	for (struct dropipc__closer *cl = helper.active; cl; cl = cl->next) {
+		memmove(cl->fds, cl->fds + cl->nbusy, cl->nqueued * sizeof(int));
+		cl->nbusy = 0;
+	}
+	unlist_empty_locked();
+}
+
+/* Reaps the helper if it has exited. */
+static void reap_locked(void)
+{
+	struct pollfd p = { .fd = helper.pidfd, .events = POLLIN };
+	siginfo_t si;
+
+	if (helper.owner != getpid()) {
+		/* A fork of the process that started it: the parked fds here are
+		 * this process's copies, for a helper of its own. */
+		if (helper.pidfd >= 0)
+			close(helper.pidfd);
+		helper.pid = 0;
+		helper.pidfd = -1;
+		helper.owner = getpid();
+		for (struct dropipc__closer *cl = helper.active; cl; cl = cl->next) {
+			cl->nqueued += cl->nbusy;
+			cl->nbusy = 0;
+		}
+		return;
+	}
+	if (helper.pid == 0)
+		return;
+	while (poll(&p, 1, 0) < 0 && errno == EINTR)
+		;
+	if (!(p.revents & POLLIN))
+		return;
+	/* __WALL: it has no exit signal. (ECHILD: a caller's own __WALL wait
+	 * reaped it; it has exited all the same.) */
+	while (waitid((idtype_t)P_PIDFD, (id_t)helper.pidfd, &si, WEXITED | WNOHANG | __WALL) < 0 &&
+	       errno == EINTR)
+		;
+	close(helper.pidfd);
+	helper.pidfd = -1;
+	helper.pid = 0;
+	/* Killed part-way, it may have left some open, but which is not known:
+	 * their numbers may be reused by now, so they are not closed again. */
+	helper_done_locked();
+}
+
+/* Starts a helper for every queued fd, if none is running: whether it did. */
+static bool launch_locked(void)
+{
+	sigset_t all, old;
+	bool any = false;
+	int pidfd = -1;
+	pid_t pid;
+
+	if (helper.pid != 0)
+		return false;
+	for (struct dropipc__closer *cl = helper.active; cl; cl = cl->next) {
+		cl->nbusy = cl->nqueued;
+		cl->nqueued = 0;
+		any |= cl->nbusy > 0;
+	}
+	if (!any)
+		return false;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pid = clone_helper(&pidfd);
+	if (pid == 0)
+		helper_main();
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (pid < 0) {
+		/* No process (RLIMIT_NPROC, which the child can exhaust, or no
+		 * memory): the fds stay queued for the next try; none is closed
+		 * here. */
+		for (struct dropipc__closer *cl = helper.active; cl; cl = cl->next) {
+			cl->nqueued = cl->nbusy;
+			cl->nbusy = 0;
+		}
+		return false;
+	}
+	helper.pid = pid;
+	helper.pidfd = pidfd;
+	return true;
+}
+
+/* Waits up to ms for the helper to exit, and reaps it. */
+static void wait_helper_locked(int ms)
+{
+	struct pollfd p = { .fd = helper.pidfd, .events = POLLIN };
+
+	while (poll(&p, 1, ms) < 0 && errno == EINTR)
+		;
+	reap_locked();
+}
+
+/* How long a caller waits for a helper it started: a close that nothing
+ * holds takes microseconds; one that takes longer is left to the helper. */
+#define CLOSE_WAIT_MS 100
+
+/* Parks n fds of cl for the helper. */
+static void park(struct dropipc__closer *cl, const int *fds, size_t n)
+{
+	pthread_mutex_lock(&helper.lock);
+	reap_locked();
+	for (size_t i = 0; i < n; i++) {
+		/* Cannot happen: an end takes no receive once DROPIPC__MAX_PARKED
+		 * fds are parked, and one receive brings at most 2 * 253. Should
+		 * it, the fd is kept open: never closed here. */
+		if (cl->nbusy + cl->nqueued < DROPIPC__PARK_ROOM)
+			cl->fds[cl->nbusy + cl->nqueued++] = fds[i];
+	}
+	if (!cl->listed) {
+		cl->listed = true;
+		cl->refs++;
+		cl->next = helper.active;
+		helper.active = cl;
+	}
+	if (launch_locked())
+		wait_helper_locked(CLOSE_WAIT_MS);
+	pthread_mutex_unlock(&helper.lock);
+}
+
+size_t dropipc__closer_parked(struct dropipc__closer *cl)
+{
+	size_t n;
+
+	pthread_mutex_lock(&helper.lock);
+	reap_locked();
+	if (launch_locked())
+		wait_helper_locked(CLOSE_WAIT_MS);
+	n = cl->nbusy + cl->nqueued;
+	pthread_mutex_unlock(&helper.lock);
+	return n;
+}
+
+void dropipc__closer_free(struct dropipc__closer *cl)
+{
+	if (!cl)
+		return;
+	pthread_mutex_lock(&helper.lock);
+	reap_locked();
+	launch_locked();
+	/* Its parked fds stay queued for the helper, which holds a reference. */
+	closer_unref_locked(cl);
+	pthread_mutex_unlock(&helper.lock);
+}
+
+void dropipc__close_untrusted(struct dropipc__closer *cl, int *fds, size_t n)
+{
+	int slow[DROPIPC__PARK_ROOM];
 	size_t nslow = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		if (fds[i] < 0)
 			continue;
-		if (close_is_quick(fds[i]) || nslow == DROPIPC_MAX_FDS)
+		if (close_is_quick(fds[i]) || nslow == DROPIPC__PARK_ROOM)
 			close(fds[i]);
 		else
 			slow[nslow++] = fds[i];
 		fds[i] = -1;
 	}
-	if (nslow > 0)
-		close_in_thread(slow, nslow);
-}
-
-void dropipc__fd_close_untrusted(int fd)
-{
-	dropipc__fd_close_untrusted_n(&fd, 1);
-}
-
-/* ---- the channel's own other end ------------------------------------------ */
-
-/* The inode of the peer of Unix socket ino, from the kernel's sock_diag. */
-static int unix_peer_ino(unsigned int ino, unsigned int *peer)
-{
-	struct {
-		struct nlmsghdr nh;
-		struct unix_diag_req req;
-	} q = {
-		.nh = { .nlmsg_len = sizeof(q), .nlmsg_type = SOCK_DIAG_BY_FAMILY,
-			.nlmsg_flags = NLM_F_REQUEST, .nlmsg_seq = 1 },
-		.req = { .sdiag_family = AF_UNIX, .udiag_states = ~0u, .udiag_ino = ino,
-			 .udiag_show = UDIAG_SHOW_PEER,
-			 .udiag_cookie = { INET_DIAG_NOCOOKIE, INET_DIAG_NOCOOKIE } },
-	};
-	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
-	union {
-		char buf[1024];
-		struct nlmsghdr align;
-	} a;
-	int s, r = -ENOENT;
-	ssize_t n;
-
-	s = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-	if (s < 0)
-		return -errno;
-	do
-		n = sendto(s, &q, sizeof(q), 0, (struct sockaddr *)&kernel, sizeof(kernel));
-	while (n < 0 && errno == EINTR);
-	if (n < 0) {
-		r = -errno;
-		goto out;
-	}
-	do
-		n = recv(s, a.buf, sizeof(a.buf), 0);
-	while (n < 0 && errno == EINTR);
-	if (n < 0) {
-		r = -errno;
-		goto out;
-	}
-	for (struct nlmsghdr *h = &a.align; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
-		struct unix_diag_msg *m = NLMSG_DATA(h);
-		struct rtattr *rta;
-		int len;
-
-		if (h->nlmsg_type == NLMSG_ERROR) {
-			struct nlmsgerr *e = NLMSG_DATA(h);
-
-			r = e->error < 0 ? e->error : -EPROTO;
-			break;
+	if (nslow == 0)
+		return;
+	switch (cl->mode) {
+	case DROPIPC_CLOSE_CALLBACK:
+		for (size_t i = 0; i < nslow; i++)
+			cl->fn(slow[i], cl->data);
+		return;
+	case DROPIPC_CLOSE_HELPER:
+		/* valgrind runs threads and fork-like clones only, not a process
+		 * that shares the fd table: under it (tests only) the default is
+		 * the inline close. */
+		if (!RUNNING_ON_VALGRIND) {
+			park(cl, slow, nslow);
+			return;
 		}
-		if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY || m->udiag_ino != ino)
-			continue;
-		len = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
-		for (rta = (struct rtattr *)(m + 1); RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
-			if (rta->rta_type == UNIX_DIAG_PEER &&
-			    RTA_PAYLOAD(rta) >= sizeof(uint32_t)) {
-				uint32_t v;
-
-				memcpy(&v, RTA_DATA(rta), sizeof(v));
-				*peer = v;
-				r = 0;
-			}
-		}
-		break;
+		/* fall through */
+	default:
+		for (size_t i = 0; i < nslow; i++)
+			close(slow[i]);
 	}
-out:
-	close(s);
-	return r;
-}
-
-int dropipc__fd_is_channel_peer(int sock, int fd)
-{
-	int domain = 0;
-	socklen_t len = sizeof(domain);
-	struct stat own, other;
-	unsigned int peer = 0;
-	int r;
-
-	/* Not a socket, or not a Unix one: not our peer, asking no one. */
-	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 || domain != AF_UNIX)
-		return 0;
-	if (fstat(sock, &own) < 0 || fstat(fd, &other) < 0)
-		return -errno;
-	if (other.st_ino == own.st_ino)
-		return 1; /* our own end, sent back */
-	r = unix_peer_ino((unsigned int)own.st_ino, &peer);
-	if (r < 0)
-		return r;
-	return peer == other.st_ino;
 }

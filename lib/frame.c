@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -60,11 +61,18 @@ struct tx_queue {
 	size_t head, len, cap;
 	struct tx_frame *frames;
 	size_t cur, n, nalloc; /* frames[cur] holds byte head */
+	size_t nfds;	       /* fd copies the queue holds */
 };
 
 struct dropipc__conn {
 	int fd;
 	int timeout_ms;
+	bool timeout_set; /* by the caller: no default applies */
+	bool parent;	  /* a parent end: the default timeout, the peer check */
+	/* This socket and the channel's other end, never to be received. */
+	struct dropipc__inode own, peer;
+	bool peer_known;
+	struct dropipc__closer *closer;
 	size_t max_payload;
 	bool nonblocking;
 	/* The error that desynchronized the stream, or 0. */
@@ -120,9 +128,15 @@ int dropipc__conn_new(int fd, struct dropipc__conn **out)
 		r = -ENOMEM;
 		goto fail;
 	}
+	r = dropipc__fd_inode(fd, &c->own);
+	if (r < 0 || (r = dropipc__closer_new(&c->closer)) < 0) {
+		free(c);
+		goto fail;
+	}
 	c->cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (c->cancel_fd < 0) {
 		r = -errno;
+		dropipc__closer_free(c->closer);
 		free(c);
 		goto fail;
 	}
@@ -149,11 +163,14 @@ static void tx_clear(struct tx_queue *tx)
 	}
 	tx->head = tx->len = 0;
 	tx->cur = tx->n = 0;
+	tx->nfds = 0;
 }
 
-static void rx_reset(struct rx_state *rx)
+static void rx_reset(struct dropipc__conn *c)
 {
-	dropipc__frame_close_fds(&rx->fds);
+	struct rx_state *rx = &c->rx;
+
+	dropipc__frame_close_fds(c, &rx->fds);
 	rx->active = false;
 	rx->got = 0;
 	rx->len = 0;
@@ -163,8 +180,9 @@ void dropipc__conn_free(struct dropipc__conn *c)
 {
 	if (!c)
 		return;
-	rx_reset(&c->rx);
+	rx_reset(c);
 	tx_clear(&c->tx);
+	dropipc__closer_free(c->closer);
 	close(c->fd);
 	close(c->cancel_fd);
 	if (c->pidfd >= 0)
@@ -186,7 +204,50 @@ int dropipc__conn_set_timeout(struct dropipc__conn *c, int timeout_ms)
 	if (timeout_ms < -1)
 		return -EINVAL;
 	c->timeout_ms = timeout_ms;
+	c->timeout_set = true;
 	return 0;
+}
+
+/* The timeout in force: the caller's, or the default (see the header). */
+static int timeout_of(const struct dropipc__conn *c)
+{
+	if (c->timeout_set)
+		return c->timeout_ms;
+	return c->parent && c->pidfd < 0 ? DROPIPC_DEFAULT_TIMEOUT_MS : -1;
+}
+
+void dropipc__conn_set_parent(struct dropipc__conn *c)
+{
+	c->parent = true;
+}
+
+int dropipc__conn_set_peer(struct dropipc__conn *c, int peer_fd)
+{
+	struct dropipc__inode ino;
+	int r;
+
+	if (peer_fd < 0) {
+		c->peer_known = false;
+		return 0;
+	}
+	r = check_socket(peer_fd);
+	if (r == 0)
+		r = dropipc__fd_inode(peer_fd, &ino);
+	if (r < 0)
+		return r;
+	c->peer = ino;
+	c->peer_known = true;
+	return 0;
+}
+
+int dropipc__conn_set_close(struct dropipc__conn *c, int mode, dropipc_close_fn fn, void *data)
+{
+	return dropipc__closer_set(c->closer, mode, fn, data);
+}
+
+void dropipc__conn_close_untrusted(struct dropipc__conn *c, int *fds, size_t n)
+{
+	dropipc__close_untrusted(c->closer, fds, n);
 }
 
 int dropipc__conn_set_max_payload(struct dropipc__conn *c, size_t bytes)
@@ -533,6 +594,11 @@ static int tx_append(struct dropipc__conn *c, const uint8_t *hdr, const uint8_t 
 	size_t total = DROPIPC_HEADER_SIZE + len;
 	struct tx_frame *fr;
 
+	/* A peer that does not read must not make this end hold without
+	 * bound: an empty queue takes any one frame, a full one nothing. */
+	if (!tx_empty(tx) && (tx->len - tx->head + total > DROPIPC_MAX_QUEUED_BYTES ||
+			      tx->nfds + nfds > DROPIPC_MAX_QUEUED_FDS))
+		return -ENOBUFS;
 	if (tx->len + total > tx->cap) {
 		size_t cap = tx->cap ? tx->cap : 4096;
 		uint8_t *p;
@@ -571,6 +637,7 @@ static int tx_append(struct dropipc__conn *c, const uint8_t *hdr, const uint8_t 
 		}
 		fr->fds[fr->nfds++] = fd;
 	}
+	tx->nfds += fr->nfds;
 	memcpy(tx->buf + tx->len, hdr, DROPIPC_HEADER_SIZE);
 	if (len > 0)
 		memcpy(tx->buf + tx->len + DROPIPC_HEADER_SIZE, payload, len);
@@ -634,6 +701,7 @@ static int tx_flush(struct dropipc__conn *c)
 		if (with_fds) {
 			for (size_t k = 0; k < fr->nfds; k++)
 				close(fr->fds[k]);
+			tx->nfds -= fr->nfds;
 			fr->nfds = 0;
 		}
 		tx->head += (size_t)n;
@@ -696,10 +764,16 @@ int dropipc__frame_send(struct dropipc__conn *c, const uint8_t *payload, size_t 
 	if (!c->nonblocking && cancel_take(c))
 		return dropipc__conn_fail(c, -ECANCELED, "send: %s", dropipc_strerror(-ECANCELED));
 	header_encode(hdr, (uint32_t)len, (uint16_t)nfds);
-	deadline = deadline_after(c->timeout_ms);
+	deadline = deadline_after(timeout_of(c));
 	if (!tx_empty(&c->tx)) {
 		/* Behind frames queued earlier. */
 		r = tx_append(c, hdr, payload, len, fds, nfds, 0, deadline);
+		if (r == -ENOBUFS)
+			return dropipc__conn_fail(c, r,
+						  "send queue full: %zu bytes and %zu fds wait for the peer, "
+						  "the limits are %u bytes and %d fds",
+						  c->tx.len - c->tx.head, c->tx.nfds,
+						  DROPIPC_MAX_QUEUED_BYTES, DROPIPC_MAX_QUEUED_FDS);
 		if (r < 0)
 			return dropipc__conn_fail(c, r, "queueing a frame of %zu bytes: %s", total,
 						  dropipc_strerror(r));
@@ -786,10 +860,52 @@ uint64_t dropipc__conn_deadline(const struct dropipc__conn *c)
 
 /* ---- receiving ----------------------------------------------------------- */
 
-void dropipc__frame_close_fds(struct dropipc__frame *f)
+/* Room for every fd one sendmsg can carry (the kernel's SCM_MAX_FD): fds
+ * that do not fit are dropped by the kernel in recvmsg itself, where the
+ * last close of a hostile one could hold this thread; here each one is
+ * closed as any rejected fd is. */
+#define RX_MAX_FDS 253
+
+void dropipc__frame_close_fds(struct dropipc__conn *c, struct dropipc__frame *f)
 {
-	dropipc__fd_close_untrusted_n(f->fds, f->nfds);
+	dropipc__conn_close_untrusted(c, f->fds, f->nfds);
 	f->nfds = 0;
+}
+
+/* What a received fd is to the channel. */
+enum channel_fd { NOT_CHANNEL, CHANNEL_END, MAYBE_CHANNEL, UNKNOWN_FD };
+
+static bool same_inode(const struct dropipc__inode *a, const struct dropipc__inode *b)
+{
+	return a->dev == b->dev && a->ino == b->ino;
+}
+
+/*
+ * Whether fd is this channel's own socket or its other end, by inode
+ * (statx, which sockfs answers itself): holding either, this end would
+ * never see the channel close. A parent end that does not know the other
+ * end cannot tell a Unix stream socket from it.
+ */
+static enum channel_fd channel_fd(const struct dropipc__conn *c, int fd)
+{
+	struct dropipc__inode ino;
+	int type = 0, domain = 0;
+	socklen_t len = sizeof(int);
+
+	if (dropipc__fd_inode(fd, &ino) < 0)
+		return UNKNOWN_FD;
+	if (ino.mode != S_IFSOCK)
+		return NOT_CHANNEL;
+	if (same_inode(&ino, &c->own) || (c->peer_known && same_inode(&ino, &c->peer)))
+		return CHANNEL_END;
+	if (c->peer_known || !c->parent)
+		return NOT_CHANNEL;
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0)
+		return UNKNOWN_FD;
+	len = sizeof(int);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+		return UNKNOWN_FD;
+	return domain == AF_UNIX && type == SOCK_STREAM ? MAYBE_CHANNEL : NOT_CHANNEL;
 }
 
 /*
@@ -797,9 +913,10 @@ void dropipc__frame_close_fds(struct dropipc__frame *f)
  * arrived, closing those that do not fit (they are counted all the same).
  */
 static size_t take_fds(struct dropipc__conn *c, struct msghdr *msg, struct dropipc__frame *f,
-		       bool *foreign, bool *own_end)
+		       bool *foreign, enum channel_fd *own_end)
 {
-	size_t arrived = 0;
+	int extra[RX_MAX_FDS];
+	size_t arrived = 0, nextra = 0;
 
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
 		size_t n;
@@ -811,17 +928,21 @@ static size_t take_fds(struct dropipc__conn *c, struct msghdr *msg, struct dropi
 		}
 		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 		for (size_t i = 0; i < n; i++) {
+			enum channel_fd kind;
+
 			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-			/* Holding the peer's own end, we would never see its EOF. */
-			if (dropipc__fd_is_channel_peer(c->fd, fd) == 1)
-				*own_end = true;
+			kind = channel_fd(c, fd);
+			if (kind > *own_end)
+				*own_end = kind;
 			if (f->nfds < DROPIPC_MAX_FDS)
 				f->fds[f->nfds++] = fd;
-			else
-				dropipc__fd_close_untrusted(fd);
+			else if (nextra < RX_MAX_FDS)
+				extra[nextra++] = fd;
 			arrived++;
 		}
 	}
+	/* All in one batch: one helper for all of them, at most. */
+	dropipc__conn_close_untrusted(c, extra, nextra);
 	return arrived;
 }
 
@@ -855,11 +976,6 @@ static int rx_header(struct dropipc__conn *c)
  * the frame is complete, -EAGAIN when the socket has nothing more, or an
  * error (its message set).
  */
-/* Room for every fd one sendmsg can carry (the kernel's SCM_MAX_FD): fds
- * that do not fit are dropped by the kernel in recvmsg itself, where the
- * last close of a hostile one could hold this thread; here each one is
- * closed as any rejected fd is. */
-#define RX_MAX_FDS 253
 union ctrl_rx_buf {
 	char buf[CMSG_SPACE(sizeof(int) * RX_MAX_FDS)];
 	struct cmsghdr align;
@@ -878,7 +994,8 @@ static int rx_step(struct dropipc__conn *c)
 			.msg_control = ctrl.buf,
 			.msg_controllen = sizeof(ctrl.buf),
 		};
-		bool foreign = false, own_end = false;
+		bool foreign = false;
+		enum channel_fd own_end = NOT_CHANNEL;
 		size_t arrived;
 		ssize_t n;
 		int r;
@@ -912,9 +1029,18 @@ static int rx_step(struct dropipc__conn *c)
 					   rx->got);
 		}
 		arrived = take_fds(c, &msg, &rx->fds, &foreign, &own_end);
-		if (own_end)
+		if (own_end == CHANNEL_END)
 			return fail_broken(c, DROPIPC_EPROTO,
 					   "an fd of the frame is the other end of this channel");
+		if (own_end == MAYBE_CHANNEL)
+			return fail_broken(c, DROPIPC_EPROTO,
+					   "an fd of the frame is a Unix stream socket and this end does "
+					   "not know the channel's other end (dropipc_parent_set_peer()): "
+					   "it could be that");
+		if (own_end == UNKNOWN_FD)
+			return fail_broken(c, DROPIPC_EPROTO,
+					   "an fd of the frame cannot be told from this channel's other "
+					   "end (statx or getsockopt failed)");
 		if ((msg.msg_flags & MSG_CTRUNC) || arrived > DROPIPC_MAX_FDS)
 			return fail_broken(c, DROPIPC_EPROTO,
 					   "control data truncated after %zu fds: the peer sent more than %d, "
@@ -959,6 +1085,7 @@ int dropipc__frame_recv(struct dropipc__conn *c, struct dropipc__frame *f)
 {
 	static const uint8_t no_payload[1];
 	struct rx_state *rx = &c->rx;
+	size_t parked;
 	int r;
 
 	f->payload = NULL;
@@ -966,7 +1093,17 @@ int dropipc__frame_recv(struct dropipc__conn *c, struct dropipc__frame *f)
 	f->nfds = 0;
 	if (!rx->active) {
 		rx->active = true;
-		rx->deadline = deadline_after(c->timeout_ms);
+		rx->deadline = deadline_after(timeout_of(c));
+	}
+	/* What this end's peer parked for the helper is bounded: past the
+	 * limit, no receive brings more. */
+	parked = dropipc__closer_parked(c->closer);
+	if (parked >= DROPIPC__MAX_PARKED) {
+		r = fail_broken(c, DROPIPC_ECLOSED,
+				"%zu fds the peer sent still wait to be closed (a close it holds "
+				"up): this end takes no more (the limit is %d)",
+				parked, DROPIPC__MAX_PARKED);
+		goto fail;
 	}
 	if (!c->nonblocking && cancel_take(c)) {
 		r = rx_wait_failed(c, -ECANCELED);
@@ -1008,10 +1145,10 @@ int dropipc__frame_recv(struct dropipc__conn *c, struct dropipc__frame *f)
 	 * undefined behaviour for the readers that walk it. */
 	f->payload = c->recvbuf ? c->recvbuf : no_payload;
 	f->len = rx->len;
-	rx_reset(rx);
+	rx_reset(c);
 	return 0;
 
 fail:
-	rx_reset(rx);
+	rx_reset(c);
 	return r;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Declarations shared between the library's layers, bottom-up:
- *   fd.c       fds from the peer: their type, closing them, the channel's own end
+ *   fd.c       fds from the peer: their type and inode, closing them (helper process)
  *   text.c     text from the peer: sanitizing, cutting at character boundaries
  *   frame.c    the connection: frames and fds over the socket
  *   wire.c     the protobuf wire format: envelope unwrap, string checks
@@ -55,25 +55,42 @@ static inline size_t dropipc__decode_limit(size_t len)
 int dropipc__fd_type(int fd, unsigned int *mode, unsigned int *rdev_major,
 		     unsigned int *rdev_minor);
 
-/*
- * Closes an fd the peer sent, without letting the peer block this process:
- * a socket is reset (SO_LINGER {1, 0}); an fd whose close could call into
- * a file system or driver the peer controls (FUSE, CUSE, NFS) is closed by
- * a detached helper thread, waited for at most 100 ms (and not at all
- * while an earlier one is still stuck). -1 is ignored.
- */
-void dropipc__fd_close_untrusted(int fd);
+/* A file's identity: its type (S_IFMT bits), device and inode number. */
+struct dropipc__inode {
+	unsigned int mode;
+	uint64_t dev, ino;
+};
 
-/* The same for n fds (at most DROPIPC_MAX_FDS), with one wait for all;
- * each is set to -1. */
-void dropipc__fd_close_untrusted_n(int *fds, size_t n);
+/* fd's identity from statx(AT_STATX_DONT_SYNC): 0 or -errno. */
+int dropipc__fd_inode(int fd, struct dropipc__inode *ino);
 
 /*
- * Whether fd is the other end of sock, a Unix stream socket pair (or sock
- * itself): 1 or 0, from the kernel's sock_diag (UNIX_DIAG_PEER), or
- * -errno if that cannot answer (no CONFIG_UNIX_DIAG).
+ * An end's close policy (DROPIPC_CLOSE_*) for the fds from the peer it must
+ * not keep, and its fds parked for the helper process (see fd.c).
  */
-int dropipc__fd_is_channel_peer(int sock, int fd);
+struct dropipc__closer;
+
+/* Most fds an end may have parked (waiting for the helper) and still take
+ * a receive; one receive can park up to 2 * 253 more (two recvmsg of 253:
+ * the first bytes of the frame, then the byte that fails it). */
+#define DROPIPC__MAX_PARKED 64
+#define DROPIPC__PARK_ROOM (DROPIPC__MAX_PARKED + 2 * 253 + 10)
+
+int dropipc__closer_new(struct dropipc__closer **out);
+/* The end is done with cl; fds still parked stay queued for the helper. */
+void dropipc__closer_free(struct dropipc__closer *cl);
+int dropipc__closer_set(struct dropipc__closer *cl, int mode, dropipc_close_fn fn, void *data);
+/* How many of cl's fds wait for the helper (after reaping a finished one,
+ * and starting the next). */
+size_t dropipc__closer_parked(struct dropipc__closer *cl);
+
+/*
+ * Closes fds from the peer without letting the peer block this thread: the
+ * ones on the allow-list here, the others by cl's policy (by default parked
+ * for the helper process, waited for at most 100 ms when this call starts
+ * it). Each is set to -1; -1 entries are skipped.
+ */
+void dropipc__close_untrusted(struct dropipc__closer *cl, int *fds, size_t n);
 
 /* ---- text.c: text from the peer ------------------------------------------- */
 
@@ -118,6 +135,16 @@ int dropipc__conn_set_nonblocking(struct dropipc__conn *c, bool on);
 /* Attaches a copy of pidfd (-1 detaches): waits end with DROPIPC_EDEAD once
  * it fires. */
 int dropipc__conn_set_pidfd(struct dropipc__conn *c, int pidfd);
+/* The other end's socket, which must never come back through this one:
+ * recorded from peer_fd (a Unix stream socket), or unknown (-1). */
+int dropipc__conn_set_peer(struct dropipc__conn *c, int peer_fd);
+/* Parent ends: with no pidfd and no timeout set, receives and sends end
+ * after DROPIPC_DEFAULT_TIMEOUT_MS; an unknown peer makes every received
+ * Unix stream socket suspect. */
+void dropipc__conn_set_parent(struct dropipc__conn *c);
+int dropipc__conn_set_close(struct dropipc__conn *c, int mode, dropipc_close_fn fn, void *data);
+/* Closes fds from the peer by the end's policy (see dropipc__close_untrusted()). */
+void dropipc__conn_close_untrusted(struct dropipc__conn *c, int *fds, size_t n);
 /* Async-signal-safe. */
 int dropipc__conn_cancel(struct dropipc__conn *c);
 /* poll(2) events the connection waits for on its fd. */
@@ -161,8 +188,8 @@ int dropipc__frame_send(struct dropipc__conn *c, const uint8_t *payload, size_t 
  * is left open. */
 int dropipc__frame_recv(struct dropipc__conn *c, struct dropipc__frame *f);
 
-/* Closes the frame's fds that are not -1. */
-void dropipc__frame_close_fds(struct dropipc__frame *f);
+/* Closes the frame's fds that are not -1, by the end's policy. */
+void dropipc__frame_close_fds(struct dropipc__conn *c, struct dropipc__frame *f);
 
 /* ---- wire.c: protobuf wire format -------------------------------------- */
 

@@ -314,7 +314,7 @@ int dropipc__recv_message(struct dropipc__conn *c, uint32_t want,
 		if (r < 0)
 			goto fail;
 		/* The report is what counts; fds that came with it are dropped. */
-		dropipc__frame_close_fds(f);
+		dropipc__frame_close_fds(c, f);
 		dropipc__message_free(*report);
 		*report = (Dropipc__V1__ChildError *)m;
 		text = (*report)->message;
@@ -346,7 +346,7 @@ int dropipc__recv_message(struct dropipc__conn *c, uint32_t want,
 	return 0;
 
 fail:
-	dropipc__frame_close_fds(f);
+	dropipc__frame_close_fds(c, f);
 	return r;
 }
 
@@ -374,7 +374,7 @@ int dropipc__frame_finish(struct dropipc__conn *c, struct dropipc__frame *f)
 			r = dropipc__conn_fail(c, DROPIPC_EPROTO, "fd index %zu claimed by no field",
 					       i);
 	}
-	dropipc__frame_close_fds(f);
+	dropipc__frame_close_fds(c, f);
 	return r;
 }
 
@@ -459,10 +459,20 @@ static int take_files(struct dropipc__conn *c, struct dropipc__frame *f,
 	return r == 0 ? dropipc__frame_finish(c, f) : r;
 }
 
-static void close_files(dropipc_file *out, size_t n)
+/* Closes the fds of out, from the peer, by the end's policy: in batches,
+ * so that one helper takes them all. */
+static void close_files(struct dropipc__conn *c, dropipc_file *out, size_t n)
 {
-	for (size_t i = 0; out && i < n; i++)
-		dropipc__fd_close_untrusted(out[i].fd);
+	int fds[DROPIPC_MAX_FDS];
+	size_t k = 0;
+
+	for (size_t i = 0; out && i < n; i++) {
+		fds[k++] = out[i].fd;
+		if (k == DROPIPC_MAX_FDS || i + 1 == n) {
+			dropipc__conn_close_untrusted(c, fds, k);
+			k = 0;
+		}
+	}
 }
 
 int dropipc__recv_files(struct dropipc__conn *c, dropipc_file **files, size_t *n,
@@ -495,9 +505,9 @@ int dropipc__recv_files(struct dropipc__conn *c, dropipc_file **files, size_t *n
 		*n = msg->n_files;
 		out = NULL;
 	}
-	close_files(out, msg->n_files);
+	close_files(c, out, msg->n_files);
 	free(out);
-	dropipc__frame_close_fds(&f);
+	dropipc__frame_close_fds(c, &f);
 	dropipc__message_free(msg);
 	return r;
 }
@@ -593,9 +603,9 @@ int dropipc__recv_custom(struct dropipc__conn *c, dropipc_custom **out,
 		got = NULL;
 	}
 	if (got)
-		close_files(got->files, got->n_files);
+		close_files(c, got->files, got->n_files);
 	free(got);
-	dropipc__frame_close_fds(&f);
+	dropipc__frame_close_fds(c, &f);
 	dropipc__message_free(msg);
 	return r;
 }

@@ -36,6 +36,7 @@ int dropipc_parent_new(int fd, dropipc_parent **parent)
 		free(p);
 		return r;
 	}
+	dropipc__conn_set_parent(p->conn);
 	*parent = p;
 	return 0;
 }
@@ -58,7 +59,11 @@ int dropipc_socketpair(dropipc_parent **parent, int *child_fd)
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
 	r = dropipc_parent_new(sv[0], parent);
+	if (r == 0)
+		r = dropipc__conn_set_peer((*parent)->conn, sv[1]);
 	if (r < 0) {
+		dropipc_parent_close(*parent);
+		*parent = NULL;
 		close(sv[1]);
 		return r;
 	}
@@ -133,6 +138,18 @@ int dropipc_parent_cancel(dropipc_parent *parent)
 int dropipc_parent_set_pidfd(dropipc_parent *parent, int pidfd)
 {
 	return dropipc__conn_set_pidfd(parent->conn, pidfd);
+}
+
+int dropipc_parent_set_close(dropipc_parent *parent, int mode, dropipc_close_fn fn, void *data)
+{
+	return dropipc__conn_set_close(parent->conn, mode, fn, data);
+}
+
+int dropipc_parent_set_peer(dropipc_parent *parent, int child_fd)
+{
+	if (child_fd < 0)
+		return -EBADF;
+	return dropipc__conn_set_peer(parent->conn, child_fd);
 }
 
 int dropipc_parent_child_error(const dropipc_parent *parent, dropipc_stage *stage, int *err,
@@ -252,10 +269,10 @@ int dropipc_parent_recv_pty(dropipc_parent *parent, int *master_fd)
 		r = dropipc__frame_finish(c, &f);
 	if (r == 0)
 		r = check_pty_master(c, fd);
-	dropipc__frame_close_fds(&f);
+	dropipc__frame_close_fds(c, &f);
 	dropipc__message_free(pty);
 	if (r < 0) {
-		dropipc__fd_close_untrusted(fd);
+		dropipc__conn_close_untrusted(c, &fd, 1);
 		return r;
 	}
 	*master_fd = fd;

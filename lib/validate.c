@@ -139,21 +139,73 @@ static int check_net(struct check *ck, const Dropipc__V1__Net *net)
 	return 0;
 }
 
+/*
+ * Drop's rule for mount sources and targets and blocked paths: "~", or a
+ * path that starts with "/" or "~/"; and normalized: no empty component
+ * ("//"), no "." or ".." component, no trailing "/" (but "/" itself). So
+ * that what the config names is what the jail touches: "/etc/../usr" is
+ * refused rather than read one way by the user and another by the child.
+ */
+static bool normalized(const uint8_t *p, size_t n)
+{
+	size_t i;
+
+	if ((n == 1 && (p[0] == '~' || p[0] == '/')))
+		return true;
+	if (n >= 1 && p[0] == '/')
+		i = 1;
+	else if (n >= 2 && p[0] == '~' && p[1] == '/')
+		i = 2;
+	else
+		return false;
+	for (;;) {
+		const uint8_t *slash = memchr(p + i, '/', n - i);
+		size_t len = (slash ? (size_t)(slash - p) : n) - i;
+
+		if (len == 0 || (len == 1 && p[i] == '.') ||
+		    (len == 2 && p[i] == '.' && p[i + 1] == '.'))
+			return false;
+		if (!slash)
+			return true;
+		i += len + 1;
+	}
+}
+
+/* Most bytes of a refused path an error message quotes. */
+#define PATH_QUOTE 200
+
+static int check_path(struct check *ck, ProtobufCBinaryData p, const char *field, size_t i,
+		      const char *sub)
+{
+	int q = (int)(p.len < PATH_QUOTE ? p.len : PATH_QUOTE);
+
+	if (empty_bytes(p))
+		return fail(ck, "config.%s[%zu]%s: empty", field, i, sub);
+	if (p.data[0] != '/' && !(p.data[0] == '~' && (p.len == 1 || p.data[1] == '/')))
+		return fail(ck, "config.%s[%zu]%s: path must start with / or ~/: %.*s", field, i,
+			    sub, q, (const char *)p.data);
+	if (!normalized(p.data, p.len))
+		return fail(ck, "config.%s[%zu]%s: path is not normalized: %.*s", field, i, sub, q,
+			    (const char *)p.data);
+	return 0;
+}
+
 static int check_config(struct check *ck, const Dropipc__V1__Config *cfg)
 {
+	int r;
+
 	if (!cfg)
 		return fail(ck, "config: missing");
 	for (size_t i = 0; i < cfg->n_mounts; i++) {
 		if (!cfg->mounts[i])
 			return fail(ck, "config.mounts[%zu]: missing", i);
-		if (empty_bytes(cfg->mounts[i]->source))
-			return fail(ck, "config.mounts[%zu].source: empty", i);
-		if (empty_bytes(cfg->mounts[i]->target))
-			return fail(ck, "config.mounts[%zu].target: empty", i);
+		if ((r = check_path(ck, cfg->mounts[i]->source, "mounts", i, ".source")) < 0 ||
+		    (r = check_path(ck, cfg->mounts[i]->target, "mounts", i, ".target")) < 0)
+			return r;
 	}
 	for (size_t i = 0; i < cfg->n_blocked_paths; i++)
-		if (empty_bytes(cfg->blocked_paths[i]))
-			return fail(ck, "config.blocked_paths[%zu]: empty", i);
+		if ((r = check_path(ck, cfg->blocked_paths[i], "blocked_paths", i, "")) < 0)
+			return r;
 	if (cfg->environ) {
 		for (size_t i = 0; i < cfg->environ->n_exposed_vars; i++)
 			if (empty_bytes(cfg->environ->exposed_vars[i]))

@@ -50,7 +50,12 @@ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 # gcc build: any error or definite/indirect leak fails the test. Check runs
 # tests in-process (CK_FORK=no) so that leaks are counted where they happen;
 # valgrind emulates the fd and address-space limits, so the tests that lower
-# them skip that part (DROPIPC_TEST_NO_RLIMIT).
+# them skip that part (DROPIPC_TEST_NO_RLIMIT). valgrind runs threads and
+# fork-like clones only, not the library's close helper (a process that
+# shares the fd table): under valgrind the library closes inline, so the
+# hostile cases whose closes block, and the helper's own case
+# (hostile_blocking, hostile_fuse, hostile_launcher), carry no "library"
+# label (test/hostile/CMakeLists.txt).
 step "valgrind: library tests on the gcc build"
 CK_FORK=no DROPIPC_TEST_NO_RLIMIT=1 \
 	ctest --test-dir build/gcc -T memcheck -L library \

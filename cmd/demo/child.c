@@ -8,6 +8,10 @@
  * Drop's environment (environ.c). Every failure before the exec goes to the
  * parent as a ChildError naming the stage and the path or field.
  *
+ * --ttys=DIGITS: which of fds 0-2 get the pty's slave (dropipc-demo gives
+ * the child a pipe of its own messages where the user has a terminal);
+ * without it, those of fds 0-2 that are terminals.
+ *
  * --no-jail: the handshake only, no mounts (for peers tests that send
  * made-up paths): the command runs on the host's filesystem, with this
  * process's capabilities, and /usr/bin/env is not checked for being
@@ -62,6 +66,7 @@ int main(int argc, char **argv)
 	const char *dump = getenv("DROPIPC_DUMP_ARGS");
 	char *shell = getenv("SHELL") ? strdup(getenv("SHELL")) : NULL;
 	bool verbose = false, jail = true;
+	int ttys = -1; /* which of fds 0-2 get the pty; -1: those that are terminals */
 	dropipc_child *ch = NULL;
 	dropipc_args *args = NULL;
 	char **envp = NULL;
@@ -80,8 +85,14 @@ int main(int argc, char **argv)
 			verbose = true;
 		} else if (!strcmp(argv[i], "--no-jail")) {
 			jail = false;
+		} else if (!strncmp(argv[i], "--ttys=", 7) &&
+			   strspn(argv[i] + 7, "012") == strlen(argv[i] + 7)) {
+			ttys = 0;
+			for (const char *t = argv[i] + 7; *t; t++)
+				ttys |= 1 << (*t - '0');
 		} else {
-			fprintf(stderr, "usage: %s [-v|--verbose] [--no-jail]   (the channel on fd %d)\n",
+			fprintf(stderr,
+				"usage: %s [-v|--verbose] [--no-jail] [--ttys=[012]]   (the channel on fd %d)\n",
 				CHILD_PROG, DROPIPC_CHILD_FD);
 			return 2;
 		}
@@ -110,7 +121,8 @@ int main(int argc, char **argv)
 		goto out;
 	if (verbose)
 		notice("jail built%s", jail ? "" : " (none: --no-jail)");
-	if (pty_setup(ch, args, verbose) < 0 || (jail && caps_drop(ch) < 0))
+	if (pty_setup(ch, args, ttys, verbose) < 0 || keyring_new(ch) < 0 ||
+	    (jail && caps_drop(ch) < 0))
 		goto out;
 	enter_cwd(args, verbose);
 	exec_command(ch, args, envp, shell, jail);

@@ -31,11 +31,15 @@ const char *environ_get(char *const *envp, const char *name);
 /* Builds the jail and pivots into it (drop-jail.md, "The jail"). */
 int jail_build(dropipc_child *ch, const dropipc_args *a, bool verbose);
 
-/* setsid(); then, as ChildArgs.pty says (auto: when fd 0, 1 or 2 is a
- * terminal; always; never), a pty in the jail's devpts, of
+/* setsid(); then, as ChildArgs.pty says, a pty in the jail's devpts, of
  * ChildArgs.term_size when set, whose master goes to the parent and whose
- * slave becomes the controlling terminal and fds 0-2. */
-int pty_setup(dropipc_child *ch, const dropipc_args *a, bool verbose);
+ * slave becomes the controlling terminal and the fds that ttys names (a
+ * bit per fd 0-2; -1: those of fds 0-2 that are terminals). PTY_AUTO: only
+ * when ttys names one; PTY_ALWAYS: always, on all three; PTY_NEVER: none. */
+int pty_setup(dropipc_child *ch, const dropipc_args *a, int ttys, bool verbose);
+
+/* Joins a new, anonymous session keyring: the caller's is left behind. */
+int keyring_new(dropipc_child *ch);
 
 /* Drops every capability: ambient, bounding set, then the rest. */
 int caps_drop(dropipc_child *ch);
@@ -43,8 +47,9 @@ int caps_drop(dropipc_child *ch);
 /* chdir to paths.cwd, else host_home, else /. */
 void enter_cwd(const dropipc_args *a, bool verbose);
 
-/* Looks the command up in envp's PATH and execs it through /usr/bin/env;
- * returns only on failure (reported). shell: the user's $SHELL or NULL;
+/* Looks the command up in envp's PATH and runs it through /usr/bin/env
+ * under this process as its init (dropipc_child_exec_init()); returns only
+ * on failure (reported). shell: the user's $SHELL or NULL;
  * jailed: false with --no-jail (no writability check of /usr/bin/env). */
 int exec_command(dropipc_child *ch, const dropipc_args *a, char **envp, const char *shell,
 		 bool jailed);

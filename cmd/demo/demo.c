@@ -44,6 +44,8 @@
 #define EXIT_SETUP 125
 #define EXIT_USAGE 2
 #define DEFAULT_TIMEOUT_MS 10000
+/* How often the pid file pasta writes when the network is up is looked at. */
+#define PASTA_POLL_MS 10
 
 /* Variables a command needs to feel at home, kept unless --no-default-vars. */
 static const char *const default_vars[] = { "PATH", "HOME",	 "USER", "LOGNAME", "SHELL",
@@ -79,6 +81,7 @@ struct demo {
 	bool failed;	/* the setup failed: exit EXIT_SETUP */
 	bool stop;	/* a deadly signal came: the next one is SIGKILL */
 	int master;	/* tty: the pty master */
+	int term;	/* tty: our fd 0-2 that the pty's output goes to */
 	int msg;	/* tty: the child's own stdout and stderr, shown sanitized */
 	char carry[4];	/* the start of a UTF-8 character the last read cut */
 	size_t ncarry;
@@ -179,7 +182,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: %s [OPTIONS] [-- COMMAND [ARGS...]]\n"
 		"Runs COMMAND (default: $SHELL, or /bin/sh) in Drop's sandbox: its own user, mount,\n"
-		"PID, IPC and cgroup namespaces, a root of read-only system directories, the\n"
+		"PID, IPC, UTS and cgroup namespaces, a root of read-only system directories, the\n"
 		"environment's own home (at your home's path), /etc overlay, /var and /tmp.\n"
 		"  -v, --verbose           each step, and the ChildArgs sent, on stderr\n"
 		"  --state DIR             state directory (default $XDG_DATA_HOME/dropipc-demo,\n"
@@ -204,6 +207,9 @@ static void usage(FILE *f)
 		"  --term-size ROWSxCOLS   the pty's size (default: this terminal's)\n"
 		"  --timeout MS            time limit for the setup (default %d)\n"
 		"  --child PROGRAM [ARGS...]   run PROGRAM as the child instead of %s\n"
+		"Run by root, the command is host uid 0 without any capability: it writes what\n"
+		"is mounted read-write; /proc/sys, /sys, /dev's nodes and the system\n"
+		"directories stay read-only (docs/SECURITY.md).\n"
 		"Exit status: the command's, 128+N if it was killed by signal N, %d if the\n"
 		"setup failed, %d for a bad command line.\n",
 		PROG, DEFAULT_TIMEOUT_MS, CHILD_PROG, EXIT_SETUP, EXIT_USAGE);
@@ -608,30 +614,39 @@ static void watch_chan(struct demo *d)
 
 /* ---- terminal -------------------------------------------------------------- */
 
+/* The user's terminal: stdin if it is one, else stdout, else stderr. */
+static int user_tty(void)
+{
+	return isatty(STDIN_FILENO)    ? STDIN_FILENO
+	       : isatty(STDOUT_FILENO) ? STDOUT_FILENO
+				       : STDERR_FILENO;
+}
+
 static void copy_winsize(const struct demo *d)
 {
 	struct winsize ws;
 
-	if (d->master >= 0 && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+	if (d->master >= 0 && ioctl(user_tty(), TIOCGWINSZ, &ws) == 0)
 		ioctl(d->master, TIOCSWINSZ, &ws);
 }
 
 static void raw_mode(struct demo *d)
 {
+	int fd = user_tty();
 	struct termios t;
 
-	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &d->saved) < 0)
+	if (!isatty(fd) || tcgetattr(fd, &d->saved) < 0)
 		return;
 	t = d->saved;
 	cfmakeraw(&t);
-	if (tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0)
+	if (tcsetattr(fd, TCSANOW, &t) == 0)
 		d->raw = true;
 }
 
 static void restore_mode(struct demo *d)
 {
 	if (d->raw)
-		tcsetattr(STDIN_FILENO, TCSADRAIN, &d->saved);
+		tcsetattr(user_tty(), TCSADRAIN, &d->saved);
 	d->raw = false;
 }
 
@@ -717,9 +732,10 @@ static void handle_signals(struct demo *d)
 		}
 		step(d, "forwarding signal %u (%s) to the child", si.ssi_signo,
 		     strsignal((int)si.ssi_signo));
-		/* The command may ignore it (as PID 1 of its namespace it ignores
-		 * every signal it has no handler for): the second one is SIGKILL,
-		 * and SIGCONT lets a stopped command see either. */
+		/* The child's init passes it on to the command, which may
+		 * ignore it: the second one is SIGKILL (the init, and with it
+		 * the whole PID namespace), and SIGCONT lets a stopped command
+		 * see either. */
 		signal_child(d, d->stop ? SIGKILL : (int)si.ssi_signo);
 		signal_child(d, SIGCONT);
 		d->stop = true;
@@ -736,6 +752,8 @@ static int set_signals(struct demo *d)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGQUIT);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
 	sigaddset(&set, SIGWINCH);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	sigaction(SIGPIPE, &ign, NULL);
@@ -767,49 +785,69 @@ static void report(struct demo *d, int r)
 		signal_child(d, SIGKILL);
 }
 
-/* The child's stdio: pipes, or at a terminal the terminal as its stdin (so
- * that it knows to make a pty) and a pipe for its own messages. in, out,
- * err get the child's ends (the caller closes them after the spawn). */
+/*
+ * The child's stdio, as Drop hands it: for each of fds 0-2, a pipe we
+ * relay when ours is not a terminal; when it is, our terminal for stdin
+ * (so that a child knows to make a pty) and, for stdout and stderr, a pipe
+ * of the child's own messages, shown sanitized (the command gets the pty's
+ * slave there: the C child is told which fds with --ttys). So at a
+ * terminal `cmd 2>err.log` keeps stderr apart. in, out, err get the
+ * child's ends (the caller closes them after the spawn).
+ */
 static int make_stdio(struct demo *d, int *in, int *out, int *err)
 {
-	int p[3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } };
+	int *child[3] = { in, out, err }, *ours[3] = { &d->child_in, &d->out, &d->err };
+	bool always = d->o.pty == DROPIPC_PTY_ALWAYS;
+	int msg[2] = { -1, -1 };
 
 	/* The child makes a pty as ChildArgs.pty says: auto, when it gets a
-	 * terminal among fds 0-2. */
-	d->tty = d->o.pty == DROPIPC_PTY_ALWAYS ||
+	 * terminal among fds 0-2 (on those alone); always (on all three). */
+	d->tty = always ||
 		 (d->o.pty == DROPIPC_PTY_AUTO &&
 		  (isatty(STDIN_FILENO) || isatty(STDOUT_FILENO) || isatty(STDERR_FILENO)));
 	if (d->tty) {
 		struct winsize ws;
 
-		if (!d->o.term_size && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+		if (!d->o.term_size && ioctl(user_tty(), TIOCGWINSZ, &ws) == 0)
 			dropipc_args_set_term_size(d->a, ws.ws_row, ws.ws_col, ws.ws_xpixel,
 						   ws.ws_ypixel);
-		int t = isatty(STDIN_FILENO) ? STDIN_FILENO : isatty(STDOUT_FILENO) ? STDOUT_FILENO
-										: STDERR_FILENO;
-
-		if (pipe2(p[1], O_CLOEXEC) < 0)
+	}
+	/* The pty's output: to our terminal, stdout or else stderr; stdout
+	 * when only stdin is one (the echo of the input, and all of it from a
+	 * child that puts the pty on all three fds). */
+	d->term = isatty(STDOUT_FILENO) || !isatty(STDERR_FILENO) ? STDOUT_FILENO : STDERR_FILENO;
+	if (d->tty && (always || isatty(STDOUT_FILENO) || isatty(STDERR_FILENO))) {
+		if (pipe2(msg, O_CLOEXEC) < 0)
 			return say("pipe: %s", strerror(errno));
-		*in = fcntl(t, F_DUPFD_CLOEXEC, 3);
-		*out = *err = p[1][1];
-		d->msg = p[1][0];
+		d->msg = msg[0];
 		fcntl(d->msg, F_SETFL, O_NONBLOCK);
-		return *in < 0 ? say("dup: %s", strerror(errno)) : 0;
 	}
 	for (int i = 0; i < 3; i++) {
-		if (pipe2(p[i], O_CLOEXEC) < 0)
+		int p[2];
+
+		if (d->tty && (isatty(i) || always)) {
+			/* Replaced by the pty's slave: stdin our terminal (or,
+			 * always without one, /dev/null), the others the
+			 * messages pipe. */
+			*child[i] = i	      ? msg[1]
+				    : isatty(i) ? fcntl(i, F_DUPFD_CLOEXEC, 3)
+						: open("/dev/null", O_RDONLY | O_CLOEXEC);
+			if (*child[i] < 0)
+				return say("dup: %s", strerror(errno));
+			continue;
+		}
+		if (pipe2(p, O_CLOEXEC) < 0)
 			return say("pipe: %s", strerror(errno));
+		*child[i] = i ? p[1] : p[0];
+		*ours[i] = i ? p[0] : p[1];
+		fcntl(*ours[i], F_SETFL, O_NONBLOCK);
 	}
-	*in = p[0][0];
-	d->child_in = p[0][1];
-	*out = p[1][1];
-	d->out = p[1][0];
-	*err = p[2][1];
-	d->err = p[2][0];
-	fcntl(d->child_in, F_SETFL, O_NONBLOCK);
-	fcntl(d->out, F_SETFL, O_NONBLOCK);
-	fcntl(d->err, F_SETFL, O_NONBLOCK);
 	return 0;
+}
+
+static bool always_pty(const struct demo *d)
+{
+	return d->o.pty == DROPIPC_PTY_ALWAYS;
 }
 
 static int spawn_child(struct demo *d)
@@ -817,9 +855,9 @@ static int spawn_child(struct demo *d)
 	static const uint64_t caps = UINT64_C(1) << CAP_SYS_ADMIN | UINT64_C(1) << CAP_DAC_OVERRIDE |
 				     UINT64_C(1) << CAP_FOWNER | UINT64_C(1) << CAP_NET_ADMIN;
 	static char *argv[256];
-	char path[PATH_MAX];
+	char path[PATH_MAX], ttys[16];
 	unsigned ns = DROPIPC_NS_USER | DROPIPC_NS_MOUNT | DROPIPC_NS_PID | DROPIPC_NS_IPC |
-		      DROPIPC_NS_CGROUP;
+		      DROPIPC_NS_CGROUP | DROPIPC_NS_UTS;
 	uid_t uid = getuid();
 	gid_t gid = getgid();
 	dropipc_id_map uid_map = { d->o.root ? 0 : uid, uid, 1 };
@@ -837,12 +875,22 @@ static int spawn_child(struct demo *d)
 	argv[0] = path;
 	if (d->o.child_argv)
 		memcpy(argv + 1, d->o.child_argv + 1, (d->o.child_argc - 1) * sizeof(char *));
-	else if (d->o.verbose)
-		argv[1] = "--verbose";
+	else
+		argv[1] = d->o.verbose ? "--verbose" : NULL;
 	if (net_mode(d->a) != DROPIPC_NET_MODE_UNJAILED)
 		ns |= DROPIPC_NS_NET;
 	if (make_stdio(d, &in, &out, &err) < 0)
 		goto out;
+	if (!d->o.child_argv && d->tty && !always_pty(d)) {
+		/* Which of fds 0-2 get the pty's slave: ours that are terminals. */
+		size_t n = (size_t)snprintf(ttys, sizeof(ttys), "--ttys=");
+
+		for (int i = 0; i < 3; i++)
+			if (isatty(i))
+				ttys[n++] = (char)('0' + i);
+		ttys[n] = '\0';
+		argv[d->o.verbose ? 2 : 1] = ttys;
+	}
 	opts = (dropipc_spawn_options){
 		.size = sizeof(opts),
 		.path = path,
@@ -964,13 +1012,14 @@ static void start_relay(struct demo *d)
 	}
 	if (d->child_in >= 0)
 		watch(d, d->child_in, T_CHILD_IN, 0);
-	step(d, "relaying %s", d->tty ? "the terminal through the pty" : "stdin, stdout, stderr");
+	step(d, "relaying %s", d->tty ? "the terminal through the pty, and the pipes" : "stdin, stdout, stderr");
 }
 
-/* Where input goes: the pty at a terminal, the command's stdin pipe. */
+/* Where input goes: the command's stdin pipe, else (it has the pty's
+ * slave there) the pty. */
 static int input_fd(const struct demo *d)
 {
-	return d->tty ? d->master : d->child_in;
+	return d->child_in >= 0 ? d->child_in : d->master;
 }
 
 static void input_ended(struct demo *d)
@@ -979,10 +1028,10 @@ static void input_ended(struct demo *d)
 		epoll_ctl(d->ep, EPOLL_CTL_DEL, STDIN_FILENO, NULL);
 	d->in_open = false;
 	d->in_len = 0;
-	if (d->tty)
-		send_eof(d);
-	else
+	if (d->child_in >= 0)
 		unwatch_close(d, &d->child_in);
+	else
+		send_eof(d);
 }
 
 static void read_input(struct demo *d)
@@ -1016,7 +1065,7 @@ static void write_input(struct demo *d)
 	if (n < 0 && errno != EAGAIN && errno != EINTR) {
 		/* The command closed its stdin: the rest has nowhere to go. */
 		d->in_len = 0;
-		if (!d->tty) {
+		if (fd == d->child_in) {
 			d->in_open = false;
 			if (d->in_pollable)
 				epoll_ctl(d->ep, EPOLL_CTL_DEL, STDIN_FILENO, NULL);
@@ -1054,9 +1103,9 @@ static void update_input_watch(struct demo *d)
 {
 	uint32_t want = d->in_len ? EPOLLOUT : 0;
 
-	if (d->tty && d->master >= 0)
-		rewatch(d, d->master, T_MASTER, EPOLLIN | want);
-	else if (!d->tty && d->child_in >= 0)
+	if (d->master >= 0)
+		rewatch(d, d->master, T_MASTER, EPOLLIN | (input_fd(d) == d->master ? want : 0));
+	if (d->child_in >= 0)
 		rewatch(d, d->child_in, T_CHILD_IN, want);
 }
 
@@ -1070,7 +1119,8 @@ static int timeout_ms(const struct demo *d)
 	if (d->reaped)
 		return 100; /* drain what is left, then go */
 	if (d->phase == NET)
-		deadline = d->pasta_deadline;
+		deadline = d->pasta_deadline < now_ms() + PASTA_POLL_MS ? d->pasta_deadline
+									 : now_ms() + PASTA_POLL_MS;
 	else if (d->phase != RUN && dropipc_parent_deadline(d->parent, &us) == 0 &&
 		 us != UINT64_MAX)
 		deadline = (long long)(us / 1000) + 1;
@@ -1088,24 +1138,27 @@ static bool finished(const struct demo *d)
 	return d->reaped && d->out < 0 && d->err < 0 && d->master < 0;
 }
 
+/* pasta exited: before the network was up, the setup fails. */
 static void pasta_event(struct demo *d)
 {
-	if (!d->pasta.ready) {
-		if (pasta_started(&d->pasta) < 0) {
-			d->failed = true;
-			signal_child(d, SIGKILL);
-			return;
-		}
-		step(d, "pasta is up (pid %d)", (int)d->pasta.pid);
-		watch(d, d->pasta.pidfd, T_PASTA, EPOLLIN);
-		if (send_args(d) == 0)
-			channel_step(d);
-		return;
-	}
-	say("pasta exited: the sandbox has no network any more");
+	bool ready = d->pasta.ready;
+
 	epoll_ctl(d->ep, EPOLL_CTL_DEL, d->pasta.pidfd, NULL);
-	close(d->pasta.pidfd);
-	d->pasta.pidfd = -1;
+	pasta_failed(&d->pasta);
+	if (!ready) {
+		d->failed = true;
+		signal_child(d, SIGKILL);
+	}
+}
+
+/* In the NET phase: once pasta says the network is up, ChildArgs go. */
+static void pasta_check(struct demo *d)
+{
+	if (d->phase != NET || d->failed || !pasta_ready(&d->pasta))
+		return;
+	step(d, "pasta is up (pid %d)", (int)d->pasta.pid);
+	if (send_args(d) == 0)
+		channel_step(d);
 }
 
 static int loop(struct demo *d)
@@ -1124,6 +1177,7 @@ static int loop(struct demo *d)
 			return say("epoll_wait: %s", strerror(errno));
 		if (n == 0 && d->reaped && ++quiet >= 1)
 			break; /* reaped, and nothing more came in 100 ms */
+		pasta_check(d);
 		if (n == 0 && d->phase == NET && now_ms() >= d->pasta_deadline) {
 			say("timed out after %d ms waiting for pasta", d->o.timeout_ms);
 			d->failed = true;
@@ -1166,7 +1220,7 @@ static int loop(struct demo *d)
 				if (ev[i].events & EPOLLOUT)
 					write_input(d);
 				if (ev[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
-					copy_out(d, &d->master, STDOUT_FILENO);
+					copy_out(d, &d->master, d->term);
 				break;
 			case T_OUT:
 				copy_out(d, &d->out, STDOUT_FILENO);
@@ -1260,7 +1314,7 @@ int main(int argc, char **argv)
 		dropipc_args_free(d.a);
 		return EXIT_USAGE;
 	}
-	/* pasta's daemon becomes our child: we can reap it. */
+	/* Whatever a child of ours leaves behind comes to us. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	d.ep = epoll_create1(EPOLL_CLOEXEC);
 	if (d.ep < 0 || set_signals(&d) < 0 || setup(&d) < 0 || spawn_child(&d) < 0)
@@ -1315,6 +1369,7 @@ out:
 		show_child_msg(&d);
 	pasta_stop(&d.pasta);
 	layout_cleanup(d.run);
+	layout_release();
 	unwatch_close(&d, &d.master);
 	unwatch_close(&d, &d.out);
 	unwatch_close(&d, &d.err);

@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The last steps: capabilities dropped, the working directory, the command
- * looked up in the new environment's PATH and exec'd through
- * /usr/bin/env -- (so that its /proc/self/exe is not this program).
+ * The last steps: a new session keyring, capabilities dropped, the working
+ * directory, the command looked up in the new environment's PATH and run
+ * through /usr/bin/env -- (so that its /proc/self/exe is not this program)
+ * as the child of this process, which stays as the sandbox's init
+ * (dropipc_child_exec_init()).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/capability.h>
 #include <linux/close_range.h>
+#include <linux/keyctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +28,22 @@ static int failed(dropipc_child *ch, dropipc_stage stage, int err, const char *w
 {
 	dropipc_child_send_error(ch, stage, err, "%s: %s", what, strerror(err));
 	return -1;
+}
+
+int keyring_new(dropipc_child *ch)
+{
+	/* An anonymous session keyring of our own: the caller's (Kerberos
+	 * caches, file system encryption keys) is no longer ours to search
+	 * or read. */
+	if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) >= 0)
+		return 0;
+	/* Where keyctl is filtered out (a container's seccomp profile), the
+	 * payload cannot reach any keyring either. */
+	if (errno == ENOSYS || errno == EPERM) {
+		notice("keyctl: %s: no keyring to leave", strerror(errno));
+		return 0;
+	}
+	return failed(ch, DROPIPC_STAGE_EXEC, errno, "join a new session keyring");
 }
 
 int caps_drop(dropipc_child *ch)
@@ -67,8 +86,8 @@ static bool executable(const char *p)
 }
 
 /* The command as a path: name itself if it has a slash, else the first
- * executable regular file in envp's PATH. No PATH, or an empty one: not
- * found, as in Drop (there is no default PATH; PROTOCOL.md, question 4). */
+ * executable regular file in envp's PATH. With PATH unset or empty there
+ * is nothing to search (as in Drop: no default PATH). */
 static int lookup(const char *name, char *const *envp, char *out)
 {
 	const char *path = environ_get(envp, "PATH");
@@ -79,7 +98,7 @@ static int lookup(const char *name, char *const *envp, char *out)
 			return -ENAMETOOLONG;
 		return executable(out) ? 0 : -errno;
 	}
-	if (!path || !*path)
+	if (!path || !path[0])
 		return -ENOENT;
 	for (const char *p = path;; p += n + 1) {
 		int w;
@@ -109,10 +128,11 @@ int exec_command(dropipc_child *ch, const dropipc_args *a, char **envp, const ch
 		args = (char *const *)sh, n = 1;
 	r = lookup(args[0], envp, prog);
 	if (r < 0) {
-		dropipc_child_send_error(ch, DROPIPC_STAGE_EXEC, -r,
-					 "command %s: %s (PATH %s)", args[0],
-					 r == -ENOENT ? "not found" : strerror(-r),
-					 environ_get(envp, "PATH") ? environ_get(envp, "PATH") : "unset");
+		const char *path = environ_get(envp, "PATH");
+
+		dropipc_child_send_error(ch, DROPIPC_STAGE_EXEC, -r, "command %s: %s (PATH %s)",
+					 args[0], r == -ENOENT ? "not found" : strerror(-r),
+					 !path ? "unset" : path[0] ? path : "empty");
 		return -1;
 	}
 	/* Capabilities are gone: this asks as the user. Without a jail there
@@ -132,19 +152,11 @@ int exec_command(dropipc_child *ch, const dropipc_args *a, char **envp, const ch
 	argv[2] = prog;
 	for (size_t i = 1; i < n; i++)
 		argv[i + 2] = args[i];
-	/* Every fd but 0-2 closes at exec: the channel (close-on-exec already)
-	 * ends exactly when the exec succeeds. */
+	/* Every fd but 0-2 closes at exec: the command gets only those. */
 	syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
-	r = dropipc_child_confirm_exec(ch);
-	if (r < 0) {
-		notice("%s", dropipc_child_errmsg(ch));
-		free(argv);
-		return -1;
-	}
-	execve(ENV_PROG, (char *const *)argv, envp);
-	r = errno;
+	/* We stay as the sandbox's init (PID 1): the command is our child.
+	 * On failure the library has reported it to the parent. */
+	r = dropipc_child_exec_init(ch, ENV_PROG, (char *const *)argv, envp);
 	free(argv);
-	dropipc_child_send_error(ch, DROPIPC_STAGE_EXEC, r, "execve %s -- %s: %s", ENV_PROG, prog,
-				 strerror(r));
-	return -1;
+	return r;
 }

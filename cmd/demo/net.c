@@ -4,16 +4,18 @@
  * child's network namespace, started after the child and before ChildArgs
  * go out, with Drop's options: --config-net, --dns-forward 169.254.1.1,
  * --no-map-gw, a pid file and a log under paths.run, and one port option
- * per forward (none when a list is empty).
+ * per forward (none when a list is empty). Unlike Drop, pasta runs in the
+ * foreground as our child with a parent-death signal (nothing outlives a
+ * killed launcher); it writes its pid file once the network is up.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -91,13 +93,40 @@ static int host(struct argv *av, const dropipc_args *a, dropipc_transport t)
 	return 0;
 }
 
+/*
+ * In the forked process: pasta in the foreground, our child for good, with
+ * a parent-death signal, so that a launcher killed with SIGKILL takes it
+ * along (a daemon that forked away would not inherit the signal). Its own
+ * process group, not our blocked signals nor our ignored SIGPIPE; stdin
+ * /dev/null, stdout and stderr to its error file.
+ */
+__attribute__((noreturn)) static void exec_pasta(const struct pasta *p, char **argv,
+						 pid_t launcher)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	sigset_t none;
+	int in, out;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != launcher)
+		_exit(127);
+	setpgid(0, 0);
+	for (int sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &dfl, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	out = open(p->errfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
+		_exit(127);
+	execvp("pasta", argv);
+	dprintf(2, "pasta: %s (is the passt package installed?)\n", strerror(errno));
+	_exit(127);
+}
+
 int pasta_start(struct pasta *p, const dropipc_args *a, pid_t child, const char *run, bool root,
 		bool verbose)
 {
 	struct argv av = { .n = 0 };
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t sa;
-	sigset_t none, all;
 	int r = -1;
 
 	p->pid = -1;
@@ -105,7 +134,7 @@ int pasta_start(struct pasta *p, const dropipc_args *a, pid_t child, const char 
 	p->ready = false;
 	snprintf(p->pidfile, sizeof(p->pidfile), "%s/pasta.pid", run);
 	snprintf(p->errfile, sizeof(p->errfile), "%s/pasta.err", run);
-	if (add(&av, "pasta") < 0 || add(&av, "--config-net") < 0 || add(&av, "--dns-forward") < 0 ||
+	if (add(&av, "pasta") < 0 || add(&av, "--foreground") < 0 || add(&av, "--config-net") < 0 || add(&av, "--dns-forward") < 0 ||
 	    add(&av, "169.254.1.1") < 0 || add(&av, "--no-map-gw") < 0 || add(&av, "--quiet") < 0 ||
 	    add(&av, "--pid") < 0 || add(&av, "%s", p->pidfile) < 0 || add(&av, "--log-file") < 0 ||
 	    add(&av, "%s/pasta.log", run) < 0 || published(&av, a, DROPIPC_TCP) < 0 ||
@@ -124,24 +153,13 @@ int pasta_start(struct pasta *p, const dropipc_args *a, pid_t child, const char 
 			fprintf(stderr, " %s", av.v[i]);
 		fputc('\n', stderr);
 	}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, p->errfile, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	posix_spawn_file_actions_adddup2(&fa, 1, 2);
-	/* Not our blocked signals nor our ignored SIGPIPE. */
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawnattr_init(&sa);
-	posix_spawnattr_setsigmask(&sa, &none);
-	posix_spawnattr_setsigdefault(&sa, &all);
-	posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	r = posix_spawnp(&p->pid, "pasta", &fa, &sa, av.v, environ);
-	posix_spawnattr_destroy(&sa);
-	posix_spawn_file_actions_destroy(&fa);
-	if (r != 0) {
-		r = say("pasta: %s (is the passt package installed?)", strerror(r));
+	p->pid = fork();
+	if (p->pid < 0) {
+		r = say("fork: %s", strerror(errno));
 		goto out;
 	}
+	if (p->pid == 0)
+		exec_pasta(p, av.v, getppid());
 	p->pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0);
 	if (p->pidfd < 0) {
 		r = say("pidfd_open pasta: %s", strerror(errno));
@@ -174,35 +192,34 @@ static void show_err(const struct pasta *p)
 			say("pasta: %s", line);
 }
 
-int pasta_started(struct pasta *p)
+int pasta_ready(struct pasta *p)
 {
-	siginfo_t si = { 0 };
-	FILE *f;
+	FILE *f = fopen(p->pidfile, "re");
 	int pid = 0;
 
-	if (waitid(P_PIDFD, (id_t)p->pidfd, &si, WEXITED) < 0)
-		return say("waitid pasta: %s", strerror(errno));
+	if (!f)
+		return 0;
+	if (fscanf(f, "%d", &pid) != 1)
+		pid = 0;
+	fclose(f);
+	if (pid != p->pid)
+		return 0;
+	p->ready = true;
+	return 1;
+}
+
+void pasta_failed(struct pasta *p)
+{
+	siginfo_t si = { 0 };
+
+	while (waitid(P_PIDFD, (id_t)p->pidfd, &si, WEXITED) < 0 && errno == EINTR)
+		;
 	close(p->pidfd);
 	p->pidfd = -1;
 	p->pid = -1;
-	if (si.si_code != CLD_EXITED || si.si_status != 0) {
-		show_err(p);
-		return say("pasta failed (%s %d): no isolated network",
-			   si.si_code == CLD_EXITED ? "exit status" : "signal", si.si_status);
-	}
-	f = fopen(p->pidfile, "re");
-	if (!f || fscanf(f, "%d", &pid) != 1 || pid <= 1) {
-		if (f)
-			fclose(f);
-		return say("pasta: no pid in %s", p->pidfile);
-	}
-	fclose(f);
-	p->pid = pid;
-	p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (p->pidfd < 0)
-		return say("pidfd_open pasta (pid %d): %s", pid, strerror(errno));
-	p->ready = true;
-	return 0;
+	show_err(p);
+	say("pasta %s (%s %d): no isolated network", p->ready ? "exited" : "failed",
+	    si.si_code == CLD_EXITED ? "exit status" : "signal", si.si_status);
 }
 
 void pasta_stop(struct pasta *p)
@@ -211,7 +228,6 @@ void pasta_stop(struct pasta *p)
 		siginfo_t si;
 
 		syscall(SYS_pidfd_send_signal, p->pidfd, SIGTERM, NULL, 0);
-		/* Ours to reap: the daemon was reparented to us, the subreaper. */
 		while (waitid(P_PIDFD, (id_t)p->pidfd, &si, WEXITED) < 0 && errno == EINTR)
 			;
 		close(p->pidfd);

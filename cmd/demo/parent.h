@@ -17,7 +17,8 @@ int say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /*
  * Lays out Drop's paths under state for env_id and sets them in a:
  * drop_home = state; env = state/envs/ENV_ID with home, etc, var in it;
- * run = state/internal/run/ENV_ID-RAND, made fresh, with root (fs_root)
+ * run = state/internal/run/ENV_ID-RAND, made fresh and held (the run
+ * directories no launcher holds are removed first), with root (fs_root)
  * and tmp in it; empty_dir and empty_file (mode 0) in state/internal.
  * cwd and host_home are the caller's. run (PATH_MAX) gets the run
  * directory, for layout_cleanup().
@@ -25,15 +26,21 @@ int say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int layout_make(const char *state, const char *env_id, const char *host_home, dropipc_args *a,
 		char *run);
 
-/* Removes the run directory and everything in it (no mount is left there:
- * the child's mounts lived in its own mount namespace). */
+/* Lets go of this run directory's lock (after layout_cleanup()): a run
+ * directory nobody holds is removed by the next launcher, one a killed
+ * launcher left included. */
+void layout_release(void);
+
+/* Removes the run directory and everything in it, whatever modes the
+ * payload left, following no symlink (no mount is left there: the child's
+ * mounts lived in its own mount namespace). */
 void layout_cleanup(const char *run);
 
-/* pasta, for isolated networking. */
+/* pasta, for isolated networking: our child, in the foreground. */
 struct pasta {
-	pid_t pid;  /* the process we started; then the daemon's */
+	pid_t pid;  /* pasta; -1 when none */
 	int pidfd;  /* of pid; -1 when none */
-	bool ready; /* the first process exited 0: the network is up */
+	bool ready; /* it wrote its pid file: the network is up */
 	char pidfile[PATH_MAX], errfile[PATH_MAX];
 };
 
@@ -42,11 +49,14 @@ struct pasta {
 int pasta_start(struct pasta *p, const dropipc_args *a, pid_t child, const char *run, bool root,
 		bool verbose);
 
-/* pasta's first process has exited (its pidfd was readable): 0 when the
- * network is up (p then watches the daemon), -1 otherwise (said why). */
-int pasta_started(struct pasta *p);
+/* Whether pasta has written its pid in its pid file, which it does once
+ * the network is up: 1 (p->ready is then set), or 0. */
+int pasta_ready(struct pasta *p);
 
-/* Stops the daemon, if any, and reaps it (we are a child subreaper). */
+/* pasta exited (its pidfd was readable): reaps it and says why. */
+void pasta_failed(struct pasta *p);
+
+/* Stops pasta, if it runs, and reaps it. */
 void pasta_stop(struct pasta *p);
 
 #endif

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The command's terminal. Only when fd 0, 1 or 2 is a terminal (the parent
- * runs at one): a pty of the jail's own devpts instance, its master sent to
- * the parent, its slave made the controlling terminal and fds 0-2.
- * Otherwise fds 0-2 stay the pipes the parent made, and no pty frame is
- * sent at all.
+ * The command's terminal, as ChildArgs.pty says. PTY_AUTO (Drop's rule):
+ * only when one of the parent's fds 0-2 is a terminal, a pty of the jail's
+ * own devpts instance, its master sent to the parent, its slave made the
+ * controlling terminal and put on those of fds 0-2 that are terminals
+ * (Drop's ReplaceTerminal); the others stay the pipes the parent relays.
+ * Without a terminal no pty frame is sent. PTY_ALWAYS: on all three;
+ * PTY_NEVER: none.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,7 +40,7 @@ static void set_size(int master, const dropipc_args *a)
 	ioctl(master, TIOCSWINSZ, &ws);
 }
 
-int pty_setup(dropipc_child *ch, const dropipc_args *a, bool verbose)
+int pty_setup(dropipc_child *ch, const dropipc_args *a, int ttys, bool verbose)
 {
 	dropipc_pty_mode mode = DROPIPC_PTY_AUTO;
 	int master, slave, r;
@@ -49,8 +51,14 @@ int pty_setup(dropipc_child *ch, const dropipc_args *a, bool verbose)
 	dropipc_args_get_pty(a, &mode);
 	if (mode == DROPIPC_PTY_NEVER)
 		return 0;
-	if (mode == DROPIPC_PTY_AUTO && !isatty(STDIN_FILENO) && !isatty(STDOUT_FILENO) &&
-	    !isatty(STDERR_FILENO))
+	if (ttys < 0) {
+		ttys = 0;
+		for (int fd = 0; fd < 3; fd++)
+			ttys |= isatty(fd) ? 1 << fd : 0;
+	}
+	if (mode == DROPIPC_PTY_ALWAYS)
+		ttys = 7;
+	if (!ttys)
 		return 0;
 	/* /dev/ptmx is the jail's: the new devpts instance's ptmx. */
 	master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -83,11 +91,13 @@ int pty_setup(dropipc_child *ch, const dropipc_args *a, bool verbose)
 		close(slave);
 		return failed(ch, r, "TIOCSCTTY");
 	}
+	/* Only where there was a terminal, as Drop's ReplaceTerminal: the
+	 * other fds stay the pipes the parent relays. */
 	for (int fd = 0; fd < 3; fd++) {
-		if (dup2(slave, fd) < 0) {
+		if ((ttys & 1 << fd) && dup2(slave, fd) < 0) {
 			r = errno;
 			close(slave);
-			return failed(ch, r, "dup2 the pty to fds 0-2");
+			return failed(ch, r, "dup2 the pty to the terminal fds");
 		}
 	}
 	if (slave > 2)

@@ -139,6 +139,15 @@ DROPIPC_EXPORT size_t dropipc_text_sanitize(char *text, size_t len);
 /* Most fds one frame may carry (a protocol constant, see PROTOCOL.md). */
 #define DROPIPC_MAX_FDS 16
 
+/* The timeout of a parent end with no pidfd and no timeout set. */
+#define DROPIPC_DEFAULT_TIMEOUT_MS 30000
+
+/* Most bytes (frames with their headers) and fds a non-blocking end keeps
+ * queued for a peer that does not read: a send past either fails with
+ * -ENOBUFS and queues nothing. A frame is always taken by an empty queue. */
+#define DROPIPC_MAX_QUEUED_BYTES (4u << 20)
+#define DROPIPC_MAX_QUEUED_FDS 64
+
 /* Default and highest payload size limit, in bytes, per end. */
 #define DROPIPC_DEFAULT_MAX_PAYLOAD (1u << 20)
 #define DROPIPC_MAX_PAYLOAD_LIMIT (256u << 20)
@@ -263,11 +272,15 @@ DROPIPC_EXPORT int dropipc_child_fd(const dropipc_child *child);
  * (not per system call); it holds for every later call until it is set
  * again. A child that lives on and sends nothing (or hands its end to a
  * process of its own) is ended by the timeout only: the pidfd sees deaths,
- * not silence. A launcher facing a hostile child sets one. A receive that has not completed a frame by then fails with
- * DROPIPC_ETIMEDOUT. -1, the default, waits forever; 0 fails at once when
- * nothing is there. A timeout before the first byte of a frame leaves the
- * connection usable; one in the middle of a frame does not (later calls
- * fail with DROPIPC_ECLOSED).
+ * not silence. A launcher facing a hostile child sets one. A receive that
+ * has not completed a frame by then fails with DROPIPC_ETIMEDOUT. -1 waits
+ * forever; 0 fails at once when nothing is there. The default: forever on
+ * a child end and on a parent end with a pidfd attached;
+ * DROPIPC_DEFAULT_TIMEOUT_MS (30 s) on a parent end without one, since a
+ * child can hide its death (its end inside another socket's queue keeps
+ * the channel open): set -1 to wait forever there. A timeout before the
+ * first byte of a frame leaves the connection usable; one in the middle of
+ * a frame does not (later calls fail with DROPIPC_ECLOSED).
  */
 DROPIPC_EXPORT int dropipc_parent_set_timeout(dropipc_parent *parent, int timeout_ms);
 DROPIPC_EXPORT int dropipc_child_set_timeout(dropipc_child *child, int timeout_ms);
@@ -303,6 +316,56 @@ DROPIPC_EXPORT const char *dropipc_child_errmsg(const dropipc_child *child);
  * the child: waitpid() or waitid(P_PIDFD) stays the caller's.
  */
 DROPIPC_EXPORT int dropipc_parent_set_pidfd(dropipc_parent *parent, int pidfd);
+
+/*
+ * Closing the fds from the peer that an end does not keep (rejected, or
+ * claimed by no field). A close can wait, without limit and in a state no
+ * signal ends, on whatever the peer put behind the fd: a FUSE file's FLUSH,
+ * a pipe whose lock splice() holds, a lingering socket, a tty's locks, a
+ * Unix socket's queued fds, an epoll instance the file is registered in.
+ * The end closes in the calling thread only what cannot wait on anything
+ * (/dev/null, /dev/zero, /dev/full and memfds: docs/SECURITY.md says why);
+ * every other fd goes by the end's mode:
+ * - DROPIPC_CLOSE_HELPER (the default; fn NULL): a helper process that
+ *   shares this process's fd table closes it. There is at most one, and
+ *   only while a close is pending; the call that starts it waits for it at
+ *   most 100 ms. Being a process, not a thread, it does not make the
+ *   launcher multi-threaded (unshare(CLONE_NEWUSER) and setns() into a
+ *   user namespace still work) nor keep it from exiting; it sends no
+ *   SIGCHLD and only a wait with __WALL or __WCLONE can see it. While it is
+ *   stuck, the fds of later closes wait, open, for the next one; an end
+ *   with DROPIPC_MAX_PARKED_FDS of them waiting refuses every later
+ *   receive (DROPIPC_ECLOSED). A stuck helper holds the fd table, so the
+ *   launcher's fds stay open until it ends, also after the launcher exits.
+ * - DROPIPC_CLOSE_INLINE (fn NULL): close() in the calling thread, which
+ *   may then wait as long as the peer wants. For a launcher that accepts
+ *   the risk.
+ * - DROPIPC_CLOSE_CALLBACK: fn(fd, data) is called with each such fd,
+ *   which is then fn's to close.
+ * Returns 0, or -EINVAL for an unknown mode or a fn that does not fit it.
+ */
+typedef void (*dropipc_close_fn)(int fd, void *data);
+#define DROPIPC_CLOSE_HELPER 0
+#define DROPIPC_CLOSE_INLINE 1
+#define DROPIPC_CLOSE_CALLBACK 2
+#define DROPIPC_MAX_PARKED_FDS 64
+DROPIPC_EXPORT int dropipc_parent_set_close(dropipc_parent *parent, int mode,
+					    dropipc_close_fn fn, void *data);
+DROPIPC_EXPORT int dropipc_child_set_close(dropipc_child *child, int mode,
+					   dropipc_close_fn fn, void *data);
+
+/*
+ * Tells a parent end adopted with dropipc_parent_new() which socket is the
+ * child's end of the channel (child_fd stays the caller's): its inode is
+ * recorded, and a receive that finds that socket among the fds the child
+ * sent fails with DROPIPC_EPROTO (holding it, the parent would never see
+ * the channel close). dropipc_socketpair(), dropipc_pair() and
+ * dropipc_spawn() record it themselves. A parent end that does not know it
+ * refuses every Unix stream socket the child sends (DROPIPC_EPROTO),
+ * since any of them could be it. -ENOTSOCK or -EPROTOTYPE if child_fd is
+ * not a Unix stream socket.
+ */
+DROPIPC_EXPORT int dropipc_parent_set_peer(dropipc_parent *parent, int child_fd);
 
 /* ------------------------------------------------------------------------ */
 /* The handshake                                                             */
@@ -398,6 +461,42 @@ DROPIPC_EXPORT int dropipc_parent_child_error(const dropipc_parent *parent, drop
 					      int *err, const char **message);
 
 /* ------------------------------------------------------------------------ */
+/* The child as the sandbox's init                                           */
+
+/*
+ * Child, instead of execve(): runs the command as a child of this process,
+ * which stays as the sandbox's init (PID 1 of a new PID namespace, or a
+ * child subreaper otherwise) until the command exits. In order:
+ *   - sets PR_SET_PDEATHSIG SIGKILL (then checks getppid(): a parent gone
+ *     meanwhile fails it), PR_SET_CHILD_SUBREAPER, and PR_SET_DUMPABLE 0
+ *     (nothing in the sandbox may ptrace the init and clear that signal);
+ *   - forks; the command gets its own process group (the foreground one of
+ *     the controlling terminal, if one of fds 0-2 is it), the caller's
+ *     signal mask, and execve(path, argv, envp): path is not looked up;
+ *   - learns whether that execve succeeded (a close-on-exec pipe). If not,
+ *     reaps the command, reports DROPIPC_STAGE_EXEC ("execve PATH: ...")
+ *     with dropipc_child_send_error() and returns -errno of the execve;
+ *   - confirms the exec (dropipc_child_confirm_exec(): the command was
+ *     exec'd). If that fails (the parent is gone), kills the command's
+ *     process group, reaps the command and returns that call's error;
+ *   - closes child (freed: the caller must not use it again) and every fd
+ *     but 0-2, which the init keeps open until it exits;
+ *   - then, for good: reaps every child (orphans too); forwards SIGHUP,
+ *     SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGTERM, SIGCONT, SIGTSTP,
+ *     SIGTTIN, SIGTTOU and SIGWINCH to the command's process group (to the
+ *     command alone once it has left that group); and when the command
+ *     exits, exits with its status, 128+N if it was killed by signal N.
+ *     Processes left in the PID namespace die with the init (the kernel
+ *     kills them); out of one, they are reparented further up.
+ * Like execve(), it returns only on failure: a negative errno, the child
+ * still the caller's (to close), no process left behind, and the
+ * caller's signal mask, SIGCHLD action, subreaper and dumpable flags back
+ * (the parent-death signal stays set). -EINVAL if an argument is NULL.
+ */
+DROPIPC_EXPORT int dropipc_child_exec_init(dropipc_child *child, const char *path,
+					   char *const argv[], char *const envp[]);
+
+/* ------------------------------------------------------------------------ */
 /* Named fds (Files), in either direction                                    */
 
 /*
@@ -483,9 +582,12 @@ DROPIPC_EXPORT int dropipc_child_recv_custom(dropipc_child *child, dropipc_custo
  * - The timeout still holds, counted from the call that started the
  *   receive or the send: once dropipc_*_deadline() has passed, the call
  *   returns DROPIPC_ETIMEDOUT.
- * - No call waits on the socket. Closing a rejected fd that a file system
- *   serves (FUSE, NFS) or a Unix socket is handed to a helper thread; a
- *   receive waits for it at most 100 ms.
+ * - No call waits on the socket. Closing a rejected fd goes by the end's
+ *   close policy (dropipc_parent_set_close()): by default a helper
+ *   process, which the call that starts it waits for at most 100 ms.
+ * - A send that would queue more than DROPIPC_MAX_QUEUED_BYTES or
+ *   DROPIPC_MAX_QUEUED_FDS for a peer that does not read fails with
+ *   -ENOBUFS and queues nothing.
  * - The end's events cover its socket only: watch the child's pidfd in the
  *   same loop (a receive called after the child died returns DROPIPC_EDEAD
  *   when the pidfd is attached).

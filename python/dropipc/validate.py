@@ -57,6 +57,8 @@ def check_path(what: str, p: bytes) -> None:
     """A mount source or target, or a blocked path: "~", or "/" or "~/"
     and then components, none empty, "." or "..", and no trailing "/"
     ("/" itself aside). As Drop's config check."""
+    if not p:
+        _fail("%s: empty" % what)
     if p == b"~" or p == b"/":
         return
     if p.startswith(b"/"):

@@ -10,8 +10,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
-/* Most fds raw_send attaches: more than a receiver takes, on purpose. */
-#define RAW_SEND_MAX_FDS 64
+/* Most fds raw_send attaches (the kernel's SCM_MAX_FD): more than a
+ * receiver takes, on purpose. */
+#define RAW_SEND_MAX_FDS 253
 
 /*
  * Sends the bytes of iov on sock with nfds (<= RAW_SEND_MAX_FDS) fds

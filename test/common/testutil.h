@@ -9,6 +9,10 @@
 /* Number of fds open in this process (entries of /proc/self/fd). */
 int test_count_fds(void);
 
+/* Child processes of this process, zombies too (from
+ * /proc/self/task/PID/children). */
+int test_count_children(void);
+
 /*
  * Check fixtures that record the open fds before each test and fail the
  * test if any is left open after it: add them to every TCase with

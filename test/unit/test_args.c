@@ -497,6 +497,81 @@ START_TEST(exposed_vars_are_patterns)
 }
 END_TEST
 
+static size_t n_mounts(const dropipc_args *a)
+{
+	const char *source, *target;
+	unsigned flags;
+	size_t n = 0;
+
+	while (dropipc_args_get_mount(a, n, &source, &target, &flags) == 0)
+		n++;
+	return n;
+}
+
+/* Mount sources and targets and blocked paths: "~", or "/..." or "~/...",
+ * normalized; a refusal names the field and the path (Drop's rule). */
+START_TEST(paths_normalized)
+{
+	static const char *const good[] = { "/",    "~",	  "/etc",    "/usr/lib", "~/a/b",
+					    "/a.b/..c/.d", "/a~b", "~/.config", "/..." };
+	static const char *const bad[] = { "/etc/../usr", "/etc/./x", "/etc/", "//etc", "/a//b",
+					   "~/a/",	  "~/..",     "~/.",   "/..",   "/.",
+					   "~//a",	  "/a/b/..",  "~/" };
+	static const char *const unrooted[] = { "etc", "./etc", "../x", "~x", "~user/a", "x/~" };
+	char err[256], want[160];
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		dropipc_args *a = test_new_example_args();
+
+		ck_assert_int_eq(dropipc_args_add_mount(a, good[i], good[i], 0), 0);
+		ck_assert_int_eq(dropipc_args_add_list(a, DROPIPC_LIST_BLOCKED_PATHS, good[i]), 0);
+		ck_assert_msg(dropipc_args_validate(a, err, sizeof(err)) == 0, "%s: %s", good[i], err);
+		dropipc_args_free(a);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		dropipc_args *a = test_new_example_args();
+		size_t m = n_mounts(a), b;
+
+		dropipc_args_get_list(a, DROPIPC_LIST_BLOCKED_PATHS, &b);
+
+		ck_assert_int_eq(dropipc_args_add_mount(a, "/s", bad[i], 0), 0);
+		ck_assert_int_eq(dropipc_args_validate(a, err, sizeof(err)), DROPIPC_EINVAL);
+		snprintf(want, sizeof(want), "config.mounts[%zu].target: path is not normalized: %s",
+			 m, bad[i]);
+		ck_assert_str_eq(err, want);
+		dropipc_args_free(a);
+
+		a = test_new_example_args();
+		ck_assert_int_eq(dropipc_args_add_mount(a, bad[i], "/t", 0), 0);
+		ck_assert_int_eq(dropipc_args_validate(a, err, sizeof(err)), DROPIPC_EINVAL);
+		snprintf(want, sizeof(want), "config.mounts[%zu].source: path is not normalized: %s",
+			 m, bad[i]);
+		ck_assert_str_eq(err, want);
+		dropipc_args_free(a);
+
+		a = test_new_example_args();
+		ck_assert_int_eq(dropipc_args_add_list(a, DROPIPC_LIST_BLOCKED_PATHS, bad[i]), 0);
+		ck_assert_int_eq(dropipc_args_validate(a, err, sizeof(err)), DROPIPC_EINVAL);
+		snprintf(want, sizeof(want), "config.blocked_paths[%zu]: path is not normalized: %s",
+			 b, bad[i]);
+		ck_assert_str_eq(err, want);
+		dropipc_args_free(a);
+	}
+	for (size_t i = 0; i < sizeof(unrooted) / sizeof(unrooted[0]); i++) {
+		dropipc_args *a = test_new_example_args();
+		size_t b;
+
+		dropipc_args_get_list(a, DROPIPC_LIST_BLOCKED_PATHS, &b);
+		ck_assert_int_eq(dropipc_args_add_list(a, DROPIPC_LIST_BLOCKED_PATHS, unrooted[i]), 0);
+		ck_assert_int_eq(dropipc_args_validate(a, err, sizeof(err)), DROPIPC_EINVAL);
+		snprintf(want, sizeof(want), "config.blocked_paths[%zu]: path must start with / or ~/: %s",
+			 b, unrooted[i]);
+		ck_assert_str_eq(err, want);
+		dropipc_args_free(a);
+	}
+}
+END_TEST
+
 Suite *suite_args(void)
 {
 	Suite *s = suite_create("args");
@@ -510,6 +585,7 @@ Suite *suite_args(void)
 	tcase_add_test(tc, null_args_and_pointers);
 	tcase_add_test(tc, unknown_values_refused);
 	tcase_add_test(tc, term_size_zero_is_absent);
+	tcase_add_test(tc, paths_normalized);
 	tc = unit_tcase(s, "exec_args");
 	tcase_add_test(tc, set_exec_args_replaces);
 	tcase_add_test(tc, set_exec_args_from_its_own);

@@ -771,9 +771,11 @@ START_TEST(dead_child_with_its_end_in_a_partial_frame)
 		d->died_us = now_us();
 		_exit(0);
 	}
-	close(sv[1]);
 	p = parent_watching(sv[0], pid);
-	/* The default: no timeout at all. */
+	/* The adopted end learns which socket is the child's. */
+	ck_assert_int_eq(dropipc_parent_set_peer(p, sv[1]), 0);
+	close(sv[1]);
+	/* With a pidfd attached, the default: no timeout at all. */
 	r = dropipc_parent_recv_pty(p, &fd);
 	done = now_us();
 	/* The channel's own end is refused as soon as it arrives (even

@@ -25,6 +25,7 @@ Suite *suite_pidfd(void);
 /* Whether this kernel has pidfd_open(2) (suite pidfd needs it). */
 int unit_pidfd_supported(void);
 Suite *suite_hardening(void);
+Suite *suite_init(void);
 
 /* A TCase with the fd-accounting fixture and a timeout, added to s. */
 TCase *unit_tcase(Suite *s, const char *name);
