@@ -6,6 +6,7 @@
   peers_test.py [OPTIONS] childerr PARENT CHILD   a child's setup failure
   peers_test.py [OPTIONS] shell PARENT CHILD      no command: the user's shell
   peers_test.py [OPTIONS] childenv CHILD          paths.cwd and config.environ
+  peers_test.py [OPTIONS] vectors CHILD           test/vectors through the child program
   peers_test.py [OPTIONS] limits LANG             hostile frames, both ends
   peers_test.py [OPTIONS] jail                    the Go parent, the C child's jail
   peers_test.py fakechild CASE                    (internal) a hostile child
@@ -689,6 +690,115 @@ def test_childenv(opts, child):
           "an empty PATH entry, an exec failure after the lookup" % child)
 
 
+def read_vectors(path):
+    """The vectors of a .vec file (test/vectors/README.md) as dicts."""
+    out, cur = [], None
+    with open(path, "rb") as f:
+        for line in f:
+            line = line.rstrip(b"\n")
+            if not line or line.startswith(b"#"):
+                continue
+            key, _, rest = line.partition(b" ")
+            if key == b"vector":
+                cur = {"name": rest.decode(), "fd": [], "frame": [], "dump": []}
+            elif key == b"end":
+                out.append(cur)
+            elif key in (b"fd", b"frame", b"dump"):
+                cur[key.decode()].append(rest)
+            else:
+                cur[key.decode()] = rest.decode()
+    return out
+
+
+def vector_fd(kind, keep):
+    """A new fd of a vector's fd TYPE; keep gets what must stay open."""
+    if kind == b"pipe":
+        r, w = os.pipe()
+        keep.append(w)
+        return r
+    if kind == b"pty_master":
+        master, slave = os.openpty()
+        keep.append(slave)
+        return master
+    if kind == b"regular":
+        return os.open(__file__, os.O_RDONLY)
+    a, b = socket.socketpair()
+    keep.append(b.detach())
+    return a.detach()
+
+
+def test_vectors(opts, child):
+    """The conformance vectors a child receives (receiver child, call args)
+    sent to the child PROGRAM on its fd 3, as a peer in another language
+    runs them: `expect ok` is the dump (DROPIPC_DUMP_ARGS) of the vector;
+    an error is one `error` frame back, stage STAGE_ARGS, errno 0, except
+    end of stream and truncation (the parent is gone: no report)."""
+    import dropipc
+    from dropipc import pb
+    _, ch = programs(opts, child, jail=False)
+    vdir = os.path.join(HERE, "..", "vectors")
+    n = 0
+    for name in sorted(os.listdir(vdir)):
+        if not name.endswith(".vec"):
+            continue
+        for v in read_vectors(os.path.join(vdir, name)):
+            if v["receiver"] != "child" or v["call"] != "args":
+                continue
+            what = "%s child, %s:%s" % (child, name, v["name"])
+            with tempfile.TemporaryDirectory() as tmp:
+                dump = os.path.join(tmp, "args")
+                ps, cs = socket.socketpair()
+                proc = subprocess.Popen(
+                    ch, pass_fds=(3,), preexec_fn=lambda: os.dup2(cs.fileno(), 3), cwd=tmp,
+                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                    env=dict(os.environ, DROPIPC_DUMP_ARGS=dump, PATH="/usr/bin:/bin"))
+                cs.close()
+                keep = []
+                fds = [vector_fd(t, keep) for t in v["fd"]]
+                try:
+                    for i, f in enumerate(v["frame"]):
+                        data = bytes.fromhex(f.decode().replace(" ", ""))
+                        sendfds(ps, data, fds if i == 0 else [])
+                    ps.shutdown(socket.SHUT_WR)
+                except OSError:
+                    pass  # the child gave up on the frame first
+                for fd in fds + keep:
+                    os.close(fd)
+                end = dropipc.ParentEnd(ps)
+                end.settimeout(CMD_TIMEOUT)
+                replies = []
+                while True:
+                    try:
+                        end.wait_exec()
+                        replies.append("exec")
+                        break
+                    except dropipc.IpcError as e:
+                        if e.name == "DROPIPC_ECHILD":
+                            replies.append(e.child_error)
+                        elif e.name != "DROPIPC_ENOEXEC":
+                            replies.append(e.name)
+                        break
+                end.close()
+                out, err = proc.communicate(timeout=CMD_TIMEOUT)
+                p = subprocess.CompletedProcess(ch, proc.returncode, out, err)
+                cls = v["expect"].split()[-1]
+                if cls == "ok":
+                    with open(dump, "rb") as f:
+                        got = f.read().splitlines()
+                    check(got == v["dump"], "%s: the dump is the vector's:\n%r\n---\n%r"
+                          % (what, got, v["dump"]), p)
+                elif cls in ("eof", "truncated"):
+                    check(replies == [], "%s: no report when the parent is gone: %r"
+                          % (what, replies), p)
+                else:
+                    r = replies[0] if len(replies) == 1 else None
+                    check(isinstance(r, pb.ChildError) and r.stage == pb.ChildError.STAGE_ARGS
+                          and r.errno_value == 0, "%s (%s): one report, stage args, errno 0: %r"
+                          % (what, cls, replies), p)
+            n += 1
+    print("ok: %s child: %d conformance vectors through the program" % (child, n))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--work")
@@ -705,6 +815,8 @@ def main():
         test_pair(opts, *opts.args)
     elif opts.test == "childerr":
         test_childerr(opts, *opts.args)
+    elif opts.test == "vectors":
+        test_vectors(opts, *opts.args)
     elif opts.test == "childenv":
         test_childenv(opts, *opts.args)
     elif opts.test == "shell":
