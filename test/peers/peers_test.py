@@ -93,6 +93,30 @@ def run(argv, env=None, timeout=CMD_TIMEOUT, tty=False, cwd=None):
         os.close(master)
 
 
+def run_at_terminal(argv):
+    """argv with fds 0-2 on a new pty; (exit code, all it wrote there)."""
+    import pty
+    pid, master = pty.fork()
+    if pid == 0:
+        try:
+            os.execvp(argv[0], argv)
+        finally:
+            os._exit(127)
+    out = b""
+    deadline = time.monotonic() + CMD_TIMEOUT
+    while time.monotonic() < deadline:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the last slave fd closed
+            break
+        if not data:
+            break
+        out += data
+    os.close(master)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), out
+
+
 def skip(why):
     print("SKIP: " + why)
     sys.exit(SKIP)
@@ -192,6 +216,18 @@ def test_pair(opts, parent, child):
         out = t.stdout + t.stderr
         check(PRINTED in out and b"stdin-is-a-tty" in out and b"stdout-is-no-tty" in out,
               "at a terminal the command's stdin is the pty, its stdout the pipe it was", t)
+        if parent == "c" and child != "c":
+            # docs/DEMO.md: with fds 0-2 at a terminal, a --child's stdout
+            # is the demo's pipe of the child's messages, shown sanitized
+            # on stderr; --pty always puts the pty on all three fds.
+            par, _ = programs(opts, "c")
+            _, ch = programs(opts, child, jail=False)
+            code, out = run_at_terminal(par + ["--child"] + ch + ["--"] + COMMAND)
+            check(code == 0 and b"arg=?" in out and b"stdout-is-no-tty" in out,
+                  "the demo at a terminal shows a --child's output sanitized: %r" % out)
+            code, out = run_at_terminal(par + ["--pty", "always", "--child"] + ch + ["--"] + COMMAND)
+            check(code == 0 and b"stdout-is-a-tty" in out and b"arg=\xff" in out,
+                  "with --pty always a --child's command has the pty on stdout: %r" % out)
     # confirm_exec is the ends' business, not the caller's: the dumps do not
     # write it (docs/PROTOCOL.md, "The dump format").
     check(not re.search(rb"(?m)^confirm_exec=", a) and not re.search(rb"(?m)^confirm_exec=", b),
