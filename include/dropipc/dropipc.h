@@ -342,6 +342,9 @@ DROPIPC_EXPORT int dropipc_parent_set_pidfd(dropipc_parent *parent, int pidfd);
  *   the risk.
  * - DROPIPC_CLOSE_CALLBACK: fn(fd, data) is called with each such fd,
  *   which is then fn's to close.
+ * The end's own socket, whose receive queue may still hold fds from the
+ * peer (its last close releases them), goes the same way when the end is
+ * freed.
  * Returns 0, or -EINVAL for an unknown mode or a fn that does not fit it.
  */
 typedef void (*dropipc_close_fn)(int fd, void *data);

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -506,9 +507,14 @@ START_TEST(test_fuse_pty)
 END_TEST
 
 /* Keeps the fd it is given (the close policy's callback), for later. */
+/* Keeps the first fd; a later one (the end's own socket, when it is
+ * freed) is closed. */
 static void keep_fd(int fd, void *data)
 {
-	*(int *)data = fd;
+	if (*(int *)data < 0)
+		*(int *)data = fd;
+	else
+		close(fd);
 }
 
 /*
@@ -799,6 +805,73 @@ START_TEST(test_launcher_after_stuck_close)
 	}
 	ck_assert_msg(waitpid(-1, &status, __WALL | WNOHANG) < 0 && errno == ECHILD,
 		      "an orphan of the launcher is still there after 10 s");
+}
+END_TEST
+
+/* ---- the end's own socket, closed with a hostile frame still queued --------- */
+
+/*
+ * The attacker queues, behind a frame refused at its header, a frame whose
+ * fd is a pipe its splice() holds, and keeps no copy: the fd's last
+ * reference is in the receive queue of the end's own socket, and closing
+ * the end releases it. Freeing the end returns within 1 s (the helper
+ * process holds that close until the attacker dies), for a parent end and
+ * a child end alike. A watchdog kills the attacker after 5 s, so that
+ * without that the test fails instead of hanging in state D.
+ */
+static void *kill_later(void *pid)
+{
+	usleep(5000 * 1000);
+	kill(*(pid_t *)pid, SIGKILL);
+	return NULL;
+}
+
+static void queued_behind(enum role role)
+{
+	int before = test_count_fds(), children = test_count_children(), r, queued = 0;
+	long long start, took;
+	pthread_t watchdog;
+	struct peer p;
+
+	peer_start(&p, "splice_queued", role);
+	peer_set_timeout(&p, TIMEOUT_MS);
+	/* Both frames in the socket: the bad header and the pty frame. */
+	for (int i = 0; i < 500 && queued <= 16; i++) {
+		ck_assert_int_eq(ioctl(p.parent ? dropipc_parent_fd(p.parent) : dropipc_child_fd(p.child),
+				       FIONREAD, &queued),
+				 0);
+		if (queued <= 16)
+			usleep(10000);
+	}
+	ck_assert_int_gt(queued, 16);
+	r = peer_recv(&p, role);
+	assert_outcome("splice_queued", r, peer_errmsg(&p), DROPIPC_EPROTO, "bad magic 44 49 50 58");
+	/* A thread, not a process: a fork would hold a copy of the socket. */
+	ck_assert_int_eq(pthread_create(&watchdog, NULL, kill_later, &p.pid), 0);
+	start = now_ms();
+	dropipc_parent_close(p.parent);
+	dropipc_child_close(p.child);
+	p.parent = NULL;
+	p.child = NULL;
+	took = now_ms() - start;
+	pthread_cancel(watchdog);
+	pthread_join(watchdog, NULL);
+	ck_assert_msg(took <= 1000, "splice_queued: freeing the end took %lld ms", took);
+	peer_stop(&p);
+	settle_helper(children);
+	ck_assert_int_eq(test_count_children(), children);
+	ck_assert_int_eq(test_count_fds(), before);
+}
+
+START_TEST(test_splice_queued_parent)
+{
+	queued_behind(RECV_PTY);
+}
+END_TEST
+
+START_TEST(test_splice_queued_child)
+{
+	queued_behind(RECV_ARGS);
 }
 END_TEST
 
@@ -1525,6 +1598,8 @@ int main(void)
 	tcase_add_test(tc, test_splice_error);
 	tcase_add_test(tc, test_splice_beyond_16);
 	tcase_add_test(tc, test_linger_frames);
+	tcase_add_test(tc, test_splice_queued_parent);
+	tcase_add_test(tc, test_splice_queued_child);
 
 	tc = tcase(s, "ownend");
 	tcase_add_test(tc, test_own_end_partial);
