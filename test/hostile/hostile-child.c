@@ -719,6 +719,31 @@ static void splice_queued(void)
 	_exit(0);
 }
 
+/*
+ * A frame of 16 fds whose last is the held pipe, of which the sender B
+ * keeps no copy: a receiver without room for all 16 in its fd table has
+ * the kernel drop the rest, and so release the pipe.
+ */
+static void splice_nofile(void)
+{
+	struct buf msg = { .n = 0 }, env;
+	uint8_t frame[HEADER_SIZE + 64];
+	int fd = held_pipe(), many[16];
+
+	if (!in_sender(fd))
+		return;
+	for (int i = 0; i < 15; i++)
+		many[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	many[15] = fd;
+	envelope(&env, ENV_PTY, &msg);
+	header(frame, "DIPC", 1, 16, (uint32_t)env.n, 0);
+	memcpy(frame + HEADER_SIZE, env.b, env.n);
+	send_raw(frame, HEADER_SIZE + env.n, many, 16);
+	for (int i = 0; i < 16; i++)
+		close(many[i]);
+	_exit(0);
+}
+
 /* ---- floods ------------------------------------------------------------------ */
 
 /* A pty frame carrying fd, whose first byte goes with fd; this process's
@@ -1148,6 +1173,8 @@ int main(int argc, char **argv)
 		fuse_probe();
 	else if (!strcmp(a, "fuse_pty"))
 		fuse_pty();
+	else if (!strcmp(a, "splice_nofile"))
+		splice_nofile();
 	else if (!strcmp(a, "splice_queued"))
 		splice_queued();
 	else if (!strncmp(a, "splice_", 7))
