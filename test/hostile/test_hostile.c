@@ -24,6 +24,7 @@
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <stddef.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
@@ -1566,6 +1567,62 @@ START_TEST(test_nofile_splice)
 }
 END_TEST
 
+/* In a process without /proc (a tmpfs over it in a mount namespace of its
+ * own): exit 0 when a receive with room for 20 fds fails with -EMFILE and
+ * reads nothing, and the same frame comes whole once the limit is back; 77
+ * when no namespace can be made; another code names the step that failed. */
+static int noproc_room(void)
+{
+	struct rlimit rl, low;
+	dropipc_parent *p;
+	dropipc_child *c;
+	int fd = -1, master;
+
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0 || mount("none", "/proc", "tmpfs", 0, NULL) < 0)
+		return 77;
+	if (access("/proc/self/fd", F_OK) == 0)
+		return 2;
+	master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0 || dropipc_pair(&p, &c) < 0 || dropipc_parent_set_timeout(p, 1000) < 0 ||
+	    dropipc_child_send_pty(c, master) < 0 || getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 3;
+	low = (struct rlimit){ .rlim_cur = 20, .rlim_max = rl.rlim_max };
+	if (setrlimit(RLIMIT_NOFILE, &low) < 0)
+		return 3;
+	if (dropipc_parent_recv_pty(p, &fd) != -EMFILE ||
+	    !strstr(dropipc_parent_errmsg(p), "fewer than 253 fds free below RLIMIT_NOFILE"))
+		return 4;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 3;
+	if (dropipc_parent_recv_pty(p, &fd) != 0 || fd < 0)
+		return 5;
+	return 0;
+}
+
+/* Where /proc cannot be read, the room for 253 fds is found by asking the
+ * kernel for free slots: the same -EMFILE, nothing read. */
+START_TEST(test_nofile_no_proc)
+{
+	int status;
+	pid_t pid;
+
+	if (no_rlimit())
+		return; /* valgrind emulates RLIMIT_NOFILE: the kernel would not refuse */
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(noproc_room());
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77) {
+		fprintf(stderr, "nofile_no_proc: no user and mount namespace here, not run\n");
+		return;
+	}
+	ck_assert_msg(WEXITSTATUS(status) == 0, "nofile_no_proc: step %d failed",
+		      WEXITSTATUS(status));
+}
+END_TEST
+
 /* ---- the suite ------------------------------------------------------------ */
 
 static TCase *tcase(Suite *s, const char *name)
@@ -1688,6 +1745,7 @@ int main(void)
 	tcase_add_test(tc, test_len_over_max_limit);
 	tcase_add_test(tc, test_len_4g);
 	tcase_add_test(tc, test_nofile);
+	tcase_add_test(tc, test_nofile_no_proc);
 
 	return test_srunner_run(srunner_create(s));
 }
