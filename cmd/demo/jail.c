@@ -11,6 +11,7 @@
  * sandbox left in its home cannot send a mount outside the new root; the
  * mounts onto them are made with open_tree/move_mount on those fds.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -315,32 +316,159 @@ static int bind_dir(struct jail *j, const char *src, const char *at)
 	return 0;
 }
 
+/* Whether name, an entry of /proc, is the processes' own (a pid, self,
+ * thread-self): the one part of the procfs a payload may write. */
+static bool process_entry(const char *name)
+{
+	return strspn(name, "0123456789") == strlen(name) || !strcmp(name, "self") ||
+	       !strcmp(name, "thread-self");
+}
+
+/* Covers the file proc/name (in fs_root) with the empty file, read-only. */
+static int proc_hide(struct jail *j, const char *name)
+{
+	char rel[PATH_MAX];
+	int fd, r;
+
+	snprintf(rel, sizeof(rel), "proc/%s", name);
+	fd = open_how(j->root_fd, rel, true,
+		      RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+	if (fd < 0)
+		return fail(j, -fd, "/%s", rel);
+	r = graft(j, -1, path(j, DROPIPC_PATH_EMPTY_FILE), false, fd,
+		  MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+		  rel);
+	close(fd);
+	return r;
+}
+
 /*
- * The parts of the new procfs that act on the host's kernel, read-only
- * over themselves (as bubblewrap does): a payload that is host root (run by
- * root, the uid mapped to itself) passes the owner checks of sysctl files
- * without any capability, and could set kernel.core_pattern. One that is
- * missing is fine.
+ * The new procfs read-only but for the processes' own directories (an
+ * allow-list): each other directory, and each other file with a write bit,
+ * bound read-only over itself. A payload that is host root (run by root,
+ * the uid mapped to itself) passes the owner checks of sysctl files
+ * without any capability, and could set kernel.core_pattern; bubblewrap
+ * covers /proc/sys, sysrq-trigger, irq and bus, this covers what a kernel
+ * adds beside them too (mtrr, pressure). A file that only its owner (root)
+ * may read is hidden: such a payload would read it by the owner's bit
+ * (slabinfo, kpageflags: the kernel's heap and physical pages).
  */
 static int proc_read_only(struct jail *j)
 {
-	static const char *const parts[] = { "/proc/sys", "/proc/sysrq-trigger", "/proc/irq",
-					     "/proc/bus" };
-	char dst[PATH_MAX];
+	char proc[PATH_MAX], dst[PATH_MAX];
+	struct dirent *e;
+	DIR *d;
+	int r = 0;
 
-	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
-		if (in_root(j, parts[i], dst) < 0)
-			return -1;
-		if (access(dst, F_OK) < 0 && errno == ENOENT)
+	if (in_root(j, "/proc", proc) < 0)
+		return -1;
+	d = opendir(proc);
+	if (!d)
+		return fail(j, errno, "open %s", proc);
+	while (r == 0 && (e = readdir(d))) {
+		struct stat st;
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
+		    process_entry(e->d_name) ||
+		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
-		if (do_mount(j, dst, dst, NULL, MS_BIND | MS_REC, NULL) < 0 ||
-		    set_attr(j, AT_FDCWD, dst,
-			     MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-				     MOUNT_ATTR_NOEXEC,
-			     dst) < 0)
-			return -1;
+		if (S_ISREG(st.st_mode) && !(st.st_mode & (S_IRGRP | S_IROTH))) {
+			r = proc_hide(j, e->d_name);
+			continue;
+		}
+		if (!(S_ISDIR(st.st_mode) ||
+		      (S_ISREG(st.st_mode) && (st.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)))))
+			continue;
+		if (snprintf(dst, sizeof(dst), "%s/%s", proc, e->d_name) >= (int)sizeof(dst))
+			r = fail(j, ENAMETOOLONG, "%s/%s", proc, e->d_name);
+		else if (do_mount(j, dst, dst, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+			 set_attr(j, AT_FDCWD, dst,
+				  MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+					  MOUNT_ATTR_NOEXEC,
+				  dst) < 0)
+			r = -1;
 	}
-	return 0;
+	closedir(d);
+	return r;
+}
+
+/* Undoes mountinfo's octal escapes (\040 for a space), in place. */
+static void unescape(char *s)
+{
+	char *o = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*o++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
+			s += 3;
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = '\0';
+}
+
+/*
+ * Unjailed, the host's /sys comes with what the host mounts in it
+ * (debugfs, tracefs, securityfs, ...), locked to it: they cannot be
+ * unmounted here, so each is covered with the empty directory, read-only
+ * (root's payload would read their root-only files by the owner's bit).
+ * Only sysfs itself and /sys/fs/cgroup show (an allow-list). dst is
+ * fs_root/sys, already bound; mountinfo is read whole before anything is
+ * covered.
+ */
+static int sys_cover_submounts(struct jail *j, const char *dst)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char *all = NULL, *line, *save = NULL;
+	size_t cap = 0, n = strlen(dst);
+	int r = 0;
+
+	if (!f)
+		return fail(j, errno, "open /proc/self/mountinfo");
+	if (getdelim(&all, &cap, '\0', f) < 0) {
+		fclose(f);
+		free(all);
+		return fail(j, EIO, "read /proc/self/mountinfo");
+	}
+	fclose(f);
+	for (line = strtok_r(all, "\n", &save); r == 0 && line; line = strtok_r(NULL, "\n", &save)) {
+		char mp[PATH_MAX], rel[PATH_MAX];
+		struct stat st;
+		int fd;
+
+		/* The fifth field: the mount point, with \ooo escapes. */
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1)
+			continue;
+		unescape(mp);
+		if (strncmp(mp, dst, n) || mp[n] != '/')
+			continue;
+		if (!strncmp(mp + n, "/fs/cgroup", 10) && (!mp[n + 10] || mp[n + 10] == '/'))
+			continue;
+		snprintf(rel, sizeof(rel), "sys%s", mp + n);
+		fd = open_how(j->root_fd, rel, true,
+			      RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+		if (fd == -ENOENT || fd == -EACCES)
+			continue; /* under one covered already */
+		if (fd < 0) {
+			r = fail(j, -fd, "/%s", rel);
+			break;
+		}
+		if (fstat(fd, &st) < 0)
+			r = fail(j, errno, "stat /%s", rel);
+		else
+			r = graft(j, -1,
+				  path(j, S_ISDIR(st.st_mode) ? DROPIPC_PATH_EMPTY_DIR
+							      : DROPIPC_PATH_EMPTY_FILE),
+				  false, fd,
+				  MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+					  MOUNT_ATTR_NOEXEC,
+				  rel);
+		close(fd);
+	}
+	free(all);
+	return r;
 }
 
 /* 5, 6. /tmp, /proc, /sys, /var; the home. */
@@ -368,7 +496,8 @@ static int data_dirs(struct jail *j)
 		    set_attr(j, AT_FDCWD, dst,
 			     MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
 				     MOUNT_ATTR_NOEXEC,
-			     dst) < 0)
+			     dst) < 0 ||
+		    sys_cover_submounts(j, dst) < 0)
 			return -1;
 	} else {
 		char cg[PATH_MAX];
@@ -642,6 +771,51 @@ static bool in_rw_mount(struct jail *j, const char *abs)
 	return false;
 }
 
+/* Whether the directory fd refers to is the root of a mount. */
+static bool is_mount_root(int fd)
+{
+	struct statx stx;
+
+	return statx(fd, "", AT_EMPTY_PATH, 0, &stx) == 0 &&
+	       (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+	       (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+}
+
+/*
+ * Pins each directory above a blocked path (abs, expanded), from the top:
+ * a recursive bind onto itself, so that in this run the sandbox can
+ * neither rename nor remove it (EBUSY: a mount point). Else it could move
+ * a directory above the hidden file away (with the file, where nothing
+ * hides it in the next run) and leave a decoy of the same name in its
+ * place, in its home, /var or a read-write mount. A component that cannot
+ * be opened is left for the blocked path's own check to report.
+ */
+static int pin_parents(struct jail *j, const char *abs)
+{
+	char rel[PATH_MAX];
+
+	snprintf(rel, sizeof(rel), "%s", abs + 1);
+	for (char *s = strchr(rel, '/'); s; s = strchr(s + 1, '/')) {
+		int fd, r;
+
+		*s = '\0';
+		fd = open_how(j->root_fd, rel, true,
+			      RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+		if (fd < 0) {
+			*s = '/';
+			return 0;
+		}
+		/* A mount's root is pinned already (as is one pinned for an
+		 * earlier blocked path): no mount stacked again. */
+		r = is_mount_root(fd) ? 0 : graft(j, fd, rel, true, fd, 0, abs);
+		close(fd);
+		*s = '/';
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* 9. Blocked paths: the fixed list, then the config's. A missing one is
  * skipped, as in Drop, unless it lies in a read-write mount. */
 static int blocked(struct jail *j)
@@ -661,7 +835,8 @@ static int blocked(struct jail *j)
 		struct stat st;
 		int fd, r;
 
-		if (expand_home(j, p, abs, "blocked path") < 0)
+		if (expand_home(j, p, abs, "blocked path") < 0 ||
+		    (i >= nfixed && pin_parents(j, abs) < 0))
 			return -1;
 		/* No symlink at all: one the sandbox planted could move what
 		 * is hidden away from where it is hidden. */
@@ -695,10 +870,12 @@ static int blocked(struct jail *j)
 	return 0;
 }
 
-/* 10. fs_root read-only, pivoted into, the old root detached. */
+/* 10. fs_root read-only (and nosuid, nodev, as every other mount),
+ * pivoted into, the old root detached. */
 static int pivot(struct jail *j)
 {
-	struct mount_attr ma = { .attr_set = MOUNT_ATTR_RDONLY };
+	struct mount_attr ma = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+					     MOUNT_ATTR_NODEV };
 
 	if (mount_setattr(j->root_fd, "", AT_EMPTY_PATH, &ma, sizeof(ma)) < 0)
 		return fail(j, errno, "read-only %s", j->root);

@@ -13,18 +13,29 @@
 
 #include "parent.h"
 
-/* mkdir -p, the last component with mode. */
-static int mkdirs(const char *p, mode_t mode)
+/*
+ * mkdir -p, the last component with mode. The first `given` bytes of p are
+ * the state directory, the user's path, followed as given; below it each
+ * component must be a directory, never a symlink: a sandbox given the
+ * state directory read-write (a --state inside a --mount ...:rw) could have
+ * planted one for this launcher, maybe root, to chmod, sweep or bind.
+ */
+static int mkdirs(const char *p, size_t given, mode_t mode)
 {
 	char buf[PATH_MAX];
 
 	if (snprintf(buf, sizeof(buf), "%s", p) >= (int)sizeof(buf))
 		return say("%s: path too long", p);
 	for (char *s = strchr(buf + 1, '/');; s = strchr(s + 1, '/')) {
+		struct stat st;
+
 		if (s)
 			*s = '\0';
 		if (mkdir(buf, s ? 0700 : mode) < 0 && errno != EEXIST)
 			return say("mkdir %s: %s", buf, strerror(errno));
+		if (strlen(buf) > given && (lstat(buf, &st) < 0 || !S_ISDIR(st.st_mode)))
+			return say("%s: %s in the state directory: refusing to follow it", buf,
+				   S_ISLNK(st.st_mode) ? "a symlink" : "not a directory");
 		if (!s)
 			break;
 		*s = '/';
@@ -99,6 +110,7 @@ int layout_make(const char *state, const char *env_id, const char *host_home, dr
 		char *run)
 {
 	char env[PATH_MAX], p[PATH_MAX], cwd[PATH_MAX];
+	size_t given = strlen(state);
 	int fd;
 
 	if (!getcwd(cwd, sizeof(cwd)))
@@ -112,24 +124,24 @@ int layout_make(const char *state, const char *env_id, const char *host_home, dr
 	    strlen(env) + strlen(env_id) >= PATH_MAX ||
 	    set(a, DROPIPC_PATH_ENV, env, env, env_id) < 0)
 		return -1;
-	if (set(a, DROPIPC_PATH_HOME, p, env, "/home") < 0 || mkdirs(p, 0700) < 0 ||
-	    set(a, DROPIPC_PATH_ETC, p, env, "/etc") < 0 || mkdirs(p, 0755) < 0 ||
-	    set(a, DROPIPC_PATH_VAR, p, env, "/var") < 0 || mkdirs(p, 0755) < 0)
+	if (set(a, DROPIPC_PATH_HOME, p, env, "/home") < 0 || mkdirs(p, given, 0700) < 0 ||
+	    set(a, DROPIPC_PATH_ETC, p, env, "/etc") < 0 || mkdirs(p, given, 0755) < 0 ||
+	    set(a, DROPIPC_PATH_VAR, p, env, "/var") < 0 || mkdirs(p, given, 0755) < 0)
 		return -1;
 	snprintf(p, sizeof(p), "%s/internal/run", state);
-	if (mkdirs(p, 0700) < 0)
+	if (mkdirs(p, given, 0700) < 0)
 		return -1;
 	if (snprintf(run, PATH_MAX, "%s/%s-XXXXXX", p, env_id) >= PATH_MAX)
 		return say("%s: path too long", p);
 	if (new_run_dir(p, run) < 0)
 		return -1;
 	if (dropipc_args_set_path(a, DROPIPC_PATH_RUN, run) < 0 ||
-	    set(a, DROPIPC_PATH_FS_ROOT, p, run, "/root") < 0 || mkdirs(p, 0755) < 0 ||
-	    set(a, DROPIPC_PATH_TMP, p, run, "/tmp") < 0 || mkdirs(p, 01777) < 0 ||
+	    set(a, DROPIPC_PATH_FS_ROOT, p, run, "/root") < 0 || mkdirs(p, given, 0755) < 0 ||
+	    set(a, DROPIPC_PATH_TMP, p, run, "/tmp") < 0 || mkdirs(p, given, 01777) < 0 ||
 	    chmod(p, 01777) < 0)
 		return say("%s: %s", p, strerror(errno));
 	if (set(a, DROPIPC_PATH_EMPTY_DIR, p, state, "/internal/empty_dir") < 0 ||
-	    mkdirs(p, 0) < 0 || chmod(p, 0) < 0)
+	    mkdirs(p, given, 0) < 0 || chmod(p, 0) < 0)
 		return say("%s: %s", p, strerror(errno));
 	if (set(a, DROPIPC_PATH_EMPTY_FILE, p, state, "/internal/empty_file") < 0)
 		return -1;

@@ -11,7 +11,8 @@
 # Usage: escape.sh MODE CASE DEMO PROBE
 #   MODE   root, or user (the user $SBX_USER, made by `escape.sh add-user`)
 #   CASE   sysctl hostname devices sys mountpoint blocked source keyring
-#          killed pasta cleanup sigterm init network path normalized
+#          killed pasta cleanup sigterm init network path normalized decoy
+#          terminal rootfiles state uncover sysmounts
 #   DEMO   dropipc-demo; PROBE: sbx_probe (test/sandbox/sbx_probe.c)
 # escape.sh add-user | del-user: the ctest fixture around the user runs.
 # Exit: 0 passed, 1 failed, 77 skipped (with the reason on stdout).
@@ -209,12 +210,17 @@ case_sysctl() {
 			[ -e "$f" ] && [ -w "$f" ] && echo "WRITABLE $f"
 		done
 		find /proc/irq /proc/bus -writable 2>/dev/null | sed "s/^/WRITABLE /" | head -3
+		# Outside the processes'"'"' own directories, nothing at all.
+		find /proc -maxdepth 3 \( -path "/proc/[0-9]*" -o -path /proc/self \
+			-o -path /proc/thread-self \) -prune -o -writable -not -type l -print \
+			2>/dev/null | sed "s/^/WRITABLE /" | head -5
 		v=$(cat /proc/sys/kernel/core_pattern)
 		if printf "%s\n" "$v" 2>/dev/null >/proc/sys/kernel/core_pattern; then
 			echo WROTE-core_pattern; else echo core_pattern-refused; fi
 		echo done'
 	check "the payload ran" test "$rc" = 0 || show
-	check "no sysctl, sysrq, irq or bus file is writable" hasnt "$out" WRITABLE || show
+	check "no sysctl, sysrq, irq or bus file, nor any outside the process directories, is writable" \
+		hasnt "$out" WRITABLE || show
 	check "core_pattern refused a write (of its own value)" has "$out" core_pattern-refused
 	check "the host's core_pattern is unchanged" test "$(cat /proc/sys/kernel/core_pattern)" = "$before"
 }
@@ -287,14 +293,19 @@ case_blocked() {
 	mkdir -p "$W/p/sub" && echo blocked-secret >"$W/p/sub/secret"
 	[ "$mode" = user ] && chown -R "$user:" "$W/p"
 	set -- --env e2 --mount "$W/p:/data:rw" --block /data/sub/secret
-	demo_run "$@" -- sh -c 'cat /data/sub/secret; mv /data/sub /data/x && ln -s /tmp /data/sub &&
-		echo moved; cp /bin/true /data/suid && chmod 4755 /data/suid && echo suid-made'
+	demo_run "$@" -- sh -c 'cat /data/sub/secret; mv /data/sub /data/x 2>/dev/null && echo MOVED;
+		cp /bin/true /data/suid && chmod 4755 /data/suid && echo suid-made'
 	check "run 1: the blocked file is hidden" hasnt "$out" blocked-secret || show
-	check "run 1 moved the directory away and left a symlink" has "$out" moved || show
+	check "run 1 could not move the directory above it (case decoy)" hasnt "$out" MOVED || show
 	check "what it wrote in a read-write mount is the caller's on the host (uid $(as_user id -u))" \
-		test "$(stat -c %u "$W/p/sub")" = "$(as_user id -u)"
+		test "$(stat -c %u "$W/p/suid")" = "$(as_user id -u)"
 	check "a set-user-ID file it made there is the caller's, set-user-ID on the host" \
 		sh -c "grep -q suid-made '$out' && [ -u '$W/p/suid' ] && [ \$(stat -c %u '$W/p/suid') = $(as_user id -u) ]"
+	# A run that does not block it (another config) can move it.
+	demo_run --env e2 --mount "$W/p:/data:rw" -- sh -c 'mv /data/sub /data/x &&
+		ln -s /tmp /data/sub && echo moved'
+	check "a run without the block moved the directory away and left a symlink" \
+		has "$out" moved || show
 	demo_run "$@" -- cat /data/x/secret
 	check "run 2 does not show the blocked file" hasnt "$out" blocked-secret || show
 	check "run 2 failed: the blocked path resolves through a symlink" \
@@ -304,7 +315,176 @@ case_blocked() {
 	check "run 3 (moved, no symlink) does not show it" hasnt "$out" blocked-secret || show
 	check "run 3 failed: the blocked path is missing in a read-write mount" \
 		sh -c "[ $rc = 125 ] && grep -q 'blocked path /data/sub/secret: missing' '$err'" || show
-	check "the host's file is where run 1 moved it" test "$(cat "$W/p/x/secret")" = blocked-secret
+	check "the host's file is where it was moved" test "$(cat "$W/p/x/secret")" = blocked-secret
+}
+
+# ---- 2. a blocked path's directory moved away, a decoy in its place ---------
+
+# In each place the sandbox can write (a read-write mount, the home, /var),
+# run 1 moves a directory above a blocked file and leaves a decoy with the
+# file's name; run 2 must still hide the real file, wherever it is.
+case_decoy() {
+	mkdir -p "$W/d/sub" && echo decoy-secret >"$W/d/sub/secret"
+	[ "$mode" = user ] && chown -R "$user:" "$W/d"
+	demo_run --env e7 -- sh -c 'mkdir -p ~/.config/app /var/lib/app &&
+		echo decoy-secret >~/.config/app/token && echo decoy-secret >/var/lib/app/token'
+	check "run 0 put a secret in the home and in /var" test "$rc" = 0 || show
+	set -- --env e7 --mount "$W/d:/data:rw" --block /data/sub/secret \
+		--block '~/.config/app/token' --block /var/lib/app/token
+	demo_run "$@" -- sh -c 'cat /data/sub/secret ~/.config/app/token /var/lib/app/token
+		for d in /data/sub ~/.config /var/lib; do
+			if mv "$d" "$d.moved" 2>/dev/null; then
+				mkdir -p "$d/app" && touch "$d/secret" "$d/app/token" && echo "MOVED $d"
+			else echo "pinned $d"; fi
+		done'
+	check "run 1: the blocked files are hidden" hasnt "$out" decoy-secret || show
+	check "run 1 could not move a directory above a blocked path" hasnt "$out" MOVED || show
+	demo_run "$@" -- sh -c 'cat /data/sub.moved/secret ~/.config.moved/app/token \
+		/var/lib.moved/app/token /data/sub/secret ~/.config/app/token /var/lib/app/token'
+	check "run 2 does not show a blocked file" hasnt "$out" decoy-secret || show
+	check "the host's file is where it was" test "$(cat "$W/d/sub/secret")" = decoy-secret
+}
+
+# ---- at a terminal: TIOCSTI reaches only the sandbox's own pty ---------------
+
+# The demo runs at a terminal of script(1)'s; the payload pushes a command
+# into the input of its terminal (TIOCSTI) and writes a title escape. After
+# the demo, the shell at the user's terminal reads what is left there: it
+# would read the pushed line (and a shell run it) if the payload held it.
+case_terminal() {
+	command -v script >/dev/null || skip "no script(1) (util-linux) for a terminal"
+	cat >"$W/bin/at-tty" <<-EOF
+		env -i HOME="$W/home" PATH=/usr/bin:/bin "$demo" --state "$W/state" \\
+			--mount "$W/bin:/opt/probe" -- sh -c \\
+			'/opt/probe/sbx_probe sti "echo INJECTED-\\\$((6*7))
+		"; printf "\\033]0;sbx-title\\007"'
+		echo "demo exit \$?"
+		echo "after: [\$(timeout --foreground 2 head -n 1)]"
+	EOF
+	# script's input stays open (EOF would reach the terminal first).
+	sleep 4 | as_user script -qec "sh $W/bin/at-tty" /dev/null >"$out" 2>"$err"
+	rc=$?
+	check "the payload ran at a terminal" sh -c "grep -q 'demo exit 0' '$out' && grep -q 'sti ' '$out'" || show
+	check "nothing it pushed reached the user's terminal" \
+		sh -c "grep -q 'after: \\[\\]' '$out' && ! grep -q 'INJECTED-42' '$out'" || show
+	check "its output reaches the terminal as it is, escapes included (as ssh)" \
+		grep -q "$(printf '\033]0;sbx-title\007')" "$out" || show
+}
+
+# ---- what uid 0 without capabilities reads, when root launched it ----------
+
+# A known limit (docs/SECURITY.md): run by root, the payload is host uid 0,
+# and the owner's permission bits of root's files let it read them
+# (/etc/shadow, SSH host keys). Run by a user, it reads neither.
+case_rootfiles() {
+	mkdir "$W/v" && echo root-only-secret >"$W/v/f" && chmod 600 "$W/v/f" && chmod 755 "$W/v"
+	demo_run --mount "$W/v:/v" -- sh -c 'cat /v/f; [ -r /etc/shadow ] && echo SHADOW-READABLE
+		for k in /etc/ssh/ssh_host_*_key; do [ -r "$k" ] && echo "HOSTKEY-READABLE $k"; done
+		for f in $(find /sys/kernel -type f ! -perm /044 2>/dev/null | head -200); do
+			[ "$(timeout 1 head -c 64 "$f" 2>/dev/null | wc -c)" = 0 ] ||
+				{ echo "SYSFS-READ $f"; break; }
+		done
+		find /sys/kernel -type f ! -perm /044 2>/dev/null | grep -q . && echo SYSFS-OWNER-ONLY
+		for f in $(find /proc -maxdepth 1 -type f ! -perm /044); do
+			[ "$(timeout 1 head -c 64 "$f" 2>/dev/null | wc -c)" = 0 ] || echo "PROC-READ $f"
+		done
+		echo done'
+	check "the payload ran" sh -c "[ $rc = 0 ] && grep -q done '$out'" || show
+	# On the host only root reads them (slabinfo, kpageflags: the
+	# kernel's heap and physical pages): hidden, even from root's payload.
+	check "no file of /proc that only its owner may read yields anything" \
+		hasnt "$out" PROC-READ || show
+	if [ "$mode" = root ]; then
+		check "run by root, it reads root's mode-600 file (a known limit)" \
+			has "$out" root-only-secret || show
+		[ -e /etc/shadow ] && check "run by root, it reads /etc/shadow (a known limit)" \
+			has "$out" SHADOW-READABLE
+		for k in /etc/ssh/ssh_host_*_key; do
+			[ -e "$k" ] && check "run by root, it reads $k (a known limit)" \
+				has "$out" "HOSTKEY-READABLE $k"
+		done
+		has "$out" SYSFS-OWNER-ONLY &&
+			check "run by root, it reads a sysfs file only root reads (a known limit)" \
+				has "$out" SYSFS-READ
+	else
+		check "run by a user, it cannot read root's mode-600 file" hasnt "$out" root-only-secret || show
+		check "run by a user, it cannot read /etc/shadow" hasnt "$out" SHADOW-READABLE || show
+		check "run by a user, it cannot read the SSH host keys" hasnt "$out" HOSTKEY-READABLE || show
+		check "run by a user, it cannot read a sysfs file only root reads" hasnt "$out" SYSFS-READ || show
+	fi
+}
+
+# ---- 2. the launcher's state directory, given to the sandbox read-write ----
+
+# A --state inside a --mount ...:rw (a project's own state, say): run 1
+# replaces a directory of the layout with a symlink to a victim; run 2's
+# launcher must follow none (it would chmod 000 the victim as empty_dir,
+# sweep its subdirectories as stale run directories, bind it as the home).
+case_state() {
+	for part in internal/empty_dir internal envs/e8/home; do
+		rm -rf "$W/proj" "$W/victim"
+		mkdir -p "$W/proj" "$W/victim/run/keep" && echo state-victim >"$W/victim/f"
+		chmod 755 "$W/victim"
+		[ "$mode" = user ] && chown -R "$user:" "$W/proj" "$W/victim"
+		set -- --state "$W/proj/.sbx" --env e8
+		as_user env -i HOME="$W/home" PATH=/usr/bin:/bin "$demo" "$@" \
+			--mount "$W/proj:/proj:rw" -- sh -c "mv /proj/.sbx/$part /proj/.sbx/$part.old &&
+			ln -s '$W/victim' /proj/.sbx/$part && echo planted" </dev/null >"$out" 2>"$err"
+		rc=$?
+		check "$part: run 1 replaced it with a symlink to the victim" has "$out" planted || show
+		as_user env -i HOME="$W/home" PATH=/usr/bin:/bin "$demo" "$@" -- \
+			sh -c 'cat ~/f' </dev/null >"$out" 2>"$err"
+		rc=$?
+		check "$part: run 2 refused the symlink, naming it" \
+			sh -c "[ $rc = 125 ] && grep -q '.sbx/$part: a symlink' '$err'" || show
+		check "$part: run 2 did not show the victim's file" hasnt "$out" state-victim || show
+		check "$part: the victim's mode and subdirectories are unchanged" \
+			sh -c "[ \$(stat -c %a '$W/victim') = 755 ] && [ -d '$W/victim/run/keep' ]"
+	done
+}
+
+# ---- 2. what hides or guards, taken away from inside ------------------------
+
+# The payload tries to unmount each cover and read-only mount, or make it
+# writable, in its own mount namespace (no capability there) and in a new
+# user and mount namespace of its own (all of them, but its mounts are
+# locked, being inherited from a more privileged namespace).
+case_uncover() {
+	mkdir -p "$W/u/sub" && echo uncover-secret >"$W/u/sub/secret" && echo ro >"$W/u/ro"
+	[ "$mode" = user ] && chown -R "$user:" "$W/u"
+	demo_run --mount "$W/u:/data:rw" --mount "$W/u/ro:/ro-file" --block /data/sub/secret \
+		--mount "$W/bin:/opt/probe" -- sh -c '/opt/probe/sbx_probe uncover /data/sub/secret \
+			/ro-file /proc/sys /proc/mtrr /proc/timer_list /usr /dev/null /dev/urandom /etc \
+			/sys /sys/fs/cgroup /sys/firmware /; cat /data/sub/secret
+		awk "\$6 !~ /(^|,)nosuid(,|\$)/ { print \"SUID-MOUNT\", \$5 }" /proc/self/mountinfo'
+	check "the payload tried 26 ways" has "$out" "tried 26" || show
+	check "no cover was unmounted, no read-only mount made writable" hasnt "$out" UNCOVERED || show
+	check "the blocked file stayed hidden" hasnt "$out" uncover-secret || show
+	check "every mount is nosuid, the root included" hasnt "$out" SUID-MOUNT || show
+}
+
+# ---- 1. with --net unjailed, what the host mounts in /sys --------------------
+
+# The host's /sys is bound with its submounts (debugfs, tracefs,
+# securityfs, ...: they are locked to it); only /sys/fs/cgroup may show.
+# The scene is set in a mount namespace of the test's own: a tmpfs with a
+# root-only file, mounted on an empty directory of /sys (as debugfs is).
+case_sysmounts() {
+	command -v unshare >/dev/null || skip "no unshare (util-linux)"
+	for d in /sys/kernel/debug /sys/kernel/tracing /sys/kernel/config /sys/fs/fuse/connections; do
+		[ -d "$d" ] && [ -z "$(ls -A "$d" 2>/dev/null)" ] && break
+		d=
+	done
+	[ -n "$d" ] || skip "no empty directory in /sys to mount a file system on"
+	unshare -m --propagation private sh -c '
+		mount -t tmpfs -o mode=0700 sbx-sysmount "$1" && echo sysmount-secret >"$1/f" &&
+		chmod 600 "$1/f" && shift && exec "$@"' sh "$d" \
+		setpriv $( [ "$mode" = user ] && echo --reuid="$user" --regid="$user" --init-groups) -- \
+		env -i HOME="$W/home" PATH=/usr/bin:/bin "$demo" --state "$W/state" --net unjailed -- \
+		sh -c "ls -A '$d'; cat '$d/f'; echo done" </dev/null >"$out" 2>"$err"
+	rc=$?
+	check "the payload ran (--net unjailed)" sh -c "[ $rc = 0 ] && grep -q done '$out'" || show
+	check "what the host mounted on $d is hidden" hasnt "$out" sysmount-secret || show
 }
 
 # ---- 2. a mount source through a symlink an earlier run planted ------------

@@ -17,13 +17,25 @@
  *   key-read ID          prints "FOUND TEXT" if key ID can be read, else
  *                        "denied: ERROR"
  *   no-pdeathsig CMD...  clears the parent-death signal and execs CMD
+ *   uncover PATH...      tries to unmount each PATH, or make it writable
+ *                        (remount, mount_setattr), in its own mount
+ *                        namespace and then in a new user and mount
+ *                        namespace of its own, printing "UNCOVERED HOW
+ *                        PATH" for each that works, then "tried N"
+ *   sti TEXT             pushes TEXT into the input of the terminal on
+ *                        fd 0 (TIOCSTI), printing "sti ok" or "sti: ERROR"
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <sched.h>
 #include <linux/keyctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -49,6 +61,21 @@ static int read_key(long id)
 	buf[n < (long)sizeof(buf) ? n : (long)sizeof(buf) - 1] = '\0';
 	printf("FOUND %s\n", buf);
 	return 0;
+}
+
+/* Each way to take away what covers path or makes it read-only. */
+static void uncover(const char *ns, const char *path)
+{
+	struct mount_attr ma = { .attr_clr = MOUNT_ATTR_RDONLY };
+
+	if (mount(NULL, path, NULL, MS_REMOUNT | MS_BIND, NULL) == 0)
+		printf("UNCOVERED remount-rw %s %s\n", ns, path);
+	if (syscall(SYS_mount_setattr, AT_FDCWD, path, 0, &ma, sizeof(ma)) == 0)
+		printf("UNCOVERED setattr-rw %s %s\n", ns, path);
+	if (umount2(path, 0) == 0)
+		printf("UNCOVERED umount %s %s\n", ns, path);
+	if (umount2(path, MNT_DETACH) == 0)
+		printf("UNCOVERED umount-detach %s %s\n", ns, path);
 }
 
 int main(int argc, char **argv)
@@ -107,7 +134,33 @@ int main(int argc, char **argv)
 		perror(argv[2]);
 		return 127;
 	}
+	if (argc >= 3 && !strcmp(argv[1], "uncover")) {
+		int n = 0;
+
+		for (int round = 0; round < 2; round++) {
+			const char *ns = round ? "nested" : "own";
+
+			if (round && unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0) {
+				printf("unshare: %s\n", strerror(errno));
+				break;
+			}
+			for (int i = 2; i < argc; i++, n++)
+				uncover(ns, argv[i]);
+		}
+		printf("tried %d\n", n);
+		return 0;
+	}
+	if (argc == 3 && !strcmp(argv[1], "sti")) {
+		for (const char *c = argv[2]; *c; c++) {
+			if (ioctl(0, TIOCSTI, c) < 0) {
+				printf("sti: %s\n", strerror(errno));
+				return 0;
+			}
+		}
+		printf("sti ok\n");
+		return 0;
+	}
 	fprintf(stderr, "usage: sbx_probe with-key CMD... | key-search | key-read ID | "
-			"no-pdeathsig CMD...\n");
+			"no-pdeathsig CMD... | uncover PATH... | sti TEXT\n");
 	return 2;
 }
