@@ -845,6 +845,7 @@ static void queued_behind(enum role role)
 			usleep(10000);
 	}
 	ck_assert_int_gt(queued, 16);
+	usleep(200 * 1000); /* the sender has closed its copy */
 	r = peer_recv(&p, role);
 	assert_outcome("splice_queued", r, peer_errmsg(&p), DROPIPC_EPROTO, "bad magic 44 49 50 58");
 	/* A thread, not a process: a fork would hold a copy of the socket. */
