@@ -182,8 +182,12 @@ void dropipc__conn_free(struct dropipc__conn *c)
 		return;
 	rx_reset(c);
 	tx_clear(&c->tx);
+	/* The socket's receive queue holds what the peer sent and this end has
+	 * not read, fds included: its last close releases them, with all the
+	 * waits of a received socket's close. So it goes to the close policy
+	 * as a received one does, never closed inline. */
+	dropipc__close_untrusted(c->closer, &c->fd, 1);
 	dropipc__closer_free(c->closer);
-	close(c->fd);
 	close(c->cancel_fd);
 	if (c->pidfd >= 0)
 		close(c->pidfd);
@@ -1008,6 +1012,22 @@ static int rx_step(struct dropipc__conn *c)
 					      .iov_len = rx->len - (rx->got - DROPIPC_HEADER_SIZE) };
 		else
 			return 0;
+		/* fds that do not fit in the table are closed by the kernel in
+		 * this thread, where a hostile one could hold it: no read
+		 * without room for every fd one recvmsg can carry. */
+		r = dropipc__fd_room(c->fd, RX_MAX_FDS);
+		if (r < 0) {
+			if (rx->got == 0)
+				return dropipc__conn_fail(c, r,
+							  "fewer than %d fds free below RLIMIT_NOFILE: "
+							  "a frame's fds that do not fit would be closed "
+							  "in this thread (%s)",
+							  RX_MAX_FDS, dropipc_strerror(r));
+			return fail_broken(c, r,
+					   "fewer than %d fds free below RLIMIT_NOFILE after %zu "
+					   "bytes of the frame (%s)",
+					   RX_MAX_FDS, rx->got, dropipc_strerror(r));
+		}
 		n = recvmsg(c->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 		/* A peer that closed with our data unread is a peer that closed
 		 * (and a failed recvmsg filled in no control data). */
