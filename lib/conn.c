@@ -96,8 +96,12 @@ void dropipc__conn_free(struct dropipc__conn *c)
 	if (!c)
 		return;
 	dropipc__frame_state_free(c);
+	/* The socket's receive queue holds what the peer sent and this end has
+	 * not read, fds included: its last close releases them, with all the
+	 * waits of a received socket's close. So it goes to the close policy
+	 * as a received one does, never closed inline. */
+	dropipc__close_untrusted(c->closer, &c->fd, 1);
 	dropipc__closer_free(c->closer);
-	close(c->fd);
 	close(c->cancel_fd);
 	if (c->pidfd >= 0)
 		close(c->pidfd);

@@ -41,6 +41,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -119,6 +120,80 @@ int dropipc__fd_inode(int fd, struct dropipc__inode *ino)
 	ino->dev = (uint64_t)stx.dev_major << 32 | stx.dev_minor;
 	ino->ino = stx.ino;
 	return 0;
+}
+
+/* ---- room in the fd table ---------------------------------------------------- */
+
+/* Open fds below limit, from /proc/self/fd (its own fd counted too). */
+static long count_open_fds(unsigned long limit)
+{
+	char buf[4096];
+	long n = 0, got;
+	int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (dir < 0)
+		return -errno;
+	while ((got = syscall(SYS_getdents64, dir, buf, sizeof(buf))) > 0) {
+		for (long at = 0; at < got;) {
+			/* struct linux_dirent64: ino, off, reclen, type, name */
+			unsigned short reclen;
+			const char *name = buf + at + 19;
+			char *end;
+			unsigned long fd;
+
+			memcpy(&reclen, buf + at + 16, sizeof(reclen));
+			at += reclen;
+			if (name[0] < '0' || name[0] > '9')
+				continue;
+			fd = strtoul(name, &end, 10);
+			if (*end == '\0' && fd < limit)
+				n++;
+		}
+	}
+	if (got < 0)
+		n = -errno;
+	close(dir);
+	return n;
+}
+
+/* Without /proc: whether need slots below limit are free, by asking the
+ * kernel for the lowest free one above the last, need times, with copies
+ * of sock (a socket has no flush: closing a copy waits on nothing). */
+static int probe_free_fds(int sock, unsigned long limit, size_t need)
+{
+	long next = 0;
+
+	for (size_t i = 0; i < need; i++) {
+		int fd = fcntl(sock, F_DUPFD_CLOEXEC, next);
+
+		if (fd < 0)
+			return errno == EMFILE || errno == EINVAL ? -EMFILE : -errno;
+		close(fd);
+		if ((unsigned long)fd >= limit)
+			return -EMFILE;
+		next = fd + 1;
+	}
+	return 0;
+}
+
+int dropipc__fd_room(int sock, size_t need)
+{
+	struct rlimit rl;
+	long open_fds;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return -errno;
+	if (rl.rlim_cur < need)
+		return -EMFILE;
+	open_fds = count_open_fds(rl.rlim_cur);
+	if (open_fds == -ENOENT || open_fds == -EACCES || open_fds == -EPERM)
+		return probe_free_fds(sock, rl.rlim_cur, need);
+	if (open_fds == -EMFILE || open_fds == -ENFILE)
+		return -EMFILE;
+	if (open_fds < 0)
+		return (int)open_fds;
+	/* The directory's own fd, counted, is closed again: one to spare. */
+	return rl.rlim_cur - (unsigned long)open_fds + 1 >= need ? 0 : -EMFILE;
 }
 
 /* ---- the allow-list ------------------------------------------------------- */

@@ -574,6 +574,22 @@ static int rx_step(struct dropipc__conn *c)
 					      .iov_len = rx->len - (rx->got - DROPIPC_HEADER_SIZE) };
 		else
 			return 0;
+		/* fds that do not fit in the table are closed by the kernel in
+		 * this thread, where a hostile one could hold it: no read
+		 * without room for every fd one recvmsg can carry. */
+		r = dropipc__fd_room(c->fd, RX_MAX_FDS);
+		if (r < 0) {
+			if (rx->got == 0)
+				return dropipc__conn_fail(c, r,
+							  "fewer than %d fds free below RLIMIT_NOFILE: "
+							  "a frame's fds that do not fit would be closed "
+							  "in this thread (%s)",
+							  RX_MAX_FDS, dropipc_strerror(r));
+			return fail_broken(c, r,
+					   "fewer than %d fds free below RLIMIT_NOFILE after %zu "
+					   "bytes of the frame (%s)",
+					   RX_MAX_FDS, rx->got, dropipc_strerror(r));
+		}
 		n = recvmsg(c->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 		/* A peer that closed with our data unread is a peer that closed
 		 * (and a failed recvmsg filled in no control data). */

@@ -65,6 +65,13 @@ struct dropipc__inode {
 
 /* fd's identity from statx(AT_STATX_DONT_SYNC): 0 or -errno. */
 int dropipc__fd_inode(int fd, struct dropipc__inode *ino);
+/*
+ * 0 if this process's fd table has at least need free slots below its
+ * RLIMIT_NOFILE; -EMFILE if not (or -errno if that cannot be told). fds a
+ * recvmsg cannot install are closed by the kernel in the receiving thread.
+ * sock, a socket of ours, is copied where /proc cannot be read.
+ */
+int dropipc__fd_room(int sock, size_t need);
 
 /*
  * An end's close policy (DROPIPC_CLOSE_*) for the fds from the peer it must

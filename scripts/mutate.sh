@@ -17,13 +17,15 @@ wire_fast_path|lib/wire.c|r->p[1] <= r->end - r->p - 2|r->p[1] <= r->end - r->p|
 text_len|lib/text.c|	if (n < len)\n		return 0;\n||^unit_hardening$
 budget_skipped|lib/message.c|	if (size > a->limit - a->total) {|	if (0) {|^unit_hardening$
 budget_per_chunk|lib/message.c|	if (size > a->limit - a->total) {|	if (size > a->limit) {|^unit_hardening$
-mount_target|lib/validate.c|		if (empty_bytes(cfg->mounts[i]->target))|		if (0)|^unit_hardening$
+mount_target|lib/validate.c|		    (r = check_path(ck, cfg->mounts[i]->target, "mounts", i, ".target")) < 0)|		    0)|^unit_hardening$
 pty_tiocgptn_alone|lib/parent.c|	if (mode == S_IFCHR && major == 5 && minor == 2 && !(flags & O_PATH) &&|	if (!(flags & O_PATH) \&\&|^hostile_fuse$
 spawn_close_range|lib/spawn.c|	close_range_(p, (unsigned int)err_fd + 1, ~0U);||^spawn_basic$
 chardev_quick|lib/fd.c|	case S_IFCHR:\n|	case S_IFCHR:\n		return true;\n|^unit_hardening$
 anon_inode_quick|lib/fd.c|	default:\n		return false;\n	}\n}|	default:\n		return (stx.mode \& S_IFMT) == 0;\n	}\n}|^hostile_fuse$
 helper_sigchld|lib/fd.c|.pidfd = (uint64_t)(uintptr_t)pidfd };|.pidfd = (uint64_t)(uintptr_t)pidfd, .exit_signal = SIGCHLD };|^unit_hardening$
 fifo_quick|lib/fd.c|	case S_IFCHR:|	case S_IFIFO: return true;\n	case S_IFCHR:|^hostile_blocking$
+own_socket_inline|lib/frame.c|	dropipc__close_untrusted(c->closer, \&c->fd, 1);|	close(c->fd);|^hostile_blocking$
+fd_room_skipped|lib/frame.c|		r = dropipc__fd_room(c->fd, RX_MAX_FDS);|		r = 0;|^hostile_blocking$
 '
 
 only="$*"

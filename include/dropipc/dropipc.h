@@ -384,6 +384,14 @@ DROPIPC_EXPORT int dropipc_conn_cancel(dropipc_conn *conn);
  *   the risk.
  * - DROPIPC_CLOSE_CALLBACK: fn(fd, data) is called with each such fd,
  *   which is then fn's to close.
+ * The end's own socket, whose receive queue may still hold fds from the
+ * peer (its last close releases them), goes the same way when the end is
+ * freed.
+ * A receive reads nothing unless 253 fds (the most one recvmsg can carry)
+ * fit below RLIMIT_NOFILE: the kernel would close those that do not fit in
+ * the calling thread. It fails with -EMFILE instead, the frame left
+ * unread; so a process whose soft RLIMIT_NOFILE is below about 260 cannot
+ * receive.
  * Returns 0, or -EINVAL for an unknown mode or a fn that does not fit it.
  */
 typedef void (*dropipc_close_fn)(int fd, void *data);

@@ -23,6 +23,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -632,6 +633,19 @@ static int held_pipe(void)
 	return p[0];
 }
 
+/* Forks the sender process B: true in B; in this process, which keeps no
+ * copy of fd, false. */
+static bool in_sender(int fd)
+{
+	pid_t sender = fork();
+
+	if (sender < 0)
+		die("fork");
+	if (sender > 0)
+		close(fd);
+	return sender == 0;
+}
+
 /*
  * The held pipe as the pty master, with an error report, or as the 17th
  * fd of a frame. The parent's close must be the last one (only the last
@@ -649,14 +663,9 @@ static void splice_attack(const char *how)
 	uint8_t frame[HEADER_SIZE + 64];
 	size_t len, first = 1;
 	int fd = held_pipe(), many[17], n = 1;
-	pid_t sender = fork();
 
-	if (sender < 0)
-		die("fork");
-	if (sender > 0) {
-		close(fd);
+	if (!in_sender(fd))
 		return;
-	}
 	if (!strcmp(how, "error")) {
 		put_uint(&msg, 1, 4);
 		put_uint(&msg, 2, ENOENT);
@@ -682,6 +691,56 @@ static void splice_attack(const char *how)
 		close(many[i]);
 	if (first < len)
 		send_raw(frame + first, len - first, NULL, 0);
+	_exit(0);
+}
+
+/*
+ * A frame the receiver refuses at its header (bad magic), then, queued
+ * behind it, a whole pty frame whose fd is the held pipe, and no other
+ * copy of it: whoever closes the receiver's socket (its receive queue
+ * still holding that frame) releases the pipe last. A sender process B
+ * does it, as in splice_attack().
+ */
+static void splice_queued(void)
+{
+	struct buf msg = { .n = 0 }, env;
+	uint8_t bad[HEADER_SIZE], frame[HEADER_SIZE + 64];
+	int fd = held_pipe();
+
+	if (!in_sender(fd))
+		return;
+	header(bad, "DIPX", 1, 0, 0, 0);
+	send_raw(bad, sizeof(bad), NULL, 0);
+	envelope(&env, ENV_PTY, &msg);
+	header(frame, "DIPC", 1, 1, (uint32_t)env.n, 0);
+	memcpy(frame + HEADER_SIZE, env.b, env.n);
+	send_raw(frame, HEADER_SIZE + env.n, &fd, 1);
+	close(fd);
+	_exit(0);
+}
+
+/*
+ * A frame of 16 fds whose last is the held pipe, of which the sender B
+ * keeps no copy: a receiver without room for all 16 in its fd table has
+ * the kernel drop the rest, and so release the pipe.
+ */
+static void splice_nofile(void)
+{
+	struct buf msg = { .n = 0 }, env;
+	uint8_t frame[HEADER_SIZE + 64];
+	int fd = held_pipe(), many[16];
+
+	if (!in_sender(fd))
+		return;
+	for (int i = 0; i < 15; i++)
+		many[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	many[15] = fd;
+	envelope(&env, ENV_PTY, &msg);
+	header(frame, "DIPC", 1, 16, (uint32_t)env.n, 0);
+	memcpy(frame + HEADER_SIZE, env.b, env.n);
+	send_raw(frame, HEADER_SIZE + env.n, many, 16);
+	for (int i = 0; i < 16; i++)
+		close(many[i]);
 	_exit(0);
 }
 
@@ -1114,6 +1173,10 @@ int main(int argc, char **argv)
 		fuse_probe();
 	else if (!strcmp(a, "fuse_pty"))
 		fuse_pty();
+	else if (!strcmp(a, "splice_nofile"))
+		splice_nofile();
+	else if (!strcmp(a, "splice_queued"))
+		splice_queued();
 	else if (!strncmp(a, "splice_", 7))
 		splice_attack(a + 7);
 	else if (!strcmp(a, "fuse_flood"))

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <stddef.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
@@ -513,9 +515,14 @@ START_TEST(test_fuse_pty)
 END_TEST
 
 /* Keeps the fd it is given (the close policy's callback), for later. */
+/* Keeps the first fd; a later one (the end's own socket, when it is
+ * freed) is closed. */
 static void keep_fd(int fd, void *data)
 {
-	*(int *)data = fd;
+	if (*(int *)data < 0)
+		*(int *)data = fd;
+	else
+		close(fd);
 }
 
 /*
@@ -809,6 +816,74 @@ START_TEST(test_launcher_after_stuck_close)
 }
 END_TEST
 
+/* ---- the end's own socket, closed with a hostile frame still queued --------- */
+
+/*
+ * The attacker queues, behind a frame refused at its header, a frame whose
+ * fd is a pipe its splice() holds, and keeps no copy: the fd's last
+ * reference is in the receive queue of the end's own socket, and closing
+ * the end releases it. Freeing the end returns within 1 s (the helper
+ * process holds that close until the attacker dies), for a parent end and
+ * a child end alike. A watchdog kills the attacker after 5 s, so that
+ * without that the test fails instead of hanging in state D.
+ */
+static void *kill_later(void *pid)
+{
+	usleep(5000 * 1000);
+	kill(*(pid_t *)pid, SIGKILL);
+	return NULL;
+}
+
+static void queued_behind(enum role role)
+{
+	int before = test_count_fds(), children = test_count_children(), r, queued = 0;
+	long long start, took;
+	pthread_t watchdog;
+	struct peer p;
+
+	peer_start(&p, "splice_queued", role);
+	peer_set_timeout(&p, TIMEOUT_MS);
+	/* Both frames in the socket: the bad header and the pty frame. */
+	for (int i = 0; i < 500 && queued <= 16; i++) {
+		ck_assert_int_eq(ioctl(p.parent ? dropipc_conn_get_fd(dropipc_parent_conn(p.parent)) : dropipc_conn_get_fd(dropipc_child_conn(p.child)),
+				       FIONREAD, &queued),
+				 0);
+		if (queued <= 16)
+			usleep(10000);
+	}
+	ck_assert_int_gt(queued, 16);
+	usleep(200 * 1000); /* the sender has closed its copy */
+	r = peer_recv(&p, role);
+	assert_outcome("splice_queued", r, peer_errmsg(&p), DROPIPC_ERR_PROTO, "bad magic 44 49 50 58");
+	/* A thread, not a process: a fork would hold a copy of the socket. */
+	ck_assert_int_eq(pthread_create(&watchdog, NULL, kill_later, &p.pid), 0);
+	start = now_ms();
+	dropipc_parent_free(p.parent);
+	dropipc_child_free(p.child);
+	p.parent = NULL;
+	p.child = NULL;
+	took = now_ms() - start;
+	pthread_cancel(watchdog);
+	pthread_join(watchdog, NULL);
+	ck_assert_msg(took <= 1000, "splice_queued: freeing the end took %lld ms", took);
+	peer_stop(&p);
+	settle_helper(children);
+	ck_assert_int_eq(test_count_children(), children);
+	ck_assert_int_eq(test_count_fds(), before);
+}
+
+START_TEST(test_splice_queued_parent)
+{
+	queued_behind(RECV_PTY);
+}
+END_TEST
+
+START_TEST(test_splice_queued_child)
+{
+	queued_behind(RECV_ARGS);
+}
+END_TEST
+
 /* ---- the channel's own end, unseen ---------------------------------------------- */
 
 /*
@@ -941,7 +1016,7 @@ START_TEST(test_own_end_no_netlink)
 			_exit(127);
 		}
 		close(cfd);
-		dropipc_conn_set_timeout(dropipc_parent_conn(p), 10000);
+		dropipc_conn_set_timeout(dropipc_parent_conn(p), 10 * 1000000);
 		start = now_ms();
 		r = dropipc_parent_recv_pty(p, &fd);
 		if (r != DROPIPC_ERR_PROTO ||
@@ -1450,13 +1525,112 @@ START_TEST(test_nofile)
 	peer_set_timeout(&p, TIMEOUT_MS);
 	run_limited(&(struct limited){ &p, RECV_FILES, RLIMIT_NOFILE, 0 }, &res);
 	peer_stop(&p);
-	assert_outcome("nofile", res.r, res.msg, DROPIPC_ERR_PROTO,
-		       "or this process is out of fds (RLIMIT_NOFILE)");
-	ck_assert_msg(strstr(res.msg, "truncated after 16 fds") == NULL,
-		      "all 16 fds were installed: \"%s\"", res.msg);
+	/* Refused before anything is read: the kernel closes nothing here. */
+	assert_outcome("nofile", res.r, res.msg, -EMFILE,
+		       "recv files: fewer than 253 fds free below RLIMIT_NOFILE");
 	ck_assert_msg(res.fds_after == res.fds_before, "%d fds before, %d after", res.fds_before,
 		      res.fds_after);
 	ck_assert_int_eq(test_count_fds(), before);
+}
+END_TEST
+
+/*
+ * At RLIMIT_NOFILE, the kernel drops the fds of a frame that do not fit
+ * in the receiver's table, in the receiving thread: the attacker's last
+ * fd is the splice-held pipe, of which it keeps no copy. The receive (in a
+ * sub-process with room for 4 fds) reads nothing without room for 253
+ * fds: -EMFILE within 1 s. A watchdog kills the attacker after 5 s, so
+ * that where the kernel drops the pipe the test fails, not hangs.
+ */
+START_TEST(test_nofile_splice)
+{
+	int before = test_count_fds(), queued = 0;
+	struct sub_result res;
+	pthread_t watchdog;
+	long long start, took;
+	struct peer p;
+
+	if (no_rlimit())
+		return; /* valgrind emulates RLIMIT_NOFILE: the kernel would not refuse */
+	peer_start(&p, "splice_nofile", RECV_PTY);
+	peer_set_timeout(&p, TIMEOUT_MS);
+	for (int i = 0; i < 500 && queued == 0; i++) {
+		ck_assert_int_eq(ioctl(dropipc_conn_get_fd(dropipc_parent_conn(p.parent)), FIONREAD, &queued), 0);
+		if (queued == 0)
+			usleep(10000);
+	}
+	ck_assert_int_gt(queued, 0);
+	usleep(200 * 1000); /* the sender has closed its copies */
+	ck_assert_int_eq(pthread_create(&watchdog, NULL, kill_later, &p.pid), 0);
+	start = now_ms();
+	run_limited(&(struct limited){ &p, RECV_PTY, RLIMIT_NOFILE, 0 }, &res);
+	took = now_ms() - start;
+	pthread_cancel(watchdog);
+	pthread_join(watchdog, NULL);
+	peer_stop(&p);
+	ck_assert_msg(took <= 1000, "nofile_splice: the receive took %lld ms", took);
+	assert_outcome("nofile_splice", res.r, res.msg, -EMFILE,
+		       "fewer than 253 fds free below RLIMIT_NOFILE");
+	settle_helper(test_count_children());
+	ck_assert_int_eq(test_count_fds(), before);
+}
+END_TEST
+
+/* In a process without /proc (a tmpfs over it in a mount namespace of its
+ * own): exit 0 when a receive with room for 20 fds fails with -EMFILE and
+ * reads nothing, and the same frame comes whole once the limit is back; 77
+ * when no namespace can be made; another code names the step that failed. */
+static int noproc_room(void)
+{
+	struct rlimit rl, low;
+	dropipc_parent *p;
+	dropipc_child *c;
+	int fd = -1, master, child_fd;
+
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0 || mount("none", "/proc", "tmpfs", 0, NULL) < 0)
+		return 77;
+	if (access("/proc/self/fd", F_OK) == 0)
+		return 2;
+	master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0 || dropipc_socketpair(&p, &child_fd) < 0 ||
+	    dropipc_child_new(child_fd, &c) < 0 ||
+	    dropipc_conn_set_timeout(dropipc_parent_conn(p), 1000 * 1000) < 0 ||
+	    dropipc_child_send_pty(c, master) < 0 || getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 3;
+	low = (struct rlimit){ .rlim_cur = 20, .rlim_max = rl.rlim_max };
+	if (setrlimit(RLIMIT_NOFILE, &low) < 0)
+		return 3;
+	if (dropipc_parent_recv_pty(p, &fd) != -EMFILE ||
+	    !strstr(dropipc_conn_get_errmsg(dropipc_parent_conn(p)), "fewer than 253 fds free below RLIMIT_NOFILE"))
+		return 4;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 3;
+	if (dropipc_parent_recv_pty(p, &fd) != 0 || fd < 0)
+		return 5;
+	return 0;
+}
+
+/* Where /proc cannot be read, the room for 253 fds is found by asking the
+ * kernel for free slots: the same -EMFILE, nothing read. */
+START_TEST(test_nofile_no_proc)
+{
+	int status;
+	pid_t pid;
+
+	if (no_rlimit())
+		return; /* valgrind emulates RLIMIT_NOFILE: the kernel would not refuse */
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(noproc_room());
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77) {
+		fprintf(stderr, "nofile_no_proc: no user and mount namespace here, not run\n");
+		return;
+	}
+	ck_assert_msg(WEXITSTATUS(status) == 0, "nofile_no_proc: step %d failed",
+		      WEXITSTATUS(status));
 }
 END_TEST
 
@@ -1533,6 +1707,9 @@ int main(void)
 	tcase_add_test(tc, test_splice_error);
 	tcase_add_test(tc, test_splice_beyond_16);
 	tcase_add_test(tc, test_linger_frames);
+	tcase_add_test(tc, test_splice_queued_parent);
+	tcase_add_test(tc, test_splice_queued_child);
+	tcase_add_test(tc, test_nofile_splice);
 
 	tc = tcase(s, "ownend");
 	tcase_add_test(tc, test_own_end_partial);
@@ -1579,6 +1756,7 @@ int main(void)
 	tcase_add_test(tc, test_len_over_max_limit);
 	tcase_add_test(tc, test_len_4g);
 	tcase_add_test(tc, test_nofile);
+	tcase_add_test(tc, test_nofile_no_proc);
 
 	return test_srunner_run(srunner_create(s));
 }

@@ -5,6 +5,8 @@
   peers_test.py [OPTIONS] pair PARENT CHILD       the full handshake
   peers_test.py [OPTIONS] childerr PARENT CHILD   a child's setup failure
   peers_test.py [OPTIONS] shell PARENT CHILD      no command: the user's shell
+  peers_test.py [OPTIONS] childenv CHILD          paths.cwd and config.environ
+  peers_test.py [OPTIONS] vectors CHILD           test/vectors through the child program
   peers_test.py [OPTIONS] limits LANG             hostile frames, both ends
   peers_test.py [OPTIONS] jail                    the Go parent, the C child's jail
   peers_test.py fakechild CASE                    (internal) a hostile child
@@ -89,6 +91,30 @@ def run(argv, env=None, timeout=CMD_TIMEOUT, tty=False, cwd=None):
     finally:
         os.close(slave)
         os.close(master)
+
+
+def run_at_terminal(argv):
+    """argv with fds 0-2 on a new pty; (exit code, all it wrote there)."""
+    import pty
+    pid, master = pty.fork()
+    if pid == 0:
+        try:
+            os.execvp(argv[0], argv)
+        finally:
+            os._exit(127)
+    out = b""
+    deadline = time.monotonic() + CMD_TIMEOUT
+    while time.monotonic() < deadline:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the last slave fd closed
+            break
+        if not data:
+            break
+        out += data
+    os.close(master)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), out
 
 
 def skip(why):
@@ -190,6 +216,18 @@ def test_pair(opts, parent, child):
         out = t.stdout + t.stderr
         check(PRINTED in out and b"stdin-is-a-tty" in out and b"stdout-is-no-tty" in out,
               "at a terminal the command's stdin is the pty, its stdout the pipe it was", t)
+        if parent == "c" and child != "c":
+            # docs/DEMO.md: with fds 0-2 at a terminal, a --child's stdout
+            # is the demo's pipe of the child's messages, shown sanitized
+            # on stderr; --pty always puts the pty on all three fds.
+            par, _ = programs(opts, "c")
+            _, ch = programs(opts, child, jail=False)
+            code, out = run_at_terminal(par + ["--child"] + ch + ["--"] + COMMAND)
+            check(code == 0 and b"arg=?" in out and b"stdout-is-no-tty" in out,
+                  "the demo at a terminal shows a --child's output sanitized: %r" % out)
+            code, out = run_at_terminal(par + ["--pty", "always", "--child"] + ch + ["--"] + COMMAND)
+            check(code == 0 and b"stdout-is-a-tty" in out and b"arg=\xff" in out,
+                  "with --pty always a --child's command has the pty on stdout: %r" % out)
     # confirm_exec is the ends' business, not the caller's: the dumps do not
     # write it (docs/PROTOCOL.md, "The dump format").
     check(not re.search(rb"(?m)^confirm_exec=", a) and not re.search(rb"(?m)^confirm_exec=", b),
@@ -477,6 +515,9 @@ def child_side(opts, lang):
 # message from the demo).
 PARENT_CASES = {
     "child-error": ("", "child setup failed at jail: mount /proc: Operation not permitted", None),
+    # A report's text keeps newline and tab (dropipc_text_sanitize), but
+    # every parent shows it on its one line: they become '?' there too.
+    "multiline-error": ("", "child setup failed at jail: line one?line?two?[2J end\n", None),
     "not-pty": ("DROPIPC_ENOTPTY", "recv pty: the fd sent as pty master is a pipe, not a pty "
                 "master", None),
     "no-fd": ("DROPIPC_EPROTO", "recv pty: expected 1 fd, got 0", None),
@@ -500,6 +541,7 @@ PARENT_CASES = {
 # the exec right after the arguments.
 PARENT_CASES_NO_TTY = {
     "child-error": PARENT_CASES["child-error"],
+    "multiline-error": PARENT_CASES["multiline-error"],
     "unasked-pty": ("DROPIPC_EPROTO", "wait exec: expected the exec message, got pty", None),
     "timeout": ("DROPIPC_ETIMEDOUT", "wait exec: waiting for a frame: timed out", "timed out"),
     "no-confirm": PARENT_CASES["no-confirm"],
@@ -522,6 +564,9 @@ def fakechild(case):
     if case == "child-error":
         # A child that reports its failure exits (the demo waits for that).
         end.send_error(pb.ChildError.STAGE_JAIL, 1, "mount /proc: Operation not permitted")
+        return
+    elif case == "multiline-error":
+        end.send_error(pb.ChildError.STAGE_JAIL, 1, "line one\nline\ttwo\x1b[2J end")
         return
     elif case in ("not-pty", "no-fd", "two-fds", "bad-index"):
         r, w = os.pipe()
@@ -576,6 +621,220 @@ def parent_side(opts, lang, tty):
           % (lang, " at a terminal" if tty else "", len(cases)))
 
 
+def handshake_with(child_argv, args, env):
+    """Sends args to child_argv (started in /, the channel on fd 3) as a
+    parent does; (the child's process result, the parent's IpcError or
+    None)."""
+    import dropipc
+    end, child_end = dropipc.new_parent_child_socket()
+    cfd = child_end.fileno()
+
+    def to_fd3():
+        os.dup2(cfd, dropipc.CHILD_FD)
+
+    proc = subprocess.Popen(child_argv, pass_fds=(dropipc.CHILD_FD,), preexec_fn=to_fd3, cwd="/",
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env)
+    child_end.close()
+    end.settimeout(CMD_TIMEOUT)
+    failure = None
+    try:
+        end.send_child_args(args)
+        end.wait_exec()
+    except dropipc.IpcError as e:
+        failure = e
+    end.close()
+    out, err = proc.communicate(timeout=CMD_TIMEOUT)
+    return subprocess.CompletedProcess(child_argv, proc.returncode, out, err), failure
+
+
+def test_childenv(opts, child):
+    """What a child does with paths.cwd and config.environ (PROTOCOL.md,
+    "What a child does with ChildArgs" and question 4), seen by a parent
+    that sends a working directory other than the child's own: the command
+    runs in the Latin-1 paths.cwd; set_vars expand $VAR and ${VAR} from the
+    child's environment, an empty value removes the variable, DROP_ENV is
+    the env_id; with PATH removed there is no default PATH: a command
+    without a slash is not found (STAGE_EXEC, ENOENT, before any exec). The
+    C child runs with --no-jail (made-up paths)."""
+    import errno
+    from dropipc import pb
+    _, ch = programs(opts, child, jail=False)
+    with tempfile.TemporaryDirectory() as tmp:
+        cwd = os.path.join(os.fsencode(tmp), LATIN1_DIR)
+        os.mkdir(cwd)
+        args = pb.ChildArgs(env_id="env-\u00e9", exec_args=[
+            b"sh", b"-c", b'pwd; printf "%s\\n" "EXP=$EXP" "GONE=${GONE-unset}" '
+            b'"DROP_ENV=$DROP_ENV"'])
+        for f in args.paths.DESCRIPTOR.fields:
+            setattr(args.paths, f.name, os.fsencode(tmp) + b"/made-up/" + f.name.encode())
+        args.paths.cwd = cwd
+        env = args.config.environ
+        env.exposed_vars.extend([b"PATH", b"GONE"])
+        env.set_vars.add(name=b"EXP", value=b"[$CONFORM_A|${CONFORM_A}x|$NOT_SET_X|$ 1]")
+        env.set_vars.add(name=b"GONE", value=b"")
+        args.config.net.mode = pb.Net.MODE_OFF
+        host_env = dict(os.environ, CONFORM_A="a\u00e9", GONE="still-here")
+        p, failure = handshake_with(ch, args, host_env)
+        check(failure is None and p.returncode == 0, "%s child: the command ran (%s)"
+              % (child, failure), p)
+        out = p.stdout
+        check(out.startswith(cwd + b"\n"), "%s child: the command runs in paths.cwd (Latin-1)"
+              % child, p)
+        check("EXP=[a\u00e9|a\u00e9x||$ 1]\n".encode() in out,
+              "%s child: set_vars expand $VAR and ${VAR} from its environment" % child, p)
+        check(b"GONE=unset\n" in out, "%s child: an empty set_vars value removes the variable"
+              % child, p)
+        check("DROP_ENV=env-\u00e9\n".encode() in out, "%s child: DROP_ENV is the env_id"
+              % child, p)
+        # No PATH in the new environment: no default either.
+        env.set_vars.add(name=b"PATH", value=b"")
+        del args.exec_args[:]
+        args.exec_args.append(b"true")
+        p, failure = handshake_with(ch, args, host_env)
+        report = failure.child_error if failure is not None else None
+        check(report is not None and report.stage == pb.ChildError.STAGE_EXEC
+              and report.errno_value == errno.ENOENT,
+              "%s child without PATH: 'true' is not found (stage exec, ENOENT): %s"
+              % (child, failure), p)
+        # An empty entry of PATH is the working directory (paths.cwd).
+        script = os.path.join(cwd, b"conform-cmd")
+        with open(script, "wb") as f:
+            f.write(b"#!/bin/sh\necho found-through-the-empty-entry\n")
+        os.chmod(script, 0o755)
+        env.set_vars.add(name=b"PATH", value=b"/nonexistent-dir:")
+        args.exec_args[:] = [b"conform-cmd"]
+        p, failure = handshake_with(ch, args, host_env)
+        check(failure is None and b"found-through-the-empty-entry" in p.stdout,
+              "%s child: an empty PATH entry is the working directory (%s)" % (child, failure), p)
+        # A file execve refuses (ENOEXEC) after the lookup: a report after
+        # the exec confirmation, except from the C child, whose execve is of
+        # /usr/bin/env (question 3): then env's execvp runs it with /bin/sh.
+        with open(script, "wb") as f:
+            f.write(b"\x7fELF\x00 not an executable")
+        p, failure = handshake_with(ch, args, host_env)
+        if child == "c":
+            check(failure is None and p.returncode == 127,
+                  "c child: the command's own ENOEXEC is env's: exit status 127 (%s)" % failure, p)
+        else:
+            report = failure.child_error if failure is not None else None
+            check(report is not None and report.stage == pb.ChildError.STAGE_EXEC
+                  and report.errno_value == errno.ENOEXEC,
+                  "%s child: execve fails with ENOEXEC after the lookup: a report at stage exec "
+                  "(%s)" % (child, failure), p)
+    print("ok: %s child: paths.cwd, set_vars expansion and removal, DROP_ENV, no default PATH, "
+          "an empty PATH entry, an exec failure after the lookup" % child)
+
+
+def read_vectors(path):
+    """The vectors of a .vec file (test/vectors/README.md) as dicts."""
+    out, cur = [], None
+    with open(path, "rb") as f:
+        for line in f:
+            line = line.rstrip(b"\n")
+            if not line or line.startswith(b"#"):
+                continue
+            key, _, rest = line.partition(b" ")
+            if key == b"vector":
+                cur = {"name": rest.decode(), "fd": [], "frame": [], "dump": []}
+            elif key == b"end":
+                out.append(cur)
+            elif key in (b"fd", b"frame", b"dump"):
+                cur[key.decode()].append(rest)
+            else:
+                cur[key.decode()] = rest.decode()
+    return out
+
+
+def vector_fd(kind, keep):
+    """A new fd of a vector's fd TYPE; keep gets what must stay open."""
+    if kind == b"pipe":
+        r, w = os.pipe()
+        keep.append(w)
+        return r
+    if kind == b"pty_master":
+        master, slave = os.openpty()
+        keep.append(slave)
+        return master
+    if kind == b"regular":
+        return os.open(__file__, os.O_RDONLY)
+    a, b = socket.socketpair()
+    keep.append(b.detach())
+    return a.detach()
+
+
+def test_vectors(opts, child):
+    """The conformance vectors a child receives (receiver child, call args)
+    sent to the child PROGRAM on its fd 3, as a peer in another language
+    runs them: `expect ok` is the dump (DROPIPC_DUMP_ARGS) of the vector;
+    an error is one `error` frame back, stage STAGE_ARGS, errno 0, except
+    end of stream and truncation (the parent is gone: no report)."""
+    import dropipc
+    from dropipc import pb
+    _, ch = programs(opts, child, jail=False)
+    vdir = os.path.join(HERE, "..", "vectors")
+    n = 0
+    for name in sorted(os.listdir(vdir)):
+        if not name.endswith(".vec"):
+            continue
+        for v in read_vectors(os.path.join(vdir, name)):
+            if v["receiver"] != "child" or v["call"] != "args":
+                continue
+            what = "%s child, %s:%s" % (child, name, v["name"])
+            with tempfile.TemporaryDirectory() as tmp:
+                dump = os.path.join(tmp, "args")
+                ps, cs = socket.socketpair()
+                proc = subprocess.Popen(
+                    ch, pass_fds=(3,), preexec_fn=lambda: os.dup2(cs.fileno(), 3), cwd=tmp,
+                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                    env=dict(os.environ, DROPIPC_DUMP_ARGS=dump, PATH="/usr/bin:/bin"))
+                cs.close()
+                keep = []
+                fds = [vector_fd(t, keep) for t in v["fd"]]
+                try:
+                    for i, f in enumerate(v["frame"]):
+                        data = bytes.fromhex(f.decode().replace(" ", ""))
+                        sendfds(ps, data, fds if i == 0 else [])
+                    ps.shutdown(socket.SHUT_WR)
+                except OSError:
+                    pass  # the child gave up on the frame first
+                for fd in fds + keep:
+                    os.close(fd)
+                end = dropipc.ParentEnd(ps)
+                end.settimeout(CMD_TIMEOUT)
+                replies = []
+                while True:
+                    try:
+                        end.wait_exec()
+                        replies.append("exec")
+                        break
+                    except dropipc.IpcError as e:
+                        if e.name == "DROPIPC_ECHILD":
+                            replies.append(e.child_error)
+                        elif e.name != "DROPIPC_ENOEXEC":
+                            replies.append(e.name)
+                        break
+                end.close()
+                out, err = proc.communicate(timeout=CMD_TIMEOUT)
+                p = subprocess.CompletedProcess(ch, proc.returncode, out, err)
+                cls = v["expect"].split()[-1]
+                if cls == "ok":
+                    with open(dump, "rb") as f:
+                        got = f.read().splitlines()
+                    check(got == v["dump"], "%s: the dump is the vector's:\n%r\n---\n%r"
+                          % (what, got, v["dump"]), p)
+                elif cls in ("eof", "truncated"):
+                    check(replies == [], "%s: no report when the parent is gone: %r"
+                          % (what, replies), p)
+                else:
+                    r = replies[0] if len(replies) == 1 else None
+                    check(isinstance(r, pb.ChildError) and r.stage == pb.ChildError.STAGE_ARGS
+                          and r.errno_value == 0, "%s (%s): one report, stage args, errno 0: %r"
+                          % (what, cls, replies), p)
+            n += 1
+    print("ok: %s child: %d conformance vectors through the program" % (child, n))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--work")
@@ -592,6 +851,10 @@ def main():
         test_pair(opts, *opts.args)
     elif opts.test == "childerr":
         test_childerr(opts, *opts.args)
+    elif opts.test == "vectors":
+        test_vectors(opts, *opts.args)
+    elif opts.test == "childenv":
+        test_childenv(opts, *opts.args)
     elif opts.test == "shell":
         test_shell(opts, *opts.args)
     elif opts.test == "limits":

@@ -11,8 +11,9 @@ ChildArgs and exits with the child's exit code. At a terminal (fd 0, 1 or 2
 is one) the child sends a pty, which the parent relays to stdout until EIO;
 otherwise the child sends none and the command writes to the parent's
 stdout and stderr itself (ChildArgs.pty is PTY_AUTO: the pty's slave
-replaces only those of fds 0-2 that are terminals). The command runs with
-the environment ChildArgs describes (exposed variables, then set ones),
+replaces only those of fds 0-2 that are terminals). The command runs in
+paths.cwd (else host_home, else /) with the environment ChildArgs describes
+(exposed variables, then set ones, $VAR expanded, empty removed, DROP_ENV),
 looked up in that environment's PATH only; no command: its $SHELL, else
 /bin/sh. Arguments and paths are bytes, passed unchanged. Handshake
 failures print one line, "peer.py: WHAT FAILED [CLASS]" (for a child's report
@@ -23,6 +24,7 @@ import errno
 import fcntl
 import fnmatch
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -47,7 +49,10 @@ def handshake_failed(e):
     if e.name == "DROPIPC_ECHILD":
         err = e.child_error
         # The report's text, sanitized by the end (no escapes from the sandbox).
-        die("child setup failed at %s: %s" % (dropipc.stage_name(err.stage), err.message))
+        # The text comes sanitized (newline and tab kept): on our one line
+        # they become '?' too, as the demo shows them.
+        text = err.message.replace("\n", "?").replace("\t", "?")
+        die("child setup failed at %s: %s" % (dropipc.stage_name(err.stage), text))
     die(e.msg, e.name)
 
 
@@ -155,21 +160,48 @@ def child_pty(end, fds, size):
     os.close(slave)
 
 
-def environment(environ):
-    """The command's environment: the host's variables whose names match an
-    exposed pattern (fnmatch), then the set ones."""
+def expand(value, inherited):
+    """value with $VAR and ${VAR} replaced from inherited (an unset one by
+    nothing); a '$' that starts no name stays, as the C child does."""
+    return re.sub(rb"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))",
+                  lambda m: inherited.get(m.group(1) or m.group(2), b""), value)
+
+
+def environment(args):
+    """The command's environment (PROTOCOL.md, "What a child does with
+    ChildArgs"): the host's variables whose names match an exposed pattern
+    (fnmatch), then each set one replaces its variable, expanded from the
+    host's ($VAR, ${VAR}; an empty value removes it), then DROP_ENV=env_id
+    unless a set one names it."""
+    environ = args.config.environ
     env = {k: v for k, v in os.environb.items()
            if any(fnmatch.fnmatchcase(k, p) for p in environ.exposed_vars)}
     for s in environ.set_vars:
-        env[s.name] = s.value
+        env.pop(s.name, None)
+        if s.value:
+            env[s.name] = expand(s.value, os.environb)
+    if not any(s.name == b"DROP_ENV" for s in environ.set_vars):
+        env[b"DROP_ENV"] = args.env_id.encode()
     return env
+
+
+def chdir(paths):
+    """paths.cwd, else host_home, else / (no jail here: the host's)."""
+    for d in (paths.cwd, paths.host_home, b"/"):
+        try:
+            os.chdir(d)
+            return
+        except OSError:
+            pass
 
 
 def lookup(name, env):
     """name's path in env's PATH (none without PATH: no default), or None."""
     if b"/" in name:
         return name if os.access(name, os.X_OK) else None
-    for d in env.get(b"PATH", b"").split(b":"):
+    if not env.get(b"PATH"):
+        return None
+    for d in env[b"PATH"].split(b":"):
         p = os.path.join(d or b".", name)
         if os.path.isfile(p) and os.access(p, os.X_OK):
             return p
@@ -184,7 +216,8 @@ def child():
     except dropipc.IpcError as e:
         die(e.msg, e.name)
     peerutil.write_dump_env("DROPIPC_DUMP_ARGS", args)
-    env = environment(args.config.environ)
+    env = environment(args)
+    chdir(args.paths)
     # No command: the user's shell, $SHELL of the new environment, else /bin/sh.
     argv = list(args.exec_args) or [env.get(b"SHELL") or b"/bin/sh"]
     name = argv[0]

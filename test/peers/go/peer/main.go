@@ -14,6 +14,9 @@
 // the fds that are terminals; the parent relays its stdin to the master
 // and the master to its stdout until EIO. Otherwise the child sends none
 // and the command uses the parent's stdin, stdout and stderr itself.
+// The child runs the command in paths.cwd (else host_home, else /), with
+// the environment PROTOCOL.md describes (exposed variables, then set ones,
+// $VAR expanded, an empty value removed, DROP_ENV).
 // Without a COMMAND the child runs $SHELL of the new environment (else
 // /bin/sh), looked up, as every command, in that environment's PATH only.
 // Handshake failures print one line,
@@ -35,6 +38,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -108,7 +112,10 @@ func die(msg string, name string) {
 func fail(err error) {
 	var e *ipc.Error
 	if errors.As(err, &e) && e.Child != nil {
-		die(fmt.Sprintf("child setup failed at %s: %s", e.Child.Stage, e.Child.Message), "")
+		// The text comes sanitized (newline and tab kept): on our one
+		// line they become '?' too, as the demo shows them.
+		msg := strings.NewReplacer("\n", "?", "\t", "?").Replace(e.Child.Message)
+		die(fmt.Sprintf("child setup failed at %s: %s", e.Child.Stage, msg), "")
 	}
 	die(err.Error(), ipc.Name(err))
 }
@@ -359,9 +366,13 @@ func openPty() (master, slave *os.File, err error) {
 	return master, slave, nil
 }
 
-// newEnviron is the command's environment as PROTOCOL.md says: the
-// variables of ours that a pattern of exposed_vars matches, then set_vars.
-func newEnviron(e ipc.Environ) []string {
+// newEnviron is the command's environment as PROTOCOL.md says ("What a
+// child does with ChildArgs"): the variables of ours that a pattern of
+// exposed_vars matches; then each of set_vars replaces its variable,
+// $VAR and ${VAR} expanded from ours (an empty value removes it); then
+// DROP_ENV=env_id unless set_vars names it.
+func newEnviron(args *ipc.ChildArgs) []string {
+	e := args.Config.Environ
 	var env []string
 	for _, kv := range os.Environ() {
 		name := kv[:strings.IndexByte(kv+"=", '=')]
@@ -372,10 +383,48 @@ func newEnviron(e ipc.Environ) []string {
 			}
 		}
 	}
+	dropEnv := false
 	for _, v := range e.SetVars {
-		env = append(env, v.Name+"="+v.Value)
+		dropEnv = dropEnv || v.Name == "DROP_ENV"
+		env = unsetenv(env, v.Name)
+		if v.Value != "" {
+			env = append(env, v.Name+"="+expand(v.Value))
+		}
+	}
+	if !dropEnv {
+		env = append(env, "DROP_ENV="+args.EnvId)
 	}
 	return env
+}
+
+func unsetenv(env []string, name string) []string {
+	out := env[:0]
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, name+"=") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+var varRef = regexp.MustCompile(`\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))`)
+
+// expand replaces $VAR and ${VAR} from our environment (an unset one by
+// nothing); a '$' that starts no name stays, as the C child does.
+func expand(v string) string {
+	return varRef.ReplaceAllStringFunc(v, func(ref string) string {
+		m := varRef.FindStringSubmatch(ref)
+		return os.Getenv(m[1] + m[2])
+	})
+}
+
+// chdir goes to paths.cwd, else host_home, else / (no jail: the host's).
+func chdir(p *ipc.Paths) {
+	for _, d := range []string{p.Cwd, p.HostHome, "/"} {
+		if os.Chdir(d) == nil {
+			return
+		}
+	}
 }
 
 // getenv is the last value of name in env, "" if none.
@@ -394,9 +443,12 @@ func lookPath(name string, env []string) (string, error) {
 	if strings.Contains(name, "/") {
 		return name, nil
 	}
+	if getenv(env, "PATH") == "" {
+		return "", syscall.ENOENT
+	}
 	for _, dir := range strings.Split(getenv(env, "PATH"), ":") {
 		if dir == "" {
-			continue
+			dir = "." // as execvp and Go's LookPath: the working directory
 		}
 		p := dir + "/" + name
 		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
@@ -416,7 +468,8 @@ func child() {
 	if err := writeDumpEnv("DROPIPC_DUMP_ARGS", args); err != nil {
 		die(err.Error(), "")
 	}
-	env := newEnviron(args.Config.Environ)
+	env := newEnviron(args)
+	chdir(args.Paths)
 	argv := args.ExecArgs
 	if len(argv) == 0 {
 		// No command: the user's shell, $SHELL of the new environment.
