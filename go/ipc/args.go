@@ -57,7 +57,7 @@ func leaves(m protoreflect.Message, prefix string, out []leaf) []leaf {
 }
 
 func invalid(format string, a ...interface{}) error {
-	return newError("DROPIPC_EINVAL", fmt.Sprintf(format, a...))
+	return newError("DROPIPC_ERR_INVALID", fmt.Sprintf(format, a...))
 }
 
 func checkPort(list string, i int, name string, port uint32) error {
@@ -121,7 +121,7 @@ func checkPath(p, field string) error {
 
 // validate checks args as PROTOCOL.md says both ends do, in the C
 // library's order (the fields' meaning, then the strings); the error
-// (DROPIPC_EINVAL) names the field.
+// (DROPIPC_ERR_INVALID) names the field.
 func validate(a *pb.ChildArgs) error {
 	if err := validateFields(a); err != nil {
 		return err

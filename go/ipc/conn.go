@@ -61,7 +61,7 @@ func (c *conn) close() error { return c.c.Close() }
 func (c *conn) begin(op string) error {
 	c.op = op
 	if c.broken != "" {
-		return c.fail("DROPIPC_ECLOSED", "connection unusable after an earlier %s", c.broken)
+		return c.fail("DROPIPC_ERR_CLOSED", "connection unusable after an earlier %s", c.broken)
 	}
 	return nil
 }
@@ -97,9 +97,9 @@ func (c *conn) deadline(dl time.Time) time.Time {
 func (c *conn) ioFail(err error, what string, pos int) *Error {
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		if pos == 0 {
-			return c.failCause(err, "DROPIPC_ETIMEDOUT", "%s: timed out", what)
+			return c.failCause(err, "DROPIPC_ERR_TIMEDOUT", "%s: timed out", what)
 		}
-		return c.failBroken(err, "DROPIPC_ETIMEDOUT", "timed out after %d bytes of the frame", pos)
+		return c.failBroken(err, "DROPIPC_ERR_TIMEDOUT", "timed out after %d bytes of the frame", pos)
 	}
 	name, text := errnoName(err)
 	if pos == 0 {
@@ -110,7 +110,7 @@ func (c *conn) ioFail(err error, what string, pos int) *Error {
 
 func (c *conn) sendFrame(payload []byte, fds []int) error {
 	if len(payload) > c.maxPayload {
-		return c.fail("DROPIPC_ETOOBIG", "payload of %d bytes exceeds the limit of %d bytes",
+		return c.fail("DROPIPC_ERR_TOOBIG", "payload of %d bytes exceeds the limit of %d bytes",
 			len(payload), c.maxPayload)
 	}
 	if len(fds) > MaxFds {
@@ -136,7 +136,7 @@ func (c *conn) sendFrame(payload []byte, fds []int) error {
 	}
 	if err != nil {
 		if errors.Is(err, os.ErrDeadlineExceeded) && n == 0 {
-			return c.failCause(err, "DROPIPC_ETIMEDOUT", "send: timed out")
+			return c.failCause(err, "DROPIPC_ERR_TIMEDOUT", "send: timed out")
 		}
 		name, text := errnoName(err)
 		if n == 0 {
@@ -167,23 +167,23 @@ func (c *conn) recvExact(buf []byte, at int, fds *[]int) error {
 				arrived += len(rights)
 			}
 			if perr != nil {
-				return c.failBroken(nil, "DROPIPC_EPROTO", "ancillary data other than SCM_RIGHTS")
+				return c.failBroken(nil, "DROPIPC_ERR_PROTO", "ancillary data other than SCM_RIGHTS")
 			}
 		}
 		if flags&syscall.MSG_CTRUNC != 0 {
-			return c.failBroken(nil, "DROPIPC_EPROTO", "control data truncated after %d fds: the peer "+
+			return c.failBroken(nil, "DROPIPC_ERR_PROTO", "control data truncated after %d fds: the peer "+
 				"sent more than %d, or this process is out of fds (RLIMIT_NOFILE)", arrived, MaxFds)
 		}
 		if arrived > 0 && pos > 0 {
-			return c.failBroken(nil, "DROPIPC_EPROTO",
+			return c.failBroken(nil, "DROPIPC_ERR_PROTO",
 				"%d fds arrived at byte %d of the frame, not with its first byte", arrived, pos)
 		}
 		// A peer that closed with our data unread closed all the same.
 		if errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || (err == nil && n == 0) {
 			if pos == 0 {
-				return c.failCause(err, "DROPIPC_EOF", "peer closed the connection")
+				return c.failCause(err, "DROPIPC_ERR_OF", "peer closed the connection")
 			}
-			return c.failBroken(err, "DROPIPC_ETRUNC",
+			return c.failBroken(err, "DROPIPC_ERR_TRUNC",
 				"peer closed the connection after %d bytes of the frame", pos)
 		}
 		if err != nil {
@@ -221,19 +221,19 @@ func (c *conn) recvFrame() (payload []byte, fds []int, err error) {
 	reserved := binary.LittleEndian.Uint32(hdr[12:])
 	switch {
 	case string(hdr[:4]) != string(magic):
-		err = c.failBroken(nil, "DROPIPC_EPROTO", "bad magic % x (expected \"DIPC\")", hdr[:4])
+		err = c.failBroken(nil, "DROPIPC_ERR_PROTO", "bad magic % x (expected \"DIPC\")", hdr[:4])
 	case version != Version:
-		err = c.failBroken(nil, "DROPIPC_EPROTO",
+		err = c.failBroken(nil, "DROPIPC_ERR_PROTO",
 			"peer speaks protocol version %d, this end speaks version %d", version, Version)
 	case reserved != 0:
-		err = c.failBroken(nil, "DROPIPC_EPROTO", "reserved header field is 0x%x, not 0", reserved)
+		err = c.failBroken(nil, "DROPIPC_ERR_PROTO", "reserved header field is 0x%x, not 0", reserved)
 	case nfds > MaxFds:
-		err = c.failBroken(nil, "DROPIPC_EPROTO", "header announces %d fds, the maximum is %d", nfds, MaxFds)
+		err = c.failBroken(nil, "DROPIPC_ERR_PROTO", "header announces %d fds, the maximum is %d", nfds, MaxFds)
 	case uint64(length) > uint64(c.maxPayload):
-		err = c.failBroken(nil, "DROPIPC_ETOOBIG", "payload of %d bytes exceeds the limit of %d bytes",
+		err = c.failBroken(nil, "DROPIPC_ERR_TOOBIG", "payload of %d bytes exceeds the limit of %d bytes",
 			length, c.maxPayload)
 	case nfds != len(fds):
-		err = c.failBroken(nil, "DROPIPC_EPROTO", "header announces %d fds, %d arrived", nfds, len(fds))
+		err = c.failBroken(nil, "DROPIPC_ERR_PROTO", "header announces %d fds, %d arrived", nfds, len(fds))
 	}
 	if err != nil {
 		return nil, fds, err
@@ -246,7 +246,7 @@ func (c *conn) recvFrame() (payload []byte, fds []int, err error) {
 func (c *conn) sendEnvelope(env *pb.Envelope, fds []int) error {
 	b, err := proto.Marshal(env)
 	if err != nil {
-		return c.fail("DROPIPC_EINVAL", "marshal: %v", err)
+		return c.fail("DROPIPC_ERR_INVALID", "marshal: %v", err)
 	}
 	return c.sendFrame(b, fds)
 }
@@ -260,17 +260,17 @@ func envelopeBody(b []byte) (protoreflect.FieldDescriptor, []byte, *Error) {
 	for at < len(b) {
 		num, typ, n := protowire.ConsumeTag(b[at:])
 		if n < 0 {
-			return nil, nil, newError("DROPIPC_EPROTO", fmt.Sprintf(
+			return nil, nil, newError("DROPIPC_ERR_PROTO", fmt.Sprintf(
 				"payload is not a protobuf Envelope: %v at byte %d", protowire.ParseError(n), at))
 		}
 		// Groups are refused, as at every depth (wire.go).
 		if typ == protowire.StartGroupType || typ == protowire.EndGroupType {
-			return nil, nil, newError("DROPIPC_EPROTO", fmt.Sprintf(
+			return nil, nil, newError("DROPIPC_ERR_PROTO", fmt.Sprintf(
 				"payload is not a protobuf Envelope: unsupported wire type (groups) at byte %d", at+n))
 		}
 		m := protowire.ConsumeFieldValue(num, typ, b[at+n:])
 		if m < 0 {
-			return nil, nil, newError("DROPIPC_EPROTO", fmt.Sprintf(
+			return nil, nil, newError("DROPIPC_ERR_PROTO", fmt.Sprintf(
 				"payload is not a protobuf Envelope: %v at byte %d", protowire.ParseError(m), at+n))
 		}
 		fd := fields.ByNumber(num)
@@ -280,7 +280,7 @@ func envelopeBody(b []byte) (protoreflect.FieldDescriptor, []byte, *Error) {
 				unknown = num
 			}
 		case typ != protowire.BytesType:
-			return nil, nil, newError("DROPIPC_EPROTO",
+			return nil, nil, newError("DROPIPC_ERR_PROTO",
 				fmt.Sprintf("envelope field %d has wire type %d, not 2", num, typ))
 		default:
 			v, _ := protowire.ConsumeBytes(b[at+n:])
@@ -291,13 +291,13 @@ func envelopeBody(b []byte) (protoreflect.FieldDescriptor, []byte, *Error) {
 	}
 	switch {
 	case bodies > 1:
-		return nil, nil, newError("DROPIPC_EPROTO", fmt.Sprintf("envelope has %d bodies, not 1", bodies))
+		return nil, nil, newError("DROPIPC_ERR_PROTO", fmt.Sprintf("envelope has %d bodies, not 1", bodies))
 	case bodies == 0 && unknown != 0:
-		return nil, nil, newError("DROPIPC_EUNSUPPORTED", fmt.Sprintf(
+		return nil, nil, newError("DROPIPC_ERR_UNSUPPORTED", fmt.Sprintf(
 			"unsupported message: envelope field %d is not known to protocol version %d",
 			unknown, Version))
 	case bodies == 0:
-		return nil, nil, newError("DROPIPC_EPROTO", "envelope has no body")
+		return nil, nil, newError("DROPIPC_ERR_PROTO", "envelope has no body")
 	}
 	return body, data, nil
 }
@@ -333,7 +333,7 @@ func (c *conn) childFailed(e *pb.ChildError) *Error {
 		Message: Sanitize(cut(e.Message, MaxErrorText))}
 	// The error message is one line.
 	line := strings.NewReplacer("\n", "?", "\t", "?").Replace(cut(ce.Message, errmsgQuote))
-	err := c.fail("DROPIPC_ECHILD", "child setup failed at %s: %s", ce.Stage, line)
+	err := c.fail("DROPIPC_ERR_CHILD", "child setup failed at %s: %s", ce.Stage, line)
 	err.Child = ce
 	return err
 }
@@ -356,7 +356,7 @@ func cut(s string, max int) string {
 }
 
 // recvMessage receives a frame whose body must be `want`, unmarshalled into
-// msg. An error body where something else is wanted is DROPIPC_ECHILD. On
+// msg. An error body where something else is wanted is DROPIPC_ERR_CHILD. On
 // success the frame's fds are returned for the fields to claim.
 func (c *conn) recvMessage(want protoreflect.Name, msg proto.Message) (fds []int, err error) {
 	payload, fds, err := c.recvFrame()
@@ -381,7 +381,7 @@ func (c *conn) recvMessage(want protoreflect.Name, msg proto.Message) (fds []int
 		return fds, c.childFailed(ce)
 	}
 	if body.Name() != want {
-		return fds, c.fail("DROPIPC_EPROTO", "expected the %s message, got %s", want, body.Name())
+		return fds, c.fail("DROPIPC_ERR_PROTO", "expected the %s message, got %s", want, body.Name())
 	}
 	return fds, c.unpack(msg, data)
 }
@@ -400,18 +400,18 @@ func (c *conn) unpack(msg proto.Message, data []byte) error {
 		return c.fail(name, "%s", text)
 	}
 	if err := proto.Unmarshal(data, msg); err != nil {
-		return c.fail("DROPIPC_EPROTO", "%s does not unpack", md.Name())
+		return c.fail("DROPIPC_ERR_PROTO", "%s does not unpack", md.Name())
 	}
 	return nil
 }
 
 func (c *conn) claim(fds []int, idx uint32, what string) (int, error) {
 	if int(idx) >= len(fds) {
-		return -1, c.fail("DROPIPC_EPROTO", "%s: fd index %d out of range (the frame has %d fds)",
+		return -1, c.fail("DROPIPC_ERR_PROTO", "%s: fd index %d out of range (the frame has %d fds)",
 			what, idx, len(fds))
 	}
 	if fds[idx] < 0 {
-		return -1, c.fail("DROPIPC_EPROTO", "%s: fd index %d claimed twice", what, idx)
+		return -1, c.fail("DROPIPC_ERR_PROTO", "%s: fd index %d claimed twice", what, idx)
 	}
 	fd := fds[idx]
 	fds[idx] = -1
@@ -423,7 +423,7 @@ func (c *conn) finish(fds []int) error {
 	var err error
 	for i, fd := range fds {
 		if fd >= 0 && err == nil {
-			err = c.fail("DROPIPC_EPROTO", "fd index %d claimed by no field", i)
+			err = c.fail("DROPIPC_ERR_PROTO", "fd index %d claimed by no field", i)
 		}
 	}
 	closeFds(fds)

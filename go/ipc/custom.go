@@ -82,11 +82,11 @@ func namedToProto(c *conn, files []NamedFile) ([]*pb.File, []int, error) {
 func namedFromProto(c *conn, files []*pb.File, fds []int) ([]NamedFile, error) {
 	var err error
 	if len(files) != len(fds) {
-		err = c.fail("DROPIPC_EPROTO", "%d files named for %d fds", len(files), len(fds))
+		err = c.fail("DROPIPC_ERR_PROTO", "%d files named for %d fds", len(files), len(fds))
 	}
 	for i := 0; err == nil && i < len(files); i++ {
 		if files[i].Name == "" {
-			err = c.fail("DROPIPC_EINVAL", "files[%d].name: empty", i)
+			err = c.fail("DROPIPC_ERR_INVALID", "files[%d].name: empty", i)
 		}
 	}
 	got := make([]int, 0, len(files))
@@ -132,7 +132,7 @@ func recvCustom(c *conn) (*Custom, error) {
 	}
 	if why := checkCustomType(msg.Type); why != "" {
 		closeFds(fds)
-		return nil, c.fail("DROPIPC_EINVAL", "%s", why)
+		return nil, c.fail("DROPIPC_ERR_INVALID", "%s", why)
 	}
 	files, err := namedFromProto(c, msg.Files, fds)
 	if err != nil {
@@ -160,7 +160,7 @@ func recvFiles(c *conn) ([]NamedFile, error) {
 	}
 	if len(msg.Files) == 0 {
 		closeFds(fds)
-		return nil, c.fail("DROPIPC_EPROTO", "0 files named for %d fds", len(fds))
+		return nil, c.fail("DROPIPC_ERR_PROTO", "0 files named for %d fds", len(fds))
 	}
 	return namedFromProto(c, msg.Files, fds)
 }
@@ -206,7 +206,7 @@ func (ch *ChildEnd) RecvFiles() ([]NamedFile, error) {
 	}
 	files, err := recvFiles(c)
 	if errors.Is(err, ErrChild) {
-		return nil, c.fail("DROPIPC_EPROTO", "expected the files message, got error")
+		return nil, c.fail("DROPIPC_ERR_PROTO", "expected the files message, got error")
 	}
 	return files, err
 }
@@ -252,7 +252,7 @@ func (ch *ChildEnd) RecvCustom() (*Custom, error) {
 	}
 	m, err := recvCustom(c)
 	if errors.Is(err, ErrChild) {
-		return nil, c.fail("DROPIPC_EPROTO", "expected the custom message, got error")
+		return nil, c.fail("DROPIPC_ERR_PROTO", "expected the custom message, got error")
 	}
 	return m, err
 }

@@ -33,7 +33,7 @@ type end struct {
 }
 
 func closedError(op string) *Error {
-	return newError("DROPIPC_ECLOSED", op+": the end is closed", net.ErrClosed)
+	return newError("DROPIPC_ERR_CLOSED", op+": the end is closed", net.ErrClosed)
 }
 
 func (e *end) begin(op string) (*conn, error) {
@@ -267,7 +267,7 @@ func (p *ParentEnd) RecvPty() (*os.File, error) {
 	}
 	fd := -1
 	if len(fds) != 1 {
-		err = c.fail("DROPIPC_EPROTO", "expected 1 fd, got %d", len(fds))
+		err = c.fail("DROPIPC_ERR_PROTO", "expected 1 fd, got %d", len(fds))
 	}
 	if err == nil {
 		fd, err = c.claim(fds, pty.MasterFd, "master_fd")
@@ -305,7 +305,7 @@ func (p *ParentEnd) WaitExec() error {
 		err = c.finish(fds)
 	}
 	if errors.Is(err, io.EOF) {
-		return c.fail("DROPIPC_ENOEXEC", "the child closed the channel without confirming its exec")
+		return c.fail("DROPIPC_ERR_NOEXEC", "the child closed the channel without confirming its exec")
 	}
 	if err != nil {
 		p.noteChild(err)
@@ -325,7 +325,7 @@ func (p *ParentEnd) WaitExec() error {
 		return c.fail(e.Name, "%s", e.Msg)
 	}
 	if body.Name() != "error" {
-		return c.fail("DROPIPC_EPROTO", "expected end of stream after the exec confirmation, got %s",
+		return c.fail("DROPIPC_ERR_PROTO", "expected end of stream after the exec confirmation, got %s",
 			body.Name())
 	}
 	ce, err := c.unpackReport(data)
@@ -359,7 +359,7 @@ func checkPtyMaster(c *conn, fd int) error {
 	if kind == "" {
 		kind = "of unknown type"
 	}
-	return c.fail("DROPIPC_ENOTPTY", "the fd sent as pty master is %s, not a pty master", kind)
+	return c.fail("DROPIPC_ERR_NOTPTY", "the fd sent as pty master is %s, not a pty master", kind)
 }
 
 // RecvChildArgs waits for the parent's arguments and validates them. The
@@ -380,7 +380,7 @@ func (ch *ChildEnd) RecvChildArgs() (*ChildArgs, error) {
 // broke (that one was reported).
 func reportable(name string) bool {
 	switch name {
-	case "DROPIPC_EPROTO", "DROPIPC_ETOOBIG", "DROPIPC_EINVAL", "DROPIPC_EUNSUPPORTED", "ENOMEM":
+	case "DROPIPC_ERR_PROTO", "DROPIPC_ERR_TOOBIG", "DROPIPC_ERR_INVALID", "DROPIPC_ERR_UNSUPPORTED", "ENOMEM":
 		return true
 	}
 	return false
@@ -414,7 +414,7 @@ func (ch *ChildEnd) recvChildArgs() (*ChildArgs, error) {
 	msg := &pb.ChildArgs{}
 	fds, err := c.recvMessage("child_args", msg)
 	if errors.Is(err, ErrChild) {
-		return nil, c.fail("DROPIPC_EPROTO", "expected the child_args message, got error")
+		return nil, c.fail("DROPIPC_ERR_PROTO", "expected the child_args message, got error")
 	}
 	if err != nil {
 		return nil, err

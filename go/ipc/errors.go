@@ -12,7 +12,7 @@ import (
 )
 
 // The error classes of docs/PROTOCOL.md, for errors.Is. End of stream
-// between frames (DROPIPC_EOF) is io.EOF, as in Drop's ipc package; a
+// between frames (DROPIPC_ERR_OF) is io.EOF, as in Drop's ipc package; a
 // failed system call is its syscall.Errno.
 var (
 	ErrTrunc       = errors.New("the peer closed the connection in the middle of a frame")
@@ -28,10 +28,10 @@ var (
 )
 
 var classes = map[string]error{
-	"DROPIPC_EOF": io.EOF, "DROPIPC_ETRUNC": ErrTrunc, "DROPIPC_EPROTO": ErrProto,
-	"DROPIPC_ETOOBIG": ErrTooBig, "DROPIPC_ETIMEDOUT": ErrTimeout, "DROPIPC_EINVAL": ErrInvalid,
-	"DROPIPC_EUNSUPPORTED": ErrUnsupported, "DROPIPC_ECHILD": ErrChild,
-	"DROPIPC_ENOTPTY": ErrNotPty, "DROPIPC_ECLOSED": ErrClosed, "DROPIPC_ENOEXEC": ErrNoExec,
+	"DROPIPC_ERR_OF": io.EOF, "DROPIPC_ERR_TRUNC": ErrTrunc, "DROPIPC_ERR_PROTO": ErrProto,
+	"DROPIPC_ERR_TOOBIG": ErrTooBig, "DROPIPC_ERR_TIMEDOUT": ErrTimeout, "DROPIPC_ERR_INVALID": ErrInvalid,
+	"DROPIPC_ERR_UNSUPPORTED": ErrUnsupported, "DROPIPC_ERR_CHILD": ErrChild,
+	"DROPIPC_ERR_NOTPTY": ErrNotPty, "DROPIPC_ERR_CLOSED": ErrClosed, "DROPIPC_ERR_NOEXEC": ErrNoExec,
 }
 
 // Error is a failure of one end. Msg names what failed with the C library's
@@ -40,7 +40,7 @@ var classes = map[string]error{
 // system call (errors.Is(err, syscall.EPIPE)), os.ErrDeadlineExceeded for
 // a timeout, net.ErrClosed for a call on, or blocked in, a closed end.
 type Error struct {
-	// Name is the class's C name ("DROPIPC_EPROTO") or an errno name ("EPIPE").
+	// Name is the class's C name ("DROPIPC_ERR_PROTO") or an errno name ("EPIPE").
 	Name string
 	Msg  string
 	// Child is the child's report, for ErrChild.
@@ -103,7 +103,7 @@ func newError(name, msg string, causes ...error) *Error {
 	return e
 }
 
-// Name is the class name of err ("DROPIPC_EPROTO", "EPIPE"), "" if err
+// Name is the class name of err ("DROPIPC_ERR_PROTO", "EPIPE"), "" if err
 // is not an *Error.
 func Name(err error) string {
 	var e *Error
@@ -114,7 +114,7 @@ func Name(err error) string {
 }
 
 // errnoName is the name and text of an I/O error: its errno's, or
-// DROPIPC_ECLOSED for a closed end's.
+// DROPIPC_ERR_CLOSED for a closed end's.
 func errnoName(err error) (string, string) {
 	var en syscall.Errno
 	switch {
@@ -124,7 +124,7 @@ func errnoName(err error) (string, string) {
 		}
 		return fmt.Sprintf("errno %d", int(en)), en.Error()
 	case errors.Is(err, net.ErrClosed), errors.Is(err, os.ErrClosed):
-		return "DROPIPC_ECLOSED", "the end is closed"
+		return "DROPIPC_ERR_CLOSED", "the end is closed"
 	}
 	return "UNKNOWN", err.Error()
 }

@@ -347,7 +347,7 @@ func TestConcurrentClose(t *testing.T) {
 	}
 	select {
 	case err := <-done:
-		if !errors.Is(err, net.ErrClosed) || !errors.Is(err, ErrClosed) || Name(err) != "DROPIPC_ECLOSED" {
+		if !errors.Is(err, net.ErrClosed) || !errors.Is(err, ErrClosed) || Name(err) != "DROPIPC_ERR_CLOSED" {
 			t.Fatalf("RecvPty after Close: %v (%s), want net.ErrClosed", err, Name(err))
 		}
 	case <-time.After(10 * time.Second):

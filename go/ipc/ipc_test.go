@@ -177,7 +177,7 @@ func TestWaitExecConfirmed(t *testing.T) {
 
 func TestWaitExecNoConfirm(t *testing.T) {
 	_, err := waitExec(t, func(ch *ChildEnd) error { return nil })
-	if !errors.Is(err, ErrNoExec) || Name(err) != "DROPIPC_ENOEXEC" {
+	if !errors.Is(err, ErrNoExec) || Name(err) != "DROPIPC_ERR_NOEXEC" {
 		t.Fatalf("WaitExec after end-of-stream alone: %v, want ErrNoExec", err)
 	}
 	want := "wait exec: the child closed the channel without confirming its exec"

@@ -64,7 +64,7 @@ func join(path, name string) string {
 
 func checkMessage(md protoreflect.MessageDescriptor, b []byte, depth int, path string) (string, string) {
 	if depth > maxDepth {
-		return "DROPIPC_EPROTO", path + ": nested too deeply"
+		return "DROPIPC_ERR_PROTO", path + ": nested too deeply"
 	}
 	seen := map[protowire.Number]int{}
 	for at := 0; at < len(b); {
@@ -97,7 +97,7 @@ func checkMessage(md protoreflect.MessageDescriptor, b []byte, depth int, path s
 			continue
 		}
 		if typ != wireType(fd) && !(typ == protowire.BytesType && fd.IsList()) {
-			return "DROPIPC_EPROTO", fmt.Sprintf("%s: wire type %d, expected %d",
+			return "DROPIPC_ERR_PROTO", fmt.Sprintf("%s: wire type %d, expected %d",
 				join(path, string(fd.Name())), typ, wireType(fd))
 		}
 		k := fd.Kind()
@@ -121,7 +121,7 @@ func checkMessage(md protoreflect.MessageDescriptor, b []byte, depth int, path s
 				continue
 			}
 			if i, _ := badText(v, false); i >= 0 {
-				return "DROPIPC_EINVAL", fmt.Sprintf("%s: NUL byte at byte %d", name, i)
+				return "DROPIPC_ERR_INVALID", fmt.Sprintf("%s: NUL byte at byte %d", name, i)
 			}
 		case protoreflect.StringKind:
 			if i, nul := badText(v, !isReportText(md, fd)); i >= 0 {
@@ -129,7 +129,7 @@ func checkMessage(md protoreflect.MessageDescriptor, b []byte, depth int, path s
 				if nul {
 					what = "NUL byte"
 				}
-				return "DROPIPC_EINVAL", fmt.Sprintf("%s: %s at byte %d", name, what, i)
+				return "DROPIPC_ERR_INVALID", fmt.Sprintf("%s: %s at byte %d", name, what, i)
 			}
 		}
 	}
@@ -137,7 +137,7 @@ func checkMessage(md protoreflect.MessageDescriptor, b []byte, depth int, path s
 }
 
 func notProtobuf(path, why string) (string, string) {
-	return "DROPIPC_EPROTO", strings.TrimPrefix(path+": not valid protobuf: "+why, ": ")
+	return "DROPIPC_ERR_PROTO", strings.TrimPrefix(path+": not valid protobuf: "+why, ": ")
 }
 
 // unpackReport decodes a ChildError whose bytes passed wireCheck: by hand,

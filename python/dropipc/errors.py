@@ -2,7 +2,7 @@
 """The exceptions: every failure is an OSError, as with the socket module.
 
 A failure of the protocol raises the subclass of IpcError named after its
-class in docs/PROTOCOL.md (ProtocolError for DROPIPC_EPROTO, ...), with
+class in docs/PROTOCOL.md (ProtocolError for DROPIPC_ERR_PROTO, ...), with
 errno set where one fits (EPROTO, ETIMEDOUT, EINVAL, EMSGSIZE, ENOTTY,
 EOPNOTSUPP). A failed system call raises IpcError combined with the OSError
 subclass Python gives its errno: BrokenPipeError for EPIPE,
@@ -15,7 +15,7 @@ from .v1 import dropipc_pb2 as pb
 
 class IpcError(OSError):
     """A failure of one end. name is the class of PROTOCOL.md
-    ("DROPIPC_EPROTO", ...) or the errno's name ("EPIPE") for a system
+    ("DROPIPC_ERR_PROTO", ...) or the errno's name ("EPIPE") for a system
     call; msg (also str(e)) names what failed; errno is set where there is
     one; child_error is the child's report (ChildFailed only)."""
 
@@ -38,50 +38,50 @@ class IpcError(OSError):
 
 
 class EndOfStream(IpcError, EOFError):
-    """DROPIPC_EOF: the peer closed the connection between frames."""
+    """DROPIPC_ERR_OF: the peer closed the connection between frames."""
 
 
 class Truncated(IpcError):
-    """DROPIPC_ETRUNC: the peer closed the connection in the middle of a frame."""
+    """DROPIPC_ERR_TRUNC: the peer closed the connection in the middle of a frame."""
 
 
 class ProtocolError(IpcError):
-    """DROPIPC_EPROTO: a protocol violation (errno EPROTO)."""
+    """DROPIPC_ERR_PROTO: a protocol violation (errno EPROTO)."""
 
 
 class TooBig(IpcError):
-    """DROPIPC_ETOOBIG: a frame larger than the size limit (errno EMSGSIZE)."""
+    """DROPIPC_ERR_TOOBIG: a frame larger than the size limit (errno EMSGSIZE)."""
 
 
 class TimedOut(IpcError, TimeoutError):
-    """DROPIPC_ETIMEDOUT: the whole send or receive did not finish in time
+    """DROPIPC_ERR_TIMEDOUT: the whole send or receive did not finish in time
     (errno ETIMEDOUT)."""
 
 
 class InvalidMessage(IpcError):
-    """DROPIPC_EINVAL: a message that failed validation, the field named
+    """DROPIPC_ERR_INVALID: a message that failed validation, the field named
     (errno EINVAL)."""
 
 
 class Unsupported(IpcError):
-    """DROPIPC_EUNSUPPORTED: an envelope body this version does not know
+    """DROPIPC_ERR_UNSUPPORTED: an envelope body this version does not know
     (errno EOPNOTSUPP)."""
 
 
 class ChildFailed(IpcError):
-    """DROPIPC_ECHILD: the child reported a setup failure (child_error)."""
+    """DROPIPC_ERR_CHILD: the child reported a setup failure (child_error)."""
 
 
 class NotAPty(IpcError):
-    """DROPIPC_ENOTPTY: the fd sent as pty master is not one (errno ENOTTY)."""
+    """DROPIPC_ERR_NOTPTY: the fd sent as pty master is not one (errno ENOTTY)."""
 
 
 class ConnectionUnusable(IpcError):
-    """DROPIPC_ECLOSED: the connection is unusable after an earlier error."""
+    """DROPIPC_ERR_CLOSED: the connection is unusable after an earlier error."""
 
 
 class NoExec(IpcError):
-    """DROPIPC_ENOEXEC: the child closed the channel without confirming its exec."""
+    """DROPIPC_ERR_NOEXEC: the child closed the channel without confirming its exec."""
 
 
 class BrokenPipe(IpcError, BrokenPipeError):
@@ -93,16 +93,16 @@ class ConnectionReset(IpcError, ConnectionResetError):
 
 
 _ERRNO: Dict[str, Optional[int]] = {
-    "DROPIPC_EPROTO": errno.EPROTO, "DROPIPC_ETIMEDOUT": errno.ETIMEDOUT,
-    "DROPIPC_EINVAL": errno.EINVAL, "DROPIPC_ETOOBIG": errno.EMSGSIZE,
-    "DROPIPC_ENOTPTY": errno.ENOTTY, "DROPIPC_EUNSUPPORTED": errno.EOPNOTSUPP,
+    "DROPIPC_ERR_PROTO": errno.EPROTO, "DROPIPC_ERR_TIMEDOUT": errno.ETIMEDOUT,
+    "DROPIPC_ERR_INVALID": errno.EINVAL, "DROPIPC_ERR_TOOBIG": errno.EMSGSIZE,
+    "DROPIPC_ERR_NOTPTY": errno.ENOTTY, "DROPIPC_ERR_UNSUPPORTED": errno.EOPNOTSUPP,
 }
 
 _CLASSES: Dict[str, Type[IpcError]] = {
-    "DROPIPC_EOF": EndOfStream, "DROPIPC_ETRUNC": Truncated, "DROPIPC_EPROTO": ProtocolError,
-    "DROPIPC_ETOOBIG": TooBig, "DROPIPC_ETIMEDOUT": TimedOut, "DROPIPC_EINVAL": InvalidMessage,
-    "DROPIPC_EUNSUPPORTED": Unsupported, "DROPIPC_ECHILD": ChildFailed,
-    "DROPIPC_ENOTPTY": NotAPty, "DROPIPC_ECLOSED": ConnectionUnusable, "DROPIPC_ENOEXEC": NoExec,
+    "DROPIPC_ERR_OF": EndOfStream, "DROPIPC_ERR_TRUNC": Truncated, "DROPIPC_ERR_PROTO": ProtocolError,
+    "DROPIPC_ERR_TOOBIG": TooBig, "DROPIPC_ERR_TIMEDOUT": TimedOut, "DROPIPC_ERR_INVALID": InvalidMessage,
+    "DROPIPC_ERR_UNSUPPORTED": Unsupported, "DROPIPC_ERR_CHILD": ChildFailed,
+    "DROPIPC_ERR_NOTPTY": NotAPty, "DROPIPC_ERR_CLOSED": ConnectionUnusable, "DROPIPC_ERR_NOEXEC": NoExec,
     "EPIPE": BrokenPipe, "ECONNRESET": ConnectionReset,
 }
 

@@ -132,7 +132,7 @@ class _Conn:
     def begin(self, op: str) -> None:
         self.op = op
         if self.broken:
-            self.fail("DROPIPC_ECLOSED", "connection unusable after an earlier %s" % self.broken)
+            self.fail("DROPIPC_ERR_CLOSED", "connection unusable after an earlier %s" % self.broken)
 
     def fail(self, name: str, msg: str, broken: bool = False,
              child_error: Optional[pb.ChildError] = None) -> NoReturn:
@@ -154,8 +154,8 @@ class _Conn:
 
     def _timed_out(self, at: int) -> NoReturn:
         if at == 0:
-            self.fail("DROPIPC_ETIMEDOUT", "waiting for a frame: timed out")
-        self.fail("DROPIPC_ETIMEDOUT", "timed out after %d bytes of the frame" % at, True)
+            self.fail("DROPIPC_ERR_TIMEDOUT", "waiting for a frame: timed out")
+        self.fail("DROPIPC_ERR_TIMEDOUT", "timed out after %d bytes of the frame" % at, True)
 
     def _io_fail(self, e: OSError, pos: int, first: str, later: str) -> NoReturn:
         """A failed system call at byte pos of a frame: message first (with
@@ -168,7 +168,7 @@ class _Conn:
 
     def send_frame(self, payload: bytes, fds: Sequence[int] = ()) -> None:
         if len(payload) > self.max_payload:
-            self.fail("DROPIPC_ETOOBIG", "payload of %d bytes exceeds the limit of %d bytes"
+            self.fail("DROPIPC_ERR_TOOBIG", "payload of %d bytes exceeds the limit of %d bytes"
                       % (len(payload), self.max_payload))
         if len(fds) > MAX_FDS:
             self.fail("EINVAL", "%d fds, the maximum is %d" % (len(fds), MAX_FDS))
@@ -209,16 +209,16 @@ class _Conn:
                               "%%s after %d bytes of the frame" % pos)
             fds.extend(got)
             if flags & socket.MSG_CTRUNC:
-                self.fail("DROPIPC_EPROTO", "control data truncated after %d fds: the peer sent "
+                self.fail("DROPIPC_ERR_PROTO", "control data truncated after %d fds: the peer sent "
                           "more than %d, or this process is out of fds (RLIMIT_NOFILE)"
                           % (len(got), MAX_FDS), True)
             if got and pos > 0:
-                self.fail("DROPIPC_EPROTO", "%d fds arrived at byte %d of the frame, not with "
+                self.fail("DROPIPC_ERR_PROTO", "%d fds arrived at byte %d of the frame, not with "
                           "its first byte" % (len(got), pos), True)
             if not data:
                 if pos == 0:
-                    self.fail("DROPIPC_EOF", "peer closed the connection")
-                self.fail("DROPIPC_ETRUNC",
+                    self.fail("DROPIPC_ERR_OF", "peer closed the connection")
+                self.fail("DROPIPC_ERR_TRUNC",
                           "peer closed the connection after %d bytes of the frame" % pos, True)
             buf += data
         return bytes(buf)
@@ -231,22 +231,22 @@ class _Conn:
             hdr = self._recv_exact(HEADER.size, 0, fds, deadline)
             magic, version, nfds, length, reserved = HEADER.unpack(hdr)
             if magic != MAGIC:
-                self.fail("DROPIPC_EPROTO", "bad magic %s (expected \"DIPC\")"
+                self.fail("DROPIPC_ERR_PROTO", "bad magic %s (expected \"DIPC\")"
                           % " ".join("%02x" % b for b in magic), True)
             if version != VERSION:
-                self.fail("DROPIPC_EPROTO", "peer speaks protocol version %d, this end speaks "
+                self.fail("DROPIPC_ERR_PROTO", "peer speaks protocol version %d, this end speaks "
                           "version %d" % (version, VERSION), True)
             if reserved:
-                self.fail("DROPIPC_EPROTO", "reserved header field is 0x%x, not 0" % reserved,
+                self.fail("DROPIPC_ERR_PROTO", "reserved header field is 0x%x, not 0" % reserved,
                           True)
             if nfds > MAX_FDS:
-                self.fail("DROPIPC_EPROTO", "header announces %d fds, the maximum is %d"
+                self.fail("DROPIPC_ERR_PROTO", "header announces %d fds, the maximum is %d"
                           % (nfds, MAX_FDS), True)
             if length > self.max_payload:
-                self.fail("DROPIPC_ETOOBIG", "payload of %d bytes exceeds the limit of %d bytes"
+                self.fail("DROPIPC_ERR_TOOBIG", "payload of %d bytes exceeds the limit of %d bytes"
                           % (length, self.max_payload), True)
             if nfds != len(fds):
-                self.fail("DROPIPC_EPROTO", "header announces %d fds, %d arrived"
+                self.fail("DROPIPC_ERR_PROTO", "header announces %d fds, %d arrived"
                           % (nfds, len(fds)), True)
             payload = self._recv_exact(length, HEADER.size, fds, deadline)
         except BaseException:
@@ -268,14 +268,14 @@ class _Conn:
         returns (message, fds).
 
         An `error` body where something else is wanted fails with
-        DROPIPC_ECHILD and the ChildError attached to the exception."""
+        DROPIPC_ERR_CHILD and the ChildError attached to the exception."""
         payload, fds = self.recv_frame()
         try:
             name, data = self.body(payload)
             if name == "error" and want != "error":
                 self.child_failed(self.unpack(pb.ChildError, data))
             if name != want:
-                self.fail("DROPIPC_EPROTO", "expected the %s message, got %s" % (want, name))
+                self.fail("DROPIPC_ERR_PROTO", "expected the %s message, got %s" % (want, name))
             return self.unpack(cls, data), fds
         except BaseException:
             _close_fds(fds)
@@ -288,7 +288,7 @@ class _Conn:
         err.message = sanitize(utf8_cut(err.message.encode("utf-8"),
                                         MAX_ERROR_TEXT).decode("utf-8"))
         line = utf8_cut(err.message.encode("utf-8"), ERRMSG_QUOTE).decode("utf-8")
-        self.fail("DROPIPC_ECHILD", "child setup failed at %s: %s"
+        self.fail("DROPIPC_ERR_CHILD", "child setup failed at %s: %s"
                   % (stage_name(err.stage), line.replace("\n", "?").replace("\t", "?")),
                   child_error=err)
 
@@ -303,16 +303,16 @@ class _Conn:
         try:
             msg.ParseFromString(data)
         except DecodeError:
-            self.fail("DROPIPC_EPROTO", "%s does not unpack" % cls.DESCRIPTOR.name)
+            self.fail("DROPIPC_ERR_PROTO", "%s does not unpack" % cls.DESCRIPTOR.name)
         return msg  # type: ignore[no-any-return]  # Message is Any without stubs
 
 
 def _claim(conn: _Conn, fds: List[int], idx: int, what: str) -> int:
     if idx >= len(fds):
-        conn.fail("DROPIPC_EPROTO", "%s: fd index %d out of range (the frame has %d fds)"
+        conn.fail("DROPIPC_ERR_PROTO", "%s: fd index %d out of range (the frame has %d fds)"
                   % (what, idx, len(fds)))
     if fds[idx] < 0:
-        conn.fail("DROPIPC_EPROTO", "%s: fd index %d claimed twice" % (what, idx))
+        conn.fail("DROPIPC_ERR_PROTO", "%s: fd index %d claimed twice" % (what, idx))
     fd, fds[idx] = fds[idx], -1
     return fd
 
@@ -322,7 +322,7 @@ def _finish(conn: _Conn, fds: List[int]) -> None:
     left = [i for i, fd in enumerate(fds) if fd >= 0]
     _close_fds(fds)
     if left:
-        conn.fail("DROPIPC_EPROTO", "fd index %d claimed by no field" % left[0])
+        conn.fail("DROPIPC_ERR_PROTO", "fd index %d claimed by no field" % left[0])
 
 
 def _claim_files(conn: _Conn, entries: Sequence[pb.File], fds: List[int]) -> List[File]:
@@ -332,10 +332,10 @@ def _claim_files(conn: _Conn, entries: Sequence[pb.File], fds: List[int]) -> Lis
     out: List[File] = []
     try:
         if len(entries) != len(fds):
-            conn.fail("DROPIPC_EPROTO", "%d files named for %d fds" % (len(entries), len(fds)))
+            conn.fail("DROPIPC_ERR_PROTO", "%d files named for %d fds" % (len(entries), len(fds)))
         for i, f in enumerate(entries):
             if not f.name:
-                conn.fail("DROPIPC_EINVAL", "files[%d].name: empty" % i)
+                conn.fail("DROPIPC_ERR_INVALID", "files[%d].name: empty" % i)
         for i, f in enumerate(entries):
             out.append(File(f.name, _claim(conn, fds, f.fd, "files[%d].fd" % i)))
         _finish(conn, fds)
@@ -358,7 +358,7 @@ def _check_pty_master(conn: _Conn, fd: int) -> None:
              (stat.S_ISFIFO, "a pipe"), (stat.S_ISSOCK, "a socket"),
              (stat.S_ISBLK, "a block device"), (stat.S_ISCHR, "a character device")]
     kind = next((k for test, k in kinds if test(st.st_mode)), "of unknown type")
-    conn.fail("DROPIPC_ENOTPTY", "the fd sent as pty master is %s, not a pty master" % kind)
+    conn.fail("DROPIPC_ERR_NOTPTY", "the fd sent as pty master is %s, not a pty master" % kind)
 
 
 def _named(files: Union[Mapping[str, FileLike], Iterable[Tuple[str, FileLike]]]
@@ -439,7 +439,7 @@ class _End:
         msg, fds = self._recv("recv files", "files", pb.Files)
         if not msg.files:
             _close_fds(fds)
-            self.conn.fail("DROPIPC_EPROTO", "0 files named for %d fds" % len(fds))
+            self.conn.fail("DROPIPC_ERR_PROTO", "0 files named for %d fds" % len(fds))
         return _claim_files(self.conn, msg.files, fds)
 
     def send_custom(self, type: str, data: bytes = b"",
@@ -472,7 +472,7 @@ class _End:
         why = check_custom_type(msg.type)
         if why:
             _close_fds(fds)
-            self.conn.fail("DROPIPC_EINVAL", why)
+            self.conn.fail("DROPIPC_ERR_INVALID", why)
         return Custom(msg.type, msg.data, _claim_files(self.conn, msg.files, fds))
 
 
@@ -505,7 +505,7 @@ class ParentEnd(_End):
         fd = -1
         try:
             if len(fds) != 1:
-                c.fail("DROPIPC_EPROTO", "expected 1 fd, got %d" % len(fds))
+                c.fail("DROPIPC_ERR_PROTO", "expected 1 fd, got %d" % len(fds))
             fd = _claim(c, fds, pty.master_fd, "master_fd")
             _finish(c, fds)
             _check_pty_master(c, fd)
@@ -528,7 +528,7 @@ class ParentEnd(_End):
             _, fds = self._recv("wait exec", "exec", pb.ExecConfirm)
             _finish(c, fds)
         except EndOfStream:
-            c.fail("DROPIPC_ENOEXEC", "the child closed the channel without confirming its exec")
+            c.fail("DROPIPC_ERR_NOEXEC", "the child closed the channel without confirming its exec")
         # Confirmed: now end-of-stream, or the exec's failure.
         try:
             payload, fds = c.recv_frame()
@@ -537,14 +537,14 @@ class ParentEnd(_End):
         _close_fds(fds)
         name, data = c.body(payload)
         if name != "error":
-            c.fail("DROPIPC_EPROTO",
+            c.fail("DROPIPC_ERR_PROTO",
                    "expected end of stream after the exec confirmation, got %s" % name)
         self.child_error = c.unpack(pb.ChildError, data)
         c.child_failed(self.child_error)
 
 
 # The failures of a receive of ChildArgs that a child reports (PROTOCOL.md).
-_REPORTABLE = {"DROPIPC_EPROTO", "DROPIPC_ETOOBIG", "DROPIPC_EINVAL", "DROPIPC_EUNSUPPORTED",
+_REPORTABLE = {"DROPIPC_ERR_PROTO", "DROPIPC_ERR_TOOBIG", "DROPIPC_ERR_INVALID", "DROPIPC_ERR_UNSUPPORTED",
                "ENOMEM"}
 
 
@@ -601,7 +601,7 @@ class ChildEnd(_End):
         try:
             args, fds = self._recv("recv args", "child_args", pb.ChildArgs)
         except ChildFailed:
-            c.fail("DROPIPC_EPROTO", "expected the child_args message, got error")
+            c.fail("DROPIPC_ERR_PROTO", "expected the child_args message, got error")
         _finish(c, fds)
         try:
             validate(args)

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Validation of ChildArgs, the rules of lib/validate.c: the sender checks
 before sending, the receiver before handing the message over. Each failure
-raises InvalidMessage (DROPIPC_EINVAL) naming the field, e.g.
+raises InvalidMessage (DROPIPC_ERR_INVALID) naming the field, e.g.
 "config.net.tcp_published_ports[1].guest_port: 70000 is not in 1..65535"."""
 import ipaddress
 from typing import Iterator, List, NoReturn, Tuple, Union
@@ -18,7 +18,7 @@ Port = Union[pb.PublishedPort, pb.HostPort]
 
 
 def _fail(msg: str) -> NoReturn:
-    raise error("DROPIPC_EINVAL", msg)
+    raise error("DROPIPC_ERR_INVALID", msg)
 
 
 def show(b: bytes) -> str:

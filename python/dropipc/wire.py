@@ -88,19 +88,19 @@ def envelope_body(payload: bytes) -> Tuple[str, bytes]:
                 unknown = unknown or number
                 continue
             if wt != WT_LEN or data is None:
-                raise error("DROPIPC_EPROTO",
+                raise error("DROPIPC_ERR_PROTO",
                             "envelope field %d has wire type %d, not 2" % (number, wt))
             bodies.append((known[number].name, data))
     except Malformed as e:
-        raise error("DROPIPC_EPROTO", "payload is not a protobuf Envelope: %s at byte %d"
+        raise error("DROPIPC_ERR_PROTO", "payload is not a protobuf Envelope: %s at byte %d"
                     % (e.why, e.at)) from None
     if len(bodies) > 1:
-        raise error("DROPIPC_EPROTO", "envelope has %d bodies, not 1" % len(bodies))
+        raise error("DROPIPC_ERR_PROTO", "envelope has %d bodies, not 1" % len(bodies))
     if not bodies and unknown:
-        raise error("DROPIPC_EUNSUPPORTED", "unsupported message: envelope field %d is not "
+        raise error("DROPIPC_ERR_UNSUPPORTED", "unsupported message: envelope field %d is not "
                     "known to protocol version %d" % (unknown, VERSION))
     if not bodies:
-        raise error("DROPIPC_EPROTO", "envelope has no body")
+        raise error("DROPIPC_ERR_PROTO", "envelope has no body")
     return bodies[0]
 
 
@@ -151,7 +151,7 @@ def _path(trail: List[str]) -> str:
 
 def _check(desc: Descriptor, data: bytes, trail: List[str]) -> None:
     if len(trail) > MAX_DEPTH:
-        raise error("DROPIPC_EPROTO", "%s: nested too deeply" % _path(trail))
+        raise error("DROPIPC_ERR_PROTO", "%s: nested too deeply" % _path(trail))
     seen: Dict[int, int] = {}
     try:
         for number, wt, chunk in fields(data):
@@ -160,7 +160,7 @@ def _check(desc: Descriptor, data: bytes, trail: List[str]) -> None:
                 continue
             # A number may also come packed (WT_LEN) when repeated.
             if wt != wire_type_of(f) and not (wt == WT_LEN and f.label == f.LABEL_REPEATED):
-                raise error("DROPIPC_EPROTO", "%s: wire type %d, expected %d"
+                raise error("DROPIPC_ERR_PROTO", "%s: wire type %d, expected %d"
                             % (_path(trail + [f.name]), wt, wire_type_of(f)))
             if chunk is None or f.type not in (f.TYPE_STRING, f.TYPE_MESSAGE, f.TYPE_BYTES):
                 continue
@@ -177,24 +177,24 @@ def _check(desc: Descriptor, data: bytes, trail: List[str]) -> None:
                 # text may quote an OS string: not refused when it is not
                 # UTF-8, only sanitized by the receiver (report_text).
                 if desc is not _CUSTOM and b"\0" in chunk:
-                    raise error("DROPIPC_EINVAL", "%s: NUL byte at byte %d"
+                    raise error("DROPIPC_ERR_INVALID", "%s: NUL byte at byte %d"
                                 % (_path(trail + [name]), chunk.index(b"\0")))
                 continue
             at, nul = bad_string_byte(chunk)
             if at >= 0:
-                raise error("DROPIPC_EINVAL", "%s: %s at byte %d"
+                raise error("DROPIPC_ERR_INVALID", "%s: %s at byte %d"
                             % (_path(trail + [name]), "NUL byte" if nul else "invalid UTF-8",
                                at))
     except Malformed as e:
-        raise error("DROPIPC_EPROTO", "%s%snot valid protobuf: %s"
+        raise error("DROPIPC_ERR_PROTO", "%s%snot valid protobuf: %s"
                     % (_path(trail), ": " if trail else "", e.why)) from None
 
 
 def check(desc: Descriptor, data: bytes) -> None:
     """Raises IpcError for what lib/wire.c refuses in a body's bytes: a group
-    or a known field of the wrong wire type at any depth (DROPIPC_EPROTO),
+    or a known field of the wrong wire type at any depth (DROPIPC_ERR_PROTO),
     a string with a NUL or invalid UTF-8, or an OS string (bytes, but
-    Custom's data) with a NUL (DROPIPC_EINVAL), each named."""
+    Custom's data) with a NUL (DROPIPC_ERR_INVALID), each named."""
     _check(desc, data, [])
 
 

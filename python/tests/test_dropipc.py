@@ -53,7 +53,7 @@ class Ends(unittest.TestCase):
         self.child.close()
         with self.assertRaises(dropipc.NoExec) as cm:
             self.parent.wait_exec()
-        self.assertEqual(cm.exception.name, "DROPIPC_ENOEXEC")
+        self.assertEqual(cm.exception.name, "DROPIPC_ERR_NOEXEC")
         self.assertEqual(str(cm.exception),
                          "wait exec: the child closed the channel without confirming its exec")
 

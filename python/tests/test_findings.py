@@ -405,7 +405,7 @@ class Exceptions(Pair):
         self.parent.conn.sock.sendall(frame(b"\xff\xff\xff"))
         with self.assertRaises(OSError) as cm:
             self.child.recv_child_args()
-        self.assertEqual((cm.exception.errno, cm.exception.name), (errno.EPROTO, "DROPIPC_EPROTO"))
+        self.assertEqual((cm.exception.errno, cm.exception.name), (errno.EPROTO, "DROPIPC_ERR_PROTO"))
         with self.assertRaises(OSError) as cm:
             dropipc.validate(args(env_id=""))
         self.assertEqual(cm.exception.errno, errno.EINVAL)

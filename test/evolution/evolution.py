@@ -109,9 +109,10 @@ def check(cond, what, detail=""):
 
 
 def class_name(lang, cls):
-    """The error class as each reader prints it: C 1.0 names its codes
-    DROPIPC_ERR_*, the Go and Python packages keep their DROPIPC_E* names."""
-    return ("DROPIPC_ERR_" if lang == "c" else "DROPIPC_E") + cls
+    """The error class as each reader prints it: DROPIPC_ERR_* in C, Go
+    and Python alike (lang is kept for the callers' messages)."""
+    del lang
+    return "DROPIPC_ERR_" + cls
 
 
 def peers(work):

@@ -395,64 +395,64 @@ def child_cases():
         s.shutdown(socket.SHUT_WR)
 
     return {
-        "eof": (lambda s: s.shutdown(socket.SHUT_WR), "DROPIPC_EOF",
+        "eof": (lambda s: s.shutdown(socket.SHUT_WR), "DROPIPC_ERR_OF",
                 "recv args: peer closed the connection"),
-        "bad-magic": (lambda s: s.sendall(frame(b"", magic=b"XIPC")), "DROPIPC_EPROTO",
+        "bad-magic": (lambda s: s.sendall(frame(b"", magic=b"XIPC")), "DROPIPC_ERR_PROTO",
                       "recv args: bad magic 58 49 50 43"),
         "version-2": (lambda s: s.sendall(frame(envelope(child_args=good_args()), version=2)),
-                      "DROPIPC_EPROTO", "recv args: peer speaks protocol version 2, "
+                      "DROPIPC_ERR_PROTO", "recv args: peer speaks protocol version 2, "
                       "this end speaks version 1"),
-        "reserved": (lambda s: s.sendall(frame(b"", reserved=1)), "DROPIPC_EPROTO",
+        "reserved": (lambda s: s.sendall(frame(b"", reserved=1)), "DROPIPC_ERR_PROTO",
                      "recv args: reserved header field is 0x1, not 0"),
-        "nfds-17": (lambda s: s.sendall(frame(b"", nfds=17)), "DROPIPC_EPROTO",
+        "nfds-17": (lambda s: s.sendall(frame(b"", nfds=17)), "DROPIPC_ERR_PROTO",
                     "recv args: header announces 17 fds, the maximum is 16"),
-        "too-big": (lambda s: s.sendall(frame(b"", length=(1 << 20) + 1)), "DROPIPC_ETOOBIG",
+        "too-big": (lambda s: s.sendall(frame(b"", length=(1 << 20) + 1)), "DROPIPC_ERR_TOOBIG",
                     "recv args: payload of 1048577 bytes exceeds the limit of 1048576 bytes"),
         "fd-missing": (lambda s: s.sendall(frame(envelope(child_args=good_args()), nfds=1)),
-                       "DROPIPC_EPROTO", "recv args: header announces 1 fds, 0 arrived"),
+                       "DROPIPC_ERR_PROTO", "recv args: header announces 1 fds, 0 arrived"),
         "fd-count": (with_fds(frame(envelope(child_args=good_args()), nfds=1), 2),
-                     "DROPIPC_EPROTO", "recv args: header announces 1 fds, 2 arrived"),
-        "fd-late": (late_fd, "DROPIPC_EPROTO", "recv args: 1 fds arrived at byte 16 of "
+                     "DROPIPC_ERR_PROTO", "recv args: header announces 1 fds, 2 arrived"),
+        "fd-late": (late_fd, "DROPIPC_ERR_PROTO", "recv args: 1 fds arrived at byte 16 of "
                     "the frame, not with its first byte"),
-        "ctrunc": (with_fds(frame(b"", nfds=16), 17), "DROPIPC_EPROTO",
+        "ctrunc": (with_fds(frame(b"", nfds=16), 17), "DROPIPC_ERR_PROTO",
                    "recv args: control data truncated after 16 fds: the peer sent more "
                    "than 16"),
-        "truncated": (truncated, "DROPIPC_ETRUNC",
+        "truncated": (truncated, "DROPIPC_ERR_TRUNC",
                       "recv args: peer closed the connection after 19 bytes of the frame"),
-        "not-protobuf": (lambda s: s.sendall(frame(b"\xff\xff\xff")), "DROPIPC_EPROTO",
+        "not-protobuf": (lambda s: s.sendall(frame(b"\xff\xff\xff")), "DROPIPC_ERR_PROTO",
                          "recv args: payload is not a protobuf Envelope"),
-        "no-body": (lambda s: s.sendall(frame(b"")), "DROPIPC_EPROTO",
+        "no-body": (lambda s: s.sendall(frame(b"")), "DROPIPC_ERR_PROTO",
                     "recv args: envelope has no body"),
         "two-bodies": (lambda s: s.sendall(frame(field(1, args) + field(2, b""))),
-                       "DROPIPC_EPROTO", "recv args: envelope has 2 bodies, not 1"),
-        "unknown-body": (lambda s: s.sendall(frame(field(9, b""))), "DROPIPC_EUNSUPPORTED",
+                       "DROPIPC_ERR_PROTO", "recv args: envelope has 2 bodies, not 1"),
+        "unknown-body": (lambda s: s.sendall(frame(field(9, b""))), "DROPIPC_ERR_UNSUPPORTED",
                          "recv args: unsupported message: envelope field 9 is not known "
                          "to protocol version 1"),
         "wrong-message": (with_fds(frame(envelope(pty=pb.PtyHandoff()), nfds=1), 1),
-                          "DROPIPC_EPROTO", "recv args: expected the child_args message, "
+                          "DROPIPC_ERR_PROTO", "recv args: expected the child_args message, "
                           "got pty"),
-        "error-to-child": (lambda s: s.sendall(frame(envelope(error=err))), "DROPIPC_EPROTO",
+        "error-to-child": (lambda s: s.sendall(frame(envelope(error=err))), "DROPIPC_ERR_PROTO",
                            "recv args: expected the child_args message, got error"),
-        "unclaimed-fd": (with_fds(frame(field(1, args), nfds=1), 1), "DROPIPC_EPROTO",
+        "unclaimed-fd": (with_fds(frame(field(1, args), nfds=1), 1), "DROPIPC_ERR_PROTO",
                          "recv args: fd index 0 claimed by no field"),
         "empty-pattern": (lambda s: s.sendall(frame(envelope(child_args=empty_pattern))),
-                          "DROPIPC_EINVAL", "recv args: config.environ.exposed_vars[%d]: empty"
+                          "DROPIPC_ERR_INVALID", "recv args: config.environ.exposed_vars[%d]: empty"
                           % len(good_args().config.environ.exposed_vars)),
-        "bad-port": (lambda s: s.sendall(frame(envelope(child_args=bad_port))), "DROPIPC_EINVAL",
+        "bad-port": (lambda s: s.sendall(frame(envelope(child_args=bad_port))), "DROPIPC_ERR_INVALID",
                      "recv args: config.net.tcp_published_ports[0].guest_port: 70000 is "
                      "not in 1..65535"),
-        "nul-byte": (lambda s: s.sendall(frame(envelope(child_args=nul))), "DROPIPC_EINVAL",
+        "nul-byte": (lambda s: s.sendall(frame(envelope(child_args=nul))), "DROPIPC_ERR_INVALID",
                      "recv args: env_id: NUL byte at byte 1"),
-        "bad-utf8": (lambda s: s.sendall(frame(field(1, latin1))), "DROPIPC_EINVAL",
+        "bad-utf8": (lambda s: s.sendall(frame(field(1, latin1))), "DROPIPC_ERR_INVALID",
                      "recv args: env_id: invalid UTF-8 at byte 3"),
         "nul-in-bytes": (lambda s: s.sendall(frame(envelope(child_args=nul_bytes))),
-                         "DROPIPC_EINVAL", "recv args: paths.cwd: NUL byte at byte 2"),
+                         "DROPIPC_ERR_INVALID", "recv args: paths.cwd: NUL byte at byte 2"),
         "path-not-normalized": (lambda s: s.sendall(frame(envelope(child_args=bad_path))),
-                                "DROPIPC_EINVAL", "recv args: config.mounts[0].target: path is "
+                                "DROPIPC_ERR_INVALID", "recv args: config.mounts[0].target: path is "
                                 "not normalized: /etc/../usr"),
-        "wrong-wire-type": (lambda s: s.sendall(frame(field(1, wrong_type))), "DROPIPC_EPROTO",
+        "wrong-wire-type": (lambda s: s.sendall(frame(field(1, wrong_type))), "DROPIPC_ERR_PROTO",
                             "recv args: paths.cwd: wire type 0, expected 2"),
-        "group-deep": (lambda s: s.sendall(frame(field(1, group))), "DROPIPC_EPROTO",
+        "group-deep": (lambda s: s.sendall(frame(field(1, group))), "DROPIPC_ERR_PROTO",
                        "recv args: config.net: not valid protobuf: unsupported wire type "
                        "(groups)"),
     }
@@ -518,22 +518,22 @@ PARENT_CASES = {
     # A report's text keeps newline and tab (dropipc_text_sanitize), but
     # every parent shows it on its one line: they become '?' there too.
     "multiline-error": ("", "child setup failed at jail: line one?line?two?[2J end\n", None),
-    "not-pty": ("DROPIPC_ENOTPTY", "recv pty: the fd sent as pty master is a pipe, not a pty "
+    "not-pty": ("DROPIPC_ERR_NOTPTY", "recv pty: the fd sent as pty master is a pipe, not a pty "
                 "master", None),
-    "no-fd": ("DROPIPC_EPROTO", "recv pty: expected 1 fd, got 0", None),
-    "two-fds": ("DROPIPC_EPROTO", "recv pty: expected 1 fd, got 2", None),
-    "bad-index": ("DROPIPC_EPROTO", "recv pty: master_fd: fd index 5 out of range (the frame "
+    "no-fd": ("DROPIPC_ERR_PROTO", "recv pty: expected 1 fd, got 0", None),
+    "two-fds": ("DROPIPC_ERR_PROTO", "recv pty: expected 1 fd, got 2", None),
+    "bad-index": ("DROPIPC_ERR_PROTO", "recv pty: master_fd: fd index 5 out of range (the frame "
                   "has 1 fds)", None),
-    "args-to-parent": ("DROPIPC_EPROTO", "recv pty: expected the pty message, got child_args",
+    "args-to-parent": ("DROPIPC_ERR_PROTO", "recv pty: expected the pty message, got child_args",
                        None),
-    "unknown-body": ("DROPIPC_EUNSUPPORTED", "recv pty: unsupported message: envelope field 15 "
+    "unknown-body": ("DROPIPC_ERR_UNSUPPORTED", "recv pty: unsupported message: envelope field 15 "
                      "is not known to protocol version 1", None),
-    "eof": ("DROPIPC_EOF", "recv pty: peer closed the connection",
+    "eof": ("DROPIPC_ERR_OF", "recv pty: peer closed the connection",
             "the child closed the channel without sending the pty"),
-    "timeout": ("DROPIPC_ETIMEDOUT", "recv pty: waiting for a frame: timed out", "timed out"),
+    "timeout": ("DROPIPC_ERR_TIMEDOUT", "recv pty: waiting for a frame: timed out", "timed out"),
     # A child that was asked to confirm its exec (every parent asks) and
     # closed the channel after the pty without doing so: it died before exec.
-    "no-confirm": ("DROPIPC_ENOEXEC", "wait exec: the child closed the channel without "
+    "no-confirm": ("DROPIPC_ERR_NOEXEC", "wait exec: the child closed the channel without "
                    "confirming its exec", None),
 }
 
@@ -542,8 +542,8 @@ PARENT_CASES = {
 PARENT_CASES_NO_TTY = {
     "child-error": PARENT_CASES["child-error"],
     "multiline-error": PARENT_CASES["multiline-error"],
-    "unasked-pty": ("DROPIPC_EPROTO", "wait exec: expected the exec message, got pty", None),
-    "timeout": ("DROPIPC_ETIMEDOUT", "wait exec: waiting for a frame: timed out", "timed out"),
+    "unasked-pty": ("DROPIPC_ERR_PROTO", "wait exec: expected the exec message, got pty", None),
+    "timeout": ("DROPIPC_ERR_TIMEDOUT", "wait exec: waiting for a frame: timed out", "timed out"),
     "no-confirm": PARENT_CASES["no-confirm"],
 }
 
@@ -809,9 +809,9 @@ def test_vectors(opts, child):
                         replies.append("exec")
                         break
                     except dropipc.IpcError as e:
-                        if e.name == "DROPIPC_ECHILD":
+                        if e.name == "DROPIPC_ERR_CHILD":
                             replies.append(e.child_error)
-                        elif e.name != "DROPIPC_ENOEXEC":
+                        elif e.name != "DROPIPC_ERR_NOEXEC":
                             replies.append(e.name)
                         break
                 end.close()

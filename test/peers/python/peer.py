@@ -46,7 +46,7 @@ def die(msg, name=None):
 
 
 def handshake_failed(e):
-    if e.name == "DROPIPC_ECHILD":
+    if e.name == "DROPIPC_ERR_CHILD":
         err = e.child_error
         # The report's text, sanitized by the end (no escapes from the sandbox).
         # The text comes sanitized (newline and tab kept): on our one line
