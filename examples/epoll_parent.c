@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * A launcher's parent in an epoll loop: the channel, the child's pidfd and
  * a signalfd (SIGINT, SIGTERM) in one epoll set, the channel's deadline as

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * A whole launcher, parent and child in one program: the child is the same
  * binary re-executed by dropipc_spawn() with the channel as its fd 3, in new

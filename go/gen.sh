@@ -1,5 +1,5 @@
 #!/bin/sh
-# SPDX-License-Identifier: Apache-2.0
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # Generates dropipcv1/dropipc.pb.go from the schema, as committed (go get
 # users never run protoc). PROTODIR defaults to the installed schema.
 # Usage: gen.sh [PROTODIR [OUTDIR]]

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * ChildArgs, the library's own type: a protobuf-c ChildArgs kept private.
  * The public accessors are generated from the schema (lib/gen/args-gen.py,

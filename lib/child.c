@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /* The child's end: receives ChildArgs, sends the pty or an error report. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * The connection: the state of one end's socket apart from the frames on
  * it. Its settings (timeout, payload limit, non-blocking mode, close

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * The connection's state, shared by conn.c (the connection: settings,
  * errors, cancel, pidfd, waits) and frame.c (the frame codec: header, send

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /* Error codes: one table (DROPIPC_ERROR_MAP) gives names and sentences. */
 #include <errno.h>
 #include <string.h>

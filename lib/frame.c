@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * The frame codec: frames and fds over the connection's SOCK_STREAM Unix
  * socket.

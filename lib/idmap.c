@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * The id maps of a child that dropipc_spawn() started in a new user
  * namespace and that waits for them: written to /proc/PID/uid_map and

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * dropipc_child_exec_init(): the child stays as a small init (PID 1 of the
  * sandbox's PID namespace, or a subreaper) and runs the command as its

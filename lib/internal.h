@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Declarations shared between the library's layers, bottom-up:
  *   fd.c       fds from the peer: their type and inode, closing them (helper process)

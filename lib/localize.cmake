@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: Apache-2.0
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # Rewrites the static library as one relocatable object whose hidden
 # symbols (the library's internals and protoc-c's generated code) are made
 # local, so that a program linking it statically sees only dropipc_*, as

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Messages: an Envelope packed into a frame on the way out; on the way in,
  * the envelope's body unpacked into an arena that holds the whole message,

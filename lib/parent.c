@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /* The parent's end: sends ChildArgs, receives the pty (or the child's error). */
 #include <errno.h>
 #include <stdbool.h>

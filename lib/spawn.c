@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * dropipc_spawn(): starts the child as Go's exec.Cmd with SysProcAttr and
  * ExtraFiles does for Drop, with clone3(CLONE_PIDFD) and two pipes:

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Text from the sandbox: the one sanitizer the library and launchers use
  * before anything the child wrote reaches a terminal, and cuts that never

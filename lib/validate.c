@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Validation of ChildArgs, the same on both ends: the sender checks before
  * sending, the receiver before handing the message over. Each failure names

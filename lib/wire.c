@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * The protobuf wire format, read directly where protobuf-c cannot help:
  * finding the envelope's body without unpacking the envelope (so the body

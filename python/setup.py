@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: Apache-2.0
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 """Builds the dropipc package: dropipc.v1.dropipc_pb2 (and its .pyi) made
 with protoc from the schema, and dropipc/_version.py from the C library's
 version. Nothing generated is kept in git.

@@ -1,5 +1,5 @@
 #!/bin/sh
-# SPDX-License-Identifier: Apache-2.0
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # The library's ABI against the committed baseline (abi/libdropipc.abi),
 # with libabigail (Debian's abigail-tools):
 #   scripts/abi.sh check LIB    fails on an incompatible change; added

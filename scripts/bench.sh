@@ -1,5 +1,5 @@
 #!/bin/sh
-# SPDX-License-Identifier: Apache-2.0
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # Builds the library and the benchmark (Release) and runs it: the handshake
 # against the socketpair floor and against Drop's gob exchange, in one run.
 # Prints the table, writes the size series and its plot next to the build:

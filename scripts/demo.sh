@@ -1,5 +1,5 @@
 #!/bin/sh
-# SPDX-License-Identifier: Apache-2.0
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # Builds the library and the demo, then runs a shell in Drop's sandbox, in C.
 # The sandbox SHOWS: the host's /usr, /bin, /lib*, /sbin read-only; its own
 # /proc (only its processes, your uid), /dev, /run; the environment's own

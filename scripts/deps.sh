@@ -1,5 +1,5 @@
 #!/bin/sh
-# SPDX-License-Identifier: Apache-2.0
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # Installs the Debian packages a step needs, only those missing.
 #   scripts/deps.sh build   what the library and the demo need
 #   scripts/deps.sh demo    and pasta, for the demo's isolated network

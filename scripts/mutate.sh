@@ -1,5 +1,5 @@
 #!/bin/sh
-# SPDX-License-Identifier: Apache-2.0
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # A small mutation check of the hostile-input code, run by hand before a
 # release: each mutant below is a one-line change of the kind a careless
 # refactor makes (the survivors of a held-out mutation run, issue 18). For

@@ -1,5 +1,5 @@
 #!/bin/sh
-# SPDX-License-Identifier: Apache-2.0
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # Builds everything with -Werror and runs every test.
 set -eu
 cd "$(dirname "$0")/.."

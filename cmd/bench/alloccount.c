@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Counting malloc: the benchmark's executable defines malloc, calloc,
  * realloc and free, which take precedence over libc's for the whole process

@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: Apache-2.0
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # Plots the size series of dropipc-bench --data FILE:
 #   gnuplot -e "data='bench.dat'; out='bench.png'" cmd/bench/bench.gp
 if (!exists("data")) data = 'bench.dat'

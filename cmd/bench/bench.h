@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /* Declarations shared by the benchmark's files. */
 #ifndef DROPIPC_BENCH_H
 #define DROPIPC_BENCH_H

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * dropipc-bench: the handshake's cost against what a bare socket pair can
  * do (the floor) and against Drop's gob exchange, measured in one run.

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * The benchmark's ChildArgs: the Go test's example, with generated mounts,
  * blocked paths and exec args added to reach a size. cmd/bench/gob/main.go

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * The benchmark's numbers: samples and their quantiles, the tables printed
  * at the end of a run, the targets, and the data file for the plot.

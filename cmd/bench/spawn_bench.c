@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Spawn to first receive: the time from starting the child to the end of
  * its first receive of ChildArgs, with dropipc_spawn() and with a bare

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * dropipc-demo-child: Drop's child in C. Started by dropipc-demo in new
  * user, mount, PID, IPC and cgroup namespaces (and network, unless

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * The demo child's parts: the jail (jail.c), Drop's environment rules
  * (environ.c), the pty (pty.c), dropping capabilities and the exec

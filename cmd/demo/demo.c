@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * dropipc-demo: Drop's launcher in C. Lays out Drop's state under a state
  * directory, starts dropipc-demo-child with dropipc_spawn() in new

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /* The dump format (dump.h), written through the dropipc_args getters in
  * the schema's field order. */
 #include "dump.h"

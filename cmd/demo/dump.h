@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * The dump format: the canonical text of a ChildArgs, the same in every
  * language, so that tests can compare what a parent sent with what a child

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Drop's environment rules: keep the inherited variables whose names match
  * an exposed_vars pattern (fnmatch), then apply set_vars in order (replace;

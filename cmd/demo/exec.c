@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * The last steps: a new session keyring, capabilities dropped, the working
  * directory, the command looked up in the new environment's PATH and run

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /* fd housekeeping shared by the demo's parent and child. */
 #ifndef DROPIPC_DEMO_FDS_H
 #define DROPIPC_DEMO_FDS_H

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * The jail, in Drop's order (drop-jail.md, "The jail"): mounts made
  * private; the system directories read-only; /run, /dev, /tmp, /proc, /sys,

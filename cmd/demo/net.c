@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Isolated networking, as Drop does it: pasta (Debian's passt) on the
  * child's network namespace, started after the child and before ChildArgs

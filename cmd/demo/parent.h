@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /* The demo parent's parts: Drop's state layout (layout.c) and pasta (net.c). */
 #ifndef DROPIPC_DEMO_PARENT_H
 #define DROPIPC_DEMO_PARENT_H

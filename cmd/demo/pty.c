@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * The command's terminal, as ChildArgs.pty says. PTY_AUTO (Drop's rule):
  * only when one of the parent's fds 0-2 is a terminal, a pty of the jail's

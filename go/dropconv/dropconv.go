@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0
+// SPDX-License-Identifier: Apache-2.0 OR MIT
 
 // Package dropconv converts between Drop's own types (jailfs.Paths and
 // config.Config of Drop v0.1.5) and go/ipc's, which is what Drop needs

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0
+// SPDX-License-Identifier: Apache-2.0 OR MIT
 // libdropipc wire schema, version 1.
 //
 // Every frame on the parent/child socket carries one Envelope (see

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0
+// SPDX-License-Identifier: Apache-2.0 OR MIT
 
 // Package ipc is the Go peer of libdropipc: the parent/child setup channel
 // of a sandbox launcher, written from docs/PROTOCOL.md and the schema (the

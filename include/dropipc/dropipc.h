@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * libdropipc 1.0: the setup channel between a sandbox launcher (the parent)
  * and the process it starts inside the sandbox (the child).

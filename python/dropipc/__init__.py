@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: Apache-2.0
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 """The Python peer of libdropipc: the parent/child setup channel of a
 sandbox launcher, from docs/PROTOCOL.md and the schema (dropipc.v1, whose
 message classes protoc generated when the package was built).

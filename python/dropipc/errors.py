@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: Apache-2.0
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 """The exceptions: every failure is an OSError, as with the socket module.
 
 A failure of the protocol raises the subclass of IpcError named after its

@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: Apache-2.0
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 """The channel: frames, the two ends (docs/PROTOCOL.md)."""
 import errno
 import fcntl

@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: Apache-2.0
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 """OS strings: every path, argument, environment name, value and pattern of
 the schema is `bytes` (Linux's own), passed unchanged: a Latin-1 directory
 or an argument b'\\xff'. The messages hold bytes; these helpers take and

@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: Apache-2.0
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 """Text from the sandbox, as lib/text.c has it: the one sanitizer, and cuts
 that never split a UTF-8 character."""
 from typing import Tuple, TypeVar, Union

@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: Apache-2.0
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 """Validation of ChildArgs, the rules of lib/validate.c: the sender checks
 before sending, the receiver before handing the message over. Each failure
 raises InvalidMessage (DROPIPC_ERR_INVALID) naming the field, e.g.

@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: Apache-2.0
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 """The protobuf wire format, read directly as lib/wire.c does: the
 envelope's body without unpacking the envelope, and the walk that refuses
 what protobuf's own parser would let through (groups, a known field of the

@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: Apache-2.0
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 """Both ends of the package in one process (python3 -m unittest)."""
 import errno
 import os

@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: Apache-2.0
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 """The findings of issue 20 on the Python package, each through a real
 socketpair with real fds (python3 -m unittest)."""
 import errno

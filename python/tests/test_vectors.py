@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: Apache-2.0
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 """The conformance vectors (test/vectors/*.vec, format in its README.md):
 each one's frames are written on a real socketpair, with real fds, to the
 Python end that receives them, which must reach the vector's outcome and

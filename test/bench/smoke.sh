@@ -1,5 +1,5 @@
 #!/bin/sh
-# SPDX-License-Identifier: Apache-2.0
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # smoke.sh BENCH OUTDIR PLOTSCRIPT GNUPLOT|"" [--gob PROGRAM | --no-gob]
 # Runs BENCH --quick and checks that every table is there, the size series
 # was written and, with gnuplot, plotted. Times are not looked at.

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * One raw sendmsg with fds attached, for the tests that play a hostile peer
  * without the library (hostile-child, the fuzz target, the unit tests).

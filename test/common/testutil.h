@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /* Helpers shared by the C tests. */
 #ifndef DROPIPC_TESTUTIL_H
 #define DROPIPC_TESTUTIL_H

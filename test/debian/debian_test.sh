@@ -1,5 +1,5 @@
 #!/bin/sh
-# SPDX-License-Identifier: Apache-2.0
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # The Debian packages as a user gets them: builds the source and binary
 # packages from a copy of the tree (dpkg-buildpackage writes next to the
 # tree it builds; the library's tests run in the build), checks them all

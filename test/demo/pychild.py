@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# SPDX-License-Identifier: Apache-2.0
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 """A child for dropipc-demo --child, in Python with no protobuf library.
 
 It speaks the protocol by hand (docs/PROTOCOL.md): reads the ChildArgs frame

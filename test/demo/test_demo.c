@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Tests of the demo programs: dropipc-demo runs as a real process, with
  * pipes (as in CI) or a pseudoterminal (as a user) for its terminal, with

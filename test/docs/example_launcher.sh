@@ -1,5 +1,5 @@
 #!/bin/sh
-# SPDX-License-Identifier: Apache-2.0
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # examples/launcher.c, as docs/USAGE.md shows it run: a command's output
 # through the pty, its exit status, and a missing command's exec error.
 # SKIPPED (77) where user namespaces are refused (the child is spawned in

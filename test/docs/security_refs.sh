@@ -1,5 +1,5 @@
 #!/bin/sh
-# SPDX-License-Identifier: Apache-2.0
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # Every test docs/SECURITY.md cites exists: ctest names (as `ctest -N` lists
 # them) and Check test functions (START_TEST in test/).
 # Usage: security_refs.sh SOURCE_DIR BUILD_DIR

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Schema evolution, C side: the C library, built from the installed schema,
  * reads frames written by evolution.py from a NEWER schema (a new ChildArgs

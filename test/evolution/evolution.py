@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# SPDX-License-Identifier: Apache-2.0
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 """Schema evolution: a writer built from a NEWER schema talks to readers
 built from the installed (old) one.
 

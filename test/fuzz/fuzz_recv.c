@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * libFuzzer target for the receive path: the fuzzer's bytes (and fds) go
  * through a real socket pair into the library's frame reader and message

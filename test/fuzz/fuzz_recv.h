@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * The input format of the receive-path fuzz target, shared by the target and
  * the seed corpus generator. An input is one control byte, then the bytes

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Writes the fuzz target's seed corpus: valid frames of every message type
  * (and one sequence of two), as the library sends them, each behind the

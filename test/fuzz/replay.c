@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Runs the fuzz target once on each file given (a directory: on each file in
  * it), without libFuzzer: the seed corpus as a plain test, in every build.

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * A hostile peer for the hostile tests: speaks raw sendmsg on fd 3 (or the fd
  * given as argv[2]) and runs the one attack named by argv[1]. It is built

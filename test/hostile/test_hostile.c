@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * The hostile-peer tests: for each attack of hostile-child, a peer built on
  * the library receives what the attacker sends and must fail with the exact

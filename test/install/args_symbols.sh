@@ -1,5 +1,5 @@
 #!/bin/sh
-# SPDX-License-Identifier: Apache-2.0
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # The symbol list check of the generated ChildArgs accessors: the library
 # exports exactly the dropipc_args_* functions lib/gen/args-gen.py listed
 # (its --symbols), and they stay within the budget of the 1.0 API (28 for

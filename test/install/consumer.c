@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * A user of the installed package, built out of tree (with pkg-config,
  * shared and static, or with CMake's find_package): a parent and a forked

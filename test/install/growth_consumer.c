@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * A program built once against the installed package, then run, not
  * rebuilt, against libraries built from a grown schema (schema_growth.sh).

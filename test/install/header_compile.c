@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * The installed header as C99 and as C++17 code sees it: compiled with
  * -Wall -Wextra -Werror in both, string literals and const arrays passed to

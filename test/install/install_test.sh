@@ -1,5 +1,5 @@
 #!/bin/sh
-# SPDX-License-Identifier: Apache-2.0
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # The installed package as users consume it: installs the build into a
 # temporary prefix, then uses nothing but what was installed.
 # Usage: install_test.sh BUILD_DIR SOURCE_DIR(test/install) CC [SANITIZERS]

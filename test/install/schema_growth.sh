@@ -1,5 +1,5 @@
 #!/bin/sh
-# SPDX-License-Identifier: Apache-2.0
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # The schema grows without breaking binaries. A consumer is built once
 # against the installed package; then the library is built again from a
 # copy of the schema with a new field in ChildArgs and one in Config, with

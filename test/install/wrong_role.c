@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * The ends are typed by role: a role's call on the other end does not
  * compile. Built twice by wrong_role.sh: with -DRIGHT_ROLE it must compile,

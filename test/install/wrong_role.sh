@@ -1,5 +1,5 @@
 #!/bin/sh
-# SPDX-License-Identifier: Apache-2.0
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # Calling one role's operation on the other end is a compile error
 # (wrong_role.c), while the same file with the right end compiles.
 # Usage: wrong_role.sh CC INCLUDE_FLAGS SOURCE_DIR

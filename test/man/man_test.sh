@@ -1,5 +1,5 @@
 #!/bin/sh
-# SPDX-License-Identifier: Apache-2.0
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # Every function of the API has a manual page: the exported dropipc_*
 # functions of the built library and the ones the public header declares
 # each have man3/NAME.3 (a page or a ".so" alias), shown in the SYNOPSIS of

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# SPDX-License-Identifier: Apache-2.0
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 """The annotated frames of docs/PROTOCOL.md, from real frames of the library.
 
   frame_doc.py --work WORK --example FRAME_EXAMPLE --doc PROTOCOL.md [--write]

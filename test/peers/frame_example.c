@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Prints real frames as the C library puts them on the socket, for the
  * annotated example in docs/PROTOCOL.md (see frame_doc.py): the child's pty

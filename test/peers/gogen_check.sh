@@ -1,5 +1,5 @@
 #!/bin/sh
-# SPDX-License-Identifier: Apache-2.0
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # The committed go/dropipcv1/dropipc.pb.go (go get users never run protoc)
 # must be what protoc-gen-go makes of the INSTALLED schema. The protoc
 # version line is left out: it does not change the code.

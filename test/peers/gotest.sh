@@ -1,5 +1,5 @@
 #!/bin/sh
-# SPDX-License-Identifier: Apache-2.0
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # go vet or go test of the Go module, offline, with Debian's protobuf; or
 # (module) go build and go vet of go/ as a user's fresh clone has it: module
 # mode, its go.mod and go.sum, the module proxy (SKIP, 77, when the proxy

@@ -1,5 +1,5 @@
 #!/bin/sh
-# SPDX-License-Identifier: Apache-2.0
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # Writes DIR/go.work: a Go workspace of the module go/ and the Go peer, with
 # google.golang.org/protobuf replaced by Debian's copy (the module proxy is
 # not reachable here; go/go.mod and go/go.sum stay as users with a proxy

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# SPDX-License-Identifier: Apache-2.0
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 """Cross-language tests of the peers: C (the demo), Go and Python.
 
   peers_test.py [OPTIONS] pair PARENT CHILD       the full handshake

@@ -1,5 +1,5 @@
 #!/bin/sh
-# SPDX-License-Identifier: Apache-2.0
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # ctest fixture of the peer tests: installs the build into WORK/prefix, then
 # the Go and Python packages as a user would, from the INSTALLED schema
 # (found through pkg-config):

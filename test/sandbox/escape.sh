@@ -1,5 +1,5 @@
 #!/bin/sh
-# SPDX-License-Identifier: Apache-2.0
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 #
 # The demo sandbox's escape suite (issue 17): one hostile payload per
 # finding class, run by root or by a normal user, each check asserting what

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * The escape suite's probe (test/sandbox/escape.sh): what a shell cannot
  * do. Runs outside the sandbox (with-key, to set the scene) and inside it

@@ -1,5 +1,5 @@
 #!/bin/sh
-# SPDX-License-Identifier: Apache-2.0
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # How dropipc_spawn() runs newuidmap and newgidmap, seen by strace while
 # test_spawn's "helpers" case runs: each helper is exec'd with exactly the
 # environment PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C, after its

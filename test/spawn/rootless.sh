@@ -1,5 +1,5 @@
 #!/bin/sh
-# SPDX-License-Identifier: Apache-2.0
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # A rootless launcher's multi-range id maps through newuidmap/newgidmap:
 # as root, adds a user of its own with /etc/subuid and /etc/subgid ranges,
 # runs test_spawn's "rootless" case as that user (setpriv), and removes the

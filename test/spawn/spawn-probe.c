@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * The program test_spawn starts with dropipc_spawn(): it says on stdout
  * what it finds itself started with. Modes (argv[1]):

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * dropipc_spawn(): each TCase is one ctest (CK_RUN_CASE). The child is
  * spawn-probe, which reports on stdout what it was started with. After

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * The core library's unit tests. Every suite runs unless CK_RUN_SUITE names
  * one (ctest runs each suite as its own test that way).

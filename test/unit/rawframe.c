@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Raw frames, built by hand from the header layout of docs/PROTOCOL.md and
  * sent with sendmsg(), without the library: for the tests that play a peer

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /* Error names and texts, stage names, the fd flags of the channel, and the
  * 1.0 conventions: NULL arguments, free returning NULL, the connection
  * shared by both ends, time in microseconds. */

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * The args API: every setter and getter, through a real send and receive;
  * the arguments they refuse; exec args ready for execvp.

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * A launcher's own messages (Envelope.custom): type, data and named fds in
  * either direction, through a real pair; what the sender refuses; what the

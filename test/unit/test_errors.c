@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * One test per error class of docs/PROTOCOL.md: the exact code, a message
  * that says what failed, and whether the connection stays usable.

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * fds across the channel: named files both ways (as Drop's Go test passes
  * them), the pty handoff with a real pty, and frames carrying fds no field

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * The hardening of issue 10 that is not an attack of its own: the one
  * sanitizer, a known field of the wrong wire type named, error sentences

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * dropipc_child_exec_init(), with real processes: a forked child receives
  * ChildArgs over a pair and stays as the init of a real command (sh,

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Event loops and waits: non-blocking ends fed in pieces (under a seccomp
  * filter that refuses every blocking call), the send queue, deadlines,

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /* ChildArgs sent by the parent end arrive unchanged at the child end. */
 #include <errno.h>
 #include <stdio.h>

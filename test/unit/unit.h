@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /* Helpers of the core library's unit tests (test/unit). */
 #ifndef DROPIPC_UNIT_H
 #define DROPIPC_UNIT_H

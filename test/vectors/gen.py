@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# SPDX-License-Identifier: Apache-2.0
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 """Writes the conformance vectors, test/vectors/*.vec (format: README.md),
 from the schema with the protobuf Python package: the messages are built
 as protobuf objects, serialized, and where a vector needs bytes no
@@ -533,7 +533,7 @@ def main():
     g.reports()
     for file, vecs in g.files.items():
         with open(os.path.join(o.out, file + ".vec"), "wb") as f:
-            f.write(b"# SPDX-License-Identifier: Apache-2.0\n"
+            f.write(b"# SPDX-License-Identifier: Apache-2.0 OR MIT\n"
                     b"# Written by test/vectors/gen.py: do not edit (format: README.md).\n\n")
             f.write(b"\n".join(v.text() for v in vecs))
 

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * The C receiver against the conformance vectors (test/vectors/NAME.vec,
  * format in README.md): each vector's frames and fds go through a real

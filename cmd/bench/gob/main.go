@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0
+// SPDX-License-Identifier: Apache-2.0 OR MIT
 
 // dropipc-bench-gob: the handshake the way Drop's ipc package does it, for
 // dropipc-bench to compare against. The parent encodes ChildArgs with a

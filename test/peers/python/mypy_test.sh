@@ -1,5 +1,5 @@
 #!/bin/sh
-# SPDX-License-Identifier: Apache-2.0
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # mypy --strict over the dropipc package as installed (with the .pyi protoc
 # made for dropipc_pb2 and the package's py.typed), the configuration of
 # python/pyproject.toml. SKIP (77) without Debian's mypy.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# SPDX-License-Identifier: Apache-2.0
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 """The Python peer as a program, with the demo's contract:
 
   peer.py parent [--timeout MS] [--child PROGRAM [ARGS...]] [-- COMMAND...]

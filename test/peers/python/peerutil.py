@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: Apache-2.0
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 """What the Python peer program and the tests share, without the dropipc
 package (so that a newer schema's module can be used with it too): the
 example ChildArgs and the dump format (cmd/demo/dump.h)."""

@@ -1,5 +1,5 @@
 #!/bin/sh
-# SPDX-License-Identifier: Apache-2.0
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # The Python package's sdist builds a wheel on its own: the sdist made from
 # the source tree carries the schema and no generated code; a wheel is then
 # built from the unpacked sdist alone, in a clean directory, with no

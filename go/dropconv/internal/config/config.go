@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0
+// SPDX-License-Identifier: Apache-2.0 OR MIT
 
 // Package config stands in for Drop's internal/config (v0.1.5) in the
 // tests of package dropconv: the types have Drop's fields, in Drop's order

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0
+// SPDX-License-Identifier: Apache-2.0 OR MIT
 
 // Package jailfs stands in for Drop's internal/jailfs (v0.1.5) in the
 // tests of package dropconv: Paths has Drop's fields, in Drop's order.

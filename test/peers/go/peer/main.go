@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0
+// SPDX-License-Identifier: Apache-2.0 OR MIT
 
 // Command dropipc-peer-go is the Go peer as a program, with the demo's
 // contract:
