@@ -58,7 +58,7 @@ dir=$(dirname "$test_spawn")
 while [ "$dir" != / ]; do
 	perm=$(stat -c %A "$dir")
 	case $perm in
-	*x) ;;
+	*x | *t) ;; # t: sticky and searchable (/tmp); T would be sticky alone
 	*) skip "$dir is not searchable by other users ($perm)" ;;
 	esac
 	dir=$(dirname "$dir")
