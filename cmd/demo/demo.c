@@ -1133,9 +1133,12 @@ static int timeout_ms(const struct demo *d)
 
 static bool finished(const struct demo *d)
 {
+	/* What the child wrote to the message pipe is shown to its end: a
+	 * failed child's words are the point. The loop's 100 ms quiet rule
+	 * ends the wait when something else holds the pipe open. */
 	if (d->failed)
-		return d->reaped || d->pid <= 0;
-	return d->reaped && d->out < 0 && d->err < 0 && d->master < 0;
+		return (d->reaped || d->pid <= 0) && d->msg < 0;
+	return d->reaped && d->out < 0 && d->err < 0 && d->master < 0 && d->msg < 0;
 }
 
 /* pasta exited: before the network was up, the setup fails. */
