@@ -1171,7 +1171,7 @@ END_TEST
 
 START_TEST(test_isolated)
 {
-	char hostport[64], script[512];
+	char hostport[64], script[1024];
 	struct proc p;
 	int srv, one = 1, status;
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -1186,7 +1186,10 @@ START_TEST(test_isolated)
 	ck_assert_int_eq(getsockname(srv, (struct sockaddr *)&sa, &len), 0);
 	snprintf(hostport, sizeof(hostport), "%u:7777", ntohs(sa.sin_port));
 	snprintf(script, sizeof(script),
-		 "python3 -c \"import socket; s=socket.create_connection(('127.0.0.1',7777),5); "
+		 "python3 -c \"import socket, sys, time\n"
+		 "for i in range(50):\n"
+		 "  try: s=socket.create_connection(('127.0.0.1',7777),5); break\n"
+		 "  except OSError as e: print('connect:', e, file=sys.stderr); time.sleep(0.2)\n"
 		 "s.sendall(b'from-inside'); s.close()\" && echo sent");
 	become_subreaper();
 	proc_start(&p, DEMO("--net", "isolated", "--host-port", hostport, "--", "sh", "-c", script));
